@@ -1,0 +1,40 @@
+"""Actformer Gym: algorithmic tasks solved by acting on working memory with a machine's opcodes.
+
+``import actformer_envs`` registers every env; ``gym.make("Actformer/Addition-v0")``.
+"""
+
+from __future__ import annotations
+
+from actformer_envs.env import ActformerEnv
+from actformer_envs.instructions import (
+    INSTRUCTIONS,
+    NO_ACTION,
+    NUM_ACTIONS,
+    Instruction,
+    Op,
+    instruction_index,
+    instruction_name,
+)
+from actformer_envs.registration import ENV_IDS, register_envs
+from actformer_envs.tasks import TASKS, Task
+from actformer_envs.vector_env import ActformerVectorEnv
+
+__version__ = "0.1.0"
+
+register_envs()
+
+__all__ = [
+    "ENV_IDS",
+    "INSTRUCTIONS",
+    "NO_ACTION",
+    "NUM_ACTIONS",
+    "TASKS",
+    "ActformerEnv",
+    "ActformerVectorEnv",
+    "Instruction",
+    "Op",
+    "Task",
+    "instruction_index",
+    "instruction_name",
+    "register_envs",
+]

@@ -1,0 +1,71 @@
+"""The env's keyword arguments, checked once, with errors that name the parameter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actformer_envs.tasks import Task
+
+REWARD_MODES = ("shaped", "sparse")
+OBS_MODES = ("local", "full")
+RENDER_MODES = ("ansi", "rgb_array")
+MAX_HISTORY = 256
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Validated settings of an env (see the env docstring's Arguments)."""
+
+    min_length: int
+    max_length: int
+    base: int
+    reward_mode: str = "shaped"
+    obs_mode: str = "local"
+    history_length: int = 8
+    render_mode: str | None = None
+
+    @classmethod
+    def for_task(
+        cls,
+        task: type[Task],
+        *,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        base: int | None = None,
+        reward_mode: str = "shaped",
+        obs_mode: str = "local",
+        history_length: int = 8,
+        render_mode: str | None = None,
+    ) -> EnvConfig:
+        """Fill in the task's defaults and check every value; ``ValueError`` names what is wrong."""
+        default_min, default_max = task.default_lengths
+        min_length = default_min if min_length is None else min_length
+        max_length = max(default_max, min_length) if max_length is None else max_length
+        base = task.default_base if base is None else base
+        _check_int("min_length", min_length, low=1)
+        _check_int("max_length", max_length, low=min_length, what=f"min_length={min_length}")
+        low, high = task.base_range
+        if low == high:
+            _check_int("base", base, low=low, high=high, what=f"{task.name} works in base {low}")
+        else:
+            _check_int("base", base, low=low, high=high)
+        _check_choice("reward_mode", reward_mode, REWARD_MODES)
+        _check_choice("obs_mode", obs_mode, OBS_MODES)
+        _check_int("history_length", history_length, low=0, high=MAX_HISTORY)
+        if render_mode is not None:
+            _check_choice("render_mode", render_mode, RENDER_MODES)
+        return cls(min_length, max_length, base, reward_mode, obs_mode, history_length, render_mode)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None, what: str = "") -> None:
+    allowed = f"an int >= {low}" if high is None else f"an int in [{low}, {high}]"
+    if what:
+        allowed += f" ({what})"
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if not is_int or value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")

@@ -1,0 +1,164 @@
+"""``ActformerEnv``: one environment, the batched episode logic at batch size 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from actformer_envs.config import RENDER_MODES, EnvConfig
+from actformer_envs.episodes import Episodes, observation_space
+from actformer_envs.instructions import NUM_ACTIONS
+from actformer_envs.rendering import render_rgb, render_text
+from actformer_envs.tasks import TASKS, Task
+
+_ENV = np.zeros(1, dtype=np.intp)
+
+
+def task_class(task: str | type[Task]) -> type[Task]:
+    """The task class named by ``task`` (a name from ``TASKS`` or a ``Task`` subclass)."""
+    if isinstance(task, type) and issubclass(task, Task):
+        return task
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
+    return TASKS[task]
+
+
+def check_action(action: Any) -> int:
+    """An action as an int; ``ValueError`` if it is not an index of the action space."""
+    if isinstance(action, np.ndarray) and action.shape == ():
+        action = action.item()
+    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+        raise ValueError(f"action must be an int in [0, {NUM_ACTIONS}), got {action!r}")
+    if not 0 <= action < NUM_ACTIONS:
+        raise ValueError(f"action must be an int in [0, {NUM_ACTIONS}), got {action!r}")
+    return int(action)
+
+
+class ActformerEnv(gym.Env):
+    """An Actformer task as a Gymnasium env: act on working memory with the machine's opcodes.
+
+    ## Description
+    The agent solves a problem posed on a scratchpad by emitting instructions of a small machine
+    (READ, WRITE, ADD, CARRY, MOVE, ADVANCE, HALT, ...). The task's docstring
+    (``env.unwrapped.task.__doc__``) says what the rows hold and what the expert does.
+
+    ## Action Space
+    ``Discrete(139)``: an index into ``actformer_envs.INSTRUCTIONS``, the same table for every task.
+    Each task allows a subset: ``action_masks()`` (True = allowed), also ``info["action_mask"]``.
+    A masked-out instruction, or a WRITE of a value that is not a digit of the base, is a no-op
+    that costs a step and a penalty and sets ``info["invalid_action"]``. An index outside
+    ``[0, 139)`` raises ``ValueError``.
+
+    ## Observation Space
+    A ``Dict`` that does not grow with the problem:
+    ``symbols`` (12,) the cells left of, under and right of each pointer P0..P3 (digits 0..35,
+    36 = BLANK, 37 = EDGE); ``boundaries`` (8,) per pointer: at the row's start, at its end;
+    ``registers`` R0..R3, ``memory`` M0..M3, ``flags`` (carry, compare); ``last_action``
+    (139 = none yet); ``history`` the last ``history_length`` actions, oldest first.
+    ``obs_mode="full"`` adds ``scratchpad`` (rows, width) and the pointers' columns ``pointers``.
+
+    ## Rewards
+    ``"sparse"``: +1 when HALT leaves an exactly correct output, else 0. ``"shaped"`` (default):
+    the same +1, plus the change in the fraction of target digits written correctly (a potential
+    that drops to 0 at HALT, so the shaping sums to a constant and cannot be farmed), minus 0.1
+    spread over the expert's program length per step, minus 0.05 per invalid instruction.
+
+    ## Starting State
+    A random problem of a length uniform in ``[min_length, max_length]``;
+    ``reset(options={"length": n})`` poses one of exactly length n, ``options={"problem": p}`` the
+    user's own. Registers, memory and flags are 0; every pointer at column 0 of its row.
+
+    ## Episode End
+    Terminated on HALT; truncated after twice the expert's program length for this problem.
+    At the end, ``info`` holds ``is_success``, ``output`` (the decoded answer, None if malformed)
+    and ``target``.
+
+    ## Arguments
+    ``task``, ``min_length``, ``max_length``, ``base`` (digit tasks, 2..36), ``reward_mode``
+    (``"shaped"``, ``"sparse"``), ``obs_mode`` (``"local"``, ``"full"``), ``history_length``
+    (0..256, default 8), ``render_mode`` (``"ansi"``, ``"rgb_array"``).
+
+    ## Registered Configurations
+    ``Actformer/Addition-v0``, ``Actformer/Copy-v0``, ``Actformer/Reverse-v0``,
+    ``Actformer/Parity-v0``.
+
+    ## Version History
+    v0: initial release.
+    """
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    def __init__(self, task: str | type[Task] = "Addition", **kwargs: Any) -> None:
+        task_type = task_class(task)
+        self.config = EnvConfig.for_task(task_type, **kwargs)
+        self.render_mode = self.config.render_mode
+        self._episodes = Episodes(task_type, self.config, batch=1)
+        self.task = self._episodes.task
+        self.action_space = spaces.Discrete(NUM_ACTIONS)
+        self.observation_space = observation_space(self.task, self.config)
+        self._last_reward: float | None = None
+        self._stream_seeded = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        episodes = self._episodes
+        if seed is not None or not self._stream_seeded:
+            episodes.streams[0] = self.np_random.integers(2**63, dtype=np.uint64)
+            self._stream_seeded = True
+        lengths, problem = _reset_options(options, episodes)
+        episodes.reset(_ENV, lengths=lengths, problem=problem)
+        self._last_reward = None
+        return self._observation(), {"action_mask": self.action_masks()}
+
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        actions = np.array([check_action(action)], dtype=np.intp)
+        reward, terminated, truncated, invalid = self._episodes.step(actions)
+        terminated, truncated = bool(terminated[0]), bool(truncated[0])
+        info: dict[str, Any] = {
+            "action_mask": self.action_masks(),
+            "invalid_action": bool(invalid[0]),
+        }
+        if terminated or truncated:
+            outcome = self._episodes.outcomes(_ENV, np.array([terminated]))
+            info.update({key: values[0] for key, values in outcome.items()})
+        self._last_reward = float(reward[0])
+        return self._observation(), self._last_reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """The allowed instructions of this task (True = allowed), as MaskablePPO expects."""
+        return self._episodes.action_mask.copy()
+
+    def expert_action(self) -> int:
+        """The expert's next instruction for the current state."""
+        return int(self._episodes.expert_action()[0])
+
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; make the env with render_mode=")
+            return None
+        text = render_text(self._episodes, 0, self._last_reward)
+        return text if self.render_mode == "ansi" else render_rgb(text)
+
+    def _observation(self) -> dict[str, Any]:
+        return {key: value[0] for key, value in self._episodes.observation().items()}
+
+
+def _reset_options(options: dict[str, Any] | None, episodes: Episodes) -> tuple[Any, Any]:
+    """(lengths, problem) from reset options; ``ValueError`` for anything else."""
+    if not options:
+        return None, None
+    unknown = set(options) - {"length", "problem"}
+    if unknown:
+        raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: 'length', 'problem'")
+    if "length" in options and "problem" in options:
+        raise ValueError("reset options 'length' and 'problem' exclude each other")
+    if "problem" in options:
+        return None, options["problem"]
+    if "length" in options:
+        return np.array([episodes.check_length(options["length"])]), None
+    return None, None

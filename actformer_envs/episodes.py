@@ -1,0 +1,220 @@
+"""Episodes over a batch: problems, rewards, limits and observations, shared by both env faces.
+
+``ActformerEnv`` is this at batch size 1 and ``ActformerVectorEnv`` at batch size N; neither holds
+any task or machine logic of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from actformer_envs.config import EnvConfig
+from actformer_envs.instructions import (
+    CARRY_SLOT,
+    COMPARE_SLOT,
+    INSTRUCTIONS,
+    MEMORY_SLOTS,
+    NO_ACTION,
+    NUM_ACTIONS,
+    NUM_MEMORY,
+    NUM_POINTERS,
+    NUM_REGISTERS,
+    REGISTER_SLOTS,
+    VALUE_LIMIT,
+    Op,
+)
+from actformer_envs.machine import WINDOW, Machine
+from actformer_envs.streams import BatchRandom, next_keys
+from actformer_envs.symbols import BLANK, NUM_SYMBOLS
+from actformer_envs.tasks import Problems, Task
+
+SUCCESS_REWARD = 1.0
+#: Shaped mode: the time penalty of a whole expert-length episode, spread evenly over its steps.
+TIME_PENALTY = 0.1
+#: Shaped mode: penalty for a masked-out or faulting instruction.
+INVALID_PENALTY = 0.05
+#: Episodes are truncated after this many times the expert's program length.
+STEP_LIMIT_FACTOR = 2
+
+_HALT = next(i for i, ins in enumerate(INSTRUCTIONS) if ins.op == Op.HALT)
+_REGISTERS = slice(REGISTER_SLOTS[0], REGISTER_SLOTS[-1] + 1)
+_MEMORY = slice(MEMORY_SLOTS[0], MEMORY_SLOTS[-1] + 1)
+_FLAGS = slice(CARRY_SLOT, COMPARE_SLOT + 1)
+
+
+def observation_space(task: Task, config: EnvConfig) -> spaces.Dict:
+    """The observation space of one environment."""
+    value = dict(low=-VALUE_LIMIT, high=VALUE_LIMIT, dtype=np.int32)
+    fields: dict[str, spaces.Space] = {
+        "symbols": spaces.MultiDiscrete(
+            np.full(NUM_POINTERS * len(WINDOW), NUM_SYMBOLS), dtype=np.int8
+        ),
+        "boundaries": spaces.MultiBinary(NUM_POINTERS * 2),
+        "registers": spaces.Box(shape=(NUM_REGISTERS,), **value),
+        "memory": spaces.Box(shape=(NUM_MEMORY,), **value),
+        "flags": spaces.Box(
+            low=np.array([-VALUE_LIMIT, -1]), high=np.array([VALUE_LIMIT, 1]), dtype=np.int32
+        ),
+        "last_action": spaces.Discrete(NUM_ACTIONS + 1),
+    }
+    if config.history_length:
+        fields["history"] = spaces.MultiDiscrete(
+            np.full(config.history_length, NUM_ACTIONS + 1), dtype=np.int16
+        )
+    if config.obs_mode == "full":
+        width = task.width(config.max_length)
+        fields["scratchpad"] = spaces.Box(0, NUM_SYMBOLS - 1, (len(task.rows), width), np.int8)
+        fields["pointers"] = spaces.Box(0, width - 1, (NUM_POINTERS,), np.int64)
+    return spaces.Dict(fields)
+
+
+class Episodes:
+    """The state of ``batch`` episodes of one task, and the step/reset logic over all of them."""
+
+    def __init__(self, task_class: type[Task], config: EnvConfig, batch: int) -> None:
+        self.task = task_class(config.base)
+        self.config = config
+        self.batch = batch
+        self.width = self.task.width(config.max_length)
+        self.machine = Machine(batch, len(self.task.rows), self.width, self.task.pointer_rows, config.base)
+        self.action_mask = self.task.action_mask.copy()
+        self.action_mask.flags.writeable = False
+        self._executable = np.append(self.action_mask, True)  # entry NO_ACTION: the no-op itself
+        self.streams = np.zeros(batch, dtype=np.uint64)  # per-env random stream state
+        self.steps = np.zeros(batch, dtype=np.int64)
+        self.step_limit = np.ones(batch, dtype=np.int64)
+        self.step_cost = np.zeros(batch)
+        self.target_digits = np.ones(batch, dtype=np.int64)
+        self.potential = np.zeros(batch)  # fraction of target digits written correctly
+        self.last_action = np.full(batch, NO_ACTION, dtype=np.int64)
+        self.history = np.full((batch, config.history_length), NO_ACTION, dtype=np.int16)
+        self.shaped = config.reward_mode == "shaped"
+
+    # -- reset ---------------------------------------------------------------------------------
+
+    def check_length(self, length: Any) -> int:
+        """A valid ``options["length"]``, or ``ValueError``."""
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not (
+            1 <= length <= self.config.max_length
+        ):
+            raise ValueError(
+                f"options['length'] must be an int in [1, max_length={self.config.max_length}], "
+                f"got {length!r}"
+            )
+        return int(length)
+
+    def check_problem(self, problem: Any) -> None:
+        """``ValueError`` unless ``problem`` is well formed and fits ``max_length``."""
+        length = self.task.problem_length(problem)
+        if length > self.config.max_length:
+            raise ValueError(
+                f"{self.task.name} problem of length {length} does not fit max_length="
+                f"{self.config.max_length}; make the env with a larger max_length"
+            )
+
+    def reset(self, envs: np.ndarray, lengths: np.ndarray | None = None, problem: Any = None) -> None:
+        """Pose new problems in ``envs``: ``problem`` for all of them, else random ones."""
+        if problem is not None:
+            self.check_problem(problem)
+            one = self.task.encode(problem, self.width)
+            index = np.zeros(len(envs), dtype=np.intp)
+            problems = Problems(one.scratchpad[index], one.target[index], one.program_length[index])
+        else:
+            random = BatchRandom(next_keys_at(self.streams, envs))
+            if lengths is None:
+                low, high = self.config.min_length, self.config.max_length
+                lengths = low + random.integers(high - low + 1)[:, 0]
+            problems = self.task.generate(random, np.asarray(lengths, dtype=np.int64), self.width)
+        self.machine.load(envs, problems.scratchpad, problems.target, self.task.output_row)
+        self.steps[envs] = 0
+        self.step_limit[envs] = STEP_LIMIT_FACTOR * problems.program_length
+        self.step_cost[envs] = TIME_PENALTY / problems.program_length
+        self.target_digits[envs] = np.maximum((problems.target < BLANK).sum(axis=1), 1)
+        self.potential[envs] = self.machine.correct[envs] / self.target_digits[envs]
+        self.last_action[envs] = NO_ACTION
+        self.history[envs] = NO_ACTION
+
+    # -- step ----------------------------------------------------------------------------------
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Run one action per env (already checked to lie in the action space).
+
+        Returns (reward, terminated, truncated, invalid). A masked-out action, or one that faults,
+        changes nothing but the step count: the observation stays as it was.
+        """
+        valid = self._executable[actions]
+        effective = np.where(valid, actions, NO_ACTION)
+        faulted = self.machine.execute(effective)
+        invalid = ~valid
+        if faulted.size:
+            invalid[faulted] = True
+        self._record(actions, invalid)
+        self.steps += 1
+        halted = effective == _HALT
+        success = halted & (self.machine.wrong == 0)
+        if self.shaped:
+            potential = self.machine.correct / self.target_digits
+            potential[halted] = 0.0  # terminal states have potential 0: shaping sums to a constant
+            reward = potential - self.potential - self.step_cost - INVALID_PENALTY * invalid + success
+            self.potential = potential
+        else:
+            reward = success.astype(np.float64)
+        truncated = (self.steps >= self.step_limit) & ~halted
+        return reward, halted, truncated, invalid
+
+    def _record(self, actions: np.ndarray, invalid: np.ndarray) -> None:
+        """Append the executed actions to ``last_action`` and ``history``."""
+        executed = np.flatnonzero(~invalid) if invalid.any() else slice(None)
+        executed_actions = actions[executed]
+        self.last_action[executed] = executed_actions
+        if self.config.history_length:
+            history = self.history
+            history[executed] = np.concatenate(
+                (history[executed, 1:], executed_actions[:, None].astype(np.int16)), axis=1
+            )
+
+    # -- what the agent sees -------------------------------------------------------------------
+
+    def observation(self) -> dict[str, np.ndarray]:
+        """The batched observation (fresh arrays)."""
+        machine = self.machine
+        values = machine.values
+        obs = {
+            "symbols": machine.symbols.copy(),
+            "boundaries": machine.boundaries.copy(),
+            "registers": values[:, _REGISTERS].copy(),
+            "memory": values[:, _MEMORY].copy(),
+            "flags": values[:, _FLAGS].copy(),
+            "last_action": self.last_action.copy(),
+        }
+        if self.config.history_length:
+            obs["history"] = self.history.copy()
+        if self.config.obs_mode == "full":
+            obs["scratchpad"] = machine.scratchpad[:, : machine.rows, 1:-1].copy()
+            obs["pointers"] = machine.columns()
+        return obs
+
+    def expert_action(self) -> np.ndarray:
+        """The expert's next action for every env, computed from the observation."""
+        return self.task.expert(self.observation()).astype(np.int64)
+
+    def outcomes(self, envs: np.ndarray, halted: np.ndarray) -> dict[str, Any]:
+        """End-of-episode info of ``envs``: ``is_success`` (halted on an exact answer) and the
+        decoded ``output`` and ``target``, as lists."""
+        row = self.task.output_row
+        return {
+            "is_success": (halted & (self.machine.wrong[envs] == 0)).tolist(),
+            "output": self.task.decode_batch(self.machine.scratchpad[envs, row, 1:-1]),
+            "target": self.task.decode_batch(self.machine.target[envs, row, 1:-1]),
+        }
+
+
+def next_keys_at(streams: np.ndarray, envs: np.ndarray) -> np.ndarray:
+    """Take one key off the streams of ``envs`` (advancing them in place)."""
+    selected = streams[envs]
+    keys = next_keys(selected)
+    streams[envs] = selected
+    return keys

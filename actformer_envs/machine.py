@@ -1,0 +1,233 @@
+"""The machine: the working memory of a batch of environments, and the interpreter that runs it.
+
+One implementation serves every face: the single env is this code at batch size 1, the vector env
+at batch size N. The interpreter groups the batch by opcode and runs each opcode's handler once on
+the environments that issued it, so a step costs a handful of NumPy calls whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actformer_envs.instructions import (
+    CARRY_SLOT,
+    COMPARE_SLOT,
+    NUM_POINTERS,
+    NUM_SLOTS,
+    OPCODES,
+    OPERAND_A,
+    OPERAND_B,
+    UNDER_SLOTS,
+    VALUE_LIMIT,
+    Op,
+)
+from actformer_envs.symbols import BLANK, EDGE, SYMBOL_VALUE
+
+#: Window of cells the observation shows around each pointer: left neighbour, under, right.
+WINDOW = np.array([-1, 0, 1])
+_UNDER = slice(UNDER_SLOTS[0], UNDER_SLOTS[-1] + 1)
+_NO_TARGET = -1
+
+
+class Machine:
+    """Scratchpad, pointers and value file of ``batch`` environments.
+
+    The scratchpad carries one EDGE column on each side and an all-EDGE *void* row where unused
+    pointers rest, so every window read stays in bounds and a pointer never moves onto EDGE. A
+    pointer is stored as its flat index into the scratchpad (its *cursor*).
+    """
+
+    def __init__(self, batch: int, rows: int, width: int, pointer_rows: tuple[int | None, ...], base: int):
+        self.batch, self.rows, self.width, self.base = batch, rows, width, base
+        shape = (batch, rows + 1, width + 2)
+        self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
+        self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
+        self.values = np.zeros((batch, NUM_SLOTS), dtype=np.int32)  # R0..R3 M0..M3 C CMP U0..U3
+        self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int8)  # windows
+        self.boundaries = np.zeros((batch, NUM_POINTERS * 2), dtype=np.int8)  # at start, at end
+        self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
+        self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
+        row_of = np.array([rows if r is None else r for r in pointer_rows], dtype=np.intp)
+        # Cursor of each pointer at column 0 of its row, for environment 0.
+        self._home = row_of * (width + 2) + 1
+        self._env_stride = (rows + 1) * (width + 2)
+        self.cursors = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride + self._home
+        self._flat = self.scratchpad.reshape(-1)
+        self._flat_target = self.target.reshape(-1)
+
+    # -- loading problems ----------------------------------------------------------------------
+
+    def load(self, envs: np.ndarray, scratchpad: np.ndarray, target: np.ndarray, output_row: int) -> None:
+        """Pose problems (scratchpad (n, rows, width), target (n, width)) in environments ``envs``."""
+        self.scratchpad[envs, : self.rows, 1:-1] = scratchpad
+        self.target[envs, output_row, 1:-1] = target
+        self.values[envs] = 0
+        self.cursors[envs] = envs[:, None] * self._env_stride + self._home
+        written = scratchpad[:, output_row]
+        self.wrong[envs] = (written != target).sum(axis=1)
+        self.correct[envs] = ((written == target) & (target < BLANK)).sum(axis=1)
+        self.refresh(envs)
+
+    def refresh(self, envs: np.ndarray) -> None:
+        """Recompute what the pointers of ``envs`` see: windows, boundary flags, U slots."""
+        window = self._flat[self.cursors[envs][:, :, None] + WINDOW]  # (n, pointers, 3)
+        self.symbols[envs] = window.reshape(len(envs), -1)
+        self.boundaries[envs] = np.stack([window[..., 0] == EDGE, window[..., 2] == EDGE], -1).reshape(
+            len(envs), -1
+        )
+        self.values[envs, _UNDER] = SYMBOL_VALUE[window[..., 1]]
+
+    def columns(self) -> np.ndarray:
+        """Column of each pointer on its row, (batch, pointers); 0 for unused pointers."""
+        return (self.cursors - self._home) % self._env_stride
+
+    # -- running instructions ------------------------------------------------------------------
+
+    def execute(self, actions: np.ndarray) -> np.ndarray:
+        """Run one instruction per environment (``NO_ACTION`` index = no-op).
+
+        Returns the environments whose instruction *faulted* (WRITE of a value that is not a digit
+        of the base): those did nothing.
+        """
+        opcodes = OPCODES[actions]
+        if self.batch == 1:
+            groups = [(int(opcodes[0]), np.zeros(1, dtype=np.intp))]
+        else:
+            order = np.argsort(opcodes, kind="stable")
+            counts = np.bincount(opcodes, minlength=len(Op)).tolist()
+            bounds = np.cumsum([0, *counts]).tolist()
+            groups = [(op, order[bounds[op] : bounds[op + 1]]) for op, n in enumerate(counts) if n]
+        touched, faulted = [], []
+        for op, envs in groups:
+            handler = _HANDLERS.get(op)
+            if handler is None:  # NOOP, HALT
+                continue
+            fault = handler(self, envs, actions[envs])
+            if fault is not None:
+                faulted.append(fault)
+            if op in _TOUCHES_VIEW:
+                touched.append(envs)
+        if touched:
+            self.refresh(np.concatenate(touched) if len(touched) > 1 else touched[0])
+        if not faulted:
+            return _NO_ENVS
+        return np.concatenate(faulted)
+
+    def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray) -> None:
+        """Write cells and keep the output's wrong/correct counts current (one cell per env)."""
+        old = self._flat[cursors]
+        self._flat[cursors] = symbols
+        target = self._flat_target[cursors]
+        scored = target != _NO_TARGET
+        if scored.any():
+            envs, old, symbols, target = envs[scored], old[scored], symbols[scored], target[scored]
+            self.wrong[envs] += (symbols != target).astype(np.int32) - (old != target)
+            digit = target < BLANK
+            self.correct[envs] += ((symbols == target) & digit).astype(np.int32) - ((old == target) & digit)
+
+
+_NO_ENVS = np.zeros(0, dtype=np.intp)
+
+
+def _clip(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, -VALUE_LIMIT, VALUE_LIMIT)
+
+
+def _copy_value(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    """READ, LOAD, STORE: slot a <- slot b."""
+    m.values[envs, OPERAND_A[actions]] = m.values[envs, OPERAND_B[actions]]
+
+
+def _arithmetic(combine):
+    def handler(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+        """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0."""
+        a = OPERAND_A[actions]
+        values = m.values
+        carry = values[envs, CARRY_SLOT]
+        values[envs, a] = _clip(combine(values[envs, a], values[envs, OPERAND_B[actions]]) + carry)
+        values[envs, CARRY_SLOT] = 0
+
+    return handler
+
+
+def _compare(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    values = m.values
+    values[envs, COMPARE_SLOT] = np.sign(values[envs, OPERAND_A[actions]] - values[envs, OPERAND_B[actions]])
+
+
+def _carry(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    """CARRY Rr: C <- Rr // base, Rr <- Rr mod base (floor division, so a borrow is C = -1)."""
+    a = OPERAND_A[actions]
+    carry, digit = np.divmod(m.values[envs, a], m.base)
+    m.values[envs, a] = digit
+    m.values[envs, CARRY_SLOT] = carry
+
+
+def _clear(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    m.values[envs, OPERAND_A[actions]] = 0
+
+
+def _step_by(delta: int):
+    def handler(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+        """INC/DEC: Rr <- Rr +- 1 (saturating)."""
+        a = OPERAND_A[actions]
+        m.values[envs, a] = _clip(m.values[envs, a] + delta)
+
+    return handler
+
+
+def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
+    """WRITE Rr->Pp: the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
+    value = m.values[envs, OPERAND_B[actions]]
+    cursors = m.cursors[envs, OPERAND_A[actions]]
+    ok = (value >= 0) & (value < m.base) & (m._flat[cursors] != EDGE)
+    if ok.all():
+        m._set_cells(envs, cursors, value.astype(np.int8))
+        return None
+    m._set_cells(envs[ok], cursors[ok], value[ok].astype(np.int8))
+    return envs[~ok]
+
+
+def _swap(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
+    """SWAP Pa,Pb: exchange the cells under two pointers (faults on an unused pointer)."""
+    first, second = m.cursors[envs, OPERAND_A[actions]], m.cursors[envs, OPERAND_B[actions]]
+    a, b = m._flat[first], m._flat[second]
+    ok = (a != EDGE) & (b != EDGE)
+    m._set_cells(envs[ok], first[ok], b[ok])
+    m._set_cells(envs[ok], second[ok], a[ok])
+    return None if ok.all() else envs[~ok]
+
+
+def _move(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    """MOVE Pp LEFT|RIGHT, unless the next cell is EDGE."""
+    pointer = OPERAND_A[actions]
+    moved = m.cursors[envs, pointer] + OPERAND_B[actions]
+    ok = m._flat[moved] != EDGE
+    m.cursors[envs[ok], pointer[ok]] = moved[ok]
+
+
+def _advance(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    """ADVANCE: every pointer one cell right, each unless its next cell is EDGE."""
+    cursors = m.cursors[envs]
+    moved = cursors + 1
+    m.cursors[envs] = np.where(m._flat[moved] != EDGE, moved, cursors)
+
+
+_HANDLERS = {
+    Op.READ: _copy_value,
+    Op.LOAD: _copy_value,
+    Op.STORE: _copy_value,
+    Op.WRITE: _write,
+    Op.ADD: _arithmetic(np.add),
+    Op.SUB: _arithmetic(np.subtract),
+    Op.MUL: _arithmetic(np.multiply),
+    Op.CMP: _compare,
+    Op.CARRY: _carry,
+    Op.CLR: _clear,
+    Op.INC: _step_by(+1),
+    Op.DEC: _step_by(-1),
+    Op.MOVE: _move,
+    Op.ADVANCE: _advance,
+    Op.SWAP: _swap,
+}
+_TOUCHES_VIEW = {Op.WRITE, Op.SWAP, Op.MOVE, Op.ADVANCE}

@@ -1,0 +1,55 @@
+"""Rendering: a readable text frame of one environment (``ansi``), rasterized for ``rgb_array``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from actformer_envs.instructions import NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, instruction_name
+from actformer_envs.symbols import EDGE, SYMBOL_CHARS
+
+if TYPE_CHECKING:
+    from actformer_envs.episodes import Episodes
+
+
+def render_text(episodes: Episodes, env: int, reward: float | None = None) -> str:
+    """The scratchpad with the cell under each pointer in brackets, then registers and flags.
+
+    Numbers are stored least significant digit first; tasks that hold numbers are shown the way
+    people read them, most significant digit on the left.
+    """
+    task, machine = episodes.task, episodes.machine
+    columns = machine.columns()[env]
+    step, limit = int(episodes.steps[env]), int(episodes.step_limit[env])
+    header = f"{task.name}  step {step}/{limit}  last: {instruction_name(int(episodes.last_action[env]))}"
+    if reward is not None:
+        header += f"  reward {reward:+.3f}"
+    label_width = max(len(name) for name in task.rows)
+    lines = [header]
+    for row, name in enumerate(task.rows):
+        cells = machine.scratchpad[env, row, 1:-1]
+        extent = int((cells != EDGE).sum())
+        pointers = [p for p in range(NUM_POINTERS) if task.pointer_rows[p] == row]
+        text = []
+        for column in range(extent):
+            char = SYMBOL_CHARS[cells[column]]
+            under = any(columns[p] == column for p in pointers)
+            text.append(f"[{char}]" if under else f" {char} ")
+        if task.render_reversed:
+            text.reverse()
+        marks = " ".join(f"P{p}" for p in pointers)
+        lines.append(f"{name:>{label_width}} {''.join(text)}  {marks}".rstrip())
+    values = machine.values[env]
+    registers = " ".join(f"R{i}={values[i]}" for i in range(NUM_REGISTERS))
+    memory = " ".join(f"M{i}={values[NUM_REGISTERS + i]}" for i in range(NUM_MEMORY))
+    carry, compare = values[NUM_REGISTERS + NUM_MEMORY], values[NUM_REGISTERS + NUM_MEMORY + 1]
+    lines.append(f"{registers}  {memory}  C={carry} CMP={compare}")
+    return "\n".join(lines)
+
+
+def render_rgb(text: str) -> np.ndarray:
+    """The text frame as an RGB image (H, W, 3) uint8."""
+    from actformer_envs.raster import text_to_rgb
+
+    return text_to_rgb(text)

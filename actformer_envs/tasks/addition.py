@@ -1,0 +1,153 @@
+"""Addition: multi-digit addition in any base, operands of unequal length, column by column."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from actformer_envs.instructions import NO_ACTION, instruction_index
+from actformer_envs.streams import BatchRandom
+from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
+from actformer_envs.tasks.base import Problems, Task, answer_lengths, pad_rows
+
+_READ_A = instruction_index("READ P0->R0")
+_READ_B = instruction_index("READ P1->R1")
+_ADD = instruction_index("ADD R0,R1")
+_CARRY = instruction_index("CARRY R0")
+_WRITE = instruction_index("WRITE R0->P2")
+_ADVANCE = instruction_index("ADVANCE")
+_HALT = instruction_index("HALT")
+
+#: Expert steps per column: READ, READ, ADD, CARRY, WRITE, ADVANCE.
+STEPS_PER_COLUMN = 6
+
+
+class Addition(Task):
+    """Rows ``A``, ``B`` hold the operands and ``OUT`` the sum, least significant digit in column 0.
+
+    ``P0``, ``P1``, ``P2`` stand on ``A``, ``B``, ``OUT``; a problem of length n has operands of at
+    most n digits (the other one 1..n digits) and n + 1 columns, room for the last carry.
+    """
+
+    name = "Addition"
+    rows = ("A", "B", "OUT")
+    output_row = 2
+    pointer_rows = (0, 1, 2, None)
+    render_reversed = True
+    allowed_instructions = (
+        "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1",
+        "ADD R0,R1", "ADD R1,R0", "CARRY R0", "CARRY R1", "CLR C",
+        "WRITE R0->P2", "WRITE R1->P2",
+        "MOVE P0 LEFT", "MOVE P0 RIGHT", "MOVE P1 LEFT", "MOVE P1 RIGHT",
+        "MOVE P2 LEFT", "MOVE P2 RIGHT", "ADVANCE", "HALT",
+    )  # fmt: skip
+
+    def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
+        n = len(lengths)
+        bounds = np.empty((n, 4), dtype=np.int64)
+        bounds[:, 0], bounds[:, 1], bounds[:, 2:] = lengths, 2, self.base - 1
+        draws = random.integers(bounds, 4)
+        shorter, swap, leads = 1 + draws[:, 0], draws[:, 1] == 1, draws[:, 2:]
+        operand_lengths = np.stack([np.where(swap, shorter, lengths), np.where(swap, lengths, shorter)], 1)
+        digits = random.integers(self.base, 2 * width).reshape(n, 2, width)
+        # The most significant digit is not 0, unless the operand is a single digit.
+        rows, operand = np.arange(n)[:, None], np.arange(2)
+        top = operand_lengths - 1
+        digits[rows, operand, top] = np.where(top > 0, 1 + leads, digits[rows, operand, top])
+        digits[np.arange(width) >= operand_lengths[:, :, None]] = BLANK
+        return self._pose(digits[:, 0], digits[:, 1], lengths)
+
+    def problem_length(self, problem: Any) -> int:
+        a, b = _check_pair(problem)
+        return max(len(_digits(a, self.base)), len(_digits(b, self.base)))
+
+    def encode(self, problem: Any, width: int) -> Problems:
+        a, b = _check_pair(problem)
+        rows = np.full((2, width), BLANK, dtype=np.int64)
+        for row, value in zip(rows, (a, b)):
+            digits = _digits(value, self.base)
+            row[: len(digits)] = digits
+        return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
+
+    def _pose(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
+        """Lay out operands (n, width) of digits/BLANK; compute the sum row and the expert's length."""
+        total = SYMBOL_VALUE[a] + SYMBOL_VALUE[b]
+        carry_in = _carries(total, self.base)
+        digits = (total + carry_in) % self.base
+        carry_out = carry_in[np.arange(len(length)), length]  # into the column after the operands
+        answer_length = length + carry_out
+        target = np.where(np.arange(a.shape[1]) < answer_length[:, None], digits, BLANK)
+        extent = length + 1
+        out = np.full_like(a, BLANK)
+        scratchpad = pad_rows(np.stack([a, b, out], axis=1), extent)
+        program = STEPS_PER_COLUMN * length + np.where(carry_out == 1, STEPS_PER_COLUMN, 1)
+        return Problems(scratchpad, pad_rows(target, extent), program.astype(np.int64))
+
+    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+        lengths = answer_lengths(rows)
+        lead = rows[np.arange(len(rows)), np.maximum(lengths - 1, 0)]
+        # Canonical numbers only: something written, no gap, no leading zero.
+        canonical = ((lengths == 1) | ((lengths > 1) & (lead != 0))).tolist()
+        width = rows.shape[1]
+        if width * np.log2(self.base) < 63:  # every row fits an int64: convert all at once
+            powers = self.base ** np.arange(width, dtype=np.int64)
+            values = (SYMBOL_VALUE[rows].astype(np.int64) * powers).sum(axis=1).tolist()
+        else:
+            values = [int(symbols_to_text(row[n - 1 :: -1]), self.base) if n > 0 else 0
+                      for row, n in zip(rows, lengths.tolist())]
+        return [v if ok else None for v, ok in zip(values, canonical)]
+
+    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        last = observation["last_action"]
+        symbols, flags = observation["symbols"], observation["flags"]
+        operands_done = (symbols[:, 1] == BLANK) & (symbols[:, 4] == BLANK) & (flags[:, 0] == 0)
+        out_at_end = observation["boundaries"][:, 5] == 1
+        return np.select(
+            [
+                last == _READ_A,
+                last == _READ_B,
+                last == _ADD,
+                last == _CARRY,
+                (last == _WRITE) & out_at_end,
+                last == _WRITE,
+                ((last == _ADVANCE) | (last == NO_ACTION)) & operands_done,
+            ],
+            [_READ_B, _ADD, _CARRY, _WRITE, _HALT, _ADVANCE, _HALT],
+            default=_READ_A,
+        )
+
+
+def _carries(total: np.ndarray, base: int) -> np.ndarray:
+    """Carry into each column of a sum of column totals (n, width), as a vectorized scan.
+
+    A column generates a carry if its total is >= base and propagates one if it is base - 1; the
+    carry into column j is the generate bit of the last non-propagating column before j.
+    """
+    columns = np.arange(total.shape[1])
+    last_stop = np.maximum.accumulate(np.where(total == base - 1, -1, columns), axis=1)
+    generates = np.take_along_axis(total >= base, np.maximum(last_stop, 0), axis=1) & (last_stop >= 0)
+    carry = np.zeros_like(total)
+    carry[:, 1:] = generates[:, :-1]
+    return carry
+
+
+def _check_pair(problem: Any) -> tuple[int, int]:
+    if not isinstance(problem, (tuple, list)) or len(problem) != 2:
+        raise ValueError(f"Addition problem must be a pair (a, b) of non-negative ints, got {problem!r}")
+    for x in problem:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
+            raise ValueError(f"Addition operands must be non-negative ints, got {x!r}")
+    return int(problem[0]), int(problem[1])
+
+
+def _digits(value: int, base: int) -> list[int]:
+    """Digits of ``value`` in ``base``, least significant first."""
+    if base == 10:
+        return [int(c) for c in reversed(str(value))]
+    digits = []
+    while True:
+        value, digit = divmod(value, base)
+        digits.append(digit)
+        if not value:
+            return digits

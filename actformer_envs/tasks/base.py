@@ -1,0 +1,117 @@
+"""What a task is: a memory layout, a problem generator, a target, allowed opcodes and an expert.
+
+The episode (spaces, reset, step, rewards, rendering) is shared by every task and lives in
+``actformer_envs.episodes``; a task file fills in only the hooks below, the way Minigrid's envs fill
+in ``_gen_grid``. Every hook works on a batch of problems at once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from actformer_envs.instructions import NUM_POINTERS, mask_from_names
+from actformer_envs.streams import BatchRandom
+from actformer_envs.symbols import BLANK, EDGE
+
+
+@dataclass
+class Problems:
+    """A batch of posed problems, laid out for the machine."""
+
+    scratchpad: np.ndarray  # (n, rows, width) int8 symbols; EDGE beyond each problem's extent
+    target: np.ndarray  # (n, width) int8: the output row an exact answer leaves
+    program_length: np.ndarray  # (n,) int64: the number of steps the expert takes
+
+    def __len__(self) -> int:
+        return len(self.program_length)
+
+
+class Task(ABC):
+    """A task's hooks. Subclasses set the class attributes and implement the abstract methods."""
+
+    name: ClassVar[str]
+    rows: ClassVar[tuple[str, ...]]  # row names, top to bottom
+    output_row: ClassVar[int]  # the row whose content is the answer
+    pointer_rows: ClassVar[tuple[int | None, ...]]  # row bound to each pointer, None = unused
+    allowed_instructions: ClassVar[tuple[str, ...]]
+    default_base: ClassVar[int] = 10
+    base_range: ClassVar[tuple[int, int]] = (2, 36)
+    default_lengths: ClassVar[tuple[int, int]] = (1, 10)
+    #: Numbers are stored least significant digit first; render them the way people read them.
+    render_reversed: ClassVar[bool] = False
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.action_mask = mask_from_names(self.allowed_instructions)
+        assert len(self.pointer_rows) == NUM_POINTERS
+
+    def width(self, max_length: int) -> int:
+        """Columns of the scratchpad needed for problems up to ``max_length``."""
+        return max_length + 1
+
+    @abstractmethod
+    def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
+        """Random problems of the given sizes (one per row of ``random``)."""
+
+    @abstractmethod
+    def encode(self, problem: Any, width: int) -> Problems:
+        """One user-posed problem; ``ValueError`` saying why if it is malformed or does not fit."""
+
+    @abstractmethod
+    def problem_length(self, problem: Any) -> int:
+        """The size of a user-posed problem, in the same unit as ``options={"length": n}``."""
+
+    @abstractmethod
+    def decode_batch(self, rows: np.ndarray) -> list[Any]:
+        """The answers output rows (n, width) hold (``None`` where one is not well formed)."""
+
+    def decode(self, row: np.ndarray) -> Any:
+        """The answer one output row holds (``None`` where it is not well formed)."""
+        return self.decode_batch(row[None])[0]
+
+    @abstractmethod
+    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """The correct next action for a batch of observations (a function of the observation)."""
+
+
+# Helpers shared by the tasks -------------------------------------------------------------------
+
+
+def pad_rows(content: np.ndarray, extent: np.ndarray) -> np.ndarray:
+    """``content`` ((n, width) or (n, rows, width)) with EDGE at and beyond each problem's extent."""
+    beyond = np.arange(content.shape[-1]) >= extent[:, None]
+    if content.ndim == 3:
+        beyond = beyond[:, None, :]
+    return np.where(beyond, np.int8(EDGE), content).astype(np.int8)
+
+
+def random_symbols(random: BatchRandom, lengths: np.ndarray, width: int, base: int) -> np.ndarray:
+    """Rows of ``lengths`` random digits of ``base``, BLANK after them: (n, width) int8."""
+    digits = random.integers(base, width).astype(np.int8)
+    digits[np.arange(width) >= lengths[:, None]] = BLANK
+    return digits
+
+
+def answer_lengths(rows: np.ndarray) -> np.ndarray:
+    """Length of the written prefix of each output row (n, width); -1 where a symbol follows a gap."""
+    written = (rows != BLANK) & (rows != EDGE)
+    lengths = written.sum(axis=1)
+    is_prefix = (written == (np.arange(rows.shape[1]) < lengths[:, None])).all(axis=1)
+    return np.where(is_prefix, lengths, -1)
+
+
+def check_sequence(problem: Any, base: int, name: str) -> list[int]:
+    """A user-posed sequence of symbols as a list of ints, or ``ValueError`` saying what is wrong."""
+    if isinstance(problem, (str, bytes)) or not hasattr(problem, "__iter__"):
+        raise ValueError(f"{name} problem must be a sequence of ints in [0, {base}), got {problem!r}")
+    symbols = list(problem)
+    for s in symbols:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or not 0 <= s < base:
+            raise ValueError(f"{name} problem symbols must be ints in [0, {base}), got {s!r}")
+    if not symbols:
+        raise ValueError(f"{name} problem must hold at least one symbol")
+    return [int(s) for s in symbols]

@@ -1,0 +1,41 @@
+"""Copy: write the input sequence to the output row."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actformer_envs.instructions import instruction_index
+from actformer_envs.symbols import BLANK
+from actformer_envs.tasks.sequence import SequenceTask
+
+_READ = instruction_index("READ P0->R0")
+_WRITE = instruction_index("WRITE R0->P1")
+_ADVANCE = instruction_index("ADVANCE")
+_HALT = instruction_index("HALT")
+
+SEQUENCE_MOVES = ("MOVE P0 LEFT", "MOVE P0 RIGHT", "MOVE P1 LEFT", "MOVE P1 RIGHT")
+SEQUENCE_INSTRUCTIONS = (
+    "READ P0->R0", "READ P0->R1", "WRITE R0->P1", "WRITE R1->P1", *SEQUENCE_MOVES, "ADVANCE", "HALT",
+)  # fmt: skip
+
+
+class Copy(SequenceTask):
+    """The expert: READ P0->R0, WRITE R0->P1, ADVANCE per symbol; HALT on the BLANK after the input."""
+
+    name = "Copy"
+    allowed_instructions = SEQUENCE_INSTRUCTIONS
+
+    def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return inputs.copy()
+
+    def program_length(self, lengths: np.ndarray) -> np.ndarray:
+        return 3 * lengths + 1
+
+    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        last = observation["last_action"]
+        input_done = observation["symbols"][:, 1] == BLANK
+        return np.select(
+            [last == _READ, last == _WRITE, input_done],
+            [_WRITE, _ADVANCE, _HALT],
+            default=_READ,
+        )

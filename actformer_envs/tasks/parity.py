@@ -1,0 +1,55 @@
+"""Parity: the parity of a bit string, written to the output row once the input is read."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actformer_envs.instructions import instruction_index
+from actformer_envs.symbols import BLANK
+from actformer_envs.tasks.sequence import SequenceTask
+
+_READ = instruction_index("READ P0->R1")
+_ADD = instruction_index("ADD R0,R1")
+_CARRY = instruction_index("CARRY R0")
+_CLEAR = instruction_index("CLR C")
+_NEXT = instruction_index("MOVE P0 RIGHT")
+_WRITE = instruction_index("WRITE R0->P1")
+_HALT = instruction_index("HALT")
+
+
+class Parity(SequenceTask):
+    """Bits on ``IN``; the answer is one bit in the first cell of ``OUT``.
+
+    The expert keeps the running parity in ``R0``: per bit READ P0->R1, ADD R0,R1, CARRY R0 (mod 2),
+    CLR C, MOVE P0 RIGHT; on the BLANK after the input, WRITE R0->P1 and HALT.
+    """
+
+    name = "Parity"
+    default_base = 2
+    base_range = (2, 2)
+    allowed_instructions = (
+        "READ P0->R0", "READ P0->R1", "ADD R0,R1", "ADD R1,R0", "CARRY R0", "CARRY R1",
+        "CLR R0", "CLR R1", "CLR C", "MOVE P0 LEFT", "MOVE P0 RIGHT",
+        "WRITE R0->P1", "WRITE R1->P1", "HALT",
+    )  # fmt: skip
+
+    def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        parity = np.where(inputs == BLANK, 0, inputs).sum(axis=1) % 2
+        target = np.full_like(inputs, BLANK)
+        target[:, 0] = parity
+        return target
+
+    def program_length(self, lengths: np.ndarray) -> np.ndarray:
+        return 5 * lengths + 2
+
+    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+        return [a[0] if a is not None and len(a) == 1 else None for a in super().decode_batch(rows)]
+
+    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        last = observation["last_action"]
+        input_done = observation["symbols"][:, 1] == BLANK
+        return np.select(
+            [last == _READ, last == _ADD, last == _CARRY, last == _CLEAR, last == _WRITE, input_done],
+            [_ADD, _CARRY, _CLEAR, _NEXT, _HALT, _WRITE],
+            default=_READ,
+        )

@@ -1,0 +1,164 @@
+"""``ActformerVectorEnv``: N environments as one batch, the same episode logic at batch size N."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from actformer_envs.config import RENDER_MODES, EnvConfig
+from actformer_envs.env import task_class
+from actformer_envs.episodes import Episodes, observation_space
+from actformer_envs.instructions import NUM_ACTIONS
+from actformer_envs.rendering import render_rgb, render_text
+from actformer_envs.tasks import Task
+
+_OUTCOME_KEYS = ("is_success", "output", "target")
+
+
+class ActformerVectorEnv(VectorEnv):
+    """``num_envs`` environments of one task, stepped together by one batched machine.
+
+    Environment ``i`` after ``reset(seed=s)`` behaves exactly like ``ActformerEnv`` after
+    ``reset(seed=s + i)``. Autoreset follows Gymnasium's NEXT_STEP convention: the step after an
+    episode ends resets that environment (its action is ignored, reward 0, not done). Infos are
+    dicts of arrays with ``_key`` masks; ``is_success``, ``output`` and ``target`` are set for the
+    environments whose episode ended on this step. Takes the same arguments as ``ActformerEnv``.
+    """
+
+    metadata = {"render_modes": list(RENDER_MODES), "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int = 1, task: str | type[Task] = "Addition", **kwargs: Any) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        task_type = task_class(task)
+        self.config = EnvConfig.for_task(task_type, **kwargs)
+        self.num_envs = int(num_envs)
+        self.render_mode = self.config.render_mode
+        self._episodes = Episodes(task_type, self.config, batch=self.num_envs)
+        self.task = self._episodes.task
+        self.single_action_space = spaces.Discrete(NUM_ACTIONS)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = observation_space(self.task, self.config)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self._envs = np.arange(self.num_envs)
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._everywhere = np.ones(self.num_envs, dtype=bool)
+        self._everywhere.flags.writeable = False
+        self._streams_seeded = False
+        self._last_rewards: np.ndarray | None = None
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        episodes = self._episodes
+        if seed is not None:
+            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"seed must be an int or a list of num_envs={self.num_envs} seeds")
+            self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
+            for i, s in enumerate(seeds):
+                generator = seeding.np_random(s)[0] if s is not None else self.np_random
+                episodes.streams[i] = generator.integers(2**63, dtype=np.uint64)
+            self._streams_seeded = True
+        elif not self._streams_seeded:
+            episodes.streams[:] = self.np_random.integers(2**63, size=self.num_envs, dtype=np.uint64)
+            self._streams_seeded = True
+        lengths, problem = self._reset_options(options)
+        episodes.reset(self._envs, lengths=lengths, problem=problem)
+        self._autoreset[:] = False
+        self._last_rewards = None
+        return episodes.observation(), {"action_mask": self._mask_view(), "_action_mask": self._everywhere}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        actions = self._check_actions(actions)
+        episodes = self._episodes
+        reward, terminated, truncated, invalid = episodes.step(actions)
+        restarting = self._autoreset
+        if restarting.any():
+            envs = np.flatnonzero(restarting)
+            episodes.reset(envs)
+            reward[envs] = 0.0
+            terminated[envs] = truncated[envs] = invalid[envs] = False
+        ended = terminated | truncated
+        infos: dict[str, Any] = {
+            "action_mask": self._mask_view(),
+            "_action_mask": self._everywhere,
+            "invalid_action": invalid,
+            "_invalid_action": ~restarting,
+        }
+        if ended.any():
+            infos.update(self._outcomes(ended, terminated))
+        self._autoreset = ended
+        self._last_rewards = reward
+        return episodes.observation(), reward, terminated, truncated, infos
+
+    def action_masks(self) -> np.ndarray:
+        """Allowed instructions per environment, (num_envs, 139) bool, True = allowed."""
+        return np.array(self._mask_view())
+
+    def _mask_view(self) -> np.ndarray:
+        """The masks as a read-only (num_envs, 139) view: every env of a task allows the same set."""
+        return np.broadcast_to(self._episodes.action_mask, (self.num_envs, NUM_ACTIONS))
+
+    def expert_action(self) -> np.ndarray:
+        """The expert's next instruction for every environment, (num_envs,) int64."""
+        return self._episodes.expert_action()
+
+    def render(self) -> tuple[str | np.ndarray, ...] | None:
+        if self.render_mode is None:
+            return None
+        rewards = self._last_rewards
+        texts = [
+            render_text(self._episodes, i, None if rewards is None else float(rewards[i]))
+            for i in range(self.num_envs)
+        ]
+        return tuple(texts) if self.render_mode == "ansi" else tuple(render_rgb(t) for t in texts)
+
+    def _outcomes(self, ended: np.ndarray, terminated: np.ndarray) -> dict[str, np.ndarray]:
+        envs = np.flatnonzero(ended)
+        outcome = self._episodes.outcomes(envs, terminated[envs])
+        infos = {"is_success": np.zeros(self.num_envs, dtype=bool)}
+        infos["is_success"][envs] = outcome["is_success"]
+        for key in ("output", "target"):
+            infos[key] = np.full(self.num_envs, None, dtype=object)
+            for env, value in zip(envs.tolist(), outcome[key]):
+                infos[key][env] = value
+        infos.update({f"_{key}": ended for key in _OUTCOME_KEYS})
+        return infos
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        actions = np.asarray(actions)
+        if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu":
+            raise ValueError(
+                f"actions must be an int array of shape ({self.num_envs},), got "
+                f"{actions.dtype} array of shape {actions.shape}"
+            )
+        if actions.min() < 0 or actions.max() >= NUM_ACTIONS:
+            raise ValueError(f"actions must lie in [0, {NUM_ACTIONS}), got values in "
+                             f"[{actions.min()}, {actions.max()}]")
+        return actions.astype(np.intp, copy=False)
+
+    def _reset_options(self, options: dict[str, Any] | None) -> tuple[Any, Any]:
+        if not options:
+            return None, None
+        unknown = set(options) - {"length", "problem"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: 'length', 'problem'")
+        if "length" in options and "problem" in options:
+            raise ValueError("reset options 'length' and 'problem' exclude each other")
+        if "problem" in options:
+            return None, options["problem"]
+        length = options["length"]
+        if np.ndim(length) == 0:
+            return np.full(self.num_envs, self._episodes.check_length(length)), None
+        lengths = [self._episodes.check_length(n) for n in length]
+        if len(lengths) != self.num_envs:
+            raise ValueError(f"options['length'] must be an int or {self.num_envs} ints, got {len(lengths)}")
+        return np.array(lengths), None

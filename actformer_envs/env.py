@@ -108,7 +108,7 @@ class ActformerEnv(gym.Env):
         super().reset(seed=seed)
         episodes = self._episodes
         if seed is not None or not self._stream_seeded:
-            episodes.streams[0] = self.np_random.integers(2**63, dtype=np.uint64)
+            episodes.problems.seed(_ENV, self.np_random.integers(2**63, size=1, dtype=np.uint64))
             self._stream_seeded = True
         lengths, problem = _reset_options(options, episodes)
         episodes.reset(_ENV, lengths=lengths, problem=problem)
@@ -125,7 +125,8 @@ class ActformerEnv(gym.Env):
         }
         if terminated or truncated:
             outcome = self._episodes.outcomes(_ENV, np.array([terminated]))
-            info.update({key: values[0] for key, values in outcome.items()})
+            info.update({key: values[0].item() if key == "is_success" else values[0]
+                         for key, values in outcome.items()})
         self._last_reward = float(reward[0])
         return self._observation(), self._last_reward, terminated, truncated, info
 

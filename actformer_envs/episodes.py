@@ -27,7 +27,7 @@ from actformer_envs.instructions import (
     Op,
 )
 from actformer_envs.machine import WINDOW, Machine
-from actformer_envs.streams import BatchRandom, next_keys
+from actformer_envs.problem_queue import ProblemQueue, answers_of
 from actformer_envs.symbols import BLANK, NUM_SYMBOLS
 from actformer_envs.tasks import Problems, Task
 
@@ -83,7 +83,7 @@ class Episodes:
         self.action_mask = self.task.action_mask.copy()
         self.action_mask.flags.writeable = False
         self._executable = np.append(self.action_mask, True)  # entry NO_ACTION: the no-op itself
-        self.streams = np.zeros(batch, dtype=np.uint64)  # per-env random stream state
+        self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
         self.steps = np.zeros(batch, dtype=np.int64)
         self.step_limit = np.ones(batch, dtype=np.int64)
         self.step_cost = np.zeros(batch)
@@ -92,6 +92,7 @@ class Episodes:
         self.last_action = np.full(batch, NO_ACTION, dtype=np.int64)
         self.history = np.full((batch, config.history_length), NO_ACTION, dtype=np.int16)
         self.shaped = config.reward_mode == "shaped"
+        self.answers = np.empty(batch, dtype=object)  # decoded target of each env's problem
 
     # -- reset ---------------------------------------------------------------------------------
 
@@ -122,12 +123,13 @@ class Episodes:
             one = self.task.encode(problem, self.width)
             index = np.zeros(len(envs), dtype=np.intp)
             problems = Problems(one.scratchpad[index], one.target[index], one.program_length[index])
+            answers = answers_of(self.task, problems)
+        elif lengths is not None:
+            problems = self.problems.draw(envs, np.asarray(lengths, dtype=np.int64))
+            answers = answers_of(self.task, problems)
         else:
-            random = BatchRandom(next_keys_at(self.streams, envs))
-            if lengths is None:
-                low, high = self.config.min_length, self.config.max_length
-                lengths = low + random.integers(high - low + 1)[:, 0]
-            problems = self.task.generate(random, np.asarray(lengths, dtype=np.int64), self.width)
+            problems, answers = self.problems.pop(envs)
+        self.answers[envs] = answers
         self.machine.load(envs, problems.scratchpad, problems.target, self.task.output_row)
         self.steps[envs] = 0
         self.step_limit[envs] = STEP_LIMIT_FACTOR * problems.program_length
@@ -181,13 +183,14 @@ class Episodes:
     def observation(self) -> dict[str, np.ndarray]:
         """The batched observation (fresh arrays)."""
         machine = self.machine
-        values = machine.values
+        machine.sync()
+        values = machine.values.copy()  # one copy; registers, memory and flags are views of it
         obs = {
             "symbols": machine.symbols.copy(),
             "boundaries": machine.boundaries.copy(),
-            "registers": values[:, _REGISTERS].copy(),
-            "memory": values[:, _MEMORY].copy(),
-            "flags": values[:, _FLAGS].copy(),
+            "registers": values[:, _REGISTERS],
+            "memory": values[:, _MEMORY],
+            "flags": values[:, _FLAGS],
             "last_action": self.last_action.copy(),
         }
         if self.config.history_length:
@@ -201,20 +204,12 @@ class Episodes:
         """The expert's next action for every env, computed from the observation."""
         return self.task.expert(self.observation()).astype(np.int64)
 
-    def outcomes(self, envs: np.ndarray, halted: np.ndarray) -> dict[str, Any]:
-        """End-of-episode info of ``envs``: ``is_success`` (halted on an exact answer) and the
-        decoded ``output`` and ``target``, as lists."""
-        row = self.task.output_row
+    def outcomes(self, envs: np.ndarray, halted: np.ndarray) -> dict[str, np.ndarray]:
+        """End-of-episode info of ``envs``: ``is_success`` (halted on an exact answer), and the
+        decoded ``output`` and ``target`` (object arrays)."""
+        written = self.machine.scratchpad[envs, self.task.output_row, 1:-1]
         return {
-            "is_success": (halted & (self.machine.wrong[envs] == 0)).tolist(),
-            "output": self.task.decode_batch(self.machine.scratchpad[envs, row, 1:-1]),
-            "target": self.task.decode_batch(self.machine.target[envs, row, 1:-1]),
+            "is_success": halted & (self.machine.wrong[envs] == 0),
+            "output": np.fromiter(self.task.decode_batch(written), dtype=object, count=len(envs)),
+            "target": self.answers[envs],
         }
-
-
-def next_keys_at(streams: np.ndarray, envs: np.ndarray) -> np.ndarray:
-    """Take one key off the streams of ``envs`` (advancing them in place)."""
-    selected = streams[envs]
-    keys = next_keys(selected)
-    streams[envs] = selected
-    return keys

@@ -14,6 +14,7 @@ slots                 meaning
 ``C``                 the carry: set by CARRY, consumed by ADD/SUB/MUL
 ``CMP``               the compare result, -1, 0 or +1
 ``U0``..``U3``        read-only: the value of the cell under pointer ``Pi``
+``Z``                 read-only: the constant 0 (the source of CLR)
 ====================  =========================================================
 """
 
@@ -33,7 +34,8 @@ MEMORY_SLOTS = tuple(range(NUM_REGISTERS, NUM_REGISTERS + NUM_MEMORY))  # M0..M3
 CARRY_SLOT = NUM_REGISTERS + NUM_MEMORY
 COMPARE_SLOT = CARRY_SLOT + 1
 UNDER_SLOTS = tuple(range(COMPARE_SLOT + 1, COMPARE_SLOT + 1 + NUM_POINTERS))  # U0..U3
-NUM_SLOTS = UNDER_SLOTS[-1] + 1
+ZERO_SLOT = UNDER_SLOTS[-1] + 1
+NUM_SLOTS = ZERO_SLOT + 1
 
 #: Arithmetic saturates at +-VALUE_LIMIT, so values stay in the observation space's bounds.
 VALUE_LIMIT = 4095
@@ -67,8 +69,9 @@ class Instruction:
 
     name: str
     op: Op
-    a: int = 0  # destination slot, or the pointer for WRITE/MOVE/SWAP
+    a: int = 0  # destination slot, or the pointer of WRITE/MOVE/SWAP
     b: int = 0  # source slot, the second pointer of SWAP, or the MOVE direction (-1 or +1)
+    k: int = 0  # the constant INC/DEC add
 
 
 def _slot_name(slot: int) -> str:
@@ -104,9 +107,9 @@ def _build_table() -> tuple[Instruction, ...]:
     table += [
         Instruction(f"STORE R{r}->{_slot_name(m)}", Op.STORE, m, r) for r in regs for m in MEMORY_SLOTS
     ]
-    table += [Instruction(f"CLR {_slot_name(s)}", Op.CLR, s) for s in (*regs, CARRY_SLOT)]
-    table += [Instruction(f"INC R{r}", Op.INC, r) for r in regs]
-    table += [Instruction(f"DEC R{r}", Op.DEC, r) for r in regs]
+    table += [Instruction(f"CLR {_slot_name(s)}", Op.CLR, s, ZERO_SLOT) for s in (*regs, CARRY_SLOT)]
+    table += [Instruction(f"INC R{r}", Op.INC, r, r, +1) for r in regs]
+    table += [Instruction(f"DEC R{r}", Op.DEC, r, r, -1) for r in regs]
     return tuple(table)
 
 
@@ -118,9 +121,10 @@ NO_ACTION = NUM_ACTIONS
 _INDEX = {ins.name: i for i, ins in enumerate(INSTRUCTIONS)}
 
 # Decode arrays, indexed by action; entry NUM_ACTIONS is the internal NOOP.
-OPCODES = np.array([ins.op for ins in INSTRUCTIONS] + [Op.NOOP], dtype=np.intp)
+OPCODES = np.array([ins.op for ins in INSTRUCTIONS] + [Op.NOOP], dtype=np.uint8)  # uint8: radix argsort
 OPERAND_A = np.array([ins.a for ins in INSTRUCTIONS] + [0], dtype=np.intp)
 OPERAND_B = np.array([ins.b for ins in INSTRUCTIONS] + [0], dtype=np.intp)
+CONSTANT = np.array([ins.k for ins in INSTRUCTIONS] + [0], dtype=np.int32)
 
 
 def instruction_index(name: str) -> int:

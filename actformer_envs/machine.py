@@ -1,17 +1,22 @@
 """The machine: the working memory of a batch of environments, and the interpreter that runs it.
 
 One implementation serves every face: the single env is this code at batch size 1, the vector env
-at batch size N. The interpreter groups the batch by opcode and runs each opcode's handler once on
-the environments that issued it, so a step costs a handful of NumPy calls whatever the batch size.
+at batch size N. The interpreter groups the batch by instruction family and runs each family's
+handler once on the environments that issued it, so a step costs a few dozen NumPy calls whatever
+the batch size.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from actformer_envs.instructions import (
     CARRY_SLOT,
     COMPARE_SLOT,
+    CONSTANT,
+    INSTRUCTIONS,
     NUM_POINTERS,
     NUM_SLOTS,
     OPCODES,
@@ -34,7 +39,8 @@ class Machine:
 
     The scratchpad carries one EDGE column on each side and an all-EDGE *void* row where unused
     pointers rest, so every window read stays in bounds and a pointer never moves onto EDGE. A
-    pointer is stored as its flat index into the scratchpad (its *cursor*).
+    pointer is stored as its flat index into the scratchpad (its *cursor*). What the pointers see
+    (``symbols``, ``boundaries``, the U slots) is recomputed lazily, once per step, by :meth:`sync`.
     """
 
     def __init__(self, batch: int, rows: int, width: int, pointer_rows: tuple[int | None, ...], base: int):
@@ -42,18 +48,18 @@ class Machine:
         shape = (batch, rows + 1, width + 2)
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
         self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
-        self.values = np.zeros((batch, NUM_SLOTS), dtype=np.int32)  # R0..R3 M0..M3 C CMP U0..U3
+        self.values = np.zeros((batch, NUM_SLOTS), dtype=np.int32)  # R0..R3 M0..M3 C CMP U0..U3 Z
         self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int8)  # windows
         self.boundaries = np.zeros((batch, NUM_POINTERS * 2), dtype=np.int8)  # at start, at end
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
         row_of = np.array([rows if r is None else r for r in pointer_rows], dtype=np.intp)
-        # Cursor of each pointer at column 0 of its row, for environment 0.
-        self._home = row_of * (width + 2) + 1
+        self._home = row_of * (width + 2) + 1  # cursor of each pointer at column 0, environment 0
         self._env_stride = (rows + 1) * (width + 2)
         self.cursors = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride + self._home
         self._flat = self.scratchpad.reshape(-1)
         self._flat_target = self.target.reshape(-1)
+        self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
 
     # -- loading problems ----------------------------------------------------------------------
 
@@ -66,16 +72,19 @@ class Machine:
         written = scratchpad[:, output_row]
         self.wrong[envs] = (written != target).sum(axis=1)
         self.correct[envs] = ((written == target) & (target < BLANK)).sum(axis=1)
-        self.refresh(envs)
+        self._stale.append(envs)
 
-    def refresh(self, envs: np.ndarray) -> None:
-        """Recompute what the pointers of ``envs`` see: windows, boundary flags, U slots."""
+    def sync(self) -> None:
+        """Recompute what the pointers see, for every environment changed since the last sync."""
+        if not self._stale:
+            return
+        envs = self._stale[0] if len(self._stale) == 1 else np.concatenate(self._stale)
+        self._stale = []
         window = self._flat[self.cursors[envs][:, :, None] + WINDOW]  # (n, pointers, 3)
         self.symbols[envs] = window.reshape(len(envs), -1)
-        self.boundaries[envs] = np.stack([window[..., 0] == EDGE, window[..., 2] == EDGE], -1).reshape(
-            len(envs), -1
-        )
-        self.values[envs, _UNDER] = SYMBOL_VALUE[window[..., 1]]
+        # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
+        self.boundaries[envs] = (window[:, :, ::2] == EDGE).reshape(len(envs), -1)
+        self.values[envs, _UNDER] = SYMBOL_VALUE[window[:, :, 1]]
 
     def columns(self) -> np.ndarray:
         """Column of each pointer on its row, (batch, pointers); 0 for unused pointers."""
@@ -84,34 +93,32 @@ class Machine:
     # -- running instructions ------------------------------------------------------------------
 
     def execute(self, actions: np.ndarray) -> np.ndarray:
-        """Run one instruction per environment (``NO_ACTION`` index = no-op).
+        """Run one instruction per environment (index ``len(INSTRUCTIONS)`` = no-op).
 
-        Returns the environments whose instruction *faulted* (WRITE of a value that is not a digit
-        of the base): those did nothing.
+        Returns the environments whose instruction *faulted* (a WRITE of a value that is not a
+        digit of the base, a SWAP with an unused pointer): those did nothing.
         """
-        opcodes = OPCODES[actions]
+        self.sync()
+        families = _FAMILY[actions]
         if self.batch == 1:
-            groups = [(int(opcodes[0]), np.zeros(1, dtype=np.intp))]
+            groups = [(int(families[0]), _FIRST)]
         else:
-            order = np.argsort(opcodes, kind="stable")
-            counts = np.bincount(opcodes, minlength=len(Op)).tolist()
-            bounds = np.cumsum([0, *counts]).tolist()
-            groups = [(op, order[bounds[op] : bounds[op + 1]]) for op, n in enumerate(counts) if n]
-        touched, faulted = [], []
-        for op, envs in groups:
-            handler = _HANDLERS.get(op)
-            if handler is None:  # NOOP, HALT
-                continue
-            fault = handler(self, envs, actions[envs])
-            if fault is not None:
-                faulted.append(fault)
-            if op in _TOUCHES_VIEW:
-                touched.append(envs)
-        if touched:
-            self.refresh(np.concatenate(touched) if len(touched) > 1 else touched[0])
+            order = np.argsort(families, kind="stable")
+            counts = np.bincount(families, minlength=len(_HANDLERS)).tolist()
+            ends = np.cumsum(counts).tolist()
+            groups = [(f, order[ends[f] - n : ends[f]]) for f, n in enumerate(counts) if n]
+        faulted = []
+        for family, envs in groups:
+            handler = _HANDLERS[family]
+            if handler is not None:
+                fault = handler(self, envs, actions[envs])
+                if fault is not None:
+                    faulted.append(fault)
+                if family >= _CHANGES_VIEW:
+                    self._stale.append(envs)
         if not faulted:
             return _NO_ENVS
-        return np.concatenate(faulted)
+        return faulted[0] if len(faulted) == 1 else np.concatenate(faulted)
 
     def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray) -> None:
         """Write cells and keep the output's wrong/correct counts current (one cell per env)."""
@@ -127,30 +134,32 @@ class Machine:
 
 
 _NO_ENVS = np.zeros(0, dtype=np.intp)
+_FIRST = np.zeros(1, dtype=np.intp)
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, -VALUE_LIMIT, VALUE_LIMIT)
+    return np.clip(x, -VALUE_LIMIT, VALUE_LIMIT, out=x)
 
 
-def _copy_value(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
-    """READ, LOAD, STORE: slot a <- slot b."""
-    m.values[envs, OPERAND_A[actions]] = m.values[envs, OPERAND_B[actions]]
+def _transfer(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    """READ, LOAD, STORE, CLR, INC, DEC: slot a <- slot b + k (saturating)."""
+    m.values[envs, OPERAND_A[actions]] = _clip(m.values[envs, OPERAND_B[actions]] + CONSTANT[actions])
 
 
-def _arithmetic(combine):
+def _arithmetic(combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
     def handler(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
-        """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0."""
+        """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0 (saturating)."""
         a = OPERAND_A[actions]
         values = m.values
-        carry = values[envs, CARRY_SLOT]
-        values[envs, a] = _clip(combine(values[envs, a], values[envs, OPERAND_B[actions]]) + carry)
+        result = combine(values[envs, a], values[envs, OPERAND_B[actions]]) + values[envs, CARRY_SLOT]
+        values[envs, a] = _clip(result)
         values[envs, CARRY_SLOT] = 0
 
     return handler
 
 
 def _compare(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    """CMP Ra,Rb: CMP <- sign(Ra - Rb)."""
     values = m.values
     values[envs, COMPARE_SLOT] = np.sign(values[envs, OPERAND_A[actions]] - values[envs, OPERAND_B[actions]])
 
@@ -161,19 +170,6 @@ def _carry(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     carry, digit = np.divmod(m.values[envs, a], m.base)
     m.values[envs, a] = digit
     m.values[envs, CARRY_SLOT] = carry
-
-
-def _clear(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
-    m.values[envs, OPERAND_A[actions]] = 0
-
-
-def _step_by(delta: int):
-    def handler(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
-        """INC/DEC: Rr <- Rr +- 1 (saturating)."""
-        a = OPERAND_A[actions]
-        m.values[envs, a] = _clip(m.values[envs, a] + delta)
-
-    return handler
 
 
 def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
@@ -199,35 +195,39 @@ def _swap(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | Non
 
 
 def _move(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
-    """MOVE Pp LEFT|RIGHT, unless the next cell is EDGE."""
-    pointer = OPERAND_A[actions]
-    moved = m.cursors[envs, pointer] + OPERAND_B[actions]
-    ok = m._flat[moved] != EDGE
-    m.cursors[envs[ok], pointer[ok]] = moved[ok]
-
-
-def _advance(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
-    """ADVANCE: every pointer one cell right, each unless its next cell is EDGE."""
+    """MOVE Pp LEFT|RIGHT and ADVANCE: pointers step by ``_DELTAS``, each unless it would land on EDGE."""
     cursors = m.cursors[envs]
-    moved = cursors + 1
+    moved = cursors + _DELTAS[actions]
     m.cursors[envs] = np.where(m._flat[moved] != EDGE, moved, cursors)
 
 
-_HANDLERS = {
-    Op.READ: _copy_value,
-    Op.LOAD: _copy_value,
-    Op.STORE: _copy_value,
-    Op.WRITE: _write,
-    Op.ADD: _arithmetic(np.add),
-    Op.SUB: _arithmetic(np.subtract),
-    Op.MUL: _arithmetic(np.multiply),
-    Op.CMP: _compare,
-    Op.CARRY: _carry,
-    Op.CLR: _clear,
-    Op.INC: _step_by(+1),
-    Op.DEC: _step_by(-1),
-    Op.MOVE: _move,
-    Op.ADVANCE: _advance,
-    Op.SWAP: _swap,
-}
-_TOUCHES_VIEW = {Op.WRITE, Op.SWAP, Op.MOVE, Op.ADVANCE}
+def _pointer_deltas() -> np.ndarray:
+    """(actions + 1, pointers): how far each instruction moves each pointer."""
+    deltas = np.zeros((len(INSTRUCTIONS) + 1, NUM_POINTERS), dtype=np.intp)
+    for index, ins in enumerate(INSTRUCTIONS):
+        if ins.op == Op.MOVE:
+            deltas[index, ins.a] = ins.b
+        elif ins.op == Op.ADVANCE:
+            deltas[index] = 1
+    return deltas
+
+
+_DELTAS = _pointer_deltas()
+
+# Handler families, in order; those from _CHANGES_VIEW on move pointers or write cells.
+_FAMILIES: tuple[tuple[Callable | None, tuple[Op, ...]], ...] = (
+    (None, (Op.NOOP, Op.HALT)),
+    (_transfer, (Op.READ, Op.LOAD, Op.STORE, Op.CLR, Op.INC, Op.DEC)),
+    (_arithmetic(np.add), (Op.ADD,)),
+    (_arithmetic(np.subtract), (Op.SUB,)),
+    (_arithmetic(np.multiply), (Op.MUL,)),
+    (_compare, (Op.CMP,)),
+    (_carry, (Op.CARRY,)),
+    (_write, (Op.WRITE,)),
+    (_swap, (Op.SWAP,)),
+    (_move, (Op.MOVE, Op.ADVANCE)),
+)
+_CHANGES_VIEW = 7
+_HANDLERS = tuple(handler for handler, _ in _FAMILIES)
+_FAMILY_OF_OP = {op: family for family, (_, ops) in enumerate(_FAMILIES) for op in ops}
+_FAMILY = np.array([_FAMILY_OF_OP[Op(op)] for op in OPCODES], dtype=np.uint8)  # per action

@@ -1,9 +1,9 @@
-"""Counter-based random streams, one per environment, drawn for a whole batch at once.
+"""Counter-based randomness: every problem drawn from a key that depends on nothing else.
 
-Every environment of a batch owns a 64-bit stream state. A problem is drawn from a key taken off that
-stream, by hashing (key, counter) with SplitMix64, so a batch of N environments and N single
-environments seeded alike draw identical problems, at any batch size and without a Python loop.
-The stream is seeded from the environment's own ``np_random`` (see ``ActformerEnv.reset``).
+Each environment has a 64-bit seed (taken from its own ``np_random``); the problem of its episode j
+is drawn from ``problem_key(seed, j)`` by hashing (key, counter) with SplitMix64. So a batch of N
+environments and N single environments seeded alike draw identical problems, at any batch size, in
+any order, and without a Python loop.
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> _S31)
 
 
-def next_keys(streams: np.ndarray) -> np.ndarray:
-    """Take one key off each stream, advancing the streams in place."""
-    keys = splitmix64(streams)
-    streams += _GOLDEN
-    return keys
+def problem_keys(seeds: np.ndarray, episodes: np.ndarray) -> np.ndarray:
+    """The key of episode ``episodes[i]`` of the environment seeded ``seeds[i]``."""
+    return splitmix64(seeds ^ splitmix64(episodes.astype(np.uint64)))
 
 
 class BatchRandom:

@@ -61,12 +61,15 @@ class ActformerVectorEnv(VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"seed must be an int or a list of num_envs={self.num_envs} seeds")
             self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
-            for i, s in enumerate(seeds):
-                generator = seeding.np_random(s)[0] if s is not None else self.np_random
-                episodes.streams[i] = generator.integers(2**63, dtype=np.uint64)
+            generators = [seeding.np_random(s)[0] if s is not None else self.np_random for s in seeds]
+            episodes.problems.seed(
+                self._envs, np.array([g.integers(2**63, dtype=np.uint64) for g in generators])
+            )
             self._streams_seeded = True
         elif not self._streams_seeded:
-            episodes.streams[:] = self.np_random.integers(2**63, size=self.num_envs, dtype=np.uint64)
+            episodes.problems.seed(
+                self._envs, self.np_random.integers(2**63, size=self.num_envs, dtype=np.uint64)
+            )
             self._streams_seeded = True
         lengths, problem = self._reset_options(options)
         episodes.reset(self._envs, lengths=lengths, problem=problem)
@@ -122,15 +125,16 @@ class ActformerVectorEnv(VectorEnv):
         return tuple(texts) if self.render_mode == "ansi" else tuple(render_rgb(t) for t in texts)
 
     def _outcomes(self, ended: np.ndarray, terminated: np.ndarray) -> dict[str, np.ndarray]:
+        """``is_success``, ``output``, ``target`` for the envs whose episode ended, with masks."""
         envs = np.flatnonzero(ended)
-        outcome = self._episodes.outcomes(envs, terminated[envs])
-        infos = {"is_success": np.zeros(self.num_envs, dtype=bool)}
-        infos["is_success"][envs] = outcome["is_success"]
-        for key in ("output", "target"):
-            infos[key] = np.full(self.num_envs, None, dtype=object)
-            for env, value in zip(envs.tolist(), outcome[key]):
-                infos[key][env] = value
-        infos.update({f"_{key}": ended for key in _OUTCOME_KEYS})
+        infos = {
+            "is_success": np.zeros(self.num_envs, dtype=bool),
+            "output": np.empty(self.num_envs, dtype=object),
+            "target": np.empty(self.num_envs, dtype=object),
+        }
+        for key, values in self._episodes.outcomes(envs, terminated[envs]).items():
+            infos[key][envs] = values
+            infos[f"_{key}"] = ended
         return infos
 
     def _check_actions(self, actions: Any) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, pad_rows
+from actformer_envs.tasks.base import Number, Problems, Task, answer_lengths, pad_rows
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -84,7 +84,7 @@ class Addition(Task):
         program = STEPS_PER_COLUMN * length + np.where(carry_out == 1, STEPS_PER_COLUMN, 1)
         return Problems(scratchpad, pad_rows(target, extent), program.astype(np.int64))
 
-    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+    def decode_batch(self, rows: np.ndarray) -> list[Number | None]:
         lengths = answer_lengths(rows)
         lead = rows[np.arange(len(rows)), np.maximum(lengths - 1, 0)]
         # Canonical numbers only: something written, no gap, no leading zero.
@@ -96,7 +96,7 @@ class Addition(Task):
         else:
             values = [int(symbols_to_text(row[n - 1 :: -1]), self.base) if n > 0 else 0
                       for row, n in zip(rows, lengths.tolist())]
-        return [v if ok else None for v, ok in zip(values, canonical)]
+        return [Number(v) if ok else None for v, ok in zip(values, canonical)]
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         last = observation["last_action"]

@@ -30,6 +30,17 @@ class Problems:
         return len(self.program_length)
 
 
+class Number(int):
+    """A decoded numeric answer: an ``int`` in every way, of its own type for one reason.
+
+    Gymnasium's ``SyncVectorEnv``/``AsyncVectorEnv`` store an info key in an int64 array when its
+    first value's type is exactly ``int``; a later answer too long for int64, or ``None`` for a
+    malformed one, would then fail. Any other type gets an object array, which holds every answer.
+    """
+
+    __slots__ = ()
+
+
 class Task(ABC):
     """A task's hooks. Subclasses set the class attributes and implement the abstract methods."""
 

@@ -1,0 +1,397 @@
+"""Env-steps per second of the Actformer envs: single env, Gymnasium's SyncVectorEnv, native vector env.
+
+Every configuration steps uniformly random actions over the whole action space (masked-out ones
+included), pre-sampled from a seeded NumPy Generator and reused cyclically, so the RNG is not timed.
+Each configuration gets a warm-up, then is timed for a fixed wall budget ``--repeats`` times; the
+median steps/s is reported. Results go to a Markdown table on stdout and to a JSON file.
+
+    python benchmarks/throughput.py                    # Addition, 3 s x 3 repeats per configuration
+    python benchmarks/throughput.py --tasks all        # every registered Actformer/* id
+    python benchmarks/throughput.py --quick            # 0.5 s x 1 repeat (for tests)
+    python benchmarks/throughput.py --readme           # also rewrite the table block in README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import actformer_envs
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "throughput.json"
+DEFAULT_README = REPO_ROOT / "README.md"
+README_START = "<!-- throughput:start -->"
+README_END = "<!-- throughput:end -->"
+
+DEFAULT_TASKS = ("Actformer/Addition-v0",)
+DEFAULT_SECONDS, DEFAULT_REPEATS = 3.0, 3
+QUICK_SECONDS, QUICK_REPEATS = 0.5, 1
+#: Pre-sampled batches of actions, reused cyclically; the warm-up steps through the block once.
+ACTION_BLOCK_BATCHES = 64
+#: Native vector env sizes; the largest one is the numerator of the reported ratios.
+NATIVE_SIZES = (64, 1024, 4096)
+SYNC_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Config:
+    """One measured configuration: an env id stepped through one face with ``num_envs`` envs."""
+
+    env_id: str
+    face: str  # "single" (gym.make), "sync" (SyncVectorEnv), "native" (vector_entry_point)
+    num_envs: int
+
+    @property
+    def key(self) -> str:
+        """A short name for ratios: ``single``, ``sync-64``, ``native-4096``."""
+        return self.face if self.face == "single" else f"{self.face}-{self.num_envs}"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The steps/s of every repeat of one configuration."""
+
+    config: Config
+    repeats: list[float]
+
+    @property
+    def steps_per_second(self) -> float:
+        """The median over the repeats."""
+        return statistics.median(self.repeats)
+
+
+def configurations(env_ids: Sequence[str]) -> list[Config]:
+    """The five configurations measured for each env id."""
+    configs = []
+    for env_id in env_ids:
+        configs.append(Config(env_id, "single", 1))
+        configs.append(Config(env_id, "sync", SYNC_SIZE))
+        configs.extend(Config(env_id, "native", n) for n in NATIVE_SIZES)
+    return configs
+
+
+def time_loop(step: Callable[[int], None], seconds: float, block: int) -> tuple[int, float]:
+    """Call ``step(i)`` (i cycling through ``range(block)``) for ``seconds`` of wall time.
+
+    Returns (calls, elapsed seconds).
+    """
+    calls, index = 0, 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        step(index)
+        calls += 1
+        index = index + 1 if index + 1 < block else 0
+        now = time.perf_counter()
+        if now >= deadline:
+            return calls, now - start
+
+
+class DropOutcomeValues(gym.Wrapper):
+    """Drops ``info["output"]`` and ``info["target"]`` so that SyncVectorEnv can batch the infos.
+
+    SyncVectorEnv types an info array after the first value it sees: an int ``output`` makes an
+    int64 array, which a later ``None`` (malformed output) or a > 64-bit number cannot enter.
+    """
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        info.pop("output", None)
+        info.pop("target", None)
+        return observation, reward, terminated, truncated, info
+
+
+def make_stepper(config: Config, seed: int) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """(step(i), close()) for ``config``: step(i) steps every env with batch ``i`` of the action block."""
+    rng = np.random.default_rng(seed)
+    if config.face == "single":
+        env = gym.make(config.env_id)
+        actions = rng.integers(env.action_space.n, size=ACTION_BLOCK_BATCHES).tolist()
+        env.reset(seed=seed)
+
+        def step(i: int) -> None:
+            _, _, terminated, truncated, _ = env.step(actions[i])
+            if terminated or truncated:
+                env.reset()
+
+        return step, env.close
+
+    if config.face == "sync":
+        vec_env = gym.make_vec(
+            config.env_id, num_envs=config.num_envs, vectorization_mode="sync", wrappers=[DropOutcomeValues]
+        )
+    else:
+        vec_env = gym.make_vec(
+            config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point"
+        )
+    batches = rng.integers(
+        vec_env.single_action_space.n, size=(ACTION_BLOCK_BATCHES, config.num_envs), dtype=np.int64
+    )
+    vec_env.reset(seed=seed)
+
+    def step_batch(i: int) -> None:
+        vec_env.step(batches[i])
+
+    return step_batch, vec_env.close
+
+
+def measure(config: Config, seconds: float, repeats: int, seed: int) -> Measurement:
+    """Warm up once (one pass through the action block), then time ``repeats`` runs of ``seconds``."""
+    step, close = make_stepper(config, seed)
+    try:
+        for i in range(ACTION_BLOCK_BATCHES):
+            step(i)
+        results = []
+        for _ in range(repeats):
+            calls, elapsed = time_loop(step, seconds, ACTION_BLOCK_BATCHES)
+            results.append(calls * config.num_envs / elapsed)
+    finally:
+        close()
+    return Measurement(config, results)
+
+
+def ratios(measurements: Sequence[Measurement]) -> dict[str, dict[str, float]]:
+    """Per env id: the largest native vector env's steps/s over sync-64's and over the single env's."""
+    by_key = {(m.config.env_id, m.config.key): m.steps_per_second for m in measurements}
+    native = f"native-{max(NATIVE_SIZES)}"
+    sync = f"sync-{SYNC_SIZE}"
+    result = {}
+    for env_id in dict.fromkeys(m.config.env_id for m in measurements):
+        top = by_key[(env_id, native)]
+        result[env_id] = {
+            f"{native}/{sync}": top / by_key[(env_id, sync)],
+            f"{native}/single": top / by_key[(env_id, "single")],
+        }
+    return result
+
+
+def markdown_table(measurements: Sequence[Measurement], ratio_table: dict[str, dict[str, float]]) -> str:
+    """The measurements as a Markdown table, followed by the ratios per env id."""
+    lines = [
+        "| env | face | num_envs | steps/s (median) | repeats (min-max) |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for m in measurements:
+        spread = f"{min(m.repeats):,.0f}-{max(m.repeats):,.0f}"
+        lines.append(
+            f"| {m.config.env_id} | {m.config.face} | {m.config.num_envs} "
+            f"| {m.steps_per_second:,.0f} | {spread} |"
+        )
+    lines.append("")
+    for env_id, values in ratio_table.items():
+        text = ", ".join(f"{name} = {value:,.1f}x" for name, value in values.items())
+        lines.append(f"- {env_id}: {text}")
+    return "\n".join(lines)
+
+
+def context_line(machine: dict[str, Any], command: str, date: str) -> str:
+    """One Markdown line saying where, when and how the numbers were measured."""
+    return (
+        f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs; Python {machine['python']}, "
+        f"NumPy {machine['numpy']}, Gymnasium {machine['gymnasium']}; {date}; `{command}`_"
+    )
+
+
+def machine_info() -> dict[str, Any]:
+    """Platform, library versions and CPU, for reading the numbers in context."""
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "gymnasium": gym.__version__,
+        "actformer_envs": actformer_envs.__version__,
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
+    }
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo (Linux), else ``platform.processor()`` or None."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def rewrite_readme(readme: Path, block: str) -> None:
+    """Replace what lies between the throughput markers of ``readme`` with ``block``."""
+    text = readme.read_text(encoding="utf-8")
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    readme.write_text(f"{head}{README_START}\n{block}\n{README_END}{tail}", encoding="utf-8")
+
+
+def readme_problem(readme: Path) -> str | None:
+    """Why ``readme`` cannot take the table (missing, or no start/end markers in order), else None."""
+    if not readme.is_file():
+        return f"{readme} does not exist"
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return f"{readme} lacks the markers {README_START} ... {README_END}"
+    return None
+
+
+def env_ids_argument(value: str) -> list[str]:
+    """``all``, or comma-separated task names (``Addition``) or ids (``Actformer/Addition-v0``)."""
+    registered = [env_id for env_id in gym.registry if env_id.startswith("Actformer/")]
+    if value == "all":
+        return registered
+    by_name = {env_id.split("/", 1)[1].rsplit("-v", 1)[0]: env_id for env_id in registered}
+    env_ids = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        env_id = by_name.get(item, item)
+        if env_id not in registered:
+            raise argparse.ArgumentTypeError(f"unknown task {item!r}; choose from {registered} or 'all'")
+        env_ids.append(env_id)
+    if not env_ids:
+        raise argparse.ArgumentTypeError("no task given")
+    return list(dict.fromkeys(env_ids))
+
+
+def positive(kind: type) -> Callable[[str], Any]:
+    """An argparse type: ``kind(value)``, which must be > 0."""
+
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {value!r}") from None
+        if not number > 0:  # also rejects NaN
+            raise argparse.ArgumentTypeError(f"must be > 0, got {value!r}")
+        return number
+
+    return parse
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; ``--quick`` sets the seconds and repeats that were not given."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--tasks",
+        type=env_ids_argument,
+        default=list(DEFAULT_TASKS),
+        help="'all' or comma-separated task names or ids (default: Addition)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=positive(float),
+        default=None,
+        help=f"timed wall budget per configuration and repeat (default {DEFAULT_SECONDS})",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=positive(int),
+        default=None,
+        help=f"timed runs per configuration; the median is reported (default {DEFAULT_REPEATS})",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_SECONDS} s and {QUICK_REPEATS} repeat unless given (for tests)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the envs and the actions (default 0)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        nargs="?",
+        const=DEFAULT_README,
+        default=None,
+        help="rewrite the block between the throughput markers of README.md (or of the given file)",
+    )
+    args = parser.parse_args(argv)
+    if args.seconds is None:
+        args.seconds = QUICK_SECONDS if args.quick else DEFAULT_SECONDS
+    if args.repeats is None:
+        args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
+    return args
+
+
+def results_document(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    measurements: Sequence[Measurement],
+    ratio_table: dict[str, dict[str, float]],
+    total_seconds: float,
+) -> dict[str, Any]:
+    """Everything the JSON file holds, ``markdown`` (the printed table) included."""
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    command = shlex.join(["python", "benchmarks/throughput.py", *argv])
+    machine = machine_info()
+    table = markdown_table(measurements, ratio_table)
+    return {
+        "benchmark": "throughput",
+        "date": date,
+        "command": command,
+        "settings": {
+            "seconds": args.seconds,
+            "repeats": args.repeats,
+            "seed": args.seed,
+            "action_block_batches": ACTION_BLOCK_BATCHES,
+            "actions": "uniform over the whole action space, masked-out actions included",
+        },
+        "machine": machine,
+        "configurations": [
+            {
+                "env_id": m.config.env_id,
+                "face": m.config.face,
+                "num_envs": m.config.num_envs,
+                "steps_per_second": m.steps_per_second,
+                "repeats": m.repeats,
+            }
+            for m in measurements
+        ],
+        "ratios": ratio_table,
+        "markdown": f"{table}\n\n{context_line(machine, command, date)}",
+        "total_seconds": total_seconds,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, write the JSON (and the README block); the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.readme is not None and (problem := readme_problem(args.readme)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    measurements = []
+    for config in configurations(args.tasks):
+        measurement = measure(config, args.seconds, args.repeats, args.seed)
+        print(
+            f"{config.env_id:<24} {config.face:<6} {config.num_envs:>5} envs: "
+            f"{measurement.steps_per_second:>12,.0f} steps/s",
+            file=sys.stderr,
+        )
+        measurements.append(measurement)
+    document = results_document(args, argv, measurements, ratios(measurements), time.perf_counter() - started)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(document["markdown"])
+    if args.readme is not None:
+        rewrite_readme(args.readme, document["markdown"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Shared fixtures: every env registered by ``actformer_envs``, collected from Gymnasium's registry."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from helpers import actformer_specs
+
+#: Every registered spec whose entry point lives in ``actformer_envs``.
+SPECS = actformer_specs()
+ENV_IDS = [spec.id for spec in SPECS]
+
+assert ENV_IDS, "no actformer_envs env found in gymnasium.registry"
+
+
+@pytest.fixture(params=ENV_IDS, ids=ENV_IDS)
+def env_id(request: pytest.FixtureRequest) -> str:
+    """Each registered Actformer env id in turn."""
+    return request.param
+
+
+@pytest.fixture(params=SPECS, ids=ENV_IDS)
+def spec(request: pytest.FixtureRequest) -> gym.envs.registration.EnvSpec:
+    """Each registered Actformer spec in turn."""
+    return request.param

@@ -1,0 +1,206 @@
+"""Helpers shared by the test modules: comparing observations and infos, task oracles, expert runs."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs import INSTRUCTIONS, NUM_ACTIONS, Op
+from actformer_envs.symbols import BLANK, EDGE
+
+
+def actformer_specs() -> list:
+    """Every registered spec whose entry point lives in ``actformer_envs``, sorted by id."""
+
+    def module(entry_point: object) -> str:
+        if isinstance(entry_point, str):
+            return entry_point.split(":")[0]
+        return getattr(entry_point, "__module__", "")
+
+    specs = [s for s in gym.registry.values() if module(s.entry_point).startswith("actformer_envs")]
+    return sorted(specs, key=lambda s: s.id)
+
+
+def ids_of_task(task: str) -> list[str]:
+    """The registered ids that run ``task``."""
+    return [s.id for s in actformer_specs() if s.kwargs.get("task") == task]
+
+
+def task_name(env_id: str) -> str:
+    """The task a registered id runs (``gym.spec(id).kwargs["task"]``)."""
+    return gym.spec(env_id).kwargs["task"]
+
+
+def unwrapped(env: gym.Env) -> Any:
+    return env.unwrapped
+
+
+# -- comparing ---------------------------------------------------------------------------------
+
+
+def assert_obs_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray], where: str = "") -> None:
+    """Same keys, same dtypes, same values."""
+    assert a.keys() == b.keys(), where
+    for key in a:
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        assert x.shape == y.shape, f"{where} key {key}: shape {x.shape} != {y.shape}"
+        assert np.array_equal(x, y), f"{where} key {key}: {x} != {y}"
+
+
+def obs_differ(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() != b.keys() or any(not np.array_equal(a[k], b[k]) for k in a)
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Deep equality for infos: dicts, lists, tuples, numpy arrays and scalars."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(values_equal(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        x, y = np.asarray(a), np.asarray(b)
+        if x.dtype == object or y.dtype == object:
+            pairs = zip(x.tolist(), y.tolist(), strict=False)
+            return x.shape == y.shape and all(values_equal(p, q) for p, q in pairs)
+        return x.shape == y.shape and np.array_equal(x, y)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return (
+            isinstance(a, (list, tuple))
+            and isinstance(b, (list, tuple))
+            and len(a) == len(b)
+            and all(values_equal(p, q) for p, q in zip(a, b, strict=False))
+        )
+    return type(a) is type(b) and a == b
+
+
+def obs_digest(obs: dict[str, np.ndarray]) -> bytes:
+    """A hash of every key of an observation: name, dtype, shape and bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    for key in sorted(obs):
+        value = np.ascontiguousarray(obs[key])
+        h.update(key.encode())
+        h.update(str(value.dtype).encode())
+        h.update(str(value.shape).encode())
+        h.update(value.tobytes())
+    return h.digest()
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+def action_mix(
+    rng: np.random.Generator, mask: np.ndarray, expert: int, p_expert: float = 0.6, p_masked: float = 0.15
+) -> int:
+    """An expert action, a random allowed one, or a random masked-out one."""
+    u = rng.random()
+    if u < p_expert:
+        return int(expert)
+    pool = np.flatnonzero(~mask) if u < p_expert + p_masked else np.flatnonzero(mask)
+    return int(rng.choice(pool))
+
+
+def would_fault(action: int, obs: dict[str, np.ndarray], base: int, pointer_rows: tuple) -> bool:
+    """Whether an allowed instruction faults, by its documented rule (WRITE of a non-digit value or
+    to an unused pointer; SWAP with an unused pointer)."""
+    ins = INSTRUCTIONS[action]
+    if ins.op == Op.WRITE:
+        value = int(obs["registers"][ins.b])
+        return not 0 <= value < base or pointer_rows[ins.a] is None
+    if ins.op == Op.SWAP:
+        return pointer_rows[ins.a] is None or pointer_rows[ins.b] is None
+    return False
+
+
+BAD_ACTIONS = [-1, NUM_ACTIONS, 1.5, "a", True, np.int64(NUM_ACTIONS), None, [0]]
+
+
+# -- task oracles (independent of the package's own code) --------------------------------------
+
+
+def to_digits(value: int, base: int) -> list[int]:
+    """Digits of ``value``, least significant first."""
+    digits = []
+    while True:
+        value, digit = divmod(value, base)
+        digits.append(digit)
+        if not value:
+            return digits
+
+
+def from_digits(digits: list[int], base: int) -> int:
+    return sum(d * base**i for i, d in enumerate(digits))
+
+
+def row_prefix(row: np.ndarray) -> list[int]:
+    """The symbols of a scratchpad row up to its first BLANK/EDGE."""
+    out = []
+    for s in row.tolist():
+        if s in (BLANK, EDGE):
+            break
+        out.append(s)
+    return out
+
+
+def problem_from_full_obs(task: str, obs: dict[str, np.ndarray], base: int) -> Any:
+    """The posed problem, read off a ``obs_mode="full"`` observation taken right after reset."""
+    pad = obs["scratchpad"]
+    if task == "Addition":
+        return from_digits(row_prefix(pad[0]), base), from_digits(row_prefix(pad[1]), base)
+    return row_prefix(pad[0])
+
+
+def problem_length(task: str, problem: Any, base: int) -> int:
+    if task == "Addition":
+        return max(len(to_digits(problem[0], base)), len(to_digits(problem[1], base)))
+    return len(problem)
+
+
+def expected_answer(task: str, problem: Any) -> Any:
+    """What ``info["output"]`` must hold after an exactly correct episode."""
+    if task == "Addition":
+        return problem[0] + problem[1]
+    if task == "Copy":
+        return list(problem)
+    if task == "Reverse":
+        return list(problem)[::-1]
+    if task == "Parity":
+        return sum(problem) % 2
+    raise KeyError(f"no oracle for task {task!r}: add one to tests/helpers.py")
+
+
+def program_length(task: str, problem: Any, base: int) -> int:
+    """Steps the task's documented expert takes on ``problem``."""
+    n = problem_length(task, problem, base)
+    if task == "Addition":
+        carry_out = len(to_digits(problem[0] + problem[1], base)) > n
+        return 6 * n + (6 if carry_out else 1)
+    if task == "Copy":
+        return 3 * n + 1
+    if task == "Reverse":
+        return 5 * n
+    if task == "Parity":
+        return 5 * n + 2
+    raise KeyError(f"no oracle for task {task!r}: add one to tests/helpers.py")
+
+
+# -- running the expert ------------------------------------------------------------------------
+
+
+def run_expert(env: gym.Env, **reset_kwargs: Any) -> tuple[int, float, dict[str, Any], dict[str, np.ndarray]]:
+    """Reset, then follow ``expert_action()`` to the end: (steps, return, last info, reset obs)."""
+    first, _ = env.reset(**reset_kwargs)
+    steps, total = 0, 0.0
+    while True:
+        _, reward, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        steps += 1
+        total += reward
+        assert not info["invalid_action"], f"expert issued an invalid action at step {steps}"
+        if terminated or truncated:
+            return steps, total, info, first

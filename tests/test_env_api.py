@@ -1,0 +1,480 @@
+"""The registry-driven battery: every Actformer id gets all of it (checkers, determinism, pickling,
+rendering, random-action robustness, masks, truncation, argument validation)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from gymnasium.wrappers import RenderCollection
+from helpers import (
+    BAD_ACTIONS,
+    action_mix,
+    assert_obs_equal,
+    problem_from_full_obs,
+    problem_length,
+    program_length,
+    run_expert,
+    task_name,
+    values_equal,
+    would_fault,
+)
+from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from actformer_envs import NUM_ACTIONS, instruction_index, instruction_name
+
+VARIANTS = [
+    {},
+    {"obs_mode": "full"},
+    {"history_length": 0},
+    {"reward_mode": "sparse"},
+    {"obs_mode": "full", "history_length": 0, "reward_mode": "sparse"},
+    {"render_mode": "ansi"},
+    {"render_mode": "rgb_array"},
+]
+VARIANT_IDS = ["default", "full", "history0", "sparse", "full-history0-sparse", "ansi", "rgb_array"]
+
+
+# -- the checkers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_gymnasium_check_env_without_warnings(env_id: str, kwargs: dict) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gym_check_env(gym.make(env_id, **kwargs).unwrapped)
+
+
+@pytest.mark.parametrize("kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_passive_checker_without_warnings(env_id: str, kwargs: dict) -> None:
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gym.make(env_id, **kwargs)
+        env.reset(seed=1)
+        for _ in range(50):
+            _, _, terminated, truncated, _ = env.step(int(rng.integers(NUM_ACTIONS)))
+            if kwargs.get("render_mode"):
+                env.render()
+            if terminated or truncated:
+                env.reset()
+        env.close()
+
+
+@pytest.mark.parametrize("kwargs", VARIANTS[:5], ids=VARIANT_IDS[:5])
+def test_sb3_check_env_without_warnings(env_id: str, kwargs: dict) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sb3_check_env(gym.make(env_id, **kwargs), warn=True)
+    messages = [str(w.message) for w in caught]
+    if kwargs.get("obs_mode") == "full":
+        # The 2-D ``scratchpad`` (for attention policies) is the one thing SB3 remarks on.
+        messages = [m for m in messages if "observation scratchpad has an unconventional shape" not in m]
+    assert messages == []
+
+
+# -- determinism -------------------------------------------------------------------------------
+
+
+def _rollout(env: gym.Env, action_seed: int, steps: int, **reset_kwargs) -> list:
+    """Reset (with ``reset_kwargs``), then act for ``steps`` steps with a fixed random mix of expert,
+    allowed and masked actions; reset without a seed whenever an episode ends."""
+    rng = np.random.default_rng(action_seed)
+    obs, info = env.reset(**reset_kwargs)
+    records = [("reset", obs, info)]
+    for _ in range(steps):
+        action = action_mix(rng, env.unwrapped.action_masks(), env.unwrapped.expert_action())
+        obs, reward, terminated, truncated, info = env.step(action)
+        records.append((action, obs, reward, terminated, truncated, info))
+        if terminated or truncated:
+            obs, info = env.reset()
+            records.append(("reset", obs, info))
+    return records
+
+
+def _episode_ends(records: list) -> int:
+    return sum(1 for r in records if r[0] == "reset") - 1
+
+
+@pytest.mark.parametrize("obs_mode", ["local", "full"])
+def test_same_seed_same_episodes(env_id: str, obs_mode: str) -> None:
+    first = _rollout(gym.make(env_id, obs_mode=obs_mode), 7, 400, seed=123)
+    second = _rollout(gym.make(env_id, obs_mode=obs_mode), 7, 400, seed=123)
+    assert _episode_ends(first) >= 3
+    assert values_equal(first, second)
+
+
+def test_different_seeds_differ(env_id: str) -> None:
+    first = _rollout(gym.make(env_id, obs_mode="full"), 7, 300, seed=1)
+    second = _rollout(gym.make(env_id, obs_mode="full"), 7, 300, seed=2)
+    assert not values_equal(first, second)
+    problems = [[r[1]["scratchpad"] for r in run if r[0] == "reset"][:3] for run in (first, second)]
+    assert not values_equal(*problems), "seeds 1 and 2 posed the same first problems"
+
+
+def test_reseeding_restarts_the_stream(env_id: str) -> None:
+    env = gym.make(env_id, obs_mode="full")
+    fresh = _rollout(gym.make(env_id, obs_mode="full"), 3, 200, seed=42)
+    _rollout(env, 5, 150, seed=9)
+    again = _rollout(env, 3, 200, seed=42)
+    assert values_equal(fresh, again)
+
+
+def test_unseeded_envs_differ(env_id: str) -> None:
+    def problems(env: gym.Env) -> list:
+        return [env.reset()[0]["scratchpad"] for _ in range(4)]
+
+    one, two = gym.make(env_id, obs_mode="full"), gym.make(env_id, obs_mode="full")
+    assert not values_equal(problems(one), problems(two))
+
+
+# -- pickling and copying ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "clone", [lambda e: pickle.loads(pickle.dumps(e)), copy.deepcopy], ids=["pickle", "deepcopy"]
+)
+def test_clone_mid_episode_continues_identically(env_id: str, clone) -> None:
+    env = gym.make(env_id, obs_mode="full")
+    env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(7):
+        env.step(action_mix(rng, env.unwrapped.action_masks(), env.unwrapped.expert_action()))
+    twin = clone(env)
+    # Interleave the two: if they shared any state, they would drift apart.
+    rngs = [np.random.default_rng(11), np.random.default_rng(11)]
+    ends = 0
+    for _ in range(300):
+        results = []
+        for e, r in zip((env, twin), rngs, strict=False):
+            action = action_mix(r, e.unwrapped.action_masks(), e.unwrapped.expert_action())
+            result = e.step(action)
+            if result[2] or result[3]:
+                result = (*result, e.reset())
+            results.append(result)
+        assert values_equal(results[0], results[1])
+        ends += bool(results[0][2] or results[0][3])
+    assert ends >= 2
+
+
+@pytest.mark.parametrize(
+    "clone", [lambda e: pickle.loads(pickle.dumps(e)), copy.deepcopy], ids=["pickle", "deepcopy"]
+)
+def test_clone_solves_like_the_original(env_id: str, clone) -> None:
+    """A copy taken mid-episode finishes the episode (and the next one) exactly like the original."""
+    env = gym.make(env_id, obs_mode="full")
+    env.reset(seed=8, options={"length": 5})
+    for _ in range(4):
+        env.step(env.unwrapped.expert_action())
+    twin = clone(env)
+    last = []
+    for e in (env, twin):
+        while True:
+            obs, _, terminated, truncated, info = e.step(e.unwrapped.expert_action())
+            if terminated or truncated:
+                break
+        assert info["is_success"] and info["output"] == info["target"], info
+        last.append(obs)
+    assert_obs_equal(*last)
+    first, second = run_expert(env), run_expert(twin)
+    assert values_equal(first, second)
+    assert second[2]["is_success"] and second[2]["output"] == second[2]["target"]
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def test_render_ansi_names_task_and_last_instruction(env_id: str) -> None:
+    env = gym.make(env_id, render_mode="ansi")
+    env.reset(seed=0)
+    text = env.render()
+    assert isinstance(text, str)
+    assert env.unwrapped.task.name in text
+    for name in ("MOVE P0 RIGHT", "ADVANCE", "READ P0->R0", "MOVE P0 LEFT"):
+        action = instruction_index(name)
+        if not env.unwrapped.action_masks()[action]:
+            continue
+        env.step(action)
+        text = env.render()
+        assert isinstance(text, str) and env.unwrapped.task.name in text
+        assert instruction_name(action) in text
+
+
+def test_render_rgb_array(env_id: str) -> None:
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    for _ in range(5):
+        frame = env.render()
+        assert isinstance(frame, np.ndarray) and frame.dtype == np.uint8
+        assert frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] > 0 and frame.shape[1] > 0
+        env.step(env.unwrapped.expert_action())
+
+
+def test_render_without_mode_returns_none(env_id: str) -> None:
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert env.render() is None
+
+
+@pytest.mark.parametrize("length", [3, 10])
+def test_rgb_frames_keep_one_shape_within_an_episode(env_id: str, length: int) -> None:
+    """A video needs every frame of an episode to have the same size."""
+    env = RenderCollection(gym.make(env_id, render_mode="rgb_array", max_length=10))
+    env.reset(seed=3, options={"length": length})
+    rng = np.random.default_rng(0)
+    done = False
+    while not done:
+        action = action_mix(rng, env.unwrapped.action_masks(), env.unwrapped.expert_action(), 0.8, 0.0)
+        _, _, terminated, truncated, _ = env.step(action)
+        done = terminated or truncated
+    frames = env.render()
+    assert len(frames) >= 4
+    shapes = {frame.shape for frame in frames}
+    assert len(shapes) == 1, f"frame shapes vary within one episode: {sorted(shapes)}"
+
+
+# -- random actions never break the env --------------------------------------------------------
+
+
+def test_random_actions(env_id: str) -> None:
+    env = gym.make(env_id, obs_mode="full")
+    core = env.unwrapped
+    base, pointer_rows = core.task.base, core.task.pointer_rows
+    mask = core.action_masks()
+    rng = np.random.default_rng(2024)
+    obs, _ = env.reset(seed=0)
+    assert obs in env.observation_space
+    ends = invalid_count = 0
+    for _ in range(5000):
+        action = int(rng.integers(NUM_ACTIONS))
+        before = obs
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert obs in env.observation_space
+        assert math.isfinite(reward)
+        faults = bool(mask[action]) and would_fault(action, before, base, pointer_rows)
+        expected_invalid = not mask[action] or faults
+        assert info["invalid_action"] is expected_invalid, (instruction_name(action), before)
+        assert not (terminated and truncated)
+        if expected_invalid:
+            invalid_count += 1
+            assert_obs_equal(obs, before, f"after invalid {instruction_name(action)}")
+            assert -0.05 - 0.1 - 1e-12 <= reward <= -0.05 + 1e-12
+            assert not terminated
+        else:
+            assert obs["last_action"] == action
+            assert obs["history"][-1] == action
+            assert np.array_equal(obs["history"][:-1], before["history"][1:])
+            assert terminated == (instruction_name(action) == "HALT")
+        if terminated or truncated:
+            ends += 1
+            assert set(info) >= {"is_success", "output", "target"}
+            obs, _ = env.reset()
+            assert obs in env.observation_space
+    assert ends >= 10 and invalid_count > 1000
+
+
+@pytest.mark.parametrize("length", [1, 4, 10])
+def test_truncated_at_twice_the_program_length(env_id: str, length: int) -> None:
+    task = task_name(env_id)
+    env = gym.make(env_id, obs_mode="full")
+    steps, _, info, first = run_expert(env, seed=length, options={"length": length})
+    assert info["is_success"]
+    base = env.unwrapped.task.base
+    limit = 2 * program_length(task, problem_from_full_obs(task, first, base), base)
+    assert steps * 2 == limit
+    obs, _ = env.reset(seed=length, options={"length": length})
+    assert_obs_equal(obs, first)
+    move = instruction_index("MOVE P0 RIGHT")
+    for step in range(1, limit + 1):
+        _, _, terminated, truncated, info = env.step(move)
+        assert not terminated and not info["invalid_action"]
+        assert truncated == (step == limit), f"step {step} of limit {limit}"
+    assert info["is_success"] is False
+
+
+# -- actions and masks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", BAD_ACTIONS, ids=repr)
+def test_bad_action_raises(env_id: str, bad) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    with pytest.raises(ValueError):
+        env.step(bad)
+    with pytest.raises(ValueError):
+        env.unwrapped.step(bad)
+
+
+def test_integer_like_actions_accepted(env_id: str) -> None:
+    env = gym.make(env_id).unwrapped
+    move = instruction_index("MOVE P0 RIGHT")
+    for action in (move, np.int64(move), np.int32(move), np.array(move)):
+        _obs, _ = env.reset(seed=0)
+        assert env.step(action)[0]["last_action"] == move
+
+
+def test_action_masks(env_id: str) -> None:
+    env = gym.make(env_id)
+    _, info = env.reset(seed=0)
+    mask = env.unwrapped.action_masks()
+    assert mask.shape == (NUM_ACTIONS,) and mask.dtype == bool
+    assert 0 < mask.sum() < NUM_ACTIONS
+    assert np.array_equal(info["action_mask"], mask)
+    names = {instruction_name(i) for i in np.flatnonzero(mask)}
+    assert names == set(env.unwrapped.task.allowed_instructions)
+    for _ in range(20):
+        _, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        assert np.array_equal(info["action_mask"], mask)
+        if terminated or truncated:
+            env.reset()
+    assert is_masking_supported(env)
+    assert np.array_equal(get_action_masks(env), mask)
+    vec = DummyVecEnv([lambda: gym.make(env_id)])
+    assert np.array_equal(get_action_masks(vec), mask[None])
+
+
+def test_returned_objects_are_fresh(env_id: str) -> None:
+    env = gym.make(env_id).unwrapped
+    obs, info = env.reset(seed=0)
+    mask = env.action_masks()
+    info["action_mask"][:] = ~info["action_mask"]
+    env.action_masks()[:] = False
+    assert np.array_equal(env.action_masks(), mask)
+    saved = copy.deepcopy(obs)
+    for value in obs.values():
+        if isinstance(value, np.ndarray):
+            value[...] = 1
+    masked = int(np.flatnonzero(~mask)[0])
+    new_obs, _, _, _, step_info = env.step(masked)  # a no-op: the env must still see ``saved``
+    assert_obs_equal(new_obs, saved)
+    assert np.array_equal(step_info["action_mask"], mask)
+    step_info["action_mask"][:] = False
+    _, _, _, _, step_info2 = env.step(masked)
+    assert step_info2 is not step_info
+    assert np.array_equal(step_info2["action_mask"], mask)
+    assert np.array_equal(env.action_masks(), mask)
+
+
+def test_masked_action_is_a_noop(env_id: str) -> None:
+    env = gym.make(env_id, obs_mode="full").unwrapped
+    mask = env.action_masks()
+    obs, _ = env.reset(seed=0)
+    for _ in range(3):
+        obs, *_ = env.step(env.expert_action())
+    for action in np.flatnonzero(~mask):
+        new, _reward, terminated, truncated, info = env.step(int(action))
+        assert info["invalid_action"] is True and not terminated
+        assert_obs_equal(new, obs, instruction_name(int(action)))
+        if truncated:
+            break
+
+
+# -- argument validation -----------------------------------------------------------------------
+
+BAD_KWARGS = [
+    ({"min_length": 0}, "min_length"),
+    ({"min_length": 2.5}, "min_length"),
+    ({"min_length": True}, "min_length"),
+    ({"min_length": 5, "max_length": 4}, "max_length"),
+    ({"max_length": 0}, "max_length"),
+    ({"base": 1}, "base"),
+    ({"base": 37}, "base"),
+    ({"base": 10.0}, "base"),
+    ({"reward_mode": "dense"}, "reward_mode"),
+    ({"obs_mode": "x"}, "obs_mode"),
+    ({"history_length": -1}, "history_length"),
+    ({"history_length": 1.5}, "history_length"),
+    ({"render_mode": "rgb"}, "render_mode"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:.*render_mode")
+@pytest.mark.parametrize(("kwargs", "name"), BAD_KWARGS, ids=[repr(k) for k, _ in BAD_KWARGS])
+def test_bad_kwargs_name_the_parameter(env_id: str, kwargs: dict, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        gym.make(env_id, **kwargs)
+    with pytest.raises(ValueError, match=name):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
+
+
+def test_render_mode_human_rejected_by_the_env(spec: gym.envs.registration.EnvSpec) -> None:
+    # ``gym.make`` itself turns "human" into rgb_array + HumanRendering, so ask the env class.
+    env_class = gym.envs.registration.load_env_creator(spec.entry_point)
+    with pytest.raises(ValueError, match="render_mode"):
+        env_class(**spec.kwargs, render_mode="human")
+    vector_class = gym.envs.registration.load_env_creator(spec.vector_entry_point)
+    with pytest.raises(ValueError, match="render_mode"):
+        vector_class(num_envs=2, **spec.kwargs, render_mode="human")
+
+
+def test_base_range(env_id: str) -> None:
+    if task_name(env_id) == "Parity":
+        with pytest.raises(ValueError, match="base"):
+            gym.make(env_id, base=3)
+        gym.make(env_id, base=2)
+    else:
+        for base in (2, 3, 36):
+            env = gym.make(env_id, base=base)
+            _steps, _, info, _ = run_expert(env, seed=0)
+            assert info["is_success"]
+
+
+def test_good_kwargs_accepted(env_id: str) -> None:
+    env = gym.make(env_id, min_length=3, max_length=3, history_length=0, reward_mode="sparse")
+    obs, _ = env.reset(seed=0)
+    assert "history" not in obs
+    _, _, info, _first = run_expert(gym.make(env_id, min_length=3, max_length=3, obs_mode="full"), seed=0)
+    assert info["is_success"]
+    env = gym.make(env_id, min_length=4)  # max_length defaults to at least min_length
+    env.reset(seed=0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"foo": 1}, {"length": 0}, {"length": 11}, {"length": 2.5}, {"length": True}, {"length": "3"},
+     {"length": 2, "problem": [1]}],
+    ids=repr,
+)
+def test_bad_reset_options(env_id: str, options: dict) -> None:
+    env = gym.make(env_id, max_length=10)
+    with pytest.raises(ValueError):
+        env.reset(seed=0, options=options)
+
+
+def test_reset_length_option(env_id: str) -> None:
+    task = task_name(env_id)
+    env = gym.make(env_id, max_length=12, obs_mode="full")
+    base = env.unwrapped.task.base
+    for length in (1, 5, 12):
+        for seed in range(3):
+            obs, _ = env.reset(seed=seed, options={"length": length})
+            assert problem_length(task, problem_from_full_obs(task, obs, base), base) == length
+
+
+def _malformed_problems(task: str, base: int, max_length: int) -> list:
+    if task == "Addition":
+        return [(-1, 2), (1,), "1+2", (1.5, 2), (1, 2, 3), (True, 1), 5,
+                (base**max_length, 1), (1, base**max_length)]
+    return [[], [base], [-1], "abc", [True], [1.5], 5, [0] * (max_length + 1)]
+
+
+def test_malformed_problems_raise(env_id: str) -> None:
+    task = task_name(env_id)
+    env = gym.make(env_id, max_length=10)
+    base = env.unwrapped.task.base
+    for problem in _malformed_problems(task, base, 10):
+        with pytest.raises(ValueError):
+            env.reset(seed=0, options={"problem": problem})
+    # The longest problem that fits is accepted.
+    fits = (base**10 - 1, 1) if task == "Addition" else [1] * 10
+    env.reset(seed=0, options={"problem": fits})

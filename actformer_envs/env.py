@@ -146,7 +146,7 @@ class ActformerEnv(gym.Env):
         return text if self.render_mode == "ansi" else render_rgb(text)
 
     def _observation(self) -> dict[str, Any]:
-        return {key: value[0] for key, value in self._episodes.observation().items()}
+        return self._episodes.observation(0)
 
 
 def _reset_options(options: dict[str, Any] | None, episodes: Episodes) -> tuple[Any, Any]:

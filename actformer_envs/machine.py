@@ -9,6 +9,7 @@ the batch size.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import accumulate
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class Machine:
         else:
             order = np.argsort(families, kind="stable")
             counts = np.bincount(families, minlength=len(_HANDLERS)).tolist()
-            ends = np.cumsum(counts).tolist()
+            ends = list(accumulate(counts))
             groups = [(f, order[ends[f] - n : ends[f]]) for f, n in enumerate(counts) if n]
         faulted = []
         for family, envs in groups:
@@ -138,7 +139,8 @@ _FIRST = np.zeros(1, dtype=np.intp)
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, -VALUE_LIMIT, VALUE_LIMIT, out=x)
+    """Saturate at +-VALUE_LIMIT, in place (two ufunc calls: np.clip's wrapper is slow)."""
+    return np.minimum(np.maximum(x, -VALUE_LIMIT, out=x), VALUE_LIMIT, out=x)
 
 
 def _transfer(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:

@@ -29,10 +29,11 @@ class ProblemQueue:
         self.seeds = np.zeros(batch, dtype=np.uint64)
         self.next_episode = np.zeros(batch, dtype=np.int64)  # index of the problem to pose next
         self.generated = np.zeros(batch, dtype=np.int64)  # episodes [next, generated) are queued
-        self.scratchpad = np.zeros((batch, self.depth, rows, width), dtype=np.int8)
-        self.target = np.zeros((batch, self.depth, width), dtype=np.int8)
-        self.program_length = np.zeros((batch, self.depth), dtype=np.int64)
-        self.answers = np.empty((batch, self.depth), dtype=object)  # decoded targets, for info
+        # Queued problem ``j`` of env ``i`` lives at index ``i * depth + j % depth``.
+        self.scratchpad = np.zeros((batch * self.depth, rows, width), dtype=np.int8)
+        self.target = np.zeros((batch * self.depth, width), dtype=np.int8)
+        self.program_length = np.zeros(batch * self.depth, dtype=np.int64)
+        self.answers = np.empty(batch * self.depth, dtype=object)  # decoded targets, for info
 
     def seed(self, envs: np.ndarray, seeds: np.ndarray) -> None:
         """Start the problem sequence of ``envs`` afresh from ``seeds``."""
@@ -42,20 +43,21 @@ class ProblemQueue:
 
     def pop(self, envs: np.ndarray) -> tuple[Problems, np.ndarray]:
         """The next problem of each env in ``envs``, and its decoded answer."""
-        if (self.generated[envs] == self.next_episode[envs]).any():
+        episodes = self.next_episode[envs]
+        if (self.generated[envs] == episodes).any():
             self._refill()
-        slot = self.next_episode[envs] % self.depth
-        self.next_episode[envs] += 1
-        problems = Problems(
-            self.scratchpad[envs, slot], self.target[envs, slot], self.program_length[envs, slot]
-        )
-        return problems, self.answers[envs, slot]
+        self.next_episode[envs] = episodes + 1
+        slot = envs * self.depth + episodes % self.depth
+        problems = Problems(self.scratchpad[slot], self.target[slot], self.program_length[slot])
+        return problems, self.answers[slot]
 
     def draw(self, envs: np.ndarray, lengths: np.ndarray) -> Problems:
         """The next problem of each env, with the given lengths instead of random ones."""
         random = BatchRandom(problem_keys(self.seeds[envs], self.next_episode[envs]))
         random.integers(1)  # the draw that would have picked the length
         self.next_episode[envs] += 1
+        # The queued problem of this episode, if any, is skipped; an emptied queue refills on pop.
+        self.generated[envs] = np.maximum(self.generated[envs], self.next_episode[envs])
         return self.task.generate(random, lengths, self.width)
 
     def _refill(self) -> None:
@@ -68,11 +70,11 @@ class ProblemQueue:
         random = BatchRandom(problem_keys(self.seeds[envs], episodes))
         low, high = self.lengths
         problems = self.task.generate(random, low + random.integers(high - low + 1)[:, 0], self.width)
-        slot = episodes % self.depth
-        self.scratchpad[envs, slot] = problems.scratchpad
-        self.target[envs, slot] = problems.target
-        self.program_length[envs, slot] = problems.program_length
-        self.answers[envs, slot] = answers_of(self.task, problems)
+        slot = envs * self.depth + episodes % self.depth
+        self.scratchpad[slot] = problems.scratchpad
+        self.target[slot] = problems.target
+        self.program_length[slot] = problems.program_length
+        self.answers[slot] = answers_of(self.task, problems)
         self.generated = self.next_episode + self.depth
 
 

@@ -77,7 +77,9 @@ def values_equal(a: Any, b: Any) -> bool:
             and len(a) == len(b)
             and all(values_equal(p, q) for p, q in zip(a, b, strict=False))
         )
-    return type(a) is type(b) and a == b
+    if a is None or b is None:
+        return a is b
+    return isinstance(a == b, (bool, np.bool_)) and bool(a == b)
 
 
 def obs_digest(obs: dict[str, np.ndarray]) -> bytes:

@@ -88,15 +88,18 @@ class Addition(Task):
         lengths = answer_lengths(rows)
         lead = rows[np.arange(len(rows)), np.maximum(lengths - 1, 0)]
         # Canonical numbers only: something written, no gap, no leading zero.
-        canonical = ((lengths == 1) | ((lengths > 1) & (lead != 0))).tolist()
+        canonical = np.flatnonzero((lengths == 1) | ((lengths > 1) & (lead != 0)))
+        rows, lengths = rows[canonical], lengths[canonical]
         width = rows.shape[1]
         if width * np.log2(self.base) < 63:  # every row fits an int64: convert all at once
             powers = self.base ** np.arange(width, dtype=np.int64)
             values = (SYMBOL_VALUE[rows].astype(np.int64) * powers).sum(axis=1).tolist()
         else:
-            values = [int(symbols_to_text(row[n - 1 :: -1]), self.base) if n > 0 else 0
-                      for row, n in zip(rows, lengths.tolist())]
-        return [Number(v) if ok else None for v, ok in zip(values, canonical)]
+            values = [int(symbols_to_text(row[n - 1 :: -1]), self.base) for row, n in zip(rows, lengths)]
+        answers: list[Number | None] = [None] * len(lead)
+        for index, value in zip(canonical.tolist(), map(Number, values)):
+            answers[index] = value
+        return answers
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         last = observation["last_action"]

@@ -1,0 +1,143 @@
+"""Exact-match evaluation: the fraction of episodes an agent ends with an exactly correct answer.
+
+Each evaluation runs the native vector env with every problem of exactly one length; a
+generalization table repeats it over lengths (train short, test long).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import actformer_envs  # noqa: F401  (registers the envs)
+from agents.baselines import Agent
+
+#: Builds the agent to evaluate from the vector env it will act in, e.g.
+#: ``lambda env: ExpertAgent(env.unwrapped.task)``.
+AgentFactory = Callable[[gym.vector.VectorEnv], Agent]
+
+
+def make_eval_env(env_id: str, length: int, num_envs: int, **env_kwargs: Any) -> gym.vector.VectorEnv:
+    """The native vector env of ``env_id`` posing problems of exactly ``length`` (also on autoreset)."""
+    _check_positive("length", length)
+    _check_positive("num_envs", num_envs)
+    for fixed in ("min_length", "max_length", "num_envs", "vectorization_mode"):
+        if fixed in env_kwargs:
+            raise ValueError(f"{fixed} is set by the evaluation and cannot be passed in env_kwargs")
+    return gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="vector_entry_point",
+        min_length=length,
+        max_length=length,
+        **env_kwargs,
+    )
+
+
+def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes: int, seed: int) -> int:
+    """Run ``agent`` in ``env`` (from ``make_eval_env``) until exactly ``episodes`` episodes have
+    been counted; the number it solved.
+
+    Which episodes count is fixed before any is run: environment ``i`` contributes its first
+    ``episodes // n`` (plus one for ``i < episodes % n``) episodes and later ones are ignored. So
+    the counted set does not favour episodes that happen to end early (a quick wrong HALT), as
+    "the first ``episodes`` to end" would.
+    """
+    _check_positive("length", length)
+    _check_positive("episodes", episodes)
+    n = env.num_envs
+    quota = np.full(n, episodes // n, dtype=np.int64)
+    quota[: episodes % n] += 1
+    ended_count = np.zeros(n, dtype=np.int64)
+    solved = 0
+    # ``env`` poses only problems of ``length`` (``make_eval_env``), on reset and on autoreset alike;
+    # the length is checked here, not passed as ``options={"length": ...}``: that is redundant, and
+    # (as of writing) an autoreset after such a reset poses an ungenerated problem (ProblemQueue).
+    if (env.unwrapped.config.min_length, env.unwrapped.config.max_length) != (length, length):
+        raise ValueError(f"env must pose problems of exactly length={length}; build it with make_eval_env")
+    observation, _ = env.reset(seed=seed)
+    while (ended_count < quota).any():
+        actions = agent.act(observation, env.unwrapped.action_masks())
+        observation, _, terminated, truncated, infos = env.step(actions)
+        ended = terminated | truncated
+        if not ended.any():
+            continue
+        counted = ended & (ended_count < quota)
+        success = infos.get("is_success", np.zeros(n, dtype=bool))
+        success_mask = infos.get("_is_success", np.zeros(n, dtype=bool))
+        solved += int((counted & success_mask & success.astype(bool)).sum())
+        ended_count += ended
+    return solved
+
+
+def exact_match(
+    agent: Agent,
+    env_id: str,
+    length: int,
+    episodes: int = 1000,
+    seed: int = 0,
+    num_envs: int = 256,
+    **env_kwargs: Any,
+) -> float:
+    """Fraction of exactly ``episodes`` episodes, all of problem length ``length``, that ``agent``
+    ends with an exactly correct answer (``info["is_success"]``; truncation counts as a failure).
+
+    Runs ``min(num_envs, episodes)`` environments of the native vector env of ``env_id``, seeded
+    with ``seed`` (env ``i`` with ``seed + i``); ``env_kwargs`` go to the env (``base``,
+    ``obs_mode``, ...). See ``run_episodes`` for which episodes count.
+    """
+    _check_positive("length", length)
+    _check_positive("episodes", episodes)
+    _check_positive("num_envs", num_envs)
+    env = make_eval_env(env_id, length, min(num_envs, episodes), **env_kwargs)
+    try:
+        return run_episodes(agent, env, length, episodes, seed) / episodes
+    finally:
+        env.close()
+
+
+def generalization_table(
+    agent_factory: AgentFactory,
+    env_id: str,
+    lengths: Iterable[int],
+    episodes: int = 1000,
+    seed: int = 0,
+    num_envs: int = 256,
+    **env_kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Exact match at each length: rows ``{"length", "episodes", "exact_match"}``.
+
+    ``agent_factory(env)`` builds a fresh agent for each length's env, so a seeded random agent
+    gives the same row whatever lengths come before it.
+    """
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("lengths must hold at least one length")
+    for length in lengths:
+        _check_positive("length", length)
+    _check_positive("episodes", episodes)
+    _check_positive("num_envs", num_envs)
+    rows = []
+    for length in lengths:
+        env = make_eval_env(env_id, length, min(num_envs, episodes), **env_kwargs)
+        try:
+            solved = run_episodes(agent_factory(env), env, length, episodes, seed)
+        finally:
+            env.close()
+        rows.append({"length": length, "episodes": episodes, "exact_match": solved / episodes})
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """The rows of ``generalization_table`` as a Markdown table."""
+    lines = ["| length | episodes | exact match |", "|---:|---:|---:|"]
+    lines += [f"| {r['length']} | {r['episodes']} | {r['exact_match']:.3f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")

@@ -13,6 +13,7 @@ from actformer_envs.episodes import Episodes, observation_space
 from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.tasks import TASKS, Task
+from actformer_envs.tasks.base import Number
 
 _ENV = np.zeros(1, dtype=np.intp)
 
@@ -24,6 +25,11 @@ def task_class(task: str | type[Task]) -> type[Task]:
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
     return TASKS[task]
+
+
+def as_info_value(answer: Any) -> Any:
+    """A decoded answer for a single env's info: ints become ``Number`` (see its docstring)."""
+    return Number(answer) if type(answer) is int else answer
 
 
 def check_action(action: Any) -> int:
@@ -125,8 +131,9 @@ class ActformerEnv(gym.Env):
         }
         if terminated or truncated:
             outcome = self._episodes.outcomes(_ENV, np.array([terminated]))
-            info.update({key: values[0].item() if key == "is_success" else values[0]
-                         for key, values in outcome.items()})
+            info["is_success"] = bool(outcome["is_success"][0])
+            info["output"] = as_info_value(outcome["output"][0])
+            info["target"] = as_info_value(outcome["target"][0])
         self._last_reward = float(reward[0])
         return self._observation(), self._last_reward, terminated, truncated, info
 

@@ -27,17 +27,20 @@ from actformer_envs.instructions import (
     Op,
 )
 from actformer_envs.machine import WINDOW, Machine
-from actformer_envs.problem_queue import ProblemQueue, answers_of
-from actformer_envs.symbols import BLANK, NUM_SYMBOLS
-from actformer_envs.tasks import Problems, Task
+from actformer_envs.posing import (
+    INVERSE_TARGET_DIGITS,
+    START_POTENTIAL,
+    STEP_COST,
+    STEP_LIMIT,
+    pose,
+)
+from actformer_envs.problem_queue import ProblemQueue
+from actformer_envs.symbols import EDGE, NUM_SYMBOLS
+from actformer_envs.tasks import Task
 
 SUCCESS_REWARD = 1.0
-#: Shaped mode: the time penalty of a whole expert-length episode, spread evenly over its steps.
-TIME_PENALTY = 0.1
 #: Shaped mode: penalty for a masked-out or faulting instruction.
 INVALID_PENALTY = 0.05
-#: Episodes are truncated after this many times the expert's program length.
-STEP_LIMIT_FACTOR = 2
 
 _HALT = next(i for i, ins in enumerate(INSTRUCTIONS) if ins.op == Op.HALT)
 _REGISTERS = slice(REGISTER_SLOTS[0], REGISTER_SLOTS[-1] + 1)
@@ -49,9 +52,7 @@ def observation_space(task: Task, config: EnvConfig) -> spaces.Dict:
     """The observation space of one environment."""
     value = dict(low=-VALUE_LIMIT, high=VALUE_LIMIT, dtype=np.int32)
     fields: dict[str, spaces.Space] = {
-        "symbols": spaces.MultiDiscrete(
-            np.full(NUM_POINTERS * len(WINDOW), NUM_SYMBOLS), dtype=np.int8
-        ),
+        "symbols": spaces.MultiDiscrete(np.full(NUM_POINTERS * len(WINDOW), NUM_SYMBOLS), dtype=np.int8),
         "boundaries": spaces.MultiBinary(NUM_POINTERS * 2),
         "registers": spaces.Box(shape=(NUM_REGISTERS,), **value),
         "memory": spaces.Box(shape=(NUM_MEMORY,), **value),
@@ -79,17 +80,17 @@ class Episodes:
         self.config = config
         self.batch = batch
         self.width = self.task.width(config.max_length)
-        self.machine = Machine(batch, len(self.task.rows), self.width, self.task.pointer_rows, config.base)
+        self.machine = Machine(
+            batch, len(self.task.rows), self.width, self.task.pointer_rows, self.task.output_row, config.base
+        )
         self.action_mask = self.task.action_mask.copy()
         self.action_mask.flags.writeable = False
-        self._allowed = np.append(self.action_mask, False)  # indexed by action
-        self._executed_as = np.where(self._allowed, np.arange(NUM_ACTIONS + 1), NO_ACTION)
+        self._allowed = self.action_mask.copy()  # indexed by action
+        self._executed_as = np.where(self._allowed, np.arange(NUM_ACTIONS), NO_ACTION)
         self._invalid_penalty = np.array([INVALID_PENALTY, 0.0])  # indexed by validity
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
         self.steps = np.zeros(batch, dtype=np.int64)
-        self.step_limit = np.ones(batch, dtype=np.int64)
-        self.step_cost = np.zeros(batch)
-        self.inverse_target_digits = np.ones(batch)  # 1 / digits of the target, for the potential
+        self.record = np.ones((batch, 4))  # per-episode constants, columns as in ``posing``
         self.potential = np.zeros(batch)  # fraction of target digits written correctly
         self.last_action = np.full(batch, NO_ACTION, dtype=np.int64)
         # (history_length, batch), oldest first: time-major, so appending is a contiguous shift.
@@ -101,8 +102,10 @@ class Episodes:
 
     def check_length(self, length: Any) -> int:
         """A valid ``options["length"]``, or ``ValueError``."""
-        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not (
-            1 <= length <= self.config.max_length
+        if (
+            isinstance(length, bool)
+            or not isinstance(length, (int, np.integer))
+            or not (1 <= length <= self.config.max_length)
         ):
             raise ValueError(
                 f"options['length'] must be an int in [1, max_length={self.config.max_length}], "
@@ -123,33 +126,33 @@ class Episodes:
         """Pose new problems in ``envs``: ``problem`` for all of them, else random ones."""
         if problem is not None:
             self.check_problem(problem)
-            one = self.task.encode(problem, self.width)
-            index = np.zeros(len(envs), dtype=np.intp)
-            problems = Problems(one.scratchpad[index], one.target[index], one.program_length[index])
-            answers = answers_of(self.task, problems)
+            one = pose(self.task, self.task.encode(problem, self.width))
+            posed = one[np.zeros(len(envs), dtype=np.intp)]
         elif lengths is not None:
-            problems = self.problems.draw(envs, np.asarray(lengths, dtype=np.int64))
-            answers = answers_of(self.task, problems)
+            posed = self.problems.draw(envs, np.asarray(lengths, dtype=np.int64))
         else:
-            problems, answers = self.problems.pop(envs)
-        self.answers[envs] = answers
-        self.machine.load(envs, problems.scratchpad, problems.target, self.task.output_row)
+            posed = self.problems.pop(envs)
+        self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct)
+        self.record[envs] = posed.record
+        self.potential[envs] = posed.record[:, START_POTENTIAL]
+        self.answers[envs] = posed.answers
         self.steps[envs] = 0
-        self.step_limit[envs] = STEP_LIMIT_FACTOR * problems.program_length
-        self.step_cost[envs] = TIME_PENALTY / problems.program_length
-        self.inverse_target_digits[envs] = 1.0 / np.maximum((problems.target < BLANK).sum(axis=1), 1)
-        self.potential[envs] = self.machine.correct[envs] * self.inverse_target_digits[envs]
         self.last_action[envs] = NO_ACTION
         self.history[:, envs] = NO_ACTION
 
     # -- step ----------------------------------------------------------------------------------
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Run one action per env (already checked to lie in the action space).
+        """Run one action per env (an int array; ``ValueError`` if one is outside the action space).
 
         Returns (reward, terminated, truncated, invalid). A masked-out action, or one that faults,
         changes nothing but the step count: the observation stays as it was.
         """
+        # One reduction checks both ends: viewed as unsigned, a negative action is huge.
+        if actions.view(actions.dtype.str.replace("i", "u")).max() >= NUM_ACTIONS:
+            raise ValueError(
+                f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
+            )
         valid = self._allowed[actions]
         effective = self._executed_as[actions]
         faulted = self.machine.execute(effective)
@@ -160,16 +163,16 @@ class Episodes:
         halted = effective == _HALT
         success = halted & (self.machine.wrong == 0)
         if self.shaped:
-            potential = self.machine.correct * self.inverse_target_digits
+            potential = self.machine.correct * self.record[:, INVERSE_TARGET_DIGITS]
             potential[halted] = 0.0  # terminal states have potential 0: shaping sums to a constant
             reward = potential - self.potential
-            reward -= self.step_cost
+            reward -= self.record[:, STEP_COST]
             reward -= self._invalid_penalty[valid.view(np.uint8)]
             reward += success
             self.potential = potential
         else:
             reward = success.astype(np.float64)
-        truncated = (self.steps >= self.step_limit) & ~halted
+        truncated = (self.steps >= self.record[:, STEP_LIMIT]) & ~halted
         return reward, halted, truncated, ~valid
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
@@ -181,8 +184,9 @@ class Episodes:
                 history[:-1] = history[1:]
                 history[-1] = actions
             else:
-                history[:-1] = np.where(executed, history[1:], history[:-1])
-                history[-1] = np.where(executed, actions, history[-1])
+                envs = np.flatnonzero(executed)
+                history[:-1, envs] = history[1:, envs]
+                history[-1, envs] = actions[envs]
 
     # -- what the agent sees -------------------------------------------------------------------
 
@@ -194,7 +198,7 @@ class Episodes:
         values = _fresh(machine.values[rows])  # one copy; registers, memory, flags are views of it
         obs = {
             "symbols": _fresh(machine.symbols[rows]),
-            "boundaries": _fresh(machine.boundaries[rows]),
+            "boundaries": boundaries(machine.symbols[rows]),
             "registers": values[..., _REGISTERS],
             "memory": values[..., _MEMORY],
             "flags": values[..., _FLAGS],
@@ -229,3 +233,12 @@ def _fresh(array: np.ndarray) -> np.ndarray:
     10x slower than NumPy's own loop, and the observation copies are on every step's path.
     """
     return np.positive(array)
+
+
+def boundaries(symbols: np.ndarray) -> np.ndarray:
+    """Per pointer, whether it is at the start / at the end of its row: a neighbour that is EDGE.
+
+    ``symbols`` (..., pointers * 3) windows; returns (..., pointers * 2) int8.
+    """
+    windows = symbols.reshape(*symbols.shape[:-1], NUM_POINTERS, len(WINDOW))
+    return (windows[..., ::2] == EDGE).reshape(*symbols.shape[:-1], -1).view(np.int8)

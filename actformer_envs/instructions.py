@@ -101,12 +101,8 @@ def _build_table() -> tuple[Instruction, ...]:
         ]
     table.append(Instruction("ADVANCE", Op.ADVANCE))
     table += [Instruction(f"SWAP P{a},P{b}", Op.SWAP, a, b) for a in ptrs for b in ptrs if a < b]
-    table += [
-        Instruction(f"LOAD {_slot_name(m)}->R{r}", Op.LOAD, r, m) for m in MEMORY_SLOTS for r in regs
-    ]
-    table += [
-        Instruction(f"STORE R{r}->{_slot_name(m)}", Op.STORE, m, r) for r in regs for m in MEMORY_SLOTS
-    ]
+    table += [Instruction(f"LOAD {_slot_name(m)}->R{r}", Op.LOAD, r, m) for m in MEMORY_SLOTS for r in regs]
+    table += [Instruction(f"STORE R{r}->{_slot_name(m)}", Op.STORE, m, r) for r in regs for m in MEMORY_SLOTS]
     table += [Instruction(f"CLR {_slot_name(s)}", Op.CLR, s, ZERO_SLOT) for s in (*regs, CARRY_SLOT)]
     table += [Instruction(f"INC R{r}", Op.INC, r, r, +1) for r in regs]
     table += [Instruction(f"DEC R{r}", Op.DEC, r, r, -1) for r in regs]

@@ -41,38 +41,54 @@ class Machine:
     The scratchpad carries one EDGE column on each side and an all-EDGE *void* row where unused
     pointers rest, so every window read stays in bounds and a pointer never moves onto EDGE. A
     pointer is stored as its flat index into the scratchpad (its *cursor*). What the pointers see
-    (``symbols``, ``boundaries``, the U slots) is recomputed lazily, once per step, by :meth:`sync`.
+    (``symbols``, the U slots) is recomputed lazily, once per step, by :meth:`sync`.
     """
 
-    def __init__(self, batch: int, rows: int, width: int, pointer_rows: tuple[int | None, ...], base: int):
+    def __init__(
+        self,
+        batch: int,
+        rows: int,
+        width: int,
+        pointer_rows: tuple[int | None, ...],
+        output_row: int,
+        base: int,
+    ) -> None:
         self.batch, self.rows, self.width, self.base = batch, rows, width, base
+        self._output_row = output_row
         shape = (batch, rows + 1, width + 2)
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
         self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
         self.values = np.zeros((batch, NUM_SLOTS), dtype=np.int32)  # R0..R3 M0..M3 C CMP U0..U3 Z
         self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int8)  # windows
-        self.boundaries = np.zeros((batch, NUM_POINTERS * 2), dtype=np.int8)  # at start, at end
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
         row_of = np.array([rows if r is None else r for r in pointer_rows], dtype=np.intp)
         self._home = row_of * (width + 2) + 1  # cursor of each pointer at column 0, environment 0
         self._env_stride = (rows + 1) * (width + 2)
-        self.cursors = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride + self._home
+        self._home_cursors = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride + self._home
+        self.cursors = self._home_cursors.copy()
         self._flat = self.scratchpad.reshape(-1)
         self._flat_target = self.target.reshape(-1)
         self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
 
     # -- loading problems ----------------------------------------------------------------------
 
-    def load(self, envs: np.ndarray, scratchpad: np.ndarray, target: np.ndarray, output_row: int) -> None:
-        """Pose problems (scratchpad (n, rows, width), target (n, width)) in environments ``envs``."""
+    def load(
+        self,
+        envs: np.ndarray,
+        scratchpad: np.ndarray,
+        target: np.ndarray,
+        wrong: np.ndarray,
+        correct: np.ndarray,
+    ) -> None:
+        """Pose problems in ``envs``: scratchpad (n, rows, width), the output row's target (n, width),
+        and its initial scores (output cells wrong, target digits correct)."""
         self.scratchpad[envs, : self.rows, 1:-1] = scratchpad
-        self.target[envs, output_row, 1:-1] = target
+        self.target[envs, self._output_row, 1:-1] = target
         self.values[envs] = 0
-        self.cursors[envs] = envs[:, None] * self._env_stride + self._home
-        written = scratchpad[:, output_row]
-        self.wrong[envs] = (written != target).sum(axis=1)
-        self.correct[envs] = ((written == target) & (target < BLANK)).sum(axis=1)
+        self.cursors[envs] = self._home_cursors[envs]
+        self.wrong[envs] = wrong
+        self.correct[envs] = correct
         self._stale.append(envs)
 
     def sync(self) -> None:
@@ -83,8 +99,6 @@ class Machine:
         self._stale = []
         window = self._flat[self.cursors[envs][:, :, None] + WINDOW]  # (n, pointers, 3)
         self.symbols[envs] = window.reshape(len(envs), -1)
-        # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
-        self.boundaries[envs] = (window[:, :, ::2] == EDGE).reshape(len(envs), -1)
         self.values[envs, _UNDER] = SYMBOL_VALUE[window[:, :, 1]]
 
     def columns(self) -> np.ndarray:

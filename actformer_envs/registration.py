@@ -13,7 +13,7 @@ ENV_IDS = tuple(f"{NAMESPACE}/{name}-v{VERSION}" for name in TASKS)
 
 def register_envs() -> None:
     """Register every task once (idempotent), with a single and a native vector entry point."""
-    for env_id, name in zip(ENV_IDS, TASKS):
+    for env_id, name in zip(ENV_IDS, TASKS, strict=True):
         if env_id in gym.registry:
             continue
         gym.register(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from actformer_envs.instructions import NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, instruction_name
+from actformer_envs.posing import STEP_LIMIT
 from actformer_envs.symbols import EDGE, SYMBOL_CHARS
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def render_text(episodes: Episodes, env: int, reward: float | None = None) -> st
     """
     task, machine = episodes.task, episodes.machine
     columns = machine.columns()[env]
-    step, limit = int(episodes.steps[env]), int(episodes.step_limit[env])
+    step, limit = int(episodes.steps[env]), int(episodes.record[env, STEP_LIMIT])
     header = f"{task.name}  step {step}/{limit}  last: {instruction_name(int(episodes.last_action[env]))}"
     if reward is not None:
         header += f"  reward {reward:+.3f}"

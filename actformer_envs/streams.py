@@ -53,6 +53,7 @@ class BatchRandom:
         high = np.asarray(high, dtype=np.uint64)
         if high.ndim == 1:
             high = high[:, None]
-        # Lemire's multiply-shift on the top 32 bits: no modulo, bias below 2**-32 for small high.
-        top = self._bits(columns) >> _S32
-        return ((top * high) >> _S32).astype(np.int64)
+        # Each 64-bit hash gives two 32-bit draws; Lemire's multiply-shift maps one to [0, high)
+        # without a modulo (bias below 2**-32 * high).
+        draws = self._bits((columns + 1) // 2).view(np.uint32)[:, :columns].astype(np.uint64)
+        return ((draws * high) >> _S32).astype(np.int64)

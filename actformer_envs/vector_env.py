@@ -47,6 +47,8 @@ class ActformerVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._envs = np.arange(self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        # Every env of a task allows the same instructions: one read-only (num_envs, 139) view.
+        self._masks = np.broadcast_to(self._episodes.action_mask, (self.num_envs, NUM_ACTIONS))
         self._everywhere = np.ones(self.num_envs, dtype=bool)
         self._everywhere.flags.writeable = False
         self._streams_seeded = False
@@ -75,7 +77,7 @@ class ActformerVectorEnv(VectorEnv):
         episodes.reset(self._envs, lengths=lengths, problem=problem)
         self._autoreset[:] = False
         self._last_rewards = None
-        return episodes.observation(), {"action_mask": self._mask_view(), "_action_mask": self._everywhere}
+        return episodes.observation(), {"action_mask": self._masks, "_action_mask": self._everywhere}
 
     def step(
         self, actions: Any
@@ -91,7 +93,7 @@ class ActformerVectorEnv(VectorEnv):
             terminated[envs] = truncated[envs] = invalid[envs] = False
         ended = terminated | truncated
         infos: dict[str, Any] = {
-            "action_mask": self._mask_view(),
+            "action_mask": self._masks,
             "_action_mask": self._everywhere,
             "invalid_action": invalid,
             "_invalid_action": ~restarting,
@@ -104,11 +106,8 @@ class ActformerVectorEnv(VectorEnv):
 
     def action_masks(self) -> np.ndarray:
         """Allowed instructions per environment, (num_envs, 139) bool, True = allowed."""
-        return np.array(self._mask_view())
+        return np.array(self._masks)
 
-    def _mask_view(self) -> np.ndarray:
-        """The masks as a read-only (num_envs, 139) view: every env of a task allows the same set."""
-        return np.broadcast_to(self._episodes.action_mask, (self.num_envs, NUM_ACTIONS))
 
     def expert_action(self) -> np.ndarray:
         """The expert's next instruction for every environment, (num_envs,) int64."""
@@ -144,10 +143,7 @@ class ActformerVectorEnv(VectorEnv):
                 f"actions must be an int array of shape ({self.num_envs},), got "
                 f"{actions.dtype} array of shape {actions.shape}"
             )
-        if actions.min() < 0 or actions.max() >= NUM_ACTIONS:
-            raise ValueError(f"actions must lie in [0, {NUM_ACTIONS}), got values in "
-                             f"[{actions.min()}, {actions.max()}]")
-        return actions.astype(np.intp, copy=False)
+        return actions  # the range is checked by Episodes.step
 
     def _reset_options(self, options: dict[str, Any] | None) -> tuple[Any, Any]:
         if not options:

@@ -23,3 +23,8 @@ def env_id(request: pytest.FixtureRequest) -> str:
 def spec(request: pytest.FixtureRequest) -> gym.envs.registration.EnvSpec:
     """Each registered Actformer spec in turn."""
     return request.param
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # NumPy's overflow / divide-by-zero / invalid-value warnings inside the envs are bugs: fail on them.
+    config.addinivalue_line("filterwarnings", "error::RuntimeWarning")

@@ -9,7 +9,7 @@ import numpy as np
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
-from actformer_envs.tasks.base import Number, Problems, Task, answer_lengths, pad_rows
+from actformer_envs.tasks.base import Problems, Task, answer_lengths, pad_rows
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -65,7 +65,7 @@ class Addition(Task):
     def encode(self, problem: Any, width: int) -> Problems:
         a, b = _check_pair(problem)
         rows = np.full((2, width), BLANK, dtype=np.int64)
-        for row, value in zip(rows, (a, b)):
+        for row, value in zip(rows, (a, b), strict=True):
             digits = _digits(value, self.base)
             row[: len(digits)] = digits
         return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
@@ -84,22 +84,21 @@ class Addition(Task):
         program = STEPS_PER_COLUMN * length + np.where(carry_out == 1, STEPS_PER_COLUMN, 1)
         return Problems(scratchpad, pad_rows(target, extent), program.astype(np.int64))
 
-    def decode_batch(self, rows: np.ndarray) -> list[Number | None]:
+    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
         lengths = answer_lengths(rows)
         lead = rows[np.arange(len(rows)), np.maximum(lengths - 1, 0)]
         # Canonical numbers only: something written, no gap, no leading zero.
-        canonical = np.flatnonzero((lengths == 1) | ((lengths > 1) & (lead != 0)))
-        rows, lengths = rows[canonical], lengths[canonical]
+        canonical = (lengths == 1) | ((lengths > 1) & (lead != 0))
         width = rows.shape[1]
         if width * np.log2(self.base) < 63:  # every row fits an int64: convert all at once
             powers = self.base ** np.arange(width, dtype=np.int64)
-            values = (SYMBOL_VALUE[rows].astype(np.int64) * powers).sum(axis=1).tolist()
-        else:
-            values = [int(symbols_to_text(row[n - 1 :: -1]), self.base) for row, n in zip(rows, lengths)]
-        answers: list[Number | None] = [None] * len(lead)
-        for index, value in zip(canonical.tolist(), map(Number, values)):
-            answers[index] = value
-        return answers
+            values = (SYMBOL_VALUE[rows].astype(np.int64) * powers).sum(axis=1)
+            answers = np.where(canonical, values.astype(object), None)
+            return answers.tolist()
+        return [
+            int(symbols_to_text(row[n - 1 :: -1]), self.base) if ok else None
+            for row, n, ok in zip(rows, lengths.tolist(), canonical.tolist(), strict=True)
+        ]
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         last = observation["last_action"]

@@ -6,7 +6,6 @@ import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Number
 from actformer_envs.tasks.sequence import SequenceTask
 
 _READ = instruction_index("READ P0->R1")
@@ -43,8 +42,8 @@ class Parity(SequenceTask):
     def program_length(self, lengths: np.ndarray) -> np.ndarray:
         return 5 * lengths + 2
 
-    def decode_batch(self, rows: np.ndarray) -> list[Number | None]:
-        return [Number(a[0]) if a is not None and len(a) == 1 else None for a in super().decode_batch(rows)]
+    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+        return [a[0] if a is not None and len(a) == 1 else None for a in super().decode_batch(rows)]
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         last = observation["last_action"]

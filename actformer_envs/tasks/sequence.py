@@ -55,4 +55,4 @@ class SequenceTask(Task):
 
     def decode_batch(self, rows: np.ndarray) -> list[list[int] | None]:
         lengths = answer_lengths(rows).tolist()
-        return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths)]
+        return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]

@@ -478,3 +478,19 @@ def test_malformed_problems_raise(env_id: str) -> None:
     # The longest problem that fits is accepted.
     fits = (base**10 - 1, 1) if task == "Addition" else [1] * 10
     env.reset(seed=0, options={"problem": fits})
+
+
+@pytest.mark.slow
+def test_maskable_ppo_smoke(env_id: str) -> None:
+    from sb3_contrib import MaskablePPO
+
+    model = MaskablePPO("MultiInputPolicy", gym.make(env_id), n_steps=64, batch_size=32, n_epochs=1, seed=0)
+    model.learn(256)
+    env = gym.make(env_id)
+    obs, _ = env.reset(seed=0)
+    for _ in range(20):
+        action, _ = model.predict(obs, action_masks=env.unwrapped.action_masks())
+        assert env.unwrapped.action_masks()[int(action)]
+        obs, _, terminated, truncated, _ = env.step(int(action))
+        if terminated or truncated:
+            obs, _ = env.reset()

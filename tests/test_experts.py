@@ -84,6 +84,16 @@ def test_expert_at_length_1000(env_id: str) -> None:
     _check_solved(env_id, env, seed=0, options={"length": 1000})
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("base", [None, 2, 36])
+def test_expert_at_length_1000_many_seeds(env_id: str, base: int | None) -> None:
+    if task_name(env_id) == "Parity" and base not in (None, 2):
+        base = None
+    env = _env(env_id, 1000, base)
+    for seed in range(5):
+        _check_solved(env_id, env, seed=seed, options={"length": 1000})
+
+
 # -- user-posed edge cases ---------------------------------------------------------------------
 
 
@@ -134,7 +144,7 @@ def test_parity_edge_cases(env_id: str) -> None:
 # -- property tests ----------------------------------------------------------------------------
 
 PROPERTY_SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 

@@ -24,10 +24,40 @@ STEPS_PER_COLUMN = 6
 
 
 class Addition(Task):
-    """Rows ``A``, ``B`` hold the operands and ``OUT`` the sum, least significant digit in column 0.
+    """``Actformer/Addition-v0``: add two numbers of any base, column by column, with carries.
 
-    ``P0``, ``P1``, ``P2`` stand on ``A``, ``B``, ``OUT``; a problem of length n has operands of at
-    most n digits (the other one 1..n digits) and n + 1 columns, room for the last carry.
+    ## Description
+    Rows ``A`` and ``B`` hold the operands, ``OUT`` receives the sum; numbers are stored least
+    significant digit first (column 0 = units). ``P0``, ``P1``, ``P2`` stand on ``A``, ``B``, ``OUT``.
+
+    ## Action Space
+    The shared ``Discrete(139)`` table; this task allows READ from P0/P1 into R0/R1, ADD R0,R1 and
+    R1,R0, CARRY R0/R1, CLR C, WRITE R0/R1 to P2, MOVE of P0..P2, ADVANCE and HALT.
+
+    ## Observation Space
+    As ``ActformerEnv``.
+
+    ## Rewards
+    As ``ActformerEnv``; the target is the sum's digits on ``OUT``.
+
+    ## Starting State
+    A problem of length n has one operand of exactly n digits and one of 1..n digits (which is
+    which, at random), no leading zeros, and n + 1 columns (room for the last carry). Posed
+    problems: ``options={"problem": (a, b)}`` with non-negative ints of at most ``max_length``
+    digits.
+
+    ## Episode End
+    HALT, or twice the expert's program length: per column READ P0->R0, READ P1->R1, ADD R0,R1,
+    CARRY R0, WRITE R0->P2, ADVANCE (6 steps), then HALT.
+
+    ## Arguments
+    ``base`` 2..36 (default 10); lengths default to 1..10.
+
+    ## Registered Configurations
+    ``Actformer/Addition-v0``.
+
+    ## Version History
+    v0: initial release.
     """
 
     name = "Addition"

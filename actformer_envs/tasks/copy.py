@@ -20,7 +20,38 @@ SEQUENCE_INSTRUCTIONS = (
 
 
 class Copy(SequenceTask):
-    """The expert: READ P0->R0, WRITE R0->P1, ADVANCE per symbol; HALT on the BLANK after the input."""
+    """``Actformer/Copy-v0``: copy the input row to the output row.
+
+    ## Description
+    ``IN`` holds n symbols of an alphabet of ``base`` symbols, then a BLANK; write them on ``OUT``.
+
+    ## Action Space
+    The shared ``Discrete(139)`` table; this task allows READ P0->R0/R1, WRITE R0/R1->P1, MOVE of
+    P0 and P1, ADVANCE and HALT.
+
+    ## Observation Space
+    As ``ActformerEnv``.
+
+    ## Rewards
+    As ``ActformerEnv``; the target is the input sequence on ``OUT``.
+
+    ## Starting State
+    n uniform random symbols; ``options={"problem": [s0, s1, ...]}`` poses yours (ints in
+    ``[0, base)``, at most ``max_length`` of them).
+
+    ## Episode End
+    HALT, or twice the expert's program length: READ P0->R0, WRITE R0->P1, ADVANCE per symbol,
+    HALT on the BLANK after the input (3n + 1 steps).
+
+    ## Arguments
+    ``base`` 2..36: the alphabet size (default 10); lengths default to 1..10.
+
+    ## Registered Configurations
+    ``Actformer/Copy-v0``.
+
+    ## Version History
+    v0: initial release.
+    """
 
     name = "Copy"
     allowed_instructions = SEQUENCE_INSTRUCTIONS

@@ -18,10 +18,38 @@ _HALT = instruction_index("HALT")
 
 
 class Parity(SequenceTask):
-    """Bits on ``IN``; the answer is one bit in the first cell of ``OUT``.
+    """``Actformer/Parity-v0``: the parity of a bit string (Graves' ACT parity task).
 
-    The expert keeps the running parity in ``R0``: per bit READ P0->R1, ADD R0,R1, CARRY R0 (mod 2),
-    CLR C, MOVE P0 RIGHT; on the BLANK after the input, WRITE R0->P1 and HALT.
+    ## Description
+    ``IN`` holds n bits then a BLANK; once the input is read, write its parity (1 if the number of
+    ones is odd) into the first cell of ``OUT``.
+
+    ## Action Space
+    The shared ``Discrete(139)`` table; this task allows READ P0->R0/R1, ADD R0,R1 and R1,R0,
+    CARRY R0/R1, CLR R0/R1/C, MOVE P0, WRITE R0/R1->P1 and HALT.
+
+    ## Observation Space
+    As ``ActformerEnv``.
+
+    ## Rewards
+    As ``ActformerEnv``; the target is one bit on ``OUT``.
+
+    ## Starting State
+    n uniform random bits; ``options={"problem": [1, 0, ...]}`` poses yours.
+
+    ## Episode End
+    HALT, or twice the expert's program length: the expert keeps the running parity in R0, per bit
+    READ P0->R1, ADD R0,R1, CARRY R0 (mod 2), CLR C, MOVE P0 RIGHT; on the BLANK after the input,
+    WRITE R0->P1 and HALT (5n + 2 steps).
+
+    ## Arguments
+    ``base`` must be 2; lengths default to 1..10.
+
+    ## Registered Configurations
+    ``Actformer/Parity-v0``.
+
+    ## Version History
+    v0: initial release.
     """
 
     name = "Parity"

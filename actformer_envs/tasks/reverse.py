@@ -18,10 +18,37 @@ _HALT = instruction_index("HALT")
 
 
 class Reverse(SequenceTask):
-    """The expert seeks the BLANK after the input with ``P0``, then walks back copying to ``P1``.
+    """``Actformer/Reverse-v0``: write the input row back to front.
 
-    Per symbol: MOVE P0 LEFT, READ P0->R0, WRITE R0->P1, MOVE P1 RIGHT; HALT once ``P0`` is back at
-    the start.
+    ## Description
+    ``IN`` holds n symbols then a BLANK; write them on ``OUT`` in reverse order, from column 0.
+
+    ## Action Space
+    The shared ``Discrete(139)`` table; the same subset as Copy: READ P0->R0/R1, WRITE R0/R1->P1,
+    MOVE of P0 and P1, ADVANCE and HALT.
+
+    ## Observation Space
+    As ``ActformerEnv``.
+
+    ## Rewards
+    As ``ActformerEnv``; the target is the reversed sequence on ``OUT``.
+
+    ## Starting State
+    As Copy: n uniform random symbols, or ``options={"problem": [...]}``.
+
+    ## Episode End
+    HALT, or twice the expert's program length: the expert seeks the BLANK after the input with
+    P0 (n MOVE P0 RIGHT), then per symbol MOVE P0 LEFT, READ P0->R0, WRITE R0->P1, MOVE P1 RIGHT,
+    and HALTs once P0 is back at the start (5n steps).
+
+    ## Arguments
+    ``base`` 2..36: the alphabet size (default 10); lengths default to 1..10.
+
+    ## Registered Configurations
+    ``Actformer/Reverse-v0``.
+
+    ## Version History
+    v0: initial release.
     """
 
     name = "Reverse"

@@ -9,7 +9,8 @@ from actformer_envs.tasks import Task
 REWARD_MODES = ("shaped", "sparse")
 OBS_MODES = ("local", "full")
 RENDER_MODES = ("ansi", "rgb_array")
-MAX_HISTORY = 256
+#: The history's MultiDiscrete space is int16; its summed sizes must fit that dtype.
+MAX_HISTORY = 128
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ class ActformerEnv(gym.Env):
     ## Arguments
     ``task``, ``min_length``, ``max_length``, ``base`` (digit tasks, 2..36), ``reward_mode``
     (``"shaped"``, ``"sparse"``), ``obs_mode`` (``"local"``, ``"full"``), ``history_length``
-    (0..256, default 8), ``render_mode`` (``"ansi"``, ``"rgb_array"``).
+    (0..128, default 8), ``render_mode`` (``"ansi"``, ``"rgb_array"``).
 
     ## Registered Configurations
     ``Actformer/Addition-v0``, ``Actformer/Copy-v0``, ``Actformer/Reverse-v0``,

@@ -52,7 +52,8 @@ def observation_space(task: Task, config: EnvConfig) -> spaces.Dict:
     """The observation space of one environment."""
     value = dict(low=-VALUE_LIMIT, high=VALUE_LIMIT, dtype=np.int32)
     fields: dict[str, spaces.Space] = {
-        "symbols": spaces.MultiDiscrete(np.full(NUM_POINTERS * len(WINDOW), NUM_SYMBOLS), dtype=np.int8),
+        # int16, not int8: libraries sum nvec in its own dtype (SB3 sizes its one-hot encoding so).
+        "symbols": spaces.MultiDiscrete(np.full(NUM_POINTERS * len(WINDOW), NUM_SYMBOLS), dtype=np.int16),
         "boundaries": spaces.MultiBinary(NUM_POINTERS * 2),
         "registers": spaces.Box(shape=(NUM_REGISTERS,), **value),
         "memory": spaces.Box(shape=(NUM_MEMORY,), **value),
@@ -143,16 +144,11 @@ class Episodes:
     # -- step ----------------------------------------------------------------------------------
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Run one action per env (an int array; ``ValueError`` if one is outside the action space).
+        """Run one action per env (an int array, already checked to lie in the action space).
 
         Returns (reward, terminated, truncated, invalid). A masked-out action, or one that faults,
         changes nothing but the step count: the observation stays as it was.
         """
-        # One reduction checks both ends: viewed as unsigned, a negative action is huge.
-        if actions.view(actions.dtype.str.replace("i", "u")).max() >= NUM_ACTIONS:
-            raise ValueError(
-                f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
-            )
         valid = self._allowed[actions]
         effective = self._executed_as[actions]
         faulted = self.machine.execute(effective)
@@ -177,10 +173,13 @@ class Episodes:
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
         """Append the executed actions to ``last_action`` and ``history``."""
+        count = np.count_nonzero(executed)
+        if not count:
+            return
         np.copyto(self.last_action, actions, where=executed)
         if self.config.history_length:
             history = self.history  # time-major, so shifting it is contiguous
-            if executed.all():
+            if count == self.batch:
                 history[:-1] = history[1:]
                 history[-1] = actions
             else:
@@ -240,5 +239,8 @@ def boundaries(symbols: np.ndarray) -> np.ndarray:
 
     ``symbols`` (..., pointers * 3) windows; returns (..., pointers * 2) int8.
     """
-    windows = symbols.reshape(*symbols.shape[:-1], NUM_POINTERS, len(WINDOW))
-    return (windows[..., ::2] == EDGE).reshape(*symbols.shape[:-1], -1).view(np.int8)
+    return (symbols[..., _NEIGHBOURS] == EDGE).view(np.int8)
+
+
+# Columns of ``symbols`` that hold each pointer's left and right neighbour.
+_NEIGHBOURS = np.array([[3 * p, 3 * p + 2] for p in range(NUM_POINTERS)]).reshape(-1)

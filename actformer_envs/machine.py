@@ -59,7 +59,7 @@ class Machine:
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
         self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
         self.values = np.zeros((batch, NUM_SLOTS), dtype=np.int32)  # R0..R3 M0..M3 C CMP U0..U3 Z
-        self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int8)  # windows
+        self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int16)  # windows
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
         row_of = np.array([rows if r is None else r for r in pointer_rows], dtype=np.intp)
@@ -70,6 +70,16 @@ class Machine:
         self._flat = self.scratchpad.reshape(-1)
         self._flat_target = self.target.reshape(-1)
         self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_flat"], state["_flat_target"]  # views: rebuilt on unpickling
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._flat = self.scratchpad.reshape(-1)
+        self._flat_target = self.target.reshape(-1)
 
     # -- loading problems ----------------------------------------------------------------------
 

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from actformer_envs.instructions import NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, instruction_name
+from actformer_envs.instructions import (
+    INSTRUCTIONS,
+    NUM_MEMORY,
+    NUM_POINTERS,
+    NUM_REGISTERS,
+    instruction_name,
+)
 from actformer_envs.posing import STEP_LIMIT
 from actformer_envs.symbols import EDGE, SYMBOL_CHARS
 
@@ -22,10 +28,12 @@ def render_text(episodes: Episodes, env: int, reward: float | None = None) -> st
     """
     task, machine = episodes.task, episodes.machine
     columns = machine.columns()[env]
-    step, limit = int(episodes.steps[env]), int(episodes.record[env, STEP_LIMIT])
-    header = f"{task.name}  step {step}/{limit}  last: {instruction_name(int(episodes.last_action[env]))}"
-    if reward is not None:
-        header += f"  reward {reward:+.3f}"
+    # Fixed-width fields, so that every frame of an episode has the same size (video needs that).
+    limit = int(episodes.record[env, STEP_LIMIT])
+    step = f"{int(episodes.steps[env]):>{len(str(limit))}}/{limit}"
+    last = f"{instruction_name(int(episodes.last_action[env])):<{_NAME_WIDTH}}"
+    shown_reward = "" if reward is None else f"{reward:+.3f}"
+    header = f"{task.name}  step {step}  last: {last}  reward {shown_reward:>7}"
     label_width = max(len(name) for name in task.rows)
     lines = [header]
     for row, name in enumerate(task.rows):
@@ -40,13 +48,16 @@ def render_text(episodes: Episodes, env: int, reward: float | None = None) -> st
         if task.render_reversed:
             text.reverse()
         marks = " ".join(f"P{p}" for p in pointers)
-        lines.append(f"{name:>{label_width}} {''.join(text)}  {marks}".rstrip())
+        lines.append(f"{name:>{label_width}} {''.join(text)}  {marks}")
     values = machine.values[env]
-    registers = " ".join(f"R{i}={values[i]}" for i in range(NUM_REGISTERS))
-    memory = " ".join(f"M{i}={values[NUM_REGISTERS + i]}" for i in range(NUM_MEMORY))
+    registers = " ".join(f"R{i}={values[i]:<5}" for i in range(NUM_REGISTERS))
+    memory = " ".join(f"M{i}={values[NUM_REGISTERS + i]:<5}" for i in range(NUM_MEMORY))
     carry, compare = values[NUM_REGISTERS + NUM_MEMORY], values[NUM_REGISTERS + NUM_MEMORY + 1]
-    lines.append(f"{registers}  {memory}  C={carry} CMP={compare}")
+    lines.append(f"{registers} {memory} C={carry:<5} CMP={compare:<2}")
     return "\n".join(lines)
+
+
+_NAME_WIDTH = max(len(ins.name) for ins in INSTRUCTIONS)
 
 
 def render_rgb(text: str) -> np.ndarray:

@@ -75,7 +75,7 @@ class ActformerVectorEnv(VectorEnv):
             self._streams_seeded = True
         lengths, problem = self._reset_options(options)
         episodes.reset(self._envs, lengths=lengths, problem=problem)
-        self._autoreset[:] = False
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._last_rewards = None
         return episodes.observation(), {"action_mask": self._masks, "_action_mask": self._everywhere}
 
@@ -108,7 +108,6 @@ class ActformerVectorEnv(VectorEnv):
         """Allowed instructions per environment, (num_envs, 139) bool, True = allowed."""
         return np.array(self._masks)
 
-
     def expert_action(self) -> np.ndarray:
         """The expert's next instruction for every environment, (num_envs,) int64."""
         return self._episodes.expert_action()
@@ -133,7 +132,7 @@ class ActformerVectorEnv(VectorEnv):
         }
         for key, values in self._episodes.outcomes(envs, terminated[envs]).items():
             infos[key][envs] = values
-            infos[f"_{key}"] = ended
+            infos[f"_{key}"] = ended.copy()  # the user's to keep; ``ended`` drives the autoreset
         return infos
 
     def _check_actions(self, actions: Any) -> np.ndarray:
@@ -143,7 +142,12 @@ class ActformerVectorEnv(VectorEnv):
                 f"actions must be an int array of shape ({self.num_envs},), got "
                 f"{actions.dtype} array of shape {actions.shape}"
             )
-        return actions  # the range is checked by Episodes.step
+        # One reduction checks both ends: viewed as unsigned, a negative action is huge.
+        if actions.view(f"u{actions.dtype.itemsize}").max() >= NUM_ACTIONS:
+            raise ValueError(
+                f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
+            )
+        return actions
 
     def _reset_options(self, options: dict[str, Any] | None) -> tuple[Any, Any]:
         if not options:

@@ -30,6 +30,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from actformer_envs import NUM_ACTIONS, instruction_index, instruction_name
+from actformer_envs.config import MAX_HISTORY
 
 VARIANTS = [
     {},
@@ -79,6 +80,40 @@ def test_sb3_check_env_without_warnings(env_id: str, kwargs: dict) -> None:
         # The 2-D ``scratchpad`` (for attention policies) is the one thing SB3 remarks on.
         messages = [m for m in messages if "observation scratchpad has an unconventional shape" not in m]
     assert messages == []
+
+
+@pytest.mark.parametrize("history_length", [0, 8, MAX_HISTORY])
+def test_multidiscrete_sizes_do_not_overflow(env_id: str, history_length: int) -> None:
+    """SB3 sizes a MultiDiscrete input as ``sum(space.nvec)`` (numpy scalars of the space's dtype): that
+    sum must not wrap around, or SB3's MultiInputPolicy gets a negative layer width."""
+    space = gym.make(env_id, obs_mode="full", history_length=history_length).observation_space
+    for key, sub in space.spaces.items():
+        if isinstance(sub, gym.spaces.MultiDiscrete):
+            assert sum(sub.nvec) == sum(sub.nvec.tolist()), f"{key}: nvec {sub.nvec.dtype} overflows"
+
+
+def test_sb3_multi_input_policy_runs(env_id: str) -> None:
+    """MaskablePPO's MultiInputPolicy can be built on the env and act with masks (a tiny smoke test)."""
+    from sb3_contrib import MaskablePPO
+
+    env = gym.make(env_id)
+    model = MaskablePPO("MultiInputPolicy", env, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(32)
+    obs, _ = env.reset(seed=0)
+    action, _ = model.predict(obs, action_masks=env.unwrapped.action_masks())
+    assert env.unwrapped.action_masks()[int(action)]
+
+
+@pytest.mark.parametrize("obs_mode", ["local", "full"])
+def test_flatten_observation_wrapper(env_id: str, obs_mode: str) -> None:
+    env = gym.wrappers.FlattenObservation(gym.make(env_id, obs_mode=obs_mode))
+    obs, _ = env.reset(seed=0)
+    assert obs.ndim == 1 and obs in env.observation_space
+    for _ in range(30):
+        obs, _, terminated, truncated, _ = env.step(env.unwrapped.expert_action())
+        assert obs in env.observation_space
+        if terminated or truncated:
+            obs, _ = env.reset()
 
 
 # -- determinism -------------------------------------------------------------------------------
@@ -481,10 +516,12 @@ def test_malformed_problems_raise(env_id: str) -> None:
 
 
 @pytest.mark.slow
-def test_maskable_ppo_smoke(env_id: str) -> None:
+def test_maskable_ppo_learns_a_little(env_id: str) -> None:
     from sb3_contrib import MaskablePPO
 
-    model = MaskablePPO("MultiInputPolicy", gym.make(env_id), n_steps=64, batch_size=32, n_epochs=1, seed=0)
+    model = MaskablePPO(
+        "MultiInputPolicy", gym.make(env_id), n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu"
+    )
     model.learn(256)
     env = gym.make(env_id)
     obs, _ = env.reset(seed=0)

@@ -116,15 +116,13 @@ class Addition(Task):
 
     def decode_batch(self, rows: np.ndarray) -> list[int | None]:
         lengths = answer_lengths(rows)
-        lead = rows[np.arange(len(rows)), np.maximum(lengths - 1, 0)]
+        lead = rows[np.arange(len(rows)), lengths - 1]  # the most significant digit
         # Canonical numbers only: something written, no gap, no leading zero.
-        canonical = (lengths == 1) | ((lengths > 1) & (lead != 0))
+        canonical = (lengths > 0) & ((lead != 0) | (lengths == 1))
         width = rows.shape[1]
         if width * np.log2(self.base) < 63:  # every row fits an int64: convert all at once
-            powers = self.base ** np.arange(width, dtype=np.int64)
-            values = (SYMBOL_VALUE[rows].astype(np.int64) * powers).sum(axis=1)
-            answers = np.where(canonical, values.astype(object), None)
-            return answers.tolist()
+            values = SYMBOL_VALUE[rows].astype(np.int64) @ self.base ** np.arange(width, dtype=np.int64)
+            return np.where(canonical, values.astype(object), None).tolist()
         return [
             int(symbols_to_text(row[n - 1 :: -1]), self.base) if ok else None
             for row, n, ok in zip(rows, lengths.tolist(), canonical.tolist(), strict=True)

@@ -109,7 +109,7 @@ def random_symbols(random: BatchRandom, lengths: np.ndarray, width: int, base: i
 
 def answer_lengths(rows: np.ndarray) -> np.ndarray:
     """Length of the written prefix of each output row (n, width); -1 where a symbol follows a gap."""
-    written = (rows != BLANK) & (rows != EDGE)
+    written = rows < BLANK  # a digit: neither BLANK nor EDGE
     lengths = written.sum(axis=1)
     is_prefix = (written == (np.arange(rows.shape[1]) < lengths[:, None])).all(axis=1)
     return np.where(is_prefix, lengths, -1)

@@ -476,8 +476,15 @@ def test_good_kwargs_accepted(env_id: str) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"foo": 1}, {"length": 0}, {"length": 11}, {"length": 2.5}, {"length": True}, {"length": "3"},
-     {"length": 2, "problem": [1]}],
+    [
+        {"foo": 1},
+        {"length": 0},
+        {"length": 11},
+        {"length": 2.5},
+        {"length": True},
+        {"length": "3"},
+        {"length": 2, "problem": [1]},
+    ],
     ids=repr,
 )
 def test_bad_reset_options(env_id: str, options: dict) -> None:
@@ -498,8 +505,17 @@ def test_reset_length_option(env_id: str) -> None:
 
 def _malformed_problems(task: str, base: int, max_length: int) -> list:
     if task == "Addition":
-        return [(-1, 2), (1,), "1+2", (1.5, 2), (1, 2, 3), (True, 1), 5,
-                (base**max_length, 1), (1, base**max_length)]
+        return [
+            (-1, 2),
+            (1,),
+            "1+2",
+            (1.5, 2),
+            (1, 2, 3),
+            (True, 1),
+            5,
+            (base**max_length, 1),
+            (1, base**max_length),
+        ]
     return [[], [base], [-1], "abc", [True], [1.5], 5, [0] * (max_length + 1)]
 
 

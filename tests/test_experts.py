@@ -111,8 +111,17 @@ def test_addition_carry_through_1000_digits(env_id: str, base: int) -> None:
 @pytest.mark.parametrize("base", BASES)
 def test_addition_edge_cases(env_id: str, base: int) -> None:
     env = _env(env_id, 200, base)
-    cases = [(0, 0), (0, 5), (5, 0), (10**50, 7), (7, 10**50), (base - 1, base - 1), (base - 1, 1),
-             (base**2, base**2 - 1), (123456789, 987654321)]
+    cases = [
+        (0, 0),
+        (0, 5),
+        (5, 0),
+        (10**50, 7),
+        (7, 10**50),
+        (base - 1, base - 1),
+        (base - 1, 1),
+        (base**2, base**2 - 1),
+        (123456789, 987654321),
+    ]
     for a, b in cases:
         _, info = _check_solved(env_id, env, options={"problem": (a, b)})
         assert info["output"] == a + b

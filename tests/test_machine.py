@@ -312,8 +312,24 @@ def test_mul_and_cmp() -> None:
     assert obs["flags"][1] == 0
     obs, _ = _run(env, ["INC R2", "INC R2", "CARRY R2", "MUL R0,R1"])  # C = 0, then 8 * 8 + 0
     assert obs["registers"][0] == 64
-    obs, _ = _run(env, ["INC R2", "INC R2", "INC R2", "INC R2", "INC R2", "INC R2", "INC R2", "INC R2",
-                        "INC R2", "INC R2", "INC R2", "CARRY R2", "MUL R1,R3"])  # C = 1: 8 * 0 + 1
+    obs, _ = _run(
+        env,
+        [
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "INC R2",
+            "CARRY R2",
+            "MUL R1,R3",
+        ],
+    )  # C = 1: 8 * 0 + 1
     assert obs["registers"][1] == 1 and obs["flags"][0] == 0
 
 
@@ -435,8 +451,24 @@ def test_instruction_table() -> None:
         with pytest.raises(ValueError):
             instruction_index(bad)
     ops = {name.split()[0] for name in names}
-    assert ops == {"HALT", "READ", "WRITE", "ADD", "SUB", "MUL", "CMP", "CARRY", "MOVE", "ADVANCE", "SWAP",
-                   "LOAD", "STORE", "CLR", "INC", "DEC"}
+    assert ops == {
+        "HALT",
+        "READ",
+        "WRITE",
+        "ADD",
+        "SUB",
+        "MUL",
+        "CMP",
+        "CARRY",
+        "MOVE",
+        "ADVANCE",
+        "SWAP",
+        "LOAD",
+        "STORE",
+        "CLR",
+        "INC",
+        "DEC",
+    }
 
 
 def test_task_masks_allow_what_their_experts_use() -> None:

@@ -247,8 +247,14 @@ def test_reset_length_list_and_problem_options(env_id: str) -> None:
     problem = (base + 1, 3) if task == "Addition" else [1, 0, 1, 1]
     obs, _ = vec.reset(options={"problem": problem})
     assert all(problem_from_full_obs(task, _row(obs, i), base) == problem for i in range(3))
-    for options in ({"length": 0}, {"length": 11}, {"length": [1, 2]}, {"length": [1, 2, 0]}, {"bogus": 1},
-                    {"length": 1, "problem": problem}):
+    for options in (
+        {"length": 0},
+        {"length": 11},
+        {"length": [1, 2]},
+        {"length": [1, 2, 0]},
+        {"bogus": 1},
+        {"length": 1, "problem": problem},
+    ):
         with pytest.raises(ValueError):
             vec.reset(seed=0, options=options)
 

@@ -19,6 +19,8 @@ _WRITE = instruction_index("WRITE R0->P2")
 _ADVANCE = instruction_index("ADVANCE")
 _HALT = instruction_index("HALT")
 
+_SMALL_VALUE = SYMBOL_VALUE.astype(np.int16)
+
 #: Expert steps per column: READ, READ, ADD, CARRY, WRITE, ADVANCE.
 STEPS_PER_COLUMN = 6
 
@@ -80,7 +82,7 @@ class Addition(Task):
         draws = random.integers(bounds, 4)
         shorter, swap, leads = 1 + draws[:, 0], draws[:, 1] == 1, draws[:, 2:]
         operand_lengths = np.stack([np.where(swap, shorter, lengths), np.where(swap, lengths, shorter)], 1)
-        digits = random.integers(self.base, 2 * width).reshape(n, 2, width)
+        digits = random.integers(self.base, 2 * width).astype(np.int8).reshape(n, 2, width)
         # The most significant digit is not 0, unless the operand is a single digit.
         rows, operand = np.arange(n)[:, None], np.arange(2)
         top = operand_lengths - 1
@@ -94,23 +96,24 @@ class Addition(Task):
 
     def encode(self, problem: Any, width: int) -> Problems:
         a, b = _check_pair(problem)
-        rows = np.full((2, width), BLANK, dtype=np.int64)
+        rows = np.full((2, width), BLANK, dtype=np.int8)
         for row, value in zip(rows, (a, b), strict=True):
             digits = _digits(value, self.base)
             row[: len(digits)] = digits
         return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
 
     def _pose(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
-        """Lay out operands (n, width) of digits/BLANK; compute the sum row and the expert's length."""
-        total = SYMBOL_VALUE[a] + SYMBOL_VALUE[b]
+        """Lay out operands (n, width) int8 of digits/BLANK; compute the sum row and the expert's length."""
+        total = _SMALL_VALUE[a] + _SMALL_VALUE[b]  # int16 column sums
         carry_in = _carries(total, self.base)
-        digits = (total + carry_in) % self.base
+        digits = ((total + carry_in) % self.base).astype(np.int8)
         carry_out = carry_in[np.arange(len(length)), length]  # into the column after the operands
         answer_length = length + carry_out
-        target = np.where(np.arange(a.shape[1]) < answer_length[:, None], digits, BLANK)
+        target = np.where(np.arange(a.shape[1]) < answer_length[:, None], digits, np.int8(BLANK))
         extent = length + 1
-        out = np.full_like(a, BLANK)
-        scratchpad = pad_rows(np.stack([a, b, out], axis=1), extent)
+        scratchpad = np.empty((len(length), 3, a.shape[1]), dtype=np.int8)
+        scratchpad[:, 0], scratchpad[:, 1], scratchpad[:, 2] = a, b, BLANK
+        scratchpad = pad_rows(scratchpad, extent)
         program = STEPS_PER_COLUMN * length + np.where(carry_out == 1, STEPS_PER_COLUMN, 1)
         return Problems(scratchpad, pad_rows(target, extent), program.astype(np.int64))
 
@@ -154,7 +157,7 @@ def _carries(total: np.ndarray, base: int) -> np.ndarray:
     A column generates a carry if its total is >= base and propagates one if it is base - 1; the
     carry into column j is the generate bit of the last non-propagating column before j.
     """
-    columns = np.arange(total.shape[1])
+    columns = np.arange(total.shape[1], dtype=np.int32)
     last_stop = np.maximum.accumulate(np.where(total == base - 1, -1, columns), axis=1)
     generates = np.take_along_axis(total >= base, np.maximum(last_stop, 0), axis=1) & (last_stop >= 0)
     carry = np.zeros_like(total)

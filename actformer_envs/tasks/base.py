@@ -97,7 +97,7 @@ def pad_rows(content: np.ndarray, extent: np.ndarray) -> np.ndarray:
     beyond = np.arange(content.shape[-1]) >= extent[:, None]
     if content.ndim == 3:
         beyond = beyond[:, None, :]
-    return np.where(beyond, np.int8(EDGE), content).astype(np.int8)
+    return np.where(beyond, np.int8(EDGE), content).astype(np.int8, copy=False)
 
 
 def random_symbols(random: BatchRandom, lengths: np.ndarray, width: int, base: int) -> np.ndarray:

@@ -30,7 +30,7 @@ class SequenceTask(Task):
         raise NotImplementedError
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
-        symbols = random.integers(self.base, width)
+        symbols = random.integers(self.base, width).astype(np.int8)
         symbols[np.arange(width) >= lengths[:, None]] = BLANK
         return self._pose(symbols, lengths)
 
@@ -39,7 +39,7 @@ class SequenceTask(Task):
 
     def encode(self, problem: Any, width: int) -> Problems:
         symbols = check_sequence(problem, self.base, self.name)
-        row = np.full((1, width), BLANK, dtype=np.int64)
+        row = np.full((1, width), BLANK, dtype=np.int8)
         row[0, : len(symbols)] = symbols
         return self._pose(row, np.array([len(symbols)]))
 

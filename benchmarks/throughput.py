@@ -75,13 +75,19 @@ class Measurement:
         return statistics.median(self.repeats)
 
 
-def configurations(env_ids: Sequence[str]) -> list[Config]:
-    """The five configurations measured for each env id."""
+#: Gymnasium's own native vector env, measured in the same run as a yardstick for the machine.
+REFERENCE = Config("CartPole-v1", "native", max(NATIVE_SIZES))
+
+
+def configurations(env_ids: Sequence[str], reference: bool = True) -> list[Config]:
+    """The five configurations measured for each env id, then the reference (CartPole) if asked."""
     configs = []
     for env_id in env_ids:
         configs.append(Config(env_id, "single", 1))
         configs.append(Config(env_id, "sync", SYNC_SIZE))
         configs.extend(Config(env_id, "native", n) for n in NATIVE_SIZES)
+    if reference:
+        configs.append(REFERENCE)
     return configs
 
 
@@ -102,20 +108,6 @@ def time_loop(step: Callable[[int], None], seconds: float, block: int) -> tuple[
             return calls, now - start
 
 
-class DropOutcomeValues(gym.Wrapper):
-    """Drops ``info["output"]`` and ``info["target"]`` so that SyncVectorEnv can batch the infos.
-
-    SyncVectorEnv types an info array after the first value it sees: an int ``output`` makes an
-    int64 array, which a later ``None`` (malformed output) or a > 64-bit number cannot enter.
-    """
-
-    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        info.pop("output", None)
-        info.pop("target", None)
-        return observation, reward, terminated, truncated, info
-
-
 def make_stepper(config: Config, seed: int) -> tuple[Callable[[int], None], Callable[[], None]]:
     """(step(i), close()) for ``config``: step(i) steps every env with batch ``i`` of the action block."""
     rng = np.random.default_rng(seed)
@@ -132,9 +124,7 @@ def make_stepper(config: Config, seed: int) -> tuple[Callable[[int], None], Call
         return step, env.close
 
     if config.face == "sync":
-        vec_env = gym.make_vec(
-            config.env_id, num_envs=config.num_envs, vectorization_mode="sync", wrappers=[DropOutcomeValues]
-        )
+        vec_env = gym.make_vec(config.env_id, num_envs=config.num_envs, vectorization_mode="sync")
     else:
         vec_env = gym.make_vec(
             config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point"
@@ -171,12 +161,17 @@ def ratios(measurements: Sequence[Measurement]) -> dict[str, dict[str, float]]:
     native = f"native-{max(NATIVE_SIZES)}"
     sync = f"sync-{SYNC_SIZE}"
     result = {}
+    reference = by_key.get((REFERENCE.env_id, REFERENCE.key))
     for env_id in dict.fromkeys(m.config.env_id for m in measurements):
+        if env_id == REFERENCE.env_id:
+            continue
         top = by_key[(env_id, native)]
         result[env_id] = {
             f"{native}/{sync}": top / by_key[(env_id, sync)],
             f"{native}/single": top / by_key[(env_id, "single")],
         }
+        if reference:
+            result[env_id][f"{native}/CartPole-{native}"] = top / reference
     return result
 
 
@@ -309,6 +304,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help=f"{QUICK_SECONDS} s and {QUICK_REPEATS} repeat unless given (for tests)",
     )
+    parser.add_argument(
+        "--no-reference",
+        dest="reference",
+        action="store_false",
+        help=f"skip the yardstick: Gymnasium's {REFERENCE.env_id} native vector env at {REFERENCE.num_envs}",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the envs and the actions (default 0)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     parser.add_argument(
@@ -376,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     started = time.perf_counter()
     measurements = []
-    for config in configurations(args.tasks):
+    for config in configurations(args.tasks, args.reference):
         measurement = measure(config, args.seconds, args.repeats, args.seed)
         print(
             f"{config.env_id:<24} {config.face:<6} {config.num_envs:>5} envs: "

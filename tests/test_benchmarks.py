@@ -35,15 +35,17 @@ def test_throughput_quick_writes_results(tmp_path: Path) -> None:
         document
     )
     configurations = document["configurations"]
+    reference = configurations.pop()  # Gymnasium's CartPole vector env, the yardstick
+    assert (reference["env_id"], reference["face"], reference["num_envs"]) == ("CartPole-v1", "native", 4096)
     assert {(c["face"], c["num_envs"]) for c in configurations} == CONFIGURATIONS
-    for config in configurations:
-        assert config["env_id"] == "Actformer/Addition-v0"
+    for config in [*configurations, reference]:
+        assert config["env_id"] in ("Actformer/Addition-v0", "CartPole-v1")
         assert len(config["repeats"]) == 1
         assert all(math.isfinite(r) and r > 0 for r in config["repeats"])
         assert config["steps_per_second"] > 0
 
     ratios = document["ratios"]["Actformer/Addition-v0"]
-    assert set(ratios) == {"native-4096/sync-64", "native-4096/single"}
+    assert set(ratios) == {"native-4096/sync-64", "native-4096/single", "native-4096/CartPole-native-4096"}
     assert all(value > 0 for value in ratios.values())
 
     machine = document["machine"]

@@ -319,3 +319,24 @@ def test_pickled_vector_env_continues_identically(env_id: str) -> None:
         actions = vec.expert_action()
         assert np.array_equal(actions, twin.expert_action()), step
         assert values_equal(vec.step(actions), twin.step(actions)), step
+
+
+def test_sync_vector_env_batches_long_and_malformed_answers() -> None:
+    """Gymnasium's SyncVectorEnv types an info array after its first value: answers must reach it as
+    objects, so that a later ``None`` (malformed output) or a number beyond int64 still fits."""
+    envs = gym.vector.SyncVectorEnv(
+        [lambda: gym.make("Actformer/Addition-v0", min_length=25, max_length=25) for _ in range(2)]
+    )
+    envs.reset(seed=0)
+    rng = np.random.default_rng(0)
+    outputs, targets = [], []
+    for _ in range(400):
+        expert = np.array([env.unwrapped.expert_action() for env in envs.envs])
+        random = rng.integers(0, envs.single_action_space.n, size=2)
+        _, _, _, _, infos = envs.step(np.where(rng.random(2) < 0.5, expert, random))
+        if "_output" in infos:
+            outputs += list(infos["output"][infos["_output"]])
+            targets += list(infos["target"][infos["_target"]])
+    assert None in outputs
+    assert all(isinstance(t, int) and t >= 10**24 for t in targets)
+    assert any(t > np.iinfo(np.int64).max for t in targets)

@@ -107,6 +107,7 @@ class ActformerEnv(gym.Env):
         self.observation_space = observation_space(self.task, self.config)
         self._last_reward: float | None = None
         self._stream_seeded = False
+        self._action = np.zeros(1, dtype=np.intp)  # the batch of one action that step() runs
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -122,8 +123,8 @@ class ActformerEnv(gym.Env):
         return self._observation(), {"action_mask": self.action_masks()}
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        actions = np.array([check_action(action)], dtype=np.intp)
-        reward, terminated, truncated, invalid = self._episodes.step(actions)
+        self._action[0] = check_action(action)
+        reward, terminated, truncated, invalid = self._episodes.step(self._action)
         terminated, truncated = bool(terminated[0]), bool(truncated[0])
         info: dict[str, Any] = {
             "action_mask": self.action_masks(),

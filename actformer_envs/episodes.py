@@ -35,7 +35,7 @@ from actformer_envs.posing import (
     pose,
 )
 from actformer_envs.problem_queue import ProblemQueue
-from actformer_envs.symbols import EDGE, NUM_SYMBOLS
+from actformer_envs.symbols import NUM_SYMBOLS
 from actformer_envs.tasks import Task
 
 SUCCESS_REWARD = 1.0
@@ -88,7 +88,6 @@ class Episodes:
         self.action_mask.flags.writeable = False
         self._allowed = self.action_mask.copy()  # indexed by action
         self._executed_as = np.where(self._allowed, np.arange(NUM_ACTIONS), NO_ACTION)
-        self._invalid_penalty = np.array([INVALID_PENALTY, 0.0])  # indexed by validity
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
         self.steps = np.zeros(batch, dtype=np.int64)
         self.record = np.ones((batch, 4))  # per-episode constants, columns as in ``posing``
@@ -155,7 +154,8 @@ class Episodes:
         if faulted.size:
             valid[faulted] = False
         self._record(actions, valid)
-        self.steps += 1
+        invalid = ~valid
+        np.add(self.steps, _ONE, out=self.steps)
         halted = effective == _HALT
         success = halted & (self.machine.wrong == 0)
         if self.shaped:
@@ -163,13 +163,13 @@ class Episodes:
             potential[halted] = 0.0  # terminal states have potential 0: shaping sums to a constant
             reward = potential - self.potential
             reward -= self.record[:, STEP_COST]
-            reward -= self._invalid_penalty[valid.view(np.uint8)]
+            np.subtract(reward, INVALID_PENALTY, out=reward, where=invalid)
             reward += success
             self.potential = potential
         else:
             reward = success.astype(np.float64)
         truncated = (self.steps >= self.record[:, STEP_LIMIT]) & ~halted
-        return reward, halted, truncated, ~valid
+        return reward, halted, truncated, invalid
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
         """Append the executed actions to ``last_action`` and ``history``."""
@@ -197,11 +197,12 @@ class Episodes:
         values = _fresh(machine.values[rows])  # one copy; registers, memory, flags are views of it
         obs = {
             "symbols": _fresh(machine.symbols[rows]),
-            "boundaries": boundaries(machine.symbols[rows]),
+            "boundaries": _fresh(machine.boundaries[rows]),
             "registers": values[..., _REGISTERS],
             "memory": values[..., _MEMORY],
             "flags": values[..., _FLAGS],
-            "last_action": _fresh(self.last_action[rows]),
+            # One env's last action is a NumPy scalar, a copy already (and Discrete's type).
+            "last_action": self.last_action[env] if env is not None else _fresh(self.last_action),
         }
         if self.config.history_length:
             obs["history"] = _fresh(self.history[:, rows].T)
@@ -225,6 +226,9 @@ class Episodes:
         }
 
 
+_ONE = np.int64(1)
+
+
 def _fresh(array: np.ndarray) -> np.ndarray:
     """A copy of an int array, made by a ufunc loop rather than ``memcpy``.
 
@@ -232,15 +236,3 @@ def _fresh(array: np.ndarray) -> np.ndarray:
     10x slower than NumPy's own loop, and the observation copies are on every step's path.
     """
     return np.positive(array)
-
-
-def boundaries(symbols: np.ndarray) -> np.ndarray:
-    """Per pointer, whether it is at the start / at the end of its row: a neighbour that is EDGE.
-
-    ``symbols`` (..., pointers * 3) windows; returns (..., pointers * 2) int8.
-    """
-    return (symbols[..., _NEIGHBOURS] == EDGE).view(np.int8)
-
-
-# Columns of ``symbols`` that hold each pointer's left and right neighbour.
-_NEIGHBOURS = np.array([[3 * p, 3 * p + 2] for p in range(NUM_POINTERS)]).reshape(-1)

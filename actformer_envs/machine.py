@@ -41,7 +41,7 @@ class Machine:
     The scratchpad carries one EDGE column on each side and an all-EDGE *void* row where unused
     pointers rest, so every window read stays in bounds and a pointer never moves onto EDGE. A
     pointer is stored as its flat index into the scratchpad (its *cursor*). What the pointers see
-    (``symbols``, the U slots) is recomputed lazily, once per step, by :meth:`sync`.
+    (``symbols``, ``boundaries``, the U slots) is recomputed lazily, once per step, by :meth:`sync`.
     """
 
     def __init__(
@@ -60,6 +60,7 @@ class Machine:
         self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
         self.values = np.zeros((batch, NUM_SLOTS), dtype=np.int32)  # R0..R3 M0..M3 C CMP U0..U3 Z
         self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int16)  # windows
+        self.boundaries = np.zeros((batch, NUM_POINTERS * 2), dtype=np.int8)  # at start, at end
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
         row_of = np.array([rows if r is None else r for r in pointer_rows], dtype=np.intp)
@@ -109,6 +110,8 @@ class Machine:
         self._stale = []
         window = self._flat[self.cursors[envs][:, :, None] + WINDOW]  # (n, pointers, 3)
         self.symbols[envs] = window.reshape(len(envs), -1)
+        # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
+        self.boundaries[envs] = (window[:, :, ::2] == EDGE).reshape(len(envs), -1)
         self.values[envs, _UNDER] = SYMBOL_VALUE[window[:, :, 1]]
 
     def columns(self) -> np.ndarray:

@@ -15,7 +15,6 @@ from actformer_envs.config import EnvConfig
 from actformer_envs.instructions import (
     CARRY_SLOT,
     COMPARE_SLOT,
-    INSTRUCTIONS,
     MEMORY_SLOTS,
     NO_ACTION,
     NUM_ACTIONS,
@@ -24,7 +23,6 @@ from actformer_envs.instructions import (
     NUM_REGISTERS,
     REGISTER_SLOTS,
     VALUE_LIMIT,
-    Op,
 )
 from actformer_envs.machine import WINDOW, Machine
 from actformer_envs.posing import (
@@ -42,7 +40,6 @@ SUCCESS_REWARD = 1.0
 #: Shaped mode: penalty for a masked-out or faulting instruction.
 INVALID_PENALTY = 0.05
 
-_HALT = next(i for i, ins in enumerate(INSTRUCTIONS) if ins.op == Op.HALT)
 _REGISTERS = slice(REGISTER_SLOTS[0], REGISTER_SLOTS[-1] + 1)
 _MEMORY = slice(MEMORY_SLOTS[0], MEMORY_SLOTS[-1] + 1)
 _FLAGS = slice(CARRY_SLOT, COMPARE_SLOT + 1)
@@ -82,12 +79,16 @@ class Episodes:
         self.batch = batch
         self.width = self.task.width(config.max_length)
         self.machine = Machine(
-            batch, len(self.task.rows), self.width, self.task.pointer_rows, self.task.output_row, config.base
+            batch,
+            len(self.task.rows),
+            self.width,
+            self.task.pointer_rows,
+            self.task.output_row,
+            config.base,
+            self.task.action_mask,
         )
         self.action_mask = self.task.action_mask.copy()
         self.action_mask.flags.writeable = False
-        self._allowed = self.action_mask.copy()  # indexed by action
-        self._executed_as = np.where(self._allowed, np.arange(NUM_ACTIONS), NO_ACTION)
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
         self.steps = np.zeros(batch, dtype=np.int64)
         self.record = np.ones((batch, 4))  # per-episode constants, columns as in ``posing``
@@ -148,15 +149,10 @@ class Episodes:
         Returns (reward, terminated, truncated, invalid). A masked-out action, or one that faults,
         changes nothing but the step count: the observation stays as it was.
         """
-        valid = self._allowed[actions]
-        effective = self._executed_as[actions]
-        faulted = self.machine.execute(effective)
-        if faulted.size:
-            valid[faulted] = False
-        self._record(actions, valid)
-        invalid = ~valid
+        executed, halted = self.machine.execute(actions)
+        self._record(actions, executed)
+        invalid = ~executed
         np.add(self.steps, _ONE, out=self.steps)
-        halted = effective == _HALT
         success = halted & (self.machine.wrong == 0)
         if self.shaped:
             potential = self.machine.correct * self.record[:, INVERSE_TARGET_DIGITS]

@@ -52,8 +52,11 @@ class Machine:
         pointer_rows: tuple[int | None, ...],
         output_row: int,
         base: int,
+        allowed: np.ndarray,
     ) -> None:
+        """``allowed``: the task's action mask (True = the instruction may run)."""
         self.batch, self.rows, self.width, self.base = batch, rows, width, base
+        self._family_of = np.where(allowed, _FAMILY, _NOT_ALLOWED).astype(np.uint8)  # per action
         self._output_row = output_row
         shape = (batch, rows + 1, width + 2)
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
@@ -120,14 +123,17 @@ class Machine:
 
     # -- running instructions ------------------------------------------------------------------
 
-    def execute(self, actions: np.ndarray) -> np.ndarray:
-        """Run one instruction per environment (index ``len(INSTRUCTIONS)`` = no-op).
+    def execute(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run one instruction per environment; returns (executed, halted), bool arrays.
 
-        Returns the environments whose instruction *faulted* (a WRITE of a value that is not a
-        digit of the base, a SWAP with an unused pointer): those did nothing.
+        An instruction the task does not allow is not executed, nor is one that *faults* (a WRITE
+        of a value that is not a digit of the base, a SWAP with an unused pointer): both leave the
+        machine as it was.
         """
         self.sync()
-        families = _FAMILY[actions]
+        families = self._family_of[actions]
+        executed = families != _NOT_ALLOWED
+        halted = families == _HALT
         if self.batch == 1:
             groups = [(int(families[0]), _FIRST)]
         else:
@@ -135,18 +141,15 @@ class Machine:
             counts = np.bincount(families, minlength=len(_HANDLERS)).tolist()
             ends = list(accumulate(counts))
             groups = [(f, order[ends[f] - n : ends[f]]) for f, n in enumerate(counts) if n]
-        faulted = []
         for family, envs in groups:
             handler = _HANDLERS[family]
             if handler is not None:
-                fault = handler(self, envs, actions[envs])
-                if fault is not None:
-                    faulted.append(fault)
+                faulted = handler(self, envs, actions[envs])
+                if faulted is not None:
+                    executed[faulted] = False
                 if family >= _CHANGES_VIEW:
                     self._stale.append(envs)
-        if not faulted:
-            return _NO_ENVS
-        return faulted[0] if len(faulted) == 1 else np.concatenate(faulted)
+        return executed, halted
 
     def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray) -> None:
         """Write cells and keep the output's wrong/correct counts current (one cell per env)."""
@@ -161,7 +164,6 @@ class Machine:
             self.correct[envs] += ((symbols == target) & digit).astype(np.int32) - ((old == target) & digit)
 
 
-_NO_ENVS = np.zeros(0, dtype=np.intp)
 _FIRST = np.zeros(1, dtype=np.intp)
 
 
@@ -244,8 +246,10 @@ def _pointer_deltas() -> np.ndarray:
 _DELTAS = _pointer_deltas()
 
 # Handler families, in order; those from _CHANGES_VIEW on move pointers or write cells.
+_NOT_ALLOWED, _HALT = 0, 1
 _FAMILIES: tuple[tuple[Callable | None, tuple[Op, ...]], ...] = (
-    (None, (Op.NOOP, Op.HALT)),
+    (None, (Op.NOOP,)),  # what an instruction the task does not allow runs as
+    (None, (Op.HALT,)),
     (_transfer, (Op.READ, Op.LOAD, Op.STORE, Op.CLR, Op.INC, Op.DEC)),
     (_arithmetic(np.add), (Op.ADD,)),
     (_arithmetic(np.subtract), (Op.SUB,)),
@@ -256,7 +260,7 @@ _FAMILIES: tuple[tuple[Callable | None, tuple[Op, ...]], ...] = (
     (_swap, (Op.SWAP,)),
     (_move, (Op.MOVE, Op.ADVANCE)),
 )
-_CHANGES_VIEW = 7
+_CHANGES_VIEW = 8
 _HANDLERS = tuple(handler for handler, _ in _FAMILIES)
 _FAMILY_OF_OP = {op: family for family, (_, ops) in enumerate(_FAMILIES) for op in ops}
-_FAMILY = np.array([_FAMILY_OF_OP[Op(op)] for op in OPCODES], dtype=np.uint8)  # per action
+_FAMILY = np.array([_FAMILY_OF_OP[Op(op)] for op in OPCODES[:-1]], dtype=np.uint8)  # per action

@@ -24,24 +24,57 @@ STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL = range(4)
 
 @dataclass
 class Posed:
-    """A batch of problems ready to load: layout, target, initial scores, per-episode record."""
+    """A batch of problems ready to load.
 
-    scratchpad: np.ndarray  # (n, rows, width) int8
-    target: np.ndarray  # (n, width) int8
-    wrong: np.ndarray  # (n,) int32: output cells that differ from the target at the start
-    correct: np.ndarray  # (n,) int32: target digits already in place at the start
-    record: np.ndarray  # (n, 4) float64: STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL
+    Everything but the answers lives in one structured record per problem, so that taking a few
+    problems out of a large queue costs one gather (a cache line or two per problem), not five.
+    """
+
+    records: np.ndarray  # (n,) structured: see ``posed_dtype``
     answers: np.ndarray  # (n,) object: the decoded target, reported in info
 
+    @property
+    def scratchpad(self) -> np.ndarray:  # (n, rows, width) int8
+        return self.records["scratchpad"]
+
+    @property
+    def target(self) -> np.ndarray:  # (n, width) int8: the output row an exact answer leaves
+        return self.records["target"]
+
+    @property
+    def wrong(self) -> np.ndarray:  # (n,) int32: output cells that differ from the target at first
+        return self.records["wrong"]
+
+    @property
+    def correct(self) -> np.ndarray:  # (n,) int32: target digits already in place at first
+        return self.records["correct"]
+
+    @property
+    def record(self) -> np.ndarray:  # (n, 4) float64: STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, ...
+        return self.records["episode"]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
     def __getitem__(self, index: np.ndarray) -> Posed:
-        return Posed(*(getattr(self, f)[index] for f in _FIELDS))
+        return Posed(self.records[index], self.answers[index])
 
     def __setitem__(self, index: np.ndarray, value: Posed) -> None:
-        for f in _FIELDS:
-            getattr(self, f)[index] = getattr(value, f)
+        self.records[index] = value.records
+        self.answers[index] = value.answers
 
 
-_FIELDS = ("scratchpad", "target", "wrong", "correct", "record", "answers")
+def posed_dtype(rows: int, width: int) -> np.dtype:
+    """The structured record of one posed problem."""
+    return np.dtype(
+        [
+            ("scratchpad", np.int8, (rows, width)),
+            ("target", np.int8, (width,)),
+            ("wrong", np.int32),
+            ("correct", np.int32),
+            ("episode", np.float64, (4,)),
+        ]
+    )
 
 
 def pose(task: Task, problems: Problems) -> Posed:
@@ -49,30 +82,22 @@ def pose(task: Task, problems: Problems) -> Posed:
     written = problems.scratchpad[:, task.output_row]
     target = problems.target
     is_digit = target < BLANK
-    correct = ((written == target) & is_digit).sum(axis=1).astype(np.int32)
+    correct = ((written == target) & is_digit).sum(axis=1)
     inverse_digits = 1.0 / np.maximum(is_digit.sum(axis=1), 1)
     program = problems.program_length
-    record = np.stack(
+    n, rows, width = problems.scratchpad.shape
+    records = np.empty(n, dtype=posed_dtype(rows, width))
+    records["scratchpad"] = problems.scratchpad
+    records["target"] = target
+    records["wrong"] = (written != target).sum(axis=1)
+    records["correct"] = correct
+    records["episode"] = np.stack(
         [STEP_LIMIT_FACTOR * program, TIME_PENALTY / program, inverse_digits, correct * inverse_digits],
         axis=1,
     )
-    return Posed(
-        scratchpad=problems.scratchpad,
-        target=target,
-        wrong=(written != target).sum(axis=1).astype(np.int32),
-        correct=correct,
-        record=record,
-        answers=np.fromiter(task.decode_batch(target), dtype=object, count=len(program)),
-    )
+    return Posed(records, np.fromiter(task.decode_batch(target), dtype=object, count=n))
 
 
 def empty_posed(slots: int, rows: int, width: int) -> Posed:
     """Room for ``slots`` posed problems."""
-    return Posed(
-        scratchpad=np.zeros((slots, rows, width), dtype=np.int8),
-        target=np.zeros((slots, width), dtype=np.int8),
-        wrong=np.zeros(slots, dtype=np.int32),
-        correct=np.zeros(slots, dtype=np.int32),
-        record=np.zeros((slots, 4)),
-        answers=np.empty(slots, dtype=object),
-    )
+    return Posed(np.zeros(slots, dtype=posed_dtype(rows, width)), np.empty(slots, dtype=object))

@@ -91,6 +91,7 @@ class Episodes:
         self.action_mask.flags.writeable = False
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
         self.steps = np.zeros(batch, dtype=np.int64)
+        self.step_limit = np.ones(batch, dtype=np.int64)  # also record[:, STEP_LIMIT], kept as int
         self.record = np.ones((batch, 4))  # per-episode constants, columns as in ``posing``
         self.potential = np.zeros(batch)  # fraction of target digits written correctly
         self.last_action = np.full(batch, NO_ACTION, dtype=np.int64)
@@ -135,6 +136,7 @@ class Episodes:
             posed = self.problems.pop(envs)
         self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct)
         self.record[envs] = posed.record
+        self.step_limit[envs] = posed.record[:, STEP_LIMIT]
         self.potential[envs] = posed.record[:, START_POTENTIAL]
         self.answers[envs] = posed.answers
         self.steps[envs] = 0
@@ -153,18 +155,23 @@ class Episodes:
         self._record(actions, executed)
         invalid = ~executed
         np.add(self.steps, _ONE, out=self.steps)
-        success = halted & (self.machine.wrong == 0)
+        truncated = self.steps >= self.step_limit
+        any_halted = halted.any()  # rarely true for one env: skip what only a HALT needs
+        if any_halted:
+            success = halted & (self.machine.wrong == 0)
+            truncated &= ~halted
         if self.shaped:
             potential = self.machine.correct * self.record[:, INVERSE_TARGET_DIGITS]
-            potential[halted] = 0.0  # terminal states have potential 0: shaping sums to a constant
+            if any_halted:
+                potential[halted] = 0.0  # terminal states have potential 0: shaping sums to a constant
             reward = potential - self.potential
             reward -= self.record[:, STEP_COST]
             np.subtract(reward, INVALID_PENALTY, out=reward, where=invalid)
-            reward += success
             self.potential = potential
         else:
-            reward = success.astype(np.float64)
-        truncated = (self.steps >= self.record[:, STEP_LIMIT]) & ~halted
+            reward = np.zeros(self.batch)
+        if any_halted:
+            reward += success
         return reward, halted, truncated, invalid
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:

@@ -117,7 +117,7 @@ class ActformerEnv(gym.Env):
         if seed is not None or not self._stream_seeded:
             episodes.problems.seed(_ENV, self.np_random.integers(2**63, size=1, dtype=np.uint64))
             self._stream_seeded = True
-        lengths, problem = _reset_options(options, episodes)
+        lengths, problem = episodes.parse_options(options)
         episodes.reset(_ENV, lengths=lengths, problem=problem)
         self._last_reward = None
         return self._observation(), {"action_mask": self.action_masks()}
@@ -155,19 +155,3 @@ class ActformerEnv(gym.Env):
 
     def _observation(self) -> dict[str, Any]:
         return self._episodes.observation(0)
-
-
-def _reset_options(options: dict[str, Any] | None, episodes: Episodes) -> tuple[Any, Any]:
-    """(lengths, problem) from reset options; ``ValueError`` for anything else."""
-    if not options:
-        return None, None
-    unknown = set(options) - {"length", "problem"}
-    if unknown:
-        raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: 'length', 'problem'")
-    if "length" in options and "problem" in options:
-        raise ValueError("reset options 'length' and 'problem' exclude each other")
-    if "problem" in options:
-        return None, options["problem"]
-    if "length" in options:
-        return np.array([episodes.check_length(options["length"])]), None
-    return None, None

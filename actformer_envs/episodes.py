@@ -102,8 +102,29 @@ class Episodes:
 
     # -- reset ---------------------------------------------------------------------------------
 
-    def check_length(self, length: Any) -> int:
-        """A valid ``options["length"]``, or ``ValueError``."""
+    def parse_options(self, options: dict[str, Any] | None) -> tuple[np.ndarray | None, Any]:
+        """(lengths, problem) from ``reset(options=...)``; ``ValueError`` for anything malformed.
+
+        ``"length"``: an int (every env) or one int per env; ``"problem"``: the user's problem.
+        """
+        if not options:
+            return None, None
+        unknown = set(options) - {"length", "problem"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: 'length', 'problem'")
+        if "length" in options and "problem" in options:
+            raise ValueError("reset options 'length' and 'problem' exclude each other")
+        if "problem" in options:
+            return None, options["problem"]
+        length = options["length"]
+        if np.ndim(length) == 0:
+            return np.full(self.batch, self._check_length(length)), None
+        lengths = [self._check_length(n) for n in length]
+        if len(lengths) != self.batch:
+            raise ValueError(f"options['length'] must be an int or {self.batch} ints, got {len(lengths)}")
+        return np.array(lengths), None
+
+    def _check_length(self, length: Any) -> int:
         if (
             isinstance(length, bool)
             or not isinstance(length, (int, np.integer))
@@ -171,7 +192,7 @@ class Episodes:
         else:
             reward = np.zeros(self.batch)
         if any_halted:
-            reward += success
+            np.add(reward, SUCCESS_REWARD, out=reward, where=success)
         return reward, halted, truncated, invalid
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:

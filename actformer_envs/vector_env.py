@@ -73,7 +73,7 @@ class ActformerVectorEnv(VectorEnv):
                 self._envs, self.np_random.integers(2**63, size=self.num_envs, dtype=np.uint64)
             )
             self._streams_seeded = True
-        lengths, problem = self._reset_options(options)
+        lengths, problem = episodes.parse_options(options)
         episodes.reset(self._envs, lengths=lengths, problem=problem)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._last_rewards = None
@@ -148,21 +148,3 @@ class ActformerVectorEnv(VectorEnv):
                 f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
             )
         return actions
-
-    def _reset_options(self, options: dict[str, Any] | None) -> tuple[Any, Any]:
-        if not options:
-            return None, None
-        unknown = set(options) - {"length", "problem"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: 'length', 'problem'")
-        if "length" in options and "problem" in options:
-            raise ValueError("reset options 'length' and 'problem' exclude each other")
-        if "problem" in options:
-            return None, options["problem"]
-        length = options["length"]
-        if np.ndim(length) == 0:
-            return np.full(self.num_envs, self._episodes.check_length(length)), None
-        lengths = [self._episodes.check_length(n) for n in length]
-        if len(lengths) != self.num_envs:
-            raise ValueError(f"options['length'] must be an int or {self.num_envs} ints, got {len(lengths)}")
-        return np.array(lengths), None

@@ -1,7 +1,8 @@
-"""Agents for the Actformer suite: baselines (expert, random); the Actformer policy joins them."""
+"""Agents for the Actformer suite: the Actformer actor-critic and baselines (expert, random)."""
 
 from __future__ import annotations
 
+from agents.actformer import ActformerNetwork, ActformerPolicy
 from agents.baselines import Agent, ExpertAgent, RandomAgent
 
-__all__ = ["Agent", "ExpertAgent", "RandomAgent"]
+__all__ = ["ActformerNetwork", "ActformerPolicy", "Agent", "ExpertAgent", "RandomAgent"]

@@ -299,9 +299,8 @@ def masked_logits(logits: torch.Tensor, action_mask: Any, device: torch.device) 
     """``logits`` with disallowed actions (mask False) at the dtype's minimum: probability 0."""
     if action_mask is None:
         return logits
-    mask = torch.as_tensor(
-        np.asarray(action_mask) if not torch.is_tensor(action_mask) else action_mask,
-        dtype=torch.bool,
-        device=device,
-    )
+    if not torch.is_tensor(action_mask):
+        # The vector env's masks are a read-only view, which torch will not wrap without a copy.
+        action_mask = torch.from_numpy(np.array(action_mask, dtype=bool))
+    mask = action_mask.to(device=device, dtype=torch.bool)
     return logits.masked_fill(~mask, torch.finfo(logits.dtype).min)

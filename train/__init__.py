@@ -3,5 +3,13 @@
 from __future__ import annotations
 
 from train.evaluate import AgentFactory, exact_match, format_table, generalization_table
+from train.imitation import behaviour_cloning, collect_expert_data
 
-__all__ = ["AgentFactory", "exact_match", "format_table", "generalization_table"]
+__all__ = [
+    "AgentFactory",
+    "behaviour_cloning",
+    "collect_expert_data",
+    "exact_match",
+    "format_table",
+    "generalization_table",
+]

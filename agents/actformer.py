@@ -77,9 +77,12 @@ class StateEncoder(nn.Module):
     an MLP; only the query's output is computed, which is all the policy reads (attention pooling).
     """
 
-    def __init__(self, d_model: int, heads: int, rows: int | None) -> None:
+    def __init__(self, d_model: int, heads: int, rows: int | None, tasks: int | None = None) -> None:
+        """``rows``: scratchpad rows with ``obs_mode="full"``; ``tasks``: the number of task ids when
+        the observation names its task (``"task"``, as a multi-task env does)."""
         super().__init__()
         self.heads = heads
+        self.task = nn.Embedding(tasks, d_model) if tasks is not None else None
         self.symbol = nn.Embedding(NUM_SYMBOLS, d_model)
         # A pointer's token sums one embedding per (window cell, symbol), per (pointer, boundary
         # flags) — a linear map of the one-hot window, without a matrix product.
@@ -151,6 +154,8 @@ class StateEncoder(nn.Module):
         normed = self.norm_tokens(tokens)
         keys, values = self.to_keys(normed).reshape(split), self.to_values(normed).reshape(split)
         summary = self.query + last_action
+        if self.task is not None:
+            summary = summary + self.task(obs["task"].long().reshape(batch))
         query = self.to_query(self.norm_query(summary)).reshape(batch, 1, self.heads, -1)
         # One query over few tokens: broadcasting beats batched matrix products here.
         weights = torch.softmax((keys * query).sum(-1) / math.sqrt(split[-1]), dim=1)  # (B, T, h)
@@ -207,7 +212,8 @@ class ActformerNetwork(nn.Module):
         super().__init__()
         spaces = observation_space.spaces
         rows = spaces["scratchpad"].shape[0] if "scratchpad" in spaces else None
-        self.state = StateEncoder(d_model, heads, rows)
+        tasks = int(spaces["task"].n) if "task" in spaces else None
+        self.state = StateEncoder(d_model, heads, rows, tasks)
         self.history = HistoryAttention(d_model) if "history" in spaces else None
         self.features_dim = 2 * d_model if self.history is not None else d_model
 

@@ -1,0 +1,88 @@
+"""The Actformer policy's own interface: shapes, masks, log-probs, devices, arguments, task ids."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from actformer_envs import NUM_ACTIONS
+from agents.actformer import ActformerPolicy, resolve_device
+
+
+def _batch(env_id: str = "Actformer/Addition-v0", num_envs: int = 32, **kwargs: object):
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    obs, infos = envs.reset(seed=0)
+    return envs, obs, infos["action_mask"]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"history_length": 0}, {"obs_mode": "full"}])
+def test_cleanrl_interface(kwargs: dict) -> None:
+    envs, obs, mask = _batch(**kwargs)
+    torch.manual_seed(0)
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    logits, value = policy(obs)
+    assert logits.shape == (32, NUM_ACTIONS) and value.shape == (32,)
+    assert torch.equal(policy.get_value(obs), value)
+    action, log_prob, entropy, value2 = policy.get_action_and_value(obs, action_mask=mask)
+    assert action.shape == log_prob.shape == entropy.shape == value2.shape == (32,)
+    assert mask[np.arange(32), action.numpy()].all()
+    # Given actions are scored, not resampled; masked log-probs are a distribution over allowed ones.
+    again, log_prob2, _, _ = policy.get_action_and_value(obs, action=action, action_mask=mask)
+    assert torch.equal(again, action) and torch.allclose(log_prob, log_prob2)
+    all_allowed = torch.arange(NUM_ACTIONS)[torch.from_numpy(np.array(mask[0]))]
+    probs = torch.stack(
+        [policy.get_action_and_value(obs, torch.full((32,), a), mask)[1].exp() for a in all_allowed.tolist()]
+    ).sum(0)
+    assert torch.allclose(probs, torch.ones(32), atol=1e-5)
+
+
+def test_act_single_and_batched_agree() -> None:
+    envs, obs, mask = _batch(num_envs=4)
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    batched = policy.act(obs, mask)
+    single = [policy.act({k: v[i] for k, v in obs.items()}, mask[i]) for i in range(4)]
+    assert batched.tolist() == single and all(isinstance(a, int) for a in single)
+
+
+def test_initialisation_is_cleanrl_like() -> None:
+    envs, _, _ = _batch(num_envs=1)
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    # Orthogonal heads: the policy head tiny (0.01), the value head unit gain.
+    actor = policy.actor.weight
+    assert torch.allclose(actor.T @ actor, 0.01**2 * torch.eye(actor.shape[1]), atol=1e-6)
+    assert float(policy.critic.weight.norm()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_history_is_read() -> None:
+    envs, obs, _ = _batch()
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    changed = {**obs, "history": np.zeros_like(obs["history"])}
+    assert not torch.allclose(policy(obs)[0], policy(changed)[0])
+
+
+def test_task_id_is_embedded_when_observed() -> None:
+    envs, obs, _ = _batch(num_envs=8)
+    space = gym.spaces.Dict({**envs.single_observation_space.spaces, "task": gym.spaces.Discrete(3)})
+    policy = ActformerPolicy(space, device="cpu")
+    logits = [policy({**obs, "task": np.full(8, task)})[0] for task in range(3)]
+    assert not torch.allclose(logits[0], logits[1]) and not torch.allclose(logits[1], logits[2])
+
+
+def test_device_auto_and_bad_arguments() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    envs, _, _ = _batch(num_envs=2)
+    space = envs.single_observation_space
+    assert ActformerPolicy(space).device.type == expected
+    for kwargs, name in [
+        ({"d_model": 0}, "d_model"),
+        ({"heads": 0}, "heads"),
+        ({"hidden": 1.5}, "hidden"),
+        ({"d_model": 15}, "d_model"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            ActformerPolicy(space, **kwargs)
+    with pytest.raises(ValueError, match="observation_space"):
+        ActformerPolicy(gym.spaces.Box(0, 1, (3,)))

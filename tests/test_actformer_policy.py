@@ -50,9 +50,9 @@ def test_initialisation_is_cleanrl_like() -> None:
     envs, _, _ = _batch(num_envs=1)
     policy = ActformerPolicy(envs.single_observation_space, device="cpu")
     # Orthogonal heads: the policy head tiny (0.01), the value head unit gain.
-    actor = policy.actor.weight
+    actor = policy.actor.weight.detach()
     assert torch.allclose(actor.T @ actor, 0.01**2 * torch.eye(actor.shape[1]), atol=1e-6)
-    assert float(policy.critic.weight.norm()) == pytest.approx(1.0, abs=1e-5)
+    assert float(policy.critic.weight.detach().norm()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_history_is_read() -> None:

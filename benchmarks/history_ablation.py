@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import shlex
 import statistics
 import sys
@@ -35,10 +34,10 @@ from train import behaviour_cloning, collect_expert_data, exact_match
 
 try:
     from benchmarks.policy_speed import machine_info
-    from benchmarks.throughput import positive
+    from benchmarks.throughput import positive, write_results
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from policy_speed import machine_info
-    from throughput import positive
+    from throughput import positive, write_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "history_ablation.json"
@@ -312,9 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "markdown": f"{markdown_table(rows)}\n\n{context}",
         "total_seconds": time.perf_counter() - started,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(document["markdown"])
+    write_results(args.output, document)
     return 0
 
 

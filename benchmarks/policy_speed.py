@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import shlex
 import statistics
 import sys
@@ -36,10 +35,10 @@ from agents import ActformerPolicy
 
 try:
     from benchmarks.throughput import machine_info as env_machine_info
-    from benchmarks.throughput import positive
+    from benchmarks.throughput import positive, write_results
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from throughput import machine_info as env_machine_info
-    from throughput import positive
+    from throughput import positive, write_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "policy_speed.json"
@@ -288,9 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "markdown": f"{table}\n\n{context}",
         "total_seconds": time.perf_counter() - started,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(document["markdown"])
+    write_results(args.output, document)
     return 0
 
 

@@ -368,6 +368,13 @@ def results_document(
     }
 
 
+def write_results(path: Path, document: dict[str, Any]) -> None:
+    """Write a benchmark's results document as JSON and print its Markdown table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(document["markdown"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write the JSON (and the README block); the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -386,9 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         measurements.append(measurement)
     document = results_document(args, argv, measurements, ratios(measurements), time.perf_counter() - started)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(document["markdown"])
+    write_results(args.output, document)
     if args.readme is not None:
         rewrite_readme(args.readme, document["markdown"])
     return 0

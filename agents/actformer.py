@@ -263,6 +263,7 @@ class ActformerPolicy(nn.Module):
         return self.actor(hidden), self.critic(hidden).squeeze(-1)
 
     def get_value(self, obs: Mapping[str, Any]) -> torch.Tensor:
+        """The critic's value (B,) of a batch of observations."""
         return self.forward(obs)[1]
 
     def get_action_and_value(

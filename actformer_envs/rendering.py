@@ -13,7 +13,6 @@ from actformer_envs.instructions import (
     NUM_REGISTERS,
     instruction_name,
 )
-from actformer_envs.posing import STEP_LIMIT
 from actformer_envs.symbols import EDGE, SYMBOL_CHARS
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ def render_text(episodes: Episodes, env: int, reward: float | None = None) -> st
     task, machine = episodes.task, episodes.machine
     columns = machine.columns()[env]
     # Fixed-width fields, so that every frame of an episode has the same size (video needs that).
-    limit = int(episodes.record[env, STEP_LIMIT])
+    limit = int(episodes.step_limit[env])
     step = f"{int(episodes.steps[env]):>{len(str(limit))}}/{limit}"
     last = f"{instruction_name(int(episodes.last_action[env])):<{_NAME_WIDTH}}"
     shown_reward = "" if reward is None else f"{reward:+.3f}"

@@ -15,8 +15,6 @@ Markdown table on stdout and to a JSON file.
 from __future__ import annotations
 
 import argparse
-import datetime
-import shlex
 import statistics
 import sys
 import time
@@ -33,11 +31,11 @@ from agents import ActformerPolicy
 from train import behaviour_cloning, collect_expert_data, exact_match
 
 try:
-    from benchmarks.policy_speed import machine_info
-    from benchmarks.throughput import positive, write_results
+    from benchmarks.policy_speed import machine_info, torch_context_line
+    from benchmarks.throughput import positive, run_stamp, write_results
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from policy_speed import machine_info
-    from throughput import positive, write_results
+    from policy_speed import machine_info, torch_context_line
+    from throughput import positive, run_stamp, write_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "history_ablation.json"
@@ -278,13 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 runs.append(result)
     rows = summarize(runs)
-    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    command = shlex.join(["python", "benchmarks/history_ablation.py", *argv])
+    date, command = run_stamp("history_ablation.py", argv)
     machine = machine_info()
-    context = (
-        f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs, "
-        f"{machine['torch_threads']} torch thread(s); PyTorch {machine['torch']}; {date}; `{command}`_"
-    )
+    context = torch_context_line(machine, command, date)
     document = {
         "benchmark": "history_ablation",
         "date": date,

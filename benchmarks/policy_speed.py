@@ -17,8 +17,6 @@ to a JSON file.
 from __future__ import annotations
 
 import argparse
-import datetime
-import shlex
 import statistics
 import sys
 import time
@@ -35,10 +33,10 @@ from agents import ActformerPolicy
 
 try:
     from benchmarks.throughput import machine_info as env_machine_info
-    from benchmarks.throughput import positive, write_results
+    from benchmarks.throughput import positive, run_stamp, write_results
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from throughput import machine_info as env_machine_info
-    from throughput import positive, write_results
+    from throughput import positive, run_stamp, write_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "policy_speed.json"
@@ -184,6 +182,14 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
+def torch_context_line(machine: dict[str, Any], command: str, date: str) -> str:
+    """One Markdown line saying where (CPU, torch threads), when and how a torch benchmark ran."""
+    return (
+        f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs, "
+        f"{machine['torch_threads']} torch thread(s); PyTorch {machine['torch']}; {date}; `{command}`_"
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line; ``--quick`` sets the repeats and warm-up that were not given."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -247,14 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         results.append(result)
     ratio_table = ratios(results)
-    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    command = shlex.join(["python", "benchmarks/policy_speed.py", *argv])
+    date, command = run_stamp("policy_speed.py", argv)
     machine = machine_info()
     table = markdown_table(results, ratio_table)
-    context = (
-        f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs, "
-        f"{machine['torch_threads']} torch threads; PyTorch {machine['torch']}; {date}; `{command}`_"
-    )
+    context = torch_context_line(machine, command, date)
     document = {
         "benchmark": "policy_speed",
         "date": date,

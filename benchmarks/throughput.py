@@ -336,8 +336,7 @@ def results_document(
     total_seconds: float,
 ) -> dict[str, Any]:
     """Everything the JSON file holds, ``markdown`` (the printed table) included."""
-    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    command = shlex.join(["python", "benchmarks/throughput.py", *argv])
+    date, command = run_stamp("throughput.py", argv)
     machine = machine_info()
     table = markdown_table(measurements, ratio_table)
     return {
@@ -366,6 +365,12 @@ def results_document(
         "markdown": f"{table}\n\n{context_line(machine, command, date)}",
         "total_seconds": total_seconds,
     }
+
+
+def run_stamp(script: str, argv: Sequence[str]) -> tuple[str, str]:
+    """(date, command) of a benchmark run, for its results document."""
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return date, shlex.join(["python", f"benchmarks/{script}", *argv])
 
 
 def write_results(path: Path, document: dict[str, Any]) -> None:

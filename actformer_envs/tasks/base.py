@@ -80,10 +80,6 @@ class Task(ABC):
     def decode_batch(self, rows: np.ndarray) -> list[Any]:
         """The answers output rows (n, width) hold (``None`` where one is not well formed)."""
 
-    def decode(self, row: np.ndarray) -> Any:
-        """The answer one output row holds (``None`` where it is not well formed)."""
-        return self.decode_batch(row[None])[0]
-
     @abstractmethod
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """The correct next action for a batch of observations (a function of the observation)."""
@@ -98,13 +94,6 @@ def pad_rows(content: np.ndarray, extent: np.ndarray) -> np.ndarray:
     if content.ndim == 3:
         beyond = beyond[:, None, :]
     return np.where(beyond, np.int8(EDGE), content).astype(np.int8, copy=False)
-
-
-def random_symbols(random: BatchRandom, lengths: np.ndarray, width: int, base: int) -> np.ndarray:
-    """Rows of ``lengths`` random digits of ``base``, BLANK after them: (n, width) int8."""
-    digits = random.integers(base, width).astype(np.int8)
-    digits[np.arange(width) >= lengths[:, None]] = BLANK
-    return digits
 
 
 def answer_lengths(rows: np.ndarray) -> np.ndarray:

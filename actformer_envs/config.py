@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from actformer_envs.tasks import Task
 
@@ -24,6 +25,7 @@ class EnvConfig:
     obs_mode: str = "local"
     history_length: int = 8
     render_mode: str | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)  # the task's own kwargs
 
     @classmethod
     def for_task(
@@ -37,8 +39,18 @@ class EnvConfig:
         obs_mode: str = "local",
         history_length: int = 8,
         render_mode: str | None = None,
+        **task_options: Any,
     ) -> EnvConfig:
-        """Fill in the task's defaults and check every value; ``ValueError`` names what is wrong."""
+        """Fill in the task's defaults and check every value; ``ValueError`` names what is wrong.
+
+        Keyword arguments beyond the common ones are the task's own (``Task.option_defaults``);
+        any other name is a ``TypeError``, as for any Python callable.
+        """
+        unknown = sorted(set(task_options) - set(task.option_defaults))
+        if unknown:
+            own = f"; {task.name}'s own: {sorted(task.option_defaults)}" if task.option_defaults else ""
+            raise TypeError(f"unexpected keyword argument(s) {unknown} for {task.name}{own}")
+        task.check_options(task_options)
         default_min, default_max = task.default_lengths
         min_length = default_min if min_length is None else min_length
         max_length = max(default_max, min_length) if max_length is None else max_length
@@ -55,7 +67,9 @@ class EnvConfig:
         _check_int("history_length", history_length, low=0, high=MAX_HISTORY)
         if render_mode is not None:
             _check_choice("render_mode", render_mode, RENDER_MODES)
-        return cls(min_length, max_length, base, reward_mode, obs_mode, history_length, render_mode)
+        return cls(
+            min_length, max_length, base, reward_mode, obs_mode, history_length, render_mode, task_options
+        )
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None, what: str = "") -> None:

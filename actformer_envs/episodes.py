@@ -74,7 +74,7 @@ class Episodes:
     """The state of ``batch`` episodes of one task, and the step/reset logic over all of them."""
 
     def __init__(self, task_class: type[Task], config: EnvConfig, batch: int) -> None:
-        self.task = task_class(config.base)
+        self.task = task_class(config.base, **config.task_options)
         self.config = config
         self.batch = batch
         self.width = self.task.width(config.max_length)

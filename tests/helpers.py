@@ -7,10 +7,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from oracles import oracle
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs import INSTRUCTIONS, NUM_ACTIONS, Op
-from actformer_envs.symbols import BLANK, EDGE
 
 
 def actformer_specs() -> list:
@@ -123,73 +123,26 @@ def would_fault(action: int, obs: dict[str, np.ndarray], base: int, pointer_rows
 BAD_ACTIONS = [-1, NUM_ACTIONS, 1.5, "a", True, np.int64(NUM_ACTIONS), None, [0]]
 
 
-# -- task oracles (independent of the package's own code) --------------------------------------
-
-
-def to_digits(value: int, base: int) -> list[int]:
-    """Digits of ``value``, least significant first."""
-    digits = []
-    while True:
-        value, digit = divmod(value, base)
-        digits.append(digit)
-        if not value:
-            return digits
-
-
-def from_digits(digits: list[int], base: int) -> int:
-    return sum(d * base**i for i, d in enumerate(digits))
-
-
-def row_prefix(row: np.ndarray) -> list[int]:
-    """The symbols of a scratchpad row up to its first BLANK/EDGE."""
-    out = []
-    for s in row.tolist():
-        if s in (BLANK, EDGE):
-            break
-        out.append(s)
-    return out
+# -- task oracles (independent of the package's own code; one module per task in oracles/) -------
 
 
 def problem_from_full_obs(task: str, obs: dict[str, np.ndarray], base: int) -> Any:
     """The posed problem, read off a ``obs_mode="full"`` observation taken right after reset."""
-    pad = obs["scratchpad"]
-    if task == "Addition":
-        return from_digits(row_prefix(pad[0]), base), from_digits(row_prefix(pad[1]), base)
-    return row_prefix(pad[0])
+    return oracle(task).problem_from_full_obs(obs, base)
 
 
 def problem_length(task: str, problem: Any, base: int) -> int:
-    if task == "Addition":
-        return max(len(to_digits(problem[0], base)), len(to_digits(problem[1], base)))
-    return len(problem)
+    return oracle(task).problem_length(problem, base)
 
 
-def expected_answer(task: str, problem: Any) -> Any:
+def expected_answer(task: str, problem: Any, base: int) -> Any:
     """What ``info["output"]`` must hold after an exactly correct episode."""
-    if task == "Addition":
-        return problem[0] + problem[1]
-    if task == "Copy":
-        return list(problem)
-    if task == "Reverse":
-        return list(problem)[::-1]
-    if task == "Parity":
-        return sum(problem) % 2
-    raise KeyError(f"no oracle for task {task!r}: add one to tests/helpers.py")
+    return oracle(task).answer(problem, base)
 
 
 def program_length(task: str, problem: Any, base: int) -> int:
     """Steps the task's documented expert takes on ``problem``."""
-    n = problem_length(task, problem, base)
-    if task == "Addition":
-        carry_out = len(to_digits(problem[0] + problem[1], base)) > n
-        return 6 * n + (6 if carry_out else 1)
-    if task == "Copy":
-        return 3 * n + 1
-    if task == "Reverse":
-        return 5 * n
-    if task == "Parity":
-        return 5 * n + 2
-    raise KeyError(f"no oracle for task {task!r}: add one to tests/helpers.py")
+    return oracle(task).program_length(problem, base)
 
 
 # -- running the expert ------------------------------------------------------------------------

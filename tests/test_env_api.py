@@ -25,6 +25,7 @@ from helpers import (
     values_equal,
     would_fault,
 )
+from oracles import oracle
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -453,15 +454,21 @@ def test_render_mode_human_rejected_by_the_env(spec: gym.envs.registration.EnvSp
 
 
 def test_base_range(env_id: str) -> None:
-    if task_name(env_id) == "Parity":
+    low, high = gym.make(env_id).unwrapped.task.base_range
+    for base in (low - 1, high + 1):
         with pytest.raises(ValueError, match="base"):
-            gym.make(env_id, base=3)
-        gym.make(env_id, base=2)
-    else:
-        for base in (2, 3, 36):
-            env = gym.make(env_id, base=base)
-            _steps, _, info, _ = run_expert(env, seed=0)
-            assert info["is_success"]
+            gym.make(env_id, base=base)
+    for base in sorted({low, 3, high} & set(range(low, high + 1))):
+        env = gym.make(env_id, base=base)
+        _steps, _, info, _ = run_expert(env, seed=0)
+        assert info["is_success"]
+
+
+def test_unknown_kwargs_rejected(env_id: str) -> None:
+    with pytest.raises(TypeError, match="no_such_option"):
+        gym.make(env_id, no_such_option=1)
+    with pytest.raises(TypeError, match="no_such_option"):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", no_such_option=1)
 
 
 def test_good_kwargs_accepted(env_id: str) -> None:
@@ -503,32 +510,15 @@ def test_reset_length_option(env_id: str) -> None:
             assert problem_length(task, problem_from_full_obs(task, obs, base), base) == length
 
 
-def _malformed_problems(task: str, base: int, max_length: int) -> list:
-    if task == "Addition":
-        return [
-            (-1, 2),
-            (1,),
-            "1+2",
-            (1.5, 2),
-            (1, 2, 3),
-            (True, 1),
-            5,
-            (base**max_length, 1),
-            (1, base**max_length),
-        ]
-    return [[], [base], [-1], "abc", [True], [1.5], 5, [0] * (max_length + 1)]
-
-
 def test_malformed_problems_raise(env_id: str) -> None:
     task = task_name(env_id)
     env = gym.make(env_id, max_length=10)
     base = env.unwrapped.task.base
-    for problem in _malformed_problems(task, base, 10):
+    for problem in oracle(task).malformed(base, 10):
         with pytest.raises(ValueError):
             env.reset(seed=0, options={"problem": problem})
     # The longest problem that fits is accepted.
-    fits = (base**10 - 1, 1) if task == "Addition" else [1] * 10
-    env.reset(seed=0, options={"problem": fits})
+    env.reset(seed=0, options={"problem": oracle(task).largest(base, 10)})
 
 
 @pytest.mark.slow

@@ -9,8 +9,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from helpers import (
+    actformer_specs,
     expected_answer,
-    ids_of_task,
     obs_digest,
     problem_from_full_obs,
     problem_length,
@@ -20,18 +20,16 @@ from helpers import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracles import oracle
 
-ADDITION = ids_of_task("Addition")
-SEQUENCES = [i for task in ("Copy", "Reverse") for i in ids_of_task(task)]
-PARITY = ids_of_task("Parity")
 #: Shaped mode: the potential returns to 0 at HALT and the time penalty sums to 0.1 over the expert's
 #: program, so an expert episode earns 1 - 0.1 (the env docstring's Rewards section).
 EXPERT_SHAPED_RETURN = 0.9
-BASES = (2, 7, 10, 16, 36)
 
 
-def test_every_task_has_its_ids() -> None:
-    assert ADDITION and SEQUENCES and PARITY
+def test_every_task_has_an_oracle() -> None:
+    for spec in actformer_specs():
+        oracle(spec.kwargs["task"])
 
 
 @functools.cache
@@ -47,7 +45,7 @@ def _check_solved(env_id: str, env: gym.Env, **reset_kwargs) -> tuple:
     steps, total, info, first = run_expert(env, **reset_kwargs)
     problem = problem_from_full_obs(task, first, base)
     assert info["is_success"] is True, (problem, info)
-    assert info["output"] == info["target"] == expected_answer(task, problem), problem
+    assert info["output"] == info["target"] == expected_answer(task, problem, base), problem
     assert steps == program_length(task, problem, base), problem
     if env.unwrapped.config.reward_mode == "sparse":
         assert total == 1.0
@@ -59,7 +57,8 @@ def _check_solved(env_id: str, env: gym.Env, **reset_kwargs) -> tuple:
 @pytest.mark.parametrize("length", [1, 2, 3, 7, 30, 100])
 def test_expert_solves_random_problems(env_id: str, length: int) -> None:
     task = task_name(env_id)
-    env = _env(env_id, 100)
+    env = _env(env_id, min(100, oracle(task).longest))
+    length = min(length, oracle(task).longest)
     base = env.unwrapped.task.base
     for seed in range(4):
         problem, _ = _check_solved(env_id, env, seed=seed, options={"length": length})
@@ -79,75 +78,26 @@ def test_expert_sparse_return_is_exactly_one(env_id: str, length: int) -> None:
         _check_solved(env_id, env, seed=seed, options={"length": length})
 
 
-def test_expert_at_length_1000(env_id: str) -> None:
-    env = _env(env_id, 1000)
-    _check_solved(env_id, env, seed=0, options={"length": 1000})
+def test_expert_at_the_longest_length(env_id: str) -> None:
+    longest = oracle(task_name(env_id)).longest
+    _check_solved(env_id, _env(env_id, longest), seed=0, options={"length": longest})
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("base", [None, 2, 36])
-def test_expert_at_length_1000_many_seeds(env_id: str, base: int | None) -> None:
-    if task_name(env_id) == "Parity" and base not in (None, 2):
-        base = None
-    env = _env(env_id, 1000, base)
-    for seed in range(5):
-        _check_solved(env_id, env, seed=seed, options={"length": 1000})
+def test_expert_at_the_longest_length_many_seeds(env_id: str) -> None:
+    task = oracle(task_name(env_id))
+    for base in sorted({task.bases[0], task.bases[-1], 10} & set(task.bases)):
+        env = _env(env_id, task.longest, base)
+        for seed in range(5):
+            _check_solved(env_id, env, seed=seed, options={"length": task.longest})
 
 
-# -- user-posed edge cases ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("env_id", ADDITION)
-@pytest.mark.parametrize("base", BASES)
-def test_addition_carry_through_1000_digits(env_id: str, base: int) -> None:
-    env = _env(env_id, 1000, base)
-    nines = base**1000 - 1  # 1000 digits of base - 1: the carry ripples through every column
-    for problem in ((nines, 1), (1, nines)) if base == 10 else ((nines, 1),):
-        _, info = _check_solved(env_id, env, options={"problem": problem})
-        assert info["output"] == base**1000
-
-
-@pytest.mark.parametrize("env_id", ADDITION)
-@pytest.mark.parametrize("base", BASES)
-def test_addition_edge_cases(env_id: str, base: int) -> None:
-    env = _env(env_id, 200, base)
-    cases = [
-        (0, 0),
-        (0, 5),
-        (5, 0),
-        (10**50, 7),
-        (7, 10**50),
-        (base - 1, base - 1),
-        (base - 1, 1),
-        (base**2, base**2 - 1),
-        (123456789, 987654321),
-    ]
-    for a, b in cases:
-        _, info = _check_solved(env_id, env, options={"problem": (a, b)})
-        assert info["output"] == a + b
-    # numpy ints and lists are accepted as problems too
-    _, info = _check_solved(env_id, env, options={"problem": [np.int64(base), np.int32(3)]})
-    assert info["output"] == base + 3
-
-
-@pytest.mark.parametrize("env_id", SEQUENCES)
-@pytest.mark.parametrize("base", [2, 10, 36])
-def test_sequence_edge_cases(env_id: str, base: int) -> None:
-    env = _env(env_id, 300, base)
-    top = base - 1
-    cases = [[0], [top], [0] * 17, [top] * 300, [top, 0] * 25, list(range(base)), list(range(base))[::-1]]
-    for problem in cases:
-        _, info = _check_solved(env_id, env, options={"problem": problem})
-        assert info["output"] == expected_answer(task_name(env_id), problem)
-
-
-@pytest.mark.parametrize("env_id", PARITY)
-def test_parity_edge_cases(env_id: str) -> None:
-    env = _env(env_id, 1000)
-    cases = [[0], [1], [0] * 50, [1] * 50, [1] * 51, [0] * 999 + [1], [1] * 1000]
-    for problem in cases:
-        _, info = _check_solved(env_id, env, options={"problem": problem})
-        assert info["output"] == sum(problem) % 2
+def test_expert_solves_edge_cases(env_id: str) -> None:
+    task = oracle(task_name(env_id))
+    for base in task.bases:
+        env = _env(env_id, task.longest, base)
+        for problem in task.edge_cases(base):
+            _check_solved(env_id, env, options={"problem": problem})
 
 
 # -- property tests ----------------------------------------------------------------------------
@@ -157,36 +107,13 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-@pytest.mark.parametrize("env_id", ADDITION)
 @PROPERTY_SETTINGS
-@given(a=st.integers(0, 10**40), b=st.integers(0, 10**40), base=st.integers(2, 36))
-def test_addition_property(env_id: str, a: int, b: int, base: int) -> None:
-    _, info = _check_solved(env_id, _env(env_id, 140, base), options={"problem": (a, b)})
-    assert info["output"] == a + b
-
-
-@st.composite
-def _sequences(draw: st.DrawFn, base: int | None = None) -> tuple[int, list[int]]:
-    base = draw(st.integers(2, 36)) if base is None else base
-    return base, draw(st.lists(st.integers(0, base - 1), min_size=1, max_size=80))
-
-
-@pytest.mark.parametrize("env_id", SEQUENCES)
-@PROPERTY_SETTINGS
-@given(case=_sequences())
-def test_sequence_property(env_id: str, case: tuple[int, list[int]]) -> None:
-    base, problem = case
-    _, info = _check_solved(env_id, _env(env_id, 80, base), options={"problem": problem})
-    assert info["output"] == expected_answer(task_name(env_id), problem)
-
-
-@pytest.mark.parametrize("env_id", PARITY)
-@PROPERTY_SETTINGS
-@given(case=_sequences(base=2))
-def test_parity_property(env_id: str, case: tuple[int, list[int]]) -> None:
-    _, problem = case
-    _, info = _check_solved(env_id, _env(env_id, 80), options={"problem": problem})
-    assert info["output"] == sum(problem) % 2
+@given(data=st.data())
+def test_expert_solves_user_posed_problems(env_id: str, data: st.DataObject) -> None:
+    task = oracle(task_name(env_id))
+    base = data.draw(st.sampled_from(task.bases), label="base")
+    problem = data.draw(task.problems(base), label="problem")
+    _check_solved(env_id, _env(env_id, task.property_length, base), options={"problem": problem})
 
 
 # -- the expert is a function of the observation -----------------------------------------------

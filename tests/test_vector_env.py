@@ -21,6 +21,7 @@ from helpers import (
     task_name,
     values_equal,
 )
+from oracles import oracle
 
 from actformer_envs import NUM_ACTIONS, ActformerVectorEnv
 
@@ -244,7 +245,7 @@ def test_reset_length_list_and_problem_options(env_id: str) -> None:
     obs, _ = vec.reset(seed=0, options={"length": [1, 4, 10]})
     lengths = [problem_length(task, problem_from_full_obs(task, _row(obs, i), base), base) for i in range(3)]
     assert lengths == [1, 4, 10]
-    problem = (base + 1, 3) if task == "Addition" else [1, 0, 1, 1]
+    problem = oracle(task).largest(base, 4)
     obs, _ = vec.reset(options={"problem": problem})
     assert all(problem_from_full_obs(task, _row(obs, i), base) == problem for i in range(3))
     for options in (

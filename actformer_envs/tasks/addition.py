@@ -8,8 +8,9 @@ import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
-from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, pad_rows
+from actformer_envs.symbols import BLANK, SYMBOL_VALUE
+from actformer_envs.tasks.base import Problems, Task, pad_rows
+from actformer_envs.tasks.numbers import check_operands, decode_numbers, number_rows, to_digits
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -91,15 +92,12 @@ class Addition(Task):
         return self._pose(digits[:, 0], digits[:, 1], lengths)
 
     def problem_length(self, problem: Any) -> int:
-        a, b = _check_pair(problem)
-        return max(len(_digits(a, self.base)), len(_digits(b, self.base)))
+        a, b = check_operands(problem, self.name)
+        return max(len(to_digits(a, self.base)), len(to_digits(b, self.base)))
 
     def encode(self, problem: Any, width: int) -> Problems:
-        a, b = _check_pair(problem)
-        rows = np.full((2, width), BLANK, dtype=np.int8)
-        for row, value in zip(rows, (a, b), strict=True):
-            digits = _digits(value, self.base)
-            row[: len(digits)] = digits
+        a, b = check_operands(problem, self.name)
+        rows = number_rows((a, b), self.base, width)
         return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
 
     def _pose(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
@@ -118,18 +116,7 @@ class Addition(Task):
         return Problems(scratchpad, pad_rows(target, extent), program.astype(np.int64))
 
     def decode_batch(self, rows: np.ndarray) -> list[int | None]:
-        lengths = answer_lengths(rows)
-        lead = rows[np.arange(len(rows)), lengths - 1]  # the most significant digit
-        # Canonical numbers only: something written, no gap, no leading zero.
-        canonical = (lengths > 0) & ((lead != 0) | (lengths == 1))
-        width = rows.shape[1]
-        if width * np.log2(self.base) < 63:  # every row fits an int64: convert all at once
-            values = SYMBOL_VALUE[rows].astype(np.int64) @ self.base ** np.arange(width, dtype=np.int64)
-            return np.where(canonical, values.astype(object), None).tolist()
-        return [
-            int(symbols_to_text(row[n - 1 :: -1]), self.base) if ok else None
-            for row, n, ok in zip(rows, lengths.tolist(), canonical.tolist(), strict=True)
-        ]
+        return decode_numbers(rows, self.base)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         last = observation["last_action"]
@@ -163,24 +150,3 @@ def _carries(total: np.ndarray, base: int) -> np.ndarray:
     carry = np.zeros_like(total)
     carry[:, 1:] = generates[:, :-1]
     return carry
-
-
-def _check_pair(problem: Any) -> tuple[int, int]:
-    if not isinstance(problem, (tuple, list)) or len(problem) != 2:
-        raise ValueError(f"Addition problem must be a pair (a, b) of non-negative ints, got {problem!r}")
-    for x in problem:
-        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
-            raise ValueError(f"Addition operands must be non-negative ints, got {x!r}")
-    return int(problem[0]), int(problem[1])
-
-
-def _digits(value: int, base: int) -> list[int]:
-    """Digits of ``value`` in ``base``, least significant first."""
-    if base == 10:
-        return [int(c) for c in reversed(str(value))]
-    digits = []
-    while True:
-        value, digit = divmod(value, base)
-        digits.append(digit)
-        if not value:
-            return digits

@@ -54,11 +54,23 @@ class Task(ABC):
     default_lengths: ClassVar[tuple[int, int]] = (1, 10)
     #: Numbers are stored least significant digit first; render them the way people read them.
     render_reversed: ClassVar[bool] = False
+    #: The task's own env kwargs and their defaults (e.g. Expression's ``stage``).
+    option_defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, base: int) -> None:
+    def __init__(self, base: int, **options: Any) -> None:
+        """``options``: the task's own kwargs, already checked by :meth:`check_options`."""
         self.base = base
+        self.options = {**self.option_defaults, **options}
         self.action_mask = mask_from_names(self.allowed_instructions)
         assert len(self.pointer_rows) == NUM_POINTERS
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """``ValueError`` naming the option if a value of the task's own kwargs is not allowed.
+
+        Only called with names from ``option_defaults``; tasks with options override it.
+        """
+        return None
 
     def width(self, max_length: int) -> int:
         """Columns of the scratchpad needed for problems up to ``max_length``."""

@@ -1,0 +1,67 @@
+"""Numbers on the scratchpad, shared by the arithmetic tasks: digits, operand checks, decoding.
+
+A number is a row of digits stored least significant first (column 0 = units), ended by BLANK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
+from actformer_envs.tasks.base import answer_lengths
+
+
+def to_digits(value: int, base: int) -> list[int]:
+    """Digits of ``value`` in ``base``, least significant first (``[0]`` for 0)."""
+    if base == 10:
+        return [int(c) for c in reversed(str(value))]
+    out = []
+    while True:
+        value, digit = divmod(value, base)
+        out.append(digit)
+        if not value:
+            return out
+
+
+def number_rows(values: tuple[int, ...], base: int, width: int) -> np.ndarray:
+    """Numbers laid out as rows (len(values), width) of digits, then BLANK."""
+    rows = np.full((len(values), width), BLANK, dtype=np.int8)
+    for row, value in zip(rows, values, strict=True):
+        digits = to_digits(value, base)
+        row[: len(digits)] = digits
+    return rows
+
+
+def check_operands(problem: Any, task: str, count: int = 2) -> tuple[int, ...]:
+    """A user-posed tuple of ``count`` non-negative ints, or ``ValueError`` saying what is wrong."""
+    if not isinstance(problem, (tuple, list)) or len(problem) != count:
+        what = "a pair (a, b)" if count == 2 else f"a tuple of {count}"
+        raise ValueError(f"{task} problem must be {what} of non-negative ints, got {problem!r}")
+    for x in problem:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
+            raise ValueError(f"{task} operands must be non-negative ints, got {x!r}")
+    return tuple(int(x) for x in problem)
+
+
+def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> list[int | None]:
+    """The numbers that output rows (n, width) hold; ``None`` where a row is not a number.
+
+    A row is a number if it has digits from column 0 on and no gap. Unless ``leading_zeros``
+    (tasks whose answer has a fixed number of digits), its most significant digit is not 0 either,
+    except for 0 itself: one canonical row per number.
+    """
+    lengths = answer_lengths(rows)
+    lead = rows[np.arange(len(rows)), lengths - 1]  # the most significant digit
+    canonical = lengths > 0
+    if not leading_zeros:
+        canonical &= (lead != 0) | (lengths == 1)
+    width = rows.shape[1]
+    if width * np.log2(base) < 63:  # every row fits an int64: convert all at once
+        values = SYMBOL_VALUE[rows].astype(np.int64) @ base ** np.arange(width, dtype=np.int64)
+        return np.where(canonical, values.astype(object), None).tolist()
+    return [
+        int(symbols_to_text(row[n - 1 :: -1]), base) if ok else None
+        for row, n, ok in zip(rows, lengths.tolist(), canonical.tolist(), strict=True)
+    ]

@@ -140,7 +140,12 @@ class ActformerEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """The allowed instructions of this task (True = allowed), as MaskablePPO expects."""
-        return self._episodes.action_mask.copy()
+        return self._episodes.action_masks(0).copy()
+
+    @property
+    def current_task(self) -> Task:
+        """The task of the current episode: ``task`` itself, or the member a MultiTask drew."""
+        return self.task.members[int(self._episodes.machine.layout[0])]
 
     def expert_action(self) -> int:
         """The expert's next instruction for the current state."""

@@ -24,7 +24,7 @@ from actformer_envs.instructions import (
     REGISTER_SLOTS,
     VALUE_LIMIT,
 )
-from actformer_envs.machine import WINDOW, Machine
+from actformer_envs.machine import WINDOW, Layout, Machine
 from actformer_envs.posing import (
     INVERSE_TARGET_DIGITS,
     START_POTENTIAL,
@@ -34,7 +34,7 @@ from actformer_envs.posing import (
 )
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.symbols import NUM_SYMBOLS
-from actformer_envs.tasks import Task
+from actformer_envs.tasks import NUM_TASK_IDS, Task, task_id
 
 SUCCESS_REWARD = 1.0
 #: Shaped mode: penalty for a masked-out or faulting instruction.
@@ -63,6 +63,8 @@ def observation_space(task: Task, config: EnvConfig) -> spaces.Dict:
         fields["history"] = spaces.MultiDiscrete(
             np.full(config.history_length, NUM_ACTIONS + 1), dtype=np.int16
         )
+    if task.composite:
+        fields["task"] = spaces.Discrete(NUM_TASK_IDS)
     if config.obs_mode == "full":
         width = task.width(config.max_length)
         fields["scratchpad"] = spaces.Box(0, NUM_SYMBOLS - 1, (len(task.rows), width), np.int8)
@@ -78,17 +80,15 @@ class Episodes:
         self.config = config
         self.batch = batch
         self.width = self.task.width(config.max_length)
-        self.machine = Machine(
-            batch,
-            len(self.task.rows),
-            self.width,
-            self.task.pointer_rows,
-            self.task.output_row,
-            config.base,
-            self.task.action_mask,
-        )
-        self.action_mask = self.task.action_mask.copy()
-        self.action_mask.flags.writeable = False
+        members = self.task.members
+        layouts = tuple(Layout(m.pointer_rows, m.output_row, m.base, m.action_mask) for m in members)
+        self.machine = Machine(batch, len(self.task.rows), self.width, layouts)
+        # The action mask of each layout (one for a plain task): (layouts, actions), read-only.
+        self.masks = np.array([m.action_mask for m in members])
+        self.masks.flags.writeable = False
+        self._output_rows = np.array([m.output_row for m in members])
+        if self.task.composite:  # what obs["task"] shows
+            self._task_ids = np.array([task_id(m.name) for m in members])
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
         self.steps = np.zeros(batch, dtype=np.int64)
         self.step_limit = np.ones(batch, dtype=np.int64)  # also record[:, STEP_LIMIT], kept as int
@@ -155,7 +155,7 @@ class Episodes:
             posed = self.problems.draw(envs, np.asarray(lengths, dtype=np.int64))
         else:
             posed = self.problems.pop(envs)
-        self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct)
+        self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct, posed.layout)
         self.record[envs] = posed.record
         self.step_limit[envs] = posed.record[:, STEP_LIMIT]
         self.potential[envs] = posed.record[:, START_POTENTIAL]
@@ -230,10 +230,21 @@ class Episodes:
         }
         if self.config.history_length:
             obs["history"] = _fresh(self.history[:, rows].T)
+        if self.task.composite:
+            obs["task"] = self._task_ids[machine.layout[rows]]
         if self.config.obs_mode == "full":
             obs["scratchpad"] = machine.scratchpad[rows, : machine.rows, 1:-1].copy()
             obs["pointers"] = machine.columns()[rows]
         return obs
+
+    def action_masks(self, env: int | None = None) -> np.ndarray:
+        """Allowed instructions of every env (batch, actions), or of env ``env`` (actions,): a
+        read-only view for a plain task, whose envs all share one mask."""
+        if env is not None:
+            return self.masks[self.machine.layout[env]]
+        if len(self.masks) == 1:
+            return np.broadcast_to(self.masks[0], (self.batch, NUM_ACTIONS))
+        return self.masks[self.machine.layout]
 
     def expert_action(self) -> np.ndarray:
         """The expert's next action for every env, computed from the observation."""
@@ -242,10 +253,11 @@ class Episodes:
     def outcomes(self, envs: np.ndarray, halted: np.ndarray) -> dict[str, np.ndarray]:
         """End-of-episode info of ``envs``: ``is_success`` (halted on an exact answer), and the
         decoded ``output`` and ``target`` (object arrays)."""
-        written = self.machine.scratchpad[envs, self.task.output_row, 1:-1]
+        layouts = self.machine.layout[envs]
+        written = self.machine.scratchpad[envs, self._output_rows[layouts], 1:-1]
         return {
             "is_success": halted & (self.machine.wrong[envs] == 0),
-            "output": np.fromiter(self.task.decode_batch(written), dtype=object, count=len(envs)),
+            "output": np.fromiter(self.task.decode_outputs(written, layouts), dtype=object, count=len(envs)),
             "target": self.answers[envs],
         }
 

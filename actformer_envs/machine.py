@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import accumulate
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from actformer_envs.instructions import (
     COMPARE_SLOT,
     CONSTANT,
     INSTRUCTIONS,
+    NUM_ACTIONS,
     NUM_POINTERS,
     NUM_SLOTS,
     OPCODES,
@@ -35,6 +37,15 @@ _UNDER = slice(UNDER_SLOTS[0], UNDER_SLOTS[-1] + 1)
 _NO_TARGET = -1
 
 
+class Layout(NamedTuple):
+    """What the machine needs to know of a task: where pointers start and the answer goes, what runs."""
+
+    pointer_rows: tuple[int | None, ...]  # the row of each pointer, None = unused
+    output_row: int
+    base: int
+    allowed: np.ndarray  # (actions,) bool: the task's action mask
+
+
 class Machine:
     """Scratchpad, pointers and value file of ``batch`` environments.
 
@@ -49,15 +60,18 @@ class Machine:
         batch: int,
         rows: int,
         width: int,
-        pointer_rows: tuple[int | None, ...],
-        output_row: int,
-        base: int,
-        allowed: np.ndarray,
+        layouts: tuple[Layout, ...],
     ) -> None:
-        """``allowed``: the task's action mask (True = the instruction may run)."""
-        self.batch, self.rows, self.width, self.base = batch, rows, width, base
-        self._family_of = np.where(allowed, _FAMILY, _NOT_ALLOWED).astype(np.uint8)  # per action
-        self._output_row = output_row
+        """``layouts``: what may differ between the tasks of the batch (one entry for a plain task;
+        one per member for a MultiTask); :meth:`load` says which one each environment uses."""
+        self.batch, self.rows, self.width = batch, rows, width
+        family_of = np.where([layout.allowed for layout in layouts], _FAMILY, _NOT_ALLOWED)
+        self._family_of = family_of.astype(np.uint8).reshape(-1)  # (layouts * actions,)
+        self._output_rows = np.array([layout.output_row for layout in layouts], dtype=np.intp)
+        bases = {layout.base for layout in layouts}
+        # One base for the batch (the plain task's case: a scalar, so handlers stay cheap), or one per env.
+        self.base: int | np.ndarray = bases.pop() if len(bases) == 1 else np.zeros(batch, dtype=np.int32)
+        self._bases = np.array([layout.base for layout in layouts], dtype=np.int32)
         shape = (batch, rows + 1, width + 2)
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
         self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
@@ -66,11 +80,15 @@ class Machine:
         self.boundaries = np.zeros((batch, NUM_POINTERS * 2), dtype=np.int8)  # at start, at end
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
-        row_of = np.array([rows if r is None else r for r in pointer_rows], dtype=np.intp)
-        self._home = row_of * (width + 2) + 1  # cursor of each pointer at column 0, environment 0
+        self.layout = np.zeros(batch, dtype=np.intp)  # which layout each environment uses
+        self._action_offset: np.ndarray | None = None if len(layouts) == 1 else np.zeros(batch, np.intp)
+        row_of = np.array(
+            [[rows if r is None else r for r in layout.pointer_rows] for layout in layouts], dtype=np.intp
+        )
+        self._home = row_of * (width + 2) + 1  # (layouts, pointers): cursors at column 0 of env 0
         self._env_stride = (rows + 1) * (width + 2)
-        self._home_cursors = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride + self._home
-        self.cursors = self._home_cursors.copy()
+        self._env_start = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride
+        self.cursors = self._env_start + self._home[0]
         self._flat = self.scratchpad.reshape(-1)
         self._flat_target = self.target.reshape(-1)
         self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
@@ -94,13 +112,23 @@ class Machine:
         target: np.ndarray,
         wrong: np.ndarray,
         correct: np.ndarray,
+        layout: np.ndarray | None = None,
     ) -> None:
         """Pose problems in ``envs``: scratchpad (n, rows, width), the output row's target (n, width),
-        and its initial scores (output cells wrong, target digits correct)."""
+        its initial scores (output cells wrong, target digits correct) and each one's layout."""
         self.scratchpad[envs, : self.rows, 1:-1] = scratchpad
-        self.target[envs, self._output_row, 1:-1] = target
+        if self._action_offset is None:  # one layout
+            self.target[envs, self._output_rows[0], 1:-1] = target
+            self.cursors[envs] = self._env_start[envs] + self._home[0]
+        else:
+            self.layout[envs] = layout
+            self._action_offset[envs] = layout * NUM_ACTIONS
+            if not isinstance(self.base, int):
+                self.base[envs] = self._bases[layout]
+            self.target[envs] = _NO_TARGET
+            self.target[envs, self._output_rows[layout], 1:-1] = target
+            self.cursors[envs] = self._env_start[envs] + self._home[layout]
         self.values[envs] = 0
-        self.cursors[envs] = self._home_cursors[envs]
         self.wrong[envs] = wrong
         self.correct[envs] = correct
         self._stale.append(envs)
@@ -119,7 +147,7 @@ class Machine:
 
     def columns(self) -> np.ndarray:
         """Column of each pointer on its row, (batch, pointers); 0 for unused pointers."""
-        return (self.cursors - self._home) % self._env_stride
+        return (self.cursors - self._home[self.layout]) % self._env_stride
 
     # -- running instructions ------------------------------------------------------------------
 
@@ -131,7 +159,10 @@ class Machine:
         machine as it was.
         """
         self.sync()
-        families = self._family_of[actions]
+        if self._action_offset is None:
+            families = self._family_of[actions]
+        else:
+            families = self._family_of[self._action_offset + actions]
         executed = families != _NOT_ALLOWED
         halted = families == _HALT
         if self.batch == 1:
@@ -150,6 +181,10 @@ class Machine:
                 if family >= _CHANGES_VIEW:
                     self._stale.append(envs)
         return executed, halted
+
+    def base_of(self, envs: np.ndarray) -> int | np.ndarray:
+        """The base of ``envs``: the batch's one base, or each env's."""
+        return self.base if isinstance(self.base, int) else self.base[envs]
 
     def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray) -> None:
         """Write cells and keep the output's wrong/correct counts current (one cell per env)."""
@@ -198,7 +233,7 @@ def _compare(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
 def _carry(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """CARRY Rr: C <- Rr // base, Rr <- Rr mod base (floor division, so a borrow is C = -1)."""
     a = OPERAND_A[actions]
-    carry, digit = np.divmod(m.values[envs, a], m.base)
+    carry, digit = np.divmod(m.values[envs, a], m.base_of(envs))
     m.values[envs, a] = digit
     m.values[envs, CARRY_SLOT] = carry
 
@@ -207,7 +242,7 @@ def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | No
     """WRITE Rr->Pp: the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
     value = m.values[envs, OPERAND_B[actions]]
     cursors = m.cursors[envs, OPERAND_A[actions]]
-    ok = (value >= 0) & (value < m.base) & (m._flat[cursors] != EDGE)
+    ok = (value >= 0) & (value < m.base_of(envs)) & (m._flat[cursors] != EDGE)
     if ok.all():
         m._set_cells(envs, cursors, value.astype(np.int8))
         return None

@@ -50,6 +50,10 @@ class Posed:
         return self.records["correct"]
 
     @property
+    def layout(self) -> np.ndarray:  # (n,) int16: the layout (a MultiTask's member) of each problem
+        return self.records["layout"]
+
+    @property
     def record(self) -> np.ndarray:  # (n, 4) float64: STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, ...
         return self.records["episode"]
 
@@ -72,6 +76,7 @@ def posed_dtype(rows: int, width: int) -> np.dtype:
             ("target", np.int8, (width,)),
             ("wrong", np.int32),
             ("correct", np.int32),
+            ("layout", np.int16),
             ("episode", np.float64, (4,)),
         ]
     )
@@ -79,23 +84,27 @@ def posed_dtype(rows: int, width: int) -> np.dtype:
 
 def pose(task: Task, problems: Problems) -> Posed:
     """Everything a reset needs from ``problems``."""
-    written = problems.scratchpad[:, task.output_row]
+    n = len(problems)
+    layout = np.zeros(n, dtype=np.intp) if problems.layout is None else problems.layout
+    output_rows = np.array([member.output_row for member in task.members])
+    written = problems.scratchpad[np.arange(n), output_rows[layout]]
     target = problems.target
     is_digit = target < BLANK
     correct = ((written == target) & is_digit).sum(axis=1)
     inverse_digits = 1.0 / np.maximum(is_digit.sum(axis=1), 1)
     program = problems.program_length
-    n, rows, width = problems.scratchpad.shape
+    _, rows, width = problems.scratchpad.shape
     records = np.empty(n, dtype=posed_dtype(rows, width))
     records["scratchpad"] = problems.scratchpad
     records["target"] = target
     records["wrong"] = (written != target).sum(axis=1)
     records["correct"] = correct
+    records["layout"] = layout
     records["episode"] = np.stack(
         [STEP_LIMIT_FACTOR * program, TIME_PENALTY / program, inverse_digits, correct * inverse_digits],
         axis=1,
     )
-    return Posed(records, np.fromiter(task.decode_batch(target), dtype=object, count=n))
+    return Posed(records, np.fromiter(task.decode_outputs(target, layout), dtype=object, count=n))
 
 
 def empty_posed(slots: int, rows: int, width: int) -> Posed:

@@ -25,7 +25,8 @@ def render_text(episodes: Episodes, env: int, reward: float | None = None) -> st
     Numbers are stored least significant digit first; tasks that hold numbers are shown the way
     people read them, most significant digit on the left.
     """
-    task, machine = episodes.task, episodes.machine
+    machine = episodes.machine
+    task = episodes.task.members[machine.layout[env]]  # a MultiTask shows its current member
     columns = machine.columns()[env]
     # Fixed-width fields, so that every frame of an episode has the same size (video needs that).
     limit = int(episodes.step_limit[env])

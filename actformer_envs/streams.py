@@ -40,6 +40,12 @@ class BatchRandom:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def take(self, rows: np.ndarray) -> BatchRandom:
+        """The draws of some rows only: each row continues exactly as it would have here."""
+        taken = BatchRandom(self._keys[rows, 0])
+        taken._counter = self._counter
+        return taken
+
     def _bits(self, columns: int) -> np.ndarray:
         offsets = np.arange(self._counter, self._counter + columns, dtype=np.uint64)
         self._counter += columns

@@ -47,8 +47,6 @@ class ActformerVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._envs = np.arange(self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        # Every env of a task allows the same instructions: one read-only (num_envs, 139) view.
-        self._masks = np.broadcast_to(self._episodes.action_mask, (self.num_envs, NUM_ACTIONS))
         self._everywhere = np.ones(self.num_envs, dtype=bool)
         self._everywhere.flags.writeable = False
         self._streams_seeded = False
@@ -77,7 +75,8 @@ class ActformerVectorEnv(VectorEnv):
         episodes.reset(self._envs, lengths=lengths, problem=problem)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._last_rewards = None
-        return episodes.observation(), {"action_mask": self._masks, "_action_mask": self._everywhere}
+        infos = {"action_mask": episodes.action_masks(), "_action_mask": self._everywhere}
+        return episodes.observation(), infos
 
     def step(
         self, actions: Any
@@ -93,7 +92,7 @@ class ActformerVectorEnv(VectorEnv):
             terminated[envs] = truncated[envs] = invalid[envs] = False
         ended = terminated | truncated
         infos: dict[str, Any] = {
-            "action_mask": self._masks,
+            "action_mask": episodes.action_masks(),
             "_action_mask": self._everywhere,
             "invalid_action": invalid,
             "_invalid_action": ~restarting,
@@ -106,7 +105,7 @@ class ActformerVectorEnv(VectorEnv):
 
     def action_masks(self) -> np.ndarray:
         """Allowed instructions per environment, (num_envs, 139) bool, True = allowed."""
-        return np.array(self._masks)
+        return np.array(self._episodes.action_masks())
 
     def expert_action(self) -> np.ndarray:
         """The expert's next instruction for every environment, (num_envs,) int64."""

@@ -233,14 +233,14 @@ def test_render_ansi_names_task_and_last_instruction(env_id: str) -> None:
     env.reset(seed=0)
     text = env.render()
     assert isinstance(text, str)
-    assert env.unwrapped.task.name in text
+    assert env.unwrapped.current_task.name in text
     for name in ("MOVE P0 RIGHT", "ADVANCE", "READ P0->R0", "MOVE P0 LEFT"):
         action = instruction_index(name)
         if not env.unwrapped.action_masks()[action]:
             continue
         env.step(action)
         text = env.render()
-        assert isinstance(text, str) and env.unwrapped.task.name in text
+        assert isinstance(text, str) and env.unwrapped.current_task.name in text
         assert instruction_name(action) in text
 
 
@@ -285,10 +285,9 @@ def test_rgb_frames_keep_one_shape_within_an_episode(env_id: str, length: int) -
 def test_random_actions(env_id: str) -> None:
     env = gym.make(env_id, obs_mode="full")
     core = env.unwrapped
-    base, pointer_rows = core.task.base, core.task.pointer_rows
-    mask = core.action_masks()
     rng = np.random.default_rng(2024)
     obs, _ = env.reset(seed=0)
+    task, mask = core.current_task, core.action_masks()
     assert obs in env.observation_space
     ends = invalid_count = 0
     for _ in range(5000):
@@ -297,7 +296,7 @@ def test_random_actions(env_id: str) -> None:
         obs, reward, terminated, truncated, info = env.step(action)
         assert obs in env.observation_space
         assert math.isfinite(reward)
-        faults = bool(mask[action]) and would_fault(action, before, base, pointer_rows)
+        faults = bool(mask[action]) and would_fault(action, before, task.base, task.pointer_rows)
         expected_invalid = not mask[action] or faults
         assert info["invalid_action"] is expected_invalid, (instruction_name(action), before)
         assert not (terminated and truncated)
@@ -316,6 +315,7 @@ def test_random_actions(env_id: str) -> None:
             assert set(info) >= {"is_success", "output", "target"}
             obs, _ = env.reset()
             assert obs in env.observation_space
+            task, mask = core.current_task, core.action_masks()
     assert ends >= 10 and invalid_count > 1000
 
 
@@ -360,23 +360,30 @@ def test_integer_like_actions_accepted(env_id: str) -> None:
 
 
 def test_action_masks(env_id: str) -> None:
+    """The mask is the current task's (a MultiTask's member changes it between episodes only)."""
     env = gym.make(env_id)
     _, info = env.reset(seed=0)
-    mask = env.unwrapped.action_masks()
-    assert mask.shape == (NUM_ACTIONS,) and mask.dtype == bool
-    assert 0 < mask.sum() < NUM_ACTIONS
-    assert np.array_equal(info["action_mask"], mask)
-    names = {instruction_name(i) for i in np.flatnonzero(mask)}
-    assert names == set(env.unwrapped.task.allowed_instructions)
-    for _ in range(20):
-        _, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+    for _ in range(3):
+        mask = env.unwrapped.action_masks()
+        assert mask.shape == (NUM_ACTIONS,) and mask.dtype == bool
+        assert 0 < mask.sum() < NUM_ACTIONS
         assert np.array_equal(info["action_mask"], mask)
-        if terminated or truncated:
-            env.reset()
+        names = {instruction_name(i) for i in np.flatnonzero(mask)}
+        assert names == set(env.unwrapped.current_task.allowed_instructions)
+        while True:
+            _, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+            assert np.array_equal(info["action_mask"], mask)
+            if terminated or truncated:
+                break
+        _, info = env.reset()
     assert is_masking_supported(env)
-    assert np.array_equal(get_action_masks(env), mask)
+    assert np.array_equal(get_action_masks(env), env.unwrapped.action_masks())
     vec = DummyVecEnv([lambda: gym.make(env_id)])
-    assert np.array_equal(get_action_masks(vec), mask[None])
+    vec.seed(0)
+    vec.reset()
+    single = gym.make(env_id).unwrapped
+    single.reset(seed=0)
+    assert np.array_equal(get_action_masks(vec), single.action_masks()[None])
 
 
 def test_returned_objects_are_fresh(env_id: str) -> None:
@@ -403,8 +410,8 @@ def test_returned_objects_are_fresh(env_id: str) -> None:
 
 def test_masked_action_is_a_noop(env_id: str) -> None:
     env = gym.make(env_id, obs_mode="full").unwrapped
-    mask = env.action_masks()
     obs, _ = env.reset(seed=0)
+    mask = env.action_masks()
     for _ in range(3):
         obs, *_ = env.step(env.expert_action())
     for action in np.flatnonzero(~mask):

@@ -23,7 +23,7 @@ from helpers import (
 )
 from oracles import oracle
 
-from actformer_envs import NUM_ACTIONS, ActformerVectorEnv
+from actformer_envs import NUM_ACTIONS, ActformerVectorEnv, instruction_index
 
 OUTCOME_KEYS = ("is_success", "output", "target")
 
@@ -136,14 +136,18 @@ def test_spaces(env_id: str, obs_mode: str) -> None:
 
 def test_observations_in_space_and_masks(env_id: str) -> None:
     vec = make_vec(env_id, 6, obs_mode="full")
-    single_mask = gym.make(env_id).unwrapped.action_masks()
+    single_masks = []
+    for i in range(6):
+        single = gym.make(env_id).unwrapped
+        single.reset(seed=i)
+        single_masks.append(single.action_masks())
     obs, info = vec.reset(seed=0)
     masks = vec.action_masks()
     assert masks.shape == (6, NUM_ACTIONS) and masks.dtype == bool
-    assert np.array_equal(masks, np.broadcast_to(single_mask, (6, NUM_ACTIONS)))
+    assert np.array_equal(masks, single_masks)
     assert np.array_equal(info["action_mask"], masks)
     masks[:] = False  # a copy: the env's masks are unaffected
-    assert np.array_equal(vec.action_masks()[0], single_mask)
+    assert np.array_equal(vec.action_masks(), single_masks)
     rng = np.random.default_rng(0)
     for _ in range(200):
         assert obs in vec.observation_space
@@ -205,7 +209,8 @@ def test_bad_actions_raise(env_id: str, actions) -> None:
 def test_good_action_containers(env_id: str) -> None:
     vec = make_vec(env_id, 3)
     vec.reset(seed=0)
-    move = int(np.flatnonzero(vec.action_masks()[0])[-2])
+    move = instruction_index("MOVE P0 RIGHT")
+    assert vec.action_masks()[:, move].all()
     for actions in ([move] * 3, np.full(3, move, dtype=np.int32), np.full(3, move, dtype=np.uint8)):
         obs, *_ = vec.step(actions)
         assert (obs["last_action"] == move).all()

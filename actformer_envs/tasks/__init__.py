@@ -8,6 +8,39 @@ from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.reverse import Reverse
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Addition, Copy, Reverse, Parity)}
+#: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask).
+SINGLE_TASKS: dict[str, type[Task]] = {
+    cls.name: cls
+    for cls in (
+        Addition,
+        Copy,
+        Reverse,
+        Parity,
+    )
+}
+#: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
+NUM_TASK_IDS = 32
 
-__all__ = ["TASKS", "Addition", "Copy", "Parity", "Problems", "Reverse", "Task"]
+
+def task_id(name: str) -> int:
+    """The id of a single task (its position in :data:`SINGLE_TASKS`)."""
+    return list(SINGLE_TASKS).index(name)
+
+
+from actformer_envs.tasks.multitask import MultiTask  # noqa: E402  (it draws on SINGLE_TASKS)
+
+TASKS: dict[str, type[Task]] = {**SINGLE_TASKS, MultiTask.name: MultiTask}
+
+__all__ = [
+    "NUM_TASK_IDS",
+    "SINGLE_TASKS",
+    "TASKS",
+    "Addition",
+    "Copy",
+    "MultiTask",
+    "Parity",
+    "Problems",
+    "Reverse",
+    "Task",
+    "task_id",
+]

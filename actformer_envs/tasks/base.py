@@ -25,6 +25,7 @@ class Problems:
     scratchpad: np.ndarray  # (n, rows, width) int8 symbols; EDGE beyond each problem's extent
     target: np.ndarray  # (n, width) int8: the output row an exact answer leaves
     program_length: np.ndarray  # (n,) int64: the number of steps the expert takes
+    layout: np.ndarray | None = None  # (n,) int: a MultiTask's member of each problem (None: 0)
 
     def __len__(self) -> int:
         return len(self.program_length)
@@ -54,6 +55,9 @@ class Task(ABC):
     default_lengths: ClassVar[tuple[int, int]] = (1, 10)
     #: Numbers are stored least significant digit first; render them the way people read them.
     render_reversed: ClassVar[bool] = False
+    #: A mixture of member tasks (MultiTask): episodes use the members' layouts, and the
+    #: observation adds the task id.
+    composite: ClassVar[bool] = False
     #: The task's own env kwargs and their defaults (e.g. Expression's ``stage``).
     option_defaults: ClassVar[dict[str, Any]] = {}
 
@@ -75,6 +79,15 @@ class Task(ABC):
     def width(self, max_length: int) -> int:
         """Columns of the scratchpad needed for problems up to ``max_length``."""
         return max_length + 1
+
+    @property
+    def members(self) -> tuple[Task, ...]:
+        """The tasks whose layouts this task's episodes use: itself (a MultiTask: its members)."""
+        return (self,)
+
+    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray) -> list[Any]:
+        """The answers of output rows (n, width) of problems posed in the given layouts."""
+        return self.decode_batch(rows)
 
     @abstractmethod
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:

@@ -1,0 +1,66 @@
+"""MultiTask: what the registry-driven battery cannot know about a mixture of tasks."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from helpers import run_expert
+
+from actformer_envs.tasks import SINGLE_TASKS, task_id
+
+MULTI = "Actformer/MultiTask-v0"
+
+
+def _vec(num_envs: int, **kwargs) -> gym.vector.VectorEnv:
+    return gym.make_vec(MULTI, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+
+
+def test_every_member_is_drawn_and_identified() -> None:
+    vec = _vec(64)
+    obs, _ = vec.reset(seed=0)
+    seen = set()
+    for _ in range(50):
+        seen |= set(obs["task"].tolist())
+        masks = vec.action_masks()
+        for i in range(64):  # each env's mask is its member's
+            member = SINGLE_TASKS[list(SINGLE_TASKS)[obs["task"][i]]]
+            assert np.array_equal(masks[i], member(member.default_base).action_mask)
+        obs, *_ = vec.step(vec.expert_action())
+    assert seen == {task_id(name) for name in SINGLE_TASKS}
+
+
+def test_chosen_members_only() -> None:
+    vec = _vec(32, tasks=["Copy", "Parity"])
+    obs, _ = vec.reset(seed=1)
+    ids = set()
+    for _ in range(40):
+        ids |= set(obs["task"].tolist())
+        obs, *_ = vec.step(vec.expert_action())
+    assert ids == {task_id("Copy"), task_id("Parity")}
+    # Task ids are the suite's, whatever the members: the same space for every choice.
+    assert vec.single_observation_space["task"] == _vec(2).single_observation_space["task"]
+
+
+def test_members_keep_their_own_base() -> None:
+    env = gym.make(MULTI, tasks=["Addition", "Parity"], base=7).unwrapped
+    bases = {member.name: member.base for member in env.task.members}
+    assert bases == {"Addition": 7, "Parity": 2}
+
+
+@pytest.mark.parametrize(
+    "name, problem, answer",
+    [("Addition", (99, 1), 100), ("Reverse", [1, 2, 3], [3, 2, 1]), ("Parity", [1, 1, 1], 1)],
+)
+def test_posed_problem_names_its_member(name: str, problem, answer) -> None:
+    env = gym.make(MULTI)
+    _, _, info, first = run_expert(env, options={"problem": (name, problem)})
+    assert first["task"] == task_id(name)
+    assert env.unwrapped.current_task.name == name
+    assert info["is_success"] and info["output"] == answer
+
+
+@pytest.mark.parametrize("tasks", [[], "Copy", ["Copy", "Copy"], ["NoSuchTask"], ["MultiTask"], 5])
+def test_bad_tasks_rejected(tasks) -> None:
+    with pytest.raises(ValueError, match="tasks"):
+        gym.make(MULTI, tasks=tasks)

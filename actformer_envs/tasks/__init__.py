@@ -5,10 +5,12 @@ from __future__ import annotations
 from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.copy import Copy
+from actformer_envs.tasks.logic import Logic
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.reverse import Reverse
 
-#: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask).
+#: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask): new tasks
+#: go at the end, so that ids never change.
 SINGLE_TASKS: dict[str, type[Task]] = {
     cls.name: cls
     for cls in (
@@ -16,6 +18,7 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         Copy,
         Reverse,
         Parity,
+        Logic,
     )
 }
 #: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
@@ -37,6 +40,7 @@ __all__ = [
     "TASKS",
     "Addition",
     "Copy",
+    "Logic",
     "MultiTask",
     "Parity",
     "Problems",

@@ -1,0 +1,100 @@
+"""The README's table of registered envs, generated from the registry so that it cannot drift.
+
+``python -m actformer_envs.catalog`` prints it; ``--readme`` rewrites the block in README.md
+(a test checks the committed README equals what this prints).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import gymnasium as gym
+
+from actformer_envs.instructions import instruction_name
+from actformer_envs.registration import ENV_IDS
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- envs:start -->", "<!-- envs:end -->"
+#: Instructions shown of each trace; the rest is summarized by the step count.
+TRACE_SHOWN = 6
+_COMMON_KEYS = {"symbols", "boundaries", "registers", "memory", "flags", "last_action", "history"}
+
+
+def describe(env_id: str) -> str:
+    """What the task is: the first sentence of its docstring."""
+    doc = gym.make(env_id).unwrapped.task.__doc__ or ""
+    first = doc.strip().split("\n\n")[0].replace("\n", " ")
+    return re.sub(r"^``[^`]+``:\s*", "", first).rstrip(".")
+
+
+def trace_line(env_id: str, length: int = 2, seed: int = 0) -> str:
+    """A small problem, the expert's first instructions and its answer, on one line."""
+    env = gym.make(env_id, render_mode="ansi")
+    env.reset(seed=seed, options={"length": length})
+    rows = env.render().split("\n")[1:-1]  # the scratchpad rows, between header and registers
+    posed = "; ".join(_compact(row) for row in rows)
+    names, steps = [], 0
+    while True:
+        action = env.unwrapped.expert_action()
+        _, _, terminated, truncated, info = env.step(action)
+        steps += 1
+        if len(names) < TRACE_SHOWN:
+            names.append(instruction_name(action))
+        if terminated or truncated:
+            break
+    more = f" … ({steps} steps)" if steps > TRACE_SHOWN else ""
+    return f"{posed} ⇒ {', '.join(names)}{more} → {info['output']!r}"
+
+
+def env_table() -> str:
+    """The Markdown table: id, task, spaces, default lengths and base, a trace example."""
+    lines = [
+        "| id | task | observation | lengths | base | allowed | trace (expert, length 2) |",
+        "|---|---|---|---|---|---:|---|",
+    ]
+    for env_id in ENV_IDS:
+        env = gym.make(env_id).unwrapped
+        task, config = env.task, env.config
+        extra = sorted(set(env.observation_space.spaces) - _COMMON_KEYS)
+        observation = "common" + "".join(f" + `{k}`: `{env.observation_space[k]}`" for k in extra)
+        full = gym.make(env_id, obs_mode="full").observation_space["scratchpad"].shape
+        low, high = task.base_range
+        base = f"{config.base}" if low == high else f"{config.base} ({low}–{high})"
+        allowed = int(env.action_masks().sum()) if not task.composite else "per task"
+        lines.append(
+            f"| `{env_id}` | {describe(env_id)} | {observation}; full: {full} | "
+            f"{config.min_length}–{config.max_length} | {base} | {allowed} | `{trace_line(env_id)}` |"
+        )
+    return "\n".join(lines)
+
+
+def _compact(row: str) -> str:
+    """A rendered row without brackets, spacing and pointer names: ``A 12``."""
+    name, _, cells = row.strip().partition(" ")
+    cells = re.sub(r"\s*P\d(\s+P\d)*\s*$", "", cells)
+    return f"{name} {re.sub(r'[\[\]\s]', '', cells)}"
+
+
+def rewrite_readme(readme: Path = README) -> None:
+    text = readme.read_text(encoding="utf-8")
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    readme.write_text(f"{head}{START}\n{env_table()}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--readme", action="store_true", help="rewrite the table block in README.md")
+    args = parser.parse_args(argv)
+    if args.readme:
+        rewrite_readme()
+    else:
+        print(env_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,7 +10,9 @@ from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Addition, Copy, Reverse, Parity, RepeatCopy, DuplicatedInput)}
+TASKS: dict[str, type[Task]] = {
+    cls.name: cls for cls in (Addition, Copy, Reverse, Parity, RepeatCopy, DuplicatedInput)
+}
 
 __all__ = [
     "TASKS",

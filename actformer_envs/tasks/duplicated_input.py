@@ -82,7 +82,8 @@ class DuplicatedInput(SequenceTask):
         symbols = check_sequence(problem, self.base, self.name)
         if len(symbols) % 2:
             raise ValueError(
-                f"{self.name} problem must hold an even number of symbols (each one twice), got {len(symbols)}"
+                f"{self.name} problem must hold an even number of symbols (each one twice), "
+                f"got {len(symbols)}"
             )
         for i in range(0, len(symbols), 2):
             if symbols[i] != symbols[i + 1]:

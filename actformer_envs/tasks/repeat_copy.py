@@ -81,7 +81,7 @@ class RepeatCopy(Task):
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
         value = options.get("max_repeats", cls.option_defaults["max_repeats"])
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_REPEATS:
+        if not _int_in(value, 1, MAX_REPEATS):
             raise ValueError(f"max_repeats must be an int in [1, {MAX_REPEATS}], got {value!r}")
 
     @property
@@ -105,14 +105,10 @@ class RepeatCopy(Task):
             raise ValueError(f"{self.name} problem must be a pair (sequence, n), got {problem!r}")
         sequence, repeats = problem
         symbols = check_sequence(sequence, self.base, self.name)
-        if (
-            isinstance(repeats, (bool, np.bool_))
-            or not isinstance(repeats, (int, np.integer))
-            or not 1 <= repeats <= self.max_repeats
-        ):
+        if not _int_in(repeats, 1, self.max_repeats):
             raise ValueError(
-                f"{self.name} problem's repeat count n must be an int in [1, max_repeats={self.max_repeats}], "
-                f"got {repeats!r}"
+                f"{self.name} problem's repeat count n must be an int in "
+                f"[1, max_repeats={self.max_repeats}], got {repeats!r}"
             )
         return symbols, int(repeats)
 
@@ -160,3 +156,9 @@ class RepeatCopy(Task):
             [_WRITE, _NEXT_OUT, _NEXT_IN, _COUNT, _HALT, _REWIND, _REWIND],
             default=_READ,
         )
+
+
+def _int_in(value: Any, low: int, high: int) -> bool:
+    """Whether ``value`` is an int (not a bool) in ``[low, high]``."""
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return is_int and low <= value <= high

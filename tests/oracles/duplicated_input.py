@@ -44,7 +44,6 @@ class DuplicatedInputOracle(Oracle):
             doubled([0, 1] * 40),
             doubled(every),
             doubled(every[::-1]),
-            doubled([top] * 1000),  # the longest: 2000 input symbols
         ]
 
     def malformed(self, base: int, max_length: int) -> list[Any]:

@@ -41,7 +41,7 @@ class RepeatCopyOracle(Oracle):
             ([0], 1),
             ([top], MAX_REPEATS),
             ([0], MAX_REPEATS),
-            ([top] * 300, 1),
+            ([top] * 40, 1),
             ([top] * 300, MAX_REPEATS),
             ([0] * 17, 2),
             ([top, 0] * 25, MAX_REPEATS),

@@ -36,7 +36,7 @@ class DuplicatedInput(SequenceTask):
     As ``ActformerEnv``.
 
     ## Rewards
-    As ``ActformerEnv``; the target is the n distinct-position symbols on ``OUT``.
+    As ``ActformerEnv``; the target is each pair's symbol, once, on ``OUT`` (n symbols).
 
     ## Starting State
     n uniform random symbols, each written twice; ``options={"problem": [s0, s0, s1, s1, ...]}``

@@ -62,11 +62,11 @@ def env_table() -> str:
         observation = "common" + "".join(f" + `{k}`: `{env.observation_space[k]}`" for k in extra)
         full = gym.make(env_id, obs_mode="full").observation_space["scratchpad"].shape
         low, high = task.base_range
-        base = f"{config.base}" if low == high else f"{config.base} ({low}–{high})"
+        base = f"{config.base}" if low == high else f"{config.base} ({low}-{high})"
         allowed = int(env.action_masks().sum()) if not task.composite else "per task"
         lines.append(
             f"| `{env_id}` | {describe(env_id)} | {observation}; full: {full} | "
-            f"{config.min_length}–{config.max_length} | {base} | {allowed} | `{trace_line(env_id)}` |"
+            f"{config.min_length}-{config.max_length} | {base} | {allowed} | `{trace_line(env_id)}` |"
         )
     return "\n".join(lines)
 
@@ -75,7 +75,7 @@ def _compact(row: str) -> str:
     """A rendered row without brackets, spacing and pointer names: ``A 12``."""
     name, _, cells = row.strip().partition(" ")
     cells = re.sub(r"\s*P\d(\s+P\d)*\s*$", "", cells)
-    return f"{name} {re.sub(r'[\[\]\s]', '', cells)}"
+    return name + " " + re.sub(r"[\[\]\s]", "", cells)
 
 
 def rewrite_readme(readme: Path = README) -> None:

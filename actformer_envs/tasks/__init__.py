@@ -5,8 +5,10 @@ from __future__ import annotations
 from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.copy import Copy
+from actformer_envs.tasks.duplicated_input import DuplicatedInput
 from actformer_envs.tasks.logic import Logic
 from actformer_envs.tasks.parity import Parity
+from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
 
 #: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask): new tasks
@@ -19,6 +21,8 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         Reverse,
         Parity,
         Logic,
+        RepeatCopy,
+        DuplicatedInput,
     )
 }
 #: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
@@ -40,10 +44,12 @@ __all__ = [
     "TASKS",
     "Addition",
     "Copy",
+    "DuplicatedInput",
     "Logic",
     "MultiTask",
     "Parity",
     "Problems",
+    "RepeatCopy",
     "Reverse",
     "Task",
     "task_id",

@@ -27,7 +27,7 @@ def describe(env_id: str) -> str:
     """What the task is: the first sentence of its docstring."""
     doc = gym.make(env_id).unwrapped.task.__doc__ or ""
     first = doc.strip().split("\n\n")[0].replace("\n", " ")
-    return re.sub(r"^``[^`]+``:\s*", "", first).rstrip(".")
+    return re.sub(r"^``[^`]+``:\s*", "", first).rstrip(".").replace("``", "`")
 
 
 def trace_line(env_id: str, length: int = 2, seed: int = 0) -> str:
@@ -36,6 +36,8 @@ def trace_line(env_id: str, length: int = 2, seed: int = 0) -> str:
     env.reset(seed=seed, options={"length": length})
     rows = env.render().split("\n")[1:-1]  # the scratchpad rows, between header and registers
     posed = "; ".join(_compact(row) for row in rows)
+    if env.unwrapped.task.composite:
+        posed = f"{env.unwrapped.current_task.name}: {posed}"
     names, steps = [], 0
     while True:
         action = env.unwrapped.expert_action()
@@ -72,10 +74,10 @@ def env_table() -> str:
 
 
 def _compact(row: str) -> str:
-    """A rendered row without brackets, spacing and pointer names: ``A 12``."""
+    """A rendered row without brackets, blanks, spacing and pointer names: ``A 12`` (``_``: empty)."""
     name, _, cells = row.strip().partition(" ")
     cells = re.sub(r"\s*P\d(\s+P\d)*\s*$", "", cells)
-    return name + " " + re.sub(r"[\[\]\s]", "", cells)
+    return name + " " + (re.sub(r"[\[\]\s.]", "", cells) or "_")
 
 
 def rewrite_readme(readme: Path = README) -> None:

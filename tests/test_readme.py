@@ -27,3 +27,11 @@ def test_readme_example_runs(code: str) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_readme_env_table_is_current() -> None:
+    """The table of registered envs is what ``python -m actformer_envs.catalog`` prints now."""
+    from actformer_envs.catalog import END, START, env_table
+
+    block = README.read_text(encoding="utf-8").split(START)[1].split(END)[0]
+    assert block.strip() == env_table(), "run: python -m actformer_envs.catalog --readme"

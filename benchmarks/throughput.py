@@ -5,8 +5,8 @@ included), pre-sampled from a seeded NumPy Generator and reused cyclically, so t
 Each configuration gets a warm-up, then is timed for a fixed wall budget ``--repeats`` times; the
 median steps/s is reported. Results go to a Markdown table on stdout and to a JSON file.
 
-    python benchmarks/throughput.py                    # Addition, 3 s x 3 repeats per configuration
-    python benchmarks/throughput.py --tasks all        # every registered Actformer/* id
+    python benchmarks/throughput.py                    # every registered id, 3 s x 3 repeats each
+    python benchmarks/throughput.py --tasks Addition   # one task (names or ids, comma-separated)
     python benchmarks/throughput.py --quick            # 0.5 s x 1 repeat (for tests)
     python benchmarks/throughput.py --readme           # also rewrite the table block in README.md
 """
@@ -38,7 +38,7 @@ DEFAULT_README = REPO_ROOT / "README.md"
 README_START = "<!-- throughput:start -->"
 README_END = "<!-- throughput:end -->"
 
-DEFAULT_TASKS = ("Actformer/Addition-v0",)
+DEFAULT_TASKS = "all"
 DEFAULT_SECONDS, DEFAULT_REPEATS = 3.0, 3
 QUICK_SECONDS, QUICK_REPEATS = 0.5, 1
 #: Pre-sampled batches of actions, reused cyclically; the warm-up steps through the block once.
@@ -176,17 +176,20 @@ def ratios(measurements: Sequence[Measurement]) -> dict[str, dict[str, float]]:
 
 
 def markdown_table(measurements: Sequence[Measurement], ratio_table: dict[str, dict[str, float]]) -> str:
-    """The measurements as a Markdown table, followed by the ratios per env id."""
-    lines = [
-        "| env | face | num_envs | steps/s (median) | repeats (min-max) |",
-        "|---|---|---:|---:|---:|",
-    ]
+    """One row per env id with the median steps/s of each configuration, then the ratios per env id."""
+    keys = list(dict.fromkeys(m.config.key for m in measurements if m.config != REFERENCE))
+    by_env: dict[str, dict[str, float]] = {}
     for m in measurements:
-        spread = f"{min(m.repeats):,.0f}-{max(m.repeats):,.0f}"
-        lines.append(
-            f"| {m.config.env_id} | {m.config.face} | {m.config.num_envs} "
-            f"| {m.steps_per_second:,.0f} | {spread} |"
-        )
+        by_env.setdefault(m.config.env_id, {})[m.config.key] = m.steps_per_second
+    lines = [
+        "| env | " + " | ".join(keys) + " |",
+        "|---|" + "---:|" * len(keys),
+    ]
+    for env_id, values in by_env.items():
+        cells = [f"{values[key]:,.0f}" if key in values else "" for key in keys]
+        lines.append(f"| {env_id} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Steps/s, median of the repeats (each repeat's figure is in the JSON file).")
     lines.append("")
     for env_id, values in ratio_table.items():
         text = ", ".join(f"{name} = {value:,.1f}x" for name, value in values.items())
@@ -284,8 +287,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tasks",
         type=env_ids_argument,
-        default=list(DEFAULT_TASKS),
-        help="'all' or comma-separated task names or ids (default: Addition)",
+        default=DEFAULT_TASKS,
+        help="'all' (default: every registered Actformer id) or comma-separated task names or ids",
     )
     parser.add_argument(
         "--seconds",

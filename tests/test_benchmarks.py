@@ -27,7 +27,7 @@ def run_benchmark(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_throughput_quick_writes_results(tmp_path: Path) -> None:
     output = tmp_path / "throughput.json"
-    result = run_benchmark("--quick", "--output", str(output))
+    result = run_benchmark("--quick", "--tasks", "Addition", "--output", str(output))
     assert result.returncode == 0, result.stderr
     document = json.loads(output.read_text(encoding="utf-8"))
 
@@ -59,7 +59,7 @@ def test_throughput_quick_writes_results(tmp_path: Path) -> None:
 def test_throughput_rewrites_readme_block(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n<!-- throughput:start -->\nold\n<!-- throughput:end -->\nafter\n")
-    args = ("--seconds", "0.05", "--repeats", "1", "--output", str(tmp_path / "t.json"))
+    args = ("--tasks", "Copy", "--seconds", "0.05", "--repeats", "1", "--output", str(tmp_path / "t.json"))
     result = run_benchmark(*args, "--readme", str(readme))
     assert result.returncode == 0, result.stderr
     text = readme.read_text()
@@ -87,7 +87,9 @@ def test_throughput_rejects_bad_flags(args: tuple[str, ...]) -> None:
 def test_throughput_readme_without_markers_fails(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# No markers here\n")
-    result = run_benchmark("--quick", "--output", str(tmp_path / "t.json"), "--readme", str(readme))
+    result = run_benchmark(
+        "--quick", "--tasks", "Copy", "--output", str(tmp_path / "t.json"), "--readme", str(readme)
+    )
     assert result.returncode != 0
     assert "markers" in result.stderr
     assert not (tmp_path / "t.json").exists()

@@ -7,7 +7,8 @@ from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.reverse import Reverse
+from actformer_envs.tasks.sort import Sort
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Addition, Copy, Reverse, Parity)}
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Addition, Copy, Reverse, Parity, Sort)}
 
-__all__ = ["TASKS", "Addition", "Copy", "Parity", "Problems", "Reverse", "Task"]
+__all__ = ["TASKS", "Addition", "Copy", "Parity", "Problems", "Reverse", "Sort", "Task"]

@@ -61,7 +61,7 @@ class Sort(SequenceTask):
     1 to HALT. For base 10 and n = 200 that is at most 2400 steps.
 
     ## Arguments
-    ``base`` 2..36: the alphabet size (default 10); lengths default to 1..8 (the expert's
+    ``base`` 2..36: the alphabet size (default 10); lengths default to 1..10 (the expert's
     episodes grow with the base: about (base + 2) n steps).
 
     ## Registered Configurations
@@ -75,7 +75,7 @@ class Sort(SequenceTask):
     rows = ("IN",)
     output_row = 0
     pointer_rows = (0, 0, 0, None)
-    default_lengths = (1, 8)
+    default_lengths = (1, 10)
     allowed_instructions = (
         "SWAP P0,P1", "SWAP P0,P2", "SWAP P1,P2",
         "MOVE P0 LEFT", "MOVE P0 RIGHT", "MOVE P1 LEFT", "MOVE P1 RIGHT",

@@ -38,14 +38,14 @@ class SortOracle(Oracle):
             ascending,  # already sorted
             ascending[::-1],  # reverse sorted
             [top] * n,  # all equal
-            [0] * n,
-            [base // 2] * n,  # all equal to the value no pass moves
+            [0] * 17,
+            [base // 2] * 30,  # all equal to the value no pass moves
             [0],  # one symbol
             [top],
             [0, top],  # two symbols, both orders
             [top, 0],
             [top, 0] * (n // 2),  # many duplicates
-            [0, top, top, 0, base // 2, 0, top] * 20,
+            [0, top, top, 0, base // 2, 0, top] * 5,
             list(range(base)),  # every symbol of the base
             list(range(base))[::-1],
             [np.int64(top), np.int32(0)],  # numpy ints are accepted too

@@ -54,11 +54,13 @@ class Sort(SequenceTask):
     (n - 1 MOVE P2 RIGHT). A low pass goes over the whole row from column 0 with MOVE P0 RIGHT;
     on a symbol equal to R0 it issues SWAP P0,P1 then MOVE P1 RIGHT; at the last symbol, INC R0.
     A high pass mirrors it from the last symbol back to column 0 with MOVE P0 LEFT, SWAP P0,P2,
-    MOVE P2 LEFT and INC R1. After base - 1 passes every value but the middle one, base // 2, is
-    in place, so the middle ones are too: HALT. The comparisons are read off the observation
-    (the symbol under P0 against the counters), so the program is (base + 2) n - 2 m steps, m the
-    number of symbols equal to base // 2: n steps per pass, 2 per symbol moved, n - 1 to set up,
-    1 to HALT. For base 10 and n = 200 that is at most 2400 steps.
+    MOVE P2 LEFT and INC R1. A pass may sweep the sorted ends too: they hold no symbol of its
+    value, and P1 (P2) never passes P0 in a low (high) pass, so a SWAP only moves a symbol
+    already swept (Lomuto's partition, one value at a time). After base - 1 passes every value
+    but the middle one, base // 2, is in place, so the middle ones are too: HALT. The comparisons
+    are read off the observation (the symbol under P0 against the counters), so the program is
+    (base + 2) n - 2 m steps, m the number of symbols equal to base // 2: n steps per pass, 2 per
+    symbol moved, n - 1 to set up, 1 to HALT. For base 10 and n = 200 that is at most 2400 steps.
 
     ## Arguments
     ``base`` 2..36: the alphabet size (default 10); lengths default to 1..10 (the expert's

@@ -69,8 +69,9 @@ class ActformerEnv(gym.Env):
     ## Rewards
     ``"sparse"``: +1 when HALT leaves an exactly correct output, else 0. ``"shaped"`` (default):
     the same +1, plus the change in the fraction of target digits written correctly (a potential
-    that drops to 0 at HALT, so the shaping sums to a constant and cannot be farmed), minus 0.1
-    spread over the expert's program length per step, minus 0.05 per invalid instruction.
+    that returns to its starting value at HALT, so the shaping of a halted episode sums to 0 and
+    cannot be farmed), minus 0.1 spread over the expert's program length per step, minus 0.05 per
+    invalid instruction.
 
     ## Starting State
     A random problem of a length uniform in ``[min_length, max_length]``;

@@ -184,7 +184,9 @@ class Episodes:
         if self.shaped:
             potential = self.machine.correct * self.record[:, INVERSE_TARGET_DIGITS]
             if any_halted:
-                potential[halted] = 0.0  # terminal states have potential 0: shaping sums to a constant
+                # A terminal state's potential is the starting one: the shaping of an episode sums to 0
+                # (in-place tasks start with target digits already correct, and keep that credit).
+                potential[halted] = self.record[halted, START_POTENTIAL]
             reward = potential - self.potential
             reward -= self.record[:, STEP_COST]
             np.subtract(reward, INVALID_PENALTY, out=reward, where=invalid)

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oracles import oracle
 
-#: Shaped mode: the potential returns to 0 at HALT and the time penalty sums to 0.1 over the expert's
-#: program, so an expert episode earns 1 - 0.1 (the env docstring's Rewards section).
+#: Shaped mode: the potential returns to its starting value at HALT and the time penalty sums to 0.1
+#: over the expert's program, so an expert episode earns 1 - 0.1 (the env docstring's Rewards section).
 EXPERT_SHAPED_RETURN = 0.9
 
 

@@ -10,6 +10,7 @@ from actformer_envs.tasks.logic import Logic
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
+from actformer_envs.tasks.sort import Sort
 
 #: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask): new tasks
 #: go at the end, so that ids never change.
@@ -23,6 +24,7 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         Logic,
         RepeatCopy,
         DuplicatedInput,
+        Sort,
     )
 }
 #: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
@@ -51,6 +53,7 @@ __all__ = [
     "Problems",
     "RepeatCopy",
     "Reverse",
+    "Sort",
     "Task",
     "task_id",
 ]

@@ -17,7 +17,8 @@ def test_halting_on_a_sorted_input_earns_the_success_reward() -> None:
     env = gym.make("Actformer/Sort-v0")
     env.reset(options={"problem": [0, 1, 1, 2]})
     _, reward, terminated, _, info = env.step(instruction_index("HALT"))
-    program_length = 12 * 4  # (base + 2) n, no symbol equal to base // 2 = 5
+    # setup 4 + 9; passes for 0 (14), 9 (9), 1 (13), 8 (3), 2 (4, places the last symbol); HALT
+    program_length = 13 + 14 + 9 + 13 + 3 + 4 + 1
     assert terminated and info["is_success"]
     assert reward == pytest.approx(1 - 0.1 / program_length, abs=1e-12)
 
@@ -34,3 +35,26 @@ def test_the_row_stays_a_permutation_of_the_input() -> None:
             assert Counter(obs["scratchpad"][0].tolist()) == start
             if terminated or truncated:
                 break
+
+
+def test_the_expert_places_a_symbol_on_the_machines_compare_flag() -> None:
+    """After CMP the expert SWAPs (low pass) or grows the high end exactly when the CMP flag is 0."""
+    env = gym.make("Actformer/Sort-v0")
+    task = env.unwrapped.task
+    obs, _ = env.reset(options={"problem": [3, 0, 9, 3, 5, 9, 0]})
+    compares = {instruction_index("CMP R0,R2"): "SWAP P0,P1", instruction_index("CMP R1,R2"): "MOVE P2 LEFT"}
+    seen = set()
+    for _ in range(500):
+        if obs["last_action"] in compares:
+            for flag in (-1, 0, 1):
+                batch = {k: np.asarray(v)[None].copy() for k, v in obs.items()}
+                batch["flags"][0, 1] = flag
+                placing = task.expert(batch)[0] == instruction_index(compares[int(obs["last_action"])])
+                assert placing == (flag == 0)
+                seen.add((int(obs["last_action"]), flag))
+        obs, _, terminated, truncated, info = env.step(
+            int(task.expert({k: np.asarray(v)[None] for k, v in obs.items()})[0])
+        )
+        if terminated or truncated:
+            break
+    assert info["is_success"] and len(seen) == 6

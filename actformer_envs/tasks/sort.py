@@ -9,15 +9,19 @@ from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, pad_rows
 from actformer_envs.tasks.sequence import SequenceTask
 
+_READ = instruction_index("READ P0->R2")
+_CMP_LOW = instruction_index("CMP R0,R2")
+_CMP_HIGH = instruction_index("CMP R1,R2")
 _SWAP_LOW = instruction_index("SWAP P0,P1")
 _SWAP_HIGH = instruction_index("SWAP P0,P2")
 _RIGHT = instruction_index("MOVE P0 RIGHT")
 _LEFT = instruction_index("MOVE P0 LEFT")
 _GROW_LOW = instruction_index("MOVE P1 RIGHT")
 _GROW_HIGH = instruction_index("MOVE P2 LEFT")
-_SETUP = instruction_index("MOVE P2 RIGHT")
+_SETUP_END = instruction_index("MOVE P2 RIGHT")
+_SETUP_TOP = instruction_index("INC R1")
 _LOW_DONE = instruction_index("INC R0")
-_HIGH_DONE = instruction_index("INC R1")
+_HIGH_DONE = instruction_index("DEC R1")
 _HALT = instruction_index("HALT")
 
 
@@ -32,7 +36,8 @@ class Sort(SequenceTask):
 
     ## Action Space
     The shared ``Discrete(139)`` table; this task allows SWAP P0,P1 / P0,P2 / P1,P2, MOVE of P0,
-    P1 and P2, ADVANCE, READ P0->R2, READ P1->R3, READ P2->R3, CMP R2,R3, INC R0, INC R1 and HALT.
+    P1 and P2, ADVANCE, READ P0->R2, READ P1->R3, READ P2->R3, CMP R0,R2 / R1,R2 / R2,R3,
+    INC R0, INC R1, DEC R1 and HALT.
 
     ## Observation Space
     As ``ActformerEnv``.
@@ -47,24 +52,29 @@ class Sort(SequenceTask):
 
     ## Episode End
     HALT, or twice the expert's program length. The expert sorts by value passes that alternate
-    direction, a two-ended in-place partition (American flag style), with P0 scanning, P1 the end
-    of the sorted low part and P2 the start of the sorted high part. R0 counts low passes (the
-    next low value is R0) and R1 high passes (the next high value is base - 1 - R1); the pass is
-    low (rightward) while R0 = R1, else high (leftward). First P2 walks to the last symbol
-    (n - 1 MOVE P2 RIGHT). A low pass goes over the whole row from column 0 with MOVE P0 RIGHT;
-    on a symbol equal to R0 it issues SWAP P0,P1 then MOVE P1 RIGHT; at the last symbol, INC R0.
-    A high pass mirrors it from the last symbol back to column 0 with MOVE P0 LEFT, SWAP P0,P2,
-    MOVE P2 LEFT and INC R1. A pass may sweep the sorted ends too: they hold no symbol of its
-    value, and P1 (P2) never passes P0 in a low (high) pass, so a SWAP only moves a symbol
-    already swept (Lomuto's partition, one value at a time). After base - 1 passes every value
-    but the middle one, base // 2, is in place, so the middle ones are too: HALT. The comparisons
-    are read off the observation (the symbol under P0 against the counters), so the program is
-    (base + 2) n - 2 m steps, m the number of symbols equal to base // 2: n steps per pass, 2 per
-    symbol moved, n - 1 to set up, 1 to HALT. For base 10 and n = 200 that is at most 2400 steps.
+    direction, a two-ended in-place partition (American flag style) that shrinks an unsorted
+    middle ``[P1, P2)``: left of ``P1`` the values below R0, from ``P2`` on the values above R1
+    (then the BLANK), in between the values R0..R1. R0 is the next low value, R1 the next high
+    value; the pass is low (rightward) while R0 + R1 = base - 1, else high (leftward). Setup:
+    n MOVE P2 RIGHT (P2 to the BLANK), then base - 1 INC R1. A low pass scans the middle from
+    P1 with P0: READ P0->R2, CMP R0,R2, and on CMP = 0 (the machine found the value) SWAP P0,P1
+    then MOVE P1 RIGHT; then MOVE P0 RIGHT, or INC R0 where P0 is the middle's last cell. A high
+    pass mirrors it from there back to P1: READ P0->R2, CMP R1,R2, on CMP = 0 MOVE P2 LEFT then
+    SWAP P0,P2; then MOVE P0 LEFT, or DEC R1 where P0 is on P1 (Lomuto's partition, one value
+    at a time). The expert tells where pointers meet from their windows alone: the sorted parts
+    hold no value of the middle's range, so P0 sees P1's window only on P1, P0 and its right
+    neighbour match P2's left neighbour and P2 only at the middle's end, and P1 sees P2's window
+    only when the middle is empty. It HALTs as soon as the middle is empty (also mid-pass, right
+    after the move that empties it), or when R0 >= R1 (the middle holds one value). With c_v the
+    number of symbols of value v, a pass over a middle of s symbols, m of them its value, takes
+    3 s + 2 m steps (READ, CMP, MOVE or end, 2 per symbol moved), and the pass that moves the
+    whole middle takes 5 s - 1 (low) or 5 s - 2 (high), HALT next; the program is
+    n + (base - 1) + the passes + 1 steps: at most 3 (base - 1) n + n + base, about
+    1.5 base n for uniform random symbols (the middle shrinks as passes go).
 
     ## Arguments
     ``base`` 2..36: the alphabet size (default 10); lengths default to 1..10 (the expert's
-    episodes grow with the base: about (base + 2) n steps).
+    episodes grow with the base: about 1.5 base n steps, at most about 3 base n).
 
     ## Registered Configurations
     ``Actformer/Sort-v0``.
@@ -82,17 +92,28 @@ class Sort(SequenceTask):
         "SWAP P0,P1", "SWAP P0,P2", "SWAP P1,P2",
         "MOVE P0 LEFT", "MOVE P0 RIGHT", "MOVE P1 LEFT", "MOVE P1 RIGHT",
         "MOVE P2 LEFT", "MOVE P2 RIGHT", "ADVANCE",
-        "READ P0->R2", "READ P1->R3", "READ P2->R3", "CMP R2,R3",
-        "INC R0", "INC R1", "HALT",
+        "READ P0->R2", "READ P1->R3", "READ P2->R3", "CMP R0,R2", "CMP R1,R2", "CMP R2,R3",
+        "INC R0", "INC R1", "DEC R1", "HALT",
     )  # fmt: skip
 
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.sort(inputs, axis=1)  # BLANK sorts after every digit
 
     def expert_steps(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """(base + 2) n - 2 m, m the number of symbols equal to the middle value base // 2."""
-        middle = (inputs == self.base // 2).sum(axis=1)
-        return (self.base + 2) * lengths - 2 * middle
+        """Setup (n + base - 1), the passes over the shrinking middle, HALT; see Episode End."""
+        counts = np.stack([(inputs == v).sum(axis=1) for v in range(self.base)], axis=1)
+        steps = lengths + self.base  # setup and HALT
+        running = np.ones(len(inputs), dtype=bool)  # the middle is not yet empty
+        low, high = 0, self.base - 1
+        for turn in range(self.base - 1):  # one pass a turn until R0 >= R1
+            size = counts[:, low : high + 1].sum(axis=1)
+            value = low if turn % 2 == 0 else high
+            moved = counts[:, value]
+            last = running & (moved == size)  # this pass empties the middle: HALT right after
+            steps += np.where(last, 5 * size - 1 - turn % 2, np.where(running, 3 * size + 2 * moved, 0))
+            running &= ~last
+            low, high = (low + 1, high) if turn % 2 == 0 else (low, high - 1)
+        return steps
 
     def _pose(self, inputs: np.ndarray, lengths: np.ndarray) -> Problems:
         """One row: the input (n, width) is both the scratchpad and, sorted, the target."""
@@ -104,25 +125,34 @@ class Sort(SequenceTask):
         )
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        symbols, registers = observation["symbols"], observation["registers"]
-        low_passes, high_passes = registers[:, 0], registers[:, 1]
-        low = low_passes == high_passes  # this pass goes right and gathers the low value
-        value = np.where(low, low_passes, self.base - 1 - high_passes)
-        match = symbols[:, 1] == value  # the symbol under P0 is the one this pass gathers
-        setup = (low_passes == 0) & (high_passes == 0) & (symbols[:, 8] != BLANK)  # P2 not at the end
+        last, symbols = observation["last_action"], observation["symbols"]
+        low_value, high_value = observation["registers"][:, 0], observation["registers"][:, 1]
+        found = observation["flags"][:, 1] == 0  # the CMP flag: the cell holds the pass's value
+        low = low_value + high_value == self.base - 1  # this pass goes right and gathers the low value
+        window = symbols.reshape(-1, 4, 3)  # per pointer: left neighbour, cell, right neighbour
+        empty = (window[:, 1] == window[:, 2]).all(axis=1)  # P1 on P2: the middle is empty
+        at_low_end = (window[:, 0] == window[:, 1]).all(axis=1)  # P0 on P1
+        at_high_end = (window[:, 0, 1:] == window[:, 2, :2]).all(axis=1)  # P0 just left of P2
+        scanned = (last == _CMP_LOW) | (last == _CMP_HIGH)
         return np.select(
             [
-                low_passes + high_passes >= self.base - 1,
-                setup,
+                (low_value == 0) & (high_value == 0) & (symbols[:, 7] != BLANK),  # P2 to the BLANK
+                (low_value == 0) & (high_value < self.base - 1),  # R1 to base - 1
+                empty | (low_value >= high_value),
+                last == _READ,
+                scanned & found & low,
+                scanned & found & ~low,
                 last == _SWAP_LOW,
-                last == _SWAP_HIGH,
-                match & low & (last != _GROW_LOW),
-                match & ~low & (last != _GROW_HIGH),
-                low & (symbols[:, 2] == BLANK),  # P0 on the last symbol
-                ~low & (observation["boundaries"][:, 0] == 1),  # P0 on column 0
+                last == _GROW_HIGH,
+                ~(scanned | (last == _GROW_LOW) | (last == _SWAP_HIGH)),  # a new cell: read it
+                low & at_high_end,
                 low,
+                at_low_end,
             ],
-            [_HALT, _SETUP, _GROW_LOW, _GROW_HIGH, _SWAP_LOW, _SWAP_HIGH, _LOW_DONE, _HIGH_DONE, _RIGHT],
+            [
+                _SETUP_END, _SETUP_TOP, _HALT,
+                np.where(low, _CMP_LOW, _CMP_HIGH), _SWAP_LOW, _GROW_HIGH, _GROW_LOW, _SWAP_HIGH,
+                _READ, _LOW_DONE, _RIGHT, _HIGH_DONE,
+            ],
             default=_LEFT,
-        )
+        )  # fmt: skip

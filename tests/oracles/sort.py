@@ -11,8 +11,9 @@ from oracles.base import SEQUENCE_MALFORMED, Oracle, row_prefix, symbol_lists
 
 
 class SortOracle(Oracle):
-    """The expert makes base - 1 value passes of n steps, moves every symbol but the middle value
-    (base // 2) with 2 steps, walks P2 to the end (n - 1 steps) and HALTs."""
+    """The expert walks P2 to the BLANK (n steps), counts R1 up to base - 1, then makes value passes
+    alternately from the low and the high end over the still unsorted symbols (READ, CMP and a move
+    per symbol, 2 more per symbol it places), and HALTs once they are all placed or all equal."""
 
     task = "Sort"
     longest = 200
@@ -27,9 +28,16 @@ class SortOracle(Oracle):
         return sorted(problem)
 
     def program_length(self, problem: Any, base: int) -> int:
-        n = len(problem)
-        moved = sum(1 for s in problem if s != base // 2)
-        return (n - 1) + (base - 1) * n + 2 * moved + 1
+        steps = len(problem) + (base - 1) + 1  # setup, HALT
+        unsorted = sorted(problem)
+        for turn in range(base - 1):
+            goal = turn // 2 if turn % 2 == 0 else base - 1 - turn // 2
+            placed = unsorted.count(goal)
+            if placed == len(unsorted):  # the pass places every symbol left: HALT at once
+                return steps + 5 * placed - (1 if turn % 2 == 0 else 2)
+            steps += 3 * len(unsorted) + 2 * placed
+            unsorted = [s for s in unsorted if s != goal]
+        return steps
 
     def edge_cases(self, base: int) -> list[Any]:
         top, n = base - 1, self.longest

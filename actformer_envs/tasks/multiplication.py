@@ -90,7 +90,8 @@ class Multiplication(Task):
     ``base**2``.
 
     ## Arguments
-    ``base`` 2..36 (default 10); lengths default to 1..10.
+    ``base`` 2..36 (default 10); lengths default to 1..4 (the program grows as the square of the
+    length: 18 steps at 1, 189 at 4).
 
     ## Registered Configurations
     ``Actformer/Multiplication-v0``.
@@ -103,6 +104,7 @@ class Multiplication(Task):
     rows = ("A", "B", "OUT")
     output_row = 2
     pointer_rows = (0, 1, 2, None)
+    default_lengths = (1, 4)  # programs of 18 to 189 steps: quadratic in the length
     render_reversed = True
     allowed_instructions = (
         "READ P0->R0", "READ P1->R1", "READ P2->R2", "MUL R0,R1", "ADD R0,R2", "CARRY R0", "CLR C",

@@ -10,12 +10,12 @@ from oracles.base import Oracle, from_digits, row_prefix, to_digits
 
 class MultiplicationOracle(Oracle):
     """a * b by long multiplication: per digit of b, READ it, then 6 steps per column of a and one
-    carry column, 2 moves between columns, len(a) + len(a) - 1 moves back and a move to b's next digit;
-    then HALT."""
+    carry column, 2 moves between columns, 2 len(a) - 1 moves back and a move to b's next digit; then
+    HALT."""
 
     task = "Multiplication"
     longest = 100
-    property_length = 30
+    property_length = 12
 
     def problem_from_full_obs(self, obs: dict[str, np.ndarray], base: int) -> Any:
         pad = obs["scratchpad"]
@@ -34,30 +34,30 @@ class MultiplicationOracle(Oracle):
 
     def edge_cases(self, base: int) -> list[Any]:
         top = base**self.longest - 1  # 100 digits of base - 1
+        mixed = sum((i * 7 + 3) % base * base**i for i in range(40))  # 40 digits, no pattern of carries
         edge = [
             (0, 0),
-            (0, top),
-            (top, 0),
-            (1, top),
-            (top, 1),
+            (0, mixed),
+            (mixed, 0),
+            (1, mixed),
+            (mixed, 1),
             (base - 1, base - 1),
+            (base - 1, 1),
             (base - 1, top),  # 1 x 100 digits
             (top, base - 1),  # 100 x 1 digits
-            (base**99, base**99),  # powers of the base: all but the last digit 0
-            (base**40, base - 1),
-            (base**7 - 1, base**5 - 1),
+            (base**99, base**2),  # powers of the base: all but the top digit 0
+            (base**2, base**39),
+            (base, base),
+            (base**20 - 1, base**20 - 1),  # every carry at its largest
             [np.int64(base), np.int32(base + 1)],  # numpy ints and lists are accepted too
         ]
-        if base == 10:
-            # 100 x 100 digits, once (about 100k steps each): every carry at its largest, and a mixed one.
-            edge += [(top, top), (int("1234567890" * 10), int("9876543210" * 9 + "9876543211"))]
-        else:
-            edge.append((base**30 - 1, base**30 - 1))  # every carry at its largest, 30 x 30 digits
+        if base == max(self.bases):
+            edge.append((top, top))  # 100 x 100 digits (100,701 steps), the largest values: once
         return edge
 
     def malformed(self, base: int, max_length: int) -> list[Any]:
         too_long = base**max_length
-        return [(-1, 2), (1,), "1*2", (1.5, 2), (1, 2, 3), (True, 1), 5, (too_long, 1), (1, too_long), None]
+        return [(-1, 2), (1,), "1*2", (1.5, 2), (1, 2, 3), (True, 1), 5, (too_long, 1), (1, too_long)]
 
     def largest(self, base: int, max_length: int) -> Any:
         return (base**max_length - 1, base**max_length - 1)

@@ -140,7 +140,7 @@ class Multiplication(Task):
         """Lay out operands (n, width) int8 of digits/BLANK with la, lb digits; compute the product."""
         extent = la + lb
         width = a.shape[1]
-        target = _product_digits(a, b, int(la.max()), int(lb.max()), self.base, width)
+        target = _product_digits(a, b, int(la.max(initial=0)), int(lb.max(initial=0)), self.base, width)
         scratchpad = np.empty((len(la), 3, width), dtype=np.int8)
         scratchpad[:, 0], scratchpad[:, 1], scratchpad[:, 2] = a, b, BLANK
         program = lb * (10 * la + 7) + 1

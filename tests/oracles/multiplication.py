@@ -48,7 +48,7 @@ class MultiplicationOracle(Oracle):
             (base**99, base**2),  # powers of the base: all but the top digit 0
             (base**2, base**39),
             (base, base),
-            (base**20 - 1, base**20 - 1),  # every carry at its largest
+            (base**12 - 1, base**12 - 1),  # every carry at its largest
             [np.int64(base), np.int32(base + 1)],  # numpy ints and lists are accepted too
         ]
         if base == max(self.bases):

@@ -7,6 +7,7 @@ from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.duplicated_input import DuplicatedInput
 from actformer_envs.tasks.logic import Logic
+from actformer_envs.tasks.multiplication import Multiplication
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
@@ -25,6 +26,7 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         RepeatCopy,
         DuplicatedInput,
         Sort,
+        Multiplication,
     )
 }
 #: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
@@ -49,6 +51,7 @@ __all__ = [
     "DuplicatedInput",
     "Logic",
     "MultiTask",
+    "Multiplication",
     "Parity",
     "Problems",
     "RepeatCopy",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Problems, Task
+from actformer_envs.tasks.compare import Compare
 from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.reverse import Reverse
+from actformer_envs.tasks.subtraction import Subtraction
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Addition, Copy, Reverse, Parity)}
+TASKS: dict[str, type[Task]] = {
+    cls.name: cls for cls in (Addition, Copy, Reverse, Parity, Subtraction, Compare)
+}
 
-__all__ = ["TASKS", "Addition", "Copy", "Parity", "Problems", "Reverse", "Task"]
+__all__ = ["TASKS", "Addition", "Compare", "Copy", "Parity", "Problems", "Reverse", "Subtraction", "Task"]

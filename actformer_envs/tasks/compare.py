@@ -26,6 +26,11 @@ _WRITE = instruction_index("WRITE R0->P2")
 _HALT = instruction_index("HALT")
 
 
+#: One problem in this many has numbers sharing their top digits (equal about half of those times):
+#: a quarter of all answers are "equal", and deep scans are common.
+SHARED_ONE_IN = 2
+
+
 class Compare(Task):
     """``Actformer/Compare-v0``: say whether a < b, a = b or a > b.
 
@@ -48,7 +53,7 @@ class Compare(Task):
 
     ## Starting State
     A problem of length n has one number of exactly n digits and one of 1..n digits (which is
-    which, at random), no leading zeros; one problem in four has both of n digits sharing their top
+    which, at random), no leading zeros; one problem in two has both of n digits sharing their top
     digits (equal about half of those times), so "equal" and deep scans are common. n + 1 columns.
     Posed problems: ``options={"problem": (a, b)}`` with non-negative ints of at most
     ``max_length`` digits.
@@ -87,7 +92,7 @@ class Compare(Task):
     )  # fmt: skip
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
-        digits = random_pairs(random, lengths, width, self.base)
+        digits = random_pairs(random, lengths, width, self.base, SHARED_ONE_IN)
         return self._pose(digits[:, 0], digits[:, 1], lengths)
 
     def problem_length(self, problem: Any) -> int:

@@ -9,18 +9,20 @@ from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 
 
-def random_pairs(random: BatchRandom, lengths: np.ndarray, width: int, base: int) -> np.ndarray:
+def random_pairs(
+    random: BatchRandom, lengths: np.ndarray, width: int, base: int, shared_one_in: int
+) -> np.ndarray:
     """Digit rows (n, 2, width) int8 of two numbers, least significant digit first, then BLANK.
 
     One number has exactly ``lengths`` digits, the other 1..lengths (which is which, at random); no
     number has a leading zero unless it is a single digit. Uniform digits make equal numbers and long
-    equal top runs vanishingly rare, so one pair in four instead has both numbers of ``lengths``
-    digits sharing their top ``min(u, lengths)`` digits, u uniform in 0..2 * lengths: about half of
-    those pairs are equal, the rest share a prefix of uniform length.
+    equal top runs vanishingly rare, so one pair in ``shared_one_in`` instead has both numbers of
+    ``lengths`` digits sharing their top ``min(u, lengths)`` digits, u uniform in 0..2 * lengths:
+    about half of those pairs are equal, the rest share a prefix of uniform length.
     """
     n = len(lengths)
     bounds = np.empty((n, 6), dtype=np.int64)
-    bounds[:, 0], bounds[:, 1], bounds[:, 2], bounds[:, 3] = lengths, 2, 4, 2 * lengths + 1
+    bounds[:, 0], bounds[:, 1], bounds[:, 2], bounds[:, 3] = lengths, 2, shared_one_in, 2 * lengths + 1
     bounds[:, 4:] = base - 1
     draws = random.integers(bounds, 6)
     shared = draws[:, 2] == 0

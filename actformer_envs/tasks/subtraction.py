@@ -25,6 +25,10 @@ _HALT = instruction_index("HALT")
 STEPS_PER_COLUMN = 6
 
 
+#: One problem in this many has b sharing a's top digits (b = a about half of those times).
+SHARED_ONE_IN = 4
+
+
 class Subtraction(Task):
     """``Actformer/Subtraction-v0``: subtract b from a (a >= b) in any base, column by column.
 
@@ -80,7 +84,7 @@ class Subtraction(Task):
     )  # fmt: skip
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
-        digits = random_pairs(random, lengths, width, self.base)
+        digits = random_pairs(random, lengths, width, self.base, SHARED_ONE_IN)
         sign, _ = compare_rows(digits[:, 0], digits[:, 1])
         ordered = np.where((sign < 0)[:, None, None], digits[:, ::-1], digits)  # a >= b
         return self._pose(ordered[:, 0], ordered[:, 1], lengths)

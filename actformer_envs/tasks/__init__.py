@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Problems, Task
+from actformer_envs.tasks.compare import Compare
 from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.duplicated_input import DuplicatedInput
 from actformer_envs.tasks.logic import Logic
@@ -12,6 +13,7 @@ from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
 from actformer_envs.tasks.sort import Sort
+from actformer_envs.tasks.subtraction import Subtraction
 
 #: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask): new tasks
 #: go at the end, so that ids never change.
@@ -19,14 +21,16 @@ SINGLE_TASKS: dict[str, type[Task]] = {
     cls.name: cls
     for cls in (
         Addition,
+        Subtraction,
+        Multiplication,
+        Compare,
         Copy,
         Reverse,
+        DuplicatedInput,
+        RepeatCopy,
+        Sort,
         Parity,
         Logic,
-        RepeatCopy,
-        DuplicatedInput,
-        Sort,
-        Multiplication,
     )
 }
 #: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
@@ -47,6 +51,7 @@ __all__ = [
     "SINGLE_TASKS",
     "TASKS",
     "Addition",
+    "Compare",
     "Copy",
     "DuplicatedInput",
     "Logic",
@@ -57,6 +62,7 @@ __all__ = [
     "RepeatCopy",
     "Reverse",
     "Sort",
+    "Subtraction",
     "Task",
     "task_id",
 ]

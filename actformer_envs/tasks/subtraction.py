@@ -1,0 +1,148 @@
+"""Subtraction: a - b (a >= b) in any base, column by column, with borrows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from actformer_envs.instructions import NO_ACTION, instruction_index
+from actformer_envs.streams import BatchRandom
+from actformer_envs.symbols import BLANK, SYMBOL_VALUE
+from actformer_envs.tasks.base import Problems, Task, pad_rows
+from actformer_envs.tasks.numbers import check_operands, decode_numbers, number_rows, to_digits
+from actformer_envs.tasks.pairs import compare_rows, random_pairs
+
+_READ_A = instruction_index("READ P0->R0")
+_READ_B = instruction_index("READ P1->R1")
+_SUB = instruction_index("SUB R0,R1")
+_CARRY = instruction_index("CARRY R0")
+_WRITE = instruction_index("WRITE R0->P2")
+_ADVANCE = instruction_index("ADVANCE")
+_HALT = instruction_index("HALT")
+
+#: Expert steps per column: READ, READ, SUB, CARRY, WRITE, ADVANCE.
+STEPS_PER_COLUMN = 6
+
+
+#: One problem in this many has b sharing a's top digits (b = a about half of those times).
+SHARED_ONE_IN = 4
+
+
+class Subtraction(Task):
+    """``Actformer/Subtraction-v0``: subtract b from a (a >= b) in any base, column by column.
+
+    ## Description
+    Rows ``A`` and ``B`` hold a and b, ``OUT`` receives a - b; numbers are stored least significant
+    digit first (column 0 = units). ``P0``, ``P1``, ``P2`` stand on ``A``, ``B``, ``OUT``. The column
+    procedure writes one digit per column of a, so the answer is a - b zero-padded to as many digits
+    as a has (``7 - 5`` in base 10 is ``2``; ``100 - 99`` is ``001``); outputs are decoded with
+    leading zeros allowed, and ``info["output"]`` is the int.
+
+    ## Action Space
+    The shared ``Discrete(139)`` table; this task allows READ from P0/P1 into R0/R1, SUB R0,R1 and
+    R1,R0, CARRY R0/R1, CLR C, WRITE R0/R1 to P2, MOVE of P0..P2, ADVANCE and HALT.
+
+    ## Observation Space
+    As ``ActformerEnv``.
+
+    ## Rewards
+    As ``ActformerEnv``; the target is the digits of a - b on ``OUT``, as many as a has.
+
+    ## Starting State
+    A problem of length n has a of exactly n digits (no leading zero unless n = 1) and b <= a of
+    1..n digits; one problem in four has b of n digits sharing a's top digits (b = a about half of
+    those times), so long borrow chains and zero differences occur. n + 1 columns. Posed problems:
+    ``options={"problem": (a, b)}`` with ints a >= b >= 0, a of at most ``max_length`` digits.
+
+    ## Episode End
+    HALT, or twice the expert's program length: per column of a READ P0->R0, READ P1->R1,
+    SUB R0,R1 (which adds the pending borrow C), CARRY R0 (C = -1 on a borrow), WRITE R0->P2,
+    ADVANCE (6 steps), then HALT on the BLANK after a: 6n + 1 steps.
+
+    ## Arguments
+    ``base`` 2..36 (default 10); lengths default to 1..10.
+
+    ## Registered Configurations
+    ``Actformer/Subtraction-v0``.
+
+    ## Version History
+    v0: initial release.
+    """
+
+    name = "Subtraction"
+    rows = ("A", "B", "OUT")
+    output_row = 2
+    pointer_rows = (0, 1, 2, None)
+    render_reversed = True
+    allowed_instructions = (
+        "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1",
+        "SUB R0,R1", "SUB R1,R0", "CARRY R0", "CARRY R1", "CLR C",
+        "WRITE R0->P2", "WRITE R1->P2",
+        "MOVE P0 LEFT", "MOVE P0 RIGHT", "MOVE P1 LEFT", "MOVE P1 RIGHT",
+        "MOVE P2 LEFT", "MOVE P2 RIGHT", "ADVANCE", "HALT",
+    )  # fmt: skip
+
+    def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
+        digits = random_pairs(random, lengths, width, self.base, SHARED_ONE_IN)
+        sign, _ = compare_rows(digits[:, 0], digits[:, 1])
+        ordered = np.where((sign < 0)[:, None, None], digits[:, ::-1], digits)  # a >= b
+        return self._pose(ordered[:, 0], ordered[:, 1], lengths)
+
+    def _operands(self, problem: Any) -> tuple[int, int]:
+        a, b = check_operands(problem, self.name)
+        if a < b:
+            raise ValueError(f"{self.name} needs a >= b (the difference is not negative), got a={a} < b={b}")
+        return a, b
+
+    def problem_length(self, problem: Any) -> int:
+        return len(to_digits(self._operands(problem)[0], self.base))
+
+    def encode(self, problem: Any, width: int) -> Problems:
+        a, b = self._operands(problem)
+        rows = number_rows((a, b), self.base, width)
+        return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
+
+    def _pose(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
+        """Lay out operands (n, width) int8 of digits/BLANK, a >= b; the n-digit difference is the target."""
+        difference = SYMBOL_VALUE[a] - SYMBOL_VALUE[b]  # column by column, without borrows
+        digits = ((difference - _borrows(difference)) % self.base).astype(np.int8)
+        target = np.where(np.arange(a.shape[1]) < length[:, None], digits, np.int8(BLANK))
+        extent = length + 1
+        scratchpad = np.empty((len(length), 3, a.shape[1]), dtype=np.int8)
+        scratchpad[:, 0], scratchpad[:, 1], scratchpad[:, 2] = a, b, BLANK
+        program = STEPS_PER_COLUMN * length + 1
+        return Problems(pad_rows(scratchpad, extent), pad_rows(target, extent), program.astype(np.int64))
+
+    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+        return decode_numbers(rows, self.base, leading_zeros=True)
+
+    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        last = observation["last_action"]
+        a_done = observation["symbols"][:, 1] == BLANK
+        return np.select(
+            [
+                last == _READ_A,
+                last == _READ_B,
+                last == _SUB,
+                last == _CARRY,
+                last == _WRITE,
+                ((last == _ADVANCE) | (last == NO_ACTION)) & a_done,
+            ],
+            [_READ_B, _SUB, _CARRY, _WRITE, _ADVANCE, _HALT],
+            default=_READ_A,
+        )
+
+
+def _borrows(difference: np.ndarray) -> np.ndarray:
+    """Borrow (0 or 1) into each column of digit differences a_j - b_j (n, width), as a vectorized scan.
+
+    A column generates a borrow if its difference is negative and passes one on if it is 0; the borrow
+    into column j is the generate bit of the last column before j whose difference is not 0.
+    """
+    columns = np.arange(difference.shape[1], dtype=np.int32)
+    last_stop = np.maximum.accumulate(np.where(difference == 0, -1, columns), axis=1)
+    generates = np.take_along_axis(difference < 0, np.maximum(last_stop, 0), axis=1) & (last_stop >= 0)
+    borrow = np.zeros_like(difference)
+    borrow[:, 1:] = generates[:, :-1]
+    return borrow

@@ -1,0 +1,345 @@
+"""Expression: a·b + c, (a·b + c) - d or (a·b + c) - d·e in any base, with a phase counter in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_index
+from actformer_envs.streams import BatchRandom
+from actformer_envs.symbols import BLANK, EDGE
+from actformer_envs.tasks.base import Problems, Task
+from actformer_envs.tasks.numbers import check_operands, decode_numbers, to_digits
+
+STAGES = (0, 1, 2)
+#: Operands of each stage's problem: (a, b, c), (a, b, c, d), (a, b, c, d, e).
+OPERANDS = {0: 3, 1: 4, 2: 5}
+_NAMES = "abcde"
+
+# The passes of the expert's program (the values of ``KINDS``) and each stage's plan of passes.
+MUL_AB, ADD_C, SUB_D, MUL_DE, SUB_U = range(5)
+PLANS = {0: (MUL_AB, ADD_C), 1: (MUL_AB, ADD_C, SUB_D), 2: (MUL_AB, ADD_C, MUL_DE, SUB_U)}
+
+_I = instruction_index
+_HALT = _I("HALT")
+_READ_A, _READ_B = _I("READ P0->R0"), _I("READ P1->R1")
+_MUL, _ADD_PRODUCT, _CARRY_PRODUCT = _I("MUL R1,R0"), _I("ADD R1,R2"), _I("CARRY R1")
+_READ_OUT, _ADD, _SUB, _CARRY = _I("READ P2->R0"), _I("ADD R0,R1"), _I("SUB R0,R1"), _I("CARRY R0")
+_WRITE_OUT = _I("WRITE R0->P2")
+_LOAD, _INC, _STORE = _I("LOAD M0->R3"), _I("INC R3"), _I("STORE R3->M0")
+_LEFT = [_I(f"MOVE P{p} LEFT") for p in range(4)]
+_RIGHT = [_I(f"MOVE P{p} RIGHT") for p in range(4)]
+
+# Per pass kind: the product row's pointer (P2 for a·b on OUT, P3 for d·e on U) and the operand
+# pointer of a column pass (P0 on X for c and d, P3 for U).
+_PRODUCT_POINTER = np.array([2, 2, 2, 3, 2])
+_OPERAND_POINTER = np.array([0, 0, 0, 0, 3])
+_READ_PRODUCT = np.array([_I(f"READ P{p}->R2") for p in _PRODUCT_POINTER])
+_WRITE_PRODUCT = np.array([_I(f"WRITE R1->P{p}") for p in _PRODUCT_POINTER])
+_PRODUCT_RIGHT = np.array([_RIGHT[p] for p in _PRODUCT_POINTER])
+_PRODUCT_LEFT = np.array([_LEFT[p] for p in _PRODUCT_POINTER])
+_READ_OPERAND = np.array([_I(f"READ P{p}->R1") for p in _OPERAND_POINTER])
+_OPERAND_RIGHT = np.array([_RIGHT[p] for p in _OPERAND_POINTER])
+_COLUMN_OP = np.array([_ADD, _ADD, _SUB, _ADD, _SUB])
+
+# Successors that depend on more than the last action: codes in the successor table (negative).
+(_PREP_MUL, _MUL_WRITTEN, _MUL_B_RIGHT, _MUL_OUT_RIGHT, _MUL_OUT_LEFT, _MUL_A_RIGHT, _PREP_COLUMN,
+ _COLUMN_WRITTEN, _COLUMN_OUT_RIGHT, _READ_PRODUCT_CODE, _WRITE_PRODUCT_CODE, _PRODUCT_LEFT_CODE,
+ _READ_OPERAND_CODE, _COLUMN_OP_CODE) = range(-14, 0)  # fmt: skip
+
+
+def _successors() -> np.ndarray:
+    """(kinds, last_action + 1): the expert's next action, or a negative code for a conditional one."""
+    table = np.full((5, NUM_ACTIONS + 1), _READ_A, dtype=np.int64)
+    common = {_LOAD: _INC, _INC: _STORE}
+    multiply = {
+        NO_ACTION: _READ_A, _STORE: _PREP_MUL, _READ_A: _READ_B, _READ_B: _MUL,
+        _MUL: _READ_PRODUCT_CODE, _ADD_PRODUCT: _CARRY_PRODUCT, _CARRY_PRODUCT: _WRITE_PRODUCT_CODE,
+        _RIGHT[1]: _MUL_B_RIGHT, _LEFT[1]: _PRODUCT_LEFT_CODE, _RIGHT[0]: _MUL_A_RIGHT,
+    }  # fmt: skip
+    column = {
+        _STORE: _PREP_COLUMN, _LEFT[2]: _PREP_COLUMN, _LEFT[3]: _PREP_COLUMN, _RIGHT[0]: _READ_OUT,
+        _RIGHT[3]: _READ_OUT, _READ_OUT: _READ_OPERAND_CODE, _ADD: _CARRY, _SUB: _CARRY,
+        _CARRY: _WRITE_OUT, _WRITE_OUT: _COLUMN_WRITTEN, _RIGHT[2]: _COLUMN_OUT_RIGHT,
+    }  # fmt: skip
+    for p in (0, 3):
+        column[_I(f"READ P{p}->R1")] = _COLUMN_OP_CODE
+    for kind in range(5):
+        steps = dict(common)
+        if kind in (MUL_AB, MUL_DE):
+            p = _PRODUCT_POINTER[kind]
+            steps |= multiply
+            steps |= {
+                _I(f"READ P{p}->R2"): _ADD_PRODUCT,
+                _I(f"WRITE R1->P{p}"): _MUL_WRITTEN,
+                _RIGHT[p]: _MUL_OUT_RIGHT,
+                _LEFT[p]: _MUL_OUT_LEFT,
+            }
+        else:
+            steps |= column
+        for last, action in steps.items():
+            table[kind, last] = action
+    return table
+
+
+_SUCCESSORS = _successors()
+
+
+class Expression(Task):
+    """``Actformer/Expression-v0``: evaluate an arithmetic expression of multi-digit numbers.
+
+    ## Description
+    Model-native tool use: the machine's registers saturate at 4095, so every multi-digit value is
+    computed digit by digit on scratchpad rows, and the expert keeps the number of the pass it is
+    in (its *phase*) in memory slot ``M0`` (``LOAD M0->R3, INC R3, STORE R3->M0`` between passes).
+    Three stages (the ``stage`` argument): 0: ``a·b + c``; 1: ``(a·b + c) - d``; 2:
+    ``(a·b + c) - d·e``. Numbers are stored least significant digit first.
+
+    Layout (4 rows, pointer ``Pi`` bound to row i):
+
+    - ``X`` (P0): ``a _ c _ d _`` (stage 0: ``a _ c _``), operands separated by BLANK;
+    - ``Y`` (P1): ``b _ e _`` (stages 0 and 1: ``b _``);
+    - ``OUT`` (P2): the result, exactly 2n cells (EDGE beyond): a·b + c < base**(2n);
+    - ``U`` (P3): a work row for d·e (stage 2).
+
+    The expert's passes (a function of the observation: ``M0``, the last action, the cells beside
+    each pointer and the row boundaries; an operand ends where a BLANK follows it):
+
+    1. ``OUT = a·b``, long multiplication: per digit a_i (READ P0->R0), per digit b_j and one more
+       column for the carry (P1 on the BLANK after b reads 0): READ P1->R1, MUL R1,R0 (adds the
+       carry), READ P2->R2, ADD R1,R2, CARRY R1, WRITE R1->P2, MOVE P1 RIGHT, MOVE P2 RIGHT (the
+       extra column ends at the WRITE); then P1 and P2 step back left together until P1 is at the
+       start of b, and MOVE P0 RIGHT, MOVE P2 RIGHT start the next row: 10·len(b) + 9 steps a row.
+    2. ``OUT += c``: P2 back to column 0, P0 onto c, then over all 2n columns READ P2->R0,
+       READ P0->R1, ADD R0,R1, CARRY R0, WRITE R0->P2, MOVE P2 RIGHT, and MOVE P0 RIGHT while P0
+       is on a digit of c (beyond it, P0 rests on the BLANK, which reads as 0).
+    3. Stage 1: ``OUT -= d``, the same column pass with SUB R0,R1 (CARRY's floor division turns a
+       negative column into a borrow of -1). Stage 2: ``U = d·e`` (P1 walks on to e, P0 onto d,
+       then pass 1 with P3 on ``U``), then ``OUT -= U``, the column pass reading P3.
+    4. HALT once the last pass has written column 2n - 1.
+
+    Every column pass writes all 2n cells of ``OUT``, so the result is zero-padded to exactly 2n
+    digits: that fixed-width row is the target, decoded with leading zeros allowed.
+
+    ## Action Space
+    The shared ``Discrete(139)`` table; this task allows READ of any pointer into R0..R2, WRITE of
+    R0..R2 to P2/P3, ADD/SUB/MUL among R0..R2, CARRY R0..R2, CLR R0..R2 and C, MOVE of every
+    pointer, LOAD M0->R3, INC R3, STORE R3->M0 and HALT.
+
+    ## Observation Space
+    As ``ActformerEnv``.
+
+    ## Rewards
+    As ``ActformerEnv``; the target is the value's 2n digits on ``OUT``.
+
+    ## Starting State
+    A problem of length n has operands of 1..n digits, at least one of exactly n, no leading
+    zeros (0 is the digit 0). The result is never negative: stage 1 swaps c and d if a·b + c < d,
+    stage 2 swaps (a, b) and (d, e) if a·b + c < d·e. Posed problems: ``options={"problem":
+    (a, b, c)}``, ``(a, b, c, d)`` or ``(a, b, c, d, e)`` as the stage says, non-negative ints of at
+    most ``max_length`` digits whose value is not negative.
+
+    ## Episode End
+    HALT, or twice the expert's program length. With W = 2n and len(x) the digits of x, MUL(p, q)
+    = p·(10q + 9): stage 0 takes MUL(len a, len b) + 3 + len a + 6W + len c + 1 steps; stage 1 adds
+    3 + 7W - 1 + len d; stage 2 instead adds 3 + len b + 2 + MUL(len d, len e) + 3 + W - 1 + len d
+    + 6W - 1 + min(len d + len e, W - 1).
+
+    ## Arguments
+    ``base`` 2..36 (default 10); ``stage`` 0, 1 or 2 (default 2); lengths default to 1..2 (an
+    episode at length 2 takes up to 189 steps, at length 30 about 19,000).
+
+    ## Registered Configurations
+    ``Actformer/Expression-v0`` (``gym.make("Actformer/Expression-v0", stage=0)`` for stage 0).
+
+    ## Version History
+    v0: initial release.
+    """
+
+    name = "Expression"
+    rows = ("X", "Y", "OUT", "U")
+    output_row = 2
+    pointer_rows = (0, 1, 2, 3)
+    render_reversed = True
+    default_lengths = (1, 2)
+    option_defaults = {"stage": 2}
+    allowed_instructions = (
+        *(f"READ P{p}->R{r}" for p in range(4) for r in range(3)),
+        *(f"WRITE R{r}->P{p}" for r in range(3) for p in (2, 3)),
+        *(f"{op} R{a},R{b}" for op in ("ADD", "SUB", "MUL") for a in range(3) for b in range(3) if a != b),
+        "CARRY R0", "CARRY R1", "CARRY R2", "CLR R0", "CLR R1", "CLR R2", "CLR C",
+        *(f"MOVE P{p} {d}" for p in range(4) for d in ("LEFT", "RIGHT")),
+        "LOAD M0->R3", "INC R3", "STORE R3->M0", "HALT",
+    )  # fmt: skip
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        stage = options.get("stage", 2)
+        if isinstance(stage, (bool, np.bool_)) or not isinstance(stage, (int, np.integer)) or stage not in STAGES:
+            raise ValueError(f"stage must be an int in {{0, 1, 2}}, got {stage!r}")
+
+    def __init__(self, base: int, **options: Any) -> None:
+        super().__init__(base, **options)
+        self.stage = int(self.options["stage"])
+        self.operands = OPERANDS[self.stage]
+        plan = PLANS[self.stage]
+        self._plan = np.array(plan)
+        self._last_phase = len(plan) - 1
+
+    def width(self, max_length: int) -> int:
+        return 3 * max_length + 3  # X holds up to three operands, each followed by a BLANK
+
+    # -- problems --------------------------------------------------------------------------------
+
+    def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
+        n, k, base = len(lengths), self.operands, self.base
+        bounds = np.empty((n, 2 * k + 1), dtype=np.int64)
+        bounds[:, :k], bounds[:, k], bounds[:, k + 1 :] = lengths[:, None], k, base - 1
+        draws = random.integers(bounds, 2 * k + 1)
+        operand_lengths = 1 + draws[:, :k]
+        operand_lengths[np.arange(n), draws[:, k]] = lengths  # one operand has exactly n digits
+        digits = random.integers(base, k * width).reshape(n, k, width)[:, :, : int(lengths.max())]
+        top = operand_lengths - 1
+        rows, operand = np.arange(n)[:, None], np.arange(k)
+        leads = np.where(top > 0, 1 + draws[:, k + 1 :], digits[rows, operand, top])
+        digits[rows, operand, top] = leads  # no leading zero, unless the operand is one digit
+        digits[np.arange(digits.shape[2]) >= operand_lengths[:, :, None]] = 0
+        if k > 3:  # keep the value non-negative: swap c and d, or (a, b) and (d, e)
+            swap = _value_digits(digits, base)[1] < 0
+            order = np.array([0, 1, 3, 2] if k == 4 else [3, 4, 2, 0, 1])
+            digits = np.where(swap[:, None, None], digits[:, order], digits)
+            operand_lengths = np.where(swap[:, None], operand_lengths[:, order], operand_lengths)
+        return self._pose(digits, operand_lengths, lengths, width)
+
+    def _check(self, problem: Any) -> tuple[int, ...]:
+        """The operands of a posed problem, or ``ValueError`` saying what is wrong."""
+        if not isinstance(problem, (tuple, list)) or len(problem) != self.operands:
+            shape = "(" + ", ".join(_NAMES[: self.operands]) + ")"
+            raise ValueError(
+                f"{self.name} stage {self.stage} problem must be a tuple {shape} of non-negative ints, "
+                f"got {problem!r}"
+            )
+        return check_operands(problem, self.name, self.operands)
+
+    def problem_length(self, problem: Any) -> int:
+        return max(len(to_digits(x, self.base)) for x in self._check(problem))
+
+    def encode(self, problem: Any, width: int) -> Problems:
+        operands = self._check(problem)
+        a, b, c, *rest = operands
+        value = a * b + c - (rest[0] if len(rest) == 1 else rest[0] * rest[1] if rest else 0)
+        if value < 0:
+            raise ValueError(f"{self.name} problem {operands} has a negative value {value}; values must be >= 0")
+        length = self.problem_length(operands)
+        if width < self.width(length):
+            raise ValueError(f"{self.name} problem of length {length} does not fit width {width}")
+        listed = [to_digits(x, self.base) for x in operands]
+        digits = np.zeros((1, self.operands, length), dtype=np.int64)
+        for i, d in enumerate(listed):
+            digits[0, i, : len(d)] = d
+        operand_lengths = np.array([[len(d) for d in listed]])
+        return self._pose(digits, operand_lengths, np.array([length]), width)
+
+    def _pose(self, digits: np.ndarray, operand_lengths: np.ndarray, length: np.ndarray, width: int) -> Problems:
+        """Lay out operands (n, k, m) of digits (0 beyond each operand) with their lengths (n, k)."""
+        n, k, m = digits.shape
+        columns = np.arange(width)
+        result, _ = _value_digits(digits, self.base)
+        target = np.full((n, width), EDGE, dtype=np.int8)
+        target[:, : result.shape[1]] = result
+        target[columns >= 2 * length[:, None]] = EDGE
+        scratchpad = np.full((n, 4, width), BLANK, dtype=np.int8)
+        for row, members in ((0, [0, 2, 3] if k > 3 else [0, 2]), (1, [1, 4] if k == 5 else [1])):
+            start = np.zeros(n, dtype=np.int64)
+            for i in members:
+                offset = columns - start[:, None]
+                inside = (offset >= 0) & (offset < operand_lengths[:, i, None])
+                placed = np.take_along_axis(digits[:, i], np.clip(offset, 0, m - 1), axis=1)
+                scratchpad[:, row] = np.where(inside, placed, scratchpad[:, row])
+                start += operand_lengths[:, i] + 1
+        scratchpad[:, 2] = np.where(columns < 2 * length[:, None], BLANK, EDGE)
+        beyond = columns >= self.width(length)[:, None]
+        scratchpad[np.broadcast_to(beyond[:, None, :], scratchpad.shape)] = EDGE
+        return Problems(scratchpad, target, self._program_length(operand_lengths, length))
+
+    def _program_length(self, lengths: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """The expert's steps (see Episode End), from operand lengths (batch, k)."""
+        la, lb, lc = lengths[:, 0], lengths[:, 1], lengths[:, 2]
+        w = 2 * n
+        steps = _multiply_steps(la, lb) + 3 + la + 6 * w + lc + 1
+        if self.stage == 1:
+            steps += 3 + 7 * w - 1 + lengths[:, 3]
+        elif self.stage == 2:
+            ld, le = lengths[:, 3], lengths[:, 4]
+            steps += 3 + lb + 2 + _multiply_steps(ld, le) + 3 + w - 1 + ld + 6 * w - 1
+            steps += np.minimum(ld + le, w - 1)
+        return steps.astype(np.int64)
+
+    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+        return decode_numbers(rows, self.base, leading_zeros=True)
+
+    # -- the expert ------------------------------------------------------------------------------
+
+    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        last = observation["last_action"]
+        cells = observation["symbols"].reshape(-1, 4, 3)  # (batch, pointer, left/under/right)
+        left, under = cells[:, :, 0], cells[:, :, 1]
+        at_start, at_end = observation["boundaries"][:, 0::2], observation["boundaries"][:, 1::2]
+        phase = np.clip(observation["memory"][:, 0], 0, self._last_phase)
+        kind = self._plan[phase]
+        rows = np.arange(len(kind))
+        a_done = under[:, 0] == BLANK  # P0 on a separator: the multiplier is used up
+        b_start = left[:, 1] >= BLANK  # P1 at the start of its operand
+        finish = np.where(phase == self._last_phase, _HALT, _LOAD)
+        product_right = _PRODUCT_RIGHT[kind]
+        # Before a product: P1 walks on to e, then P0 onto d (P0 rests on the BLANK before d).
+        prep_mul = np.where(a_done, np.where(left[:, 1] != BLANK, _RIGHT[1], _RIGHT[0]), _READ_A)
+        operand = _OPERAND_POINTER[kind]
+        prep_column = np.select(
+            [at_start[:, 2] == 0, (operand == 3) & (at_start[:, 3] == 0), (operand == 0) & a_done],
+            [_LEFT[2], _LEFT[3], _RIGHT[0]],
+            _READ_OUT,
+        )
+        successor = _SUCCESSORS[kind, last]
+        codes = (
+            (_PREP_MUL, prep_mul),
+            (_MUL_WRITTEN, np.where(under[:, 1] == BLANK, _LEFT[1], _RIGHT[1])),
+            (_MUL_B_RIGHT, np.where(a_done, prep_mul, product_right)),
+            (_MUL_OUT_RIGHT, np.where(b_start, np.where(a_done, finish, _READ_A), _READ_B)),
+            (_MUL_OUT_LEFT, np.where(b_start, _RIGHT[0], _LEFT[1])),
+            (_MUL_A_RIGHT, np.where(left[:, 0] == BLANK, _READ_A, product_right)),
+            (_PREP_COLUMN, prep_column),
+            (_COLUMN_WRITTEN, np.where(at_end[:, 2] == 1, finish, _RIGHT[2])),
+            (_COLUMN_OUT_RIGHT, np.where(under[rows, operand] < BLANK, _OPERAND_RIGHT[kind], _READ_OUT)),
+            (_READ_PRODUCT_CODE, _READ_PRODUCT[kind]),
+            (_WRITE_PRODUCT_CODE, _WRITE_PRODUCT[kind]),
+            (_PRODUCT_LEFT_CODE, _PRODUCT_LEFT[kind]),
+            (_READ_OPERAND_CODE, _READ_OPERAND[kind]),
+            (_COLUMN_OP_CODE, _COLUMN_OP[kind]),
+        )
+        return np.select([successor == code for code, _ in codes], [value for _, value in codes], successor)
+
+
+def _multiply_steps(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Expert steps of a long multiplication of p digits by q digits."""
+    return p * (10 * q + 9)
+
+
+def _value_digits(digits: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """The digits (n, 2m) of a·b + c [- d | - d·e] for operands (n, k, m), and the final carry
+    (n,): -1 where the value is negative (the digits are then those of base**(2m) + value)."""
+    n, k, m = digits.shape
+    digits = digits.astype(np.int64)
+    columns = np.zeros((n, 2 * m), dtype=np.int64)  # column sums, carries not yet propagated
+    for i in range(m):
+        columns[:, i : i + m] += digits[:, 0, i : i + 1] * digits[:, 1]
+        if k == 5:
+            columns[:, i : i + m] -= digits[:, 3, i : i + 1] * digits[:, 4]
+    columns[:, :m] += digits[:, 2]
+    if k == 4:
+        columns[:, :m] -= digits[:, 3]
+    carry = np.zeros(n, dtype=np.int64)
+    for j in range(2 * m):
+        carry, columns[:, j] = np.divmod(columns[:, j] + carry, base)
+    return columns.astype(np.int8), carry

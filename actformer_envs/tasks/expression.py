@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -183,9 +184,8 @@ class Expression(Task):
         super().__init__(base, **options)
         self.stage = int(self.options["stage"])
         self.operands = OPERANDS[self.stage]
-        plan = PLANS[self.stage]
-        self._plan = np.array(plan)
-        self._last_phase = len(plan) - 1
+        self._plan = PLANS[self.stage]
+        self._table = _decision_table(self.stage)
 
     def width(self, max_length: int) -> int:
         return 3 * max_length + 3  # X holds up to three operands, each followed by a BLANK
@@ -282,43 +282,80 @@ class Expression(Task):
     # -- the expert ------------------------------------------------------------------------------
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
         cells = observation["symbols"].reshape(-1, 4, 3)  # (batch, pointer, left/under/right)
         left, under = cells[:, :, 0], cells[:, :, 1]
-        at_start, at_end = observation["boundaries"][:, 0::2], observation["boundaries"][:, 1::2]
-        phase = np.clip(observation["memory"][:, 0], 0, self._last_phase)
-        kind = self._plan[phase]
-        rows = np.arange(len(kind))
-        a_done = under[:, 0] == BLANK  # P0 on a separator: the multiplier is used up
-        b_start = left[:, 1] >= BLANK  # P1 at the start of its operand
-        finish = np.where(phase == self._last_phase, _HALT, _LOAD)
-        product_right = _PRODUCT_RIGHT[kind]
-        # Before a product: P1 walks on to e, then P0 onto d (P0 rests on the BLANK before d).
-        prep_mul = np.where(a_done, np.where(left[:, 1] != BLANK, _RIGHT[1], _RIGHT[0]), _READ_A)
-        operand = _OPERAND_POINTER[kind]
-        prep_column = np.select(
-            [at_start[:, 2] == 0, (operand == 3) & (at_start[:, 3] == 0), (operand == 0) & a_done],
-            [_LEFT[2], _LEFT[3], _RIGHT[0]],
-            _READ_OUT,
+        boundaries = observation["boundaries"]
+        seen = np.stack(
+            [
+                under[:, 0] == BLANK,
+                left[:, 0] == BLANK,
+                left[:, 1] == BLANK,
+                left[:, 1] == EDGE,
+                under[:, 1] == BLANK,
+                boundaries[:, 4] == 1,  # P2 at the start of OUT
+                boundaries[:, 5] == 1,  # P2 at the end of OUT
+                boundaries[:, 6] == 1,  # P3 at the start of U
+                under[:, 3] < BLANK,
+            ],
+            axis=1,
         )
-        successor = _SUCCESSORS[kind, last]
-        codes = (
-            (_PREP_MUL, prep_mul),
-            (_MUL_WRITTEN, np.where(under[:, 1] == BLANK, _LEFT[1], _RIGHT[1])),
-            (_MUL_B_RIGHT, np.where(a_done, prep_mul, product_right)),
-            (_MUL_OUT_RIGHT, np.where(b_start, np.where(a_done, finish, _READ_A), _READ_B)),
-            (_MUL_OUT_LEFT, np.where(b_start, _RIGHT[0], _LEFT[1])),
-            (_MUL_A_RIGHT, np.where(left[:, 0] == BLANK, _READ_A, product_right)),
-            (_PREP_COLUMN, prep_column),
-            (_COLUMN_WRITTEN, np.where(at_end[:, 2] == 1, finish, _RIGHT[2])),
-            (_COLUMN_OUT_RIGHT, np.where(under[rows, operand] < BLANK, _OPERAND_RIGHT[kind], _READ_OUT)),
-            (_READ_PRODUCT_CODE, _READ_PRODUCT[kind]),
-            (_WRITE_PRODUCT_CODE, _WRITE_PRODUCT[kind]),
-            (_PRODUCT_LEFT_CODE, _PRODUCT_LEFT[kind]),
-            (_READ_OPERAND_CODE, _READ_OPERAND[kind]),
-            (_COLUMN_OP_CODE, _COLUMN_OP[kind]),
-        )
-        return np.select([successor == code for code, _ in codes], [value for _, value in codes], successor)
+        phase = np.clip(observation["memory"][:, 0], 0, len(self._plan) - 1)
+        return self._table[phase, observation["last_action"], seen @ _FEATURE_WEIGHTS]
+
+
+#: The observation bits the expert's rules read (see ``Expression.expert``).
+_FEATURES = 9
+_FEATURE_WEIGHTS = 1 << np.arange(_FEATURES)
+
+
+@functools.cache
+def _decision_table(stage: int) -> np.ndarray:
+    """(phase, last_action, observation bits) -> the expert's action: :func:`_decide` evaluated once
+    on every combination, so that a step of the expert costs a few NumPy calls at any batch size."""
+    plan = np.array(PLANS[stage])
+    shape = (len(plan), NUM_ACTIONS + 1, 2**_FEATURES)
+    phase, last, bits = (grid.reshape(-1) for grid in np.indices(shape))
+    seen = ((bits[:, None] >> np.arange(_FEATURES)) & 1).astype(bool)
+    actions = _decide(plan[phase], phase == len(plan) - 1, last, seen)
+    table = actions.reshape(shape).astype(np.int64)
+    table.flags.writeable = False
+    return table
+
+
+def _decide(kind: np.ndarray, final: np.ndarray, last: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """The expert's rules: the next action from the pass kind, whether it is the final pass, the
+    last action and the observation bits ``seen`` (columns in the order ``Expression.expert`` stacks)."""
+    (a_done, a_entered, b_before_blank, b_before_edge, b_blank, out_start, out_end, u_start, u_digit) = seen.T
+    b_start = b_before_blank | b_before_edge  # P1 at the first digit of its operand
+    finish = np.where(final, _HALT, _LOAD)
+    product_right = _PRODUCT_RIGHT[kind]
+    # Before a product: P1 walks on to e, then P0 onto d (P0 rests on the BLANK before d).
+    prep_mul = np.where(a_done, np.where(b_before_blank, _RIGHT[0], _RIGHT[1]), _READ_A)
+    operand = _OPERAND_POINTER[kind]
+    prep_column = np.select(
+        [~out_start, (operand == 3) & ~u_start, (operand == 0) & a_done],
+        [_LEFT[2], _LEFT[3], _RIGHT[0]],
+        _READ_OUT,
+    )
+    operand_digit = np.where(operand == 3, u_digit, ~a_done)
+    successor = _SUCCESSORS[kind, last]
+    codes = (
+        (_PREP_MUL, prep_mul),
+        (_MUL_WRITTEN, np.where(b_blank, _LEFT[1], _RIGHT[1])),
+        (_MUL_B_RIGHT, np.where(a_done, prep_mul, product_right)),
+        (_MUL_OUT_RIGHT, np.where(b_start, np.where(a_done, finish, _READ_A), _READ_B)),
+        (_MUL_OUT_LEFT, np.where(b_start, _RIGHT[0], _LEFT[1])),
+        (_MUL_A_RIGHT, np.where(a_entered, _READ_A, product_right)),
+        (_PREP_COLUMN, prep_column),
+        (_COLUMN_WRITTEN, np.where(out_end, finish, _RIGHT[2])),
+        (_COLUMN_OUT_RIGHT, np.where(operand_digit, _OPERAND_RIGHT[kind], _READ_OUT)),
+        (_READ_PRODUCT_CODE, _READ_PRODUCT[kind]),
+        (_WRITE_PRODUCT_CODE, _WRITE_PRODUCT[kind]),
+        (_PRODUCT_LEFT_CODE, _PRODUCT_LEFT[kind]),
+        (_READ_OPERAND_CODE, _READ_OPERAND[kind]),
+        (_COLUMN_OP_CODE, _COLUMN_OP[kind]),
+    )
+    return np.select([successor == code for code, _ in codes], [value for _, value in codes], successor)
 
 
 def _multiply_steps(p: np.ndarray, q: np.ndarray) -> np.ndarray:

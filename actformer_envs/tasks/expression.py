@@ -46,7 +46,7 @@ _COLUMN_OP = np.array([_ADD, _ADD, _SUB, _ADD, _SUB])
 
 # Successors that depend on more than the last action: codes in the successor table (negative).
 (_PREP_MUL, _MUL_WRITTEN, _MUL_B_RIGHT, _MUL_OUT_RIGHT, _MUL_OUT_LEFT, _MUL_A_RIGHT, _PREP_COLUMN,
- _COLUMN_WRITTEN, _COLUMN_OUT_RIGHT, _READ_PRODUCT_CODE, _WRITE_PRODUCT_CODE, _PRODUCT_LEFT_CODE,
+ _COLUMN_WRITTEN, _COLUMN_OUT_RIGHT, _MUL_DONE, _WRITE_PRODUCT_CODE, _PRODUCT_LEFT_CODE,
  _READ_OPERAND_CODE, _COLUMN_OP_CODE) = range(-14, 0)  # fmt: skip
 
 
@@ -56,7 +56,7 @@ def _successors() -> np.ndarray:
     common = {_LOAD: _INC, _INC: _STORE}
     multiply = {
         NO_ACTION: _READ_A, _STORE: _PREP_MUL, _READ_A: _READ_B, _READ_B: _MUL,
-        _MUL: _READ_PRODUCT_CODE, _ADD_PRODUCT: _CARRY_PRODUCT, _CARRY_PRODUCT: _WRITE_PRODUCT_CODE,
+        _MUL: _MUL_DONE, _ADD_PRODUCT: _CARRY_PRODUCT, _CARRY_PRODUCT: _WRITE_PRODUCT_CODE,
         _RIGHT[1]: _MUL_B_RIGHT, _LEFT[1]: _PRODUCT_LEFT_CODE, _RIGHT[0]: _MUL_A_RIGHT,
     }  # fmt: skip
     column = {
@@ -349,7 +349,7 @@ def _decide(kind: np.ndarray, final: np.ndarray, last: np.ndarray, seen: np.ndar
         (_PREP_COLUMN, prep_column),
         (_COLUMN_WRITTEN, np.where(out_end, finish, _RIGHT[2])),
         (_COLUMN_OUT_RIGHT, np.where(operand_digit, _OPERAND_RIGHT[kind], _READ_OUT)),
-        (_READ_PRODUCT_CODE, _READ_PRODUCT[kind]),
+        (_MUL_DONE, np.where(b_blank, _WRITE_PRODUCT[kind], _READ_PRODUCT[kind])),
         (_WRITE_PRODUCT_CODE, _WRITE_PRODUCT[kind]),
         (_PRODUCT_LEFT_CODE, _PRODUCT_LEFT[kind]),
         (_READ_OPERAND_CODE, _READ_OPERAND[kind]),
@@ -360,7 +360,7 @@ def _decide(kind: np.ndarray, final: np.ndarray, last: np.ndarray, seen: np.ndar
 
 def _multiply_steps(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Expert steps of a long multiplication of p digits by q digits."""
-    return p * (10 * q + 9)
+    return p * (10 * q + 6)
 
 
 def _value_digits(digits: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:

@@ -177,7 +177,8 @@ class Expression(Task):
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
         stage = options.get("stage", 2)
-        if isinstance(stage, (bool, np.bool_)) or not isinstance(stage, (int, np.integer)) or stage not in STAGES:
+        is_int = isinstance(stage, (int, np.integer)) and not isinstance(stage, (bool, np.bool_))
+        if not is_int or stage not in STAGES:
             raise ValueError(f"stage must be an int in {{0, 1, 2}}, got {stage!r}")
 
     def __init__(self, base: int, **options: Any) -> None:
@@ -230,7 +231,7 @@ class Expression(Task):
         a, b, c, *rest = operands
         value = a * b + c - (rest[0] if len(rest) == 1 else rest[0] * rest[1] if rest else 0)
         if value < 0:
-            raise ValueError(f"{self.name} problem {operands} has a negative value {value}; values must be >= 0")
+            raise ValueError(f"{self.name} problem {operands} has the value {value}; it must be >= 0")
         length = self.problem_length(operands)
         if width < self.width(length):
             raise ValueError(f"{self.name} problem of length {length} does not fit width {width}")
@@ -241,7 +242,7 @@ class Expression(Task):
         operand_lengths = np.array([[len(d) for d in listed]])
         return self._pose(digits, operand_lengths, np.array([length]), width)
 
-    def _pose(self, digits: np.ndarray, operand_lengths: np.ndarray, length: np.ndarray, width: int) -> Problems:
+    def _pose(self, digits: np.ndarray, lengths_of: np.ndarray, length: np.ndarray, width: int) -> Problems:
         """Lay out operands (n, k, m) of digits (0 beyond each operand) with their lengths (n, k)."""
         n, k, m = digits.shape
         columns = np.arange(width)
@@ -254,14 +255,14 @@ class Expression(Task):
             start = np.zeros(n, dtype=np.int64)
             for i in members:
                 offset = columns - start[:, None]
-                inside = (offset >= 0) & (offset < operand_lengths[:, i, None])
+                inside = (offset >= 0) & (offset < lengths_of[:, i, None])
                 placed = np.take_along_axis(digits[:, i], np.clip(offset, 0, m - 1), axis=1)
                 scratchpad[:, row] = np.where(inside, placed, scratchpad[:, row])
-                start += operand_lengths[:, i] + 1
+                start += lengths_of[:, i] + 1
         scratchpad[:, 2] = np.where(columns < 2 * length[:, None], BLANK, EDGE)
         beyond = columns >= self.width(length)[:, None]
         scratchpad[np.broadcast_to(beyond[:, None, :], scratchpad.shape)] = EDGE
-        return Problems(scratchpad, target, self._program_length(operand_lengths, length))
+        return Problems(scratchpad, target, self._program_length(lengths_of, length))
 
     def _program_length(self, lengths: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The expert's steps (see Episode End), from operand lengths (batch, k)."""

@@ -44,7 +44,7 @@ def test_expert_exact_match_on_long_addition() -> None:
 
 @pytest.mark.parametrize("env_id", ENV_IDS, ids=ENV_IDS)
 def test_expert_single_observation_matches_env_expert(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = gym.make(env_id, max_length=10)
     agent = ExpertAgent(env.unwrapped.task)
     observation, _ = env.reset(seed=7, options={"length": 6})
     for _ in range(10_000):

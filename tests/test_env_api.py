@@ -206,7 +206,7 @@ def test_clone_mid_episode_continues_identically(env_id: str, clone) -> None:
 )
 def test_clone_solves_like_the_original(env_id: str, clone) -> None:
     """A copy taken mid-episode finishes the episode (and the next one) exactly like the original."""
-    env = gym.make(env_id, obs_mode="full")
+    env = gym.make(env_id, obs_mode="full", max_length=10)
     env.reset(seed=8, options={"length": 5})
     for _ in range(4):
         env.step(env.unwrapped.expert_action())
@@ -322,7 +322,7 @@ def test_random_actions(env_id: str) -> None:
 @pytest.mark.parametrize("length", [1, 4, 10])
 def test_truncated_at_twice_the_program_length(env_id: str, length: int) -> None:
     task = task_name(env_id)
-    env = gym.make(env_id, obs_mode="full")
+    env = gym.make(env_id, obs_mode="full", max_length=10)
     steps, _, info, first = run_expert(env, seed=length, options={"length": length})
     assert info["is_success"]
     base = env.unwrapped.task.base

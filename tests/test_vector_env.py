@@ -261,8 +261,8 @@ def test_reset_length_list_and_problem_options(env_id: str) -> None:
 
 
 def test_render_matches_single_envs(env_id: str) -> None:
-    vec = make_vec(env_id, 2, render_mode="ansi")
-    singles = [gym.make(env_id, render_mode="ansi") for _ in range(2)]
+    vec = make_vec(env_id, 2, render_mode="ansi", max_length=10)
+    singles = [gym.make(env_id, render_mode="ansi", max_length=10) for _ in range(2)]
     vec.reset(seed=0, options={"length": 10})  # no episode ends within the 5 steps
     for i, env in enumerate(singles):
         env.reset(seed=i, options={"length": 10})

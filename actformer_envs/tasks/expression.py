@@ -166,10 +166,9 @@ class Expression(Task):
     default_lengths = (1, 2)
     option_defaults = {"stage": 2}
     allowed_instructions = (
-        *(f"READ P{p}->R{r}" for p in range(4) for r in range(3)),
-        *(f"WRITE R{r}->P{p}" for r in range(3) for p in (2, 3)),
-        *(f"{op} R{a},R{b}" for op in ("ADD", "SUB", "MUL") for a in range(3) for b in range(3) if a != b),
-        "CARRY R0", "CARRY R1", "CARRY R2", "CLR R0", "CLR R1", "CLR R2", "CLR C",
+        "READ P0->R0", "READ P1->R1", "READ P2->R2", "READ P3->R2", "MUL R1,R0", "ADD R1,R2", "CARRY R1",
+        "WRITE R1->P2", "WRITE R1->P3", "READ P2->R0", "READ P0->R1", "READ P3->R1", "ADD R0,R1",
+        "SUB R0,R1", "CARRY R0", "WRITE R0->P2", "CLR C",
         *(f"MOVE P{p} {d}" for p in range(4) for d in ("LEFT", "RIGHT")),
         "LOAD M0->R3", "INC R3", "STORE R3->M0", "HALT",
     )  # fmt: skip

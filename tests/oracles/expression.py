@@ -120,7 +120,7 @@ class ExpressionOracle(Oracle):
             (too_long, 1, 0, 0, 0),
             (1, 1, 0, 1, too_long),
             (0, 0, 0, 1, 1),  # negative value
-            (1, 1, 1, 2, 1),
+            (1, 1, 0, 2, 1),
         ]
 
     def largest(self, base: int, max_length: int) -> Any:

@@ -18,7 +18,7 @@ STAGES = (0, 1, 2)
 OPERANDS = {0: 3, 1: 4, 2: 5}
 _NAMES = "abcde"
 
-# The passes of the expert's program (the values of ``KINDS``) and each stage's plan of passes.
+# The kinds of pass in the expert's program, and the passes of each stage in order (phase 0, 1, ...).
 MUL_AB, ADD_C, SUB_D, MUL_DE, SUB_U = range(5)
 PLANS = {0: (MUL_AB, ADD_C), 1: (MUL_AB, ADD_C, SUB_D), 2: (MUL_AB, ADD_C, MUL_DE, SUB_U)}
 

@@ -59,7 +59,7 @@ def summary(env_id: str, info: dict[str, Any], steps: int, length: int) -> str:
 
 def show_small_problem(env_id: str, length: int, seed: int) -> bool:
     """Pose a small problem, print the first frame, the expert's trace, the last frame and the result."""
-    env = gym.make(env_id, render_mode="ansi")
+    env = gym.make(env_id, render_mode="ansi", max_length=length)  # some tasks' default lengths are shorter
     env.reset(seed=seed, options={"length": length})
     print(f"== {env_id} ==")
     print(env.render())

@@ -7,6 +7,7 @@ from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.compare import Compare
 from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.duplicated_input import DuplicatedInput
+from actformer_envs.tasks.expression import Expression
 from actformer_envs.tasks.logic import Logic
 from actformer_envs.tasks.multiplication import Multiplication
 from actformer_envs.tasks.parity import Parity
@@ -31,6 +32,7 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         Sort,
         Parity,
         Logic,
+        Expression,
     )
 }
 #: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
@@ -54,6 +56,7 @@ __all__ = [
     "Compare",
     "Copy",
     "DuplicatedInput",
+    "Expression",
     "Logic",
     "MultiTask",
     "Multiplication",

@@ -86,11 +86,13 @@ class ActformerEnv(gym.Env):
     ## Arguments
     ``task``, ``min_length``, ``max_length``, ``base`` (digit tasks, 2..36), ``reward_mode``
     (``"shaped"``, ``"sparse"``), ``obs_mode`` (``"local"``, ``"full"``), ``history_length``
-    (0..128, default 8), ``render_mode`` (``"ansi"``, ``"rgb_array"``).
+    (0..128, default 8), ``render_mode`` (``"ansi"``, ``"rgb_array"``), and the task's own
+    (``Task.option_defaults``: Expression's ``stage``, RepeatCopy's ``max_repeats``, MultiTask's
+    ``tasks``). An unknown keyword is a ``TypeError``.
 
     ## Registered Configurations
-    ``Actformer/Addition-v0``, ``Actformer/Copy-v0``, ``Actformer/Reverse-v0``,
-    ``Actformer/Parity-v0``.
+    ``Actformer/<Task>-v0`` for every task of ``actformer_envs.TASKS`` (``actformer_envs.ENV_IDS``;
+    the README's table lists them).
 
     ## Version History
     v0: initial release.

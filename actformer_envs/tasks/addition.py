@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
-from actformer_envs.tasks.base import Problems, Task, pad_rows
-from actformer_envs.tasks.numbers import check_operands, decode_numbers, number_rows, to_digits
+from actformer_envs.tasks.base import Problems, pad_rows
+from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -26,7 +24,7 @@ _SMALL_VALUE = SYMBOL_VALUE.astype(np.int16)
 STEPS_PER_COLUMN = 6
 
 
-class Addition(Task):
+class Addition(TwoNumbers):
     """``Actformer/Addition-v0``: add two numbers of any base, column by column, with carries.
 
     ## Description
@@ -64,10 +62,6 @@ class Addition(Task):
     """
 
     name = "Addition"
-    rows = ("A", "B", "OUT")
-    output_row = 2
-    pointer_rows = (0, 1, 2, None)
-    render_reversed = True
     allowed_instructions = (
         "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1",
         "ADD R0,R1", "ADD R1,R0", "CARRY R0", "CARRY R1", "CLR C",
@@ -89,18 +83,9 @@ class Addition(Task):
         top = operand_lengths - 1
         digits[rows, operand, top] = np.where(top > 0, 1 + leads, digits[rows, operand, top])
         digits[np.arange(width) >= operand_lengths[:, :, None]] = BLANK
-        return self._pose(digits[:, 0], digits[:, 1], lengths)
+        return self.pose_numbers(digits[:, 0], digits[:, 1], lengths)
 
-    def problem_length(self, problem: Any) -> int:
-        a, b = check_operands(problem, self.name)
-        return max(len(to_digits(a, self.base)), len(to_digits(b, self.base)))
-
-    def encode(self, problem: Any, width: int) -> Problems:
-        a, b = check_operands(problem, self.name)
-        rows = number_rows((a, b), self.base, width)
-        return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
-
-    def _pose(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
+    def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
         """Lay out operands (n, width) int8 of digits/BLANK; compute the sum row and the expert's length."""
         total = _SMALL_VALUE[a] + _SMALL_VALUE[b]  # int16 column sums
         carry_in = _carries(total, self.base)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, pad_rows
-from actformer_envs.tasks.numbers import check_operands, number_rows, to_digits
+from actformer_envs.tasks.base import Problems, answer_lengths, pad_rows
+from actformer_envs.tasks.numbers import TwoNumbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 
 _SEEK_A = instruction_index("MOVE P0 RIGHT")
@@ -31,7 +29,7 @@ _HALT = instruction_index("HALT")
 SHARED_ONE_IN = 2
 
 
-class Compare(Task):
+class Compare(TwoNumbers):
     """``Actformer/Compare-v0``: say whether a < b, a = b or a > b.
 
     ## Description
@@ -79,10 +77,6 @@ class Compare(Task):
     """
 
     name = "Compare"
-    rows = ("A", "B", "OUT")
-    output_row = 2
-    pointer_rows = (0, 1, 2, None)
-    render_reversed = True
     base_range = (3, 36)
     allowed_instructions = (
         "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1", "CMP R0,R1",
@@ -93,18 +87,9 @@ class Compare(Task):
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
         digits = random_pairs(random, lengths, width, self.base, SHARED_ONE_IN)
-        return self._pose(digits[:, 0], digits[:, 1], lengths)
+        return self.pose_numbers(digits[:, 0], digits[:, 1], lengths)
 
-    def problem_length(self, problem: Any) -> int:
-        a, b = check_operands(problem, self.name)
-        return max(len(to_digits(a, self.base)), len(to_digits(b, self.base)))
-
-    def encode(self, problem: Any, width: int) -> Problems:
-        a, b = check_operands(problem, self.name)
-        rows = number_rows((a, b), self.base, width)
-        return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
-
-    def _pose(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
+    def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
         """Lay out numbers (n, width) int8 of digits/BLANK; the answer symbol and the expert's length."""
         sign, column = compare_rows(a, b)
         target = np.full_like(a, BLANK)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from actformer_envs.instructions import NUM_ACTIONS, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, Task, pad_rows
-from actformer_envs.tasks.numbers import check_operands, decode_numbers, number_rows, to_digits
+from actformer_envs.tasks.base import Problems, pad_rows
+from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -50,7 +48,7 @@ def _expert_table() -> np.ndarray:
 _EXPERT = _expert_table()
 
 
-class Multiplication(Task):
+class Multiplication(TwoNumbers):
     """``Actformer/Multiplication-v0``: multiply two numbers of any base by long multiplication.
 
     ## Description
@@ -101,11 +99,7 @@ class Multiplication(Task):
     """
 
     name = "Multiplication"
-    rows = ("A", "B", "OUT")
-    output_row = 2
-    pointer_rows = (0, 1, 2, None)
     default_lengths = (1, 4)  # programs of 18 to 189 steps: quadratic in the length
-    render_reversed = True
     allowed_instructions = (
         "READ P0->R0", "READ P1->R1", "READ P2->R2", "MUL R0,R1", "ADD R0,R2", "CARRY R0", "CLR C",
         "WRITE R0->P2", "MOVE P0 LEFT", "MOVE P0 RIGHT", "MOVE P1 LEFT", "MOVE P1 RIGHT",
@@ -124,20 +118,11 @@ class Multiplication(Task):
         rows = np.arange(n)
         digits[rows, :, top] = np.where(top[:, None] > 0, 1 + leads, digits[rows, :, top])
         digits = np.where(np.arange(width) < lengths[:, None, None], digits, np.int8(BLANK))
-        return self._pose(digits[:, 0], digits[:, 1], lengths, lengths)
+        return self.pose_numbers(digits[:, 0], digits[:, 1], lengths)
 
-    def problem_length(self, problem: Any) -> int:
-        a, b = check_operands(problem, self.name)
-        return max(len(to_digits(a, self.base)), len(to_digits(b, self.base)))
-
-    def encode(self, problem: Any, width: int) -> Problems:
-        a, b = check_operands(problem, self.name)
-        rows = number_rows((a, b), self.base, width)
-        la, lb = (np.array([len(to_digits(x, self.base))]) for x in (a, b))
-        return self._pose(rows[:1], rows[1:], la, lb)
-
-    def _pose(self, a: np.ndarray, b: np.ndarray, la: np.ndarray, lb: np.ndarray) -> Problems:
-        """Lay out operands (n, width) int8 of digits/BLANK with la, lb digits; compute the product."""
+    def pose_numbers(self, a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> Problems:
+        """Lay out operands (n, width) int8 of digits/BLANK; compute the product."""
+        la, lb = (a < BLANK).sum(axis=1), (b < BLANK).sum(axis=1)
         extent = la + lb
         width = a.shape[1]
         target = _product_digits(a, b, int(la.max(initial=0)), int(lb.max(initial=0)), self.base, width)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
-from actformer_envs.tasks.base import answer_lengths
+from actformer_envs.tasks.base import Problems, Task, answer_lengths
 
 
 def to_digits(value: int, base: int) -> list[int]:
@@ -65,3 +65,34 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
         int(symbols_to_text(row[n - 1 :: -1]), base) if ok else None
         for row, n, ok in zip(rows, lengths.tolist(), canonical.tolist(), strict=True)
     ]
+
+
+class TwoNumbers(Task):
+    """The layout of the tasks on two numbers: operands on rows ``A`` and ``B`` (``P0``, ``P1``), the
+    answer on ``OUT`` (``P2``), least significant digit first, shown most significant first.
+
+    Subclasses pose laid-out operands in :meth:`pose_numbers`; a problem is a pair of ints.
+    """
+
+    rows = ("A", "B", "OUT")
+    output_row = 2
+    pointer_rows = (0, 1, 2, None)
+    render_reversed = True
+
+    def operands(self, problem: Any) -> tuple[int, int]:
+        """The pair ``(a, b)`` of a user-posed problem, or ``ValueError`` saying what is wrong."""
+        a, b = check_operands(problem, self.name)
+        return a, b
+
+    def problem_length(self, problem: Any) -> int:
+        a, b = self.operands(problem)
+        return max(len(to_digits(a, self.base)), len(to_digits(b, self.base)))
+
+    def encode(self, problem: Any, width: int) -> Problems:
+        a, b = self.operands(problem)
+        rows = number_rows((a, b), self.base, width)
+        return self.pose_numbers(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
+
+    def pose_numbers(self, a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> Problems:
+        """Problems from operand rows (n, width) of digits then BLANK, of the given lengths."""
+        raise NotImplementedError

@@ -9,8 +9,8 @@ import numpy as np
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
-from actformer_envs.tasks.base import Problems, Task, pad_rows
-from actformer_envs.tasks.numbers import check_operands, decode_numbers, number_rows, to_digits
+from actformer_envs.tasks.base import Problems, pad_rows
+from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 
 _READ_A = instruction_index("READ P0->R0")
@@ -29,7 +29,7 @@ STEPS_PER_COLUMN = 6
 SHARED_ONE_IN = 4
 
 
-class Subtraction(Task):
+class Subtraction(TwoNumbers):
     """``Actformer/Subtraction-v0``: subtract b from a (a >= b) in any base, column by column.
 
     ## Description
@@ -71,10 +71,6 @@ class Subtraction(Task):
     """
 
     name = "Subtraction"
-    rows = ("A", "B", "OUT")
-    output_row = 2
-    pointer_rows = (0, 1, 2, None)
-    render_reversed = True
     allowed_instructions = (
         "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1",
         "SUB R0,R1", "SUB R1,R0", "CARRY R0", "CARRY R1", "CLR C",
@@ -87,23 +83,15 @@ class Subtraction(Task):
         digits = random_pairs(random, lengths, width, self.base, SHARED_ONE_IN)
         sign, _ = compare_rows(digits[:, 0], digits[:, 1])
         ordered = np.where((sign < 0)[:, None, None], digits[:, ::-1], digits)  # a >= b
-        return self._pose(ordered[:, 0], ordered[:, 1], lengths)
+        return self.pose_numbers(ordered[:, 0], ordered[:, 1], lengths)
 
-    def _operands(self, problem: Any) -> tuple[int, int]:
-        a, b = check_operands(problem, self.name)
+    def operands(self, problem: Any) -> tuple[int, int]:
+        a, b = super().operands(problem)
         if a < b:
             raise ValueError(f"{self.name} needs a >= b (the difference is not negative), got a={a} < b={b}")
         return a, b
 
-    def problem_length(self, problem: Any) -> int:
-        return len(to_digits(self._operands(problem)[0], self.base))
-
-    def encode(self, problem: Any, width: int) -> Problems:
-        a, b = self._operands(problem)
-        rows = number_rows((a, b), self.base, width)
-        return self._pose(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
-
-    def _pose(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
+    def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
         """Lay out operands (n, width) int8 of digits/BLANK, a >= b; the n-digit difference is the target."""
         difference = SYMBOL_VALUE[a] - SYMBOL_VALUE[b]  # column by column, without borrows
         digits = ((difference - _borrows(difference)) % self.base).astype(np.int8)

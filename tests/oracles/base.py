@@ -54,6 +54,41 @@ class Oracle:
         raise NotImplementedError
 
 
+class NumberPairOracle(Oracle):
+    """Tasks posed as a pair of non-negative ints on rows ``A`` and ``B`` (length: the longer's digits)."""
+
+    #: How a malformed text problem might look for this task (``"1+2"``).
+    text_example: ClassVar[str] = "1+2"
+
+    def problem_from_full_obs(self, obs: dict[str, np.ndarray], base: int) -> Any:
+        pad = obs["scratchpad"]
+        return from_digits(row_prefix(pad[0]), base), from_digits(row_prefix(pad[1]), base)
+
+    def problem_length(self, problem: Any, base: int) -> int:
+        return max(len(to_digits(problem[0], base)), len(to_digits(problem[1], base)))
+
+    def malformed(self, base: int, max_length: int) -> list[Any]:
+        too_long = base**max_length
+        return [
+            (-1, 2),
+            (1,),
+            self.text_example,
+            (1.5, 2),
+            (1, 2, 3),
+            (True, 1),
+            5,
+            (too_long, 1),
+            (1, too_long),
+        ]
+
+    def largest(self, base: int, max_length: int) -> Any:
+        return (base**max_length - 1, base**max_length - 1)
+
+    def problems(self, base: int) -> st.SearchStrategy:
+        top = base**self.property_length - 1
+        return st.tuples(st.integers(0, top), st.integers(0, top))
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 

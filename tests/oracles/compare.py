@@ -5,22 +5,16 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from oracles.base import Oracle, from_digits, row_prefix, to_digits
+from oracles.base import NumberPairOracle, to_digits
 
 
-class CompareOracle(Oracle):
+class CompareOracle(NumberPairOracle):
     """sign(a - b): seek past both numbers (2 steps per column), scan down 5 steps per column to the
     first unequal one (or column 0), then CLR, sign + 1 INCs, WRITE, HALT."""
 
     task = "Compare"
+    text_example = "1<2"
     bases = (3, 7, 10, 16, 36)
-
-    def problem_from_full_obs(self, obs: dict[str, np.ndarray], base: int) -> Any:
-        pad = obs["scratchpad"]
-        return from_digits(row_prefix(pad[0]), base), from_digits(row_prefix(pad[1]), base)
-
-    def problem_length(self, problem: Any, base: int) -> int:
-        return max(len(to_digits(problem[0], base)), len(to_digits(problem[1], base)))
 
     def answer(self, problem: Any, base: int) -> Any:
         a, b = problem
@@ -57,13 +51,6 @@ class CompareOracle(Oracle):
             (2 * base**50, base**50),
             [np.int64(base), np.int32(base)],  # numpy ints and lists are accepted too
         ]
-
-    def malformed(self, base: int, max_length: int) -> list[Any]:
-        too_long = base**max_length
-        return [(-1, 2), (1,), "1<2", (1.5, 2), (1, 2, 3), (True, 1), 5, (too_long, 1), (1, too_long)]
-
-    def largest(self, base: int, max_length: int) -> Any:
-        return (base**max_length - 1, base**max_length - 1)
 
     def problems(self, base: int) -> st.SearchStrategy:
         top = base**self.property_length - 1

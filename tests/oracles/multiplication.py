@@ -3,26 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
 
-from oracles.base import Oracle, from_digits, row_prefix, to_digits
+from oracles.base import NumberPairOracle, to_digits
 
 
-class MultiplicationOracle(Oracle):
+class MultiplicationOracle(NumberPairOracle):
     """a * b by long multiplication: per digit of b, READ it, then 6 steps per column of a and one
     carry column, 2 moves between columns, 2 len(a) - 1 moves back and a move to b's next digit; then
     HALT."""
 
     task = "Multiplication"
+    text_example = "1*2"
     longest = 100
     property_length = 12
-
-    def problem_from_full_obs(self, obs: dict[str, np.ndarray], base: int) -> Any:
-        pad = obs["scratchpad"]
-        return from_digits(row_prefix(pad[0]), base), from_digits(row_prefix(pad[1]), base)
-
-    def problem_length(self, problem: Any, base: int) -> int:
-        return max(len(to_digits(problem[0], base)), len(to_digits(problem[1], base)))
 
     def answer(self, problem: Any, base: int) -> Any:
         return problem[0] * problem[1]
@@ -54,14 +47,3 @@ class MultiplicationOracle(Oracle):
         if base == max(self.bases):
             edge.append((top, top))  # 100 x 100 digits (100,701 steps), the largest values: once
         return edge
-
-    def malformed(self, base: int, max_length: int) -> list[Any]:
-        too_long = base**max_length
-        return [(-1, 2), (1,), "1*2", (1.5, 2), (1, 2, 3), (True, 1), 5, (too_long, 1), (1, too_long)]
-
-    def largest(self, base: int, max_length: int) -> Any:
-        return (base**max_length - 1, base**max_length - 1)
-
-    def problems(self, base: int) -> st.SearchStrategy:
-        top = base**self.property_length - 1
-        return st.tuples(st.integers(0, top), st.integers(0, top))

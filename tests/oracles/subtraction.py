@@ -5,18 +5,14 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from oracles.base import Oracle, from_digits, row_prefix, to_digits
+from oracles.base import NumberPairOracle, to_digits
 
 
-class SubtractionOracle(Oracle):
+class SubtractionOracle(NumberPairOracle):
     """a - b (a >= b), one column per digit of a: 6 steps per column, then HALT. The answer is the int
     a - b (the output row holds it zero-padded to the digits of a)."""
 
     task = "Subtraction"
-
-    def problem_from_full_obs(self, obs: dict[str, np.ndarray], base: int) -> Any:
-        pad = obs["scratchpad"]
-        return from_digits(row_prefix(pad[0]), base), from_digits(row_prefix(pad[1]), base)
 
     def problem_length(self, problem: Any, base: int) -> int:
         return len(to_digits(problem[0], base))

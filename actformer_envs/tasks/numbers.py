@@ -57,14 +57,14 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     canonical = lengths > 0
     if not leading_zeros:
         canonical &= (lead != 0) | (lengths == 1)
-    width = rows.shape[1]
-    if width * np.log2(base) < 63:  # every row fits an int64: convert all at once
-        values = SYMBOL_VALUE[rows].astype(np.int64) @ base ** np.arange(width, dtype=np.int64)
-        return np.where(canonical, values.astype(object), None).tolist()
-    return [
-        int(symbols_to_text(row[n - 1 :: -1]), base) if ok else None
-        for row, n, ok in zip(rows, lengths.tolist(), canonical.tolist(), strict=True)
-    ]
+    # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.
+    short = min(int(62 / np.log2(base)), rows.shape[1])
+    fits = lengths <= short
+    values = SYMBOL_VALUE[rows[:, :short]].astype(np.int64) @ base ** np.arange(short, dtype=np.int64)
+    answers = np.where(canonical, values.astype(object), None)
+    for i in np.flatnonzero(canonical & ~fits).tolist():
+        answers[i] = int(symbols_to_text(rows[i, lengths[i] - 1 :: -1]), base)
+    return answers.tolist()
 
 
 class TwoNumbers(Task):

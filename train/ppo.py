@@ -141,9 +141,12 @@ class Trainer:
 
     def warm_start(self) -> dict[str, float]:
         """Behaviour cloning on expert data, then ``dagger_rounds`` of DAgger (nothing if
-        ``imitation`` is off); the warm-start policy (the KL penalty's reference) is frozen after."""
+        ``imitation`` is off); the warm-start policy (the KL penalty's reference) is frozen after.
+        Runs once: later calls return ``{}``."""
         c, metrics = self.config, {}
-        if c.imitation and not self.warm_started:
+        if self.warm_started:  # once per run: a second call would move the KL reference
+            return metrics
+        if c.imitation:
             start = time.perf_counter()
             kwargs = self.env_kwargs()
             data = collect_expert_data(

@@ -83,13 +83,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         # The trainer's state holds the pickled vector env, so this is a full unpickle: load only
         # checkpoints you trust (as with any pickle).
         payload = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as error:  # noqa: BLE001  (torch/pickle raise many types for a broken file)
+    except Exception as error:  # torch and pickle raise many types for a broken file
         raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(payload, dict):
         raise ValueError(f"{path} is not an Actformer checkpoint (it holds a {type(payload).__name__})")
     version = payload.get("format_version")
     if version != FORMAT_VERSION:
-        raise ValueError(f"{path} has checkpoint format version {version!r}; this code reads {FORMAT_VERSION}")
+        raise ValueError(f"{path} has checkpoint format version {version!r}; expected {FORMAT_VERSION}")
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
         raise ValueError(f"{path} is not a complete checkpoint: it lacks {missing}")
@@ -98,9 +98,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 def _leaves(value: Any, name: str) -> Iterator[tuple[str, Any]]:
     """(dotted name, tensor or array) of every tensor/array nested in dicts, lists and tuples."""
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        yield name, value
-    elif isinstance(value, float):
+    if isinstance(value, (torch.Tensor, np.ndarray, float)):
         yield name, value
     elif isinstance(value, Mapping):
         for key, item in value.items():

@@ -39,6 +39,12 @@ class ProblemQueue:
         self.next_episode[envs] = 0
         self.generated[envs] = 0
 
+    def set_lengths(self, lengths: tuple[int, int]) -> None:
+        """Draw the lengths of problems not yet posed uniform in ``lengths`` (low, high); the queued
+        ones are dropped (regenerated on the next pop), so every later problem follows the new range."""
+        self.lengths = lengths
+        self.generated = self.next_episode.copy()
+
     def pop(self, envs: np.ndarray) -> Posed:
         """The next problem of each env in ``envs``."""
         episodes = self.next_episode[envs]

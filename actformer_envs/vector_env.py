@@ -103,6 +103,18 @@ class ActformerVectorEnv(VectorEnv):
         self._last_rewards = reward
         return episodes.observation(), reward, terminated, truncated, infos
 
+    def set_length_range(self, low: int, high: int) -> None:
+        """Pose the random problems of every later reset and autoreset with lengths uniform in
+        ``[low, high]``, within ``[min_length, max_length]`` of the env (a curriculum's hook: the
+        observation space, sized by ``max_length``, does not change). Problems already posed stay."""
+        config = self.config
+        for name, value, bottom in (("low", low, config.min_length), ("high", high, low)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"{name} must be an int, got {value!r}")
+            if not bottom <= value <= config.max_length:
+                raise ValueError(f"{name} must lie in [{bottom}, {config.max_length}], got {value}")
+        self._episodes.problems.set_lengths((int(low), int(high)))
+
     def action_masks(self) -> np.ndarray:
         """Allowed instructions per environment, (num_envs, 139) bool, True = allowed."""
         return np.array(self._episodes.action_masks())

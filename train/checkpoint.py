@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,9 +45,10 @@ def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path
     if bad:
         raise ValueError(f"refusing to save a checkpoint with non-finite values in {', '.join(bad[:5])}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Not tempfile.mkstemp: its files are private (0600); this one gets the umask's permissions.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(temporary, "xb") as file:
             torch.save(dict(payload), file)
             file.flush()
             os.fsync(file.fileno())

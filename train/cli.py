@@ -42,6 +42,9 @@ from train.evaluate import format_table, generalization_table
 ALGOS: dict[str, type[RunConfig]] = {"ppo": PPOConfig, "a2c": A2CConfig}
 #: Config fields that ``--resume`` may change (they do not alter the trajectory of training).
 RESUME_OVERRIDABLE = ("total_steps", "device", "eval_lengths", "eval_episodes")
+#: ``Trainer.evaluate`` seeds its problems with ``config.seed`` plus this; ``actformer eval`` too, by
+#: default, so that it reproduces a run's final table.
+EVAL_SEED_OFFSET = 30_000
 #: Files written in a run directory besides the checkpoint.
 CONFIG_NAME, EVAL_NAME = "config.yaml", "eval.json"
 #: Tasks whose problem text is "a<op>b", with the operators each accepts.
@@ -108,9 +111,7 @@ def train_main(argv: Sequence[str]) -> int:
             log_metrics(writer, trainer.warm_start(), trainer.global_step)
             save_checkpoint(checkpoint, checkpoint_payload(trainer, options.algo))
         _train_loop(trainer, writer, checkpoint, options)
-        rows = evaluation_rows(
-            trainer.evaluate(config.eval_lengths, config.eval_episodes), config.eval_episodes
-        )
+        rows = final_evaluation(trainer, options.progress)
         for row in rows:
             writer.add_scalar(f"eval/exact_match_{row['length']}", row["exact_match"], trainer.global_step)
     except FloatingPointError as error:
@@ -315,6 +316,18 @@ def log_metrics(writer: Any, metrics: Mapping[str, Any], step: int) -> None:
                 writer.add_scalar(key, float(item), index)
 
 
+def final_evaluation(trainer: Any, progress: bool = True) -> list[dict[str, Any]]:
+    """``Trainer.evaluate`` at each of the config's ``eval_lengths`` (one length at a time, for the
+    progress bar), as ``format_table`` rows."""
+    config = trainer.config
+    success: dict[int, float] = {}
+    for length in tqdm(
+        config.eval_lengths, desc="eval", unit="length", disable=not progress, dynamic_ncols=True
+    ):
+        success.update(trainer.evaluate((length,), config.eval_episodes))
+    return evaluation_rows(success, config.eval_episodes)
+
+
 def evaluation_rows(success: Mapping[int, float], episodes: int) -> list[dict[str, Any]]:
     """``Trainer.evaluate``'s {length: exact match} as ``format_table`` rows."""
     return [{"length": int(n), "episodes": episodes, "exact_match": float(v)} for n, v in success.items()]
@@ -333,10 +346,10 @@ class EvalArgs:
     """Comma-separated problem lengths, e.g. 3,30,300,1000 (default: the run's eval_lengths)."""
     episodes: int | None = None
     """Episodes per length (default: the run's eval_episodes)."""
-    seed: int = 0
-    """Seed of the evaluation problems."""
-    num_envs: int = 256
-    """Environments stepped together."""
+    seed: int | None = None
+    """Seed of the evaluation problems (default: the one of the run's final evaluation)."""
+    num_envs: int | None = None
+    """Environments stepped together (default: the run's num_envs, as in its final evaluation)."""
     device: str = "auto"
     """Torch device of the policy: auto, cpu, cuda, ..."""
     json: Path | None = None
@@ -350,11 +363,13 @@ def eval_main(argv: Sequence[str]) -> int:
     config = make_config(ALGOS[payload["algo"]], payload["config"])
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(config.eval_lengths)
     episodes = config.eval_episodes if args.episodes is None else args.episodes
-    for name, value in (("episodes", episodes), ("num_envs", args.num_envs)):
+    num_envs = config.num_envs if args.num_envs is None else args.num_envs
+    seed = config.seed + EVAL_SEED_OFFSET if args.seed is None else args.seed
+    for name, value in (("episodes", episodes), ("num-envs", num_envs)):
         if value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+            raise UsageError(f"--{name} must be >= 1, got {value}")
+    if seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {seed}")
     policy = load_policy(payload, config, args.device)
     rows = []
     for length in tqdm(lengths, desc="eval", unit="length", dynamic_ncols=True):
@@ -363,8 +378,8 @@ def eval_main(argv: Sequence[str]) -> int:
             config.env_id,
             [length],
             episodes,
-            args.seed,
-            args.num_envs,
+            seed,
+            num_envs,
             **env_kwargs(config),
         )
     print(format_table(rows))

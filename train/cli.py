@@ -190,6 +190,7 @@ def _parse_train(argv: Sequence[str]) -> tuple[TrainOptions, RunConfig, tuple[Pa
             ("config", Annotated[unchecked, tyro.conf.OmitArgPrefixes]),
         ],
     )
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
     default = command(TrainOptions(algo=algo), unchecked(**values))
     parsed = tyro.cli(
         command, args=list(argv), default=default, prog="actformer train", description=_TRAIN_HELP
@@ -588,6 +589,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[command](rest)
+    except SystemExit as exit:  # tyro's --help (0) and its parse errors (2, already reported)
+        return exit.code if isinstance(exit.code, int) else 2
     except UsageError as error:
         print(f"actformer {command}: error: {error}", file=sys.stderr)
         return 2

@@ -29,6 +29,15 @@ TINY = [
 ]  # fmt: skip
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread() -> Any:
+    """Tiny models on a shared CPU: more than one torch thread only adds contention (6x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def bare_checkpoint(path: Path, task: str = "Copy", **config: Any) -> Path:
     """A checkpoint of an untrained policy (no trainer state): what eval and trace need."""
     settings = PPOConfig(task=task, eval_lengths=(1, 2), eval_episodes=8, num_envs=8, **config)

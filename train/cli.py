@@ -109,7 +109,7 @@ def train_main(argv: Sequence[str]) -> int:
     try:
         if resumed is None:
             log_metrics(writer, trainer.warm_start(), trainer.global_step)
-            save_checkpoint(checkpoint, checkpoint_payload(trainer, options.algo))
+            save_run(checkpoint, trainer, options.algo)
         _train_loop(trainer, writer, checkpoint, options)
         rows = final_evaluation(trainer, options.progress)
         for row in rows:
@@ -154,7 +154,7 @@ def _train_loop(trainer: Any, writer: Any, checkpoint: Path, options: TrainOptio
             )
             iterations += 1
             if iterations % options.checkpoint_every == 0 or trainer.done():
-                save_checkpoint(checkpoint, checkpoint_payload(trainer, options.algo))
+                save_run(checkpoint, trainer, options.algo)
     finally:
         bar.close()
 
@@ -292,6 +292,15 @@ def make_config(config_class: type[RunConfig], values: Mapping[str, Any]) -> Run
 def config_dict(config: RunConfig) -> dict[str, Any]:
     """The config as plain YAML/JSON types (tuples as lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def save_run(path: Path, trainer: Any, algo: str) -> None:
+    """Checkpoint ``trainer`` at ``path``; a non-finite policy is a ``FloatingPointError`` (the run
+    diverged) and leaves the previous checkpoint in place."""
+    try:
+        save_checkpoint(path, checkpoint_payload(trainer, algo))
+    except ValueError as error:
+        raise FloatingPointError(str(error)) from None
 
 
 def checkpoint_payload(trainer: Any, algo: str) -> dict[str, Any]:

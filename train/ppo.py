@@ -61,7 +61,7 @@ def gae(
     steps = len(rewards)
     next_values = np.concatenate([values[1:], last_values[None]], axis=0)
     ended = terminated | truncated
-    deltas = rewards + gamma * next_values * ~terminated - values
+    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
     advantages = np.zeros_like(values)
     running = np.zeros_like(last_values)
     for t in reversed(range(steps)):
@@ -141,9 +141,12 @@ class Trainer:
 
     def warm_start(self) -> dict[str, float]:
         """Behaviour cloning on expert data, then ``dagger_rounds`` of DAgger (nothing if
-        ``imitation`` is off); the warm-start policy (the KL penalty's reference) is frozen after."""
+        ``imitation`` is off); the warm-start policy (the KL penalty's reference) is frozen after.
+        Runs once: later calls return ``{}``."""
         c, metrics = self.config, {}
-        if c.imitation and not self.warm_started:
+        if self.warm_started:  # once per run: a second call would move the KL reference
+            return metrics
+        if c.imitation:
             start = time.perf_counter()
             kwargs = self.env_kwargs()
             data = collect_expert_data(
@@ -189,6 +192,9 @@ class Trainer:
         if not self.warm_started:
             self.warm_start()
         start = time.perf_counter()
+        bad = [name for name, p in self.policy.named_parameters() if not torch.isfinite(p).all()]
+        if bad:
+            raise FloatingPointError(f"non-finite policy parameters {bad}; not safe to checkpoint")
         batch, episodes = self._rollout()
         losses = self._update(batch)
         self.iteration += 1
@@ -241,6 +247,8 @@ class Trainer:
             self.resetting = ended
         self.global_step += steps * n
         last_values = self.policy.get_value(self.observation).cpu().numpy()
+        if not (np.isfinite(values).all() and np.isfinite(last_values).all()):
+            raise FloatingPointError("non-finite value estimates in the rollout; not safe to checkpoint")
         advantages = gae(rewards, values, last_values, terminated, truncated, decision, c.gamma, c.gae_lambda)
         keep = decision.reshape(-1)
         batch = {

@@ -1,0 +1,229 @@
+"""The training core: config validation, curriculum, GAE under NEXT_STEP autoreset, DAgger, PPO and
+A2C on the native vector env, and exact resume. Seeded, CPU, one thread; each test a few seconds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from actformer_envs import ActformerVectorEnv
+from agents import ActformerPolicy
+from train.config import A2CConfig, PPOConfig, RunConfig
+from train.curriculum import Curriculum
+from train.dagger import collect_on_policy
+from train.ppo import METRIC_KEYS, Trainer, gae
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Small batches run fastest on one thread; two oversubscribe a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def copy_config(cls: type[RunConfig] = PPOConfig, **overrides: object) -> RunConfig:
+    settings = {
+        "task": "Copy",
+        "device": "cpu",
+        "num_envs": 32,
+        "num_steps": 32,
+        "max_length": 5,
+        "imitation_pairs": 4000,
+        "imitation_epochs": 10,
+        "dagger_rounds": 1,
+        "dagger_steps": 2000,
+    }
+    return cls(**{**settings, **overrides})
+
+
+# -- config ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "field"),
+    [
+        (PPOConfig, {"task": "Nope"}, "task"),
+        (PPOConfig, {"num_envs": 0}, "num_envs"),
+        (PPOConfig, {"gamma": 1.5}, "gamma"),
+        (PPOConfig, {"learning_rate": 0.0}, "learning_rate"),
+        (PPOConfig, {"ent_coef": -1.0}, "ent_coef"),
+        (PPOConfig, {"reward_mode": "dense"}, "reward_mode"),
+        (PPOConfig, {"start_length": 4, "max_length": 3}, "max_length"),
+        (PPOConfig, {"min_length": 3, "start_length": 2}, "start_length"),
+        (PPOConfig, {"curriculum_threshold": 2.0}, "curriculum_threshold"),
+        (PPOConfig, {"eval_lengths": ()}, "eval_lengths"),
+        (PPOConfig, {"num_minibatches": 3}, "num_minibatches"),
+        (PPOConfig, {"target_kl": 0.0}, "target_kl"),
+        (PPOConfig, {"clip_coef": -0.1}, "clip_coef"),
+        (A2CConfig, {"kl_coef": math.nan}, "kl_coef"),
+        (A2CConfig, {"dagger_beta": 1.5}, "dagger_beta"),
+    ],
+)
+def test_config_errors_name_the_field(cls: type[RunConfig], kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{field} must"):
+        cls(**kwargs)
+
+
+def test_config_defaults() -> None:
+    config = PPOConfig(task="Copy")
+    assert config.max_length == 10 and config.env_id == "Actformer/Copy-v0"
+    assert config.batch_size == 64 * 64
+    assert A2CConfig().learning_rate == 7e-4
+
+
+# -- curriculum --------------------------------------------------------------------------------
+
+
+def test_curriculum_lengthens_only_past_the_threshold_and_round_trips() -> None:
+    curriculum = Curriculum(start=1, last=4, threshold=0.8, window=4, step=2)
+    assert not curriculum.record([True, True, True])  # 1.0, but the window is not full yet
+    assert not curriculum.record([False, True, True, True])  # windows of 0.75: below 0.8
+    assert curriculum.length == 1 and curriculum.success_rate == 0.75
+    assert curriculum.record([True])  # the last four all solved
+    assert curriculum.length == 3 and len(curriculum.outcomes) == 0  # a fresh window at length 3
+    curriculum.record([True, False, True])
+    restored = Curriculum(start=1, last=1)
+    restored.load_state_dict(curriculum.state_dict())
+    assert restored.state_dict() == curriculum.state_dict()
+    assert not restored.record([True, True])  # T F T T, then F T T T: 0.75 each
+    assert restored.record([True]) and restored.length == 4  # T T T T; 3 + 2 capped at last
+    assert not restored.record([True] * 10) and restored.length == 4  # capped at last
+
+
+def test_set_length_range_changes_the_lengths_of_later_problems() -> None:
+    fixed = ActformerVectorEnv(8, "Copy", min_length=4, max_length=4)
+    ranged = ActformerVectorEnv(8, "Copy", max_length=10)
+    ranged.reset(seed=0)
+    ranged.set_length_range(4, 4)
+    fixed.reset(seed=0)
+    for _ in range(40):  # step limits follow the lengths; several autoresets each
+        fixed.step(fixed.expert_action())
+        ranged.step(ranged.expert_action())
+    np.testing.assert_array_equal(fixed._episodes.step_limit, ranged._episodes.step_limit)
+    with pytest.raises(ValueError, match="high"):
+        ranged.set_length_range(2, 11)
+    with pytest.raises(ValueError, match="low"):
+        ranged.set_length_range(0, 3)
+
+
+# -- GAE ---------------------------------------------------------------------------------------
+
+
+def test_gae_matches_a_hand_computation_across_episode_ends() -> None:
+    gamma, lam = 0.9, 0.8
+    # env 0: decision, decision that terminates, reset step. env 1: truncated, reset step, decision.
+    rewards = np.array([[1.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
+    values = np.array([[0.5, 0.5], [0.25, 2.0], [9.0, 1.0]])
+    last = np.array([0.75, 0.75])
+    terminated = np.array([[False, False], [True, False], [False, False]])
+    truncated = np.array([[False, True], [False, False], [False, False]])
+    decision = np.array([[True, True], [True, False], [False, True]])
+    advantages = gae(rewards, values, last, terminated, truncated, decision, gamma, lam)
+    a1 = 2.0 - 0.25  # terminated: no bootstrap
+    a0 = (1.0 + gamma * 0.25 - 0.5) + gamma * lam * a1
+    b0 = 1.0 + gamma * 2.0 - 0.5  # truncated: bootstraps from its last observation, stops there
+    b2 = 3.0 + gamma * 0.75 - 1.0
+    np.testing.assert_allclose(advantages, [[a0, b0], [a1, 0.0], [0.0, b2]])
+
+
+# -- DAgger ------------------------------------------------------------------------------------
+
+
+def test_dagger_labels_visited_decisions_with_the_expert() -> None:
+    env = ActformerVectorEnv(8, "Copy", max_length=3)
+    torch.manual_seed(0)
+    policy = ActformerPolicy(env.single_observation_space, device="cpu")
+    (observations, labels), stats = collect_on_policy(
+        policy, env, 300, beta=0.5, rng=np.random.default_rng(0), seed=0
+    )
+    assert len(labels) == 300 and all(len(value) == 300 for value in observations.values())
+    np.testing.assert_array_equal(env.task.expert(observations), labels)
+    assert 0.0 <= stats["agreement"] <= 1.0
+
+
+# -- training ----------------------------------------------------------------------------------
+
+
+def test_warm_start_and_ppo_solve_copy() -> None:
+    """Warm start, then PPO with a curriculum from length 1 to 5: 100% greedy exact match on 1-5."""
+    trainer = Trainer(copy_config(start_length=1, curriculum_window=64, kl_coef=0.1))
+    warm = trainer.warm_start()
+    assert warm["imitation/bc_loss"] < 0.1
+    lengths = []
+    for _ in range(6):
+        metrics = trainer.iterate()
+        assert set(metrics) == set(METRIC_KEYS)
+        lengths.append(metrics["charts/curriculum_length"])
+    assert lengths[-1] == 5 and lengths == sorted(lengths)
+    assert trainer.global_step == 6 * 32 * 32
+    assert trainer.evaluate((1, 2, 3, 4, 5), 64) == {length: 1.0 for length in (1, 2, 3, 4, 5)}
+
+
+def test_ppo_from_scratch_learns_copy() -> None:
+    config = copy_config(
+        imitation=False, num_envs=64, max_length=2, start_length=2, learning_rate=1e-3, weight_decay=0.0
+    )
+    trainer = Trainer(config)
+    history = [trainer.iterate() for _ in range(24)]
+    success = [m["charts/success_rate"] for m in history]
+    returns = [m["charts/episodic_return"] for m in history]
+    assert np.mean(success[-3:]) > np.mean(success[:3]) + 0.1
+    assert np.mean(returns[-3:]) > np.mean(returns[:3]) + 0.2
+
+
+def test_a2c_runs_with_finite_losses() -> None:
+    trainer = Trainer(copy_config(A2CConfig, imitation=False, kl_coef=0.1, num_steps=16))
+    for _ in range(3):
+        metrics = trainer.iterate()
+        assert all(math.isfinite(metrics[key]) for key in METRIC_KEYS if key.startswith("losses/"))
+    assert trainer.global_step == 3 * 32 * 16
+
+
+def test_non_finite_losses_and_parameters_raise() -> None:
+    trainer = Trainer(copy_config(imitation=False, learning_rate=1e30, max_grad_norm=1e30))
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        for _ in range(5):  # an absurd learning rate blows the parameters up
+            trainer.iterate()
+    trainer = Trainer(copy_config(imitation=False))
+    with torch.no_grad():
+        trainer.policy.actor.bias.fill_(math.nan)
+    with pytest.raises(FloatingPointError, match="non-finite policy parameters"):
+        trainer.iterate()
+
+
+def test_state_dict_resumes_exactly() -> None:
+    config = copy_config(
+        imitation_pairs=1000,
+        imitation_epochs=2,
+        dagger_steps=500,
+        kl_coef=0.1,
+        curriculum_window=16,
+        num_steps=16,
+    )
+    original = Trainer(config)
+    original.warm_start()
+    original.iterate()
+    state = original.state_dict()
+    expected = original.iterate()
+    resumed = Trainer(config)
+    resumed.load_state_dict(state)
+    metrics = resumed.iterate()
+    for key in METRIC_KEYS:
+        if key != "charts/SPS":
+            assert metrics[key] == expected[key] or (
+                math.isnan(metrics[key]) and math.isnan(expected[key])
+            ), key
+    for (name, a), (_, b) in zip(
+        original.policy.state_dict().items(), resumed.policy.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert (
+        resumed.global_step == original.global_step
+        and resumed.curriculum.state_dict() == original.curriculum.state_dict()
+    )

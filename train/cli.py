@@ -454,7 +454,7 @@ class TraceArgs:
     problem: str
     """The problem: a+b (Addition), a-b (Subtraction), a*b (Multiplication), a?b or a<>b (Compare),
     a digit string such as 31415 (Copy, Reverse, DuplicatedInput, Sort, Parity), or a Python
-    literal in the env's problem format for any task, e.g. "([3, 1], 2)" for RepeatCopy."""
+    literal in the env's problem format for the other tasks, e.g. "([3, 1], 2)" for RepeatCopy."""
     device: str = "auto"
     """Torch device of the policy: auto, cpu, cuda, ..."""
     sample: bool = False

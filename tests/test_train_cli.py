@@ -4,6 +4,7 @@ clear errors, TensorBoard logs, exact resume."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,8 @@ def test_trace_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture
     path = bare_checkpoint(tmp_path / "checkpoint.pt", task="Addition")
     assert main(["trace", "--checkpoint", str(path), "--problem", "12+345", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split()[0] == "1"
+    assert lines[0].startswith("Addition  step 0/") and "1 [2]" in lines[1]  # the first frame
+    assert re.fullmatch(r" +1  \S.*", lines[5]), lines[5]  # then the steps
     assert lines[-1].startswith("output: ") and "expected: 357" in lines[-1]
     assert main(["trace", "--checkpoint", str(path), "--problem", "12*345"]) == 2
     one_line_error(capsys, "a+b")
@@ -183,7 +185,8 @@ class ExpertPolicy:
 
 
 def test_trace_says_what_each_step_changed() -> None:
-    lines, info = trace(ExpertPolicy("Addition"), PPOConfig(task="Addition"), (95, 17))
+    result = trace(ExpertPolicy("Addition"), PPOConfig(task="Addition"), (95, 17))
+    lines, info = result.steps, result.info
     assert [" ".join(line.split()[1:]) for line in lines[:6]] == [
         "READ P0->R0 R0=5",
         "READ P1->R1 R1=7",
@@ -195,7 +198,7 @@ def test_trace_says_what_each_step_changed() -> None:
     assert lines[-1].split()[1] == "HALT"
     assert info["is_success"] and info["output"] == 112
     # Longer than the run's max_length: the trace env is sized for the problem.
-    _, info = trace(ExpertPolicy("Copy"), PPOConfig(task="Copy"), parse_problem("Copy", "3" * 25))
+    info = trace(ExpertPolicy("Copy"), PPOConfig(task="Copy"), parse_problem("Copy", "3" * 25)).info
     assert info["is_success"] and info["output"] == [3] * 25
 
 

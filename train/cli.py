@@ -474,8 +474,9 @@ def trace_main(argv: Sequence[str]) -> int:
         import torch
 
         torch.manual_seed(args.seed)
-    lines, info = trace(policy, config, problem, greedy=not args.sample)
-    print("\n".join(lines))
+    result = trace(policy, config, problem, greedy=not args.sample)
+    print(result.start, *result.steps, result.end, sep="\n")
+    info = result.info
     verdict = "right" if info.get("is_success") else "wrong"
     print(f"output: {_show(info.get('output'))}  expected: {_show(info.get('target'))}  ({verdict})")
     return 0
@@ -506,10 +507,22 @@ def parse_problem(task: str, text: str) -> Any:
         ) from None
 
 
-def trace(
-    policy: ActformerPolicy, config: RunConfig, problem: Any, greedy: bool = True
-) -> tuple[list[str], dict[str, Any]]:
-    """(one line per step, the final info) of ``policy`` solving ``problem`` from start to end."""
+@dataclass
+class Trace:
+    """An episode of the policy on one problem."""
+
+    steps: list[str]
+    """One line per step: the instruction and what it changed."""
+    info: dict[str, Any]
+    """The env's final info (is_success, output, target)."""
+    start: str
+    """The first frame (the problem as posed), as ``render_mode="ansi"`` draws it."""
+    end: str
+    """The last frame."""
+
+
+def trace(policy: Any, config: RunConfig, problem: Any, greedy: bool = True) -> Trace:
+    """``policy`` (anything with ``ActformerPolicy.act``) solving ``problem`` from start to end."""
     task = TASKS[config.task](TASKS[config.task].default_base)
     try:
         length = task.problem_length(problem)
@@ -517,14 +530,15 @@ def trace(
         raise UsageError(f"bad {config.task} problem: {error}") from None
     # obs_mode="full" shows the scratchpad and pointers to the trace; the policy gets its own keys.
     kwargs = {**env_kwargs(config), "obs_mode": "full"}
-    env = gym.make(config.env_id, min_length=1, max_length=max(config.max_length, length), **kwargs)
+    size = max(config.max_length, length)
+    env = gym.make(config.env_id, min_length=1, max_length=size, render_mode="ansi", **kwargs)
     keys = _policy_keys(config)
     try:
         try:
             observation, info = env.reset(seed=0, options={"problem": problem})
         except ValueError as error:
             raise UsageError(f"bad {config.task} problem: {error}") from None
-        rows = env.unwrapped.current_task.rows
+        rows, start = env.unwrapped.current_task.rows, env.render()
         lines, steps = [], 0
         while True:
             action = int(policy.act({k: observation[k] for k in keys}, info["action_mask"], greedy=greedy))
@@ -538,7 +552,7 @@ def trace(
             if terminated or truncated:
                 if truncated:
                     lines.append("      (step limit reached)")
-                return lines, info
+                return Trace(lines, info, start, env.render())
     finally:
         env.close()
 
@@ -572,6 +586,8 @@ def describe_change(
 
 
 def _show(value: Any) -> str:
+    if value is None:
+        return "none (no well-formed answer)"
     if isinstance(value, list):
         return "".join(SYMBOL_CHARS[v] for v in value) if all(0 <= v < 36 for v in value) else str(value)
     return str(value)

@@ -167,7 +167,7 @@ def test_trace_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture
     path = bare_checkpoint(tmp_path / "checkpoint.pt", task="Addition")
     assert main(["trace", "--checkpoint", str(path), "--problem", "12+345", "--device", "cpu"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("Addition  step 0/") and "1 [2]" in lines[1]  # the first frame
+    assert re.match(r"Addition +step +0/", lines[0]) and "1 [2]" in lines[1]  # the first frame
     assert re.fullmatch(r" +1  \S.*", lines[5]), lines[5]  # then the steps
     assert lines[-1].startswith("output: ") and "expected: 357" in lines[-1]
     assert main(["trace", "--checkpoint", str(path), "--problem", "12*345"]) == 2

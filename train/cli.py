@@ -81,12 +81,15 @@ class TrainOptions:
     """Iterations between checkpoints (one is also written after the warm start and at the end)."""
     progress: bool = True
     """Show tqdm progress bars."""
+    threads: int | None = None
+    """Torch CPU threads (default: torch's choice; 1 is often fastest for this small policy)."""
 
 
 def train_main(argv: Sequence[str]) -> int:
     """``actformer train``: warm start, RL iterations with TensorBoard logs and checkpoints, then the
     exact-match table."""
     options, config, resumed = _parse_train(argv)
+    set_threads(options.threads)
     from torch.utils.tensorboard import SummaryWriter
 
     from train.ppo import Trainer  # imported here: eval and trace do not need it
@@ -364,6 +367,8 @@ class EvalArgs:
     """Torch device of the policy: auto, cpu, cuda, ..."""
     json: Path | None = None
     """Also write the table as JSON to this file."""
+    threads: int | None = None
+    """Torch CPU threads (default: torch's choice)."""
 
 
 def eval_main(argv: Sequence[str]) -> int:
@@ -380,6 +385,7 @@ def eval_main(argv: Sequence[str]) -> int:
             raise UsageError(f"--{name} must be >= 1, got {value}")
     if seed < 0:
         raise UsageError(f"--seed must be >= 0, got {seed}")
+    set_threads(args.threads)
     policy = load_policy(payload, config, args.device)
     rows = []
     for length in tqdm(lengths, desc="eval", unit="length", dynamic_ncols=True):
@@ -397,6 +403,17 @@ def eval_main(argv: Sequence[str]) -> int:
         report = {"checkpoint": str(args.checkpoint), "task": config.task, "rows": rows}
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
+
+
+def set_threads(threads: int | None) -> None:
+    """``torch.set_num_threads(threads)`` unless None; ``UsageError`` if it is < 1."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def parse_lengths(text: str) -> list[int]:

@@ -104,8 +104,9 @@ def train_main(argv: Sequence[str]) -> int:
         print(f"resuming {run_dir} at step {trainer.global_step}", file=sys.stderr)
     else:
         run_dir = _new_run_dir(options.runs_dir, config, options.algo)
-        (run_dir / CONFIG_NAME).write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
         print(f"run directory: {run_dir}", file=sys.stderr)
+    # On resume too: it may extend total_steps or change the evaluation.
+    (run_dir / CONFIG_NAME).write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
     checkpoint = run_dir / CHECKPOINT_NAME
     # On resume, events past the checkpoint's step (from the interrupted run) are dropped.
     writer = SummaryWriter(str(run_dir), purge_step=trainer.global_step if resumed else None)
@@ -122,7 +123,12 @@ def train_main(argv: Sequence[str]) -> int:
         print(f"actformer train: error: training diverged ({error}); stopped, {last}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: actformer train --resume {run_dir}", file=sys.stderr)
+        hint = (
+            f"continue with: actformer train --resume {run_dir}"
+            if checkpoint.exists()
+            else "no checkpoint yet"
+        )
+        print(f"\ninterrupted; {hint}", file=sys.stderr)
         return 130
     finally:
         writer.close()

@@ -1,0 +1,328 @@
+"""The ``actformer`` command (train/eval/trace) and checkpoint I/O: config files, atomic saves,
+clear errors, TensorBoard logs, exact resume."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from actformer_envs.tasks import TASKS
+from agents.actformer import ActformerPolicy
+from train import cli
+from train.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from train.cli import UsageError, config_dict, main, parse_problem, trace
+from train.config import PPOConfig
+from train.ppo import Trainer
+
+#: A training run of a few seconds: Copy, 2 iterations of 8 envs x 8 steps per checkpoint.
+TINY = [
+    "--task", "Copy", "--num-envs", "8", "--num-steps", "8", "--num-minibatches", "2",
+    "--update-epochs", "1", "--no-imitation", "--eval-lengths", "1", "2", "--eval-episodes", "8",
+    "--no-progress",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread() -> Any:
+    """Tiny models on a shared CPU: more than one torch thread only adds contention (6x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def bare_checkpoint(path: Path, task: str = "Copy", **config: Any) -> Path:
+    """A checkpoint of an untrained policy (no trainer state): what eval and trace need."""
+    settings = PPOConfig(task=task, eval_lengths=(1, 2), eval_episodes=8, num_envs=8, **config)
+    env = gym.make(settings.env_id, max_length=settings.max_length)
+    policy = ActformerPolicy(
+        env.observation_space, d_model=settings.d_model, hidden=settings.hidden, device="cpu"
+    )
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "algo": "ppo",
+        "config": config_dict(settings),
+        "policy": policy.state_dict(),
+        "trainer": {},
+    }
+    return save_checkpoint(path, payload)
+
+
+def one_line_error(capsys: pytest.CaptureFixture, *words: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+# --------------------------------------------------------------------------------- config files
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_config_file_is_loaded_then_overridden_by_flags(tmp_path: Path, suffix: str) -> None:
+    values = {"task": "Copy", "seed": 3, "num_envs": 8, "eval_lengths": [2, 4]}
+    path = tmp_path / f"run{suffix}"
+    path.write_text(json.dumps(values) if suffix == ".json" else yaml.safe_dump(values))
+    options, config, resumed = cli._parse_train(["--config", str(path), "--seed", "5", "--algo", "a2c"])
+    assert resumed is None and options.algo == "a2c"
+    assert (config.task, config.seed, config.num_envs, config.eval_lengths) == ("Copy", 5, 8, (2, 4))
+    assert config.num_steps == 16  # A2C's own default, not PPO's
+
+
+def test_config_file_unknown_key_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("task: Copy\nlearning_rat: 0.1\n")
+    assert main(["train", "--config", str(path)]) == 2
+    one_line_error(capsys, "learning_rat", str(path))
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["train", "--num-envs", "0"], ["num_envs"]),
+        (["train", "--task", "Nope"], ["task", "Nope"]),
+        (["train", "--checkpoint-every", "0"], ["checkpoint-every"]),
+        (["train", "--config", "missing.yaml"], ["missing.yaml", "not found"]),
+        (["eval", "--checkpoint", "missing_run"], ["missing_run", "not found"]),
+        (["trace", "--checkpoint", "missing.pt", "--problem", "1+2"], ["missing.pt"]),
+        (["fly"], ["fly"]),
+    ],
+)
+def test_bad_values_and_paths_are_one_line_errors(
+    argv: list[str], words: list[str], tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    one_line_error(capsys, *words)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_value_in_config_file_and_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad_value, broken = tmp_path / "bad.yaml", tmp_path / "broken.json"
+    bad_value.write_text("seed: -1\n")
+    broken.write_text("{not json")
+    assert main(["train", "--config", str(bad_value)]) == 2
+    one_line_error(capsys, "seed")
+    assert main(["train", "--config", str(broken)]) == 2
+    one_line_error(capsys, "broken.json")
+
+
+# ---------------------------------------------------------------------------------- checkpoints
+
+
+def test_save_is_atomic_and_refuses_non_finite(tmp_path: Path) -> None:
+    path = bare_checkpoint(tmp_path / "checkpoint.pt")
+    good = load_checkpoint(path)["policy"]
+    broken = {**load_checkpoint(path), "trainer": {"env": lambda: None}}  # cannot be pickled
+    with pytest.raises(Exception, match=r"pickle|lambda"):
+        save_checkpoint(path, broken)
+    nan = {**load_checkpoint(path)}
+    nan["policy"] = {**good, "actor.bias": torch.full_like(good["actor.bias"], float("nan"))}
+    with pytest.raises(ValueError, match=r"non-finite.*actor\.bias"):
+        save_checkpoint(path, nan)
+    left = load_checkpoint(path)["policy"]
+    assert all(torch.equal(left[k], good[k]) for k in good)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary files left
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(FileNotFoundError, match="no checkpoint in run directory"):
+        load_checkpoint(tmp_path)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"format_version": 0}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="format version 0"):
+        load_checkpoint(tmp_path / "old.pt")
+
+
+# ---------------------------------------------------------------------------------- eval, trace
+
+
+def test_eval_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bare_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    report = tmp_path / "eval.json"
+    argv = ["eval", "--checkpoint", str(tmp_path / "run"), "--lengths", "1,3", "--episodes", "5"]
+    assert main([*argv, "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "| 1 | 5 |" in out and "| 3 | 5 |" in out
+    rows = json.loads(report.read_text())["rows"]
+    assert [(r["length"], r["episodes"]) for r in rows] == [(1, 5), (3, 5)]
+    assert main([*argv[:3], "--lengths", "3,x"]) == 2
+
+
+def test_trace_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = bare_checkpoint(tmp_path / "checkpoint.pt", task="Addition")
+    assert main(["trace", "--checkpoint", str(path), "--problem", "12+345", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.match(r"Addition +step +0/", lines[0]) and "1 [2]" in lines[1]  # the first frame
+    assert re.fullmatch(r" +1  \S.*", lines[5]), lines[5]  # then the steps
+    assert lines[-1].startswith("output: ") and "expected: 357" in lines[-1]
+    assert main(["trace", "--checkpoint", str(path), "--problem", "12*345"]) == 2
+    one_line_error(capsys, "a+b")
+
+
+class ExpertPolicy:
+    """The task's expert behind the policy's ``act``, to check what a trace says."""
+
+    def __init__(self, task: str) -> None:
+        self.task = TASKS[task](TASKS[task].default_base)
+
+    def act(self, observation: dict[str, np.ndarray], action_mask: Any = None, greedy: bool = True) -> int:
+        return int(self.task.expert({k: np.asarray(v)[None] for k, v in observation.items()})[0])
+
+
+def test_trace_says_what_each_step_changed() -> None:
+    result = trace(ExpertPolicy("Addition"), PPOConfig(task="Addition"), (95, 17))
+    lines, info = result.steps, result.info
+    assert [" ".join(line.split()[1:]) for line in lines[:6]] == [
+        "READ P0->R0 R0=5",
+        "READ P1->R1 R1=7",
+        "ADD R0,R1 R0=12",
+        "CARRY R0 R0=2 C=1",
+        "WRITE R0->P2 OUT[0]=2",
+        "ADVANCE P0:0->1 P1:0->1 P2:0->1",
+    ]
+    assert lines[-1].split()[1] == "HALT"
+    assert info["is_success"] and info["output"] == 112
+    # Longer than the run's max_length: the trace env is sized for the problem.
+    info = trace(ExpertPolicy("Copy"), PPOConfig(task="Copy"), parse_problem("Copy", "3" * 25)).info
+    assert info["is_success"] and info["output"] == [3] * 25
+
+
+@pytest.mark.parametrize(
+    "task, text, problem",
+    [
+        ("Addition", "123 + 456", (123, 456)),
+        ("Subtraction", "50-7", (50, 7)),
+        ("Multiplication", "12*34", (12, 34)),
+        ("Compare", "5?7", (5, 7)),
+        ("Compare", "5<>7", (5, 7)),
+        ("Sort", "31415", [3, 1, 4, 1, 5]),
+        ("RepeatCopy", "([3, 1], 2)", ([3, 1], 2)),
+    ],
+)
+def test_parse_problem(task: str, text: str, problem: Any) -> None:
+    assert parse_problem(task, text) == problem
+
+
+@pytest.mark.parametrize(
+    "task, text", [("Addition", "1-2"), ("Addition", "a+b"), ("Copy", "12-3"), ("Logic", "((")]
+)
+def test_parse_problem_errors(task: str, text: str) -> None:
+    with pytest.raises(UsageError, match=task):
+        parse_problem(task, text)
+
+
+# ----------------------------------------------------------------------------------------- train
+
+
+def run_dir(runs: Path) -> Path:
+    (found,) = runs.iterdir()
+    return found
+
+
+def test_train_writes_logs_checkpoint_config_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = tmp_path / "runs"
+    argv = ["train", *TINY, "--imitation", "--imitation-pairs", "200", "--imitation-epochs", "1"]
+    argv += ["--dagger-rounds", "0", "--total-steps", "128", "--runs-dir", str(runs)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    directory = run_dir(runs)
+    assert directory.name.startswith("Copy__ppo__0__")
+    assert "| 2 | 8 |" in out
+    assert yaml.safe_load((directory / "config.yaml").read_text())["num_envs"] == 8
+    report = json.loads((directory / "eval.json").read_text())
+    assert [row["length"] for row in report["rows"]] == [1, 2] and report["global_step"] == 128
+    payload = load_checkpoint(directory)
+    assert payload["trainer"]["global_step"] == 128 and payload["algo"] == "ppo"
+    events = EventAccumulator(str(directory))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    required = {
+        "charts/success_rate",
+        "charts/episodic_return",
+        "charts/SPS",
+        "charts/curriculum_length",
+        "losses/policy",
+        "losses/value",
+        "imitation/bc_loss",
+        "eval/exact_match_2",
+    }
+    assert required <= tags, required - tags
+    assert [event.step for event in events.Scalars("charts/SPS")] == [64, 128]
+
+
+def final_state(directory: Path) -> dict[str, Any]:
+    return load_checkpoint(directory)["trainer"]
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    # The curriculum lengthens every 8 episodes (threshold 0), so its length is part of what resumes.
+    argv = ["train", *TINY, "--total-steps", "384", "--checkpoint-every", "2"]
+    argv += ["--curriculum-threshold", "0", "--curriculum-window", "8", "--max-length", "6"]
+    assert main([*argv, "--runs-dir", str(tmp_path / "whole")]) == 0
+    whole = final_state(run_dir(tmp_path / "whole"))
+
+    iterate, calls = Trainer.iterate, []
+
+    def interrupted(self: Trainer) -> dict[str, float]:
+        calls.append(self.global_step)
+        if len(calls) == 4:  # during the 4th iteration: the last checkpoint is after the 2nd
+            raise KeyboardInterrupt
+        return iterate(self)
+
+    monkeypatch.setattr(Trainer, "iterate", interrupted)
+    assert main([*argv, "--runs-dir", str(tmp_path / "parts")]) == 130
+    directory = run_dir(tmp_path / "parts")
+    saved = final_state(directory)
+    assert saved["global_step"] == 128 and not (directory / "eval.json").exists()
+    monkeypatch.setattr(Trainer, "iterate", iterate)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(directory), "--no-progress"]) == 0
+    assert "resuming" in capsys.readouterr().err
+    resumed = final_state(directory)
+    assert resumed["global_step"] == whole["global_step"] == 384
+    assert resumed["curriculum"] == whole["curriculum"] and whole["curriculum"]["length"] > 1
+    for key, value in whole["policy"].items():
+        assert torch.equal(resumed["policy"][key], value), key
+
+
+def test_resume_refuses_a_changed_config(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bare = bare_checkpoint(tmp_path / "checkpoint.pt")
+    assert main(["train", "--resume", str(bare), "--seed", "4"]) == 2
+    one_line_error(capsys, "seed", "total_steps")
+
+
+def test_divergence_stops_without_overwriting_the_last_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    iterate = Trainer.iterate
+
+    def diverging(self: Trainer) -> dict[str, float]:
+        if self.global_step >= 128:
+            raise FloatingPointError("loss is nan")
+        return iterate(self)
+
+    monkeypatch.setattr(Trainer, "iterate", diverging)
+    argv = ["train", *TINY, "--total-steps", "512", "--checkpoint-every", "1", "--runs-dir", str(tmp_path)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "loss is nan" in err and "Traceback" not in err
+    assert final_state(run_dir(tmp_path))["global_step"] == 128

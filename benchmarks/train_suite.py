@@ -1,0 +1,219 @@
+"""Train the Actformer on every task's short problems; measure exact match far beyond them.
+
+Per task: warm start (behaviour cloning + DAgger) then PPO with shaped rewards, on problems up to a
+short training length, timed from scratch; then greedy exact match at the training length and at
+longer ones (10x and 100x where the expert's episodes stay affordable), over a fixed number of
+problems each. Addition also faces adversarial carry chains at every length.
+
+    python benchmarks/train_suite.py                     # every task (about 20 minutes on 2 cores)
+    python benchmarks/train_suite.py --tasks Addition    # the headline alone
+    python benchmarks/train_suite.py --quick             # tiny budgets (for tests)
+
+Results: ``benchmarks/results/train_suite.json`` and a Markdown table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from train.config import PPOConfig
+from train.evaluate import exact_match
+from train.ppo import Trainer
+
+try:
+    from benchmarks.throughput import machine_info, positive, run_stamp, write_results
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+    from throughput import machine_info, positive, run_stamp, write_results
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "train_suite.json"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one task is trained on and evaluated at."""
+
+    task: str
+    train_length: int
+    eval_lengths: tuple[int, ...]
+    episodes: int  # problems per evaluated length
+
+
+#: Training lengths are each task's short problems; evaluation goes to 100x where the expert's own
+#: episodes stay affordable (long multiplication and Expression grow with the square of the length).
+PLANS = (
+    Plan("Addition", 3, (3, 30, 300, 1000), 1000),
+    Plan("Subtraction", 3, (3, 30, 300), 200),
+    Plan("Multiplication", 3, (3, 30, 100), 100),
+    Plan("Compare", 3, (3, 30, 300), 200),
+    Plan("Copy", 5, (5, 50, 500), 200),
+    Plan("Reverse", 5, (5, 50, 500), 200),
+    Plan("DuplicatedInput", 5, (5, 50, 500), 200),
+    Plan("RepeatCopy", 5, (5, 50, 500), 200),
+    Plan("Sort", 5, (5, 50, 500), 200),
+    Plan("Parity", 5, (5, 50, 500), 200),
+    Plan("Logic", 5, (5, 50, 500), 200),
+    Plan("Expression", 2, (2, 20, 60), 100),
+)
+QUICK_EPISODES, QUICK_STEPS = 8, 2048
+
+
+def adversarial_additions(length: int) -> list[tuple[int, int]]:
+    """Addition problems of ``length`` digits whose carries ripple the furthest."""
+    nines = 10**length - 1
+    return [
+        (nines, 1),  # a carry through every column, into a new one
+        (1, nines),
+        (nines, nines),  # a carry out of every column
+        (nines // 9 * 5, nines // 9 * 5),  # 55..5 + 55..5: every column generates
+        (nines // 9 * 4 + 1, nines // 9 * 5),  # 44..45 + 55..5: one carry propagates through all
+        (10 ** (length - 1), nines - 10 ** (length - 1)),  # no carry at all: 9..9
+    ]
+
+
+def solves(policy: torch.nn.Module, env_id: str, problem: Any, length: int) -> bool:
+    """Whether the greedy policy solves one posed problem."""
+    env = gym.make(env_id, max_length=length)
+    observation, _ = env.reset(seed=0, options={"problem": problem})
+    while True:
+        action = policy.act(observation, env.unwrapped.action_masks())
+        observation, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            return bool(info["is_success"])
+
+
+def run_plan(plan: Plan, total_steps: int, episodes: int | None, seed: int) -> dict[str, Any]:
+    """Train on ``plan.task`` from scratch, then evaluate; one result row."""
+    config = PPOConfig(
+        task=plan.task,
+        seed=seed,
+        max_length=plan.train_length,
+        total_steps=total_steps,
+        kl_coef=0.1,
+        eval_lengths=plan.eval_lengths,
+    )
+    started = time.perf_counter()
+    trainer = Trainer(config)
+    warm = trainer.warm_start()
+    while not trainer.done():
+        metrics = trainer.iterate()
+    train_seconds = time.perf_counter() - started
+    trainer.policy.eval()
+    count = episodes or plan.episodes
+    results = {}
+    for length in plan.eval_lengths:
+        began = time.perf_counter()
+        score = exact_match(
+            trainer.policy, config.env_id, length, count, seed=seed + 10_000, num_envs=min(count, 256)
+        )
+        results[str(length)] = {
+            "exact_match": score,
+            "episodes": count,
+            "seconds": time.perf_counter() - began,
+        }
+    row: dict[str, Any] = {
+        "task": plan.task,
+        "train_length": plan.train_length,
+        "train_seconds": train_seconds,
+        "env_steps": trainer.global_step,
+        "warm_start": warm,
+        "final_training_success_rate": metrics["charts/success_rate"],
+        "exact_match": results,
+    }
+    if plan.task == "Addition":
+        row["adversarial"] = {
+            str(length): [
+                solves(trainer.policy, config.env_id, p, length) for p in adversarial_additions(length)
+            ]
+            for length in plan.eval_lengths
+        }
+    return row
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| task | trained on | train time | exact match at each length (problems) | adversarial |",
+        "|---|---:|---:|---|---|",
+    ]
+    for row in rows:
+        scores = ", ".join(
+            f"{length}: {r['exact_match']:.3f} ({r['episodes']})" for length, r in row["exact_match"].items()
+        )
+        adversarial = ""
+        if "adversarial" in row:
+            solved = sum(sum(v) for v in row["adversarial"].values())
+            total = sum(len(v) for v in row["adversarial"].values())
+            adversarial = f"{solved}/{total} solved"
+        trained = f"≤ {row['train_length']} | {row['train_seconds']:.0f} s"
+        lines.append(f"| {row['task']} | {trained} | {scores} | {adversarial} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    names = [plan.task for plan in PLANS]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", default="all", help=f"'all' or comma-separated names from {names}")
+    parser.add_argument(
+        "--total-steps",
+        type=positive(int),
+        default=65_536,
+        help="PPO env-steps per task after the warm start",
+    )
+    parser.add_argument(
+        "--episodes", type=positive(int), default=None, help="problems per length (default: per task)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_STEPS} steps, {QUICK_EPISODES} problems"
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    chosen = names if args.tasks == "all" else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = sorted(set(chosen) - set(names))
+    if unknown or not chosen:
+        parser.error(f"--tasks: unknown {unknown}; choose from {names} or 'all'")
+    args.plans = [plan for plan in PLANS if plan.task in chosen]
+    if args.quick:
+        args.total_steps, args.episodes = QUICK_STEPS, args.episodes or QUICK_EPISODES
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair on a shared machine
+    started = time.perf_counter()
+    rows = []
+    for plan in args.plans:
+        row = run_plan(plan, args.total_steps, args.episodes, args.seed)
+        print(markdown_table([row]).splitlines()[-1], file=sys.stderr)
+        rows.append(row)
+    date, command = run_stamp("train_suite.py", argv)
+    machine = machine_info()
+    document = {
+        "benchmark": "train_suite",
+        "date": date,
+        "command": command,
+        "settings": {"total_steps": args.total_steps, "episodes": args.episodes, "seed": args.seed},
+        "machine": machine,
+        "torch": torch.__version__,
+        "rows": rows,
+        "total_seconds": time.perf_counter() - started,
+        "markdown": markdown_table(rows) + f"\n\n_{machine['cpu_model']}, {machine['cpu_count']} CPUs, "
+        f"torch {torch.__version__}, 1 thread; {date}; `{command}`_",
+    }
+    write_results(args.output, document)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -91,7 +91,13 @@ def solves(policy: torch.nn.Module, env_id: str, problem: Any, length: int) -> b
             return bool(info["is_success"])
 
 
-def run_plan(plan: Plan, total_steps: int, episodes: int | None, seed: int) -> dict[str, Any]:
+#: ``--quick``: a warm start small enough for a smoke test.
+QUICK_IMITATION = {"imitation_pairs": 1000, "imitation_epochs": 2, "dagger_steps": 256}
+
+
+def run_plan(
+    plan: Plan, total_steps: int, episodes: int | None, seed: int, **overrides: Any
+) -> dict[str, Any]:
     """Train on ``plan.task`` from scratch, then evaluate; one result row."""
     config = PPOConfig(
         task=plan.task,
@@ -100,6 +106,7 @@ def run_plan(plan: Plan, total_steps: int, episodes: int | None, seed: int) -> d
         total_steps=total_steps,
         kl_coef=0.1,
         eval_lengths=plan.eval_lengths,
+        **overrides,
     )
     started = time.perf_counter()
     trainer = Trainer(config)
@@ -194,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     rows = []
     for plan in args.plans:
-        row = run_plan(plan, args.total_steps, args.episodes, args.seed)
+        overrides = QUICK_IMITATION if args.quick else {}
+        row = run_plan(plan, args.total_steps, args.episodes, args.seed, **overrides)
         print(markdown_table([row]).splitlines()[-1], file=sys.stderr)
         rows.append(row)
     date, command = run_stamp("train_suite.py", argv)
@@ -203,7 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "train_suite",
         "date": date,
         "command": command,
-        "settings": {"total_steps": args.total_steps, "episodes": args.episodes, "seed": args.seed},
+        "settings": {
+            "total_steps": args.total_steps,
+            "episodes": args.episodes,
+            "seed": args.seed,
+            "quick": args.quick,
+        },
         "machine": machine,
         "torch": torch.__version__,
         "rows": rows,

@@ -79,9 +79,10 @@ def make_learner(name: str, config: PPOConfig) -> tuple[Callable[[], None], int]
         env_kwargs={"min_length": MIN_LENGTH, "max_length": MAX_LENGTH, "reward_mode": config.reward_mode},
     )
     policy: Any = SB3ActformerPolicy if name == "sb3-actformer" else "MultiInputPolicy"
-    policy_kwargs = (
-        {"features_extractor_kwargs": {"d_model": config.d_model}} if name == "sb3-actformer" else {}
-    )
+    # Both heads one hidden layer of config.hidden units, as our policy's (SB3's default is [64, 64]).
+    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": [config.hidden], "vf": [config.hidden]}}
+    if name == "sb3-actformer":
+        policy_kwargs["features_extractor_kwargs"] = {"d_model": config.d_model}
     model = PPO(
         policy,
         env,
@@ -139,6 +140,7 @@ def ratios(results: Sequence[dict[str, Any]]) -> dict[str, float]:
 def markdown_table(
     results: Sequence[dict[str, Any]], ratio_table: dict[str, float], config: PPOConfig
 ) -> str:
+    """One row per learner, then the ratios and the settings in words."""
     lines = [
         "| learner | env-steps/s (median) | repeats (min-max) | parameters |",
         "|---|---:|---:|---:|",

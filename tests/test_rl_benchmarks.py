@@ -54,6 +54,7 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
         ("A2C", "shaped", False),
         ("A2C", "sparse", False),
         ("PPO", "shaped", True),
+        ("PPO", "sparse", True),
     }
     for r in results:
         assert r["task"] == "Copy" and r["max_length"] == 5 and r["seed"] == 0
@@ -69,6 +70,7 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
         assert curve["steps"] == sorted(curve["steps"]) and curve["steps"][-1] == r["steps"]
         assert all(v is None or 0.0 <= v <= 1.0 for v in curve["success_rate"])
         assert bool(r["warm_start_metrics"]) == r["warm_start"]
+        assert (r["exact_match_before_rl"] is None) != r["warm_start"]
     assert document["markdown"].count("| Copy (5) |") == len(results)
 
 

@@ -1,0 +1,107 @@
+"""Smoke tests of the RL benchmarks (RL from scratch, training throughput): they run on tiny budgets,
+and their JSON and Markdown files have the promised shape."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO_ROOT / "benchmarks"
+DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown"}
+
+
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a benchmark script from the repo root, as a user would."""
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def load(output: Path, result: subprocess.CompletedProcess[str]) -> dict:
+    """The JSON document, after checking the run, the Markdown file beside it and the printed table."""
+    assert result.returncode == 0, result.stderr
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert set(document) >= DOCUMENT_KEYS
+    assert output.with_suffix(".md").read_text(encoding="utf-8").strip() == document["markdown"].strip()
+    assert document["markdown"].splitlines()[0] in result.stdout
+    assert document["machine"]["torch_threads"] == 1
+    assert document["total_seconds"] > 0
+    return document
+
+
+def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
+    output = tmp_path / "rl.json"
+    result = run_script("rl_from_scratch.py", "--quick", "--tasks", "Copy", "--output", str(output))
+    document = load(output, result)
+    assert document["benchmark"] == "rl_from_scratch"
+    settings = document["settings"]
+    assert settings["seeds"] == 1 and settings["quick"] and settings["task_max_lengths"] == {"Copy": 5}
+    results = document["results"]
+    runs = {(r["algorithm"], r["reward_mode"], r["warm_start"]) for r in results}
+    assert runs == {
+        ("PPO", "shaped", False),
+        ("PPO", "sparse", False),
+        ("A2C", "shaped", False),
+        ("A2C", "sparse", False),
+        ("PPO", "shaped", True),
+        ("PPO", "sparse", True),
+    }
+    for r in results:
+        assert r["task"] == "Copy" and r["max_length"] == 5 and r["seed"] == 0
+        assert r["steps"] >= settings["steps_per_run"]
+        assert 0.0 <= r["exact_match"] <= 1.0
+        assert r["final_success_rate"] is None or 0.0 <= r["final_success_rate"] <= 1.0
+        assert 1 <= r["final_curriculum_length"] <= 5
+        assert r["wall_seconds"] >= r["rl_seconds"] > 0
+        curve = r["curve"]
+        assert set(curve) == {"steps", "success_rate", "episodic_return", "length"}
+        assert len(curve["steps"]) == r["iterations"] >= 1
+        assert all(len(values) == r["iterations"] for values in curve.values())
+        assert curve["steps"] == sorted(curve["steps"]) and curve["steps"][-1] == r["steps"]
+        assert all(v is None or 0.0 <= v <= 1.0 for v in curve["success_rate"])
+        assert bool(r["warm_start_metrics"]) == r["warm_start"]
+        assert (r["exact_match_before_rl"] is None) != r["warm_start"]
+    assert document["markdown"].count("| Copy (5) |") == len(results)
+
+
+def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
+    output = tmp_path / "throughput.json"
+    result = run_script("training_throughput.py", "--quick", "--output", str(output))
+    document = load(output, result)
+    assert document["benchmark"] == "training_throughput"
+    settings = document["settings"]
+    assert settings["num_envs"] == 8 and settings["num_steps"] == 16 and settings["repeats"] == 1
+    results = document["results"]
+    assert [r["learner"] for r in results] == ["trainer", "sb3-actformer", "sb3-multiinput"]
+    for r in results:
+        assert len(r["repeats"]) == 1
+        assert math.isfinite(r["steps_per_second"]) and r["steps_per_second"] > 0
+        assert r["parameters"] > 0
+    assert set(document["ratios"]) == {"trainer/sb3-actformer", "trainer/sb3-multiinput"}
+    assert all(math.isfinite(v) and v > 0 for v in document["ratios"].values())
+    assert "stable_baselines3" in document["machine"]
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("rl_from_scratch.py", ("--tasks", "Sort")),
+        ("rl_from_scratch.py", ("--steps", "0")),
+        ("training_throughput.py", ("--num-envs", "0")),
+        ("training_throughput.py", ("--num-envs", "3", "--num-steps", "3")),
+    ],
+)
+def test_rl_benchmarks_reject_bad_flags(script: str, args: tuple[str, ...]) -> None:
+    result = run_script(script, *args)
+    assert result.returncode == 2
+    assert "error:" in result.stderr

@@ -195,6 +195,19 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def provenance(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+    """Where and by which runs the rows were measured (``--update`` mixes runs)."""
+    runs = {(row["run"]["date"], row["run"]["command"]): row["task"] for row in rows if "run" in row}
+    by_run = [
+        f"`{command}` ({date}): {', '.join(r['task'] for r in rows if r.get('run', {}).get('date') == date)}"
+        for date, command in runs
+    ]
+    return (
+        f"_{machine['cpu_model']}, {machine['cpu_count']} CPUs, torch {torch.__version__}, 1 thread. Runs: "
+        + ("; ".join(by_run) + "._")
+    )
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     names = [plan.task for plan in PLANS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -265,8 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "torch": torch.__version__,
         "rows": rows,
         "total_seconds": time.perf_counter() - started,
-        "markdown": markdown_table(rows) + f"\n\n_{machine['cpu_model']}, {machine['cpu_count']} CPUs, "
-        f"torch {torch.__version__}, 1 thread; {date}; `{command}`_",
+        "markdown": markdown_table(rows) + "\n\n" + provenance(rows, machine),
     }
     write_results(args.output, document)
     return 0

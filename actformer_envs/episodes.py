@@ -86,6 +86,7 @@ class Episodes:
         # The action mask of each layout (one for a plain task): (layouts, actions), read-only.
         self.masks = np.array([m.action_mask for m in members])
         self.masks.flags.writeable = False
+        self._shared_masks = np.broadcast_to(self.masks[0], (batch, NUM_ACTIONS))  # a plain task: all envs
         self._output_rows = np.array([m.output_row for m in members])
         if self.task.composite:  # what obs["task"] shows
             self._task_ids = np.array([task_id(m.name) for m in members])
@@ -245,7 +246,7 @@ class Episodes:
         if env is not None:
             return self.masks[self.machine.layout[env]]
         if len(self.masks) == 1:
-            return np.broadcast_to(self.masks[0], (self.batch, NUM_ACTIONS))
+            return self._shared_masks
         return self.masks[self.machine.layout]
 
     def expert_action(self) -> np.ndarray:

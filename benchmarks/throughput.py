@@ -376,10 +376,13 @@ def run_stamp(script: str, argv: Sequence[str]) -> tuple[str, str]:
     return date, shlex.join(["python", f"benchmarks/{script}", *argv])
 
 
-def write_results(path: Path, document: dict[str, Any]) -> None:
-    """Write a benchmark's results document as JSON and print its Markdown table."""
+def write_results(path: Path, document: dict[str, Any], markdown_file: bool = False) -> None:
+    """Write a benchmark's results document as JSON and print its Markdown table (also written
+    beside the JSON as ``.md`` with ``markdown_file``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if markdown_file:
+        path.with_suffix(".md").write_text(document["markdown"] + "\n", encoding="utf-8")
     print(document["markdown"])
 
 

@@ -226,8 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "markdown": f"{table}\n\n{torch_context_line(machine, command, date)}",
         "total_seconds": time.perf_counter() - started,
     }
-    write_results(args.output, document)
-    args.output.with_suffix(".md").write_text(document["markdown"] + "\n", encoding="utf-8")
+    write_results(args.output, document, markdown_file=True)
     return 0
 
 

@@ -184,10 +184,12 @@ class Episodes:
             truncated &= ~halted
         if self.shaped:
             potential = self.machine.correct * self.record[:, INVERSE_TARGET_DIGITS]
-            if any_halted:
-                # A terminal state's potential is the starting one: the shaping of an episode sums to 0
-                # (in-place tasks start with target digits already correct, and keep that credit).
-                potential[halted] = self.record[halted, START_POTENTIAL]
+            # An episode's last state, halted or truncated, gets back the starting potential: the
+            # shaping of every episode sums to 0, so it moves credit earlier but never pays for
+            # writing an answer without halting (in-place tasks start with target digits correct).
+            ended = halted | truncated if any_halted else truncated
+            if ended.any():
+                potential[ended] = self.record[ended, START_POTENTIAL]
             reward = potential - self.potential
             reward -= self.record[:, STEP_COST]
             np.subtract(reward, INVALID_PENALTY, out=reward, where=invalid)

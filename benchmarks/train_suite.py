@@ -136,7 +136,6 @@ def run_plan(
         seed=seed,
         max_length=plan.train_length,
         total_steps=total_steps,
-        kl_coef=0.1,
         eval_lengths=plan.eval_lengths,
         **{**dict(plan.settings), **overrides},
     )

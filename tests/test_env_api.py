@@ -303,7 +303,8 @@ def test_random_actions(env_id: str) -> None:
         if expected_invalid:
             invalid_count += 1
             assert_obs_equal(obs, before, f"after invalid {instruction_name(action)}")
-            assert -0.05 - 0.1 - 1e-12 <= reward <= -0.05 + 1e-12
+            if not truncated:  # truncation also hands back the potential
+                assert -0.05 - 0.1 - 1e-12 <= reward <= -0.05 + 1e-12
             assert not terminated
         else:
             assert obs["last_action"] == action
@@ -336,6 +337,31 @@ def test_truncated_at_twice_the_program_length(env_id: str, length: int) -> None
         assert not terminated and not info["invalid_action"]
         assert truncated == (step == limit), f"step {step} of limit {limit}"
     assert info["is_success"] is False
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_shaping_of_a_truncated_episode_sums_to_zero(env_id: str, seed: int) -> None:
+    """Writing the whole answer and never halting earns no shaping: the potential comes back at
+    truncation as at HALT, so the return is the time penalty (0.1 per program length, over twice
+    the program) and the invalid-action penalties alone. Otherwise stalling would pay like solving."""
+    env = gym.make(env_id, max_length=6)
+    core = env.unwrapped
+    halt = instruction_index("HALT")
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    total, invalid, peak, steps = 0.0, 0, 0.0, 0
+    while True:
+        action = core.expert_action()
+        if action == halt:  # the answer is written: stall with any other allowed instruction
+            action = int(rng.choice(np.setdiff1d(np.flatnonzero(core.action_masks()), [halt])))
+        _, reward, terminated, truncated, info = env.step(action)
+        total, steps, invalid = total + reward, steps + 1, invalid + info["invalid_action"]
+        peak = max(peak, total)
+        assert not terminated
+        if truncated:
+            break
+    assert peak > 0.5  # the answer was written: the potential rose to nearly 1 on the way
+    assert total == pytest.approx(-0.2 - 0.05 * invalid, abs=1e-9), (steps, invalid)
 
 
 # -- actions and masks -------------------------------------------------------------------------

@@ -178,11 +178,21 @@ def test_ppo_from_scratch_learns_copy() -> None:
 
 
 def test_a2c_runs_with_finite_losses() -> None:
-    trainer = Trainer(copy_config(A2CConfig, imitation=False, kl_coef=0.1, num_steps=16))
+    trainer = Trainer(copy_config(A2CConfig, imitation=False, num_steps=16))
     for _ in range(3):
         metrics = trainer.iterate()
         assert all(math.isfinite(metrics[key]) for key in METRIC_KEYS if key.startswith("losses/"))
     assert trainer.global_step == 3 * 32 * 16
+
+
+def test_kl_penalty_applies_only_after_a_warm_start() -> None:
+    """Without imitation there is no policy to anchor to: kl_coef changes nothing."""
+    parameters = []
+    for kl_coef in (0.0, 1.0):
+        trainer = Trainer(copy_config(imitation=False, kl_coef=kl_coef))
+        trainer.iterate()
+        parameters.append(torch.nn.utils.parameters_to_vector(trainer.policy.parameters()))
+    assert torch.equal(*parameters)
 
 
 def test_non_finite_losses_and_parameters_raise() -> None:

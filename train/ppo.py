@@ -88,6 +88,7 @@ class Trainer:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.ppo = isinstance(config, PPOConfig)
+        self.anchored = config.imitation and config.kl_coef > 0  # KL penalty toward the imitated policy
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -298,7 +299,7 @@ class Trainer:
                     policy_loss = -(advantages * ratio).mean()
                 value_loss = 0.5 * F.mse_loss(value, tensors["returns"][index])
                 loss = policy_loss + c.vf_coef * value_loss - c.ent_coef * entropy
-                if c.kl_coef > 0:
+                if self.anchored:
                     with torch.no_grad():
                         reference, _ = self.warm_policy(mb_obs)
                     kl_warm = masked_kl(logits, reference, mask).mean()

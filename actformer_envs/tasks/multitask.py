@@ -70,6 +70,7 @@ class MultiTask(Task):
         classes = [_single_tasks()[name] for name in names]
         self._members = tuple(cls(base if _works_in(cls, base) else cls.default_base) for cls in classes)
         self._index = {member.name: i for i, member in enumerate(self._members)}
+        self._ids = tuple(_task_id(member.name) for member in self._members)  # obs["task"] of each
         self.rows = tuple(f"ROW{i}" for i in range(max(len(m.rows) for m in self._members)))
 
     @classmethod
@@ -122,9 +123,8 @@ class MultiTask(Task):
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         actions = np.zeros(len(observation["task"]), dtype=np.int64)
-        ids = [_task_id(member.name) for member in self._members]
-        for i, member in enumerate(self._members):
-            where = np.flatnonzero(observation["task"] == ids[i])
+        for member, task_id in zip(self._members, self._ids, strict=True):
+            where = np.flatnonzero(observation["task"] == task_id)
             if len(where):
                 actions[where] = member.expert({key: value[where] for key, value in observation.items()})
         return actions

@@ -27,11 +27,17 @@ with the square of the length (a 300 x 300 product is 902,101 expert steps), so 
 multiplier per task and kind of agent (``FULL_CAPS``, ``QUICK_CAPS``); a capped evaluation is a row
 marked skipped, with the reason, in every output, and the chart plots only measured points.
 
-    python benchmarks/generalization.py                      # the full grid (see FULL_RUN_TIME)
-    python benchmarks/generalization.py --quick              # small budgets, about 15 minutes on 2 cores
+    python benchmarks/generalization.py                      # the full grid: 2-3 hours on one core*
+    python benchmarks/generalization.py --quick              # 1 seed, small budgets: about 6 minutes*
     python benchmarks/generalization.py --tasks Copy --agents expert,random --multipliers 1,10
     python benchmarks/generalization.py --ray                # cells as Ray tasks on a local Ray
     python benchmarks/generalization.py --ray 10.0.0.5:6379  # ... on an existing cluster
+
+(*) In-process on one core of a 2-core AMD EPYC, without the transformer. ``--quick`` measured 327 s;
+the full grid is an estimate from per-step costs and the train suite's timings (Actformer about
+35 min, SB3 baselines 1-2 h depending on how soon their episodes HALT, expert 10 min); the
+transformer adds its budget per cell (300 s x 18 cells = 1.5 h; quick 30 s x 6) plus its evaluation.
+``--ray`` on N cores divides the wall time by about N.
 
 Results: ``generalization.json`` (settings, machine, per-seed and pooled rows, skips, timings),
 ``generalization.csv`` (pooled rows), ``generalization_seeds.csv`` (per-seed rows),
@@ -84,8 +90,6 @@ EVAL_SEED = 1_000_000
 #: defaults otherwise); about 1,100 env-steps/s on one core, against 200 with one env and the defaults.
 SB3_ENVS = 8
 SB3_KWARGS = {"n_steps": 256, "batch_size": 256, "n_epochs": 4}
-#: How long the full grid takes (measured parts and the cost model of ``settings_for``; see README).
-FULL_RUN_TIME = "about 3 hours on 2 CPU cores in-process without the transformer (an estimate)"
 
 
 @dataclass(frozen=True)
@@ -503,8 +507,8 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             pooled["accuracy"] = pooled["solved"] / pooled["episodes"]
             pooled["ci_low"], pooled["ci_high"] = wilson_interval(pooled["solved"], pooled["episodes"])
         result.append(pooled)
-    order = list(AGENTS)
-    return sorted(result, key=lambda r: (r["task"], order.index(r["agent"]), r["multiplier"]))
+    tasks, order = list(dict.fromkeys(row["task"] for row in rows)), list(AGENTS)
+    return sorted(result, key=lambda r: (tasks.index(r["task"]), order.index(r["agent"]), r["multiplier"]))
 
 
 CSV_COLUMNS = ("task", "agent", "multiplier", "length", "seeds", "episodes", "accuracy", "ci_low", "ci_high")
@@ -592,13 +596,15 @@ def draw_chart(document: dict[str, Any], path: Path) -> None:
     agents = [name for name in AGENTS if any(r["agent"] == name for r in document["aggregated"])]
     colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate(AGENTS)}
     for axis, task in zip(axes.flat, tasks, strict=False):
-        for agent in agents:
+        for index, agent in enumerate(agents):
+            # Agents side by side around each multiplier, so equal scores do not hide each other.
+            dodge = 10 ** (0.015 * (index - (len(agents) - 1) / 2))
             points = sorted(
                 (r for r in rows if r["task"] == task and r["agent"] == agent), key=lambda r: r["multiplier"]
             )
             if not points:
                 continue
-            x = [r["multiplier"] for r in points]
+            x = [r["multiplier"] * dodge for r in points]
             y = [r["accuracy"] for r in points]
             error = [
                 [r["accuracy"] - r["ci_low"] for r in points],
@@ -608,13 +614,17 @@ def draw_chart(document: dict[str, Any], path: Path) -> None:
                 x,
                 y,
                 yerr=error,
-                marker="o",
-                markersize=3,
+                marker="os^vDPXh"[index % 8],
+                markersize=3.5,
+                linestyle="--" if not AGENTS[agent].learned else "-",
                 capsize=2,
                 color=colors[agent],
                 label=AGENTS[agent].label,
             )
         axis.set_xscale("log")
+        multipliers = document["settings"]["multipliers"]
+        axis.set_xticks(multipliers, [f"{m}x" for m in multipliers])
+        axis.minorticks_off()
         axis.set_ylim(-0.05, 1.05)
         axis.set_title(f"{task} (trained on ≤ {document['settings']['train_lengths'][task]})")
         axis.set_xlabel("length / training length")
@@ -795,4 +805,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's copy of this module, so that Ray pickles ``run_cell`` by reference to
+    # ``benchmarks.generalization`` (importable on every node from the repository) and not by value
+    # with references to ``train_suite``, which only a script's sys.path can import.
+    sys.path.insert(0, str(REPO_ROOT))
+    from benchmarks import generalization
+
+    sys.exit(generalization.main())

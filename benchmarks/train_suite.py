@@ -71,6 +71,8 @@ PLANS = (
     Plan("Expression", 2, (2, 20, 40), 50, (("imitation_pairs", 60_000), ("history_length", 0))),
 )
 QUICK_EPISODES, QUICK_STEPS = 8, 2048
+#: PPO env-steps per task after the warm start (``--total-steps``; also the generalization grid's).
+DEFAULT_TOTAL_STEPS = 65_536
 
 
 def adversarial_additions(length: int) -> list[tuple[int, int]]:
@@ -127,11 +129,9 @@ def evaluate(policy: torch.nn.Module, plan: Plan, episodes: int, seed: int) -> d
     return results
 
 
-def run_plan(
-    plan: Plan, total_steps: int, episodes: int | None, seed: int, **overrides: Any
-) -> dict[str, Any]:
-    """Train on ``plan.task`` from scratch, then evaluate; one result row."""
-    config = PPOConfig(
+def plan_config(plan: Plan, total_steps: int, seed: int, **overrides: Any) -> PPOConfig:
+    """The PPO config that trains ``plan.task``: the plan's settings, then ``overrides``, on top."""
+    return PPOConfig(
         task=plan.task,
         seed=seed,
         max_length=plan.train_length,
@@ -139,6 +139,13 @@ def run_plan(
         eval_lengths=plan.eval_lengths,
         **{**dict(plan.settings), **overrides},
     )
+
+
+def run_plan(
+    plan: Plan, total_steps: int, episodes: int | None, seed: int, **overrides: Any
+) -> dict[str, Any]:
+    """Train on ``plan.task`` from scratch, then evaluate; one result row."""
+    config = plan_config(plan, total_steps, seed, **overrides)
     started = time.perf_counter()
     trainer = Trainer(config)
     warm = trainer.warm_start()
@@ -214,7 +221,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--total-steps",
         type=positive(int),
-        default=65_536,
+        default=DEFAULT_TOTAL_STEPS,
         help="PPO env-steps per task after the warm start",
     )
     parser.add_argument(

@@ -1,0 +1,814 @@
+"""Length generalization: exact match of every agent on every task, trained short, tested up to 100x.
+
+The grid is task x agent x length multiplier. Each task's training length is its ``train_suite``
+plan's (e.g. 3 digits for Addition, 5 symbols for Copy); an agent trained there (or untrained: the
+expert, random) is evaluated at ``multiplier x training length`` for each multiplier, on fresh
+problems of exactly that length, greedily. Agents:
+
+- ``actformer``: the Actformer, imitation (behaviour cloning + DAgger) then PPO, with its task's
+  ``train_suite.PLANS`` settings; ``actformer-imitation``: the same run's policy after the warm start
+  alone (``Trainer.warm_policy``). When both are asked for, one training serves both.
+- ``ppo``, ``maskable-ppo``: SB3 PPO / sb3-contrib MaskablePPO with ``MultiInputPolicy``, from scratch,
+  on 8 copies of the single env (SB3's ``make_vec_env``) for the same RL env-steps as the Actformer's
+  PPO, then evaluated through ``predict(deterministic=True)`` (MaskablePPO with the action masks).
+- ``transformer``: the token-predicting Transformer (``agents.token_transformer``), trained on the
+  same lengths for a wall-clock budget.
+- ``expert`` (the upper bound) and ``random`` (uniform over allowed actions).
+
+Work is split into cells: a cell is (task, agents sharing one training, seed); it trains once and
+evaluates at every multiplier. A cell is a plain picklable call (``run_cell(cell, settings)``), run
+in-process or, with ``--ray``, as a Ray task on a local or existing cluster. Seeds vary both the
+training and the evaluation problems. Per (task, agent, multiplier) the seeds' episodes are pooled:
+accuracy = solved / episodes, with a 95 % Wilson score interval on the pooled episodes (so it covers
+problem sampling, not seed-to-seed spread; the per-seed accuracies are kept beside it).
+
+Expensive lengths are capped, never silently dropped: Multiplication's and Expression's programs grow
+with the square of the length (a 300 x 300 product is 902,101 expert steps), so each budget caps the
+multiplier per task and kind of agent (``FULL_CAPS``, ``QUICK_CAPS``); a capped evaluation is a row
+marked skipped, with the reason, in every output, and the chart plots only measured points.
+
+    python benchmarks/generalization.py                      # the full grid: 2-3 hours on one core*
+    python benchmarks/generalization.py --quick              # 1 seed, small budgets: about 6 minutes*
+    python benchmarks/generalization.py --tasks Copy --agents expert,random --multipliers 1,10
+    python benchmarks/generalization.py --ray                # cells as Ray tasks on a local Ray
+    python benchmarks/generalization.py --ray 10.0.0.5:6379  # ... on an existing cluster
+
+(*) In-process on one core of a 2-core AMD EPYC, without the transformer. ``--quick`` measured 327 s;
+the full grid is an estimate from per-step costs and the train suite's timings (Actformer about
+35 min, SB3 baselines 1-2 h depending on how soon their episodes HALT, expert 10 min); the
+transformer adds its budget per cell (300 s x 18 cells = 1.5 h; quick 30 s x 6) plus its evaluation.
+``--ray`` on N cores divides the wall time by about N.
+
+Results: ``generalization.json`` (settings, machine, per-seed and pooled rows, skips, timings),
+``generalization.csv`` (pooled rows), ``generalization_seeds.csv`` (per-seed rows),
+``generalization.md`` (the table) and ``generalization.png`` (the chart) in ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+import actformer_envs  # noqa: F401  (registers the envs)
+from agents.baselines import Agent, ExpertAgent, Observation, RandomAgent
+from train.evaluate import exact_match
+from train.ppo import Trainer
+
+try:
+    from benchmarks.policy_speed import machine_info, torch_context_line
+    from benchmarks.throughput import positive, run_stamp, write_results
+    from benchmarks.train_suite import DEFAULT_TOTAL_STEPS, PLANS, Plan, plan_config
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+    from policy_speed import machine_info, torch_context_line
+    from throughput import positive, run_stamp, write_results
+    from train_suite import DEFAULT_TOTAL_STEPS, PLANS, Plan, plan_config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results"
+PLANS_BY_TASK: dict[str, Plan] = {plan.task: plan for plan in PLANS}
+DEFAULT_TASKS = ("Addition", "Multiplication", "Copy", "Reverse", "Sort", "Parity")
+MULTIPLIERS = (1, 2, 5, 10, 20, 50, 100)
+#: z of a two-sided 95 % interval.
+Z_95 = 1.959963984540054
+#: Evaluation problems of seed s come from env seeds EVAL_SEED + 1000 s + i (i < 256 envs): apart
+#: from every training seed (the warm start's expert data uses seed + 10,000) and from each other.
+EVAL_SEED = 1_000_000
+#: SB3 baselines: 8 envs x 256 steps per rollout, 4 epochs of 256-transition minibatches (SB3's
+#: defaults otherwise); about 1,100 env-steps/s on one core, against 200 with one env and the defaults.
+SB3_ENVS = 8
+SB3_KWARGS = {"n_steps": 256, "batch_size": 256, "n_epochs": 4}
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of the grid."""
+
+    name: str  # the --agents name
+    label: str  # the chart's and table's name
+    family: str  # agents of one family share a cell (one training)
+    learned: bool  # a trained network (capped by the learned caps) or a reference agent
+
+
+AGENTS: dict[str, AgentSpec] = {
+    spec.name: spec
+    for spec in (
+        AgentSpec("actformer", "Actformer (imitation + PPO)", "actformer", True),
+        AgentSpec("actformer-imitation", "Actformer (imitation only)", "actformer", True),
+        AgentSpec("ppo", "SB3 PPO (from scratch)", "ppo", True),
+        AgentSpec("maskable-ppo", "MaskablePPO (from scratch)", "maskable-ppo", True),
+        AgentSpec("transformer", "token Transformer", "transformer", True),
+        AgentSpec("expert", "expert", "expert", False),
+        AgentSpec("random", "random", "random", False),
+    )
+}
+
+#: Largest multiplier evaluated per task, as (learned agents, reference agents); tasks absent: none.
+#: Learned agents may never HALT, so their episodes can run to the step limit (twice the expert's
+#: program); the full caps keep each such evaluation under about 75,000 steps (a 60 x 60 product,
+#: 36,421 expert steps), the quick ones under about 5,000.
+FULL_CAPS: dict[str, tuple[int, int]] = {"Multiplication": (20, 50), "Expression": (20, 50)}
+QUICK_CAPS: dict[str, tuple[int, int]] = {
+    "Multiplication": (5, 20),
+    "Expression": (5, 20),
+    "Sort": (20, 100),
+    "RepeatCopy": (20, 100),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a cell needs besides its task, agents and seed: budgets, lengths, caps."""
+
+    multipliers: tuple[int, ...] = MULTIPLIERS
+    episodes: int = 100  # per seed, task, agent and multiplier
+    actformer_steps: int = DEFAULT_TOTAL_STEPS  # PPO env-steps after the warm start
+    actformer_overrides: tuple[tuple[str, Any], ...] = ()  # on top of the plan's settings
+    sb3_steps: int = DEFAULT_TOTAL_STEPS
+    transformer_seconds: float = 300.0
+    caps: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(FULL_CAPS))
+    budget: str = "full"  # "full" or "quick", named in skip reasons
+
+
+#: --quick: a small warm start and short RL; a few minutes of training per seed over the six tasks.
+QUICK_ACTFORMER = (("imitation_pairs", 5000), ("imitation_epochs", 5), ("dagger_steps", 1000))
+QUICK = {"episodes": 32, "seeds": 1, "actformer_steps": 8192, "sb3_steps": 8192, "transformer_seconds": 30.0}
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The budgets of a run: the quick or the full ones, with --episodes and --multipliers."""
+    if args.quick:
+        return Settings(
+            multipliers=args.multipliers,
+            episodes=args.episodes,
+            actformer_steps=QUICK["actformer_steps"],
+            actformer_overrides=QUICK_ACTFORMER,
+            sb3_steps=QUICK["sb3_steps"],
+            transformer_seconds=QUICK["transformer_seconds"],
+            caps=dict(QUICK_CAPS),
+            budget="quick",
+        )
+    return Settings(multipliers=args.multipliers, episodes=args.episodes)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: train ``agents`` (one family) on ``task`` with ``seed``, evaluate them."""
+
+    task: str
+    agents: tuple[str, ...]
+    seed: int
+
+
+def make_cells(tasks: Iterable[str], agents: Iterable[str], seeds: int) -> list[Cell]:
+    """Every (task, family, seed) cell, seed-major so that a partial run covers every task."""
+    families: dict[str, list[str]] = {}
+    for name in agents:
+        families.setdefault(AGENTS[name].family, []).append(name)
+    return [
+        Cell(task, tuple(members), seed)
+        for seed in range(seeds)
+        for task in tasks
+        for members in families.values()
+    ]
+
+
+# -- statistics ----------------------------------------------------------------------------------
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion (95 % by default).
+
+    Unlike the normal approximation it stays inside [0, 1] and is not empty at 0 or n successes,
+    which is where exact-match accuracies live.
+    """
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials must be an int >= 1, got {trials!r}")
+    if isinstance(successes, bool) or not isinstance(successes, int) or not 0 <= successes <= trials:
+        raise ValueError(f"successes must be an int in [0, trials={trials}], got {successes!r}")
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    center = (p + z * z / (2 * trials)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    low = 0.0 if successes == 0 else max(0.0, center - half)  # exact at the ends, not rounded
+    high = 1.0 if successes == trials else min(1.0, center + half)
+    return low, high
+
+
+# -- agents: training and scoring ----------------------------------------------------------------
+
+#: Scores one agent: (length, episodes, seed) -> episodes solved.
+Scorer = Callable[[int, int, int], int]
+
+
+def env_id(task: str) -> str:
+    return f"Actformer/{task}-v0"
+
+
+def solved_by(agent: Agent, task: str, length: int, episodes: int, seed: int, **env_kwargs: Any) -> int:
+    """Episodes of length ``length`` that ``agent`` solves, counted by ``train.evaluate.exact_match``."""
+    accuracy = exact_match(agent, env_id(task), length, episodes, seed=seed, num_envs=256, **env_kwargs)
+    return round(accuracy * episodes)
+
+
+def train_actformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
+    """Warm start, then PPO only if ``actformer`` (imitation + PPO) is among the cell's agents."""
+    config = plan_config(
+        PLANS_BY_TASK[cell.task], settings.actformer_steps, cell.seed, **dict(settings.actformer_overrides)
+    )
+    trainer = Trainer(config)
+    warm = trainer.warm_start()
+    metrics: dict[str, float] = {}
+    if "actformer" in cell.agents:
+        while not trainer.done():
+            metrics = trainer.iterate()
+    env_kwargs = {"history_length": config.history_length, "obs_mode": config.obs_mode}
+    policies = {"actformer": trainer.policy.eval(), "actformer-imitation": trainer.warm_policy.eval()}
+
+    def scorer(policy: torch.nn.Module) -> Scorer:
+        return lambda length, episodes, seed: solved_by(
+            policy, cell.task, length, episodes, seed, **env_kwargs
+        )
+
+    info = {
+        "config": dataclasses.asdict(config),
+        "rl_env_steps": trainer.global_step,
+        "warm_start": warm,
+        "final_training_success_rate": metrics.get("charts/success_rate"),
+    }
+    return {name: scorer(policies[name]) for name in cell.agents}, info
+
+
+class SB3Agent:
+    """An SB3 model as an ``Agent``: greedy ``predict`` on the batched observation of the native
+    vector env (SB3 takes a dict of arrays with a leading env axis as a batch), masked if asked."""
+
+    def __init__(self, model: Any, masked: bool) -> None:
+        self.model = model
+        self.masked = masked
+
+    def act(self, observation: Observation, action_mask: Any = None) -> Any:
+        """One greedy action per environment."""
+        extra = {"action_masks": action_mask} if self.masked else {}
+        actions, _ = self.model.predict(observation, deterministic=True, **extra)
+        return actions
+
+
+def train_sb3(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
+    """PPO or MaskablePPO with ``MultiInputPolicy`` from scratch on the task's training lengths."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    (name,) = cell.agents
+    if name == "maskable-ppo":
+        from sb3_contrib import MaskablePPO as algorithm
+    else:
+        from stable_baselines3 import PPO as algorithm
+    length = PLANS_BY_TASK[cell.task].train_length
+    envs = make_vec_env(env_id(cell.task), n_envs=SB3_ENVS, seed=cell.seed, env_kwargs={"max_length": length})
+    model = algorithm("MultiInputPolicy", envs, seed=cell.seed, device="cpu", verbose=0, **SB3_KWARGS)
+    model.learn(settings.sb3_steps)
+    envs.close()
+    agent = SB3Agent(model, masked=name == "maskable-ppo")
+    info = {"env_steps": int(model.num_timesteps), "n_envs": SB3_ENVS, **SB3_KWARGS}
+    return {name: lambda length, episodes, seed: solved_by(agent, cell.task, length, episodes, seed)}, info
+
+
+def train_transformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
+    """The token Transformer, trained on the task's training lengths for ``transformer_seconds``."""
+    from agents.token_transformer import (
+        TokenTransformerConfig,
+        token_exact_match,
+        train_token_transformer,
+    )
+
+    config = TokenTransformerConfig(max_seconds=settings.transformer_seconds)
+    length = PLANS_BY_TASK[cell.task].train_length
+    model, stats = train_token_transformer(cell.task, length, seed=cell.seed, config=config, progress=False)
+
+    def score(length: int, episodes: int, seed: int) -> int:
+        return round(token_exact_match(model, cell.task, length, episodes, seed) * episodes)
+
+    return {"transformer": score}, {"stats": stats, "config": config}
+
+
+def reference_agents(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
+    """The expert and random agents: nothing to train."""
+    task = gym.make(env_id(cell.task)).unwrapped.task
+    makers: dict[str, Callable[[int], Agent]] = {
+        "expert": lambda seed: ExpertAgent(task),
+        "random": lambda seed: RandomAgent(seed),  # its own generator, seeded per evaluation
+    }
+    scorers = {
+        name: (
+            lambda length, episodes, seed, make=makers[name]: solved_by(
+                make(seed), cell.task, length, episodes, seed
+            )
+        )
+        for name in cell.agents
+    }
+    return scorers, {}
+
+
+TRAINERS: dict[str, Callable[[Cell, Settings], tuple[dict[str, Scorer], dict[str, Any]]]] = {
+    "actformer": train_actformer,
+    "ppo": train_sb3,
+    "maskable-ppo": train_sb3,
+    "transformer": train_transformer,
+    "expert": reference_agents,
+    "random": reference_agents,
+}
+
+
+# -- cells -----------------------------------------------------------------------------------------
+
+
+def skip_reason(task: str, agent: str, multiplier: int, settings: Settings) -> str | None:
+    """Why ``agent`` is not evaluated at ``multiplier`` on ``task`` under ``settings``, or None."""
+    if task not in settings.caps:
+        return None
+    learned_cap, reference_cap = settings.caps[task]
+    learned = AGENTS[agent].learned
+    cap = learned_cap if learned else reference_cap
+    if multiplier <= cap:
+        return None
+    kind = "learned" if learned else "reference"
+    return (
+        f"{task}'s program grows with the square of the length; the {settings.budget} budget evaluates "
+        f"{kind} agents up to {cap}x"
+    )
+
+
+def evaluate_cell(cell: Cell, scorers: dict[str, Scorer], settings: Settings) -> list[dict[str, Any]]:
+    """One row per agent and multiplier: measured (solved, accuracy, seconds) or skipped (reason)."""
+    train_length = PLANS_BY_TASK[cell.task].train_length
+    rows = []
+    for agent in cell.agents:
+        for multiplier in settings.multipliers:
+            row: dict[str, Any] = {
+                "task": cell.task,
+                "agent": agent,
+                "seed": cell.seed,
+                "multiplier": multiplier,
+                "length": multiplier * train_length,
+                "episodes": settings.episodes,
+            }
+            reason = skip_reason(cell.task, agent, multiplier, settings)
+            if reason is not None:
+                rows.append(
+                    {
+                        **row,
+                        "episodes": 0,
+                        "solved": None,
+                        "accuracy": None,
+                        "seconds": None,
+                        "skipped": reason,
+                    }
+                )
+                continue
+            began = time.perf_counter()
+            solved = scorers[agent](row["length"], settings.episodes, EVAL_SEED + 1000 * cell.seed)
+            row.update(solved=solved, accuracy=solved / settings.episodes, skipped=None)
+            row["seconds"] = time.perf_counter() - began
+            rows.append(row)
+    return rows
+
+
+def run_cell(cell: Cell, settings: Settings) -> dict[str, Any]:
+    """Train the cell's agents once, evaluate them at every multiplier; never raises.
+
+    A failure (an agent's module missing, a crash in training) is returned as ``status: failed``
+    with its traceback, so one bad cell does not lose a long grid.
+    """
+    torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair on a shared machine
+    started = time.perf_counter()
+    result: dict[str, Any] = {"task": cell.task, "agents": list(cell.agents), "seed": cell.seed}
+    try:
+        scorers, info = TRAINERS[AGENTS[cell.agents[0]].family](cell, settings)
+        result["train_seconds"] = time.perf_counter() - started
+        result["train"] = json_safe(info)
+        result["rows"] = evaluate_cell(cell, scorers, settings)
+        result["status"] = "ok"
+    except Exception:  # recorded in the outputs, and the exit status says so
+        result.update(status="failed", error=traceback.format_exc(limit=8), rows=[])
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data: dataclasses as dicts, NumPy scalars as numbers, the rest as repr."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+
+    def default(item: Any) -> Any:
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return dataclasses.asdict(item)
+        return item.item() if hasattr(item, "item") else repr(item)
+
+    return json.loads(json.dumps(value, default=default, allow_nan=True))
+
+
+def run_cells(
+    cells: Sequence[Cell], settings: Settings, ray_address: str | None = None, log: bool = True
+) -> list[dict[str, Any]]:
+    """Every cell's result, in ``cells``' order: in-process, or as Ray tasks when ``ray_address`` is
+    given (``"local"``: a local Ray, or the one already initialised in this process)."""
+    if ray_address is None:
+        results = []
+        for index, cell in enumerate(cells):
+            results.append(run_cell(cell, settings))
+            if log:
+                print(progress_line(results[-1], index + 1, len(cells)), file=sys.stderr)
+        return results
+    return run_cells_on_ray(cells, settings, ray_address, log)
+
+
+def run_cells_on_ray(
+    cells: Sequence[Cell], settings: Settings, address: str, log: bool = True
+) -> list[dict[str, Any]]:
+    """Each cell as a one-CPU Ray task; results gathered as they finish, returned in order."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("--ray needs Ray: pip install 'actformer-gym[ray]'") from None
+    if not ray.is_initialized():
+        if address == "local":
+            ray.init(log_to_driver=False)
+        else:  # a cluster's nodes get this checkout's code; they need the dependencies installed
+            excludes = [".git", ".venv", "benchmarks/results", "runs", "*.pt"]
+            ray.init(address=address, runtime_env={"working_dir": str(REPO_ROOT), "excludes": excludes})
+    remote_cell = ray.remote(num_cpus=1)(run_cell)
+    pending = {remote_cell.remote(cell, settings): index for index, cell in enumerate(cells)}
+    results: list[dict[str, Any] | None] = [None] * len(cells)
+    done = 0
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        index = pending.pop(ready[0])
+        results[index] = ray.get(ready[0])
+        done += 1
+        if log:
+            print(progress_line(results[index], done, len(cells)), file=sys.stderr)
+    return [result for result in results if result is not None]
+
+
+def progress_line(result: dict[str, Any], done: int, total: int) -> str:
+    """One stderr line per finished cell."""
+    where = f"[{done}/{total}] {result['task']} {'+'.join(result['agents'])} seed {result['seed']}"
+    if result["status"] != "ok":
+        return f"{where}: FAILED ({result['error'].strip().splitlines()[-1]})"
+    scores = ", ".join(
+        f"{row['agent']}@{row['multiplier']}x {row['accuracy']:.2f}"
+        for row in result["rows"]
+        if row["accuracy"] is not None
+    )
+    return f"{where}: {result['seconds']:.0f} s; {scores}"
+
+
+# -- aggregation and outputs ----------------------------------------------------------------------
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (task, agent, multiplier): the seeds' episodes pooled, accuracy and its Wilson interval.
+
+    A combination whose every seed was skipped is kept, with accuracy None and the skip reason.
+    """
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["agent"], row["multiplier"]), []).append(row)
+    result = []
+    for (task, agent, multiplier), members in groups.items():
+        measured = sorted((r for r in members if r["skipped"] is None), key=lambda r: r["seed"])
+        pooled: dict[str, Any] = {
+            "task": task,
+            "agent": agent,
+            "multiplier": multiplier,
+            "length": members[0]["length"],
+            "seeds": len(measured),
+            "episodes": sum(r["episodes"] for r in measured),
+            "solved": sum(r["solved"] for r in measured),
+            "accuracy": None,
+            "ci_low": None,
+            "ci_high": None,
+            "seed_accuracies": [r["accuracy"] for r in measured],
+            "skipped": None if measured else members[0]["skipped"],
+        }
+        if measured:
+            pooled["accuracy"] = pooled["solved"] / pooled["episodes"]
+            pooled["ci_low"], pooled["ci_high"] = wilson_interval(pooled["solved"], pooled["episodes"])
+        result.append(pooled)
+    tasks, order = list(dict.fromkeys(row["task"] for row in rows)), list(AGENTS)
+    return sorted(result, key=lambda r: (tasks.index(r["task"]), order.index(r["agent"]), r["multiplier"]))
+
+
+CSV_COLUMNS = ("task", "agent", "multiplier", "length", "seeds", "episodes", "accuracy", "ci_low", "ci_high")
+SEED_CSV_COLUMNS = (
+    "task",
+    "agent",
+    "seed",
+    "multiplier",
+    "length",
+    "episodes",
+    "solved",
+    "accuracy",
+    "seconds",
+)
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """``rows`` as CSV with ``columns`` and a last ``skipped`` column (the reason, or empty)."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow([*columns, "skipped"])
+        for row in rows:
+            values = ["" if row[c] is None else row[c] for c in columns]
+            writer.writerow([*values, row["skipped"] or ""])
+
+
+def table_cell(value: dict[str, Any] | None) -> str:
+    """A table cell: accuracy and its interval, or why there is none."""
+    if value is None:
+        return ""
+    if value["accuracy"] is None:
+        return "skipped"
+    return f"{value['accuracy']:.2f} [{value['ci_low']:.2f}, {value['ci_high']:.2f}]"
+
+
+def markdown_table(document: dict[str, Any]) -> str:
+    """The results document's pooled rows as a Markdown table: a row per task and agent, a column
+    per multiplier (accuracy and 95 % Wilson interval), then what the numbers are and the skips."""
+    rows = document["aggregated"]
+    multipliers = sorted({row["multiplier"] for row in rows})
+    by_key = {(r["task"], r["agent"], r["multiplier"]): r for r in rows}
+    lines = [
+        "| task (trained on) | agent | " + " | ".join(f"{m}x" for m in multipliers) + " |",
+        "|---|---|" + "---:|" * len(multipliers),
+    ]
+    lengths = document["settings"]["train_lengths"]
+    for task, agent in dict.fromkeys((r["task"], r["agent"]) for r in rows):
+        cells = [table_cell(by_key.get((task, agent, m))) for m in multipliers]
+        lines.append(f"| {task} (≤ {lengths[task]}) | {AGENTS[agent].label} | " + " | ".join(cells) + " |")
+    settings = document["settings"]
+    lines += [
+        "",
+        f"Exact match (greedy) at multiplier x the training length; {settings['episodes']} problems per "
+        f"seed, task, agent and length, {settings['seeds']} seed(s) pooled; 95 % Wilson interval on the "
+        "pooled problems. Per-seed accuracies and timings are in the JSON file.",
+    ]
+    reasons = sorted({r["skipped"] for r in rows if r["skipped"]})
+    lines += [f"Skipped: {reason}." for reason in reasons]
+    for failure in document["failed"]:
+        lines.append(f"Failed: {failure['task']} {'+'.join(failure['agents'])} seed {failure['seed']}.")
+    lines += ["", torch_context_line(document["machine"], document["command"], document["date"])]
+    return "\n".join(lines)
+
+
+def markdown_from_file(path: Path) -> str:
+    """The Markdown table of a written ``generalization.json`` (for the README)."""
+    return markdown_table(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def draw_chart(document: dict[str, Any], path: Path) -> None:
+    """Accuracy vs multiplier (log x), one panel per task, one line per agent, the interval as error
+    bars; only measured points are drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in document["aggregated"] if r["accuracy"] is not None]
+    tasks = list(dict.fromkeys(r["task"] for r in document["aggregated"]))
+    columns = min(3, len(tasks))
+    lines = math.ceil(len(tasks) / columns)
+    figure, axes = plt.subplots(
+        lines, columns, figsize=(4.2 * columns, 3.4 * lines), squeeze=False, sharey=True
+    )
+    agents = [name for name in AGENTS if any(r["agent"] == name for r in document["aggregated"])]
+    colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate(AGENTS)}
+    for axis, task in zip(axes.flat, tasks, strict=False):
+        for index, agent in enumerate(agents):
+            # Agents side by side around each multiplier, so equal scores do not hide each other.
+            dodge = 10 ** (0.015 * (index - (len(agents) - 1) / 2))
+            points = sorted(
+                (r for r in rows if r["task"] == task and r["agent"] == agent), key=lambda r: r["multiplier"]
+            )
+            if not points:
+                continue
+            x = [r["multiplier"] * dodge for r in points]
+            y = [r["accuracy"] for r in points]
+            error = [
+                [r["accuracy"] - r["ci_low"] for r in points],
+                [r["ci_high"] - r["accuracy"] for r in points],
+            ]
+            axis.errorbar(
+                x,
+                y,
+                yerr=error,
+                marker="os^vDPXh"[index % 8],
+                markersize=3.5,
+                linestyle="--" if not AGENTS[agent].learned else "-",
+                capsize=2,
+                color=colors[agent],
+                label=AGENTS[agent].label,
+            )
+        axis.set_xscale("log")
+        multipliers = document["settings"]["multipliers"]
+        axis.set_xticks(multipliers, [f"{m}x" for m in multipliers])
+        axis.minorticks_off()
+        axis.set_ylim(-0.05, 1.05)
+        axis.set_title(f"{task} (trained on ≤ {document['settings']['train_lengths'][task]})")
+        axis.set_xlabel("length / training length")
+        axis.grid(True, which="both", alpha=0.3)
+    for axis in axes[:, 0]:
+        axis.set_ylabel("exact match")
+    for axis in list(axes.flat)[len(tasks) :]:
+        axis.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    for axis in list(axes.flat)[1 : len(tasks)]:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    figure.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    figure.tight_layout(rect=(0, 0.08 if lines > 1 else 0.14, 1, 1))
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def results_document(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    settings: Settings,
+    results: Sequence[dict[str, Any]],
+    seconds: float,
+) -> dict[str, Any]:
+    """Everything the JSON file holds (``markdown`` included)."""
+    date, command = run_stamp("generalization.py", argv)
+    rows = [row for result in results for row in result["rows"]]
+    aggregated = aggregate(rows)
+    document: dict[str, Any] = {
+        "benchmark": "generalization",
+        "date": date,
+        "command": command,
+        "settings": {
+            "tasks": args.tasks,
+            "agents": args.agents,
+            "seeds": args.seeds,
+            "multipliers": list(settings.multipliers),
+            "episodes": settings.episodes,
+            "episodes_note": "per seed, task, agent and multiplier; pooled over seeds in 'aggregated'",
+            "quick": args.quick,
+            "budget": settings.budget,
+            "train_lengths": {task: PLANS_BY_TASK[task].train_length for task in args.tasks},
+            "actformer": {
+                "ppo_env_steps": settings.actformer_steps,
+                "overrides": dict(settings.actformer_overrides),
+                "plans": {task: dict(PLANS_BY_TASK[task].settings) for task in args.tasks},
+            },
+            "sb3": {"env_steps": settings.sb3_steps, "n_envs": SB3_ENVS, **SB3_KWARGS},
+            "transformer_seconds": settings.transformer_seconds,
+            "caps": {task: {"learned": c[0], "reference": c[1]} for task, c in settings.caps.items()},
+            "ci": "95 % Wilson score interval on the episodes pooled over seeds",
+            "evaluation_seeds": f"seed s: env seeds {EVAL_SEED} + 1000 s + i",
+            "ray": args.ray,
+        },
+        "machine": machine_info(),
+        "cells": [{k: v for k, v in result.items() if k != "rows"} for result in results],
+        "rows": rows,
+        "aggregated": aggregated,
+        "skipped": [
+            {k: r[k] for k in ("task", "agent", "multiplier", "length", "skipped")}
+            for r in aggregated
+            if r["skipped"]
+        ],
+        "failed": [
+            {k: r[k] for k in ("task", "agents", "seed", "error")} for r in results if r["status"] != "ok"
+        ],
+        "total_seconds": seconds,
+    }
+    document["markdown"] = markdown_table(document)
+    return document
+
+
+def write_outputs(document: dict[str, Any], output: Path, chart: bool = True) -> None:
+    """The JSON (and .md beside it), the CSV files and, with ``chart``, the PNG, in ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    write_csv(output / "generalization.csv", document["aggregated"], CSV_COLUMNS)
+    write_csv(output / "generalization_seeds.csv", document["rows"], SEED_CSV_COLUMNS)
+    if chart:
+        draw_chart(document, output / "generalization.png")
+    write_results(output / "generalization.json", document, markdown_file=True)
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+def name_list(choices: Sequence[str], what: str) -> Callable[[str], list[str]]:
+    """An argparse type: ``all`` or comma-separated names from ``choices``."""
+
+    def parse(value: str) -> list[str]:
+        if value == "all":
+            return list(choices)
+        names = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [name for name in names if name not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {unknown or value!r}; choose from {list(choices)}"
+            )
+        return list(dict.fromkeys(names))
+
+    return parse
+
+
+def multiplier_list(value: str) -> tuple[int, ...]:
+    """Comma-separated ints >= 1, e.g. 1,10,100."""
+    try:
+        multipliers = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated ints: {value!r}") from None
+    if not multipliers or min(multipliers) < 1:
+        raise argparse.ArgumentTypeError(f"must be ints >= 1, got {value!r}")
+    return tuple(sorted(set(multipliers)))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; ``--quick`` sets the seeds and episodes that were not given."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--tasks",
+        type=name_list(list(PLANS_BY_TASK), "task"),
+        default=list(DEFAULT_TASKS),
+        help=f"'all' or comma-separated task names (default: {','.join(DEFAULT_TASKS)})",
+    )
+    parser.add_argument(
+        "--agents",
+        type=name_list(list(AGENTS), "agent"),
+        default=list(AGENTS),
+        help=f"'all' (default) or comma-separated from {','.join(AGENTS)}",
+    )
+    parser.add_argument("--seeds", type=positive(int), default=None, help="seeds 0..N-1 (default 3; quick 1)")
+    parser.add_argument(
+        "--multipliers",
+        type=multiplier_list,
+        default=MULTIPLIERS,
+        help=f"length multipliers of the training length (default {','.join(map(str, MULTIPLIERS))})",
+    )
+    parser.add_argument(
+        "--episodes",
+        type=positive(int),
+        default=None,
+        help=f"problems per seed, task, agent and multiplier (default 100; quick {QUICK['episodes']})",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small training budgets and caps (~15 min, 2 cores)"
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder of the result files")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run the cells as Ray tasks: on a local Ray without ADDRESS, else on that cluster",
+    )
+    parser.add_argument("--no-chart", dest="chart", action="store_false", help="do not draw the PNG")
+    args = parser.parse_args(argv)
+    if args.seeds is None:
+        args.seeds = QUICK["seeds"] if args.quick else 3
+    if args.episodes is None:
+        args.episodes = QUICK["episodes"] if args.quick else 100
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the grid, print the table, write the outputs; exit status 1 if a cell failed."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    settings = settings_for(args)
+    cells = make_cells(args.tasks, args.agents, args.seeds)
+    results = run_cells(cells, settings, args.ray)
+    document = results_document(args, argv, settings, results, time.perf_counter() - started)
+    write_outputs(document, args.output, chart=args.chart)
+    return 1 if document["failed"] else 0
+
+
+if __name__ == "__main__":
+    # Run the package's copy of this module, so that Ray pickles ``run_cell`` by reference to
+    # ``benchmarks.generalization`` (importable on every node from the repository) and not by value
+    # with references to ``train_suite``, which only a script's sys.path can import.
+    sys.path.insert(0, str(REPO_ROOT))
+    from benchmarks import generalization
+
+    sys.exit(generalization.main())

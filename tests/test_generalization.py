@@ -1,0 +1,210 @@
+"""``benchmarks/generalization.py``: a tiny grid writes outputs of the documented shape, a cell runs
+the same through Ray, the Wilson interval matches known values, and bad flags are rejected."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import generalization
+from benchmarks.generalization import Cell, Settings, aggregate, run_cell, run_cells, wilson_interval
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = REPO_ROOT / "benchmarks" / "generalization.py"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_tiny_grid_writes_outputs(tmp_path: Path) -> None:
+    # Parity at 1x, 2x and 50x; Multiplication's 50x is over the quick cap of reference agents (20x).
+    args = ["--quick", "--tasks", "Parity,Multiplication", "--agents", "expert,random"]
+    args += ["--multipliers", "1,2,50", "--episodes", "16", "--seeds", "2", "--output", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    document = json.loads((tmp_path / "generalization.json").read_text(encoding="utf-8"))
+    assert {"date", "command", "settings", "machine", "cells", "rows", "aggregated", "skipped"} <= set(
+        document
+    )
+    assert {"failed", "total_seconds", "markdown"} <= set(document)
+    assert document["failed"] == [] and document["total_seconds"] > 0
+    settings = document["settings"]
+    assert settings["episodes"] == 16 and settings["seeds"] == 2 and settings["multipliers"] == [1, 2, 50]
+    assert settings["train_lengths"] == {"Parity": 5, "Multiplication": 3}
+    assert document["machine"]["cpu_count"] >= 1 and document["machine"]["torch_threads"] == 1
+    assert len(document["cells"]) == 2 * 2 * 2  # tasks x agents x seeds
+    for cell in document["cells"]:
+        assert cell["status"] == "ok" and cell["seconds"] >= cell["train_seconds"] >= 0
+
+    assert len(document["rows"]) == 2 * 2 * 2 * 3  # ... x multipliers
+    for row in document["rows"]:
+        if row["skipped"] is None:
+            assert row["episodes"] == 16 and 0 <= row["solved"] <= 16 and row["seconds"] > 0
+            assert row["accuracy"] == row["solved"] / 16
+
+    pooled = {(r["task"], r["agent"], r["multiplier"]): r for r in document["aggregated"]}
+    assert len(pooled) == 2 * 2 * 3
+    for multiplier, length in ((1, 5), (2, 10), (50, 250)):
+        expert, random = pooled["Parity", "expert", multiplier], pooled["Parity", "random", multiplier]
+        assert expert["length"] == length and expert["seeds"] == 2 and expert["episodes"] == 32
+        assert expert["accuracy"] == 1.0 and expert["ci_high"] == 1.0 and 0.8 < expert["ci_low"] < 1.0
+        assert random["accuracy"] < expert["accuracy"]
+        assert random["ci_low"] <= random["accuracy"] <= random["ci_high"]
+        assert len(expert["seed_accuracies"]) == 2
+    skipped = pooled["Multiplication", "expert", 50]
+    assert skipped["accuracy"] is None and skipped["seeds"] == 0 and "up to 20x" in skipped["skipped"]
+    assert {(s["task"], s["agent"], s["multiplier"]) for s in document["skipped"]} == {
+        ("Multiplication", "expert", 50),
+        ("Multiplication", "random", 50),
+    }
+
+    with (tmp_path / "generalization.csv").open(encoding="utf-8") as file:
+        table = list(csv.DictReader(file))
+    assert list(table[0]) == [*generalization.CSV_COLUMNS, "skipped"]
+    assert len(table) == len(pooled)
+    multiplication = [r for r in table if r["task"] == "Multiplication" and r["multiplier"] == "50"]
+    assert all(r["accuracy"] == "" and r["skipped"] for r in multiplication)
+    with (tmp_path / "generalization_seeds.csv").open(encoding="utf-8") as file:
+        assert len(list(csv.DictReader(file))) == len(document["rows"])
+    assert (tmp_path / "generalization.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (tmp_path / "generalization.md").read_text(encoding="utf-8").strip() == document[
+        "markdown"
+    ].strip()
+    assert document["markdown"].splitlines()[0] in result.stdout
+    assert "| Parity (≤ 5) | expert | 1.00 [" in document["markdown"]
+    assert generalization.markdown_from_file(tmp_path / "generalization.json") == document["markdown"]
+
+
+def test_a_cell_runs_the_same_through_ray() -> None:
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'actformer-gym[ray]'")
+    cells = [Cell("Copy", ("expert",), 0), Cell("Copy", ("random",), 1)]
+    settings = Settings(multipliers=(1, 2), episodes=8)
+    local = run_cells(cells, settings, log=False)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = run_cells(cells, settings, ray_address="local", log=False)
+    finally:
+        ray.shutdown()
+    assert [r["status"] for r in remote] == ["ok", "ok"]
+    strip = ("seconds",)
+    for mine, theirs in zip(local, remote, strict=True):
+        assert [{k: v for k, v in row.items() if k not in strip} for row in mine["rows"]] == [
+            {k: v for k, v in row.items() if k not in strip} for row in theirs["rows"]
+        ]
+    assert remote[0]["rows"][0]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "successes, trials, low, high",
+    [  # statsmodels' proportion_confint(method="wilson") to 4 decimals
+        (0, 10, 0.0, 0.2775),
+        (1, 10, 0.0179, 0.4042),
+        (5, 10, 0.2366, 0.7634),
+        (10, 10, 0.7225, 1.0),
+    ],
+)
+def test_wilson_interval_known_values(successes: int, trials: int, low: float, high: float) -> None:
+    assert wilson_interval(successes, trials) == pytest.approx((low, high), abs=1e-4)
+
+
+@pytest.mark.parametrize("trials", [1, 7, 100, 1000])
+def test_wilson_interval_identities(trials: int) -> None:
+    z2 = generalization.Z_95**2
+    assert wilson_interval(0, trials) == pytest.approx((0.0, z2 / (trials + z2)))  # closed form at 0
+    for successes in range(0, trials + 1, max(1, trials // 5)):  # symmetric in success and failure
+        low, high = wilson_interval(successes, trials)
+        assert low <= successes / trials <= high
+        assert wilson_interval(trials - successes, trials) == pytest.approx((1 - high, 1 - low))
+
+
+@pytest.mark.parametrize("successes, trials", [(1, 0), (-1, 10), (11, 10), (0.5, 10), (True, 10)])
+def test_wilson_interval_rejects_bad_counts(successes: object, trials: object) -> None:
+    with pytest.raises(ValueError, match=r"^(trials|successes) must be"):
+        wilson_interval(successes, trials)  # type: ignore[arg-type]
+
+
+def test_aggregate_pools_seeds_and_keeps_skips() -> None:
+    def row(seed: int, multiplier: int, solved: int | None, skipped: str | None = None) -> dict:
+        return {
+            "task": "Copy",
+            "agent": "expert",
+            "seed": seed,
+            "multiplier": multiplier,
+            "length": 5 * multiplier,
+            "episodes": 0 if skipped else 10,
+            "solved": solved,
+            "accuracy": None if solved is None else solved / 10,
+            "skipped": skipped,
+        }
+
+    pooled = aggregate(
+        [row(0, 1, 10), row(1, 1, 5), row(0, 2, None, "too long"), row(1, 2, None, "too long")]
+    )
+    first, second = pooled
+    assert (first["seeds"], first["episodes"], first["solved"], first["accuracy"]) == (2, 20, 15, 0.75)
+    assert (first["ci_low"], first["ci_high"]) == wilson_interval(15, 20)
+    assert first["seed_accuracies"] == [1.0, 0.5] and first["skipped"] is None
+    assert second["accuracy"] is None and second["seeds"] == 0 and second["skipped"] == "too long"
+
+
+def test_a_failing_cell_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(cell: Cell, settings: Settings) -> None:
+        raise RuntimeError("no such agent here")
+
+    monkeypatch.setitem(generalization.TRAINERS, "expert", broken)
+    result = run_cell(Cell("Copy", ("expert",), 0), Settings(multipliers=(1,), episodes=2))
+    assert result["status"] == "failed" and result["rows"] == []
+    assert "RuntimeError: no such agent here" in result["error"]
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--tasks", "NoSuchTask"),
+        ("--agents", "expert,nobody"),
+        ("--seeds", "0"),
+        ("--multipliers", "0,1"),
+        ("--multipliers", "one"),
+        ("--episodes", "-3"),
+    ],
+)
+def test_bad_flags_are_rejected(flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        generalization.parse_args([flag, value])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}" in capsys.readouterr().err
+
+
+def test_cells_group_the_actformer_agents() -> None:
+    cells = generalization.make_cells(["Copy"], ["actformer", "expert", "actformer-imitation"], seeds=2)
+    assert cells == [
+        Cell("Copy", ("actformer", "actformer-imitation"), 0),
+        Cell("Copy", ("expert",), 0),
+        Cell("Copy", ("actformer", "actformer-imitation"), 1),
+        Cell("Copy", ("expert",), 1),
+    ]
+
+
+def test_learned_agents_train_and_evaluate_on_tiny_budgets() -> None:
+    imitation = (("imitation_pairs", 256), ("imitation_epochs", 1), ("dagger_steps", 64))
+    small = (("num_envs", 8), ("num_steps", 16))
+    settings = Settings(
+        multipliers=(1, 2),
+        episodes=4,
+        actformer_steps=128,
+        actformer_overrides=imitation + small,
+        sb3_steps=64,
+    )
+    for agents in (("actformer", "actformer-imitation"), ("ppo",), ("maskable-ppo",)):
+        result = run_cell(Cell("Copy", agents, 0), settings)
+        assert result["status"] == "ok", result.get("error")
+        assert [(r["agent"], r["multiplier"]) for r in result["rows"]] == [
+            (agent, m) for agent in agents for m in (1, 2)
+        ]
+        assert all(0.0 <= r["accuracy"] <= 1.0 and r["episodes"] == 4 for r in result["rows"])
+    assert result["train"]["env_steps"] >= 64

@@ -35,3 +35,11 @@ def test_readme_env_table_is_current() -> None:
 
     block = README.read_text(encoding="utf-8").split(START)[1].split(END)[0]
     assert block.strip() == env_table(), "run: python -m actformer_envs.catalog --readme"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """CI (``.ci/run``) runs the Quick start's second command word for word."""
+    quick_start = README.read_text(encoding="utf-8").split("## Quick start")[1]
+    commands = re.search(r"```bash\n(.*?)```", quick_start, flags=re.DOTALL).group(1).strip().splitlines()
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert commands[1] in ci

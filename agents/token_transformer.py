@@ -42,8 +42,9 @@ __all__ = [
 
 #: Independent problem streams of one seed: posed problems, training batches, the held-out set.
 _SAMPLE_STREAM, _TRAIN_STREAM, _HELD_OUT_STREAM = range(3)
-#: Inference splits a batch so that one layer's attention scores stay under this many floats.
-_SCORE_BUDGET = 2**25
+#: Inference decodes at most this many problems at once, and fewer where their attention masks
+#: (problems x tokens² booleans, prompt and answer) would pass ``_MASK_BUDGET``.
+_MAX_BATCH, _MASK_BUDGET = 64, 2**28
 
 
 @dataclass
@@ -138,6 +139,28 @@ def rotate(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)
 
 
+class KVCache:
+    """The keys and values of every block for the tokens decoded so far, in buffers allocated once
+    (extending by concatenation would copy the whole cache at every token)."""
+
+    def __init__(
+        self, blocks: int, batch: int, heads: int, capacity: int, head_width: int, device: torch.device
+    ):
+        shape = (blocks, batch, heads, capacity, head_width)
+        self.keys = torch.zeros(shape, device=device)
+        self.values = torch.zeros(shape, device=device)
+        self.length = 0  # tokens stored
+
+    def extend(
+        self, block: int, keys: torch.Tensor, values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store a block's keys and values (B, h, T, head_width) of new tokens; all of them so far."""
+        end = self.length + keys.shape[2]
+        self.keys[block, :, :, self.length : end] = keys
+        self.values[block, :, :, self.length : end] = values
+        return self.keys[block, :, :, :end], self.values[block, :, :, :end]
+
+
 class Block(nn.Module):
     """Pre-LayerNorm block: causal self-attention with rotary positions, then a GELU MLP."""
 
@@ -154,16 +177,14 @@ class Block(nn.Module):
         x: torch.Tensor,  # (B, T, d)
         angles: torch.Tensor,  # (B, 1, T, head_width / 2)
         allowed: torch.Tensor,  # (B, 1, T, past + T) bool: which keys each query may read
-        cache: list[torch.Tensor] | None = None,  # [keys, values] (B, h, past, head_width), extended
+        cache: tuple[KVCache, int] | None = None,  # the cache and this block's index in it
     ) -> torch.Tensor:
         batch, length, width = x.shape
         split = self.qkv(self.norm_attention(x)).view(batch, length, 3, self.heads, width // self.heads)
         query, key, value = split.permute(2, 0, 3, 1, 4)  # each (B, h, T, head_width)
         query, key = rotate(query, angles), rotate(key, angles)
         if cache is not None:
-            if cache:
-                key, value = torch.cat([cache[0], key], dim=2), torch.cat([cache[1], value], dim=2)
-            cache[:] = [key, value]
+            key, value = cache[0].extend(cache[1], key, value)
         read = F.scaled_dot_product_attention(query, key, value, attn_mask=allowed)
         x = x + self.out(read.transpose(1, 2).reshape(batch, length, width))
         return x + self.mlp(self.norm_mlp(x))
@@ -193,7 +214,7 @@ class TokenTransformer(nn.Module):
         tokens: torch.Tensor,  # (B, T) long
         positions: torch.Tensor,  # (B, T) long: each token's position in its own sequence
         key_mask: torch.Tensor,  # (B, past + T) bool: True for real tokens (False: padding)
-        cache: list[list[torch.Tensor]] | None = None,  # per block: [keys, values], extended in place
+        cache: KVCache | None = None,  # the keys and values of the past tokens; extended
     ) -> torch.Tensor:
         """Next-token logits (B, T, vocabulary). Query i reads the real keys at or before it, and
         always itself (so a padding query has something to read and never yields NaN)."""
@@ -205,7 +226,9 @@ class TokenTransformer(nn.Module):
         angles = rotary_angles(positions, self.config.d_model // self.config.heads).unsqueeze(1)
         x = self.embedding(tokens)
         for i, block in enumerate(self.blocks):
-            x = block(x, angles, allowed.unsqueeze(1), None if cache is None else cache[i])
+            x = block(x, angles, allowed.unsqueeze(1), None if cache is None else (cache, i))
+        if cache is not None:
+            cache.length = total
         return self.head(self.norm(x))
 
     def loss(self, problems: Sequence[Any], targets: Sequence[Any]) -> torch.Tensor:
@@ -229,19 +252,21 @@ class TokenTransformer(nn.Module):
         """Greedy answers to user-posed problems (the form ``reset(options={"problem": p})`` takes),
         decoded like the env's ``info["output"]`` (``None`` where the text is not an answer).
 
-        Batched with a KV cache; a long batch is split so that attention scores fit in memory.
-        ``ValueError`` (the task's) if a problem is malformed.
+        Batched with a KV cache, problems of similar length together (less padding), in batches
+        small enough for memory. ``ValueError`` (the task's) if a problem is malformed.
         """
         for problem in problems:
             self.text.problem_length(problem)
         prompts = [self.text.prompt(p) for p in problems]
-        answers: list[Any] = []
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
+        answers: list[Any] = [None] * len(prompts)
         start = 0
-        while start < len(prompts):
-            longest = 2 * max(len(p) for p in prompts[start : start + 64])  # prompt and answer
-            size = max(1, min(64, _SCORE_BUDGET // (self.config.heads * longest**2)))
-            answers += [self.text.decode(t) for t in self.generate(prompts[start : start + size])]
-            start += size
+        while start < len(order):
+            tokens = 2 * len(prompts[order[start]])  # the longest prompt of this batch and its answer
+            chunk = order[start : start + max(1, min(_MAX_BATCH, _MASK_BUDGET // tokens**2))]
+            for i, continuation in zip(chunk, self.generate([prompts[i] for i in chunk]), strict=True):
+                answers[i] = self.text.decode(continuation)
+            start += len(chunk)
         return answers
 
     @torch.no_grad()
@@ -261,7 +286,9 @@ class TokenTransformer(nn.Module):
         tokens = tokens.to(self.device)
         key_mask = tokens != PAD
         positions = (torch.arange(width, device=self.device) - (width - lengths)[:, None]).clamp(min=0)
-        cache: list[list[torch.Tensor]] = [[] for _ in self.blocks]
+        config = self.config
+        head_width = config.d_model // config.heads
+        cache = KVCache(config.layers, batch, config.heads, width + max_new, head_width, self.device)
         logits = self(tokens, positions, key_mask, cache)[:, -1]
         generated, finished = [], torch.zeros(batch, dtype=torch.bool, device=self.device)
         for step in range(max_new):

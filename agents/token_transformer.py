@@ -145,7 +145,7 @@ class KVCache:
 
     def __init__(
         self, blocks: int, batch: int, heads: int, capacity: int, head_width: int, device: torch.device
-    ):
+    ) -> None:
         shape = (blocks, batch, heads, capacity, head_width)
         self.keys = torch.zeros(shape, device=device)
         self.values = torch.zeros(shape, device=device)

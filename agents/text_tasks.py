@@ -1,0 +1,137 @@
+"""Tasks as text, for token-predicting models: problems drawn from the tasks' own generators, written
+as token sequences (``123+456=`` → ``579<eos>``), and generated tokens read back as answers.
+
+Nothing here knows a task's rule. Problems come from the task's ``generate`` (so they follow its
+distribution exactly), their targets from its ``decode_batch`` of the target row it computed (the
+code path of the env's ``info["target"]``); this module only reads the operands back off the
+generated scratchpad and writes problems and answers as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from actformer_envs.streams import BatchRandom
+from actformer_envs.tasks import TASKS, Task
+from actformer_envs.tasks.base import answer_lengths
+from actformer_envs.tasks.numbers import decode_numbers
+
+#: Tokens: the symbols 0..9 (digits in base 10; sequence tasks' symbols in their default base),
+#: then the operators, the separator of sequence tasks, end of answer, padding.
+NUM_DIGITS = 10
+PLUS, TIMES, EQUALS, SEPARATOR, EOS, PAD = range(NUM_DIGITS, NUM_DIGITS + 6)
+VOCAB_SIZE = PAD + 1
+TOKEN_TEXT = "0123456789+*=|$_"  # one character per token, for reading sequences
+
+#: The tasks with a text form: arithmetic on two numbers (with their operator token) and sequences.
+ARITHMETIC = {"Addition": PLUS, "Multiplication": TIMES}
+SEQUENCES = ("Copy", "Reverse", "Sort", "Parity")
+SUPPORTED_TASKS = (*ARITHMETIC, *SEQUENCES)
+
+
+def check_task(task: str) -> str:
+    """``task`` if it has a text form, else ``ValueError`` naming it and the supported ones."""
+    if task not in SUPPORTED_TASKS:
+        raise ValueError(f"task {task!r} has no text form; supported tasks: {list(SUPPORTED_TASKS)}")
+    return task
+
+
+def as_text(tokens: Sequence[int]) -> str:
+    """Tokens as a readable string (``$`` = end of answer, ``_`` = padding), for messages and tests."""
+    return "".join(TOKEN_TEXT[t] for t in tokens)
+
+
+@dataclass(frozen=True)
+class TextTask:
+    """One task's text form.
+
+    Arithmetic: ``a+b=`` → ``c<eos>`` (``*`` for Multiplication), numbers written least significant
+    digit first when ``reverse_digits`` (the order carries flow in, which a left-to-right model finds
+    easier), as people write them otherwise; answers without leading zeros. Sequences (Copy,
+    Reverse, Sort, Parity): ``s0 s1 ... |`` → the answer's symbols (Parity: one bit), then ``<eos>``;
+    ``reverse_digits`` does not apply to them.
+    """
+
+    name: str
+    reverse_digits: bool = True
+    task: Task = field(init=False, repr=False, compare=False)  # the task, at its default base
+
+    def __post_init__(self) -> None:
+        cls = TASKS[check_task(self.name)]
+        object.__setattr__(self, "task", cls(cls.default_base))
+
+    @property
+    def is_arithmetic(self) -> bool:
+        return self.name in ARITHMETIC
+
+    # -- problems -----------------------------------------------------------------------------
+
+    def draw(self, random: BatchRandom, lengths: np.ndarray) -> tuple[list[Any], list[Any]]:
+        """Problems of the given lengths from the task's ``generate``, in the form the env accepts in
+        ``reset(options={"problem": p})``, and their targets (the env's ``info["target"]``)."""
+        task = self.task
+        width = task.width(int(lengths.max()))
+        problems = task.generate(random, lengths.astype(np.int64), width)
+        targets = task.decode_batch(problems.target)
+        if self.is_arithmetic:
+            assert task.rows[:2] == ("A", "B"), f"{self.name}: operands expected on rows A and B"
+            a, b = (decode_numbers(problems.scratchpad[:, row], task.base) for row in (0, 1))
+            posed: list[Any] = list(zip(a, b, strict=True))
+        else:
+            assert task.rows[0] == "IN", f"{self.name}: the input expected on row IN"
+            inputs = problems.scratchpad[:, 0]
+            sizes = answer_lengths(inputs).tolist()  # symbols, then BLANK
+            posed = [row[:n] for row, n in zip(inputs.tolist(), sizes, strict=True)]
+        return posed, targets
+
+    def problem_length(self, problem: Any) -> int:
+        """The task's size of a user-posed problem; ``ValueError`` (the task's) if it is malformed."""
+        return self.task.problem_length(problem)
+
+    # -- text ---------------------------------------------------------------------------------
+
+    def prompt(self, problem: Any) -> list[int]:
+        """The tokens of a problem, up to and including ``=`` (arithmetic) or ``|`` (sequences)."""
+        if self.is_arithmetic:
+            a, b = problem
+            return [*self._number(a), ARITHMETIC[self.name], *self._number(b), EQUALS]
+        return [*(int(s) for s in problem), SEPARATOR]
+
+    def answer_tokens(self, answer: Any) -> list[int]:
+        """The tokens of an answer (as the env's ``info["target"]`` gives it), then ``<eos>``."""
+        if self.is_arithmetic:
+            return [*self._number(answer), EOS]
+        if self.name == "Parity":
+            return [int(answer), EOS]
+        return [*(int(s) for s in answer), EOS]
+
+    def decode(self, tokens: Sequence[int]) -> Any:
+        """The answer generated tokens hold, of the env's ``info["output"]`` type (an int for the
+        arithmetic tasks and Parity, a list of symbols otherwise); ``None`` if not well formed.
+
+        Reading stops at the first ``<eos>``; without one, or with a token that is not a symbol of
+        the task before it, or a number with a leading zero, the answer is not well formed.
+        """
+        tokens = list(tokens)
+        if EOS not in tokens:
+            return None
+        symbols = tokens[: tokens.index(EOS)]
+        base = self.task.base
+        if not symbols or any(not 0 <= s < base for s in symbols):
+            return None
+        if self.is_arithmetic:
+            digits = symbols[::-1] if self.reverse_digits else symbols
+            if digits[0] == 0 and len(digits) > 1:
+                return None
+            return int("".join(map(str, digits)))
+        if self.name == "Parity":
+            return symbols[0] if len(symbols) == 1 else None
+        return symbols
+
+    def _number(self, value: int) -> list[int]:
+        digits = [int(c) for c in str(int(value))]
+        return digits[::-1] if self.reverse_digits else digits

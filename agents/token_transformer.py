@@ -1,0 +1,444 @@
+"""The token-predicting baseline: a small decoder-only Transformer that answers a task by writing the
+answer as text (``123+456=`` → ``579<eos>``), never by acting on the machine.
+
+It is what the Actformer is measured against: the same problems (drawn by the tasks' own
+generators, :mod:`agents.text_tasks`), trained on the same length range, asked at longer lengths.
+Causal self-attention, pre-LayerNorm, rotary position embeddings (relative positions, no learned
+absolute ones), teacher-forced cross-entropy on the answer tokens, greedy decoding with a KV cache.
+
+```python
+model, stats = train_token_transformer("Addition", max_length=3, seed=0)
+model.answer([(123, 456), (99, 1)])  # [579, 100] once trained
+token_exact_match(model, "Addition", length=30, episodes=100, seed=1)
+```
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from actformer_envs.streams import BatchRandom
+from agents.actformer import resolve_device
+from agents.text_tasks import EOS, PAD, SUPPORTED_TASKS, VOCAB_SIZE, TextTask, check_task
+
+__all__ = [
+    "SUPPORTED_TASKS",
+    "TokenTransformer",
+    "TokenTransformerConfig",
+    "sample_problems",
+    "token_exact_match",
+    "train_token_transformer",
+]
+
+#: Independent problem streams of one seed: posed problems, training batches, the held-out set.
+_SAMPLE_STREAM, _TRAIN_STREAM, _HELD_OUT_STREAM = range(3)
+#: Inference decodes at most this many problems at once, and fewer where their attention masks
+#: (problems x tokens² booleans, prompt and answer) would pass ``_MASK_BUDGET``.
+_MAX_BATCH, _MASK_BUDGET = 64, 2**28
+
+
+@dataclass
+class TokenTransformerConfig:
+    """Model size and training budget of the token-predicting baseline."""
+
+    d_model: int = 128
+    """Width of the residual stream."""
+    layers: int = 3
+    """Transformer blocks."""
+    heads: int = 4
+    """Attention heads per block (must divide ``d_model``, with an even head width for rotary)."""
+    reverse_digits: bool = True
+    """Write numbers least significant digit first (arithmetic tasks only; sequences as given)."""
+    batch_size: int = 64
+    """Problems per training step."""
+    learning_rate: float = 1e-3
+    """AdamW's peak learning rate (linear warm-up over the first ``warmup_steps`` steps)."""
+    weight_decay: float = 0.01
+    """AdamW's decoupled weight decay (matrices only; not embeddings, norms or biases)."""
+    warmup_steps: int = 100
+    """Steps of linear learning-rate warm-up."""
+    max_steps: int = 5000
+    """Training stops after this many steps at most."""
+    max_seconds: float | None = None
+    """Training stops after this much wall time at most (None: no limit; breaks determinism)."""
+    target_accuracy: float = 0.95
+    """Training stops once the held-out in-range exact match reaches this."""
+    eval_every: int = 250
+    """Steps between held-out evaluations."""
+    eval_problems: int = 256
+    """Size of the held-out set (the same number of problems at every length 1..max_length)."""
+    device: str = "auto"
+    """``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ..."""
+
+    def __post_init__(self) -> None:
+        for name in ("d_model", "layers", "heads", "batch_size", "max_steps", "eval_every", "eval_problems"):
+            _check_positive_int(name, getattr(self, name))
+        _check_non_negative_int("warmup_steps", self.warmup_steps)
+        if self.d_model % self.heads or (self.d_model // self.heads) % 2:
+            raise ValueError(
+                f"d_model must be a multiple of heads with an even head width (rotary), "
+                f"got d_model={self.d_model}, heads={self.heads}"
+            )
+        if not isinstance(self.reverse_digits, bool):
+            raise ValueError(f"reverse_digits must be a bool, got {self.reverse_digits!r}")
+        _check_number("learning_rate", self.learning_rate, positive=True)
+        _check_number("weight_decay", self.weight_decay, positive=False)
+        if self.max_seconds is not None:
+            _check_number("max_seconds", self.max_seconds, positive=True)
+        _check_number("target_accuracy", self.target_accuracy, positive=False)
+        if self.target_accuracy > 1:
+            raise ValueError(f"target_accuracy must be in [0, 1], got {self.target_accuracy!r}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError) as error:
+                raise ValueError(f"device must be 'auto' or a torch device, got {self.device!r}") from error
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+
+def _check_non_negative_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+
+
+def _check_number(name: str, value: object, positive: bool) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+
+
+# -- the network ---------------------------------------------------------------------------------
+
+
+def rotary_angles(positions: torch.Tensor, head_width: int) -> torch.Tensor:
+    """Rotation angles (..., T, head_width / 2) of token positions (..., T) (RoFormer's frequencies)."""
+    half = head_width // 2
+    frequencies = 10000.0 ** (-torch.arange(half, dtype=torch.float32, device=positions.device) / half)
+    return positions.float().unsqueeze(-1) * frequencies
+
+
+def rotate(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs of features of ``x`` (..., T, d) by ``angles`` (..., T, d / 2): the score of a
+    rotated query and key then depends on their positions only through the difference."""
+    cos, sin = angles.cos(), angles.sin()
+    first, second = x.chunk(2, dim=-1)
+    return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)
+
+
+class KVCache:
+    """The keys and values of every block for the tokens decoded so far, in buffers allocated once
+    (extending by concatenation would copy the whole cache at every token)."""
+
+    def __init__(
+        self, blocks: int, batch: int, heads: int, capacity: int, head_width: int, device: torch.device
+    ) -> None:
+        shape = (blocks, batch, heads, capacity, head_width)
+        self.keys = torch.zeros(shape, device=device)
+        self.values = torch.zeros(shape, device=device)
+        self.length = 0  # tokens stored
+
+    def extend(
+        self, block: int, keys: torch.Tensor, values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store a block's keys and values (B, h, T, head_width) of new tokens; all of them so far."""
+        end = self.length + keys.shape[2]
+        self.keys[block, :, :, self.length : end] = keys
+        self.values[block, :, :, self.length : end] = values
+        return self.keys[block, :, :, :end], self.values[block, :, :, :end]
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm block: causal self-attention with rotary positions, then a GELU MLP."""
+
+    def __init__(self, d_model: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm_attention, self.norm_mlp = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+
+    def forward(
+        self,
+        x: torch.Tensor,  # (B, T, d)
+        angles: torch.Tensor,  # (B, 1, T, head_width / 2)
+        allowed: torch.Tensor,  # (B, 1, T, past + T) bool: which keys each query may read
+        cache: tuple[KVCache, int] | None = None,  # the cache and this block's index in it
+    ) -> torch.Tensor:
+        batch, length, width = x.shape
+        split = self.qkv(self.norm_attention(x)).view(batch, length, 3, self.heads, width // self.heads)
+        query, key, value = split.permute(2, 0, 3, 1, 4)  # each (B, h, T, head_width)
+        query, key = rotate(query, angles), rotate(key, angles)
+        if cache is not None:
+            key, value = cache[0].extend(cache[1], key, value)
+        read = F.scaled_dot_product_attention(query, key, value, attn_mask=allowed)
+        x = x + self.out(read.transpose(1, 2).reshape(batch, length, width))
+        return x + self.mlp(self.norm_mlp(x))
+
+
+class TokenTransformer(nn.Module):
+    """A decoder-only Transformer over one task's text (:class:`agents.text_tasks.TextTask`)."""
+
+    def __init__(self, task: str, config: TokenTransformerConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or TokenTransformerConfig()
+        self.text = TextTask(task, self.config.reverse_digits)
+        self.task = task
+        d_model = self.config.d_model
+        self.embedding = nn.Embedding(VOCAB_SIZE, d_model)
+        self.blocks = nn.ModuleList(Block(d_model, self.config.heads) for _ in range(self.config.layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, VOCAB_SIZE)
+        self.apply(_init_weights)
+
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device
+
+    def forward(
+        self,
+        tokens: torch.Tensor,  # (B, T) long
+        positions: torch.Tensor,  # (B, T) long: each token's position in its own sequence
+        key_mask: torch.Tensor,  # (B, past + T) bool: True for real tokens (False: padding)
+        cache: KVCache | None = None,  # the keys and values of the past tokens; extended
+    ) -> torch.Tensor:
+        """Next-token logits (B, T, vocabulary). Query i reads the real keys at or before it, and
+        always itself (so a padding query has something to read and never yields NaN)."""
+        length, total = tokens.shape[1], key_mask.shape[1]
+        past = total - length
+        query_at = torch.arange(past, total, device=tokens.device)[:, None]
+        key_at = torch.arange(total, device=tokens.device)[None, :]
+        allowed = ((key_at <= query_at) & key_mask[:, None, :]) | (key_at == query_at)
+        angles = rotary_angles(positions, self.config.d_model // self.config.heads).unsqueeze(1)
+        x = self.embedding(tokens)
+        for i, block in enumerate(self.blocks):
+            x = block(x, angles, allowed.unsqueeze(1), None if cache is None else (cache, i))
+        if cache is not None:
+            cache.length = total
+        return self.head(self.norm(x))
+
+    def loss(self, problems: Sequence[Any], targets: Sequence[Any]) -> torch.Tensor:
+        """Teacher-forced cross-entropy of the answer tokens (and ``<eos>``) given the problem."""
+        prompts = [self.text.prompt(p) for p in problems]
+        answers = [self.text.answer_tokens(t) for t in targets]
+        rows = [p + a for p, a in zip(prompts, answers, strict=True)]
+        width = max(map(len, rows))
+        tokens = torch.full((len(rows), width), PAD, dtype=torch.long)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long)  # -100: not scored
+        for i, (prompt, row) in enumerate(zip(prompts, rows, strict=True)):
+            tokens[i, : len(row)] = torch.tensor(row)
+            labels[i, len(prompt) - 1 : len(row) - 1] = torch.tensor(row[len(prompt) :])
+        tokens, labels = tokens.to(self.device), labels.to(self.device)
+        positions = torch.arange(width, device=self.device).expand(len(rows), width)
+        logits = self(tokens, positions, tokens != PAD)
+        return F.cross_entropy(logits.flatten(0, 1), labels.flatten())
+
+    @torch.no_grad()
+    def answer(self, problems: Sequence[Any]) -> list[Any]:
+        """Greedy answers to user-posed problems (the form ``reset(options={"problem": p})`` takes),
+        decoded like the env's ``info["output"]`` (``None`` where the text is not an answer).
+
+        Batched with a KV cache, problems of similar length together (less padding), in batches
+        small enough for memory. ``ValueError`` (the task's) if a problem is malformed.
+        """
+        for problem in problems:
+            self.text.problem_length(problem)
+        prompts = [self.text.prompt(p) for p in problems]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
+        answers: list[Any] = [None] * len(prompts)
+        start = 0
+        while start < len(order):
+            tokens = 2 * len(prompts[order[start]])  # the longest prompt of this batch and its answer
+            chunk = order[start : start + max(1, min(_MAX_BATCH, _MASK_BUDGET // tokens**2))]
+            for i, continuation in zip(chunk, self.generate([prompts[i] for i in chunk]), strict=True):
+                answers[i] = self.text.decode(continuation)
+            start += len(chunk)
+        return answers
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[Sequence[int]], max_new: int | None = None) -> list[list[int]]:
+        """Greedy continuations of token prompts, each up to its first ``<eos>`` (included) or
+        ``max_new`` tokens (default: the longest prompt's length, which bounds every task's answer
+        and ``<eos>``: an answer is never longer than its problem's text)."""
+        was_training = self.training
+        self.eval()
+        batch, width = len(prompts), max(map(len, prompts))
+        max_new = width if max_new is None else max_new
+        lengths = torch.tensor([len(p) for p in prompts], device=self.device)
+        # Left-padded, so every prompt ends at the same column and the batch decodes in lockstep.
+        tokens = torch.full((batch, width), PAD, dtype=torch.long)
+        for i, prompt in enumerate(prompts):
+            tokens[i, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+        tokens = tokens.to(self.device)
+        key_mask = tokens != PAD
+        positions = (torch.arange(width, device=self.device) - (width - lengths)[:, None]).clamp(min=0)
+        config = self.config
+        head_width = config.d_model // config.heads
+        cache = KVCache(config.layers, batch, config.heads, width + max_new, head_width, self.device)
+        logits = self(tokens, positions, key_mask, cache)[:, -1]
+        generated, finished = [], torch.zeros(batch, dtype=torch.bool, device=self.device)
+        for step in range(max_new):
+            next_token = logits.argmax(-1)
+            generated.append(next_token)
+            finished |= next_token == EOS
+            if bool(finished.all()) or step == max_new - 1:
+                break
+            key_mask = torch.cat([key_mask, torch.ones(batch, 1, dtype=torch.bool, device=self.device)], 1)
+            position = (lengths + step)[:, None]
+            logits = self(next_token[:, None], position, key_mask, cache)[:, -1]
+        self.train(was_training)
+        rows = torch.stack(generated, dim=1).tolist()
+        return [row[: row.index(EOS) + 1] if EOS in row else row for row in rows]
+
+
+def _init_weights(module: nn.Module) -> None:
+    """GPT-style initialisation: small normal weights, zero biases."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=0.02)
+    if isinstance(module, nn.Linear):
+        nn.init.zeros_(module.bias)
+
+
+# -- problems and evaluation ---------------------------------------------------------------------
+
+
+def _random(seed: int, stream: int, count: int, *extra: int) -> BatchRandom:
+    """``count`` independent problem draws of one stream of ``seed`` (non-negative ints)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    generator = np.random.default_rng([stream, int(seed), *extra])
+    return BatchRandom(generator.integers(2**63, size=count, dtype=np.uint64))
+
+
+def sample_problems(task: str, length: int, count: int, seed: int) -> list[tuple[Any, Any]]:
+    """``count`` problems of exactly ``length`` with their targets, seeded: ``(problem, target)``.
+
+    A problem is in the form the env accepts in ``reset(options={"problem": p})`` (Addition and
+    Multiplication: a pair of non-negative ints; Copy, Reverse, Sort, Parity: a list of symbols);
+    the target is what the env reports as ``info["target"]`` for it. Problems are drawn by the
+    task's own ``generate``, so they follow its distribution exactly (Addition: one operand of
+    exactly ``length`` digits, the other of 1..length; Multiplication: both of ``length``; sequences:
+    uniform symbols), only from a stream of this function's own (``seed``, ``length``), not the
+    env's. The length of each is checked with the task's ``problem_length``.
+    """
+    text = TextTask(task)
+    _check_positive_int("length", length)
+    _check_positive_int("count", count)
+    return _draw_checked(text, np.full(count, length), _random(seed, _SAMPLE_STREAM, count, length))
+
+
+def _draw_checked(text: TextTask, lengths: np.ndarray, random: BatchRandom) -> list[tuple[Any, Any]]:
+    """``(problem, target)`` pairs drawn by the task, each checked to be of its asked length."""
+    problems, targets = text.draw(random, lengths)
+    for problem, length in zip(problems, lengths.tolist(), strict=True):
+        if text.problem_length(problem) != length:
+            raise AssertionError(f"{text.name}: drew {problem!r}, not of length {length}")
+    return list(zip(problems, targets, strict=True))
+
+
+def exact_match(model: TokenTransformer, pairs: Sequence[tuple[Any, Any]]) -> float:
+    """The fraction of ``(problem, target)`` pairs the model answers exactly."""
+    answers = model.answer([problem for problem, _ in pairs])
+    return float(np.mean([answer == target for answer, (_, target) in zip(answers, pairs, strict=True)]))
+
+
+def token_exact_match(model: TokenTransformer, task: str, length: int, episodes: int, seed: int) -> float:
+    """Greedy exact match of ``model`` on ``episodes`` problems of exactly ``length`` (seeded)."""
+    if check_task(task) != model.task:
+        raise ValueError(f"the model was trained on {model.task}, not {task}")
+    return exact_match(model, sample_problems(task, length, episodes, seed))
+
+
+# -- training ------------------------------------------------------------------------------------
+
+
+def _held_out(text: TextTask, max_length: int, count: int, seed: int) -> list[tuple[Any, Any]]:
+    """The same number of problems at every length 1..max_length, from a stream of their own."""
+    per_length = math.ceil(count / max_length)
+    pairs: list[tuple[Any, Any]] = []
+    for length in range(1, max_length + 1):
+        random = _random(seed, _HELD_OUT_STREAM, per_length, length)
+        pairs += _draw_checked(text, np.full(per_length, length), random)
+    return pairs
+
+
+def _optimizer(model: TokenTransformer, config: TokenTransformerConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on the matrices of the linear layers only."""
+    decayed = [p for n, p in model.named_parameters() if p.ndim == 2 and "embedding" not in n]
+    kept = [p for n, p in model.named_parameters() if not (p.ndim == 2 and "embedding" not in n)]
+    groups = [{"params": decayed, "weight_decay": config.weight_decay}, {"params": kept, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+def train_token_transformer(
+    task: str,
+    max_length: int,
+    seed: int = 0,
+    config: TokenTransformerConfig | None = None,
+    progress: bool = False,
+) -> tuple[TokenTransformer, dict[str, float]]:
+    """Train the baseline on problems of lengths uniform in ``[1, max_length]`` (the env's curriculum
+    range) until its held-out in-range exact match reaches ``config.target_accuracy`` or the budget
+    (``max_steps``, ``max_seconds``) runs out. Deterministic for a seed on CPU (without
+    ``max_seconds``).
+
+    Returns the model (in eval mode) and stats: ``steps``, ``seconds``, ``problems`` (seen in
+    training), ``accuracy`` (the last held-out in-range exact match) and ``reached_target`` (1 or 0).
+    """
+    config = config or TokenTransformerConfig()
+    check_task(task)
+    _check_positive_int("max_length", max_length)
+    device = resolve_device(config.device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = TokenTransformer(task, config).to(device)
+    held_out = _held_out(model.text, max_length, config.eval_problems, seed)
+    optimizer = _optimizer(model, config)
+    ramp = config.warmup_steps + 1
+    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / ramp))
+    lengths = np.random.default_rng([_TRAIN_STREAM, seed])
+    accuracy, step, start = 0.0, 0, time.perf_counter()
+    bar = tqdm(total=config.max_steps, desc=f"{task} ≤ {max_length}", disable=not progress)
+    while step < config.max_steps:
+        model.train()
+        batch_lengths = lengths.integers(1, max_length + 1, size=config.batch_size)
+        random = _random(seed, _TRAIN_STREAM, config.batch_size, step)
+        problems, targets = model.text.draw(random, batch_lengths)
+        loss = model.loss(problems, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        warmup.step()
+        step += 1
+        bar.update()
+        out_of_time = config.max_seconds is not None and time.perf_counter() - start > config.max_seconds
+        if step % config.eval_every == 0 or step == config.max_steps or out_of_time:
+            accuracy = exact_match(model, held_out)
+            bar.set_postfix(loss=f"{loss.item():.4f}", accuracy=f"{accuracy:.3f}")
+            if accuracy >= config.target_accuracy or out_of_time:
+                break
+    bar.close()
+    model.eval()
+    stats = {
+        "steps": float(step),
+        "seconds": time.perf_counter() - start,
+        "problems": float(step * config.batch_size),
+        "accuracy": accuracy,
+        "reached_target": float(accuracy >= config.target_accuracy),
+    }
+    return model, stats

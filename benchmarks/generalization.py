@@ -144,7 +144,7 @@ class Settings:
 
 #: --quick: a small warm start and short RL; a few minutes of training per seed over the six tasks.
 QUICK_ACTFORMER = (("imitation_pairs", 5000), ("imitation_epochs", 5), ("dagger_steps", 1000))
-QUICK = {"episodes": 32, "seeds": 1, "actformer_steps": 8192, "sb3_steps": 8192, "transformer_seconds": 30.0}
+QUICK = {"episodes": 32, "seeds": 1, "actformer_steps": 8192, "sb3_steps": 8192, "transformer_seconds": 60.0}
 
 
 def settings_for(args: argparse.Namespace) -> Settings:

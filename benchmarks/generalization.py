@@ -126,6 +126,14 @@ QUICK_CAPS: dict[str, tuple[int, int]] = {
     "Sort": (20, 100),
     "RepeatCopy": (20, 100),
 }
+#: Why a task is capped, for the skip reasons.
+QUADRATIC = "{task}'s program grows with the square of the length"
+CAP_CAUSES = {
+    "Multiplication": QUADRATIC,
+    "Expression": QUADRATIC,
+    "Sort": "{task}'s program is about 1.5 x base x length steps (a value pass per symbol)",
+    "RepeatCopy": "{task}'s program is repeats x length steps",
+}
 
 
 @dataclass(frozen=True)
@@ -344,10 +352,8 @@ def skip_reason(task: str, agent: str, multiplier: int, settings: Settings) -> s
     if multiplier <= cap:
         return None
     kind = "learned" if learned else "reference"
-    return (
-        f"{task}'s program grows with the square of the length; the {settings.budget} budget evaluates "
-        f"{kind} agents up to {cap}x"
-    )
+    cause = CAP_CAUSES.get(task, "{task}'s episodes are long").format(task=task)
+    return f"{cause}; the {settings.budget} budget evaluates {kind} agents up to {cap}x"
 
 
 def evaluate_cell(cell: Cell, scorers: dict[str, Scorer], settings: Settings) -> list[dict[str, Any]]:

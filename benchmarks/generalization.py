@@ -27,17 +27,16 @@ with the square of the length (a 300 x 300 product is 902,101 expert steps), so 
 multiplier per task and kind of agent (``FULL_CAPS``, ``QUICK_CAPS``); a capped evaluation is a row
 marked skipped, with the reason, in every output, and the chart plots only measured points.
 
-    python benchmarks/generalization.py                      # the full grid: 2-3 hours on one core*
-    python benchmarks/generalization.py --quick              # 1 seed, small budgets: about 6 minutes*
+    python benchmarks/generalization.py                      # the full grid: about 90 min of cells*
+    python benchmarks/generalization.py --quick              # 1 seed, small budgets: about 7 minutes*
     python benchmarks/generalization.py --tasks Copy --agents expert,random --multipliers 1,10
     python benchmarks/generalization.py --ray                # cells as Ray tasks on a local Ray
     python benchmarks/generalization.py --ray 10.0.0.5:6379  # ... on an existing cluster
 
-(*) In-process on one core of a 2-core AMD EPYC, without the transformer. ``--quick`` measured 327 s;
-the full grid is an estimate from per-step costs and the train suite's timings (Actformer about
-35 min, SB3 baselines 1-2 h depending on how soon their episodes HALT, expert 10 min); the
-transformer adds its budget per cell (300 s x 18 cells = 1.5 h; quick 30 s x 6) plus its evaluation.
-``--ray`` on N cores divides the wall time by about N.
+(*) Measured on a 2-core AMD EPYC, one torch thread per cell: the full budgets' cells took 30 min per
+seed (15 min of wall time with ``--ray`` on 2 workers); ``--quick --seeds 3`` ran in 21 min
+in-process (7 min per seed) while another benchmark shared the machine. ``--ray`` on N cores
+divides the wall time by about N.
 
 Results: ``generalization.json`` (settings, machine, per-seed and pooled rows, skips, timings),
 ``generalization.csv`` (pooled rows), ``generalization_seeds.csv`` (per-seed rows),

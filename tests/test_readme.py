@@ -43,3 +43,19 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = re.search(r"```bash\n(.*?)```", quick_start, flags=re.DOTALL).group(1).strip().splitlines()
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert commands[1] in ci
+
+
+@pytest.mark.parametrize(
+    ("marker", "folder"), [("generalization", ""), ("generalization-full", "generalization_full")]
+)
+def test_readme_generalization_tables_are_the_committed_ones(marker: str, folder: str) -> None:
+    """The length-generalization tables are the committed results' own, and their charts exist."""
+    import json
+
+    results = README.parent / "benchmarks" / "results" / folder
+    document = json.loads((results / "generalization.json").read_text(encoding="utf-8"))
+    text = README.read_text(encoding="utf-8")
+    block = text.split(f"<!-- {marker}:start -->")[1].split(f"<!-- {marker}:end -->")[0]
+    assert block.strip() == document["markdown"].strip()
+    chart = (results / "generalization.png").relative_to(README.parent).as_posix()
+    assert f"]({chart})" in text and (results / "generalization.png").is_file()

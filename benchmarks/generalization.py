@@ -27,14 +27,14 @@ with the square of the length (a 300 x 300 product is 902,101 expert steps), so 
 multiplier per task and kind of agent (``FULL_CAPS``, ``QUICK_CAPS``); a capped evaluation is a row
 marked skipped, with the reason, in every output, and the chart plots only measured points.
 
-    python benchmarks/generalization.py                      # the full grid: about 90 min of cells*
+    python benchmarks/generalization.py                      # the full grid: about 2 hours of cells*
     python benchmarks/generalization.py --quick              # 1 seed, small budgets: about 7 minutes*
     python benchmarks/generalization.py --tasks Copy --agents expert,random --multipliers 1,10
     python benchmarks/generalization.py --ray                # cells as Ray tasks on a local Ray
     python benchmarks/generalization.py --ray 10.0.0.5:6379  # ... on an existing cluster
 
-(*) Measured on a 2-core AMD EPYC, one torch thread per cell: the full budgets' cells took 30 min per
-seed (15 min of wall time with ``--ray`` on 2 workers); ``--quick --seeds 3`` ran in 21 min
+(*) Measured on a 2-core AMD EPYC, one torch thread per cell: the full budgets' cells took 30-40 min per
+seed (the 3-seed grid: 60 min of wall time with ``--ray`` on 2 workers); ``--quick --seeds 3`` ran in 21 min
 in-process (7 min per seed) while another benchmark shared the machine. ``--ray`` on N cores
 divides the wall time by about N.
 

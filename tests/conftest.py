@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import gymnasium as gym
 import pytest
+import torch
 from helpers import actformer_specs
 
 #: Every registered spec whose entry point lives in ``actformer_envs``.
@@ -28,3 +31,12 @@ def spec(request: pytest.FixtureRequest) -> gym.envs.registration.EnvSpec:
 def pytest_configure(config: pytest.Config) -> None:
     # NumPy's overflow / divide-by-zero / invalid-value warnings inside the envs are bugs: fail on them.
     config.addinivalue_line("filterwarnings", "error::RuntimeWarning")
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Small models run fastest on one torch thread; two oversubscribe a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

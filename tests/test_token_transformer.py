@@ -3,7 +3,7 @@ causal, cached), a tiny training run that learns, and its API's errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -28,13 +28,7 @@ HALT = instruction_index("HALT")
 TINY = TokenTransformerConfig(d_model=32, layers=2, heads=2, device="cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Models this small run fastest on one thread; two oversubscribe a busy 2-core machine badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def env_answers(task: str, problem: Any, max_length: int) -> tuple[Any, Any]:

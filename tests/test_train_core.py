@@ -4,7 +4,6 @@ A2C on the native vector env, and exact resume. Seeded, CPU, one thread; each te
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -17,14 +16,7 @@ from train.curriculum import Curriculum
 from train.dagger import collect_on_policy
 from train.ppo import METRIC_KEYS, Trainer, gae
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Small batches run fastest on one thread; two oversubscribe a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def copy_config(cls: type[RunConfig] = PPOConfig, **overrides: object) -> RunConfig:

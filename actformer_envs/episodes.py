@@ -24,7 +24,7 @@ from actformer_envs.instructions import (
     REGISTER_SLOTS,
     VALUE_LIMIT,
 )
-from actformer_envs.machine import WINDOW, Layout, Machine
+from actformer_envs.machine import WINDOW, Layout, Machine, row_items
 from actformer_envs.posing import (
     INVERSE_TARGET_DIGITS,
     START_POTENTIAL,
@@ -96,10 +96,11 @@ class Episodes:
         self.record = np.ones((batch, 4))  # per-episode constants, columns as in ``posing``
         self.potential = np.zeros(batch)  # fraction of target digits written correctly
         self.last_action = np.full(batch, NO_ACTION, dtype=np.int64)
-        # (history_length, batch), oldest first: time-major, so appending is a contiguous shift.
+        # (history_length, batch), oldest first: time-major, so appending is a contiguous shift,
+        # written into the spare buffer (the two swap each step; a shift in place would be a memmove).
         self.history = np.full((config.history_length, batch), NO_ACTION, dtype=np.int16)
+        self._spare_history = self.history.copy()
         self.shaped = config.reward_mode == "shaped"
-        self.answers = np.empty(batch, dtype=object)  # decoded target of each env's problem
 
     # -- reset ---------------------------------------------------------------------------------
 
@@ -157,10 +158,9 @@ class Episodes:
         else:
             posed = self.problems.pop(envs)
         self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct, posed.layout)
-        self.record[envs] = posed.record
+        row_items(self.record)[envs] = row_items(posed.record)
         self.step_limit[envs] = posed.record[:, STEP_LIMIT]
         self.potential[envs] = posed.record[:, START_POTENTIAL]
-        self.answers[envs] = posed.answers
         self.steps[envs] = 0
         self.last_action[envs] = NO_ACTION
         self.history[:, envs] = NO_ACTION
@@ -178,7 +178,7 @@ class Episodes:
         invalid = ~executed
         np.add(self.steps, _ONE, out=self.steps)
         truncated = self.steps >= self.step_limit
-        any_halted = halted.any()  # rarely true for one env: skip what only a HALT needs
+        any_halted = np.count_nonzero(halted) > 0  # rarely true for one env: skip what only a HALT needs
         if any_halted:
             success = halted & (self.machine.wrong == 0)
             truncated &= ~halted
@@ -188,16 +188,17 @@ class Episodes:
             # shaping of every episode sums to 0, so it moves credit earlier but never pays for
             # writing an answer without halting (in-place tasks start with target digits correct).
             ended = halted | truncated if any_halted else truncated
-            if ended.any():
-                potential[ended] = self.record[ended, START_POTENTIAL]
+            if np.count_nonzero(ended):
+                potential = np.where(ended, self.record[:, START_POTENTIAL], potential)
             reward = potential - self.potential
             reward -= self.record[:, STEP_COST]
-            np.subtract(reward, INVALID_PENALTY, out=reward, where=invalid)
+            # Arithmetic, not ``where=``: NumPy's masked loops are several times slower.
+            reward -= INVALID_PENALTY * invalid
             self.potential = potential
         else:
             reward = np.zeros(self.batch)
         if any_halted:
-            np.add(reward, SUCCESS_REWARD, out=reward, where=success)
+            reward += SUCCESS_REWARD * success
         return reward, halted, truncated, invalid
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
@@ -205,16 +206,21 @@ class Episodes:
         count = np.count_nonzero(executed)
         if not count:
             return
-        np.copyto(self.last_action, actions, where=executed)
+        if count == self.batch:
+            np.positive(actions, out=self.last_action)
+        else:
+            self.last_action = np.where(executed, actions, self.last_action)
         if self.config.history_length:
-            history = self.history  # time-major, so shifting it is contiguous
+            history, shifted = self.history, self._spare_history
             if count == self.batch:
-                history[:-1] = history[1:]
-                history[-1] = actions
-            else:
-                envs = np.flatnonzero(executed)
-                history[:-1, envs] = history[1:, envs]
-                history[-1, envs] = actions[envs]
+                np.positive(history[1:], out=shifted[:-1])
+                shifted[-1] = actions
+            else:  # shifted = history[1:] where executed, else history[:-1], by arithmetic
+                np.subtract(history[1:], history[:-1], out=shifted[:-1])
+                shifted[:-1] *= executed
+                shifted[:-1] += history[:-1]
+                shifted[-1] = np.where(executed, actions, history[-1])
+            self.history, self._spare_history = shifted, history
 
     # -- what the agent sees -------------------------------------------------------------------
 
@@ -225,7 +231,7 @@ class Episodes:
         rows = slice(None) if env is None else env
         values = _fresh(machine.values[rows])  # one copy; registers, memory, flags are views of it
         obs = {
-            "symbols": _fresh(machine.symbols[rows]),
+            "symbols": machine.symbols[rows].astype(np.int16),  # int8 in the machine
             "boundaries": _fresh(machine.boundaries[rows]),
             "registers": values[..., _REGISTERS],
             "memory": values[..., _MEMORY],
@@ -258,12 +264,15 @@ class Episodes:
     def outcomes(self, envs: np.ndarray, halted: np.ndarray) -> dict[str, np.ndarray]:
         """End-of-episode info of ``envs``: ``is_success`` (halted on an exact answer), and the
         decoded ``output`` and ``target`` (object arrays)."""
-        layouts = self.machine.layout[envs]
-        written = self.machine.scratchpad[envs, self._output_rows[layouts], 1:-1]
+        machine, n = self.machine, len(envs)
+        layouts = machine.layout.take(envs)
+        written, target = machine.answer_rows(envs)  # decoded in one batch
+        rows = np.concatenate([written, target])
+        decoded = self.task.decode_outputs(rows, np.concatenate([layouts, layouts]))
         return {
-            "is_success": halted & (self.machine.wrong[envs] == 0),
-            "output": np.fromiter(self.task.decode_outputs(written, layouts), dtype=object, count=len(envs)),
-            "target": self.answers[envs],
+            "is_success": halted & (machine.wrong[envs] == 0),
+            "output": np.fromiter(decoded[:n], dtype=object, count=n),
+            "target": np.fromiter(decoded[n:], dtype=object, count=n),
         }
 
 

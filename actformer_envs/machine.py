@@ -4,10 +4,16 @@ One implementation serves every face: the single env is this code at batch size 
 at batch size N. The interpreter groups the batch by instruction family and runs each family's
 handler once on the environments that issued it, so a step costs a few dozen NumPy calls whatever
 the batch size.
+
+Every per-step access picks a few environments out of the batch, so it is written in the forms
+NumPy runs fastest: ``take`` and 1-D index arrays on flat views, and whole rows moved as opaque
+items (:func:`row_items`). Two-dimensional fancy indexing, or broadcasting over a short last axis,
+pays NumPy's per-inner-loop overhead once per environment and would cost several times more.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from itertools import accumulate
 from typing import NamedTuple
@@ -34,7 +40,9 @@ from actformer_envs.symbols import BLANK, EDGE, SYMBOL_VALUE
 #: Window of cells the observation shows around each pointer: left neighbour, under, right.
 WINDOW = np.array([-1, 0, 1])
 _UNDER = slice(UNDER_SLOTS[0], UNDER_SLOTS[-1] + 1)
-_NO_TARGET = -1
+#: The target of every cell off the output row: EDGE, which no instruction writes and no written
+#: cell holds, so scoring a write needs no test of whether the cell is scored.
+_NO_TARGET = EDGE
 
 
 class Layout(NamedTuple):
@@ -76,7 +84,7 @@ class Machine:
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
         self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
         self.values = np.zeros((batch, NUM_SLOTS), dtype=np.int32)  # R0..R3 M0..M3 C CMP U0..U3 Z
-        self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int16)  # windows
+        self.symbols = np.zeros((batch, NUM_POINTERS * len(WINDOW)), dtype=np.int8)  # windows
         self.boundaries = np.zeros((batch, NUM_POINTERS * 2), dtype=np.int8)  # at start, at end
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
@@ -89,19 +97,38 @@ class Machine:
         self._env_stride = (rows + 1) * (width + 2)
         self._env_start = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride
         self.cursors = self._env_start + self._home[0]
+        self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
+        self._make_views()
+
+    _VIEWS = ("_flat", "_flat_target", "_flat_values", "_flat_cursors", "_rows", "_under", "_zero_values")
+
+    def _make_views(self) -> None:
+        """Flat and row views of the state arrays, for the hot paths."""
         self._flat = self.scratchpad.reshape(-1)
         self._flat_target = self.target.reshape(-1)
-        self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
+        self._flat_values = self.values.reshape(-1)
+        self._flat_cursors = self.cursors.reshape(-1)
+        self._rows = {
+            name: row_items(getattr(self, name)) for name in ("symbols", "boundaries", "cursors", "values")
+        }
+        self._zero_values = np.zeros(1, dtype=self._rows["values"].dtype)
+        # The U slots of each env's value file, as one opaque item each.
+        slot = self.values.itemsize
+        under = np.dtype(
+            {"names": ["u"], "formats": [_row_dtype(slot * NUM_POINTERS)], "offsets": [slot * UNDER_SLOTS[0]],
+             "itemsize": slot * NUM_SLOTS}
+        )  # fmt: skip
+        self._under = self.values.view(under).reshape(self.batch)["u"]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        del state["_flat"], state["_flat_target"]  # views: rebuilt on unpickling
+        for view in self._VIEWS:  # rebuilt on unpickling
+            del state[view]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._flat = self.scratchpad.reshape(-1)
-        self._flat_target = self.target.reshape(-1)
+        self._make_views()
 
     # -- loading problems ----------------------------------------------------------------------
 
@@ -119,7 +146,7 @@ class Machine:
         self.scratchpad[envs, : self.rows, 1:-1] = scratchpad
         if self._action_offset is None:  # one layout
             self.target[envs, self._output_rows[0], 1:-1] = target
-            self.cursors[envs] = self._env_start[envs] + self._home[0]
+            self._rows["cursors"][envs] = row_items(self._env_start.take(envs, axis=0) + self._home[0])
         else:
             self.layout[envs] = layout
             self._action_offset[envs] = layout * NUM_ACTIONS
@@ -128,7 +155,7 @@ class Machine:
             self.target[envs] = _NO_TARGET
             self.target[envs, self._output_rows[layout], 1:-1] = target
             self.cursors[envs] = self._env_start[envs] + self._home[layout]
-        self.values[envs] = 0
+        self._rows["values"][envs] = self._zero_values
         self.wrong[envs] = wrong
         self.correct[envs] = correct
         self._stale.append(envs)
@@ -139,11 +166,24 @@ class Machine:
             return
         envs = self._stale[0] if len(self._stale) == 1 else np.concatenate(self._stale)
         self._stale = []
-        window = self._flat[self.cursors[envs][:, :, None] + WINDOW]  # (n, pointers, 3)
-        self.symbols[envs] = window.reshape(len(envs), -1)
+        cursors = self.cursors.take(envs, axis=0).reshape(-1)  # (n * pointers,)
+        left, under, right = (self._flat.take(cursors + offset) for offset in WINDOW.tolist())
+        window = np.empty((len(cursors), len(WINDOW)), dtype=np.int8)  # (n * pointers, 3)
+        window[:, 0], window[:, 1], window[:, 2] = left, under, right
         # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
-        self.boundaries[envs] = (window[:, :, ::2] == EDGE).reshape(len(envs), -1)
-        self.values[envs, _UNDER] = SYMBOL_VALUE[window[:, :, 1]]
+        edges = np.empty((len(cursors), 2), dtype=np.int8)
+        np.equal(left, EDGE, out=edges[:, 0])
+        np.equal(right, EDGE, out=edges[:, 1])
+        self._rows["symbols"][envs] = row_items(window.reshape(len(envs), -1))
+        self._rows["boundaries"][envs] = row_items(edges.reshape(len(envs), -1))
+        self._under[envs] = row_items(SYMBOL_VALUE.take(under).reshape(len(envs), -1))
+
+    def answer_rows(self, envs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The output row of ``envs`` and its target, (n, width) each."""
+        rows = self._output_rows.take(self.layout.take(envs))
+        first_cells = envs * self._env_stride + rows * (self.width + 2) + 1
+        cells = first_cells[:, None] + np.arange(self.width)
+        return self._flat.take(cells), self._flat_target.take(cells)
 
     def columns(self) -> np.ndarray:
         """Column of each pointer on its row, (batch, pointers); 0 for unused pointers."""
@@ -160,22 +200,24 @@ class Machine:
         """
         self.sync()
         if self._action_offset is None:
-            families = self._family_of[actions]
+            families = self._family_of.take(actions)
         else:
-            families = self._family_of[self._action_offset + actions]
+            families = self._family_of.take(self._action_offset + actions)
         executed = families != _NOT_ALLOWED
         halted = families == _HALT
         if self.batch == 1:
             groups = [(int(families[0]), _FIRST)]
-        else:
-            order = np.argsort(families, kind="stable")
-            counts = np.bincount(families, minlength=len(_HANDLERS)).tolist()
+        else:  # the envs of each family with a handler, by one sort of those envs
+            active = (families > _HALT).nonzero()[0]
+            active_families = families.take(active)
+            order = active.take(np.argsort(active_families, kind="stable"))
+            counts = np.bincount(active_families, minlength=len(_HANDLERS)).tolist()
             ends = list(accumulate(counts))
             groups = [(f, order[ends[f] - n : ends[f]]) for f, n in enumerate(counts) if n]
         for family, envs in groups:
             handler = _HANDLERS[family]
             if handler is not None:
-                faulted = handler(self, envs, actions[envs])
+                faulted = handler(self, envs, actions.take(envs))
                 if faulted is not None:
                     executed[faulted] = False
                 if family >= _CHANGES_VIEW:
@@ -188,18 +230,31 @@ class Machine:
 
     def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray) -> None:
         """Write cells and keep the output's wrong/correct counts current (one cell per env)."""
-        old = self._flat[cursors]
+        old = self._flat.take(cursors)
         self._flat[cursors] = symbols
-        target = self._flat_target[cursors]
-        scored = target != _NO_TARGET
-        if scored.any():
-            envs, old, symbols, target = envs[scored], old[scored], symbols[scored], target[scored]
-            self.wrong[envs] += (symbols != target).astype(np.int32) - (old != target)
-            digit = target < BLANK
-            self.correct[envs] += ((symbols == target) & digit).astype(np.int32) - ((old == target) & digit)
+        target = self._flat_target.take(cursors)
+        # Off the output row (target EDGE) both differences are 0.
+        self.wrong[envs] += (symbols != target).astype(np.int32) - (old != target)
+        digit = target < BLANK
+        self.correct[envs] += ((symbols == target) & digit).astype(np.int32) - ((old == target) & digit)
 
 
 _FIRST = np.zeros(1, dtype=np.intp)
+
+
+def row_items(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous array (n, ...) as a 1-D array of n opaque items, one per row (a view).
+
+    ``row_items(state)[envs] = row_items(rows)`` moves whole rows in one 1-D fancy assignment,
+    several times faster than ``state[envs] = rows`` on a 2-D array.
+    """
+    rows = array.reshape(len(array), -1)
+    return rows.view(_row_dtype(rows.shape[1] * rows.itemsize)).reshape(len(array))
+
+
+@functools.cache
+def _row_dtype(size: int) -> np.dtype:
+    return np.dtype((np.void, max(size, 1)))
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
@@ -207,43 +262,59 @@ def _clip(x: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(x, -VALUE_LIMIT, out=x), VALUE_LIMIT, out=x)
 
 
+def _slots(envs: np.ndarray, slots: np.ndarray | int) -> np.ndarray:
+    """Indices into ``Machine._flat_values`` of one value slot per env."""
+    return envs * NUM_SLOTS + slots
+
+
 def _transfer(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """READ, LOAD, STORE, CLR, INC, DEC: slot a <- slot b + k (saturating)."""
-    m.values[envs, OPERAND_A[actions]] = _clip(m.values[envs, OPERAND_B[actions]] + CONSTANT[actions])
+    values = m._flat_values
+    source = values.take(_slots(envs, OPERAND_B.take(actions)))
+    values[_slots(envs, OPERAND_A.take(actions))] = _clip(source + CONSTANT.take(actions))
 
 
 def _arithmetic(combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
     def handler(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
         """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0 (saturating)."""
-        a = OPERAND_A[actions]
-        values = m.values
-        result = combine(values[envs, a], values[envs, OPERAND_B[actions]]) + values[envs, CARRY_SLOT]
-        values[envs, a] = _clip(result)
-        values[envs, CARRY_SLOT] = 0
+        values = m._flat_values
+        a, carry = _slots(envs, OPERAND_A.take(actions)), _slots(envs, CARRY_SLOT)
+        result = combine(values.take(a), values.take(_slots(envs, OPERAND_B.take(actions))))
+        values[a] = _clip(result + values.take(carry))
+        values[carry] = 0
 
     return handler
 
 
 def _compare(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """CMP Ra,Rb: CMP <- sign(Ra - Rb)."""
-    values = m.values
-    values[envs, COMPARE_SLOT] = np.sign(values[envs, OPERAND_A[actions]] - values[envs, OPERAND_B[actions]])
+    values = m._flat_values
+    difference = values.take(_slots(envs, OPERAND_A.take(actions))) - values.take(
+        _slots(envs, OPERAND_B.take(actions))
+    )
+    values[_slots(envs, COMPARE_SLOT)] = np.sign(difference)
 
 
 def _carry(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """CARRY Rr: C <- Rr // base, Rr <- Rr mod base (floor division, so a borrow is C = -1)."""
-    a = OPERAND_A[actions]
-    carry, digit = np.divmod(m.values[envs, a], m.base_of(envs))
-    m.values[envs, a] = digit
-    m.values[envs, CARRY_SLOT] = carry
+    values = m._flat_values
+    a = _slots(envs, OPERAND_A.take(actions))
+    carry, digit = np.divmod(values.take(a), m.base_of(envs))
+    values[a] = digit
+    values[_slots(envs, CARRY_SLOT)] = carry
+
+
+def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
+    """The cursor of one pointer per env."""
+    return m._flat_cursors.take(envs * NUM_POINTERS + pointers)
 
 
 def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
     """WRITE Rr->Pp: the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
-    value = m.values[envs, OPERAND_B[actions]]
-    cursors = m.cursors[envs, OPERAND_A[actions]]
-    ok = (value >= 0) & (value < m.base_of(envs)) & (m._flat[cursors] != EDGE)
-    if ok.all():
+    value = m._flat_values.take(_slots(envs, OPERAND_B.take(actions)))
+    cursors = _pointers(m, envs, OPERAND_A.take(actions))
+    ok = (value >= 0) & (value < m.base_of(envs)) & (m._flat.take(cursors) != EDGE)
+    if np.count_nonzero(ok) == len(ok):
         m._set_cells(envs, cursors, value.astype(np.int8))
         return None
     m._set_cells(envs[ok], cursors[ok], value[ok].astype(np.int8))
@@ -252,19 +323,19 @@ def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | No
 
 def _swap(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
     """SWAP Pa,Pb: exchange the cells under two pointers (faults on an unused pointer)."""
-    first, second = m.cursors[envs, OPERAND_A[actions]], m.cursors[envs, OPERAND_B[actions]]
-    a, b = m._flat[first], m._flat[second]
+    first, second = _pointers(m, envs, OPERAND_A.take(actions)), _pointers(m, envs, OPERAND_B.take(actions))
+    a, b = m._flat.take(first), m._flat.take(second)
     ok = (a != EDGE) & (b != EDGE)
     m._set_cells(envs[ok], first[ok], b[ok])
     m._set_cells(envs[ok], second[ok], a[ok])
-    return None if ok.all() else envs[~ok]
+    return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
 
 
 def _move(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """MOVE Pp LEFT|RIGHT and ADVANCE: pointers step by ``_DELTAS``, each unless it would land on EDGE."""
-    cursors = m.cursors[envs]
-    moved = cursors + _DELTAS[actions]
-    m.cursors[envs] = np.where(m._flat[moved] != EDGE, moved, cursors)
+    cursors = m.cursors.take(envs, axis=0)
+    moved = cursors + _DELTAS.take(actions, axis=0)
+    m._rows["cursors"][envs] = row_items(np.where(m._flat.take(moved) != EDGE, moved, cursors))
 
 
 def _pointer_deltas() -> np.ndarray:

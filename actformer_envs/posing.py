@@ -1,7 +1,9 @@
 """What an episode needs from a problem, computed once, when the problem is generated.
 
 Resetting an environment is then a handful of copies: the problem's layout, its target, its
-initial scores and one record of per-episode constants (step limit, time cost, ...).
+initial scores and one record of per-episode constants (step limit, time cost, ...). The decoded
+answer (a Python object) is not among them: it is decoded from the target row when the episode
+ends, with the output, so problems that never finish cost nothing to decode.
 """
 
 from __future__ import annotations
@@ -26,12 +28,11 @@ STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL = range(4)
 class Posed:
     """A batch of problems ready to load.
 
-    Everything but the answers lives in one structured record per problem, so that taking a few
-    problems out of a large queue costs one gather (a cache line or two per problem), not five.
+    Everything lives in one structured record per problem, so that taking a few problems out of a
+    large queue costs one gather of rows of bytes (a cache line or two per problem), not six.
     """
 
     records: np.ndarray  # (n,) structured: see ``posed_dtype``
-    answers: np.ndarray  # (n,) object: the decoded target, reported in info
 
     @property
     def scratchpad(self) -> np.ndarray:  # (n, rows, width) int8
@@ -61,11 +62,12 @@ class Posed:
         return len(self.records)
 
     def __getitem__(self, index: np.ndarray) -> Posed:
-        return Posed(self.records[index], self.answers[index])
+        # ``take`` of raw byte rows: fancy indexing a structured array copies field by field.
+        rows = self.records.view(np.uint8).reshape(len(self.records), -1).take(index, axis=0)
+        return Posed(rows.view(self.records.dtype).reshape(len(rows)))
 
     def __setitem__(self, index: np.ndarray, value: Posed) -> None:
         self.records[index] = value.records
-        self.answers[index] = value.answers
 
 
 def posed_dtype(rows: int, width: int) -> np.dtype:
@@ -104,9 +106,9 @@ def pose(task: Task, problems: Problems) -> Posed:
         [STEP_LIMIT_FACTOR * program, TIME_PENALTY / program, inverse_digits, correct * inverse_digits],
         axis=1,
     )
-    return Posed(records, np.fromiter(task.decode_outputs(target, layout), dtype=object, count=n))
+    return Posed(records)
 
 
 def empty_posed(slots: int, rows: int, width: int) -> Posed:
     """Room for ``slots`` posed problems."""
-    return Posed(np.zeros(slots, dtype=posed_dtype(rows, width)), np.empty(slots, dtype=object))
+    return Posed(np.zeros(slots, dtype=posed_dtype(rows, width)))

@@ -48,7 +48,7 @@ class ProblemQueue:
     def pop(self, envs: np.ndarray) -> Posed:
         """The next problem of each env in ``envs``."""
         episodes = self.next_episode[envs]
-        if (self.generated[envs] == episodes).any():
+        if np.count_nonzero(self.generated[envs] == episodes):
             self._refill()
         self.next_episode[envs] = episodes + 1
         return self.queued[envs * self.depth + episodes % self.depth]

@@ -19,10 +19,13 @@ _S27, _S30, _S31, _S32 = (np.uint64(s) for s in (27, 30, 31, 32))
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """The SplitMix64 finaliser of ``x + golden``: a bijective, well-mixed hash of uint64 arrays."""
     # Array arithmetic on uint64 wraps silently, which is what the hash wants.
-    z = x + _GOLDEN
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
+    z = x + _GOLDEN  # the one new array: the rest runs in place
+    z ^= z >> _S30
+    z *= _MIX1
+    z ^= z >> _S27
+    z *= _MIX2
+    z ^= z >> _S31
+    return z
 
 
 def problem_keys(seeds: np.ndarray, episodes: np.ndarray) -> np.ndarray:
@@ -61,5 +64,9 @@ class BatchRandom:
             high = high[:, None]
         # Each 64-bit hash gives two 32-bit draws; Lemire's multiply-shift maps one to [0, high)
         # without a modulo (bias below 2**-32 * high).
-        draws = self._bits((columns + 1) // 2).view(np.uint32)[:, :columns].astype(np.uint64)
-        return ((draws * high) >> _S32).astype(np.int64)
+        # (One multiply straight into uint64, then in place: a cast of the strided uint32 view
+        # would cost several times the hashing.)
+        draws = self._bits((columns + 1) // 2).view(np.uint32)[:, :columns]
+        scaled = np.multiply(draws, high, dtype=np.uint64)
+        scaled >>= _S32
+        return scaled.view(np.int64)  # below 2**32: the same values

@@ -85,7 +85,7 @@ class ActformerVectorEnv(VectorEnv):
         episodes = self._episodes
         reward, terminated, truncated, invalid = episodes.step(actions)
         restarting = self._autoreset
-        if restarting.any():
+        if np.count_nonzero(restarting):
             envs = np.flatnonzero(restarting)
             episodes.reset(envs)
             reward[envs] = 0.0
@@ -97,7 +97,7 @@ class ActformerVectorEnv(VectorEnv):
             "invalid_action": invalid,
             "_invalid_action": ~restarting,
         }
-        if ended.any():
+        if np.count_nonzero(ended):
             infos.update(self._outcomes(ended, terminated))
         self._autoreset = ended
         self._last_rewards = reward
@@ -158,4 +158,4 @@ class ActformerVectorEnv(VectorEnv):
             raise ValueError(
                 f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
             )
-        return actions
+        return actions.astype(np.intp, copy=False)

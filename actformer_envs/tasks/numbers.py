@@ -5,12 +5,13 @@ A number is a row of digits stored least significant first (column 0 = units), e
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
-from actformer_envs.tasks.base import Problems, Task, answer_lengths
+from actformer_envs.symbols import BLANK, symbols_to_text
+from actformer_envs.tasks.base import Problems, Task
 
 
 def to_digits(value: int, base: int) -> list[int]:
@@ -52,19 +53,28 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     (tasks whose answer has a fixed number of digits), its most significant digit is not 0 either,
     except for 0 itself: one canonical row per number.
     """
-    lengths = answer_lengths(rows)
-    lead = rows[np.arange(len(rows)), lengths - 1]  # the most significant digit
-    canonical = lengths > 0
+    n, width = rows.shape
+    digits = rows < BLANK
+    lengths = digits.sum(axis=1)
+    canonical = (digits == (np.arange(width) < lengths[:, None])).all(axis=1) & (lengths > 0)
     if not leading_zeros:
-        canonical &= (lead != 0) | (lengths == 1)
+        canonical &= (rows[np.arange(n), lengths - 1] != 0) | (lengths == 1)
     # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.
-    short = min(int(62 / np.log2(base)), rows.shape[1])
-    fits = lengths <= short
-    values = SYMBOL_VALUE[rows[:, :short]].astype(np.int64) @ base ** np.arange(short, dtype=np.int64)
-    answers = np.where(canonical, values.astype(object), None)
-    for i in np.flatnonzero(canonical & ~fits).tolist():
+    short = min(int(62 / np.log2(base)), width)
+    head = (rows[:, :short] * digits[:, :short]).astype(np.int64)
+    answers = (head @ _place_values(base, short)).astype(object)
+    answers[~canonical] = None
+    for i in np.flatnonzero(canonical & (lengths > short)).tolist():
         answers[i] = int(symbols_to_text(rows[i, lengths[i] - 1 :: -1]), base)
     return answers.tolist()
+
+
+@functools.cache
+def _place_values(base: int, digits: int) -> np.ndarray:
+    """``base ** [0, 1, ..., digits - 1]`` as int64 (read-only: cached)."""
+    values = base ** np.arange(digits, dtype=np.int64)
+    values.flags.writeable = False
+    return values
 
 
 class TwoNumbers(Task):

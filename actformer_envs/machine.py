@@ -167,7 +167,8 @@ class Machine:
         envs = self._stale[0] if len(self._stale) == 1 else np.concatenate(self._stale)
         self._stale = []
         cursors = self.cursors.take(envs, axis=0).reshape(-1)  # (n * pointers,)
-        left, under, right = (self._flat.take(cursors + offset) for offset in WINDOW.tolist())
+        cells = self._flat
+        left, under, right = cells.take(cursors - 1), cells.take(cursors), cells.take(cursors + 1)
         window = np.empty((len(cursors), len(WINDOW)), dtype=np.int8)  # (n * pointers, 3)
         window[:, 0], window[:, 1], window[:, 2] = left, under, right
         # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
@@ -210,7 +211,7 @@ class Machine:
         else:  # the envs of each family with a handler, by one sort of those envs
             active = (families > _HALT).nonzero()[0]
             active_families = families.take(active)
-            order = active.take(np.argsort(active_families, kind="stable"))
+            order = active.take(active_families.argsort(kind="stable"))
             counts = np.bincount(active_families, minlength=len(_HANDLERS)).tolist()
             ends = list(accumulate(counts))
             groups = [(f, order[ends[f] - n : ends[f]]) for f, n in enumerate(counts) if n]
@@ -262,24 +263,22 @@ def _clip(x: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(x, -VALUE_LIMIT, out=x), VALUE_LIMIT, out=x)
 
 
-def _slots(envs: np.ndarray, slots: np.ndarray | int) -> np.ndarray:
-    """Indices into ``Machine._flat_values`` of one value slot per env."""
-    return envs * NUM_SLOTS + slots
+# Value slots are addressed in ``Machine._flat_values``: an env's file starts at env * NUM_SLOTS.
 
 
 def _transfer(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """READ, LOAD, STORE, CLR, INC, DEC: slot a <- slot b + k (saturating)."""
-    values = m._flat_values
-    source = values.take(_slots(envs, OPERAND_B.take(actions)))
-    values[_slots(envs, OPERAND_A.take(actions))] = _clip(source + CONSTANT.take(actions))
+    values, files = m._flat_values, envs * NUM_SLOTS
+    source = values.take(files + OPERAND_B.take(actions))
+    values[files + OPERAND_A.take(actions)] = _clip(source + CONSTANT.take(actions))
 
 
 def _arithmetic(combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
     def handler(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
         """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0 (saturating)."""
-        values = m._flat_values
-        a, carry = _slots(envs, OPERAND_A.take(actions)), _slots(envs, CARRY_SLOT)
-        result = combine(values.take(a), values.take(_slots(envs, OPERAND_B.take(actions))))
+        values, files = m._flat_values, envs * NUM_SLOTS
+        a, carry = files + OPERAND_A.take(actions), files + CARRY_SLOT
+        result = combine(values.take(a), values.take(files + OPERAND_B.take(actions)))
         values[a] = _clip(result + values.take(carry))
         values[carry] = 0
 
@@ -288,20 +287,18 @@ def _arithmetic(combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Call
 
 def _compare(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """CMP Ra,Rb: CMP <- sign(Ra - Rb)."""
-    values = m._flat_values
-    difference = values.take(_slots(envs, OPERAND_A.take(actions))) - values.take(
-        _slots(envs, OPERAND_B.take(actions))
-    )
-    values[_slots(envs, COMPARE_SLOT)] = np.sign(difference)
+    values, files = m._flat_values, envs * NUM_SLOTS
+    a, b = values.take(files + OPERAND_A.take(actions)), values.take(files + OPERAND_B.take(actions))
+    values[files + COMPARE_SLOT] = np.sign(a - b)
 
 
 def _carry(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
     """CARRY Rr: C <- Rr // base, Rr <- Rr mod base (floor division, so a borrow is C = -1)."""
-    values = m._flat_values
-    a = _slots(envs, OPERAND_A.take(actions))
+    values, files = m._flat_values, envs * NUM_SLOTS
+    a = files + OPERAND_A.take(actions)
     carry, digit = np.divmod(values.take(a), m.base_of(envs))
     values[a] = digit
-    values[_slots(envs, CARRY_SLOT)] = carry
+    values[files + CARRY_SLOT] = carry
 
 
 def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
@@ -311,7 +308,7 @@ def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
 
 def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
     """WRITE Rr->Pp: the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
-    value = m._flat_values.take(_slots(envs, OPERAND_B.take(actions)))
+    value = m._flat_values.take(envs * NUM_SLOTS + OPERAND_B.take(actions))
     cursors = _pointers(m, envs, OPERAND_A.take(actions))
     ok = (value >= 0) & (value < m.base_of(envs)) & (m._flat.take(cursors) != EDGE)
     if np.count_nonzero(ok) == len(ok):

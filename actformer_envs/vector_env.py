@@ -86,7 +86,7 @@ class ActformerVectorEnv(VectorEnv):
         reward, terminated, truncated, invalid = episodes.step(actions)
         restarting = self._autoreset
         if np.count_nonzero(restarting):
-            envs = np.flatnonzero(restarting)
+            envs = restarting.nonzero()[0]
             episodes.reset(envs)
             reward[envs] = 0.0
             terminated[envs] = truncated[envs] = invalid[envs] = False
@@ -135,7 +135,7 @@ class ActformerVectorEnv(VectorEnv):
 
     def _outcomes(self, ended: np.ndarray, terminated: np.ndarray) -> dict[str, np.ndarray]:
         """``is_success``, ``output``, ``target`` for the envs whose episode ended, with masks."""
-        envs = np.flatnonzero(ended)
+        envs = ended.nonzero()[0]
         infos = {
             "is_success": np.zeros(self.num_envs, dtype=bool),
             "output": np.empty(self.num_envs, dtype=object),

@@ -8,7 +8,7 @@ from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
+from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -88,7 +88,7 @@ class Addition(TwoNumbers):
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
         """Lay out operands (n, width) int8 of digits/BLANK; compute the sum row and the expert's length."""
         total = _SMALL_VALUE[a] + _SMALL_VALUE[b]  # int16 column sums
-        carry_in = _carries(total, self.base)
+        carry_in = carries_in(total >= self.base, total == self.base - 1)
         digits = ((total + carry_in) % self.base).astype(np.int8)
         carry_out = carry_in[np.arange(len(length)), length]  # into the column after the operands
         answer_length = length + carry_out
@@ -121,17 +121,3 @@ class Addition(TwoNumbers):
             [_READ_B, _ADD, _CARRY, _WRITE, _HALT, _ADVANCE, _HALT],
             default=_READ_A,
         )
-
-
-def _carries(total: np.ndarray, base: int) -> np.ndarray:
-    """Carry into each column of a sum of column totals (n, width), as a vectorized scan.
-
-    A column generates a carry if its total is >= base and propagates one if it is base - 1; the
-    carry into column j is the generate bit of the last non-propagating column before j.
-    """
-    columns = np.arange(total.shape[1], dtype=np.int32)
-    last_stop = np.maximum.accumulate(np.where(total == base - 1, -1, columns), axis=1)
-    generates = np.take_along_axis(total >= base, np.maximum(last_stop, 0), axis=1) & (last_stop >= 0)
-    carry = np.zeros_like(total)
-    carry[:, 1:] = generates[:, :-1]
-    return carry

@@ -46,6 +46,25 @@ def check_operands(problem: Any, task: str, count: int = 2) -> tuple[int, ...]:
     return tuple(int(x) for x in problem)
 
 
+def carries_in(generates: np.ndarray, propagates: np.ndarray) -> np.ndarray:
+    """The carry (0 or 1) into each column of a column-by-column sum, as a vectorized scan.
+
+    ``generates`` and ``propagates`` (n, width) bool: a column generates a carry, or passes on the
+    one it receives. The carry into column j is the generate bit of the last column before j that
+    does not propagate (0 if there is none). Addition's carries and Subtraction's borrows are both
+    this scan.
+    """
+    rows, columns = generates.shape
+    cells = np.arange(rows * columns).reshape(rows, columns)  # flat cell indices, so one take
+    # The last stop at or before each column; the scan runs down the transpose, whose inner loops
+    # are long (along each row they would be ``columns`` short).
+    last_stop = np.maximum.accumulate(np.where(propagates, -1, cells).T, axis=0).T
+    carried = generates.reshape(-1).take(np.maximum(last_stop, 0)) & (last_stop >= 0)
+    carry = np.zeros((rows, columns), dtype=np.int16)
+    carry[:, 1:] = carried[:, :-1]
+    return carry
+
+
 def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> list[int | None]:
     """The numbers that output rows (n, width) hold; ``None`` where a row is not a number.
 

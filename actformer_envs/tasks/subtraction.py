@@ -10,7 +10,7 @@ from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
+from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 
 _READ_A = instruction_index("READ P0->R0")
@@ -94,7 +94,7 @@ class Subtraction(TwoNumbers):
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
         """Lay out operands (n, width) int8 of digits/BLANK, a >= b; the n-digit difference is the target."""
         difference = SYMBOL_VALUE[a] - SYMBOL_VALUE[b]  # column by column, without borrows
-        digits = ((difference - _borrows(difference)) % self.base).astype(np.int8)
+        digits = ((difference - carries_in(difference < 0, difference == 0)) % self.base).astype(np.int8)
         target = np.where(np.arange(a.shape[1]) < length[:, None], digits, np.int8(BLANK))
         extent = length + 1
         scratchpad = np.empty((len(length), 3, a.shape[1]), dtype=np.int8)
@@ -120,17 +120,3 @@ class Subtraction(TwoNumbers):
             [_READ_B, _SUB, _CARRY, _WRITE, _ADVANCE, _HALT],
             default=_READ_A,
         )
-
-
-def _borrows(difference: np.ndarray) -> np.ndarray:
-    """Borrow (0 or 1) into each column of digit differences a_j - b_j (n, width), as a vectorized scan.
-
-    A column generates a borrow if its difference is negative and passes one on if it is 0; the borrow
-    into column j is the generate bit of the last column before j whose difference is not 0.
-    """
-    columns = np.arange(difference.shape[1], dtype=np.int32)
-    last_stop = np.maximum.accumulate(np.where(difference == 0, -1, columns), axis=1)
-    generates = np.take_along_axis(difference < 0, np.maximum(last_stop, 0), axis=1) & (last_stop >= 0)
-    borrow = np.zeros_like(difference)
-    borrow[:, 1:] = generates[:, :-1]
-    return borrow

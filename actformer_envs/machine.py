@@ -100,7 +100,9 @@ class Machine:
         self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
         self._make_views()
 
-    _VIEWS = ("_flat", "_flat_target", "_flat_values", "_flat_cursors", "_rows", "_under", "_zero_values")
+    #: Attributes rebuilt by ``_make_views`` (not pickled).
+    _VIEWS = ("_flat", "_flat_target", "_flat_values", "_flat_cursors", "_rows", "_under")
+    _VIEWS += ("_zero_values", "_home_cursors")
 
     def _make_views(self) -> None:
         """Flat and row views of the state arrays, for the hot paths."""
@@ -109,8 +111,10 @@ class Machine:
         self._flat_values = self.values.reshape(-1)
         self._flat_cursors = self.cursors.reshape(-1)
         self._rows = {
-            name: row_items(getattr(self, name)) for name in ("symbols", "boundaries", "cursors", "values")
+            name: row_items(getattr(self, name))
+            for name in ("scratchpad", "target", "symbols", "boundaries", "cursors", "values")
         }
+        self._home_cursors = row_items(self._env_start + self._home[0])  # each env's, in layout 0
         self._zero_values = np.zeros(1, dtype=self._rows["values"].dtype)
         # The U slots of each env's value file, as one opaque item each.
         slot = self.values.itemsize
@@ -141,19 +145,18 @@ class Machine:
         correct: np.ndarray,
         layout: np.ndarray | None = None,
     ) -> None:
-        """Pose problems in ``envs``: scratchpad (n, rows, width), the output row's target (n, width),
-        its initial scores (output cells wrong, target digits correct) and each one's layout."""
-        self.scratchpad[envs, : self.rows, 1:-1] = scratchpad
+        """Pose problems in ``envs``: the memory images of their scratchpad and target (n,) (from
+        :func:`memory_images`), their initial scores (output cells wrong, target digits correct)
+        and each one's layout."""
+        self._rows["scratchpad"][envs] = scratchpad
+        self._rows["target"][envs] = target
         if self._action_offset is None:  # one layout
-            self.target[envs, self._output_rows[0], 1:-1] = target
-            self._rows["cursors"][envs] = row_items(self._env_start.take(envs, axis=0) + self._home[0])
+            self._rows["cursors"][envs] = self._home_cursors.take(envs)
         else:
             self.layout[envs] = layout
             self._action_offset[envs] = layout * NUM_ACTIONS
             if not isinstance(self.base, int):
                 self.base[envs] = self._bases[layout]
-            self.target[envs] = _NO_TARGET
-            self.target[envs, self._output_rows[layout], 1:-1] = target
             self.cursors[envs] = self._env_start[envs] + self._home[layout]
         self._rows["values"][envs] = self._zero_values
         self.wrong[envs] = wrong
@@ -241,6 +244,22 @@ class Machine:
 
 
 _FIRST = np.zeros(1, dtype=np.intp)
+
+
+def memory_images(
+    scratchpad: np.ndarray, target: np.ndarray, output_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Problems as :meth:`Machine.load` takes them: the machine's scratchpad (EDGE border columns,
+    void row) and target (EDGE but on the output row) of each, as one opaque item each (n,).
+
+    ``scratchpad`` (n, rows, width), ``target`` (n, width), ``output_rows`` (n,). Made once per
+    problem when it is generated, so a reset copies two items per env.
+    """
+    n, rows, width = scratchpad.shape
+    images = np.full((2, n, rows + 1, width + 2), EDGE, dtype=np.int8)
+    images[0, :, :rows, 1:-1] = scratchpad
+    images[1, np.arange(n), output_rows, 1:-1] = target
+    return row_items(images[0]), row_items(images[1])
 
 
 def row_items(array: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actformer_envs.machine import memory_images, row_items
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks import Problems, Task
 
@@ -35,11 +36,11 @@ class Posed:
     records: np.ndarray  # (n,) structured: see ``posed_dtype``
 
     @property
-    def scratchpad(self) -> np.ndarray:  # (n, rows, width) int8
+    def scratchpad(self) -> np.ndarray:  # (n,) the machine's scratchpad, one item each (memory_images)
         return self.records["scratchpad"]
 
     @property
-    def target(self) -> np.ndarray:  # (n, width) int8: the output row an exact answer leaves
+    def target(self) -> np.ndarray:  # (n,) the machine's target (an exact answer's output row), likewise
         return self.records["target"]
 
     @property
@@ -67,15 +68,15 @@ class Posed:
         return Posed(rows.view(self.records.dtype).reshape(len(rows)))
 
     def __setitem__(self, index: np.ndarray, value: Posed) -> None:
-        self.records[index] = value.records
+        row_items(self.records)[index] = row_items(value.records)
 
 
 def posed_dtype(rows: int, width: int) -> np.dtype:
     """The structured record of one posed problem."""
     return np.dtype(
         [
-            ("scratchpad", np.int8, (rows, width)),
-            ("target", np.int8, (width,)),
+            ("scratchpad", np.void, (rows + 1) * (width + 2)),  # see ``memory_images``
+            ("target", np.void, (rows + 1) * (width + 2)),
             ("wrong", np.int32),
             ("correct", np.int32),
             ("layout", np.int16),
@@ -97,8 +98,7 @@ def pose(task: Task, problems: Problems) -> Posed:
     program = problems.program_length
     _, rows, width = problems.scratchpad.shape
     records = np.empty(n, dtype=posed_dtype(rows, width))
-    records["scratchpad"] = problems.scratchpad
-    records["target"] = target
+    records["scratchpad"], records["target"] = memory_images(problems.scratchpad, target, output_rows[layout])
     records["wrong"] = (written != target).sum(axis=1)
     records["correct"] = correct
     records["layout"] = layout

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from actformer_envs.posing import Posed, empty_posed, pose
+from actformer_envs.posing import Posed, empty_posed, pose, posed_dtype
 from actformer_envs.streams import BatchRandom, problem_keys
 from actformer_envs.tasks import Task
 
@@ -26,7 +26,7 @@ class ProblemQueue:
     def __init__(self, task: Task, batch: int, width: int, lengths: tuple[int, int]) -> None:
         self.task, self.width, self.lengths = task, width, lengths
         rows = len(task.rows)
-        self.depth = int(np.clip(QUEUE_BYTES // (batch * (rows + 1) * width), 1, MAX_DEPTH))
+        self.depth = int(np.clip(QUEUE_BYTES // (batch * posed_dtype(rows, width).itemsize), 1, MAX_DEPTH))
         self.seeds = np.zeros(batch, dtype=np.uint64)
         self.next_episode = np.zeros(batch, dtype=np.int64)  # index of the problem to pose next
         self.generated = np.zeros(batch, dtype=np.int64)  # episodes [next, generated) are queued

@@ -26,6 +26,7 @@ from actformer_envs.instructions import (
 )
 from actformer_envs.machine import WINDOW, Layout, Machine, row_items
 from actformer_envs.posing import (
+    INVALID_STEP_COST,
     INVERSE_TARGET_DIGITS,
     START_POTENTIAL,
     STEP_COST,
@@ -37,8 +38,6 @@ from actformer_envs.symbols import NUM_SYMBOLS
 from actformer_envs.tasks import NUM_TASK_IDS, Task, task_id
 
 SUCCESS_REWARD = 1.0
-#: Shaped mode: penalty for a masked-out or faulting instruction.
-INVALID_PENALTY = 0.05
 
 _REGISTERS = slice(REGISTER_SLOTS[0], REGISTER_SLOTS[-1] + 1)
 _MEMORY = slice(MEMORY_SLOTS[0], MEMORY_SLOTS[-1] + 1)
@@ -93,7 +92,7 @@ class Episodes:
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
         self.steps = np.zeros(batch, dtype=np.int64)
         self.step_limit = np.ones(batch, dtype=np.int64)  # also record[:, STEP_LIMIT], kept as int
-        self.record = np.ones((batch, 4))  # per-episode constants, columns as in ``posing``
+        self.record = np.ones((batch, 5))  # per-episode constants, columns as in ``posing``
         self.potential = np.zeros(batch)  # fraction of target digits written correctly
         self.last_action = np.full(batch, NO_ACTION, dtype=np.int64)
         # (history_length, batch), oldest first: time-major, so appending is a contiguous shift,
@@ -191,9 +190,7 @@ class Episodes:
             if np.count_nonzero(ended):
                 potential = np.where(ended, self.record[:, START_POTENTIAL], potential)
             reward = potential - self.potential
-            reward -= self.record[:, STEP_COST]
-            # Arithmetic, not ``where=``: NumPy's masked loops are several times slower.
-            reward -= INVALID_PENALTY * invalid
+            reward -= np.where(invalid, self.record[:, INVALID_STEP_COST], self.record[:, STEP_COST])
             self.potential = potential
         else:
             reward = np.zeros(self.batch)

@@ -94,9 +94,12 @@ class Machine:
             [[rows if r is None else r for r in layout.pointer_rows] for layout in layouts], dtype=np.intp
         )
         self._home = row_of * (width + 2) + 1  # (layouts, pointers): cursors at column 0 of env 0
+        self._columns = np.arange(width)
         self._env_stride = (rows + 1) * (width + 2)
         self._env_start = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride
         self.cursors = self._env_start + self._home[0]
+        # Where each env's output row starts, in layout 0.
+        self._answer_starts = self._env_start[:, 0] + self._output_rows[0] * (width + 2) + 1
         self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
         self._make_views()
 
@@ -172,21 +175,29 @@ class Machine:
         cursors = self.cursors.take(envs, axis=0).reshape(-1)  # (n * pointers,)
         cells = self._flat
         left, under, right = cells.take(cursors - 1), cells.take(cursors), cells.take(cursors + 1)
-        window = np.empty((len(cursors), len(WINDOW)), dtype=np.int8)  # (n * pointers, 3)
+        # Each result is built in an array of one item per env, then scattered as such.
+        symbols = np.empty(len(envs), self._rows["symbols"].dtype)
+        window = symbols.view(np.int8).reshape(len(cursors), len(WINDOW))  # (n * pointers, 3)
         window[:, 0], window[:, 1], window[:, 2] = left, under, right
         # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
-        edges = np.empty((len(cursors), 2), dtype=np.int8)
+        boundaries = np.empty(len(envs), self._rows["boundaries"].dtype)
+        edges = boundaries.view(np.int8).reshape(len(cursors), 2)
         np.equal(left, EDGE, out=edges[:, 0])
         np.equal(right, EDGE, out=edges[:, 1])
-        self._rows["symbols"][envs] = row_items(window.reshape(len(envs), -1))
-        self._rows["boundaries"][envs] = row_items(edges.reshape(len(envs), -1))
-        self._under[envs] = row_items(SYMBOL_VALUE.take(under).reshape(len(envs), -1))
+        values = np.empty(len(envs), self._under.dtype)
+        SYMBOL_VALUE.take(under, out=values.view(np.int32))
+        self._rows["symbols"][envs] = symbols
+        self._rows["boundaries"][envs] = boundaries
+        self._under[envs] = values
 
     def answer_rows(self, envs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The output row of ``envs`` and its target, (n, width) each."""
-        rows = self._output_rows.take(self.layout.take(envs))
-        first_cells = envs * self._env_stride + rows * (self.width + 2) + 1
-        cells = first_cells[:, None] + np.arange(self.width)
+        if self._action_offset is None:  # one layout
+            first_cells = self._answer_starts.take(envs)
+        else:
+            rows = self._output_rows.take(self.layout.take(envs))
+            first_cells = envs * self._env_stride + rows * (self.width + 2) + 1
+        cells = first_cells[:, None] + self._columns
         return self._flat.take(cells), self._flat_target.take(cells)
 
     def columns(self) -> np.ndarray:
@@ -210,18 +221,22 @@ class Machine:
         executed = families != _NOT_ALLOWED
         halted = families == _HALT
         if self.batch == 1:
-            groups = [(int(families[0]), _FIRST)]
+            groups = [(int(families[0]), _FIRST, actions)]
         else:  # the envs of each family with a handler, by one sort of those envs
             active = (families > _HALT).nonzero()[0]
             active_families = families.take(active)
             order = active.take(active_families.argsort(kind="stable"))
             counts = np.bincount(active_families, minlength=len(_HANDLERS)).tolist()
             ends = list(accumulate(counts))
-            groups = [(f, order[ends[f] - n : ends[f]]) for f, n in enumerate(counts) if n]
-        for family, envs in groups:
+            groups = []
+            for family, n in enumerate(counts):
+                if n:
+                    envs = order[ends[family] - n : ends[family]]
+                    groups.append((family, envs, actions.take(envs)))
+        for family, envs, issued in groups:
             handler = _HANDLERS[family]
             if handler is not None:
-                faulted = handler(self, envs, actions.take(envs))
+                faulted = handler(self, envs, issued)
                 if faulted is not None:
                     executed[faulted] = False
                 if family >= _CHANGES_VIEW:

@@ -18,11 +18,13 @@ from actformer_envs.tasks import Problems, Task
 
 #: Shaped mode: the time penalty of a whole expert-length episode, spread evenly over its steps.
 TIME_PENALTY = 0.1
+#: Shaped mode: penalty for a masked-out or faulting instruction.
+INVALID_PENALTY = 0.05
 #: Episodes are truncated after this many times the expert's program length.
 STEP_LIMIT_FACTOR = 2
 
 # Columns of ``Posed.record``.
-STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL = range(4)
+STEP_LIMIT, STEP_COST, INVALID_STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL = range(5)
 
 
 @dataclass
@@ -56,16 +58,15 @@ class Posed:
         return self.records["layout"]
 
     @property
-    def record(self) -> np.ndarray:  # (n, 4) float64: STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, ...
+    def record(self) -> np.ndarray:  # (n, 5) float64: STEP_LIMIT, STEP_COST, INVALID_STEP_COST, ...
         return self.records["episode"]
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: np.ndarray) -> Posed:
-        # ``take`` of raw byte rows: fancy indexing a structured array copies field by field.
-        rows = self.records.view(np.uint8).reshape(len(self.records), -1).take(index, axis=0)
-        return Posed(rows.view(self.records.dtype).reshape(len(rows)))
+        # ``take`` of opaque records: fancy indexing a structured array copies field by field.
+        return Posed(row_items(self.records).take(index).view(self.records.dtype))
 
     def __setitem__(self, index: np.ndarray, value: Posed) -> None:
         row_items(self.records)[index] = row_items(value.records)
@@ -80,7 +81,7 @@ def posed_dtype(rows: int, width: int) -> np.dtype:
             ("wrong", np.int32),
             ("correct", np.int32),
             ("layout", np.int16),
-            ("episode", np.float64, (4,)),
+            ("episode", np.float64, (5,)),
         ]
     )
 
@@ -102,8 +103,15 @@ def pose(task: Task, problems: Problems) -> Posed:
     records["wrong"] = (written != target).sum(axis=1)
     records["correct"] = correct
     records["layout"] = layout
+    step_cost = TIME_PENALTY / program
     records["episode"] = np.stack(
-        [STEP_LIMIT_FACTOR * program, TIME_PENALTY / program, inverse_digits, correct * inverse_digits],
+        [
+            STEP_LIMIT_FACTOR * program,
+            step_cost,
+            step_cost + INVALID_PENALTY,
+            inverse_digits,
+            correct * inverse_digits,
+        ],
         axis=1,
     )
     return Posed(records)

@@ -74,8 +74,9 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     """
     n, width = rows.shape
     digits = rows < BLANK
-    lengths = digits.sum(axis=1)
-    canonical = (digits == (np.arange(width) < lengths[:, None])).all(axis=1) & (lengths > 0)
+    lengths = np.add.reduce(digits, axis=1)  # (ufunc methods: ndarray.sum/all add a Python layer)
+    prefix = np.logical_and.reduce(digits == (np.arange(width) < lengths[:, None]), axis=1)
+    canonical = prefix & (lengths > 0)
     if not leading_zeros:
         canonical &= (rows[np.arange(n), lengths - 1] != 0) | (lengths == 1)
     # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.

@@ -252,10 +252,12 @@ class Machine:
         old = self._flat.take(cursors)
         self._flat[cursors] = symbols
         target = self._flat_target.take(cursors)
-        # Off the output row (target EDGE) both differences are 0.
-        self.wrong[envs] += (symbols != target).astype(np.int32) - (old != target)
-        digit = target < BLANK
-        self.correct[envs] += ((symbols == target) & digit).astype(np.int32) - ((old == target) & digit)
+        # A cell counts as wrong where it differs from its target, as correct where it equals a
+        # digit target: so the change in correct is minus the change in wrong, on digit targets.
+        # Off the output row (target EDGE) both changes are 0.
+        more_wrong = (symbols != target).astype(np.int32) - (old != target)
+        self.wrong[envs] += more_wrong
+        self.correct[envs] -= more_wrong * (target < BLANK)
 
 
 _FIRST = np.zeros(1, dtype=np.intp)
@@ -344,7 +346,8 @@ def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | No
     """WRITE Rr->Pp: the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
     value = m._flat_values.take(envs * NUM_SLOTS + OPERAND_B.take(actions))
     cursors = _pointers(m, envs, OPERAND_A.take(actions))
-    ok = (value >= 0) & (value < m.base_of(envs)) & (m._flat.take(cursors) != EDGE)
+    # (As unsigned, a negative value is too large: one comparison checks both ends.)
+    ok = (value.view(np.uint32) < m.base_of(envs)) & (m._flat.take(cursors) != EDGE)
     if np.count_nonzero(ok) == len(ok):
         m._set_cells(envs, cursors, value.astype(np.int8))
         return None

@@ -47,8 +47,8 @@ class ProblemQueue:
 
     def pop(self, envs: np.ndarray) -> Posed:
         """The next problem of each env in ``envs``."""
-        episodes = self.next_episode[envs]
-        if np.count_nonzero(self.generated[envs] == episodes):
+        episodes = self.next_episode.take(envs)
+        if np.count_nonzero(self.generated.take(envs) == episodes):
             self._refill()
         self.next_episode[envs] = episodes + 1
         return self.queued[envs * self.depth + episodes % self.depth]

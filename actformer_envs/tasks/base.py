@@ -7,6 +7,7 @@ in ``_gen_grid``. Every hook works on a batch of problems at once.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -115,10 +116,19 @@ class Task(ABC):
 
 def pad_rows(content: np.ndarray, extent: np.ndarray) -> np.ndarray:
     """``content`` ((n, width) or (n, rows, width)) with EDGE at and beyond each problem's extent."""
-    beyond = np.arange(content.shape[-1]) >= extent[:, None]
+    beyond = _beyond(content.shape[-1]).take(extent, axis=0, mode="clip")
     if content.ndim == 3:
         beyond = beyond[:, None, :]
     return np.where(beyond, np.int8(EDGE), content).astype(np.int8, copy=False)
+
+
+@functools.cache
+def _beyond(width: int) -> np.ndarray:
+    """Row e: which of ``width`` columns lie at or beyond e (e = 0..width). A table lookup beats
+    comparing each problem's extent with every column (a short inner loop per problem)."""
+    table = np.arange(width) >= np.arange(width + 1)[:, None]
+    table.flags.writeable = False
+    return table
 
 
 def answer_lengths(rows: np.ndarray) -> np.ndarray:

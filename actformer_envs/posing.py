@@ -24,7 +24,7 @@ INVALID_PENALTY = 0.05
 STEP_LIMIT_FACTOR = 2
 
 # Columns of ``Posed.record``.
-STEP_LIMIT, STEP_COST, INVALID_STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL = range(5)
+STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL = range(4)
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Posed:
         return self.records["layout"]
 
     @property
-    def record(self) -> np.ndarray:  # (n, 5) float64: STEP_LIMIT, STEP_COST, INVALID_STEP_COST, ...
+    def record(self) -> np.ndarray:  # (n, 4) float64: STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, ...
         return self.records["episode"]
 
     def __len__(self) -> int:
@@ -81,7 +81,7 @@ def posed_dtype(rows: int, width: int) -> np.dtype:
             ("wrong", np.int32),
             ("correct", np.int32),
             ("layout", np.int16),
-            ("episode", np.float64, (5,)),
+            ("episode", np.float64, (4,)),
         ]
     )
 
@@ -103,15 +103,8 @@ def pose(task: Task, problems: Problems) -> Posed:
     records["wrong"] = (written != target).sum(axis=1)
     records["correct"] = correct
     records["layout"] = layout
-    step_cost = TIME_PENALTY / program
     records["episode"] = np.stack(
-        [
-            STEP_LIMIT_FACTOR * program,
-            step_cost,
-            step_cost + INVALID_PENALTY,
-            inverse_digits,
-            correct * inverse_digits,
-        ],
+        [STEP_LIMIT_FACTOR * program, TIME_PENALTY / program, inverse_digits, correct * inverse_digits],
         axis=1,
     )
     return Posed(records)

@@ -18,6 +18,7 @@ from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.tasks import Task
 
 _OUTCOME_KEYS = ("is_success", "output", "target")
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
 
 
 class ActformerVectorEnv(VectorEnv):
@@ -154,7 +155,7 @@ class ActformerVectorEnv(VectorEnv):
                 f"{actions.dtype} array of shape {actions.shape}"
             )
         # One reduction checks both ends: viewed as unsigned, a negative action is huge.
-        if actions.view(f"u{actions.dtype.itemsize}").max() >= NUM_ACTIONS:
+        if actions.view(_UNSIGNED[actions.dtype.itemsize]).max() >= NUM_ACTIONS:
             raise ValueError(
                 f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
             )

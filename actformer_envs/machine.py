@@ -2,8 +2,8 @@
 
 One implementation serves every face: the single env is this code at batch size 1, the vector env
 at batch size N. The interpreter groups the batch by instruction family and runs each family's
-handler once on the environments that issued it, so a step costs a few dozen NumPy calls whatever
-the batch size.
+handler once on the environments that issued it, so a step costs a bounded number of NumPy calls
+whatever the batch size.
 
 Every per-step access picks a few environments out of the batch, so it is written in the forms
 NumPy runs fastest: ``take`` and 1-D index arrays on flat views, and whole rows moved as opaque
@@ -39,7 +39,6 @@ from actformer_envs.symbols import BLANK, EDGE, SYMBOL_VALUE
 
 #: Window of cells the observation shows around each pointer: left neighbour, under, right.
 WINDOW = np.array([-1, 0, 1])
-_UNDER = slice(UNDER_SLOTS[0], UNDER_SLOTS[-1] + 1)
 #: The target of every cell off the output row: EDGE, which no instruction writes and no written
 #: cell holds, so scoring a write needs no test of whether the cell is scored.
 _NO_TARGET = EDGE

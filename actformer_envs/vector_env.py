@@ -17,7 +17,6 @@ from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.tasks import Task
 
-_OUTCOME_KEYS = ("is_success", "output", "target")
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
 
 

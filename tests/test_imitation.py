@@ -3,8 +3,6 @@ gives a policy whose greedy actions solve 100-digit problems (seeded, CPU, a few
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -19,15 +17,6 @@ HALT = instruction_index("HALT")
 #: The behaviour-cloning settings that generalize from 1-3 digits to 100 (14/14 seeds tried, each
 #: scoring 1.0 on 200 problems; weight_decay=0 fails some seeds). ~10 s of training on one core.
 TRAIN_STEPS, EPOCHS, BATCH_SIZE, LR, WEIGHT_DECAY = 20_000, 20, 256, 3e-3, 0.3
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Batches this small run fastest on one thread; two oversubscribe a busy 2-core machine badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def addition_policy(seed: int, **env_kwargs: object) -> tuple[ActformerPolicy, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -50,8 +51,6 @@ def test_ci_runs_the_readme_test_command() -> None:
 )
 def test_readme_generalization_tables_are_the_committed_ones(marker: str, folder: str) -> None:
     """The length-generalization tables are the committed results' own, and their charts exist."""
-    import json
-
     results = README.parent / "benchmarks" / "results" / folder
     document = json.loads((results / "generalization.json").read_text(encoding="utf-8"))
     text = README.read_text(encoding="utf-8")

@@ -134,8 +134,9 @@ def _beyond(width: int) -> np.ndarray:
 def answer_lengths(rows: np.ndarray) -> np.ndarray:
     """Length of the written prefix of each output row (n, width); -1 where a symbol follows a gap."""
     written = rows < BLANK  # a digit: neither BLANK nor EDGE
-    lengths = written.sum(axis=1)
-    is_prefix = (written == (np.arange(rows.shape[1]) < lengths[:, None])).all(axis=1)
+    # (ufunc reductions: ndarray.sum/all add a Python layer, and this runs at every episode's end)
+    lengths = np.add.reduce(written, axis=1)
+    is_prefix = np.logical_and.reduce(written == (np.arange(rows.shape[1]) < lengths[:, None]), axis=1)
     return np.where(is_prefix, lengths, -1)
 
 

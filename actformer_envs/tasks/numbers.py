@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.symbols import BLANK, symbols_to_text
-from actformer_envs.tasks.base import Problems, Task
+from actformer_envs.tasks.base import Problems, Task, answer_lengths
 
 
 def to_digits(value: int, base: int) -> list[int]:
@@ -73,15 +73,14 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     except for 0 itself: one canonical row per number.
     """
     n, width = rows.shape
-    digits = rows < BLANK
-    lengths = np.add.reduce(digits, axis=1)  # (ufunc methods: ndarray.sum/all add a Python layer)
-    prefix = np.logical_and.reduce(digits == (np.arange(width) < lengths[:, None]), axis=1)
-    canonical = prefix & (lengths > 0)
+    lengths = answer_lengths(rows)  # -1 where the digits have a gap
+    canonical = lengths > 0
     if not leading_zeros:
         canonical &= (rows[np.arange(n), lengths - 1] != 0) | (lengths == 1)
     # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.
     short = min(int(62 / np.log2(base)), width)
-    head = (rows[:, :short] * digits[:, :short]).astype(np.int64)
+    head = rows[:, :short]
+    head = (head * (head < BLANK)).astype(np.int64)  # BLANK and EDGE count 0
     answers = (head @ _place_values(base, short)).astype(object)
     answers[~canonical] = None
     for i in np.flatnonzero(canonical & (lengths > short)).tolist():

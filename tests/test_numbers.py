@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from actformer_envs.machine import memory_images, row_items
 from actformer_envs.symbols import BLANK, EDGE, SYMBOL_CHARS
+from actformer_envs.tasks.base import answer_lengths
 from actformer_envs.tasks.numbers import carries_in, decode_numbers
 
 
@@ -68,6 +69,20 @@ def test_decode_numbers_matches_a_digit_by_digit_reference(
     rows[rng.random(400) < 0.2, -1] = EDGE
     decoded = decode_numbers(rows, base, leading_zeros=leading_zeros)
     assert decoded == [reference_decode(row, base, leading_zeros) for row in rows.tolist()]
+
+
+@pytest.mark.parametrize("width", [1, 7, 62, 63, 130])  # both sides of the bit-mask path's limit
+def test_answer_lengths_matches_a_cell_by_cell_reference(width: int) -> None:
+    rng = np.random.default_rng(width)
+    rows = rng.integers(0, 10, (300, width)).astype(np.int8)
+    rows[np.arange(width) >= rng.integers(0, width + 1, 300)[:, None]] = BLANK
+    gaps = rng.random((300, width)) < 0.02
+    rows[gaps] = rng.choice([BLANK, EDGE, 3], gaps.sum())
+    expected = []
+    for row in rows.tolist():
+        length = next((i for i, s in enumerate(row) if s >= BLANK), width)
+        expected.append(-1 if any(s < BLANK for s in row[length:]) else length)
+    assert answer_lengths(rows).tolist() == expected
 
 
 def test_row_items_moves_whole_rows_like_fancy_indexing() -> None:

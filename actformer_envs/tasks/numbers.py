@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.symbols import BLANK, symbols_to_text
-from actformer_envs.tasks.base import Problems, Task, answer_lengths
+from actformer_envs.tasks.base import Problems, Task, written_prefix
 
 
 def to_digits(value: int, base: int) -> list[int]:
@@ -72,20 +72,28 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     (tasks whose answer has a fixed number of digits), its most significant digit is not 0 either,
     except for 0 itself: one canonical row per number.
     """
-    n, width = rows.shape
-    lengths = answer_lengths(rows)  # -1 where the digits have a gap
-    canonical = lengths > 0
-    if not leading_zeros:
-        canonical &= (rows[np.arange(n), lengths - 1] != 0) | (lengths == 1)
+    written = rows < BLANK  # BLANK and EDGE are not digits
+    lengths, is_prefix = written_prefix(written)
     # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.
-    short = min(int(62 / np.log2(base)), width)
-    head = rows[:, :short]
-    head = (head * (head < BLANK)).astype(np.int64)  # BLANK and EDGE count 0
-    answers = (head @ _place_values(base, short)).astype(object)
+    short = min(_int64_digits(base), rows.shape[1])
+    values = (rows[:, :short] * written[:, :short]) @ _place_values(base, short)
+    # Canonical, in one comparison: at least the least canonical number of its length.
+    least = _least_values(base, short, rows.shape[1], leading_zeros)
+    canonical = is_prefix & (values >= least.take(lengths))
+    answers = values.astype(object)
     answers[~canonical] = None
-    for i in np.flatnonzero(canonical & (lengths > short)).tolist():
-        answers[i] = int(symbols_to_text(rows[i, lengths[i] - 1 :: -1]), base)
+    if short < rows.shape[1]:
+        for i in np.flatnonzero(is_prefix & (lengths > short)).tolist():
+            digits = rows[i, lengths[i] - 1 :: -1]
+            if leading_zeros or digits[0] != 0:
+                answers[i] = int(symbols_to_text(digits), base)
     return answers.tolist()
+
+
+@functools.cache
+def _int64_digits(base: int) -> int:
+    """How many digits of ``base`` any number below 2**62 has at most (so sums of them fit an int64)."""
+    return int(62 / np.log2(base))
 
 
 @functools.cache
@@ -94,6 +102,21 @@ def _place_values(base: int, digits: int) -> np.ndarray:
     values = base ** np.arange(digits, dtype=np.int64)
     values.flags.writeable = False
     return values
+
+
+@functools.cache
+def _least_values(base: int, short: int, width: int, leading_zeros: bool) -> np.ndarray:
+    """Entry ``length`` (0..width): the least value of a canonical row of that many digits.
+
+    No digits is no number, and rows of more than ``short`` digits are decoded one by one: their
+    entry is above any product of ``short`` digits. One digit holds 0 up; more digits hold
+    ``base ** (length - 1)`` up, or 0 up with leading zeros.
+    """
+    least = np.full(width + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    least[1 : short + 1] = 0 if leading_zeros else base ** np.arange(short, dtype=np.int64)
+    least[1] = 0
+    least.flags.writeable = False
+    return least
 
 
 class TwoNumbers(Task):

@@ -25,14 +25,7 @@ from actformer_envs.instructions import (
     VALUE_LIMIT,
 )
 from actformer_envs.machine import WINDOW, Layout, Machine, row_items
-from actformer_envs.posing import (
-    INVALID_PENALTY,
-    INVERSE_TARGET_DIGITS,
-    START_POTENTIAL,
-    STEP_COST,
-    STEP_LIMIT,
-    pose,
-)
+from actformer_envs.posing import EPISODE, INVALID_PENALTY, pose
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.symbols import NUM_SYMBOLS
 from actformer_envs.tasks import NUM_TASK_IDS, Task, task_id
@@ -90,16 +83,32 @@ class Episodes:
         if self.task.composite:  # what obs["task"] shows
             self._task_ids = np.array([task_id(m.name) for m in members])
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
-        self.steps = np.zeros(batch, dtype=np.int64)
-        self.step_limit = np.ones(batch, dtype=np.int64)  # also record[:, STEP_LIMIT], kept as int
-        self.record = np.ones((batch, 4))  # per-episode constants, columns as in ``posing``
+        self.record = np.zeros(batch, dtype=EPISODE)  # step count, step limit, costs: see ``EPISODE``
+        self.record["step_limit"] = 1
         self.potential = np.zeros(batch)  # fraction of target digits written correctly
-        self.last_action = np.full(batch, NO_ACTION, dtype=np.int64)
-        # (history_length, batch), oldest first: time-major, so appending is a contiguous shift,
-        # written into the spare buffer (the two swap each step; a shift in place would be a memmove).
-        self.history = np.full((config.history_length, batch), NO_ACTION, dtype=np.int16)
-        self._spare_history = self.history.copy()
+        # The executed actions, oldest first, (batch, max(history_length, 1)): the last column is
+        # ``last_action``. Appending shifts the whole buffer by one entry into the spare one, in one
+        # contiguous copy (each row's oldest entry drops off the front; the row before's newest is
+        # overwritten); the two swap.
+        self._history = np.full((batch, max(config.history_length, 1)), NO_ACTION, dtype=np.int16)
+        self._spare_history = self._history.copy()
+        self._fresh_history = row_items(np.full((1, self._history.shape[1]), NO_ACTION, np.int16))
         self.shaped = config.reward_mode == "shaped"
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Steps taken in each env's episode, (batch,) int64 (a view)."""
+        return self.record["steps"]
+
+    @property
+    def step_limit(self) -> np.ndarray:
+        """The step at which each env's episode is truncated, (batch,) int64 (a view)."""
+        return self.record["step_limit"]
+
+    @property
+    def last_action(self) -> np.ndarray:
+        """The last executed action of each env (``NO_ACTION`` before any), (batch,) int64."""
+        return self._history[:, -1].astype(np.int64)
 
     # -- reset ---------------------------------------------------------------------------------
 
@@ -157,12 +166,10 @@ class Episodes:
         else:
             posed = self.problems.pop(envs)
         self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct, posed.layout)
-        row_items(self.record)[envs] = row_items(posed.record)
-        self.step_limit[envs] = posed.record[:, STEP_LIMIT]
-        self.potential[envs] = posed.record[:, START_POTENTIAL]
-        self.steps[envs] = 0
-        self.last_action[envs] = NO_ACTION
-        self.history[:, envs] = NO_ACTION
+        episode = posed.episode
+        self.record.view(_episode_item)[envs] = episode.view(_episode_item)  # one copy per env
+        self.potential[envs] = episode["start_potential"]
+        row_items(self._history)[envs] = self._fresh_history
 
     # -- step ----------------------------------------------------------------------------------
 
@@ -175,22 +182,24 @@ class Episodes:
         executed, halted = self.machine.execute(actions)
         self._record(actions, executed)
         invalid = ~executed
-        np.add(self.steps, _ONE, out=self.steps)
-        truncated = self.steps >= self.step_limit
+        record = self.record
+        steps = record["steps"]
+        np.add(steps, _ONE, out=steps)
+        truncated = steps >= record["step_limit"]
         any_halted = np.count_nonzero(halted) > 0  # rarely true for one env: skip what only a HALT needs
         if any_halted:
             success = halted & (self.machine.wrong == 0)
             truncated &= ~halted
         if self.shaped:
-            potential = self.machine.correct * self.record[:, INVERSE_TARGET_DIGITS]
+            potential = self.machine.correct * record["inverse_target_digits"]
             # An episode's last state, halted or truncated, gets back the starting potential: the
             # shaping of every episode sums to 0, so it moves credit earlier but never pays for
             # writing an answer without halting (in-place tasks start with target digits correct).
             ended = halted | truncated if any_halted else truncated
             if np.count_nonzero(ended):
-                potential = np.where(ended, self.record[:, START_POTENTIAL], potential)
+                potential = np.where(ended, record["start_potential"], potential)
             reward = potential - self.potential
-            reward -= self.record[:, STEP_COST]
+            reward -= record["step_cost"]
             reward -= INVALID_PENALTY * invalid  # (arithmetic: a ``where=`` loop is several times slower)
             self.potential = potential
         else:
@@ -200,25 +209,18 @@ class Episodes:
         return reward, halted, truncated, invalid
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
-        """Append the executed actions to ``last_action`` and ``history``."""
+        """Append the executed actions to the history (whose last column is ``last_action``)."""
         count = np.count_nonzero(executed)
         if not count:
             return
+        history, shifted = self._history, self._spare_history
+        np.positive(history.reshape(-1)[1:], out=shifted.reshape(-1)[:-1])
+        shifted[:, -1] = actions
         if count == self.batch:
-            np.positive(actions, out=self.last_action)
-        else:
-            self.last_action = np.where(executed, actions, self.last_action)
-        if self.config.history_length:
-            history, shifted = self.history, self._spare_history
-            if count == self.batch:
-                np.positive(history[1:], out=shifted[:-1])
-                shifted[-1] = actions
-            else:  # shifted = history[1:] where executed, else history[:-1], by arithmetic
-                np.subtract(history[1:], history[:-1], out=shifted[:-1])
-                shifted[:-1] *= executed
-                shifted[:-1] += history[:-1]
-                shifted[-1] = np.where(executed, actions, history[-1])
-            self.history, self._spare_history = shifted, history
+            self._history, self._spare_history = shifted, history
+        else:  # only the envs that executed take their shifted row
+            envs = executed.nonzero()[0]
+            row_items(history)[envs] = row_items(shifted).take(envs)
 
     # -- what the agent sees -------------------------------------------------------------------
 
@@ -227,18 +229,18 @@ class Episodes:
         machine = self.machine
         machine.sync()
         rows = slice(None) if env is None else env
-        values = _fresh(machine.values[rows])  # one copy; registers, memory, flags are views of it
+        values = fresh_copy(machine.values[rows])  # one copy; registers, memory, flags are views of it
         obs = {
             "symbols": machine.symbols[rows].astype(np.int16),  # int8 in the machine
-            "boundaries": _fresh(machine.boundaries[rows]),
+            "boundaries": fresh_copy(machine.boundaries[rows]),
             "registers": values[..., _REGISTERS],
             "memory": values[..., _MEMORY],
             "flags": values[..., _FLAGS],
             # One env's last action is a NumPy scalar, a copy already (and Discrete's type).
-            "last_action": self.last_action[env] if env is not None else _fresh(self.last_action),
+            "last_action": self._history[rows, -1].astype(np.int64),  # a NumPy scalar for one env
         }
         if self.config.history_length:
-            obs["history"] = _fresh(self.history[:, rows].T)
+            obs["history"] = fresh_copy(self._history[rows])
         if self.task.composite:
             obs["task"] = self._task_ids[machine.layout[rows]]
         if self.config.obs_mode == "full":
@@ -263,24 +265,28 @@ class Episodes:
         """End-of-episode info of ``envs``: ``is_success`` (halted on an exact answer), and the
         decoded ``output`` and ``target`` (object arrays)."""
         machine, n = self.machine, len(envs)
-        layouts = machine.layout.take(envs)
-        written, target = machine.answer_rows(envs)  # decoded in one batch
-        rows = np.concatenate([written, target])
-        decoded = self.task.decode_outputs(rows, np.concatenate([layouts, layouts]))
+        layouts = np.tile(machine.layout.take(envs), 2) if self.task.composite else None
+        decoded = self.task.decode_outputs(machine.answer_rows(envs), layouts)  # outputs, then targets
+        success = machine.wrong.take(envs) == 0
+        success &= halted
         return {
-            "is_success": halted & (machine.wrong[envs] == 0),
+            "is_success": success,
             "output": np.fromiter(decoded[:n], dtype=object, count=n),
             "target": np.fromiter(decoded[n:], dtype=object, count=n),
         }
 
 
 _ONE = np.int64(1)
+#: One ``EPISODE`` as an opaque item: moved in one copy, not field by field.
+_episode_item = np.dtype((np.void, EPISODE.itemsize))
 
 
-def _fresh(array: np.ndarray) -> np.ndarray:
-    """A copy of an int array, made by a ufunc loop rather than ``memcpy``.
+def fresh_copy(array: np.ndarray) -> np.ndarray:
+    """A copy of an int or bool array, made by a ufunc loop rather than ``memcpy``.
 
     On some machines (seen on AMD EPYC with glibc 2.36) ``memcpy`` of tens to hundreds of KiB runs
     10x slower than NumPy's own loop, and the observation copies are on every step's path.
     """
+    if array.dtype == bool:
+        return np.positive(array.view(np.uint8)).view(bool)
     return np.positive(array)

@@ -189,15 +189,18 @@ class Machine:
         self._rows["boundaries"][envs] = boundaries
         self._under[envs] = values
 
-    def answer_rows(self, envs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The output row of ``envs`` and its target, (n, width) each."""
+    def answer_rows(self, envs: np.ndarray) -> np.ndarray:
+        """The output rows of ``envs``, then their targets: (2 * n, width), decoded in one batch."""
         if self._action_offset is None:  # one layout
             first_cells = self._answer_starts.take(envs)
         else:
             rows = self._output_rows.take(self.layout.take(envs))
             first_cells = envs * self._env_stride + rows * (self.width + 2) + 1
         cells = first_cells[:, None] + self._columns
-        return self._flat.take(cells), self._flat_target.take(cells)
+        answers = np.empty((2, len(envs), self.width), dtype=np.int8)
+        self._flat.take(cells, out=answers[0])
+        self._flat_target.take(cells, out=answers[1])
+        return answers.reshape(-1, self.width)
 
     def columns(self) -> np.ndarray:
         """Column of each pointer on its row, (batch, pointers); 0 for unused pointers."""

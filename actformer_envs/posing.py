@@ -23,8 +23,17 @@ INVALID_PENALTY = 0.05
 #: Episodes are truncated after this many times the expert's program length.
 STEP_LIMIT_FACTOR = 2
 
-# Columns of ``Posed.record``.
-STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, START_POTENTIAL = range(4)
+#: What an episode keeps of its problem, with its step count: one item per env, so that a reset
+#: copies one item (``Episodes.record``).
+EPISODE = np.dtype(
+    [
+        ("steps", np.int64),  # steps taken: 0 when posed
+        ("step_limit", np.int64),  # truncated at this many steps
+        ("step_cost", np.float64),  # shaped mode: the time penalty of one step
+        ("inverse_target_digits", np.float64),  # shaped mode: the potential of one correct digit
+        ("start_potential", np.float64),  # shaped mode: the potential of the posed scratchpad
+    ]
+)
 
 
 @dataclass
@@ -58,7 +67,7 @@ class Posed:
         return self.records["layout"]
 
     @property
-    def record(self) -> np.ndarray:  # (n, 4) float64: STEP_LIMIT, STEP_COST, INVERSE_TARGET_DIGITS, ...
+    def episode(self) -> np.ndarray:  # (n,) ``EPISODE``: the step limit, costs and potential
         return self.records["episode"]
 
     def __len__(self) -> int:
@@ -81,7 +90,7 @@ def posed_dtype(rows: int, width: int) -> np.dtype:
             ("wrong", np.int32),
             ("correct", np.int32),
             ("layout", np.int16),
-            ("episode", np.float64, (4,)),
+            ("episode", EPISODE),
         ]
     )
 
@@ -103,10 +112,12 @@ def pose(task: Task, problems: Problems) -> Posed:
     records["wrong"] = (written != target).sum(axis=1)
     records["correct"] = correct
     records["layout"] = layout
-    records["episode"] = np.stack(
-        [STEP_LIMIT_FACTOR * program, TIME_PENALTY / program, inverse_digits, correct * inverse_digits],
-        axis=1,
-    )
+    episode = records["episode"]
+    episode["steps"] = 0
+    episode["step_limit"] = STEP_LIMIT_FACTOR * program
+    episode["step_cost"] = TIME_PENALTY / program
+    episode["inverse_target_digits"] = inverse_digits
+    episode["start_potential"] = correct * inverse_digits
     return Posed(records)
 
 

@@ -12,7 +12,7 @@ from gymnasium.vector.utils import batch_space
 
 from actformer_envs.config import RENDER_MODES, EnvConfig
 from actformer_envs.env import task_class
-from actformer_envs.episodes import Episodes, observation_space
+from actformer_envs.episodes import Episodes, fresh_copy, observation_space
 from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.tasks import Task
@@ -141,9 +141,9 @@ class ActformerVectorEnv(VectorEnv):
             "output": np.empty(self.num_envs, dtype=object),
             "target": np.empty(self.num_envs, dtype=object),
         }
-        for key, values in self._episodes.outcomes(envs, terminated[envs]).items():
+        for key, values in self._episodes.outcomes(envs, terminated.take(envs)).items():
             infos[key][envs] = values
-            infos[f"_{key}"] = ended.copy()  # the user's to keep; ``ended`` drives the autoreset
+            infos[f"_{key}"] = fresh_copy(ended)  # the user's to keep; ``ended`` drives the autoreset
         return infos
 
     def _check_actions(self, actions: Any) -> np.ndarray:

@@ -86,8 +86,9 @@ class Task(ABC):
         """The tasks whose layouts this task's episodes use: itself (a MultiTask: its members)."""
         return (self,)
 
-    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray) -> list[Any]:
-        """The answers of output rows (n, width) of problems posed in the given layouts."""
+    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray | None) -> list[Any]:
+        """The answers of output rows (n, width) of problems posed in the given layouts (a
+        MultiTask's; a plain task has one layout and is given ``None``)."""
         return self.decode_batch(rows)
 
     @abstractmethod

@@ -93,7 +93,21 @@ class Episodes:
         self._history = np.full((batch, max(config.history_length, 1)), NO_ACTION, dtype=np.int16)
         self._spare_history = self._history.copy()
         self._fresh_history = row_items(np.full((1, self._history.shape[1]), NO_ACTION, np.int16))
+        self._make_views()
         self.shaped = config.reward_mode == "shaped"
+
+    def _make_views(self) -> None:
+        """Flat views of the history buffers, for the shift (rebuilt on unpickling, not pickled)."""
+        self._flat_history, self._flat_spare = self._history.reshape(-1), self._spare_history.reshape(-1)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_flat_history"], state["_flat_spare"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._make_views()
 
     @property
     def steps(self) -> np.ndarray:
@@ -108,7 +122,14 @@ class Episodes:
     @property
     def last_action(self) -> np.ndarray:
         """The last executed action of each env (``NO_ACTION`` before any), (batch,) int64."""
-        return self._history[:, -1].astype(np.int64)
+        return self._last_action(None)
+
+    def _last_action(self, env: int | None) -> np.ndarray | np.int64:
+        """``last_action`` of every env (a fresh array), or of env ``env`` (Discrete's type: a NumPy
+        int64 scalar, taken from a table, as converting one costs microseconds)."""
+        if env is None:
+            return self._history[:, -1].astype(np.int64)
+        return _ACTION_SCALARS[self._history[env, -1]]
 
     # -- reset ---------------------------------------------------------------------------------
 
@@ -214,10 +235,11 @@ class Episodes:
         if not count:
             return
         history, shifted = self._history, self._spare_history
-        np.positive(history.reshape(-1)[1:], out=shifted.reshape(-1)[:-1])
+        np.positive(self._flat_history[1:], out=self._flat_spare[:-1])
         shifted[:, -1] = actions
         if count == self.batch:
             self._history, self._spare_history = shifted, history
+            self._flat_history, self._flat_spare = self._flat_spare, self._flat_history
         else:  # only the envs that executed take their shifted row
             envs = executed.nonzero()[0]
             row_items(history)[envs] = row_items(shifted).take(envs)
@@ -236,8 +258,7 @@ class Episodes:
             "registers": values[..., _REGISTERS],
             "memory": values[..., _MEMORY],
             "flags": values[..., _FLAGS],
-            # One env's last action is a NumPy scalar, a copy already (and Discrete's type).
-            "last_action": self._history[rows, -1].astype(np.int64),  # a NumPy scalar for one env
+            "last_action": self._last_action(env),
         }
         if self.config.history_length:
             obs["history"] = fresh_copy(self._history[rows])
@@ -277,6 +298,7 @@ class Episodes:
 
 
 _ONE = np.int64(1)
+_ACTION_SCALARS = tuple(np.int64(action) for action in range(NO_ACTION + 1))
 #: One ``EPISODE`` as an opaque item: moved in one copy, not field by field.
 _episode_item = np.dtype((np.void, EPISODE.itemsize))
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
@@ -223,26 +222,31 @@ class Machine:
         executed = families != _NOT_ALLOWED
         halted = families == _HALT
         if self.batch == 1:
-            groups = [(int(families[0]), _FIRST, actions)]
+            family = int(families[0])
+            if family <= _HALT:
+                return executed, halted
+            order, counts = _FIRST, _ONE_OF[family]
         else:  # the envs of each family with a handler, by one sort of those envs
             active = (families > _HALT).nonzero()[0]
             active_families = families.take(active)
             order = active.take(active_families.argsort(kind="stable"))
             counts = np.bincount(active_families, minlength=len(_HANDLERS)).tolist()
-            ends = list(accumulate(counts))
-            groups = []
-            for family, n in enumerate(counts):
-                if n:
-                    envs = order[ends[family] - n : ends[family]]
-                    groups.append((family, envs, actions.take(envs)))
-        for family, envs, issued in groups:
+        if not any(counts[_HALT + 1 :]):  # nothing but HALT and not-allowed instructions
+            return executed, halted
+        # What every handler needs, gathered once for all of them; each takes its slice.
+        issued = actions.take(order)
+        every = Group(order, issued, order * NUM_SLOTS, OPERAND_A.take(issued), OPERAND_B.take(issued))
+        end = 0
+        for family, n in enumerate(counts):
+            end += n
             handler = _HANDLERS[family]
-            if handler is not None:
-                faulted = handler(self, envs, issued)
+            if n and handler is not None:
+                group = every if n == len(order) else Group(*(field[end - n : end] for field in every))
+                faulted = handler(self, group)
                 if faulted is not None:
                     executed[faulted] = False
                 if family >= _CHANGES_VIEW:
-                    self._stale.append(envs)
+                    self._stale.append(group.envs)
         return executed, halted
 
     def base_of(self, envs: np.ndarray) -> int | np.ndarray:
@@ -301,42 +305,49 @@ def _clip(x: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(x, -VALUE_LIMIT, out=x), VALUE_LIMIT, out=x)
 
 
-# Value slots are addressed in ``Machine._flat_values``: an env's file starts at env * NUM_SLOTS.
+class Group(NamedTuple):
+    """The environments that issued instructions of one family, and those instructions."""
+
+    envs: np.ndarray  # (n,) which environments
+    actions: np.ndarray  # (n,) the instruction each issued
+    files: np.ndarray  # (n,) where each env's value file starts in ``Machine._flat_values``
+    a: np.ndarray  # (n,) operand a of each instruction (a slot or a pointer)
+    b: np.ndarray  # (n,) operand b (a slot, a pointer or a direction)
 
 
-def _transfer(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+def _transfer(m: Machine, g: Group) -> None:
     """READ, LOAD, STORE, CLR, INC, DEC: slot a <- slot b + k (saturating)."""
-    values, files = m._flat_values, envs * NUM_SLOTS
-    source = values.take(files + OPERAND_B.take(actions))
-    values[files + OPERAND_A.take(actions)] = _clip(source + CONSTANT.take(actions))
+    values = m._flat_values
+    source = values.take(g.files + g.b)
+    values[g.files + g.a] = _clip(source + CONSTANT.take(g.actions))
 
 
 def _arithmetic(combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
-    def handler(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+    def handler(m: Machine, g: Group) -> None:
         """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0 (saturating)."""
-        values, files = m._flat_values, envs * NUM_SLOTS
-        a, carry = files + OPERAND_A.take(actions), files + CARRY_SLOT
-        result = combine(values.take(a), values.take(files + OPERAND_B.take(actions)))
+        values = m._flat_values
+        a, carry = g.files + g.a, g.files + CARRY_SLOT
+        result = combine(values.take(a), values.take(g.files + g.b))
         values[a] = _clip(result + values.take(carry))
         values[carry] = 0
 
     return handler
 
 
-def _compare(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+def _compare(m: Machine, g: Group) -> None:
     """CMP Ra,Rb: CMP <- sign(Ra - Rb)."""
-    values, files = m._flat_values, envs * NUM_SLOTS
-    a, b = values.take(files + OPERAND_A.take(actions)), values.take(files + OPERAND_B.take(actions))
-    values[files + COMPARE_SLOT] = np.sign(a - b)
+    values = m._flat_values
+    a, b = values.take(g.files + g.a), values.take(g.files + g.b)
+    values[g.files + COMPARE_SLOT] = np.sign(a - b)
 
 
-def _carry(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+def _carry(m: Machine, g: Group) -> None:
     """CARRY Rr: C <- Rr // base, Rr <- Rr mod base (floor division, so a borrow is C = -1)."""
-    values, files = m._flat_values, envs * NUM_SLOTS
-    a = files + OPERAND_A.take(actions)
-    carry, digit = np.divmod(values.take(a), m.base_of(envs))
+    values = m._flat_values
+    a = g.files + g.a
+    carry, digit = np.divmod(values.take(a), m.base_of(g.envs))
     values[a] = digit
-    values[files + CARRY_SLOT] = carry
+    values[g.files + CARRY_SLOT] = carry
 
 
 def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
@@ -344,10 +355,9 @@ def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
     return m._flat_cursors.take(envs * NUM_POINTERS + pointers)
 
 
-def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
-    """WRITE Rr->Pp: the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
-    value = m._flat_values.take(envs * NUM_SLOTS + OPERAND_B.take(actions))
-    cursors = _pointers(m, envs, OPERAND_A.take(actions))
+def _write(m: Machine, g: Group) -> np.ndarray | None:
+    """WRITE Rr->Pp (a = p, b = r): the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
+    envs, value, cursors = g.envs, m._flat_values.take(g.files + g.b), _pointers(m, g.envs, g.a)
     # (As unsigned, a negative value is too large: one comparison checks both ends.)
     ok = (value.view(np.uint32) < m.base_of(envs)) & (m._flat.take(cursors) != EDGE)
     if np.count_nonzero(ok) == len(ok):
@@ -357,9 +367,9 @@ def _write(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | No
     return envs[~ok]
 
 
-def _swap(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | None:
+def _swap(m: Machine, g: Group) -> np.ndarray | None:
     """SWAP Pa,Pb: exchange the cells under two pointers (faults on an unused pointer)."""
-    first, second = _pointers(m, envs, OPERAND_A.take(actions)), _pointers(m, envs, OPERAND_B.take(actions))
+    envs, first, second = g.envs, _pointers(m, g.envs, g.a), _pointers(m, g.envs, g.b)
     a, b = m._flat.take(first), m._flat.take(second)
     ok = (a != EDGE) & (b != EDGE)
     m._set_cells(envs[ok], first[ok], b[ok])
@@ -367,11 +377,11 @@ def _swap(m: Machine, envs: np.ndarray, actions: np.ndarray) -> np.ndarray | Non
     return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
 
 
-def _move(m: Machine, envs: np.ndarray, actions: np.ndarray) -> None:
+def _move(m: Machine, g: Group) -> None:
     """MOVE Pp LEFT|RIGHT and ADVANCE: pointers step by ``_DELTAS``, each unless it would land on EDGE."""
-    cursors = m.cursors.take(envs, axis=0)
-    moved = cursors + _DELTAS.take(actions, axis=0)
-    m._rows["cursors"][envs] = row_items(np.where(m._flat.take(moved) != EDGE, moved, cursors))
+    cursors = m.cursors.take(g.envs, axis=0)
+    moved = cursors + _DELTAS.take(g.actions, axis=0)
+    m._rows["cursors"][g.envs] = row_items(np.where(m._flat.take(moved) != EDGE, moved, cursors))
 
 
 def _pointer_deltas() -> np.ndarray:
@@ -406,3 +416,5 @@ _CHANGES_VIEW = 8
 _HANDLERS = tuple(handler for handler, _ in _FAMILIES)
 _FAMILY_OF_OP = {op: family for family, (_, ops) in enumerate(_FAMILIES) for op in ops}
 _FAMILY = np.array([_FAMILY_OF_OP[Op(op)] for op in OPCODES[:-1]], dtype=np.uint8)  # per action
+#: The family counts of one environment that issued family f: entry f.
+_ONE_OF = tuple([int(f == family) for f in range(len(_HANDLERS))] for family in range(len(_HANDLERS)))

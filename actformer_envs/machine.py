@@ -179,7 +179,7 @@ class Machine:
         window[:, 0], window[:, 1], window[:, 2] = left, under, right
         # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
         boundaries = np.empty(len(envs), self._rows["boundaries"].dtype)
-        edges = boundaries.view(np.int8).reshape(len(cursors), 2)
+        edges = boundaries.view(np.bool_).reshape(len(cursors), 2)  # (0/1 int8 in the machine)
         np.equal(left, EDGE, out=edges[:, 0])
         np.equal(right, EDGE, out=edges[:, 1])
         values = np.empty(len(envs), self._under.dtype)
@@ -241,7 +241,11 @@ class Machine:
             end += n
             handler = _HANDLERS[family]
             if n and handler is not None:
-                group = every if n == len(order) else Group(*(field[end - n : end] for field in every))
+                if n == len(order):
+                    group = every
+                else:
+                    rows = slice(end - n, end)
+                    group = Group(order[rows], issued[rows], every.files[rows], every.a[rows], every.b[rows])
                 faulted = handler(self, group)
                 if faulted is not None:
                     executed[faulted] = False

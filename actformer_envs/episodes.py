@@ -24,7 +24,7 @@ from actformer_envs.instructions import (
     REGISTER_SLOTS,
     VALUE_LIMIT,
 )
-from actformer_envs.machine import WINDOW, Layout, Machine, row_items
+from actformer_envs.machine import WINDOW, Layout, Machine, opaque, row_items
 from actformer_envs.posing import EPISODE, INVALID_PENALTY, pose
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.symbols import NUM_SYMBOLS
@@ -188,7 +188,7 @@ class Episodes:
             posed = self.problems.pop(envs)
         self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct, posed.layout)
         episode = posed.episode
-        self.record.view(_episode_item)[envs] = episode.view(_episode_item)  # one copy per env
+        opaque(self.record)[envs] = opaque(episode)  # one copy per env
         self.potential[envs] = episode["start_potential"]
         row_items(self._history)[envs] = self._fresh_history
 
@@ -299,8 +299,6 @@ class Episodes:
 
 _ONE = np.int64(1)
 _ACTION_SCALARS = tuple(np.int64(action) for action in range(NO_ACTION + 1))
-#: One ``EPISODE`` as an opaque item: moved in one copy, not field by field.
-_episode_item = np.dtype((np.void, EPISODE.itemsize))
 
 
 def fresh_copy(array: np.ndarray) -> np.ndarray:

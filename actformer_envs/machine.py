@@ -96,19 +96,22 @@ class Machine:
         self._env_stride = (rows + 1) * (width + 2)
         self._env_start = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride
         self.cursors = self._env_start + self._home[0]
-        # Where each env's output row starts, in layout 0.
-        self._answer_starts = self._env_start[:, 0] + self._output_rows[0] * (width + 2) + 1
+        # Each env's output row, in layout 0, as an index into the rows of all envs' scratchpads.
+        self._answer_rows = np.arange(batch, dtype=np.intp) * (rows + 1) + self._output_rows[0]
         self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
         self._make_views()
 
     #: Attributes rebuilt by ``_make_views`` (not pickled).
     _VIEWS = ("_flat", "_flat_target", "_flat_values", "_flat_cursors", "_rows", "_under")
-    _VIEWS += ("_zero_values", "_home_cursors")
+    _VIEWS += ("_zero_values", "_home_cursors", "_cell_rows", "_target_rows")
 
     def _make_views(self) -> None:
         """Flat and row views of the state arrays, for the hot paths."""
         self._flat = self.scratchpad.reshape(-1)
         self._flat_target = self.target.reshape(-1)
+        # The rows of all envs' scratchpads (and targets), EDGE borders included, one item each.
+        self._cell_rows = row_items(self.scratchpad.reshape(-1, self.width + 2))
+        self._target_rows = row_items(self.target.reshape(-1, self.width + 2))
         self._flat_values = self.values.reshape(-1)
         self._flat_cursors = self.cursors.reshape(-1)
         self._rows = {
@@ -191,15 +194,13 @@ class Machine:
     def answer_rows(self, envs: np.ndarray) -> np.ndarray:
         """The output rows of ``envs``, then their targets: (2 * n, width), decoded in one batch."""
         if self._action_offset is None:  # one layout
-            first_cells = self._answer_starts.take(envs)
+            rows = self._answer_rows.take(envs)
         else:
-            rows = self._output_rows.take(self.layout.take(envs))
-            first_cells = envs * self._env_stride + rows * (self.width + 2) + 1
-        cells = first_cells[:, None] + self._columns
-        answers = np.empty((2, len(envs), self.width), dtype=np.int8)
-        self._flat.take(cells, out=answers[0])
-        self._flat_target.take(cells, out=answers[1])
-        return answers.reshape(-1, self.width)
+            rows = envs * (self.rows + 1) + self._output_rows.take(self.layout.take(envs))
+        answers = np.empty(2 * len(envs), dtype=self._cell_rows.dtype)
+        self._cell_rows.take(rows, out=answers[: len(envs)])
+        self._target_rows.take(rows, out=answers[len(envs) :])
+        return answers.view(np.int8).reshape(len(answers), -1)[:, 1:-1]
 
     def columns(self) -> np.ndarray:
         """Column of each pointer on its row, (batch, pointers); 0 for unused pointers."""
@@ -297,6 +298,11 @@ def row_items(array: np.ndarray) -> np.ndarray:
     """
     rows = array.reshape(len(array), -1)
     return rows.view(_row_dtype(rows.shape[1] * rows.itemsize)).reshape(len(array))
+
+
+def opaque(items: np.ndarray) -> np.ndarray:
+    """A 1-D array of records as opaque items of the same size (a view), moved in one copy each."""
+    return items.view(_row_dtype(items.itemsize))
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actformer_envs.machine import memory_images, row_items
+from actformer_envs.machine import memory_images, opaque
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks import Problems, Task
 
@@ -75,10 +75,10 @@ class Posed:
 
     def __getitem__(self, index: np.ndarray) -> Posed:
         # ``take`` of opaque records: fancy indexing a structured array copies field by field.
-        return Posed(row_items(self.records).take(index).view(self.records.dtype))
+        return Posed(opaque(self.records).take(index).view(self.records.dtype))
 
     def __setitem__(self, index: np.ndarray, value: Posed) -> None:
-        row_items(self.records)[index] = row_items(value.records)
+        opaque(self.records)[index] = opaque(value.records)
 
 
 def posed_dtype(rows: int, width: int) -> np.dtype:

@@ -100,7 +100,10 @@ def pose(task: Task, problems: Problems) -> Posed:
     n = len(problems)
     layout = np.zeros(n, dtype=np.intp) if problems.layout is None else problems.layout
     output_rows = np.array([member.output_row for member in task.members])
-    written = problems.scratchpad[np.arange(n), output_rows[layout]]
+    if problems.layout is None:  # one layout: slicing, not fancy indexing
+        written = problems.scratchpad[:, task.output_row]
+    else:
+        written = problems.scratchpad[np.arange(n), output_rows[layout]]
     target = problems.target
     is_digit = target < BLANK
     correct = ((written == target) & is_digit).sum(axis=1)

@@ -6,8 +6,8 @@ import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
-from actformer_envs.symbols import BLANK, SYMBOL_VALUE
-from actformer_envs.tasks.base import Problems, pad_rows
+from actformer_envs.symbols import BLANK
+from actformer_envs.tasks.base import Problems, beyond, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
 
 _READ_A = instruction_index("READ P0->R0")
@@ -17,8 +17,6 @@ _CARRY = instruction_index("CARRY R0")
 _WRITE = instruction_index("WRITE R0->P2")
 _ADVANCE = instruction_index("ADVANCE")
 _HALT = instruction_index("HALT")
-
-_SMALL_VALUE = SYMBOL_VALUE.astype(np.int16)
 
 #: Expert steps per column: READ, READ, ADD, CARRY, WRITE, ADVANCE.
 STEPS_PER_COLUMN = 6
@@ -78,21 +76,26 @@ class Addition(TwoNumbers):
         shorter, swap, leads = 1 + draws[:, 0], draws[:, 1] == 1, draws[:, 2:]
         operand_lengths = np.stack([np.where(swap, shorter, lengths), np.where(swap, lengths, shorter)], 1)
         digits = random.integers(self.base, 2 * width).astype(np.int8).reshape(n, 2, width)
-        # The most significant digit is not 0, unless the operand is a single digit.
-        rows, operand = np.arange(n)[:, None], np.arange(2)
+        # The most significant digit is not 0, unless the operand is a single digit (flat indices
+        # and arithmetic: 3-D fancy indexing and ``where`` are several times slower).
         top = operand_lengths - 1
-        digits[rows, operand, top] = np.where(top > 0, 1 + leads, digits[rows, operand, top])
-        digits[np.arange(width) >= operand_lengths[:, :, None]] = BLANK
+        cells = np.arange(0, 2 * n * width, width).reshape(n, 2) + top
+        flat, first = digits.reshape(-1), (top > 0).astype(np.int8)
+        flat[cells] = flat.take(cells) * (1 - first) + (1 + leads) * first
+        digits = np.maximum(digits, beyond(width, BLANK).take(operand_lengths, axis=0))
         return self.pose_numbers(digits[:, 0], digits[:, 1], lengths)
 
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
         """Lay out operands (n, width) int8 of digits/BLANK; compute the sum row and the expert's length."""
-        total = _SMALL_VALUE[a] + _SMALL_VALUE[b]  # int16 column sums
+        # Column sums, BLANK counting 0 (arithmetic: a lookup table would be a slow gather).
+        total = np.add(a * (a < BLANK), b * (b < BLANK), dtype=np.int16)
         carry_in = carries_in(total >= self.base, total == self.base - 1)
-        digits = ((total + carry_in) % self.base).astype(np.int8)
+        total += carry_in  # below 2 * base: the digit is the sum less base where it reaches base
+        total -= (total >= self.base) * np.int16(self.base)
+        digits = total.astype(np.int8)
         carry_out = carry_in[np.arange(len(length)), length]  # into the column after the operands
         answer_length = length + carry_out
-        target = np.where(np.arange(a.shape[1]) < answer_length[:, None], digits, np.int8(BLANK))
+        target = np.maximum(digits, beyond(a.shape[1], BLANK).take(answer_length, axis=0))
         extent = length + 1
         scratchpad = np.empty((len(length), 3, a.shape[1]), dtype=np.int8)
         scratchpad[:, 0], scratchpad[:, 1], scratchpad[:, 2] = a, b, BLANK

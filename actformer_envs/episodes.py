@@ -97,12 +97,14 @@ class Episodes:
         self.shaped = config.reward_mode == "shaped"
 
     def _make_views(self) -> None:
-        """Flat views of the history buffers, for the shift (rebuilt on unpickling, not pickled)."""
+        """Flat and row views of the history buffers (rebuilt on unpickling, not pickled)."""
         self._flat_history, self._flat_spare = self._history.reshape(-1), self._spare_history.reshape(-1)
+        self._history_rows, self._spare_rows = row_items(self._history), row_items(self._spare_history)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        del state["_flat_history"], state["_flat_spare"]
+        for view in ("_flat_history", "_flat_spare", "_history_rows", "_spare_rows"):
+            del state[view]
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -190,7 +192,7 @@ class Episodes:
         episode = posed.episode
         opaque(self.record)[envs] = opaque(episode)  # one copy per env
         self.potential[envs] = episode["start_potential"]
-        row_items(self._history)[envs] = self._fresh_history
+        self._history_rows[envs] = self._fresh_history
 
     # -- step ----------------------------------------------------------------------------------
 
@@ -240,9 +242,10 @@ class Episodes:
         if count == self.batch:
             self._history, self._spare_history = shifted, history
             self._flat_history, self._flat_spare = self._flat_spare, self._flat_history
+            self._history_rows, self._spare_rows = self._spare_rows, self._history_rows
         else:  # only the envs that executed take their shifted row
             envs = executed.nonzero()[0]
-            row_items(history)[envs] = row_items(shifted).take(envs)
+            self._history_rows[envs] = self._spare_rows.take(envs)
 
     # -- what the agent sees -------------------------------------------------------------------
 
@@ -302,11 +305,9 @@ _ACTION_SCALARS = tuple(np.int64(action) for action in range(NO_ACTION + 1))
 
 
 def fresh_copy(array: np.ndarray) -> np.ndarray:
-    """A copy of an int or bool array, made by a ufunc loop rather than ``memcpy``.
+    """A copy of an int array, made by a ufunc loop rather than ``memcpy``.
 
     On some machines (seen on AMD EPYC with glibc 2.36) ``memcpy`` of tens to hundreds of KiB runs
     10x slower than NumPy's own loop, and the observation copies are on every step's path.
     """
-    if array.dtype == bool:
-        return np.positive(array.view(np.uint8)).view(bool)
     return np.positive(array)

@@ -258,9 +258,13 @@ class Machine:
         """The base of ``envs``: the batch's one base, or each env's."""
         return self.base if isinstance(self.base, int) else self.base[envs]
 
-    def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray) -> None:
-        """Write cells and keep the output's wrong/correct counts current (one cell per env)."""
-        old = self._flat.take(cursors)
+    def _set_cells(
+        self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray, old: np.ndarray | None = None
+    ) -> None:
+        """Write cells and keep the output's wrong/correct counts current (one cell per env);
+        ``old``: what the cells hold, if the caller has read it."""
+        if old is None:
+            old = self._flat.take(cursors)
         self._flat[cursors] = symbols
         target = self._flat_target.take(cursors)
         # A cell counts as wrong where it differs from its target, as correct where it equals a
@@ -371,12 +375,14 @@ def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
 def _write(m: Machine, g: Group) -> np.ndarray | None:
     """WRITE Rr->Pp (a = p, b = r): the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
     envs, value, cursors = g.envs, m._flat_values.take(g.files + g.b), _pointers(m, g.envs, g.a)
+    old = m._flat.take(cursors)
     # (As unsigned, a negative value is too large: one comparison checks both ends.)
-    ok = (value.view(np.uint32) < m.base_of(envs)) & (m._flat.take(cursors) != EDGE)
+    ok = (value.view(np.uint32) < m.base_of(envs)) & (old != EDGE)
     if np.count_nonzero(ok) == len(ok):
-        m._set_cells(envs, cursors, value.astype(np.int8))
+        m._set_cells(envs, cursors, value.astype(np.int8), old)
         return None
-    m._set_cells(envs[ok], cursors[ok], value[ok].astype(np.int8))
+    # A faulting write leaves its cell as it was: written back unchanged, it changes no count.
+    m._set_cells(envs, cursors, np.where(ok, value, old).astype(np.int8), old)
     return envs[~ok]
 
 

@@ -12,7 +12,7 @@ from gymnasium.vector.utils import batch_space
 
 from actformer_envs.config import RENDER_MODES, EnvConfig
 from actformer_envs.env import task_class
-from actformer_envs.episodes import Episodes, fresh_copy, observation_space
+from actformer_envs.episodes import Episodes, observation_space
 from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.tasks import Task
@@ -143,7 +143,7 @@ class ActformerVectorEnv(VectorEnv):
         }
         for key, values in self._episodes.outcomes(envs, terminated.take(envs)).items():
             infos[key][envs] = values
-            infos[f"_{key}"] = fresh_copy(ended)  # the user's to keep; ``ended`` drives the autoreset
+            infos[f"_{key}"] = ended.copy()  # the user's to keep; ``ended`` drives the autoreset
         return infos
 
     def _check_actions(self, actions: Any) -> np.ndarray:
@@ -154,7 +154,7 @@ class ActformerVectorEnv(VectorEnv):
                 f"{actions.dtype} array of shape {actions.shape}"
             )
         # One reduction checks both ends: viewed as unsigned, a negative action is huge.
-        if actions.view(_UNSIGNED[actions.dtype.itemsize]).max() >= NUM_ACTIONS:
+        if np.maximum.reduce(actions.view(_UNSIGNED[actions.dtype.itemsize])) >= NUM_ACTIONS:
             raise ValueError(
                 f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
             )

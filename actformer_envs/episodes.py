@@ -293,11 +293,7 @@ class Episodes:
         decoded = self.task.decode_outputs(machine.answer_rows(envs), layouts)  # outputs, then targets
         success = machine.wrong.take(envs) == 0
         success &= halted
-        return {
-            "is_success": success,
-            "output": np.fromiter(decoded[:n], dtype=object, count=n),
-            "target": np.fromiter(decoded[n:], dtype=object, count=n),
-        }
+        return {"is_success": success, "output": decoded[:n], "target": decoded[n:]}
 
 
 _ONE = np.int64(1)

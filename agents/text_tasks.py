@@ -76,7 +76,7 @@ class TextTask:
         task = self.task
         width = task.width(int(lengths.max()))
         problems = task.generate(random, lengths.astype(np.int64), width)
-        targets = task.decode_batch(problems.target)
+        targets = list(task.decode_batch(problems.target))
         if self.is_arithmetic:
             assert task.rows[:2] == ("A", "B"), f"{self.name}: operands expected on rows A and B"
             a, b = (decode_numbers(problems.scratchpad[:, row], task.base) for row in (0, 1))

@@ -67,7 +67,7 @@ def test_decode_numbers_matches_a_digit_by_digit_reference(
     noise = rng.random((400, width)) < 0.03
     rows[noise] = rng.choice([BLANK, EDGE, 0], noise.sum())
     rows[rng.random(400) < 0.2, -1] = EDGE
-    decoded = decode_numbers(rows, base, leading_zeros=leading_zeros)
+    decoded = decode_numbers(rows, base, leading_zeros=leading_zeros).tolist()
     assert decoded == [reference_decode(row, base, leading_zeros) for row in rows.tolist()]
 
 

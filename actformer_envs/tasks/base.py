@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -86,10 +87,10 @@ class Task(ABC):
         """The tasks whose layouts this task's episodes use: itself (a MultiTask: its members)."""
         return (self,)
 
-    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray | None) -> list[Any]:
+    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray | None) -> np.ndarray:
         """The answers of output rows (n, width) of problems posed in the given layouts (a
-        MultiTask's; a plain task has one layout and is given ``None``)."""
-        return self.decode_batch(rows)
+        MultiTask's; a plain task has one layout and is given ``None``), as an (n,) object array."""
+        return as_objects(self.decode_batch(rows))
 
     @abstractmethod
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
@@ -104,8 +105,9 @@ class Task(ABC):
         """The size of a user-posed problem, in the same unit as ``options={"length": n}``."""
 
     @abstractmethod
-    def decode_batch(self, rows: np.ndarray) -> list[Any]:
-        """The answers output rows (n, width) hold (``None`` where one is not well formed)."""
+    def decode_batch(self, rows: np.ndarray) -> Sequence[Any]:
+        """The answers output rows (n, width) hold (``None`` where one is not well formed): a list,
+        or an object array."""
 
     @abstractmethod
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
@@ -113,6 +115,13 @@ class Task(ABC):
 
 
 # Helpers shared by the tasks -------------------------------------------------------------------
+
+
+def as_objects(answers: Sequence[Any]) -> np.ndarray:
+    """Decoded answers as an (n,) object array (itself if it is one already)."""
+    if isinstance(answers, np.ndarray) and answers.dtype == object:
+        return answers
+    return np.fromiter(answers, dtype=object, count=len(answers))
 
 
 def pad_rows(content: np.ndarray, extent: np.ndarray) -> np.ndarray:

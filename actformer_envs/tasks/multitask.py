@@ -9,7 +9,7 @@ import numpy as np
 from actformer_envs.instructions import INSTRUCTIONS, NUM_POINTERS
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import EDGE
-from actformer_envs.tasks.base import Problems, Task
+from actformer_envs.tasks.base import Problems, Task, as_objects
 
 
 class MultiTask(Task):
@@ -111,11 +111,12 @@ class MultiTask(Task):
         layout = np.array([self._index[member.name]])
         return self._combine([(np.zeros(1, dtype=np.intp), member.encode(inner, width))], layout, width)
 
-    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray) -> list[Any]:
-        answers: list[Any] = [None] * len(rows)
+    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray | None) -> np.ndarray:
+        if layouts is None:
+            raise TypeError("a MultiTask's rows decode by member: give each row's layout")
+        answers = np.empty(len(rows), dtype=object)
         for member, where in self._groups(layouts):
-            for i, answer in zip(where.tolist(), member.decode_batch(rows[where]), strict=True):
-                answers[i] = answer
+            answers[where] = as_objects(member.decode_batch(rows[where]))
         return answers
 
     def decode_batch(self, rows: np.ndarray) -> list[Any]:

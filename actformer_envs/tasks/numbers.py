@@ -66,8 +66,9 @@ def carries_in(generates: np.ndarray, propagates: np.ndarray) -> np.ndarray:
     return carry
 
 
-def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> list[int | None]:
-    """The numbers that output rows (n, width) hold; ``None`` where a row is not a number.
+def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> np.ndarray:
+    """The numbers that output rows (n, width) hold, as an (n,) object array of ints; ``None``
+    where a row is not a number.
 
     A row is a number if it has digits from column 0 on and no gap. Unless ``leading_zeros``
     (tasks whose answer has a fixed number of digits), its most significant digit is not 0 either,
@@ -88,7 +89,7 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
             digits = rows[i, lengths[i] - 1 :: -1]
             if leading_zeros or digits[0] != 0:
                 answers[i] = int(symbols_to_text(digits), base)
-    return answers.tolist()
+    return answers
 
 
 @functools.cache

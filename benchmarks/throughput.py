@@ -2,8 +2,10 @@
 
 Every configuration steps uniformly random actions over the whole action space (masked-out ones
 included), pre-sampled from a seeded NumPy Generator and reused cyclically, so the RNG is not timed.
-Each configuration gets a warm-up, then is timed for a fixed wall budget ``--repeats`` times; the
-median steps/s is reported. Results go to a Markdown table on stdout and to a JSON file.
+Each configuration is timed ``--repeats`` times for a fixed wall budget, each time in a fresh env
+after a warm-up; the repeats run in rounds over all configurations (so a slow spell of a shared
+host does not fall on one configuration alone), and the median steps/s is reported. Results go to
+a Markdown table on stdout and to a JSON file.
 
     python benchmarks/throughput.py                    # every registered id, 3 s x 3 repeats each
     python benchmarks/throughput.py --tasks Addition   # one task (names or ids, comma-separated)
@@ -140,19 +142,33 @@ def make_stepper(config: Config, seed: int) -> tuple[Callable[[int], None], Call
     return step_batch, vec_env.close
 
 
-def measure(config: Config, seconds: float, repeats: int, seed: int) -> Measurement:
-    """Warm up once (one pass through the action block), then time ``repeats`` runs of ``seconds``."""
+def time_once(config: Config, seconds: float, seed: int) -> float:
+    """Steps/s of ``config`` over ``seconds``, in a fresh env warmed up by one pass through the
+    action block (each call sees the same envs, states and actions)."""
     step, close = make_stepper(config, seed)
     try:
         for i in range(ACTION_BLOCK_BATCHES):
             step(i)
-        results = []
-        for _ in range(repeats):
-            calls, elapsed = time_loop(step, seconds, ACTION_BLOCK_BATCHES)
-            results.append(calls * config.num_envs / elapsed)
+        calls, elapsed = time_loop(step, seconds, ACTION_BLOCK_BATCHES)
     finally:
         close()
-    return Measurement(config, results)
+    return calls * config.num_envs / elapsed
+
+
+def measure_all(configs: Sequence[Config], seconds: float, repeats: int, seed: int) -> list[Measurement]:
+    """Every configuration timed ``repeats`` times, in rounds: each round times every configuration
+    once. On a shared host a slow spell then spreads over all configurations (and the CartPole
+    yardstick) instead of sinking every repeat of the one measured during it."""
+    results: dict[Config, list[float]] = {config: [] for config in configs}
+    for round_index in range(repeats):
+        for config in configs:
+            results[config].append(time_once(config, seconds, seed))
+            print(
+                f"round {round_index + 1}/{repeats}  {config.env_id:<24} {config.face:<6} "
+                f"{config.num_envs:>5} envs: {results[config][-1]:>12,.0f} steps/s",
+                file=sys.stderr,
+            )
+    return [Measurement(config, repeats_of) for config, repeats_of in results.items()]
 
 
 def ratios(measurements: Sequence[Measurement]) -> dict[str, dict[str, float]]:
@@ -352,6 +368,7 @@ def results_document(
             "seed": args.seed,
             "action_block_batches": ACTION_BLOCK_BATCHES,
             "actions": "uniform over the whole action space, masked-out actions included",
+            "schedule": "repeats in rounds over all configurations, each in a fresh env after a warm-up",
         },
         "machine": machine,
         "configurations": [
@@ -394,15 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    measurements = []
-    for config in configurations(args.tasks, args.reference):
-        measurement = measure(config, args.seconds, args.repeats, args.seed)
-        print(
-            f"{config.env_id:<24} {config.face:<6} {config.num_envs:>5} envs: "
-            f"{measurement.steps_per_second:>12,.0f} steps/s",
-            file=sys.stderr,
-        )
-        measurements.append(measurement)
+    configs = configurations(args.tasks, args.reference)
+    measurements = measure_all(configs, args.seconds, args.repeats, args.seed)
     document = results_document(args, argv, measurements, ratios(measurements), time.perf_counter() - started)
     write_results(args.output, document)
     if args.readme is not None:

@@ -24,7 +24,7 @@ from actformer_envs.instructions import (
     REGISTER_SLOTS,
     VALUE_LIMIT,
 )
-from actformer_envs.machine import WINDOW, Layout, Machine, opaque, row_items
+from actformer_envs.machine import WINDOW, Layout, Machine, constant, opaque, row_items
 from actformer_envs.posing import EPISODE, INVALID_PENALTY, pose
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.symbols import NUM_SYMBOLS
@@ -211,7 +211,7 @@ class Episodes:
         truncated = steps >= record["step_limit"]
         any_halted = np.count_nonzero(halted) > 0  # rarely true for one env: skip what only a HALT needs
         if any_halted:
-            success = halted & (self.machine.wrong == 0)
+            success = halted & (self.machine.wrong == _ZERO)
             truncated &= ~halted
         if self.shaped:
             potential = self.machine.correct * record["inverse_target_digits"]
@@ -223,12 +223,12 @@ class Episodes:
                 potential = np.where(ended, record["start_potential"], potential)
             reward = potential - self.potential
             reward -= record["step_cost"]
-            reward -= INVALID_PENALTY * invalid  # (arithmetic: a ``where=`` loop is several times slower)
+            reward -= _INVALID_PENALTY * invalid  # (arithmetic: a ``where=`` loop is several times slower)
             self.potential = potential
         else:
             reward = np.zeros(self.batch)
         if any_halted:
-            reward += SUCCESS_REWARD * success
+            reward += _SUCCESS_REWARD * success
         return reward, halted, truncated, invalid
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
@@ -291,12 +291,16 @@ class Episodes:
         machine, n = self.machine, len(envs)
         layouts = np.tile(machine.layout.take(envs), 2) if self.task.composite else None
         decoded = self.task.decode_outputs(machine.answer_rows(envs), layouts)  # outputs, then targets
-        success = machine.wrong.take(envs) == 0
+        success = machine.wrong.take(envs) == _ZERO
         success &= halted
         return {"is_success": success, "output": decoded[:n], "target": decoded[n:]}
 
 
-_ONE = np.int64(1)
+_ONE, _ZERO = constant(1, np.int64), constant(0, np.int32)
+_INVALID_PENALTY, _SUCCESS_REWARD = (
+    constant(INVALID_PENALTY, np.float64),
+    constant(SUCCESS_REWARD, np.float64),
+)
 _ACTION_SCALARS = tuple(np.int64(action) for action in range(NO_ACTION + 1))
 
 

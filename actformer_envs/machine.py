@@ -175,7 +175,7 @@ class Machine:
         self._stale = []
         cursors = self.cursors.take(envs, axis=0).reshape(-1)  # (n * pointers,)
         cells = self._flat
-        left, under, right = cells.take(cursors - 1), cells.take(cursors), cells.take(cursors + 1)
+        left, under, right = cells.take(cursors - _STEP), cells.take(cursors), cells.take(cursors + _STEP)
         # Each result is built in an array of one item per env, then scattered as such.
         symbols = np.empty(len(envs), self._rows["symbols"].dtype)
         window = symbols.view(np.int8).reshape(len(cursors), len(WINDOW))  # (n * pointers, 3)
@@ -183,8 +183,8 @@ class Machine:
         # A neighbour that is EDGE: the pointer is at the start (left) or the end (right) of its row.
         boundaries = np.empty(len(envs), self._rows["boundaries"].dtype)
         edges = boundaries.view(np.bool_).reshape(len(cursors), 2)  # (0/1 int8 in the machine)
-        np.equal(left, EDGE, out=edges[:, 0])
-        np.equal(right, EDGE, out=edges[:, 1])
+        np.equal(left, _EDGE, out=edges[:, 0])
+        np.equal(right, _EDGE, out=edges[:, 1])
         values = np.empty(len(envs), self._under.dtype)
         SYMBOL_VALUE.take(under, out=values.view(np.int32))
         self._rows["symbols"][envs] = symbols
@@ -220,15 +220,15 @@ class Machine:
             families = self._family_of.take(actions)
         else:
             families = self._family_of.take(self._action_offset + actions)
-        executed = families != _NOT_ALLOWED
-        halted = families == _HALT
+        executed = families != _FAMILY_CONSTANTS[_NOT_ALLOWED]
+        halted = families == _FAMILY_CONSTANTS[_HALT]
         if self.batch == 1:
             family = int(families[0])
             if family <= _HALT:
                 return executed, halted
             order, counts = _FIRST, _ONE_OF[family]
         else:  # the envs of each family with a handler, by one sort of those envs
-            active = (families > _HALT).nonzero()[0]
+            active = (families > _FAMILY_CONSTANTS[_HALT]).nonzero()[0]
             active_families = families.take(active)
             order = active.take(active_families.argsort(kind="stable"))
             counts = np.bincount(active_families, minlength=len(_HANDLERS)).tolist()
@@ -236,7 +236,7 @@ class Machine:
             return executed, halted
         # What every handler needs, gathered once for all of them; each takes its slice.
         issued = actions.take(order)
-        every = Group(order, issued, order * NUM_SLOTS, OPERAND_A.take(issued), OPERAND_B.take(issued))
+        every = Group(order, issued, order * _NUM_SLOTS, OPERAND_A.take(issued), OPERAND_B.take(issued))
         end = 0
         for family, n in enumerate(counts):
             end += n
@@ -272,10 +272,25 @@ class Machine:
         # Off the output row (target EDGE) both changes are 0.
         more_wrong = (symbols != target).astype(np.int32) - (old != target)
         self.wrong[envs] += more_wrong
-        self.correct[envs] -= more_wrong * (target < BLANK)
+        self.correct[envs] -= more_wrong * (target < _BLANK)
 
 
 _FIRST = np.zeros(1, dtype=np.intp)
+
+
+def constant(value: float, dtype: type) -> np.ndarray:
+    """``value`` as a read-only 0-d array of ``dtype``: as a ufunc operand it skips the conversion
+    that a Python or NumPy scalar costs on every call (about half a call's overhead)."""
+    array = np.array(value, dtype=dtype)
+    array.flags.writeable = False
+    return array
+
+
+# Operands of the hot path's ufuncs, in the dtypes of the arrays they meet.
+_EDGE, _BLANK = constant(EDGE, np.int8), constant(BLANK, np.int8)
+_LOWEST, _HIGHEST = constant(-VALUE_LIMIT, np.int32), constant(VALUE_LIMIT, np.int32)
+_STEP, _NUM_SLOTS, _NUM_POINTERS = (constant(k, np.intp) for k in (1, NUM_SLOTS, NUM_POINTERS))
+_CARRY_SLOT, _COMPARE_SLOT = constant(CARRY_SLOT, np.intp), constant(COMPARE_SLOT, np.intp)
 
 
 def memory_images(
@@ -319,7 +334,7 @@ def _row_dtype(size: int) -> np.dtype:
 
 def _clip(x: np.ndarray) -> np.ndarray:
     """Saturate at +-VALUE_LIMIT, in place (two ufunc calls: np.clip's wrapper is slow)."""
-    return np.minimum(np.maximum(x, -VALUE_LIMIT, out=x), VALUE_LIMIT, out=x)
+    return np.minimum(np.maximum(x, _LOWEST, out=x), _HIGHEST, out=x)
 
 
 class Group(NamedTuple):
@@ -343,7 +358,7 @@ def _arithmetic(combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Call
     def handler(m: Machine, g: Group) -> None:
         """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0 (saturating)."""
         values = m._flat_values
-        a, carry = g.files + g.a, g.files + CARRY_SLOT
+        a, carry = g.files + g.a, g.files + _CARRY_SLOT
         result = combine(values.take(a), values.take(g.files + g.b))
         values[a] = _clip(result + values.take(carry))
         values[carry] = 0
@@ -355,7 +370,7 @@ def _compare(m: Machine, g: Group) -> None:
     """CMP Ra,Rb: CMP <- sign(Ra - Rb)."""
     values = m._flat_values
     a, b = values.take(g.files + g.a), values.take(g.files + g.b)
-    values[g.files + COMPARE_SLOT] = np.sign(a - b)
+    values[g.files + _COMPARE_SLOT] = np.sign(a - b)
 
 
 def _carry(m: Machine, g: Group) -> None:
@@ -364,12 +379,12 @@ def _carry(m: Machine, g: Group) -> None:
     a = g.files + g.a
     carry, digit = np.divmod(values.take(a), m.base_of(g.envs))
     values[a] = digit
-    values[g.files + CARRY_SLOT] = carry
+    values[g.files + _CARRY_SLOT] = carry
 
 
 def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
     """The cursor of one pointer per env."""
-    return m._flat_cursors.take(envs * NUM_POINTERS + pointers)
+    return m._flat_cursors.take(envs * _NUM_POINTERS + pointers)
 
 
 def _write(m: Machine, g: Group) -> np.ndarray | None:
@@ -377,7 +392,7 @@ def _write(m: Machine, g: Group) -> np.ndarray | None:
     envs, value, cursors = g.envs, m._flat_values.take(g.files + g.b), _pointers(m, g.envs, g.a)
     old = m._flat.take(cursors)
     # (As unsigned, a negative value is too large: one comparison checks both ends.)
-    ok = (value.view(np.uint32) < m.base_of(envs)) & (old != EDGE)
+    ok = (value.view(np.uint32) < m.base_of(envs)) & (old != _EDGE)
     if np.count_nonzero(ok) == len(ok):
         m._set_cells(envs, cursors, value.astype(np.int8), old)
         return None
@@ -390,7 +405,7 @@ def _swap(m: Machine, g: Group) -> np.ndarray | None:
     """SWAP Pa,Pb: exchange the cells under two pointers (faults on an unused pointer)."""
     envs, first, second = g.envs, _pointers(m, g.envs, g.a), _pointers(m, g.envs, g.b)
     a, b = m._flat.take(first), m._flat.take(second)
-    ok = (a != EDGE) & (b != EDGE)
+    ok = (a != _EDGE) & (b != _EDGE)
     m._set_cells(envs[ok], first[ok], b[ok])
     m._set_cells(envs[ok], second[ok], a[ok])
     return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
@@ -400,7 +415,7 @@ def _move(m: Machine, g: Group) -> None:
     """MOVE Pp LEFT|RIGHT and ADVANCE: pointers step by ``_DELTAS``, each unless it would land on EDGE."""
     cursors = m.cursors.take(g.envs, axis=0)
     moved = cursors + _DELTAS.take(g.actions, axis=0)
-    m._rows["cursors"][g.envs] = row_items(np.where(m._flat.take(moved) != EDGE, moved, cursors))
+    m._rows["cursors"][g.envs] = row_items(np.where(m._flat.take(moved) != _EDGE, moved, cursors))
 
 
 def _pointer_deltas() -> np.ndarray:
@@ -432,6 +447,7 @@ _FAMILIES: tuple[tuple[Callable | None, tuple[Op, ...]], ...] = (
     (_move, (Op.MOVE, Op.ADVANCE)),
 )
 _CHANGES_VIEW = 8
+_FAMILY_CONSTANTS = tuple(constant(family, np.uint8) for family in range(_HALT + 1))
 _HANDLERS = tuple(handler for handler, _ in _FAMILIES)
 _FAMILY_OF_OP = {op: family for family, (_, ops) in enumerate(_FAMILIES) for op in ops}
 _FAMILY = np.array([_FAMILY_OF_OP[Op(op)] for op in OPCODES[:-1]], dtype=np.uint8)  # per action

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from actformer_envs.machine import constant
 from actformer_envs.posing import Posed, empty_posed, pose, posed_dtype
 from actformer_envs.streams import BatchRandom, problem_keys
 from actformer_envs.tasks import Task
@@ -27,6 +28,7 @@ class ProblemQueue:
         self.task, self.width, self.lengths = task, width, lengths
         rows = len(task.rows)
         self.depth = int(np.clip(QUEUE_BYTES // (batch * posed_dtype(rows, width).itemsize), 1, MAX_DEPTH))
+        self._depth = constant(self.depth, np.int64)  # (a ufunc operand: see ``machine.constant``)
         self.seeds = np.zeros(batch, dtype=np.uint64)
         self.next_episode = np.zeros(batch, dtype=np.int64)  # index of the problem to pose next
         self.generated = np.zeros(batch, dtype=np.int64)  # episodes [next, generated) are queued
@@ -50,8 +52,8 @@ class ProblemQueue:
         episodes = self.next_episode.take(envs)
         if np.count_nonzero(self.generated.take(envs) == episodes):
             self._refill()
-        self.next_episode[envs] = episodes + 1
-        return self.queued[envs * self.depth + episodes % self.depth]
+        self.next_episode[envs] = episodes + _ONE
+        return self.queued[envs * self._depth + episodes % self._depth]
 
     def draw(self, envs: np.ndarray, lengths: np.ndarray) -> Posed:
         """The next problem of each env, with the given lengths instead of random ones."""
@@ -74,3 +76,6 @@ class ProblemQueue:
         problems = self.task.generate(random, low + random.integers(high - low + 1)[:, 0], self.width)
         self.queued[envs * self.depth + episodes % self.depth] = pose(self.task, problems)
         self.generated = self.next_episode + self.depth
+
+
+_ONE = constant(1, np.int64)

@@ -10,8 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from actformer_envs.machine import constant
 from actformer_envs.symbols import BLANK, symbols_to_text
 from actformer_envs.tasks.base import Problems, Task, written_prefix
+
+_BLANK = constant(BLANK, np.int8)
 
 
 def to_digits(value: int, base: int) -> list[int]:
@@ -74,7 +77,7 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     (tasks whose answer has a fixed number of digits), its most significant digit is not 0 either,
     except for 0 itself: one canonical row per number.
     """
-    written = rows < BLANK  # BLANK and EDGE are not digits
+    written = rows < _BLANK  # BLANK and EDGE are not digits
     lengths, is_prefix = written_prefix(written)
     # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.
     short = min(_int64_digits(base), rows.shape[1])

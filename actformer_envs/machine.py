@@ -92,7 +92,6 @@ class Machine:
             [[rows if r is None else r for r in layout.pointer_rows] for layout in layouts], dtype=np.intp
         )
         self._home = row_of * (width + 2) + 1  # (layouts, pointers): cursors at column 0 of env 0
-        self._columns = np.arange(width)
         self._env_stride = (rows + 1) * (width + 2)
         self._env_start = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride
         self.cursors = self._env_start + self._home[0]

@@ -254,17 +254,17 @@ class Episodes:
         machine = self.machine
         machine.sync()
         rows = slice(None) if env is None else env
-        values = fresh_copy(machine.values[rows])  # one copy; registers, memory, flags are views of it
+        values = _fresh(machine.values[rows])  # one copy; registers, memory, flags are views of it
         obs = {
             "symbols": machine.symbols[rows].astype(np.int16),  # int8 in the machine
-            "boundaries": fresh_copy(machine.boundaries[rows]),
+            "boundaries": _fresh(machine.boundaries[rows]),
             "registers": values[..., _REGISTERS],
             "memory": values[..., _MEMORY],
             "flags": values[..., _FLAGS],
             "last_action": self._last_action(env),
         }
         if self.config.history_length:
-            obs["history"] = fresh_copy(self._history[rows])
+            obs["history"] = _fresh(self._history[rows])
         if self.task.composite:
             obs["task"] = self._task_ids[machine.layout[rows]]
         if self.config.obs_mode == "full":
@@ -304,7 +304,7 @@ _INVALID_PENALTY, _SUCCESS_REWARD = (
 _ACTION_SCALARS = tuple(np.int64(action) for action in range(NO_ACTION + 1))
 
 
-def fresh_copy(array: np.ndarray) -> np.ndarray:
+def _fresh(array: np.ndarray) -> np.ndarray:
     """A copy of an int array, made by a ufunc loop rather than ``memcpy``.
 
     On some machines (seen on AMD EPYC with glibc 2.36) ``memcpy`` of tens to hundreds of KiB runs

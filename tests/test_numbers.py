@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from actformer_envs.machine import memory_images, row_items
 from actformer_envs.symbols import BLANK, EDGE, SYMBOL_CHARS
-from actformer_envs.tasks.base import answer_lengths
+from actformer_envs.tasks.base import answer_lengths, fill_from
 from actformer_envs.tasks.numbers import carries_in, decode_numbers
 
 
@@ -83,6 +83,19 @@ def test_answer_lengths_matches_a_cell_by_cell_reference(width: int) -> None:
         length = next((i for i, s in enumerate(row) if s >= BLANK), width)
         expected.append(-1 if any(s < BLANK for s in row[length:]) else length)
     assert answer_lengths(rows).tolist() == expected
+
+
+@pytest.mark.parametrize("shape", [(40, 9), (40, 3, 9)])
+@pytest.mark.parametrize("symbol", [BLANK, EDGE])
+def test_fill_from_fills_each_row_from_its_start(shape: tuple[int, ...], symbol: int) -> None:
+    rng = np.random.default_rng(len(shape) + symbol)
+    rows = rng.integers(0, symbol + 1, shape).astype(np.int8)  # symbol is the largest value there
+    starts = rng.integers(0, shape[-1] + 3, shape[:1])  # past the width too: nothing filled
+    expected = rows.copy()
+    for i, start in enumerate(starts.tolist()):
+        expected[i, ..., start:] = symbol
+    filled = fill_from(rows, starts, symbol)
+    assert filled.dtype == np.int8 and np.array_equal(filled, expected)
 
 
 def test_row_items_moves_whole_rows_like_fancy_indexing() -> None:

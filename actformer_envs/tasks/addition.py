@@ -7,7 +7,7 @@ import numpy as np
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, beyond, pad_rows
+from actformer_envs.tasks.base import Problems, fill_from, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
 
 _READ_A = instruction_index("READ P0->R0")
@@ -82,7 +82,7 @@ class Addition(TwoNumbers):
         cells = np.arange(0, 2 * n * width, width).reshape(n, 2) + top
         flat, first = digits.reshape(-1), (top > 0).astype(np.int8)
         flat[cells] = flat.take(cells) * (1 - first) + (1 + leads) * first
-        digits = np.maximum(digits, beyond(width, BLANK).take(operand_lengths, axis=0))
+        digits = fill_from(digits, operand_lengths, BLANK)
         return self.pose_numbers(digits[:, 0], digits[:, 1], lengths)
 
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
@@ -95,7 +95,7 @@ class Addition(TwoNumbers):
         digits = total.astype(np.int8)
         carry_out = carry_in[np.arange(len(length)), length]  # into the column after the operands
         answer_length = length + carry_out
-        target = np.maximum(digits, beyond(a.shape[1], BLANK).take(answer_length, axis=0))
+        target = fill_from(digits, answer_length, BLANK)
         extent = length + 1
         scratchpad = np.empty((len(length), 3, a.shape[1]), dtype=np.int8)
         scratchpad[:, 0], scratchpad[:, 1], scratchpad[:, 2] = a, b, BLANK

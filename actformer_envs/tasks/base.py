@@ -126,19 +126,26 @@ def as_objects(answers: Sequence[Any]) -> np.ndarray:
 
 def pad_rows(content: np.ndarray, extent: np.ndarray) -> np.ndarray:
     """``content`` ((n, width) or (n, rows, width)) with EDGE at and beyond each problem's extent."""
-    edges = beyond(content.shape[-1], EDGE).take(extent, axis=0, mode="clip")
-    # EDGE is the largest symbol, so a maximum puts it exactly where the table does (faster than
-    # a ``where``, which has no fast loop for broadcast operands).
-    return np.maximum(content, edges[:, None, :] if content.ndim == 3 else edges).astype(np.int8, copy=False)
+    return fill_from(content, extent, EDGE)
+
+
+def fill_from(rows: np.ndarray, starts: np.ndarray, symbol: int) -> np.ndarray:
+    """``rows`` (..., width) as int8, with ``symbol`` in every column at or beyond ``starts``, whose
+    shape is a prefix of the rows' leading axes (one start per row, per problem, ...).
+
+    ``symbol`` must be at least every symbol in ``rows``: BLANK after digits, EDGE after anything
+    (the two largest symbols). A maximum against a cached fill table then does it in one fast loop;
+    comparing every column with every start, or a ``where`` over broadcast operands, runs a short
+    or generic inner loop per row, several times slower.
+    """
+    fills = _beyond(rows.shape[-1], symbol).take(starts, axis=0, mode="clip")  # starts.shape + (width,)
+    fills = fills.reshape(starts.shape + (1,) * (rows.ndim - 1 - starts.ndim) + (rows.shape[-1],))
+    return np.maximum(rows, fills).astype(np.int8, copy=False)
 
 
 @functools.cache
-def beyond(width: int, symbol: int) -> np.ndarray:
-    """Row e (e = 0..width): ``symbol`` in the columns of ``width`` at or beyond e, 0 before
-    (read-only: cached). ``np.maximum(row, table[e])`` then fills with ``symbol`` from column e on,
-    for a symbol at least as large as every one in the row (BLANK over digits, EDGE over all). A
-    table lookup beats comparing each problem's extent with every column (a short inner loop each).
-    """
+def _beyond(width: int, symbol: int) -> np.ndarray:
+    """Row e (e = 0..width): ``symbol`` in the columns at or beyond e, 0 before (read-only: cached)."""
     table = np.where(np.arange(width) >= np.arange(width + 1)[:, None], np.int8(symbol), np.int8(0))
     table.flags.writeable = False
     return table

@@ -9,7 +9,7 @@ import numpy as np
 from actformer_envs.instructions import instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, check_sequence
+from actformer_envs.tasks.base import Problems, check_sequence, fill_from
 from actformer_envs.tasks.copy import SEQUENCE_INSTRUCTIONS
 from actformer_envs.tasks.sequence import SequenceTask
 
@@ -68,8 +68,7 @@ class DuplicatedInput(SequenceTask):
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
         symbols = random.integers(self.base, (width + 1) // 2).astype(np.int8)
         inputs = np.repeat(symbols, 2, axis=1)[:, :width]
-        inputs[np.arange(width) >= 2 * lengths[:, None]] = BLANK
-        return self._pose(inputs, 2 * lengths)
+        return self._pose(fill_from(inputs, 2 * lengths, BLANK), 2 * lengths)
 
     def problem_length(self, problem: Any) -> int:
         return len(self._check(problem)) // 2

@@ -7,7 +7,7 @@ import numpy as np
 from actformer_envs.instructions import NUM_ACTIONS, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, pad_rows
+from actformer_envs.tasks.base import Problems, fill_from, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
 
 _READ_A = instruction_index("READ P0->R0")
@@ -117,7 +117,7 @@ class Multiplication(TwoNumbers):
         top = lengths - 1
         rows = np.arange(n)
         digits[rows, :, top] = np.where(top[:, None] > 0, 1 + leads, digits[rows, :, top])
-        digits = np.where(np.arange(width) < lengths[:, None, None], digits, np.int8(BLANK))
+        digits = fill_from(digits, lengths, BLANK)
         return self.pose_numbers(digits[:, 0], digits[:, 1], lengths)
 
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> Problems:

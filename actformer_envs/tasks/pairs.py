@@ -7,6 +7,7 @@ import numpy as np
 
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
+from actformer_envs.tasks.base import fill_from
 
 
 def random_pairs(
@@ -34,7 +35,7 @@ def random_pairs(
     digits[rows, operand, top] = np.where(top > 0, 1 + draws[:, 4:], digits[rows, operand, top])
     copied = np.arange(width) >= (lengths - prefix)[:, None]
     digits[:, 1] = np.where(copied, digits[:, 0], digits[:, 1])
-    digits[np.arange(width) >= sizes[:, :, None]] = BLANK
+    digits = fill_from(digits, sizes, BLANK)
     return np.where((draws[:, 1] == 1)[:, None, None], digits[:, ::-1], digits)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from actformer_envs.instructions import instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, pad_rows
+from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, fill_from, pad_rows
 
 _READ = instruction_index("READ P0->R0")
 _WRITE = instruction_index("WRITE R0->P1")
@@ -96,8 +96,7 @@ class RepeatCopy(Task):
         max_length = (width - 1) // self.max_repeats
         symbols = np.full((len(lengths), width), BLANK, dtype=np.int8)
         symbols[:, : max_length + 1] = random.integers(self.base, max_length + 1)
-        symbols[np.arange(width) >= lengths[:, None]] = BLANK
-        return self._pose_repeats(symbols, lengths, repeats)
+        return self._pose_repeats(fill_from(symbols, lengths, BLANK), lengths, repeats)
 
     def _check(self, problem: Any) -> tuple[list[int], int]:
         """``(sequence, n)`` of a posed problem; ``ValueError`` saying what is wrong."""
@@ -127,8 +126,7 @@ class RepeatCopy(Task):
         count = np.where(columns < repeats[:, None], np.int8(MARK), np.int8(BLANK))
         scratchpad = np.stack([inputs, count, np.full_like(inputs, BLANK)], axis=1)
         source = columns % lengths[:, None]
-        target = np.take_along_axis(inputs, source, axis=1)
-        target[columns >= (repeats * lengths)[:, None]] = BLANK
+        target = fill_from(np.take_along_axis(inputs, source, axis=1), repeats * lengths, BLANK)
         extent = repeats * lengths + 1
         program = repeats * (4 * lengths + 1) + (repeats - 1) * lengths + 1
         return Problems(pad_rows(scratchpad, extent), pad_rows(target, extent), program.astype(np.int64))

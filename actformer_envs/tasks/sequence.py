@@ -8,7 +8,7 @@ import numpy as np
 
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, pad_rows
+from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, fill_from, pad_rows
 
 
 class SequenceTask(Task):
@@ -31,8 +31,7 @@ class SequenceTask(Task):
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
         symbols = random.integers(self.base, width).astype(np.int8)
-        symbols[np.arange(width) >= lengths[:, None]] = BLANK
-        return self._pose(symbols, lengths)
+        return self._pose(fill_from(symbols, lengths, BLANK), lengths)
 
     def problem_length(self, problem: Any) -> int:
         return len(check_sequence(problem, self.base, self.name))

@@ -9,7 +9,7 @@ import numpy as np
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
-from actformer_envs.tasks.base import Problems, pad_rows
+from actformer_envs.tasks.base import Problems, fill_from, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 
@@ -95,7 +95,7 @@ class Subtraction(TwoNumbers):
         """Lay out operands (n, width) int8 of digits/BLANK, a >= b; the n-digit difference is the target."""
         difference = SYMBOL_VALUE[a] - SYMBOL_VALUE[b]  # column by column, without borrows
         digits = ((difference - carries_in(difference < 0, difference == 0)) % self.base).astype(np.int8)
-        target = np.where(np.arange(a.shape[1]) < length[:, None], digits, np.int8(BLANK))
+        target = fill_from(digits, length, BLANK)
         extent = length + 1
         scratchpad = np.empty((len(length), 3, a.shape[1]), dtype=np.int8)
         scratchpad[:, 0], scratchpad[:, 1], scratchpad[:, 2] = a, b, BLANK

@@ -34,13 +34,38 @@ def test_carries_in_matches_column_by_column_addition_and_subtraction(base, widt
     rng = np.random.default_rng(seed)
     a = rng.integers(0, base, (rows, width))
     b = rng.integers(0, base, (rows, width))
-    a[rng.random((rows, width)) < 0.3] = base - 1  # long carry chains
+    # Long carry chains: a third of the columns pass a carry on (a + b = base - 1), a third a
+    # borrow (a = b).
+    kind = rng.integers(0, 3, (rows, width))
+    b = np.select([kind == 1, kind == 2], [base - 1 - a, a], b)
     total, difference = a + b, a - b
     carries = carries_in(total >= base, total == base - 1)
     borrows = carries_in(difference < 0, difference == 0)
     for i in range(rows):
         assert carries[i].tolist() == reference_carries(a[i].tolist(), b[i].tolist(), base, +1)
         assert borrows[i].tolist() == reference_carries(a[i].tolist(), b[i].tolist(), base, -1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    width=st.integers(1, 70),
+    rows=st.integers(1, 8),
+    density=st.floats(0.3, 0.95),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_carries_in_matches_a_sequential_scan(width, rows, density, seed) -> None:
+    """Any pattern of generating and propagating columns, with long propagate runs."""
+    rng = np.random.default_rng(seed)
+    propagates = rng.random((rows, width)) < density
+    generates = ~propagates & (rng.random((rows, width)) < 0.5)
+    carries = carries_in(generates, propagates)
+    rows_of = zip(generates.tolist(), propagates.tolist(), carries.tolist(), strict=True)
+    for g_row, p_row, carry_row in rows_of:
+        carry, expected = 0, []
+        for g, p in zip(g_row, p_row, strict=True):
+            expected.append(carry)
+            carry = int(g or (p and carry))
+        assert carry_row == expected
 
 
 def reference_decode(row: list[int], base: int, leading_zeros: bool) -> int | None:

@@ -50,22 +50,30 @@ def check_operands(problem: Any, task: str, count: int = 2) -> tuple[int, ...]:
 
 
 def carries_in(generates: np.ndarray, propagates: np.ndarray) -> np.ndarray:
-    """The carry (0 or 1) into each column of a column-by-column sum, as a vectorized scan.
+    """The carry (0 or 1) into each column of a column-by-column sum, as a parallel prefix scan.
 
     ``generates`` and ``propagates`` (n, width) bool: a column generates a carry, or passes on the
-    one it receives. The carry into column j is the generate bit of the last column before j that
-    does not propagate (0 if there is none). Addition's carries and Subtraction's borrows are both
-    this scan.
+    one it receives. Addition's carries and Subtraction's borrows are both this scan. It takes
+    log2(width) passes over the whole batch (Kogge-Stone), each of a few fast boolean ufuncs.
     """
     rows, columns = generates.shape
-    cells = np.arange(rows * columns).reshape(rows, columns)  # flat cell indices, so one take
-    # The last stop at or before each column; the scan runs down the transpose, whose inner loops
-    # are long (along each row they would be ``columns`` short).
-    stops = cells * ~propagates - propagates  # -1 where a column propagates (faster than ``where``)
-    last_stop = np.maximum.accumulate(stops.T, axis=0).T
-    carried = generates.reshape(-1).take(np.maximum(last_stop, 0)) & (last_stop >= 0)
+    # After the pass of shift s, (g, p) of a column say whether the block of the 2s columns ending
+    # there sends a carry out with none coming in, and whether it passes one through. Rows are
+    # padded in front with as many columns as the largest shift, that neither generate nor
+    # propagate, so a pass shifts the flattened arrays: what slides in from the row before is padding.
+    pad = 1 << (columns - 1).bit_length() - 1 if columns > 1 else 0
+    g = np.zeros((rows, pad + columns), dtype=bool)
+    p = np.zeros_like(g)
+    g[:, pad:], p[:, pad:] = generates, propagates
+    flat_g, flat_p = g.reshape(-1), p.reshape(-1)
+    shift = 1
+    while shift < columns:
+        flat_g[shift:] |= flat_p[shift:] & flat_g[:-shift]
+        if 2 * shift < columns:  # (the last pass needs no p)
+            flat_p[shift:] &= flat_p[:-shift]
+        shift *= 2
     carry = np.zeros((rows, columns), dtype=np.int16)
-    carry[:, 1:] = carried[:, :-1]
+    carry[:, 1:] = g[:, pad:-1]  # the carry out of the columns before each
     return carry
 
 

@@ -24,8 +24,8 @@ from actformer_envs.instructions import (
     REGISTER_SLOTS,
     VALUE_LIMIT,
 )
-from actformer_envs.machine import WINDOW, Layout, Machine, constant, opaque, row_items
-from actformer_envs.posing import EPISODE, INVALID_PENALTY, pose
+from actformer_envs.machine import WINDOW, Layout, Machine, constant, row_items
+from actformer_envs.posing import INVALID_PENALTY, pose
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.symbols import NUM_SYMBOLS
 from actformer_envs.tasks import NUM_TASK_IDS, Task, task_id
@@ -83,9 +83,17 @@ class Episodes:
         if self.task.composite:  # what obs["task"] shows
             self._task_ids = np.array([task_id(m.name) for m in members])
         self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
-        self.record = np.zeros(batch, dtype=EPISODE)  # step count, step limit, costs: see ``EPISODE``
-        self.record["step_limit"] = 1
+        # Each env's episode constants (its problem's ``EPISODE`` record), one contiguous array each:
+        # the step's arithmetic runs over all of them every step, and strided fields cost twice as much.
+        self.step_limit = np.ones(batch, dtype=np.int64)  # truncated at this many steps
+        self.step_cost = np.zeros(batch)  # shaped mode: the time penalty of one step
+        self.inverse_target_digits = np.zeros(batch)  # shaped mode: the potential of one correct digit
+        self.start_potential = np.zeros(batch)  # shaped mode: the potential of the posed scratchpad
         self.potential = np.zeros(batch)  # fraction of target digits written correctly
+        # One clock for the batch instead of a step counter per env: an episode is truncated when
+        # the clock reaches its deadline, so a step advances one number, not ``batch``.
+        self._clock = np.zeros((), dtype=np.int64)  # steps run by this batch (0-d: a ufunc operand)
+        self._deadline = np.ones(batch, dtype=np.int64)  # the clock at which each episode is truncated
         # The executed actions, oldest first, (batch, max(history_length, 1)): the last column is
         # ``last_action``. Appending shifts the whole buffer by one entry into the spare one, in one
         # contiguous copy (each row's oldest entry drops off the front; the row before's newest is
@@ -113,13 +121,8 @@ class Episodes:
 
     @property
     def steps(self) -> np.ndarray:
-        """Steps taken in each env's episode, (batch,) int64 (a view)."""
-        return self.record["steps"]
-
-    @property
-    def step_limit(self) -> np.ndarray:
-        """The step at which each env's episode is truncated, (batch,) int64 (a view)."""
-        return self.record["step_limit"]
+        """Steps taken in each env's episode, (batch,) int64."""
+        return self._clock - (self._deadline - self.step_limit)
 
     @property
     def last_action(self) -> np.ndarray:
@@ -190,8 +193,12 @@ class Episodes:
             posed = self.problems.pop(envs)
         self.machine.load(envs, posed.scratchpad, posed.target, posed.wrong, posed.correct, posed.layout)
         episode = posed.episode
-        opaque(self.record)[envs] = opaque(episode)  # one copy per env
-        self.potential[envs] = episode["start_potential"]
+        limit = episode["step_limit"]
+        self.step_limit[envs] = limit
+        self._deadline[envs] = limit + self._clock
+        self.step_cost[envs] = episode["step_cost"]
+        self.inverse_target_digits[envs] = episode["inverse_target_digits"]
+        self.start_potential[envs] = self.potential[envs] = episode["start_potential"]
         self._history_rows[envs] = self._fresh_history
 
     # -- step ----------------------------------------------------------------------------------
@@ -205,24 +212,23 @@ class Episodes:
         executed, halted = self.machine.execute(actions)
         self._record(actions, executed)
         invalid = ~executed
-        record = self.record
-        steps = record["steps"]
-        np.add(steps, _ONE, out=steps)
-        truncated = steps >= record["step_limit"]
+        clock = self._clock
+        np.add(clock, _ONE, out=clock)
+        truncated = self._deadline <= clock
         any_halted = np.count_nonzero(halted) > 0  # rarely true for one env: skip what only a HALT needs
         if any_halted:
             success = halted & (self.machine.wrong == _ZERO)
             truncated &= ~halted
         if self.shaped:
-            potential = self.machine.correct * record["inverse_target_digits"]
+            potential = self.machine.correct * self.inverse_target_digits
             # An episode's last state, halted or truncated, gets back the starting potential: the
             # shaping of every episode sums to 0, so it moves credit earlier but never pays for
             # writing an answer without halting (in-place tasks start with target digits correct).
             ended = halted | truncated if any_halted else truncated
             if np.count_nonzero(ended):
-                potential = np.where(ended, record["start_potential"], potential)
+                potential = np.where(ended, self.start_potential, potential)
             reward = potential - self.potential
-            reward -= record["step_cost"]
+            reward -= self.step_cost
             reward -= _INVALID_PENALTY * invalid  # (arithmetic: a ``where=`` loop is several times slower)
             self.potential = potential
         else:

@@ -23,11 +23,9 @@ INVALID_PENALTY = 0.05
 #: Episodes are truncated after this many times the expert's program length.
 STEP_LIMIT_FACTOR = 2
 
-#: What an episode keeps of its problem, with its step count: one item per env, so that a reset
-#: copies one item (``Episodes.record``).
+#: The constants of an episode, computed with its problem (``Episodes`` keeps each in an array).
 EPISODE = np.dtype(
     [
-        ("steps", np.int64),  # steps taken: 0 when posed
         ("step_limit", np.int64),  # truncated at this many steps
         ("step_cost", np.float64),  # shaped mode: the time penalty of one step
         ("inverse_target_digits", np.float64),  # shaped mode: the potential of one correct digit
@@ -116,7 +114,6 @@ def pose(task: Task, problems: Problems) -> Posed:
     records["correct"] = correct
     records["layout"] = layout
     episode = records["episode"]
-    episode["steps"] = 0
     episode["step_limit"] = STEP_LIMIT_FACTOR * program
     episode["step_cost"] = TIME_PENALTY / program
     episode["inverse_target_digits"] = inverse_digits

@@ -184,11 +184,10 @@ class Machine:
         edges = boundaries.view(np.bool_).reshape(len(cursors), 2)  # (0/1 int8 in the machine)
         np.equal(left, _EDGE, out=edges[:, 0])
         np.equal(right, _EDGE, out=edges[:, 1])
-        values = np.empty(len(envs), self._under.dtype)
-        SYMBOL_VALUE.take(under, out=values.view(np.int32))
+        values = SYMBOL_VALUE.take(under).reshape(len(envs), NUM_POINTERS)
         self._rows["symbols"][envs] = symbols
         self._rows["boundaries"][envs] = boundaries
-        self._under[envs] = values
+        self._under[envs] = row_items(values)
 
     def answer_rows(self, envs: np.ndarray) -> np.ndarray:
         """The output rows of ``envs``, then their targets: (2 * n, width), decoded in one batch."""
@@ -269,7 +268,7 @@ class Machine:
         # A cell counts as wrong where it differs from its target, as correct where it equals a
         # digit target: so the change in correct is minus the change in wrong, on digit targets.
         # Off the output row (target EDGE) both changes are 0.
-        more_wrong = (symbols != target).astype(np.int32) - (old != target)
+        more_wrong = np.subtract(symbols != target, old != target, dtype=np.int32)
         self.wrong[envs] += more_wrong
         self.correct[envs] -= more_wrong * (target < _BLANK)
 

@@ -8,8 +8,6 @@ ends, with the output, so problems that never finish cost nothing to decode.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from actformer_envs.machine import memory_images, opaque
@@ -34,7 +32,6 @@ EPISODE = np.dtype(
 )
 
 
-@dataclass
 class Posed:
     """A batch of problems ready to load.
 
@@ -42,7 +39,12 @@ class Posed:
     large queue costs one gather of rows of bytes (a cache line or two per problem), not six.
     """
 
-    records: np.ndarray  # (n,) structured: see ``posed_dtype``
+    def __init__(self, records: np.ndarray, items: np.ndarray | None = None) -> None:
+        self.records = records  # (n,) structured: see ``posed_dtype``
+        # The same records as opaque items, which ``take`` moves in one copy each (fancy indexing a
+        # structured array copies field by field). Kept: viewing a structured array costs a check
+        # of its fields in Python.
+        self.items = opaque(records) if items is None else items
 
     @property
     def scratchpad(self) -> np.ndarray:  # (n,) the machine's scratchpad, one item each (memory_images)
@@ -71,12 +73,18 @@ class Posed:
     def __len__(self) -> int:
         return len(self.records)
 
+    def __getstate__(self) -> dict:
+        return {"records": self.records}  # (pickling the view would make it a copy)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["records"])
+
     def __getitem__(self, index: np.ndarray) -> Posed:
-        # ``take`` of opaque records: fancy indexing a structured array copies field by field.
-        return Posed(opaque(self.records).take(index).view(self.records.dtype))
+        items = self.items.take(index)
+        return Posed(np.frombuffer(items, self.records.dtype), items)  # (a view, without the check)
 
     def __setitem__(self, index: np.ndarray, value: Posed) -> None:
-        opaque(self.records)[index] = opaque(value.records)
+        self.items[index] = value.items
 
 
 def posed_dtype(rows: int, width: int) -> np.dtype:

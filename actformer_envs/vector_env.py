@@ -46,7 +46,8 @@ class ActformerVectorEnv(VectorEnv):
         self.single_observation_space = observation_space(self.task, self.config)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._envs = np.arange(self.num_envs)
-        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)  # the envs that reset on the next step
+        self._autoreset_envs = self._envs[:0]  # (their indices)
         self._everywhere = np.ones(self.num_envs, dtype=bool)
         self._everywhere.flags.writeable = False
         self._streams_seeded = False
@@ -73,7 +74,7 @@ class ActformerVectorEnv(VectorEnv):
             self._streams_seeded = True
         lengths, problem = episodes.parse_options(options)
         episodes.reset(self._envs, lengths=lengths, problem=problem)
-        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._autoreset, self._autoreset_envs = np.zeros(self.num_envs, dtype=bool), self._envs[:0]
         self._last_rewards = None
         infos = {"action_mask": episodes.action_masks(), "_action_mask": self._everywhere}
         return episodes.observation(), infos
@@ -84,22 +85,22 @@ class ActformerVectorEnv(VectorEnv):
         actions = self._check_actions(actions)
         episodes = self._episodes
         reward, terminated, truncated, invalid = episodes.step(actions)
-        restarting = self._autoreset
-        if np.count_nonzero(restarting):
-            envs = restarting.nonzero()[0]
+        restarting, envs = self._autoreset, self._autoreset_envs
+        if len(envs):
             episodes.reset(envs)
             reward[envs] = 0.0
             terminated[envs] = truncated[envs] = invalid[envs] = False
         ended = terminated | truncated
+        ended_envs = ended.nonzero()[0]
         infos: dict[str, Any] = {
             "action_mask": episodes.action_masks(),
             "_action_mask": self._everywhere,
             "invalid_action": invalid,
             "_invalid_action": ~restarting,
         }
-        if np.count_nonzero(ended):
-            infos.update(self._outcomes(ended, terminated))
-        self._autoreset = ended
+        if len(ended_envs):
+            infos.update(self._outcomes(ended, ended_envs, terminated))
+        self._autoreset, self._autoreset_envs = ended, ended_envs
         self._last_rewards = reward
         return episodes.observation(), reward, terminated, truncated, infos
 
@@ -133,9 +134,9 @@ class ActformerVectorEnv(VectorEnv):
         ]
         return tuple(texts) if self.render_mode == "ansi" else tuple(render_rgb(t) for t in texts)
 
-    def _outcomes(self, ended: np.ndarray, terminated: np.ndarray) -> dict[str, np.ndarray]:
-        """``is_success``, ``output``, ``target`` for the envs whose episode ended, with masks."""
-        envs = ended.nonzero()[0]
+    def _outcomes(self, ended: np.ndarray, envs: np.ndarray, terminated: np.ndarray) -> dict[str, np.ndarray]:
+        """``is_success``, ``output``, ``target`` for the envs whose episode ended (``ended``, at
+        ``envs``), with masks."""
         infos = {
             "is_success": np.zeros(self.num_envs, dtype=bool),
             "output": np.empty(self.num_envs, dtype=object),

@@ -127,17 +127,17 @@ class ActformerEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         self._action[0] = check_action(action)
-        reward, terminated, truncated, invalid = self._episodes.step(self._action)
+        reward, terminated, truncated, invalid, success = self._episodes.step(self._action)
         terminated, truncated = bool(terminated[0]), bool(truncated[0])
         info: dict[str, Any] = {
             "action_mask": self.action_masks(),
             "invalid_action": bool(invalid[0]),
         }
         if terminated or truncated:
-            outcome = self._episodes.outcomes(_ENV, np.array([terminated]))
-            info["is_success"] = bool(outcome["is_success"][0])
-            info["output"] = as_info_value(outcome["output"][0])
-            info["target"] = as_info_value(outcome["target"][0])
+            (output,), (target,) = self._episodes.outcomes(_ENV)
+            info["is_success"] = bool(success[0])
+            info["output"] = as_info_value(output)
+            info["target"] = as_info_value(target)
         self._last_reward = float(reward[0])
         return self._observation(), self._last_reward, terminated, truncated, info
 

@@ -203,11 +203,12 @@ class Episodes:
 
     # -- step ----------------------------------------------------------------------------------
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
         """Run one action per env (an int array, already checked to lie in the action space).
 
-        Returns (reward, terminated, truncated, invalid). A masked-out action, or one that faults,
-        changes nothing but the step count: the observation stays as it was.
+        Returns (reward, terminated, truncated, invalid, success), ``success``: halted on an exact
+        answer. A masked-out action, or one that faults, changes nothing but the step count: the
+        observation stays as it was.
         """
         executed, halted = self.machine.execute(actions)
         self._record(actions, executed)
@@ -218,7 +219,9 @@ class Episodes:
         any_halted = np.count_nonzero(halted) > 0  # rarely true for one env: skip what only a HALT needs
         if any_halted:
             success = halted & (self.machine.wrong == _ZERO)
-            truncated &= ~halted
+            np.greater(truncated, halted, out=truncated)  # truncated and not halted
+        else:
+            success = halted  # (no env halted: all False)
         if self.shaped:
             potential = self.machine.correct * self.inverse_target_digits
             # An episode's last state, halted or truncated, gets back the starting potential: the
@@ -235,7 +238,7 @@ class Episodes:
             reward = np.zeros(self.batch)
         if any_halted:
             reward += _SUCCESS_REWARD * success
-        return reward, halted, truncated, invalid
+        return reward, halted, truncated, invalid, success
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
         """Append the executed actions to the history (whose last column is ``last_action``)."""
@@ -291,15 +294,11 @@ class Episodes:
         """The expert's next action for every env, computed from the observation."""
         return self.task.expert(self.observation()).astype(np.int64)
 
-    def outcomes(self, envs: np.ndarray, halted: np.ndarray) -> dict[str, np.ndarray]:
-        """End-of-episode info of ``envs``: ``is_success`` (halted on an exact answer), and the
-        decoded ``output`` and ``target`` (object arrays)."""
-        machine, n = self.machine, len(envs)
+    def outcomes(self, envs: np.ndarray) -> np.ndarray:
+        """The decoded output and target of ``envs`` (end-of-episode info): (2, n) object array."""
+        machine = self.machine
         layouts = np.tile(machine.layout.take(envs), 2) if self.task.composite else None
-        decoded = self.task.decode_outputs(machine.answer_rows(envs), layouts)  # outputs, then targets
-        success = machine.wrong.take(envs) == _ZERO
-        success &= halted
-        return {"is_success": success, "output": decoded[:n], "target": decoded[n:]}
+        return self.task.decode_outputs(machine.answer_rows(envs), layouts).reshape(2, len(envs))
 
 
 _ONE, _ZERO = constant(1, np.int64), constant(0, np.int32)

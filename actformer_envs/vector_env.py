@@ -84,7 +84,7 @@ class ActformerVectorEnv(VectorEnv):
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         actions = self._check_actions(actions)
         episodes = self._episodes
-        reward, terminated, truncated, invalid = episodes.step(actions)
+        reward, terminated, truncated, invalid, success = episodes.step(actions)
         restarting, envs = self._autoreset, self._autoreset_envs
         if len(envs):
             episodes.reset(envs)
@@ -99,7 +99,7 @@ class ActformerVectorEnv(VectorEnv):
             "_invalid_action": ~restarting,
         }
         if len(ended_envs):
-            infos.update(self._outcomes(ended, ended_envs, terminated))
+            infos.update(self._outcomes(ended, ended_envs, success & terminated))
         self._autoreset, self._autoreset_envs = ended, ended_envs
         self._last_rewards = reward
         return episodes.observation(), reward, terminated, truncated, infos
@@ -134,16 +134,13 @@ class ActformerVectorEnv(VectorEnv):
         ]
         return tuple(texts) if self.render_mode == "ansi" else tuple(render_rgb(t) for t in texts)
 
-    def _outcomes(self, ended: np.ndarray, envs: np.ndarray, terminated: np.ndarray) -> dict[str, np.ndarray]:
-        """``is_success``, ``output``, ``target`` for the envs whose episode ended (``ended``, at
-        ``envs``), with masks."""
-        infos = {
-            "is_success": np.zeros(self.num_envs, dtype=bool),
-            "output": np.empty(self.num_envs, dtype=object),
-            "target": np.empty(self.num_envs, dtype=object),
-        }
-        for key, values in self._episodes.outcomes(envs, terminated.take(envs)).items():
-            infos[key][envs] = values
+    def _outcomes(self, ended: np.ndarray, envs: np.ndarray, is_success: np.ndarray) -> dict[str, np.ndarray]:
+        """``is_success`` (given), ``output`` and ``target`` for the envs whose episode ended
+        (``ended``, at ``envs``), with masks."""
+        output, target = np.empty(self.num_envs, dtype=object), np.empty(self.num_envs, dtype=object)
+        output[envs], target[envs] = self._episodes.outcomes(envs)
+        infos = {"is_success": is_success, "output": output, "target": target}
+        for key in tuple(infos):
             infos[f"_{key}"] = ended.copy()  # the user's to keep; ``ended`` drives the autoreset
         return infos
 

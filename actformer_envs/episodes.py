@@ -95,9 +95,8 @@ class Episodes:
         self._clock = np.zeros((), dtype=np.int64)  # steps run by this batch (0-d: a ufunc operand)
         self._deadline = np.ones(batch, dtype=np.int64)  # the clock at which each episode is truncated
         # The executed actions, oldest first, (batch, max(history_length, 1)): the last column is
-        # ``last_action``. Appending shifts the whole buffer by one entry into the spare one, in one
-        # contiguous copy (each row's oldest entry drops off the front; the row before's newest is
-        # overwritten); the two swap.
+        # ``last_action``. Appending shifts rows by one entry in one contiguous copy of them all
+        # (each row's oldest entry drops off the front; the row before's newest is overwritten).
         self._history = np.full((batch, max(config.history_length, 1)), NO_ACTION, dtype=np.int16)
         self._spare_history = self._history.copy()
         self._fresh_history = row_items(np.full((1, self._history.shape[1]), NO_ACTION, np.int16))
@@ -245,16 +244,20 @@ class Episodes:
         count = np.count_nonzero(executed)
         if not count:
             return
-        history, shifted = self._history, self._spare_history
-        np.positive(self._flat_history[1:], out=self._flat_spare[:-1])
-        shifted[:, -1] = actions
-        if count == self.batch:
+        if count == self.batch:  # every env: shift the whole buffer into the spare one, and swap
+            history, shifted = self._history, self._spare_history
+            np.positive(self._flat_history[1:], out=self._flat_spare[:-1])
+            shifted[:, -1] = actions
             self._history, self._spare_history = shifted, history
             self._flat_history, self._flat_spare = self._flat_spare, self._flat_history
             self._history_rows, self._spare_rows = self._spare_rows, self._history_rows
-        else:  # only the envs that executed take their shifted row
+        else:  # some envs: shift their rows alone, the same way
             envs = executed.nonzero()[0]
-            self._history_rows[envs] = self._spare_rows.take(envs)
+            rows = self._history_rows.take(envs).view(np.int16)
+            shifted = np.empty_like(rows)
+            np.positive(rows[1:], out=shifted[:-1])
+            shifted.reshape(count, -1)[:, -1] = actions.take(envs)
+            self._history_rows[envs] = shifted.view(self._history_rows.dtype)
 
     # -- what the agent sees -------------------------------------------------------------------
 

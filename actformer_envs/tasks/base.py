@@ -153,41 +153,19 @@ def _beyond(width: int, symbol: int) -> np.ndarray:
 
 def answer_lengths(rows: np.ndarray) -> np.ndarray:
     """Length of the written prefix of each output row (n, width); -1 where a symbol follows a gap."""
-    count, is_prefix = written_prefix(rows < BLANK)  # a digit: neither BLANK nor EDGE
+    count, is_prefix = written_prefix(np.ascontiguousarray(rows.T) < BLANK)  # a digit: not BLANK, EDGE
     return np.where(is_prefix, count, -1)
 
 
 def written_prefix(written: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(count, is_prefix) of bool rows (n, width): how many cells are written, and whether they are
-    exactly the first ``count``. Runs at every episode's end, so in a few calls on short arrays."""
-    width = written.shape[1]
-    if width <= _MASK_BITS:
-        # One product gives each row's written cells as the bits of an int, and their count; they
-        # form a prefix exactly when those bits are the low ``count`` ones.
-        mask, count = (written @ _bits_and_ones(width)).T
-        return count, mask == _low_ones(width).take(count)
-    # (ufunc reductions: ndarray.sum/all add a Python layer)
-    count = np.add.reduce(written, axis=1)
-    return count, np.logical_and.reduce(written == (np.arange(width) < count[:, None]), axis=1)
+    """(count, is_prefix) of rows given column by column, bool (width, n): how many cells of each
+    row are written, and whether they are exactly its first ``count``.
 
-
-_MASK_BITS = 62
-
-
-@functools.cache
-def _bits_and_ones(width: int) -> np.ndarray:
-    """(width, 2) int64: column 0 the bit of each column, column 1 ones (read-only: cached)."""
-    table = np.stack([np.left_shift(1, np.arange(width, dtype=np.int64)), np.ones(width, np.int64)], axis=1)
-    table.flags.writeable = False
-    return table
-
-
-@functools.cache
-def _low_ones(width: int) -> np.ndarray:
-    """Entry c (0..width): the int64 whose low c bits are set (read-only: cached)."""
-    table = np.left_shift(1, np.arange(width + 1, dtype=np.int64)) - 1
-    table.flags.writeable = False
-    return table
+    Runs at every episode's end on a few short rows. Column by column, each reduction runs over
+    the whole batch at once; along each row it would loop over rows of a few cells.
+    """
+    count = np.add.reduce(written, axis=0, dtype=np.intp)
+    return count, np.logical_and.reduce(written[:-1] >= written[1:], axis=0)  # no cell after a gap
 
 
 def check_sequence(problem: Any, base: int, name: str) -> list[int]:

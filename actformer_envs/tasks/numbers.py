@@ -85,21 +85,25 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     (tasks whose answer has a fixed number of digits), its most significant digit is not 0 either,
     except for 0 itself: one canonical row per number.
     """
-    written = rows < _BLANK  # BLANK and EDGE are not digits
+    width = rows.shape[1]
+    cells = np.ascontiguousarray(rows.T)  # column by column: see ``written_prefix``
+    written = cells < _BLANK  # BLANK and EDGE are not digits
     lengths, is_prefix = written_prefix(written)
     # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.
-    short = min(_int64_digits(base), rows.shape[1])
-    values = (rows[:, :short] * written[:, :short]) @ _place_values(base, short)
+    short = min(_int64_digits(base), width)
+    digits = np.multiply(cells[:short], written[:short], dtype=np.int64)
+    digits *= _place_values(base, short)[:, None]
+    values = np.add.reduce(digits, axis=0)
     # Canonical, in one comparison: at least the least canonical number of its length.
-    least = _least_values(base, short, rows.shape[1], leading_zeros)
+    least = _least_values(base, short, width, leading_zeros)
     canonical = is_prefix & (values >= least.take(lengths))
     answers = values.astype(object)
     answers[~canonical] = None
-    if short < rows.shape[1]:
+    if short < width:
         for i in np.flatnonzero(is_prefix & (lengths > short)).tolist():
-            digits = rows[i, lengths[i] - 1 :: -1]
-            if leading_zeros or digits[0] != 0:
-                answers[i] = int(symbols_to_text(digits), base)
+            top_first = rows[i, lengths[i] - 1 :: -1]
+            if leading_zeros or top_first[0] != 0:
+                answers[i] = int(symbols_to_text(top_first), base)
     return answers
 
 

@@ -414,7 +414,8 @@ def _move(m: Machine, g: Group) -> None:
     """MOVE Pp LEFT|RIGHT and ADVANCE: pointers step by ``_DELTAS``, each unless it would land on EDGE."""
     cursors = m.cursors.take(g.envs, axis=0)
     moved = cursors + _DELTAS.take(g.actions, axis=0)
-    m._rows["cursors"][g.envs] = row_items(np.where(m._flat.take(moved) != _EDGE, moved, cursors))
+    np.copyto(moved, cursors, where=m._flat.take(moved) == _EDGE)  # (``np.where`` runs a slow loop)
+    m._rows["cursors"][g.envs] = row_items(moved)
 
 
 def _pointer_deltas() -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 from actformer_envs.machine import memory_images, opaque
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks import Problems, Task
+from actformer_envs.tasks.base import count_per_row
 
 #: Shaped mode: the time penalty of a whole expert-length episode, spread evenly over its steps.
 TIME_PENALTY = 0.1
@@ -111,14 +112,16 @@ def pose(task: Task, problems: Problems) -> Posed:
     else:
         written = problems.scratchpad[np.arange(n), output_rows[layout]]
     target = problems.target
-    is_digit = target < BLANK
-    correct = ((written == target) & is_digit).sum(axis=1)
-    inverse_digits = 1.0 / np.maximum(is_digit.sum(axis=1), 1)
+    # Counted column by column, (width, n): see ``tasks.base.count_per_row``.
+    written_columns, target_columns = np.ascontiguousarray(written.T), np.ascontiguousarray(target.T)
+    is_digit = target_columns < BLANK
+    correct = count_per_row((written_columns == target_columns) & is_digit)
+    inverse_digits = 1.0 / np.maximum(count_per_row(is_digit), 1)
     program = problems.program_length
     _, rows, width = problems.scratchpad.shape
     records = np.empty(n, dtype=posed_dtype(rows, width))
     records["scratchpad"], records["target"] = memory_images(problems.scratchpad, target, output_rows[layout])
-    records["wrong"] = (written != target).sum(axis=1)
+    records["wrong"] = count_per_row(written_columns != target_columns)
     records["correct"] = correct
     records["layout"] = layout
     episode = records["episode"]

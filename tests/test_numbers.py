@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from actformer_envs.machine import memory_images, row_items
 from actformer_envs.symbols import BLANK, EDGE, SYMBOL_CHARS
-from actformer_envs.tasks.base import answer_lengths, fill_from
+from actformer_envs.tasks.base import answer_lengths, count_per_row, fill_from
 from actformer_envs.tasks.numbers import carries_in, decode_numbers
 
 
@@ -96,7 +96,7 @@ def test_decode_numbers_matches_a_digit_by_digit_reference(
     assert decoded == [reference_decode(row, base, leading_zeros) for row in rows.tolist()]
 
 
-@pytest.mark.parametrize("width", [1, 7, 62, 63, 130])  # both sides of the bit-mask path's limit
+@pytest.mark.parametrize("width", [1, 7, 62, 63, 130])
 def test_answer_lengths_matches_a_cell_by_cell_reference(width: int) -> None:
     rng = np.random.default_rng(width)
     rows = rng.integers(0, 10, (300, width)).astype(np.int8)
@@ -108,6 +108,14 @@ def test_answer_lengths_matches_a_cell_by_cell_reference(width: int) -> None:
         length = next((i for i, s in enumerate(row) if s >= BLANK), width)
         expected.append(-1 if any(s < BLANK for s in row[length:]) else length)
     assert answer_lengths(rows).tolist() == expected
+
+
+@pytest.mark.parametrize("width", [1, 11, 2**16])  # both sides of the uint16 sum's limit
+def test_count_per_row_counts_the_true_cells_of_each_row(width: int) -> None:
+    columns = np.random.default_rng(width).random((width, 5)) < 0.5
+    counts = count_per_row(columns)
+    assert counts.dtype == np.intp
+    assert counts.tolist() == [int(column.sum()) for column in columns.T]
 
 
 @pytest.mark.parametrize("shape", [(40, 9), (40, 3, 9)])

@@ -118,8 +118,7 @@ _INDEX = {ins.name: i for i, ins in enumerate(INSTRUCTIONS)}
 
 # Decode arrays, indexed by action; entry NUM_ACTIONS is the internal NOOP.
 OPCODES = np.array([ins.op for ins in INSTRUCTIONS] + [Op.NOOP], dtype=np.uint8)  # uint8: radix argsort
-OPERAND_A = np.array([ins.a for ins in INSTRUCTIONS] + [0], dtype=np.intp)
-OPERAND_B = np.array([ins.b for ins in INSTRUCTIONS] + [0], dtype=np.intp)
+OPERANDS = np.array([(ins.a, ins.b) for ins in INSTRUCTIONS] + [(0, 0)], dtype=np.intp)  # (a, b) each
 CONSTANT = np.array([ins.k for ins in INSTRUCTIONS] + [0], dtype=np.int32)
 
 

@@ -28,8 +28,7 @@ from actformer_envs.instructions import (
     NUM_POINTERS,
     NUM_SLOTS,
     OPCODES,
-    OPERAND_A,
-    OPERAND_B,
+    OPERANDS,
     UNDER_SLOTS,
     VALUE_LIMIT,
     Op,
@@ -235,7 +234,8 @@ class Machine:
             return executed, halted
         # What every handler needs, gathered once for all of them; each takes its slice.
         issued = actions.take(order)
-        every = Group(order, issued, order * _NUM_SLOTS, OPERAND_A.take(issued), OPERAND_B.take(issued))
+        operands = OPERANDS.take(issued, axis=0)
+        every = Group(order, issued, order * _NUM_SLOTS, operands[:, 0], operands[:, 1])
         end = 0
         for family, n in enumerate(counts):
             end += n

@@ -97,8 +97,7 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     # Canonical, in one comparison: at least the least canonical number of its length.
     least = _least_values(base, short, width, leading_zeros)
     canonical = is_prefix & (values >= least.take(lengths))
-    answers = values.astype(object)
-    answers[~canonical] = None
+    answers = np.where(canonical, values, None)  # (an object array of Python ints and None)
     if short < width:
         for i in np.flatnonzero(is_prefix & (lengths > short)).tolist():
             top_first = rows[i, lengths[i] - 1 :: -1]

@@ -241,7 +241,8 @@ class Episodes:
 
     def _record(self, actions: np.ndarray, executed: np.ndarray) -> None:
         """Append the executed actions to the history (whose last column is ``last_action``)."""
-        count = np.count_nonzero(executed)
+        envs = executed.nonzero()[0]
+        count = len(envs)
         if not count:
             return
         if count == self.batch:  # every env: shift the whole buffer into the spare one, and swap
@@ -252,7 +253,6 @@ class Episodes:
             self._flat_history, self._flat_spare = self._flat_spare, self._flat_history
             self._history_rows, self._spare_rows = self._spare_rows, self._history_rows
         else:  # some envs: shift their rows alone, the same way
-            envs = executed.nonzero()[0]
             rows = self._history_rows.take(envs).view(np.int16)
             shifted = np.empty_like(rows)
             np.positive(rows[1:], out=shifted[:-1])

@@ -74,8 +74,8 @@ class Machine:
         self._family_of = family_of.astype(np.uint8).reshape(-1)  # (layouts * actions,)
         self._output_rows = np.array([layout.output_row for layout in layouts], dtype=np.intp)
         bases = {layout.base for layout in layouts}
-        # One base for the batch (the plain task's case: a scalar, so handlers stay cheap), or one per env.
-        self.base: int | np.ndarray = bases.pop() if len(bases) == 1 else np.zeros(batch, dtype=np.int32)
+        # One base for the batch (a plain task's case: a 0-d operand, see ``constant``), or one per env.
+        self.base = constant(bases.pop(), np.int32) if len(bases) == 1 else np.zeros(batch, dtype=np.int32)
         self._bases = np.array([layout.base for layout in layouts], dtype=np.int32)
         shape = (batch, rows + 1, width + 2)
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
@@ -101,11 +101,12 @@ class Machine:
 
     #: Attributes rebuilt by ``_make_views`` (not pickled).
     _VIEWS = ("_flat", "_flat_target", "_flat_values", "_flat_cursors", "_rows", "_under")
-    _VIEWS += ("_zero_values", "_home_cursors", "_cell_rows", "_target_rows")
+    _VIEWS += ("_zero_values", "_home_cursors", "_cell_rows", "_target_rows", "_unsigned_base")
 
     def _make_views(self) -> None:
         """Flat and row views of the state arrays, for the hot paths."""
         self._flat = self.scratchpad.reshape(-1)
+        self._unsigned_base = self.base.view(np.uint32)
         self._flat_target = self.target.reshape(-1)
         # The rows of all envs' scratchpads (and targets), EDGE borders included, one item each.
         self._cell_rows = row_items(self.scratchpad.reshape(-1, self.width + 2))
@@ -157,7 +158,7 @@ class Machine:
         else:
             self.layout[envs] = layout
             self._action_offset[envs] = layout * NUM_ACTIONS
-            if not isinstance(self.base, int):
+            if self.base.ndim:
                 self.base[envs] = self._bases[layout]
             self.cursors[envs] = self._env_start[envs] + self._home[layout]
         self._rows["values"][envs] = self._zero_values
@@ -253,9 +254,11 @@ class Machine:
                     self._stale.append(group.envs)
         return executed, halted
 
-    def base_of(self, envs: np.ndarray) -> int | np.ndarray:
-        """The base of ``envs``: the batch's one base, or each env's."""
-        return self.base if isinstance(self.base, int) else self.base[envs]
+    def base_of(self, envs: np.ndarray, unsigned: bool = False) -> np.ndarray:
+        """The base of ``envs``: the batch's one base (0-d), or each env's; int32, or uint32 to
+        compare with uint32 views (which need no cast then)."""
+        base = self._unsigned_base if unsigned else self.base
+        return base if base.ndim == 0 else base[envs]
 
     def _set_cells(
         self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray, old: np.ndarray | None = None
@@ -391,7 +394,7 @@ def _write(m: Machine, g: Group) -> np.ndarray | None:
     envs, value, cursors = g.envs, m._flat_values.take(g.files + g.b), _pointers(m, g.envs, g.a)
     old = m._flat.take(cursors)
     # (As unsigned, a negative value is too large: one comparison checks both ends.)
-    ok = (value.view(np.uint32) < m.base_of(envs)) & (old != _EDGE)
+    ok = (value.view(np.uint32) < m.base_of(envs, unsigned=True)) & (old != _EDGE)
     if np.count_nonzero(ok) == len(ok):
         m._set_cells(envs, cursors, value.astype(np.int8), old)
         return None

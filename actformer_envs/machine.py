@@ -70,8 +70,10 @@ class Machine:
         """``layouts``: what may differ between the tasks of the batch (one entry for a plain task;
         one per member for a MultiTask); :meth:`load` says which one each environment uses."""
         self.batch, self.rows, self.width = batch, rows, width
-        family_of = np.where([layout.allowed for layout in layouts], _FAMILY, _NOT_ALLOWED)
-        self._family_of = family_of.astype(np.uint8).reshape(-1)  # (layouts * actions,)
+        # A WRITE or SWAP through a pointer the layout leaves unused could only fault (unused
+        # pointers rest on the void row): it runs as not allowed, so the handlers need no check.
+        runs = [layout.allowed & ~_THROUGH_POINTER[:, _unused(layout)].any(axis=1) for layout in layouts]
+        self._family_of = np.where(runs, _FAMILY, _NOT_ALLOWED).astype(np.uint8).reshape(-1)
         self._output_rows = np.array([layout.output_row for layout in layouts], dtype=np.intp)
         bases = {layout.base for layout in layouts}
         # One base for the batch (a plain task's case: a 0-d operand, see ``constant``), or one per env.
@@ -210,8 +212,8 @@ class Machine:
         """Run one instruction per environment; returns (executed, halted), bool arrays.
 
         An instruction the task does not allow is not executed, nor is one that *faults* (a WRITE
-        of a value that is not a digit of the base, a SWAP with an unused pointer): both leave the
-        machine as it was.
+        of a value that is not a digit of the base; a WRITE or SWAP through an unused pointer, run
+        as not allowed): both leave the machine as it was.
         """
         self.sync()
         # (Actions are checked by the env faces: "clip" skips the bounds check, half the cost.)
@@ -394,23 +396,18 @@ def _write(m: Machine, g: Group) -> np.ndarray | None:
     envs, value, cursors = g.envs, m._flat_values.take(g.files + g.b), _pointers(m, g.envs, g.a)
     old = m._flat.take(cursors)
     # (As unsigned, a negative value is too large: one comparison checks both ends.)
-    ok = (value.view(np.uint32) < m.base_of(envs, unsigned=True)) & (old != _EDGE)
-    if np.count_nonzero(ok) == len(ok):
-        m._set_cells(envs, cursors, value.astype(np.int8), old)
-        return None
+    ok = value.view(np.uint32) < m.base_of(envs, unsigned=True)
     # A faulting write leaves its cell as it was: written back unchanged, it changes no count.
-    m._set_cells(envs, cursors, np.where(ok, value, old).astype(np.int8), old)
-    return envs[~ok]
+    m._set_cells(envs, cursors, np.where(ok, value.astype(np.int8), old), old)
+    return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
 
 
-def _swap(m: Machine, g: Group) -> np.ndarray | None:
-    """SWAP Pa,Pb: exchange the cells under two pointers (faults on an unused pointer)."""
+def _swap(m: Machine, g: Group) -> None:
+    """SWAP Pa,Pb: exchange the cells under two pointers."""
     envs, first, second = g.envs, _pointers(m, g.envs, g.a), _pointers(m, g.envs, g.b)
     a, b = m._flat.take(first), m._flat.take(second)
-    ok = (a != _EDGE) & (b != _EDGE)
-    m._set_cells(envs[ok], first[ok], b[ok])
-    m._set_cells(envs[ok], second[ok], a[ok])
-    return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
+    m._set_cells(envs, first, b, a)
+    m._set_cells(envs, second, a, b)
 
 
 def _move(m: Machine, g: Group) -> None:
@@ -433,6 +430,26 @@ def _pointer_deltas() -> np.ndarray:
 
 
 _DELTAS = _pointer_deltas()
+
+
+def _through_pointer() -> np.ndarray:
+    """(actions, pointers) bool: which pointers each WRITE or SWAP writes through."""
+    through = np.zeros((len(INSTRUCTIONS), NUM_POINTERS), dtype=bool)
+    for index, ins in enumerate(INSTRUCTIONS):
+        if ins.op == Op.WRITE:
+            through[index, ins.a] = True
+        elif ins.op == Op.SWAP:
+            through[index, [ins.a, ins.b]] = True
+    return through
+
+
+_THROUGH_POINTER = _through_pointer()
+
+
+def _unused(layout: Layout) -> list[int]:
+    """The pointers a layout leaves unused."""
+    return [p for p, row in enumerate(layout.pointer_rows) if row is None]
+
 
 # Handler families, in order; those from _CHANGES_VIEW on move pointers or write cells.
 _NOT_ALLOWED, _HALT = 0, 1

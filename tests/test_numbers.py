@@ -110,9 +110,10 @@ def test_answer_lengths_matches_a_cell_by_cell_reference(width: int) -> None:
     assert answer_lengths(rows).tolist() == expected
 
 
-@pytest.mark.parametrize("width", [1, 11, 2**16])  # both sides of the uint16 sum's limit
+@pytest.mark.parametrize("width", [1, 11, 255, 256, 1001])  # both sides of the uint8 sum's limit
 def test_count_per_row_counts_the_true_cells_of_each_row(width: int) -> None:
     columns = np.random.default_rng(width).random((width, 5)) < 0.5
+    columns[:, 0] = True  # a full row: as many as the sum's type holds at the limit
     counts = count_per_row(columns)
     assert counts.dtype == np.intp
     assert counts.tolist() == [int(column.sum()) for column in columns.T]

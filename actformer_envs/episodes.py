@@ -227,8 +227,7 @@ class Episodes:
             # shaping of every episode sums to 0, so it moves credit earlier but never pays for
             # writing an answer without halting (in-place tasks start with target digits correct).
             ended = halted | truncated if any_halted else truncated
-            if np.count_nonzero(ended):  # (a masked copy: ``np.where`` runs a slow generic loop)
-                np.copyto(potential, self.start_potential, where=ended)
+            np.copyto(potential, self.start_potential, where=ended)  # (``np.where``: a slow loop)
             reward = potential - self.potential
             reward -= self.step_cost
             reward -= _INVALID_PENALTY * invalid  # (arithmetic: a ``where=`` loop is several times slower)

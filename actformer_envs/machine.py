@@ -239,6 +239,7 @@ class Machine:
         issued = actions.take(order)
         operands = OPERANDS.take(issued, axis=0)
         every = Group(order, issued, order * _NUM_SLOTS, operands[:, 0], operands[:, 1])
+        files, a, b = every.files, every.a, every.b
         end = 0
         for family, n in enumerate(counts):
             end += n
@@ -248,7 +249,7 @@ class Machine:
                     group = every
                 else:
                     rows = slice(end - n, end)
-                    group = Group(order[rows], issued[rows], every.files[rows], every.a[rows], every.b[rows])
+                    group = Group(order[rows], issued[rows], files[rows], a[rows], b[rows])
                 faulted = handler(self, group)
                 if faulted is not None:
                     executed[faulted] = False

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.machine import constant
-from actformer_envs.symbols import BLANK, symbols_to_text
+from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
 from actformer_envs.tasks.base import Problems, Task, written_prefix
 
 _BLANK = constant(BLANK, np.int8)
+_DIGIT_VALUES = SYMBOL_VALUE.astype(np.int64)
 
 
 def to_digits(value: int, base: int) -> list[int]:
@@ -91,7 +92,7 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     lengths, is_prefix = written_prefix(written)
     # Numbers of up to ``short`` digits fit an int64: convert those all at once, the rest one by one.
     short = min(_int64_digits(base), width)
-    digits = np.multiply(cells[:short], written[:short], dtype=np.int64)
+    digits = _DIGIT_VALUES.take(cells[:short])  # (a digit's value; BLANK and EDGE: 0)
     digits *= _place_values(base, short)[:, None]
     values = np.add.reduce(digits, axis=0)
     # Canonical, in one comparison: at least the least canonical number of its length.

@@ -174,7 +174,7 @@ class Machine:
             return
         envs = self._stale[0] if len(self._stale) == 1 else np.concatenate(self._stale)
         self._stale = []
-        cursors = self.cursors.take(envs, axis=0).reshape(-1)  # (n * pointers,)
+        cursors = self._rows["cursors"].take(envs).view(np.intp)  # (n * pointers,)
         cells = self._flat
         left, under, right = cells.take(cursors - _STEP), cells.take(cursors), cells.take(cursors + _STEP)
         # Each result is built in an array of one item per env, then scattered as such.

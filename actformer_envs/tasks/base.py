@@ -134,13 +134,14 @@ def fill_from(rows: np.ndarray, starts: np.ndarray, symbol: int) -> np.ndarray:
     shape is a prefix of the rows' leading axes (one start per row, per problem, ...).
 
     ``symbol`` must be at least every symbol in ``rows``: BLANK after digits, EDGE after anything
-    (the two largest symbols). A maximum against a cached fill table then does it in one fast loop;
-    comparing every column with every start, or a ``where`` over broadcast operands, runs a short
-    or generic inner loop per row, several times slower.
+    (the two largest symbols). A maximum against rows of a cached fill table, one per row, then
+    does it in one fast loop; comparing every column with every start, or broadcasting one fill
+    row over several rows, runs a short inner loop per row, several times slower.
     """
-    fills = _beyond(rows.shape[-1], symbol).take(starts, axis=0, mode="clip")  # starts.shape + (width,)
-    fills = fills.reshape(starts.shape + (1,) * (rows.ndim - 1 - starts.ndim) + (rows.shape[-1],))
-    return np.maximum(rows, fills).astype(np.int8, copy=False)
+    leading = rows.shape[:-1]
+    starts = np.broadcast_to(starts.reshape(starts.shape + (1,) * (len(leading) - starts.ndim)), leading)
+    fills = _beyond(rows.shape[-1], symbol).take(starts.reshape(-1), axis=0, mode="clip")
+    return np.maximum(rows, fills.reshape(rows.shape)).astype(np.int8, copy=False)
 
 
 @functools.cache

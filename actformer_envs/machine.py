@@ -263,13 +263,9 @@ class Machine:
         base = self._unsigned_base if unsigned else self.base
         return base if base.ndim == 0 else base[envs]
 
-    def _set_cells(
-        self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray, old: np.ndarray | None = None
-    ) -> None:
-        """Write cells and keep the output's wrong/correct counts current (one cell per env);
-        ``old``: what the cells hold, if the caller has read it."""
-        if old is None:
-            old = self._flat.take(cursors)
+    def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray, old: np.ndarray) -> None:
+        """Write cells, which held ``old``, and keep the output's wrong/correct counts current (one
+        cell per env)."""
         self._flat[cursors] = symbols
         target = self._flat_target.take(cursors)
         # A cell counts as wrong where it differs from its target, as correct where it equals a

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from actformer_envs.posing import MAX_POSED_BYTES, posed_bytes
 from actformer_envs.tasks import Task
 
 REWARD_MODES = ("shaped", "sparse")
@@ -70,6 +71,31 @@ class EnvConfig:
         return cls(
             min_length, max_length, base, reward_mode, obs_mode, history_length, render_mode, task_options
         )
+
+
+def check_size(task: Task, max_length: int) -> None:
+    """``ValueError`` naming ``max_length`` if the task's problems of that size cannot be held.
+
+    Memory grows in proportion to ``max_length`` (the scratchpad's width), with no other limit but
+    one: a posed problem (its scratchpad and target, see ``posing``) is one NumPy item, which NumPy
+    caps at ``MAX_POSED_BYTES``. Checked before anything of that size is made.
+    """
+    rows = len(task.rows)
+    size = posed_bytes(rows, task.width(max_length))
+    if size <= MAX_POSED_BYTES:
+        return
+    low, high = 1, max_length  # the largest size that fits: low fits, high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if posed_bytes(rows, task.width(middle)) <= MAX_POSED_BYTES:
+            low = middle
+        else:
+            high = middle
+    raise ValueError(
+        f"max_length must be at most {low} for {task.name}, got {max_length}: a posed problem of that "
+        f"size (scratchpad and target, {size} bytes) would exceed 2**31 - 1 bytes, the largest item "
+        f"NumPy holds"
+    )
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None, what: str = "") -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.error import ResetNeeded
 
 from actformer_envs.config import RENDER_MODES, EnvConfig
 from actformer_envs.episodes import Episodes, observation_space
@@ -30,6 +31,19 @@ def task_class(task: str | type[Task]) -> type[Task]:
 def as_info_value(answer: Any) -> Any:
     """A decoded answer for a single env's info: ints become ``Number`` (see its docstring)."""
     return Number(answer) if type(answer) is int else answer
+
+
+def check_seed_type(seed: Any) -> Any:
+    """``seed`` with a NumPy integer made an ``int`` (Gymnasium's seeding takes Python ints only, and
+    checks the rest); ``TypeError`` for a bool, which it would take as the seed 0 or 1."""
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"seed must be None or an int >= 0, got {seed!r}")
+    return int(seed) if isinstance(seed, np.integer) else seed
+
+
+def reset_needed(call: str) -> ResetNeeded:
+    """The error of calling ``call`` (e.g. ``"step()"``) on an env that has not been reset yet."""
+    return ResetNeeded(f"Cannot call env.{call} before calling env.reset(): reset the env first")
 
 
 def check_action(action: Any) -> int:
@@ -81,7 +95,11 @@ class ActformerEnv(gym.Env):
     ## Episode End
     Terminated on HALT; truncated after twice the expert's program length for this problem.
     At the end, ``info`` holds ``is_success``, ``output`` (the decoded answer, None if malformed)
-    and ``target``.
+    and ``target``. ``step()`` before the first ``reset()``, or after the episode ended, raises
+    ``gymnasium.error.ResetNeeded`` (as ``gym.make``'s ``OrderEnforcing`` does before the first
+    reset): nothing pays reward outside an episode. ``render()`` and ``expert_action()`` raise it
+    before the first reset (as does a MultiTask's ``action_masks()``; a plain task's mask never
+    changes), and show the last state after the end.
 
     ## Arguments
     ``task``, ``min_length``, ``max_length``, ``base`` (digit tasks, 2..36), ``reward_mode``
@@ -110,12 +128,14 @@ class ActformerEnv(gym.Env):
         self.observation_space = observation_space(self.task, self.config)
         self._last_reward: float | None = None
         self._stream_seeded = False
+        self._posed = False  # a reset has posed a problem: the state is an episode's
+        self._ended = True  # no episode runs (none posed yet, or it ended): step() must wait for a reset
         self._action = np.zeros(1, dtype=np.intp)  # the batch of one action that step() runs
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        super().reset(seed=seed)
+        super().reset(seed=check_seed_type(seed))
         episodes = self._episodes
         if seed is not None or not self._stream_seeded:
             episodes.problems.seed(_ENV, self.np_random.integers(2**63, size=1, dtype=np.uint64))
@@ -123,9 +143,16 @@ class ActformerEnv(gym.Env):
         lengths, problem = episodes.parse_options(options)
         episodes.reset(_ENV, lengths=lengths, problem=problem)
         self._last_reward = None
+        self._posed, self._ended = True, False
         return self._observation(), {"action_mask": self.action_masks()}
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        if self._ended:
+            if not self._posed:
+                raise reset_needed("step()")
+            raise ResetNeeded(
+                "Cannot call env.step() after the episode ended (terminated or truncated): call env.reset()"
+            )
         self._action[0] = check_action(action)
         reward, terminated, truncated, invalid, success = self._episodes.step(self._action)
         terminated, truncated = bool(terminated[0]), bool(truncated[0])
@@ -134,6 +161,7 @@ class ActformerEnv(gym.Env):
             "invalid_action": bool(invalid[0]),
         }
         if terminated or truncated:
+            self._ended = True
             (output,), (target,) = self._episodes.outcomes(_ENV)
             info["is_success"] = bool(success[0])
             info["output"] = as_info_value(output)
@@ -142,7 +170,10 @@ class ActformerEnv(gym.Env):
         return self._observation(), self._last_reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
-        """The allowed instructions of this task (True = allowed), as MaskablePPO expects."""
+        """The allowed instructions of this task (True = allowed), as MaskablePPO expects. A plain
+        task's never change, so they are defined before the first reset; a MultiTask's are not."""
+        if not self._posed and self.task.composite:
+            raise reset_needed("action_masks()")
         return self._episodes.action_masks(0).copy()
 
     @property
@@ -152,9 +183,13 @@ class ActformerEnv(gym.Env):
 
     def expert_action(self) -> int:
         """The expert's next instruction for the current state."""
+        if not self._posed:
+            raise reset_needed("expert_action()")
         return int(self._episodes.expert_action()[0])
 
     def render(self) -> str | np.ndarray | None:
+        if not self._posed:
+            raise reset_needed("render()")
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; make the env with render_mode=")
             return None

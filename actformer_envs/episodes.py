@@ -6,12 +6,13 @@ any task or machine logic of its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from actformer_envs.config import EnvConfig
+from actformer_envs.config import EnvConfig, check_size
 from actformer_envs.instructions import (
     CARRY_SLOT,
     COMPARE_SLOT,
@@ -27,6 +28,7 @@ from actformer_envs.instructions import (
 from actformer_envs.machine import WINDOW, Layout, Machine, constant, row_items
 from actformer_envs.posing import INVALID_PENALTY, pose
 from actformer_envs.problem_queue import ProblemQueue
+from actformer_envs.state import array_state, load_array_state
 from actformer_envs.symbols import NUM_SYMBOLS
 from actformer_envs.tasks import NUM_TASK_IDS, Task, task_id
 
@@ -69,6 +71,7 @@ class Episodes:
 
     def __init__(self, task_class: type[Task], config: EnvConfig, batch: int) -> None:
         self.task = task_class(config.base, **config.task_options)
+        check_size(self.task, config.max_length)  # before anything of that size is made
         self.config = config
         self.batch = batch
         self.width = self.task.width(config.max_length)
@@ -118,6 +121,34 @@ class Episodes:
         self.__dict__.update(state)
         self._make_views()
 
+    #: The arrays of the episodes' own state (the machine and the problem queue have theirs).
+    _STATE = ("step_limit", "step_cost", "inverse_target_digits", "start_potential", "potential")
+    _STATE += ("_clock", "_deadline", "_history")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state of every episode as plain arrays (copies): exactly what continuing them needs."""
+        return {
+            **array_state(self, self._STATE),
+            "machine": self.machine.state_dict(),
+            "problems": self.problems.state_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a ``state_dict`` of episodes of the same task, settings and batch size."""
+        for part in ("machine", "problems"):
+            if not isinstance(state.get(part), Mapping):
+                raise ValueError(f"episodes state lacks its {part!r} part")
+        lengths = state["problems"].get("lengths")
+        low, high = lengths if isinstance(lengths, np.ndarray) and lengths.shape == (2,) else (0, -1)
+        if not self.config.min_length <= low <= high <= self.config.max_length:
+            raise ValueError(
+                f"episodes state's problem lengths [{low}, {high}] do not lie in the env's "
+                f"[{self.config.min_length}, {self.config.max_length}]"
+            )
+        load_array_state(self, state, self._STATE, "episodes")
+        self.machine.load_state_dict(state["machine"])
+        self.problems.load_state_dict(state["problems"])
+
     @property
     def steps(self) -> np.ndarray:
         """Steps taken in each env's episode, (batch,) int64."""
@@ -150,6 +181,11 @@ class Episodes:
         if "length" in options and "problem" in options:
             raise ValueError("reset options 'length' and 'problem' exclude each other")
         if "problem" in options:
+            if options["problem"] is None:  # (None is how ``reset`` says "no problem": refuse it here)
+                raise ValueError(
+                    f"options['problem'] must be a {self.task.name} problem (see the task's docstring), "
+                    "got None; leave the option out for a random problem"
+                )
             return None, options["problem"]
         length = options["length"]
         if np.ndim(length) == 0:

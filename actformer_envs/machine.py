@@ -14,8 +14,8 @@ pays NumPy's per-inner-loop overhead once per environment and would cost several
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from actformer_envs.instructions import (
     VALUE_LIMIT,
     Op,
 )
+from actformer_envs.state import array_state, load_array_state
 from actformer_envs.symbols import BLANK, EDGE, SYMBOL_VALUE
 
 #: Window of cells the observation shows around each pointer: left neighbour, under, right.
@@ -138,6 +139,32 @@ class Machine:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._make_views()
+
+    def _state_names(self) -> tuple[str, ...]:
+        """The arrays that hold the machine's state (a MultiTask's adds what differs per env)."""
+        names = ("scratchpad", "target", "values", "symbols", "boundaries", "wrong", "correct", "layout")
+        names += ("cursors",)
+        if self._action_offset is not None:
+            names += ("_action_offset",)
+        if self.base.ndim:  # one base per env
+            names += ("base",)
+        return names
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The machine's state as plain arrays (copies); ``stale``: the envs whose view is due."""
+        state = array_state(self, self._state_names())
+        state["stale"] = np.concatenate([np.zeros(0, np.intp), *self._stale]).astype(np.intp)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a ``state_dict`` of a machine of the same shape and layouts."""
+        load_array_state(self, state, self._state_names(), "machine")
+        stale = state.get("stale")
+        if not isinstance(stale, np.ndarray) or stale.ndim != 1 or stale.dtype.kind not in "iu":
+            raise ValueError("machine state 'stale' must be a 1-D int array")
+        if len(stale) and not (stale.min() >= 0 and stale.max() < self.batch):
+            raise ValueError(f"machine state 'stale' must hold env indices in [0, {self.batch})")
+        self._stale = [stale.astype(np.intp)] if len(stale) else []
 
     # -- loading problems ----------------------------------------------------------------------
 

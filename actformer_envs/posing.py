@@ -88,6 +88,17 @@ class Posed:
         self.items[index] = value.items
 
 
+#: The largest item NumPy makes (its item sizes are C ints; a larger structured record wraps around
+#: to a negative size): the bound on a posed problem's record, so on ``max_length``.
+MAX_POSED_BYTES = 2**31 - 1
+
+
+def posed_bytes(rows: int, width: int) -> int:
+    """The size of :func:`posed_dtype`'s record, computed without making it (so also beyond
+    ``MAX_POSED_BYTES``)."""
+    return 2 * (rows + 1) * (width + 2) + 2 * 4 + 2 + EPISODE.itemsize
+
+
 def posed_dtype(rows: int, width: int) -> np.dtype:
     """The structured record of one posed problem."""
     return np.dtype(

@@ -9,15 +9,23 @@ costs, never which problem it poses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from actformer_envs.machine import constant
 from actformer_envs.posing import Posed, empty_posed, pose, posed_dtype
+from actformer_envs.state import array_state, load_array_state
 from actformer_envs.streams import BatchRandom, problem_keys
 from actformer_envs.tasks import Task
 
 #: Memory the queues of one env object may take; deeper queues amortize generation better.
 QUEUE_BYTES = 32 * 2**20
+#: Memory one environment's queue may take: problems too large to queue 16 of (wide rows) are
+#: queued fewer at a time, down to one, so that queues and refills take memory in proportion to a
+#: problem's size (generating a large problem costs more than the calls a deeper queue saves).
+ENV_QUEUE_BYTES = 2**20
 MAX_DEPTH = 16
 
 
@@ -27,7 +35,8 @@ class ProblemQueue:
     def __init__(self, task: Task, batch: int, width: int, lengths: tuple[int, int]) -> None:
         self.task, self.width, self.lengths = task, width, lengths
         rows = len(task.rows)
-        self.depth = int(np.clip(QUEUE_BYTES // (batch * posed_dtype(rows, width).itemsize), 1, MAX_DEPTH))
+        room = min(QUEUE_BYTES // batch, ENV_QUEUE_BYTES)  # per env
+        self.depth = int(np.clip(room // posed_dtype(rows, width).itemsize, 1, MAX_DEPTH))
         self._depth = constant(self.depth, np.int64)  # (a ufunc operand: see ``machine.constant``)
         self.seeds = np.zeros(batch, dtype=np.uint64)
         self.next_episode = np.zeros(batch, dtype=np.int64)  # index of the problem to pose next
@@ -46,6 +55,25 @@ class ProblemQueue:
         ones are dropped (regenerated on the next pop), so every later problem follows the new range."""
         self.lengths = lengths
         self.generated = self.next_episode.copy()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Where each env's problem sequence stands, as plain arrays (copies).
+
+        The queued problems are not part of it: they are a function of the seeds, the episode
+        indices and the length range, and are generated again on the next pop.
+        """
+        state = array_state(self, ("seeds", "next_episode"))
+        state["lengths"] = np.array(self.lengths, dtype=np.int64)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a ``state_dict`` of a queue of the same batch size."""
+        load_array_state(self, state, ("seeds", "next_episode"), "problem queue")
+        lengths = state.get("lengths")
+        if not isinstance(lengths, np.ndarray) or lengths.shape != (2,) or lengths.dtype.kind not in "iu":
+            raise ValueError("problem queue state 'lengths' must be an int array (low, high)")
+        self.lengths = (int(lengths[0]), int(lengths[1]))
+        self.generated = self.next_episode.copy()  # nothing queued: the next pop refills
 
     def pop(self, envs: np.ndarray) -> Posed:
         """The next problem of each env in ``envs``."""

@@ -99,4 +99,4 @@ def text_to_rgb(text: str, scale: int = 2) -> np.ndarray:
     h, w = mask.shape
     padded = np.zeros((max(2, h + h % 2), max(2, w + w % 2)), dtype=bool)
     padded[:h, :w] = mask
-    return np.where(padded[..., None], FOREGROUND, BACKGROUND).astype(np.uint8)
+    return np.where(padded[..., None], FOREGROUND, BACKGROUND).astype(np.uint8, copy=False)

@@ -40,11 +40,9 @@ def render_text(episodes: Episodes, env: int, reward: float | None = None) -> st
         cells = machine.scratchpad[env, row, 1:-1]
         extent = int((cells != EDGE).sum())
         pointers = [p for p in range(NUM_POINTERS) if task.pointer_rows[p] == row]
-        text = []
-        for column in range(extent):
-            char = SYMBOL_CHARS[cells[column]]
-            under = any(columns[p] == column for p in pointers)
-            text.append(f"[{char}]" if under else f" {char} ")
+        chars = [SYMBOL_CHARS[symbol] for symbol in cells[:extent].tolist()]
+        under = {int(columns[p]) for p in pointers}  # the columns of this row's pointers
+        text = [f"[{char}]" if column in under else f" {char} " for column, char in enumerate(chars)]
         if task.render_reversed:
             text.reverse()
         marks = " ".join(f"P{p}" for p in pointers)

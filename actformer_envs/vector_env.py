@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,10 +13,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from actformer_envs.config import RENDER_MODES, EnvConfig
-from actformer_envs.env import task_class
+from actformer_envs.env import reset_needed, task_class
 from actformer_envs.episodes import Episodes, observation_space
 from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.rendering import render_rgb, render_text
+from actformer_envs.state import generator_from_state, generator_state
 from actformer_envs.tasks import Task
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
@@ -28,6 +31,9 @@ class ActformerVectorEnv(VectorEnv):
     episode ends resets that environment (its action is ignored, reward 0, not done). Infos are
     dicts of arrays with ``_key`` masks; ``is_success``, ``output`` and ``target`` are set for the
     environments whose episode ended on this step. Takes the same arguments as ``ActformerEnv``.
+    Before the first ``reset()``, ``step()``, ``render()`` and ``expert_action()`` (and a MultiTask's
+    ``action_masks()``) raise ``gymnasium.error.ResetNeeded``; after it, autoreset keeps every
+    environment in an episode.
     """
 
     metadata = {"render_modes": list(RENDER_MODES), "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -52,15 +58,14 @@ class ActformerVectorEnv(VectorEnv):
         self._everywhere.flags.writeable = False
         self._streams_seeded = False
         self._last_rewards: np.ndarray | None = None
+        self._needs_reset = True  # until the first reset poses problems (autoreset keeps them posed)
 
     def reset(
-        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+        self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         episodes = self._episodes
         if seed is not None:
-            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"seed must be an int or a list of num_envs={self.num_envs} seeds")
+            seeds = self._seeds(seed)
             self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
             generators = [seeding.np_random(s)[0] if s is not None else self.np_random for s in seeds]
             episodes.problems.seed(
@@ -76,12 +81,15 @@ class ActformerVectorEnv(VectorEnv):
         episodes.reset(self._envs, lengths=lengths, problem=problem)
         self._autoreset, self._autoreset_envs = np.zeros(self.num_envs, dtype=bool), self._envs[:0]
         self._last_rewards = None
+        self._needs_reset = False
         infos = {"action_mask": episodes.action_masks(), "_action_mask": self._everywhere}
         return episodes.observation(), infos
 
     def step(
         self, actions: Any
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if self._needs_reset:
+            raise reset_needed("step()")
         actions = self._check_actions(actions)
         episodes = self._episodes
         reward, terminated, truncated, invalid, success = episodes.step(actions)
@@ -104,6 +112,46 @@ class ActformerVectorEnv(VectorEnv):
         self._last_rewards = reward
         return episodes.observation(), reward, terminated, truncated, infos
 
+    def state_dict(self) -> dict[str, Any]:
+        """Everything that decides what these envs do next, as plain arrays, numbers and strings:
+        a checkpoint stores this, never a pickle. ``load_state_dict`` on an env made with the same
+        arguments continues exactly as this one would."""
+        return {
+            "config": _config_record(self.config, self.task, self.num_envs),
+            "episodes": self._episodes.state_dict(),
+            "autoreset": self._autoreset.copy(),
+            "streams_seeded": self._streams_seeded,
+            "np_random": generator_state(self._np_random),
+            "np_random_seed": self._np_random_seed,
+            "last_rewards": None if self._last_rewards is None else self._last_rewards.copy(),
+            "needs_reset": self._needs_reset,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a ``state_dict``; ``ValueError`` if it is malformed or of an env made otherwise."""
+        if not isinstance(state, Mapping) or not isinstance(state.get("episodes"), Mapping):
+            raise ValueError("not an ActformerVectorEnv state_dict (it lacks 'episodes')")
+        expected = _config_record(self.config, self.task, self.num_envs)
+        saved = state.get("config")
+        if saved != expected:
+            saved = saved if isinstance(saved, Mapping) else {}
+            differing = sorted(key for key in expected if saved.get(key) != expected[key])
+            raise ValueError(f"the state is of an env made with other arguments (differing: {differing})")
+        autoreset, rewards = state.get("autoreset"), state.get("last_rewards")
+        shape = (self.num_envs,)
+        if not isinstance(autoreset, np.ndarray) or autoreset.shape != shape or autoreset.dtype != bool:
+            raise ValueError(f"vector env state 'autoreset' must be a bool array of shape {shape}")
+        if rewards is not None and (not isinstance(rewards, np.ndarray) or rewards.shape != shape):
+            raise ValueError(f"vector env state 'last_rewards' must be None or an array of shape {shape}")
+        np_random = generator_from_state(state.get("np_random"), "vector env state 'np_random'")
+        self._episodes.load_state_dict(state["episodes"])
+        self._autoreset = autoreset.copy()
+        self._autoreset_envs = self._autoreset.nonzero()[0]
+        self._streams_seeded = bool(state.get("streams_seeded"))
+        self._np_random, self._np_random_seed = np_random, state.get("np_random_seed")
+        self._last_rewards = None if rewards is None else rewards.astype(np.float64)
+        self._needs_reset = bool(state.get("needs_reset"))
+
     def set_length_range(self, low: int, high: int) -> None:
         """Pose the random problems of every later reset and autoreset with lengths uniform in
         ``[low, high]``, within ``[min_length, max_length]`` of the env (a curriculum's hook: the
@@ -117,14 +165,21 @@ class ActformerVectorEnv(VectorEnv):
         self._episodes.problems.set_lengths((int(low), int(high)))
 
     def action_masks(self) -> np.ndarray:
-        """Allowed instructions per environment, (num_envs, 139) bool, True = allowed."""
+        """Allowed instructions per environment, (num_envs, 139) bool, True = allowed (defined before
+        the first reset for a plain task, whose mask never changes; not for a MultiTask)."""
+        if self._needs_reset and self.task.composite:
+            raise reset_needed("action_masks()")
         return np.array(self._episodes.action_masks())
 
     def expert_action(self) -> np.ndarray:
         """The expert's next instruction for every environment, (num_envs,) int64."""
+        if self._needs_reset:
+            raise reset_needed("expert_action()")
         return self._episodes.expert_action()
 
     def render(self) -> tuple[str | np.ndarray, ...] | None:
+        if self._needs_reset:
+            raise reset_needed("render()")
         if self.render_mode is None:
             return None
         rewards = self._last_rewards
@@ -144,6 +199,23 @@ class ActformerVectorEnv(VectorEnv):
             infos[f"_{key}"] = ended.copy()  # the user's to keep; ``ended`` drives the autoreset
         return infos
 
+    def _seeds(self, seed: Any) -> list[int | None]:
+        """One seed per environment from ``reset(seed=...)``: an int s gives s, s + 1, ...; a list, tuple
+        or 1-D array gives its own (None: unseeded). ``TypeError``/``ValueError`` naming ``seed``."""
+        if isinstance(seed, (Sequence, np.ndarray)) and not isinstance(seed, (str, bytes)):
+            if (isinstance(seed, np.ndarray) and seed.ndim != 1) or len(seed) != self.num_envs:
+                got = f"an array of shape {seed.shape}" if isinstance(seed, np.ndarray) else len(seed)
+                raise ValueError(
+                    f"seed must be an int or a list of num_envs={self.num_envs} seeds, got {got}"
+                )
+            return [None if s is None else _check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)]
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(
+                f"seed must be None, an int >= 0 or a list of num_envs={self.num_envs} of them, got {seed!r}"
+            )
+        first = _check_seed(seed, "seed")
+        return [first + i for i in range(self.num_envs)]
+
     def _check_actions(self, actions: Any) -> np.ndarray:
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu":
@@ -157,3 +229,20 @@ class ActformerVectorEnv(VectorEnv):
                 f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
             )
         return actions.astype(np.intp, copy=False)
+
+
+def _check_seed(seed: Any, name: str) -> int:
+    """A seed as Gymnasium's seeding takes it, a Python int >= 0, from an int or a NumPy integer
+    (which Gymnasium refuses); ``TypeError``/``ValueError`` naming ``name`` for anything else."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be None or an int >= 0, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _config_record(config: EnvConfig, task: Task, num_envs: int) -> dict[str, Any]:
+    """What an env was made with, as plain values: a state fits only an env made alike."""
+    record = dataclasses.asdict(config)
+    record.pop("render_mode")  # (rendering changes nothing the state holds)
+    return {"task": task.name, "num_envs": num_envs, **record}

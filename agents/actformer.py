@@ -33,10 +33,28 @@ FULL_RADIUS = 2
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: CUDA when present, else CPU."""
+    """``"auto"``: CUDA when present, else CPU. ``ValueError`` (one line, naming ``device``) for a
+    name torch does not know, or a device this machine does not have."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'auto' or a torch device such as cpu, cuda, cuda:1; got {device!r}"
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} is not available: torch finds no CUDA GPU here (use cpu or auto)"
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {device!r} is not available: this machine has {torch.cuda.device_count()} GPU(s)"
+            )
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} is not available on this machine (use cpu or auto)")
+    return resolved
 
 
 def orthogonal_(layer: nn.Linear, gain: float = math.sqrt(2)) -> nn.Linear:

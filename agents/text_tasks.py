@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from actformer_envs.digits import from_digits, to_digits
 from actformer_envs.streams import BatchRandom
 from actformer_envs.tasks import TASKS, Task
 from actformer_envs.tasks.base import answer_lengths
@@ -124,14 +125,14 @@ class TextTask:
         if not symbols or any(not 0 <= s < base for s in symbols):
             return None
         if self.is_arithmetic:
-            digits = symbols[::-1] if self.reverse_digits else symbols
-            if digits[0] == 0 and len(digits) > 1:
+            least_first = symbols if self.reverse_digits else symbols[::-1]
+            if least_first[-1] == 0 and len(least_first) > 1:
                 return None
-            return int("".join(map(str, digits)))
+            return from_digits(least_first, NUM_DIGITS)  # (any length: no int <-> text conversion)
         if self.name == "Parity":
             return symbols[0] if len(symbols) == 1 else None
         return symbols
 
     def _number(self, value: int) -> list[int]:
-        digits = [int(c) for c in str(int(value))]
-        return digits[::-1] if self.reverse_digits else digits
+        least_first = to_digits(int(value), NUM_DIGITS)
+        return least_first if self.reverse_digits else least_first[::-1]

@@ -128,10 +128,10 @@ def test_expert_is_a_function_of_the_observation(env_id: str, history_length: in
         env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", history_length=history_length
     )
     rng = np.random.default_rng(1)
-    allowed = np.flatnonzero(env.action_masks()[0])
     seen: dict[bytes, int] = {}
     revisits = ends = 0
     obs, _ = env.reset(seed=0)
+    allowed = np.flatnonzero(env.action_masks()[0])
     for _ in range(steps):
         expert = env.expert_action()
         for i in range(num_envs):

@@ -11,6 +11,7 @@ import torch
 from actformer_envs import NO_ACTION, instruction_index
 from agents import ActformerPolicy
 from train import behaviour_cloning, collect_expert_data, exact_match
+from train.divergence import TrainingDiverged
 
 ADDITION = "Actformer/Addition-v0"
 HALT = instruction_index("HALT")
@@ -25,7 +26,8 @@ def addition_policy(seed: int, **env_kwargs: object) -> tuple[ActformerPolicy, n
     try:
         torch.manual_seed(seed)
         policy = ActformerPolicy(env.unwrapped.single_observation_space, device="cpu")
-        return policy, env.unwrapped.action_masks()[0]
+        _, infos = env.reset(seed=0)  # the mask is the task's, the same for every problem
+        return policy, np.array(infos["action_mask"][0])
     finally:
         env.close()
 
@@ -99,8 +101,8 @@ def test_behaviour_cloning_rejects_bad_data() -> None:
         behaviour_cloning(policy, observations, progress=False)
 
 
-def test_behaviour_cloning_is_seeded(one_thread: None) -> None:
-    data = collect_expert_data(ADDITION, steps=512, num_envs=8, max_length=3)
+def test_behaviour_cloning_is_seeded_and_fits_the_expert(one_thread: None) -> None:
+    observations, actions = data = collect_expert_data(ADDITION, steps=512, num_envs=8, max_length=3)
     runs = []
     for _ in range(2):
         policy, mask = addition_policy(1)
@@ -109,6 +111,32 @@ def test_behaviour_cloning_is_seeded(one_thread: None) -> None:
         )
     assert runs[0] == runs[1]
     assert runs[0][-1] < runs[0][0]
+    # The loss is what BC itself minimizes (a flipped sign lowers it too): check the fit directly.
+    # Greedy agreement with the expert on the data, over the most frequent action's share (0.170),
+    # seeds 0-9 (data seed s, policy and shuffling s + 1) on AMD EPYC (AVX2),
+    # ATEN_CPU_CAPABILITY=default and avx2 alike: 0.770 0.771 0.770 0.773 0.775 0.777 0.779 0.781
+    # 0.779 0.779 (labels shuffled: 0.0; loss sign flipped: -0.17). The threshold: half the worst.
+    agreement = np.mean(policy.act(observations, np.broadcast_to(mask, (len(actions), len(mask)))) == actions)
+    majority = np.bincount(actions).max() / len(actions)
+    assert agreement - majority >= 0.38, (agreement, majority)
+
+
+def test_behaviour_cloning_stops_on_a_non_finite_loss_before_its_step(one_thread: None) -> None:
+    data = collect_expert_data(ADDITION, steps=256, num_envs=8, max_length=3)
+    policy, mask = addition_policy(0)
+    expected = r"^training diverged at imitation epoch \d+: non-finite loss$"
+    with pytest.raises(TrainingDiverged, match=expected):  # the first step's weights overflow the logits
+        behaviour_cloning(policy, data, epochs=3, batch_size=64, lr=1e6, action_mask=mask, progress=False)
+    assert all(torch.isfinite(p).all() for p in policy.parameters())  # no step took the non-finite loss
+
+
+def test_behaviour_cloning_stops_on_non_finite_parameters(one_thread: None) -> None:
+    data = collect_expert_data(ADDITION, steps=64, num_envs=8, max_length=3)
+    policy, mask = addition_policy(0)
+    policy.actor.bias.register_hook(lambda grad: torch.full_like(grad, torch.nan))  # finite loss, NaN step
+    expected = r"^training diverged at imitation epoch 1: non-finite parameters actor\.bias$"
+    with pytest.raises(TrainingDiverged, match=expected):  # one batch per epoch: found at its end
+        behaviour_cloning(policy, data, epochs=2, batch_size=64, action_mask=mask, progress=False)
 
 
 def test_behaviour_cloning_on_short_addition_solves_100_digits(one_thread: None) -> None:
@@ -131,7 +159,11 @@ def test_behaviour_cloning_on_short_addition_solves_100_digits(one_thread: None)
         weight_decay=WEIGHT_DECAY,
         progress=False,
     )
+    # Seeds 0-4 (data, policy and shuffling all seeded with the seed) on AMD EPYC (AVX2),
+    # ATEN_CPU_CAPABILITY=default and avx2 alike: final loss 0.00168 0.00159 0.00164 0.00157 0.00171,
+    # exact match on the 100 problems of 100 digits 1.0 each. Thresholds keep half the worst margin:
+    # loss < 0.01 (> 2 x 0.00171; chance is ln of the allowed actions, > 1), exact match >= 0.5.
     assert len(losses) == EPOCHS and losses[-1] < 0.01
 
     # 100-digit problems never seen in training: each takes about 600 greedy decisions, all correct.
-    assert exact_match(policy, ADDITION, 100, episodes=100, seed=1000, num_envs=100) >= 0.99
+    assert exact_match(policy, ADDITION, 100, episodes=100, seed=1000, num_envs=100) >= 0.5

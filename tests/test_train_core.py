@@ -4,6 +4,8 @@ A2C on the native vector env, and exact resume. Seeded, CPU, one thread; each te
 from __future__ import annotations
 
 import math
+import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from agents import ActformerPolicy
 from train.config import A2CConfig, PPOConfig, RunConfig
 from train.curriculum import Curriculum
 from train.dagger import collect_on_policy
+from train.divergence import TrainingDiverged, check_finite, stage
 from train.ppo import METRIC_KEYS, Trainer, gae
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
@@ -143,18 +146,27 @@ def test_dagger_labels_visited_decisions_with_the_expert() -> None:
 
 
 def test_warm_start_and_ppo_solve_copy() -> None:
-    """Warm start, then PPO with a curriculum from length 1 to 5: 100% greedy exact match on 1-5."""
+    """Warm start, then PPO with a curriculum from length 1 to 5: greedy exact match on 1-5.
+
+    The warm start alone solves Copy; 12 PPO iterations must keep it solved (with the policy loss's
+    sign flipped, lengths 4 and 5 fall to 0.25 and 0.06 after 9 iterations, 0.0 after 12)."""
     trainer = Trainer(copy_config(start_length=1, curriculum_window=64, kl_coef=0.1))
     warm = trainer.warm_start()
-    assert warm["imitation/bc_loss"] < 0.1
     lengths = []
-    for _ in range(6):
+    for _ in range(12):
         metrics = trainer.iterate()
         assert set(metrics) == set(METRIC_KEYS)
         lengths.append(metrics["charts/curriculum_length"])
-    assert lengths[-1] == 5 and lengths == sorted(lengths)
-    assert trainer.global_step == 6 * 32 * 32
-    assert trainer.evaluate((1, 2, 3, 4, 5), 64) == {length: 1.0 for length in (1, 2, 3, 4, 5)}
+    assert lengths == sorted(lengths) and trainer.global_step == 12 * 32 * 32
+    exact = trainer.evaluate((1, 2, 3, 4, 5), 64)
+    # Config seeds 0-5 on AMD EPYC (AVX2), ATEN_CPU_CAPABILITY=default and avx2 alike (the same
+    # numbers on both): final BC loss 0.0080 0.0063 0.0082 0.0071 0.0075 0.0081 (chance: ln of the
+    # allowed actions, > 1); curriculum lengths [3, 4, 5, 5, ...] on every seed; exact match 1.0 at
+    # every length. Thresholds keep half the worst margin: loss < 0.1 (> 2 x 0.0082), final length
+    # >= 3 (start 1 + (5 - 1) / 2), exact match >= 0.5 (untrained: 0).
+    assert warm["imitation/bc_loss"] < 0.1
+    assert lengths[-1] >= 3
+    assert min(exact.values()) >= 0.5, exact
 
 
 def test_ppo_from_scratch_learns_copy() -> None:
@@ -165,7 +177,11 @@ def test_ppo_from_scratch_learns_copy() -> None:
     history = [trainer.iterate() for _ in range(24)]
     success = [m["charts/success_rate"] for m in history]
     returns = [m["charts/episodic_return"] for m in history]
-    assert np.mean(success[-3:]) > np.mean(success[:3]) + 0.1
+    # Gains of the last 3 iterations' mean over the first 3's, config seeds 0-5 on AMD EPYC (AVX2),
+    # ATEN_CPU_CAPABILITY=default | avx2: success 0.446 0.444 0.466 0.442 0.458 0.462 |
+    # 0.447 0.446 0.465 0.441 0.450 0.464 (worst 0.441; from ~0.02); return 0.510 0.497 0.535 0.497
+    # 0.508 0.511 | 0.510 0.501 0.534 0.495 0.501 0.513 (worst 0.495). Thresholds: at most half.
+    assert np.mean(success[-3:]) > np.mean(success[:3]) + 0.2
     assert np.mean(returns[-3:]) > np.mean(returns[:3]) + 0.2
 
 
@@ -187,16 +203,96 @@ def test_kl_penalty_applies_only_after_a_warm_start() -> None:
     assert torch.equal(*parameters)
 
 
-def test_non_finite_losses_and_parameters_raise() -> None:
-    trainer = Trainer(copy_config(imitation=False, learning_rate=1e30, max_grad_norm=1e30))
-    with pytest.raises(FloatingPointError, match="non-finite"):
-        for _ in range(5):  # an absurd learning rate blows the parameters up
-            trainer.iterate()
+# -- divergence ----------------------------------------------------------------------------------
+
+
+def test_check_finite_names_what_diverged_where() -> None:
+    check_finite("here", loss=1.0, logits=torch.zeros(3), actions=torch.tensor([1, 2]))  # all finite
+    check_finite("here", logits=torch.full((4,), 3e38))  # finite, though their sum overflows
+    with pytest.raises(TrainingDiverged) as caught, stage("DAgger round 2"):
+        nan, inf = torch.tensor([0.0, math.nan]), torch.tensor(math.inf)
+        check_finite("imitation epoch 3", loss=math.nan, logits=torch.zeros(2), gradient_norm=inf, x=nan)
+    error = caught.value
+    assert isinstance(error, FloatingPointError)
+    assert str(error) == (
+        "training diverged at imitation epoch 3 of DAgger round 2: non-finite loss, gradient norm, x"
+    )
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
+
+
+def test_non_finite_parameters_stop_an_iteration_before_it_starts() -> None:
     trainer = Trainer(copy_config(imitation=False))
     with torch.no_grad():
         trainer.policy.actor.bias.fill_(math.nan)
-    with pytest.raises(FloatingPointError, match="non-finite policy parameters"):
+    expected = r"^training diverged at start of iteration 1: non-finite parameters actor\.bias$"
+    with pytest.raises(TrainingDiverged, match=expected):
         trainer.iterate()
+    assert trainer.global_step == 0
+
+
+def test_logits_overflowing_from_finite_parameters_stop_the_rollout() -> None:
+    """Every hidden unit saturated at 1, huge finite heads: the logits and values overflow to inf,
+    which ``Categorical`` would reject with a traceback; the guard names them instead."""
+    trainer = Trainer(copy_config(imitation=False))
+    with torch.no_grad():
+        trainer.policy.trunk[0].bias.fill_(1e3)
+        trainer.policy.actor.weight.fill_(1e37)
+        trainer.policy.critic.weight.fill_(1e37)
+    with pytest.raises(
+        TrainingDiverged, match=r"^training diverged at rollout of iteration 1: non-finite logits, values$"
+    ):
+        trainer.iterate()
+
+
+def test_a_non_finite_loss_stops_the_update_before_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = Trainer(copy_config(imitation=False))
+    rollout = trainer._rollout
+
+    def poisoned(where: str) -> tuple[dict[str, Any], Any]:
+        batch, episodes = rollout(where)
+        batch["returns"][:] = math.inf  # the value loss is inf from the first minibatch, its gradient too
+        return batch, episodes
+
+    monkeypatch.setattr(trainer, "_rollout", poisoned)
+    before = torch.nn.utils.parameters_to_vector(trainer.policy.parameters()).clone()
+    expected = r"^training diverged at update of iteration 1: non-finite loss, gradient norm$"
+    with pytest.raises(TrainingDiverged, match=expected):
+        trainer.iterate()
+    assert torch.equal(torch.nn.utils.parameters_to_vector(trainer.policy.parameters()), before)
+
+
+def test_non_finite_parameters_after_the_step_stop_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = Trainer(copy_config(A2CConfig, imitation=False, num_steps=8))  # one step per update
+    step = trainer.optimizer.step
+
+    def overflowing(*args: Any, **kwargs: Any) -> Any:
+        result = step(*args, **kwargs)
+        with torch.no_grad():
+            trainer.policy.critic.bias.fill_(math.inf)
+        return result
+
+    monkeypatch.setattr(trainer.optimizer, "step", overflowing)
+    expected = r"^training diverged at update of iteration 1: non-finite parameters critic\.bias$"
+    with pytest.raises(TrainingDiverged, match=expected):
+        trainer.iterate()
+
+
+def test_an_absurd_learning_rate_diverges_with_the_uniform_error() -> None:
+    trainer = Trainer(copy_config(imitation=False, learning_rate=1e30, max_grad_norm=1e30))
+    with pytest.raises(
+        TrainingDiverged, match=r"^training diverged at (rollout|update) of iteration [1-5]: "
+    ):
+        for _ in range(5):
+            trainer.iterate()
+
+
+def test_a_diverging_dagger_round_is_named() -> None:
+    """A huge imitation learning rate: behaviour cloning's weights overflow in DAgger's round."""
+    trainer = Trainer(copy_config(imitation_pairs=200, imitation_epochs=1, dagger_steps=64, imitation_lr=1e6))
+    expected = r"^training diverged at [a-z -]+[0-9]* of DAgger round 1: non-finite (loss|logits)$"
+    with pytest.raises(TrainingDiverged, match=expected):
+        trainer.warm_start()
+    assert not trainer.warm_started
 
 
 def test_state_dict_resumes_exactly() -> None:

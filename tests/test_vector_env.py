@@ -41,7 +41,6 @@ def test_vector_matches_single_envs_step_for_step(env_id: str, num_envs: int) ->
     seed, steps = 17 * num_envs, 400
     vec = make_vec(env_id, num_envs, obs_mode="full")
     singles = [gym.make(env_id, obs_mode="full") for _ in range(num_envs)]
-    mask = singles[0].unwrapped.action_masks()
     rng = np.random.default_rng(num_envs)
 
     obs, info = vec.reset(seed=seed)
@@ -49,6 +48,7 @@ def test_vector_matches_single_envs_step_for_step(env_id: str, num_envs: int) ->
         single_obs, single_info = env.reset(seed=seed + i)
         assert_obs_equal(_row(obs, i), single_obs, f"reset env {i}")
         assert np.array_equal(info["action_mask"][i], single_info["action_mask"])
+    mask = singles[0].unwrapped.action_masks()
 
     restart = [False] * num_envs
     ends = invalid = 0

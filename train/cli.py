@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import dataclasses
+import io
 import json
 import math
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +33,23 @@ import yaml
 from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.digits import number_from_text
 from actformer_envs.instructions import NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, instruction_name
 from actformer_envs.symbols import SYMBOL_CHARS
 from actformer_envs.tasks import TASKS
 from agents.actformer import ActformerPolicy
-from train.checkpoint import CHECKPOINT_NAME, FORMAT_VERSION, load_checkpoint, save_checkpoint
+from train.checkpoint import (
+    CHECKPOINT_NAME,
+    FORMAT_VERSION,
+    check_env_signature,
+    env_signature,
+    load_checkpoint,
+    save_checkpoint,
+)
 from train.config import A2CConfig, PPOConfig, RunConfig
+from train.divergence import TrainingDiverged
 from train.evaluate import format_table, generalization_table
+from train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
 
 #: Config class of each ``--algo``.
 ALGOS: dict[str, type[RunConfig]] = {"ppo": PPOConfig, "a2c": A2CConfig}
@@ -60,6 +73,36 @@ SEQUENCE_TASKS = ("Copy", "Reverse", "DuplicatedInput", "Sort", "Parity")
 
 class UsageError(Exception):
     """A bad value, file or path given by the user: reported in one line, exit status 2."""
+
+
+def parse_args(command: Any, argv: Sequence[str], prog: str, **kwargs: Any) -> Any:
+    """``tyro.cli(command)`` on ``argv``; its parse errors (a framed, multi-line message) become one
+    ``UsageError`` line. ``--help`` prints as tyro prints it."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured), warnings.catch_warnings():
+            # (a config file's value of the wrong type is reported by the config's own check)
+            warnings.simplefilter("ignore", UserWarning)
+            return tyro.cli(command, args=list(argv), prog=prog, **kwargs)
+    except SystemExit as exit:
+        if exit.code in (0, None):
+            raise
+        raise UsageError(f"{_one_line(captured.getvalue())} (see {prog} --help)") from None
+
+
+def _one_line(framed: str) -> str:
+    """tyro's framed error as one line: its title and sections, without the help text it repeats."""
+    sections: list[list[str]] = [[]]
+    for line in framed.splitlines():
+        text = line.strip().strip("│").strip()
+        if text.startswith(("╭", "╰")) or set(text) <= set("─ "):  # frame or separator: a new section
+            title = text.strip("─╭╮╰╯ ")
+            sections.append([f"{title}:"] if title else [])
+        else:
+            sections[-1].append(text)
+    kept = [" ".join(" ".join(words).split()) for words in sections if words]
+    kept = [text for text in kept if text and not text.startswith(("Argument helptext", "For full helptext"))]
+    return "; ".join(kept).replace(":;", ":") or "bad arguments"
 
 
 # ----------------------------------------------------------------------------------------- train
@@ -90,8 +133,6 @@ def train_main(argv: Sequence[str]) -> int:
     exact-match table."""
     options, config, resumed = _parse_train(argv)
     set_threads(options.threads)
-    from torch.utils.tensorboard import SummaryWriter
-
     from train.ppo import Trainer  # imported here: eval and trace do not need it
 
     try:
@@ -100,27 +141,45 @@ def train_main(argv: Sequence[str]) -> int:
         raise UsageError(str(error)) from None
     if resumed is not None:
         run_dir, payload = resumed
-        trainer.load_state_dict(payload["trainer"])
+    else:
+        run_dir, payload = _new_run_dir(options.runs_dir, config, options.algo), None
+    try:
+        lock = lock_run_dir(run_dir)
+    except RunDirBusy as error:
+        raise UsageError(str(error)) from None
+    try:
+        return _run(trainer, run_dir, payload, options)
+    finally:
+        lock.close()
+
+
+def _run(trainer: Any, run_dir: Path, payload: Mapping[str, Any] | None, options: TrainOptions) -> int:
+    """Train in ``run_dir`` (from ``payload``'s checkpoint, if any), then evaluate; the exit status."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    config = trainer.config
+    if payload is not None:
+        resume(trainer, payload, run_dir)
         print(f"resuming {run_dir} at step {trainer.global_step}", file=sys.stderr)
     else:
-        run_dir = _new_run_dir(options.runs_dir, config, options.algo)
         print(f"run directory: {run_dir}", file=sys.stderr)
     # On resume too: it may extend total_steps or change the evaluation.
     (run_dir / CONFIG_NAME).write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
     checkpoint = run_dir / CHECKPOINT_NAME
-    # On resume, events past the checkpoint's step (from the interrupted run) are dropped.
-    writer = SummaryWriter(str(run_dir), purge_step=trainer.global_step if resumed else None)
+    writer = SummaryWriter(str(run_dir))
     try:
-        if resumed is None:
+        if payload is None:
             log_metrics(writer, trainer.warm_start(), trainer.global_step)
-            save_run(checkpoint, trainer, options.algo)
+            save_run(checkpoint, trainer, options.algo, writer)
         _train_loop(trainer, writer, checkpoint, options)
         rows = final_evaluation(trainer, options.progress)
         for row in rows:
             writer.add_scalar(f"eval/exact_match_{row['length']}", row["exact_match"], trainer.global_step)
-    except FloatingPointError as error:
-        last = f"the last good checkpoint is {checkpoint}" if checkpoint.exists() else "no checkpoint"
-        print(f"actformer train: error: training diverged ({error}); stopped, {last}", file=sys.stderr)
+    except FloatingPointError as error:  # TrainingDiverged, or a checkpoint refusing a non-finite policy
+        if not isinstance(error, TrainingDiverged):
+            error = TrainingDiverged(f"step {trainer.global_step}", " ".join(str(error).split()))
+        last = f"last good checkpoint: {checkpoint}" if checkpoint.exists() else "no checkpoint"
+        print(f"actformer train: error: {error}; {last}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         hint = (
@@ -136,6 +195,22 @@ def train_main(argv: Sequence[str]) -> int:
     (run_dir / EVAL_NAME).write_text(json.dumps(report, indent=2) + "\n")
     print(format_table(rows))
     return 0
+
+
+def resume(trainer: Any, payload: Mapping[str, Any], run_dir: Path) -> None:
+    """Put ``trainer`` where the checkpoint ``payload`` left it, and cut the run's TensorBoard logs
+    back to that point (the interrupted run may have logged past it)."""
+    if not payload["trainer"]:
+        raise UsageError(
+            f"the checkpoint in {run_dir} holds a policy only (no trainer state): eval it, or train anew"
+        )
+    try:
+        check_env_signature(payload, trainer.config.env_id, trainer.env.single_observation_space)
+        trainer.load_state_dict({**payload["trainer"], "policy": payload["policy"]})
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        detail = " ".join(str(error).split())[:300]
+        raise UsageError(f"cannot resume from {run_dir}: {detail}") from None
+    rewind_tensorboard(run_dir, payload.get("run", {}).get("tensorboard", {}))
 
 
 def _train_loop(trainer: Any, writer: Any, checkpoint: Path, options: TrainOptions) -> None:
@@ -163,7 +238,7 @@ def _train_loop(trainer: Any, writer: Any, checkpoint: Path, options: TrainOptio
             )
             iterations += 1
             if iterations % options.checkpoint_every == 0 or trainer.done():
-                save_run(checkpoint, trainer, options.algo)
+                save_run(checkpoint, trainer, options.algo, writer)
     finally:
         bar.close()
 
@@ -201,9 +276,7 @@ def _parse_train(argv: Sequence[str]) -> tuple[TrainOptions, RunConfig, tuple[Pa
     )
     values = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
     default = command(TrainOptions(algo=algo), unchecked(**values))
-    parsed = tyro.cli(
-        command, args=list(argv), default=default, prog="actformer train", description=_TRAIN_HELP
-    )
+    parsed = parse_args(command, argv, default=default, prog="actformer train", description=_TRAIN_HELP)
     options = parsed.run
     if options.checkpoint_every < 1:
         raise UsageError(f"--checkpoint-every must be >= 1, got {options.checkpoint_every}")
@@ -232,8 +305,6 @@ _TRAIN_HELP = (
 
 def _load_for_resume(path: Path) -> tuple[dict, Path]:
     payload = _load(path)
-    if payload["algo"] not in ALGOS:
-        raise UsageError(f"{path}: unknown algo {payload['algo']!r} in the checkpoint")
     run_dir = path if path.is_dir() else path.parent
     return payload, run_dir
 
@@ -303,24 +374,31 @@ def config_dict(config: RunConfig) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
 
 
-def save_run(path: Path, trainer: Any, algo: str) -> None:
-    """Checkpoint ``trainer`` at ``path``; a non-finite policy is a ``FloatingPointError`` (the run
-    diverged) and leaves the previous checkpoint in place."""
+def save_run(path: Path, trainer: Any, algo: str, writer: Any | None = None) -> None:
+    """Checkpoint ``trainer`` at ``path``, with how far the TensorBoard logs of ``writer`` reach
+    (flushed first); a non-finite policy is a ``FloatingPointError`` (the run diverged) and leaves
+    the previous checkpoint in place."""
+    offsets = {}
+    if writer is not None:
+        writer.flush()
+        offsets = tensorboard_offsets(path.parent)
     try:
-        save_checkpoint(path, checkpoint_payload(trainer, algo))
+        save_checkpoint(path, checkpoint_payload(trainer, algo, {"tensorboard": offsets}))
     except ValueError as error:
         raise FloatingPointError(str(error)) from None
 
 
-def checkpoint_payload(trainer: Any, algo: str) -> dict[str, Any]:
-    """What ``save_checkpoint`` writes for ``trainer``."""
+def checkpoint_payload(trainer: Any, algo: str, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What ``save_checkpoint`` writes for ``trainer`` (its policy once, beside the rest of its state)."""
+    state = trainer.state_dict()
     return {
         "format_version": FORMAT_VERSION,
         "algo": algo,
         "config": config_dict(trainer.config),
-        "policy": trainer.policy.state_dict(),
-        "trainer": trainer.state_dict(),
-        "global_step": trainer.global_step,
+        "env": env_signature(trainer.config.env_id, trainer.env.single_observation_space),
+        "policy": state.pop("policy"),
+        "trainer": state,
+        "run": dict(run or {}),
     }
 
 
@@ -379,7 +457,7 @@ class EvalArgs:
 
 def eval_main(argv: Sequence[str]) -> int:
     """``actformer eval``: the exact-match table of a checkpoint's policy."""
-    args = tyro.cli(EvalArgs, args=list(argv), prog="actformer eval")
+    args = parse_args(EvalArgs, argv, prog="actformer eval")
     payload = _load(args.checkpoint)
     config = make_config(ALGOS[payload["algo"]], payload["config"])
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(config.eval_lengths)
@@ -440,14 +518,16 @@ def env_kwargs(config: RunConfig) -> dict[str, Any]:
 
 
 def load_policy(payload: Mapping[str, Any], config: RunConfig, device: str = "auto") -> ActformerPolicy:
-    """The checkpoint's policy, built for the run's observation space, in eval mode."""
+    """The checkpoint's policy, built for the run's observation space, in eval mode; ``UsageError``
+    if the env as installed is not the one it was trained on, or the device is not available."""
     env = gym.make(config.env_id, max_length=config.max_length, **env_kwargs(config))
     try:
+        check_env_signature(payload, config.env_id, env.observation_space)
         policy = ActformerPolicy(
             env.observation_space, d_model=config.d_model, hidden=config.hidden, device=device
         )
     except (RuntimeError, ValueError) as error:
-        raise UsageError(f"cannot build the policy on device {device!r}: {error}") from None
+        raise UsageError(" ".join(str(error).split())) from None
     finally:
         env.close()
     try:
@@ -459,10 +539,17 @@ def load_policy(payload: Mapping[str, Any], config: RunConfig, device: str = "au
 
 
 def _load(path: Path) -> dict[str, Any]:
+    """The checkpoint at ``path``; ``UsageError`` (one line) if it is missing, unreadable, corrupted,
+    of another format, holds non-finite weights or names an algo this version does not know."""
     try:
-        return load_checkpoint(path)
+        payload = load_checkpoint(path)
     except (FileNotFoundError, ValueError) as error:
         raise UsageError(str(error)) from None
+    if payload["algo"] not in ALGOS:
+        raise UsageError(
+            f"{path}: unknown algo {payload['algo']!r} in the checkpoint (known: {sorted(ALGOS)})"
+        )
+    return payload
 
 
 # ----------------------------------------------------------------------------------------- trace
@@ -488,7 +575,7 @@ class TraceArgs:
 
 def trace_main(argv: Sequence[str]) -> int:
     """``actformer trace``: step the policy on the user's problem, printing what each action did."""
-    args = tyro.cli(TraceArgs, args=list(argv), prog="actformer trace")
+    args = parse_args(TraceArgs, argv, prog="actformer trace")
     payload = _load(args.checkpoint)
     config = make_config(ALGOS[payload["algo"]], payload["config"])
     problem = parse_problem(config.task, args.problem)
@@ -514,7 +601,7 @@ def parse_problem(task: str, text: str) -> Any:
         for operator in operators:
             a, found, b = stripped.partition(operator)
             if found and a.isdigit() and b.isdigit():
-                return (int(a), int(b))
+                return (number_from_text(a), number_from_text(b))  # (of any length, unlike int())
         shown = " or ".join(f"a{op}b" for op in operators)
         raise UsageError(f"{task} problems are written {shown} with non-negative integers a, b; got {text!r}")
     if task in SEQUENCE_TASKS:

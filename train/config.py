@@ -15,6 +15,9 @@ from numbers import Real
 from actformer_envs.config import OBS_MODES, REWARD_MODES
 from actformer_envs.tasks import TASKS
 
+#: The largest seed: NumPy's global seeding (``np.random.seed``) takes 32 bits.
+MAX_SEED = 2**32 - 1
+
 
 @dataclass
 class RunConfig:
@@ -23,7 +26,7 @@ class RunConfig:
     task: str = "Addition"
     """Task name, one of actformer_envs.TASKS (e.g. Addition, Copy)."""
     seed: int = 0
-    """Seed of torch, NumPy and the environments."""
+    """Seed of torch, NumPy and the environments, in [0, 2**32 - 1]."""
     device: str = "auto"
     """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ..."""
     num_envs: int = 64
@@ -96,7 +99,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.task, str) or self.task not in TASKS:
             raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
-        _check_int("seed", self.seed, low=0)
+        _check_int("seed", self.seed, low=0, high=MAX_SEED)
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"device must be 'auto' or a torch device (cpu, cuda), got {self.device!r}")
         for name in ("num_envs", "num_steps", "total_steps", "d_model", "hidden", "imitation_pairs"):
@@ -180,10 +183,16 @@ class A2CConfig(RunConfig):
     """Rollout length: steps of every environment per update."""
 
 
-def _check_int(name: str, value: object, low: int, what: str | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+def _check_int(name: str, value: object, low: int, what: str | None = None, high: int | None = None) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
         bound = f"{what}={low}" if what else str(low)
-        raise ValueError(f"{name} must be an int >= {bound}, got {value!r}")
+        allowed = f">= {bound}" if high is None else f"in [{bound}, {high}]"
+        raise ValueError(f"{name} must be an int {allowed}, got {value!r}")
 
 
 def _check_number(

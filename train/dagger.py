@@ -14,6 +14,7 @@ import torch
 
 from actformer_envs import ActformerVectorEnv
 from agents.actformer import ActformerPolicy
+from train.divergence import check_finite, stage
 from train.imitation import Observations, behaviour_cloning
 
 
@@ -31,7 +32,7 @@ def collect_on_policy(
     instead of the policy's. ``env`` is reset (with ``seed``) first. The last observation of an ended
     episode is not a decision (NEXT_STEP autoreset) and is not collected. Returns the data and
     ``{"agreement": fraction of collected states where the policy's greedy action is the expert's,
-    "success_rate": of the episodes that ended}``.
+    "success_rate": of the episodes that ended}``. Non-finite logits raise ``TrainingDiverged``.
     """
     if steps < 1 or not 0.0 <= beta <= 1.0:
         raise ValueError(f"steps must be >= 1 and beta in [0, 1], got steps={steps}, beta={beta}")
@@ -46,6 +47,7 @@ def collect_on_policy(
         mask = infos["action_mask"]
         with torch.no_grad():
             logits, _ = policy(observation)
+            check_finite("on-policy rollout", logits=logits)
             logits = logits.masked_fill(~torch.as_tensor(np.array(mask), device=policy.device), -torch.inf)
             sampled = torch.distributions.Categorical(logits=logits).sample().cpu().numpy()
             greedy = logits.argmax(-1).cpu().numpy()
@@ -91,14 +93,16 @@ def dagger(
     ``seed + round * num_envs``), aggregates them with all earlier data and retrains ``policy`` on the
     whole with ``behaviour_cloning(**bc_kwargs)``. Returns the aggregated data and per-round stats
     (the on-policy ``agreement`` and ``success_rate`` before retraining, and the final ``loss``).
+    A divergence raises ``TrainingDiverged`` at e.g. ``imitation epoch 3 of DAgger round 2``.
     """
     rng = np.random.default_rng(seed) if rng is None else rng
     history = []
     for round_ in range(rounds):
-        visited, stats = collect_on_policy(
-            policy, env, steps, beta, rng, seed=seed + (round_ + 1) * env.num_envs
-        )
-        data = aggregate(data, visited)
-        losses = behaviour_cloning(policy, data, seed=seed + round_ + 1, **bc_kwargs)
+        with stage(f"DAgger round {round_ + 1}"):
+            visited, stats = collect_on_policy(
+                policy, env, steps, beta, rng, seed=seed + (round_ + 1) * env.num_envs
+            )
+            data = aggregate(data, visited)
+            losses = behaviour_cloning(policy, data, seed=seed + round_ + 1, **bc_kwargs)
         history.append({**stats, "loss": losses[-1]})
     return data, history

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from agents.actformer import masked_logits
+from train.divergence import check_finite, check_parameters
 
 #: Observations keyed by field, each stacked along a leading sample axis.
 Observations = dict[str, np.ndarray]
@@ -118,7 +119,8 @@ def behaviour_cloning(
     as the policy acts. Adam (AdamW: with ``weight_decay`` > 0, decoupled weight decay; 0 is plain
     Adam) at learning rate ``lr``, minibatches of ``batch_size`` reshuffled each epoch; ``seed``
     seeds ``torch.manual_seed`` and the shuffling. ``progress`` shows a tqdm bar. The policy is
-    left in eval mode.
+    left in eval mode. A non-finite loss (checked before its step) or parameter (after each
+    epoch) raises ``train.divergence.TrainingDiverged`` at ``imitation epoch N``.
 
     Weight decay matters for length generalization: on Addition, training on 1-3 digits and acting
     on 100, ``weight_decay=0.3`` solved every seed tried where 0 fails some (``tests/test_imitation.py``,
@@ -158,7 +160,8 @@ def behaviour_cloning(
     policy.train()
     losses = []
     bar = tqdm(range(epochs), desc="behaviour cloning", disable=not progress)
-    for _ in bar:
+    for epoch in bar:
+        where = f"imitation epoch {epoch + 1}"
         order = torch.randperm(count, generator=generator).to(device)
         total = 0.0
         for start in range(0, count, batch_size):
@@ -169,8 +172,11 @@ def behaviour_cloning(
             loss = F.cross_entropy(logits, targets[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            batch_loss = loss.item()
+            check_finite(where, loss=batch_loss)  # before the step: the parameters stay finite
             optimizer.step()
-            total += loss.item() * len(batch)
+            total += batch_loss * len(batch)
+        check_parameters(where, policy)
         losses.append(total / count)
         bar.set_postfix(loss=f"{losses[-1]:.4g}")
     policy.eval()

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import copy
 import math
-import pickle
 import time
 from typing import Any
 
 import numpy as np
 import torch
+from torch.distributions import Categorical
 from torch.nn import functional as F
 
 from actformer_envs import ActformerVectorEnv
@@ -24,6 +24,7 @@ from agents.actformer import ActformerPolicy, masked_logits
 from train.config import PPOConfig, RunConfig
 from train.curriculum import Curriculum
 from train.dagger import dagger
+from train.divergence import check_finite, check_parameters
 from train.evaluate import exact_match
 from train.imitation import behaviour_cloning, collect_expert_data
 
@@ -188,16 +189,17 @@ class Trainer:
         """One rollout of ``num_steps`` vector steps and one update; the metrics (``METRIC_KEYS``).
 
         ``charts/success_rate`` and ``charts/episodic_return`` are over the episodes that ended
-        during the rollout (NaN when none did). Raises ``FloatingPointError`` on a NaN/inf loss.
+        during the rollout (NaN when none did). A NaN or infinite parameter, logit, value, loss or
+        gradient raises ``train.divergence.TrainingDiverged`` at ``start``, ``rollout`` or ``update
+        of iteration N`` (N counts from 1), before it reaches an optimizer step.
         """
         if not self.warm_started:
             self.warm_start()
         start = time.perf_counter()
-        bad = [name for name, p in self.policy.named_parameters() if not torch.isfinite(p).all()]
-        if bad:
-            raise FloatingPointError(f"non-finite policy parameters {bad}; not safe to checkpoint")
-        batch, episodes = self._rollout()
-        losses = self._update(batch)
+        number = self.iteration + 1
+        check_parameters(f"start of iteration {number}", self.policy)
+        batch, episodes = self._rollout(f"rollout of iteration {number}")
+        losses = self._update(batch, f"update of iteration {number}")
         self.iteration += 1
         elapsed = time.perf_counter() - start
         successes, returns = episodes
@@ -210,7 +212,11 @@ class Trainer:
         }
 
     @torch.no_grad()
-    def _rollout(self) -> tuple[dict[str, Any], tuple[list[bool], list[float]]]:
+    def _rollout(self, where: str) -> tuple[dict[str, Any], tuple[list[bool], list[float]]]:
+        """``num_steps`` vector steps of the policy (sampling): the batch of decisions with their
+        advantages, and (successes, returns) of the episodes that ended. ``where`` names the stage
+        in a ``TrainingDiverged`` for non-finite logits or values (checked every step, before
+        sampling: NaN logits would otherwise fail inside ``Categorical``)."""
         c, env = self.config, self.env
         steps, n = c.num_steps, c.num_envs
         observations = {key: np.empty((steps, *v.shape), v.dtype) for key, v in self.observation.items()}
@@ -228,7 +234,12 @@ class Trainer:
             decision[t] = ~self.resetting
             # An env resetting on this step poses its next problem now, under the current range.
             self.episode_level[self.resetting] = self.curriculum.length
-            action, log_prob, _, value = self.policy.get_action_and_value(self.observation, None, self.mask)
+            logits, value = self.policy(self.observation)
+            check_finite(where, logits=logits, values=value)
+            # As policy.get_action_and_value samples (the same draws), less the unused entropy.
+            distribution = Categorical(logits=masked_logits(logits, self.mask, self.device))
+            action = distribution.sample()
+            log_prob = distribution.log_prob(action)
             actions[t] = action.cpu().numpy()
             log_probs[t], values[t] = log_prob.cpu().numpy(), value.cpu().numpy()
             self.observation, reward, terminated[t], truncated[t], infos = env.step(actions[t])
@@ -247,9 +258,9 @@ class Trainer:
                 self.episode_return[envs] = 0.0
             self.resetting = ended
         self.global_step += steps * n
-        last_values = self.policy.get_value(self.observation).cpu().numpy()
-        if not (np.isfinite(values).all() and np.isfinite(last_values).all()):
-            raise FloatingPointError("non-finite value estimates in the rollout; not safe to checkpoint")
+        last_values = self.policy.get_value(self.observation)
+        check_finite(where, values=last_values)
+        last_values = last_values.cpu().numpy()
         advantages = gae(rewards, values, last_values, terminated, truncated, decision, c.gamma, c.gae_lambda)
         keep = decision.reshape(-1)
         batch = {
@@ -265,7 +276,10 @@ class Trainer:
         batch["returns"] = batch["advantages"] + batch["values"]
         return batch, (successes, returns)
 
-    def _update(self, batch: dict[str, Any]) -> dict[str, float]:
+    def _update(self, batch: dict[str, Any], where: str) -> dict[str, float]:
+        """PPO's clipped epochs over minibatches (A2C: one step on the whole batch); the mean losses.
+        ``where`` names the stage in a ``TrainingDiverged``: the loss and gradient norm are checked
+        before each optimizer step, the parameters after the last."""
         c, policy = self.config, self.policy
         tensors = {
             key: torch.as_tensor(value, device=self.device) for key, value in batch.items() if key != "obs"
@@ -305,14 +319,10 @@ class Trainer:
                     kl_warm = masked_kl(logits, reference, mask).mean()
                     loss = loss + c.kl_coef * kl_warm
                     sums["losses/kl_to_warm_start"].append(kl_warm.item())
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"non-finite loss at iteration {self.iteration} (policy {policy_loss.item()}, "
-                        f"value {value_loss.item()}, entropy {entropy.item()}); not safe to checkpoint"
-                    )
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(policy.parameters(), c.max_grad_norm)
+                norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), c.max_grad_norm)
+                check_finite(where, loss=loss, gradient_norm=norm)
                 self.optimizer.step()
                 with torch.no_grad():
                     approx_kl = ((ratio - 1) - log_ratio).mean().item()
@@ -322,6 +332,7 @@ class Trainer:
                 sums["losses/approx_kl"].append(approx_kl)
             if self.ppo and c.target_kl is not None and sums["losses/approx_kl"][-1] > c.target_kl:
                 break
+        check_parameters(where, policy)
         if not sums["losses/kl_to_warm_start"]:
             with torch.no_grad():
                 logits, _ = policy(obs)
@@ -357,8 +368,8 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         """A deep copy of everything an exact resume needs (``load_state_dict`` on a Trainer of the
-        same config). Holds the pickled env and NumPy RNG states: save it with ``torch.save`` and load
-        with ``torch.load(..., weights_only=False)`` (or plain pickle)."""
+        same config): tensors, arrays, numbers and strings only (the env's too, by its
+        ``state_dict``), so a checkpoint stores it as data."""
         state = {
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -371,7 +382,7 @@ class Trainer:
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "numpy_rng": np.random.get_state(),
             "rng": self.rng.bit_generator.state,
-            "env": pickle.dumps(self.env),
+            "env": self.env.state_dict(),
             "observation": self.observation,
             "mask": self.mask,
             "resetting": self.resetting,
@@ -381,6 +392,8 @@ class Trainer:
         return copy.deepcopy(state)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a ``state_dict`` of a Trainer of the same config (the env's state is
+        checked against this trainer's env: ``ValueError`` if it was made otherwise)."""
         state = copy.deepcopy(state)
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -393,8 +406,7 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         np.random.set_state(state["numpy_rng"])
         self.rng.bit_generator.state = state["rng"]
-        self.env.close()
-        self.env = pickle.loads(state["env"])
+        self.env.load_state_dict(state["env"])
         self.observation, self.mask = state["observation"], state["mask"]
         self.resetting, self.episode_return = state["resetting"], state["episode_return"]
         self.episode_level = state["episode_level"]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from actformer_envs.digits import number_text
 from actformer_envs.instructions import NUM_POINTERS, mask_from_names
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
@@ -42,6 +43,13 @@ class Number(int):
     """
 
     __slots__ = ()
+
+    def __repr__(self) -> str:
+        """Its decimal digits, as ``int``'s, also past Python's limit on converting ints to text (an
+        answer may have any number of digits; ``int.__repr__`` raises ``ValueError`` beyond 4300)."""
+        return number_text(self)
+
+    __str__ = __repr__
 
 
 class Task(ABC):
@@ -136,15 +144,25 @@ def fill_from(rows: np.ndarray, starts: np.ndarray, symbol: int) -> np.ndarray:
     ``symbol`` must be at least every symbol in ``rows``: BLANK after digits, EDGE after anything
     (the two largest symbols). A maximum against rows of a cached fill table, one per row, then
     does it in one fast loop; comparing every column with every start, or broadcasting one fill
-    row over several rows, runs a short inner loop per row, several times slower.
+    row over several rows, runs a short inner loop per row, several times slower. The table has
+    (width + 1) * width cells, though: wider rows than ``FILL_TABLE_BYTES`` allows compare instead,
+    which needs memory in proportion to the rows alone (same result).
     """
     leading = rows.shape[:-1]
+    width = rows.shape[-1]
     starts = np.broadcast_to(starts.reshape(starts.shape + (1,) * (len(leading) - starts.ndim)), leading)
-    fills = _beyond(rows.shape[-1], symbol).take(starts.reshape(-1), axis=0, mode="clip")
+    if width * (width + 1) <= FILL_TABLE_BYTES:
+        fills = _beyond(width, symbol).take(starts.reshape(-1), axis=0, mode="clip")
+    else:
+        fills = (np.arange(width) >= starts.reshape(-1, 1)) * np.int8(symbol)
     return np.maximum(rows, fills.reshape(rows.shape)).astype(np.int8, copy=False)
 
 
-@functools.cache
+#: The largest fill table :func:`fill_from` keeps for a width (about 2000 columns); a few are cached.
+FILL_TABLE_BYTES = 4 * 2**20
+
+
+@functools.lru_cache(maxsize=8)
 def _beyond(width: int, symbol: int) -> np.ndarray:
     """Row e (e = 0..width): ``symbol`` in the columns at or beyond e, 0 before (read-only: cached)."""
     table = np.where(np.arange(width) >= np.arange(width + 1)[:, None], np.int8(symbol), np.int8(0))
@@ -179,10 +197,20 @@ def written_prefix(written: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return count_per_row(written), np.logical_and.reduce(written[:-1] >= written[1:], axis=0)
 
 
+def is_sequence(value: Any) -> bool:
+    """Whether a user-posed value is an ordered sequence (a list, tuple or 1-D array; not a string):
+    a set, dict or generator has no order to pose, or can be read only once."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
 def check_sequence(problem: Any, base: int, name: str) -> list[int]:
     """A user-posed sequence of symbols as a list of ints, or ``ValueError`` saying what is wrong."""
-    if isinstance(problem, (str, bytes)) or not hasattr(problem, "__iter__"):
-        raise ValueError(f"{name} problem must be a sequence of ints in [0, {base}), got {problem!r}")
+    if not is_sequence(problem):
+        raise ValueError(
+            f"{name} problem must be a list, tuple or 1-D array of ints in [0, {base}), got {problem!r}"
+        )
     symbols = list(problem)
     for s in symbols:
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or not 0 <= s < base:

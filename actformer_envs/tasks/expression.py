@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from actformer_envs.digits import digit_count, digits_of, from_digits, shown
 from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import Problems, Task
-from actformer_envs.tasks.numbers import check_operands, decode_numbers, to_digits
+from actformer_envs.tasks.numbers import check_operands, decode_numbers
 
 STAGES = (0, 1, 2)
 #: Operands of each stage's problem: (a, b, c), (a, b, c, d), (a, b, c, d, e).
@@ -220,23 +221,25 @@ class Expression(Task):
             shape = "(" + ", ".join(_NAMES[: self.operands]) + ")"
             raise ValueError(
                 f"{self.name} stage {self.stage} problem must be a tuple {shape} of non-negative ints, "
-                f"got {problem!r}"
+                f"got {shown(problem)}"
             )
         return check_operands(problem, self.name, self.operands)
 
     def problem_length(self, problem: Any) -> int:
-        return max(len(to_digits(x, self.base)) for x in self._check(problem))
+        return max(digit_count(x, self.base) for x in self._check(problem))
 
     def encode(self, problem: Any, width: int) -> Problems:
         operands = self._check(problem)
         a, b, c, *rest = operands
         value = a * b + c - (rest[0] if len(rest) == 1 else rest[0] * rest[1] if rest else 0)
         if value < 0:
-            raise ValueError(f"{self.name} problem {operands} has the value {value}; it must be >= 0")
+            raise ValueError(
+                f"{self.name} problem {shown(operands)} has the value {shown(value)}; it must be >= 0"
+            )
         length = self.problem_length(operands)
         if width < self.width(length):
             raise ValueError(f"{self.name} problem of length {length} does not fit width {width}")
-        listed = [to_digits(x, self.base) for x in operands]
+        listed = [digits_of(x, self.base) for x in operands]
         digits = np.zeros((1, self.operands, length), dtype=np.int64)
         for i, d in enumerate(listed):
             digits[0, i, : len(d)] = d
@@ -305,6 +308,9 @@ class Expression(Task):
         return self._table[phase, observation["last_action"], seen @ _FEATURE_WEIGHTS]
 
 
+#: Operands of more digits are evaluated as Python ints (see ``_value_digits``).
+LONG_OPERANDS = 1000
+
 #: The observation bits the expert's rules read (see ``Expression.expert``).
 _FEATURES = 9
 _FEATURE_WEIGHTS = 1 << np.arange(_FEATURES)
@@ -367,8 +373,22 @@ def _multiply_steps(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def _value_digits(digits: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:
     """The digits (n, 2m) of a·b + c [- d | - d·e] for operands (n, k, m), and the final carry
-    (n,): -1 where the value is negative (the digits are then those of base**(2m) + value)."""
+    (n,): -1 where the value is negative (the digits are then those of base**(2m) + value).
+
+    Column sums, a loop over the m columns of a: time in proportion to m * m. Past
+    ``LONG_OPERANDS`` digits the value is Python's, one problem at a time.
+    """
     n, k, m = digits.shape
+    if m > LONG_OPERANDS:
+        columns = np.zeros((n, 2 * m), dtype=np.int8)
+        carry = np.zeros(n, dtype=np.int64)
+        for i, operands in enumerate(digits):
+            a, b, c, *rest = (from_digits(x, base) for x in operands)
+            value = a * b + c - (rest[0] if k == 4 else rest[0] * rest[1] if k == 5 else 0)
+            carry[i] = -1 if value < 0 else 0
+            result = digits_of(value + base ** (2 * m) if value < 0 else value, base)
+            columns[i, : len(result)] = result
+        return columns, carry
     digits = digits.astype(np.int64)
     columns = np.zeros((n, 2 * m), dtype=np.int64)  # column sums, carries not yet propagated
     for i in range(m):

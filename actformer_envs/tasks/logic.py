@@ -9,7 +9,7 @@ import numpy as np
 from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, pad_rows
+from actformer_envs.tasks.base import Problems, Task, answer_lengths, is_sequence, pad_rows
 
 #: The gates by id: (name, truth table [x][y], program, result register). x = b_i (read into R1),
 #: y = b_{i-1} (read into R0); each program leaves the gate's value in its result register and C = 0.
@@ -220,8 +220,10 @@ def _check_problem(problem: Any) -> tuple[int, int, list[int]]:
     for bit in (b0, b1):
         if isinstance(bit, (bool, np.bool_)) or not isinstance(bit, (int, np.integer)) or bit not in (0, 1):
             raise ValueError(f"Logic problem bits b0, b1 must be ints 0 or 1, got {bit!r}")
-    if isinstance(gates, (str, bytes)) or not hasattr(gates, "__iter__"):
-        raise ValueError(f"Logic problem gates must be a sequence of gate ids 0..9, got {gates!r}")
+    if not is_sequence(gates):
+        raise ValueError(
+            f"Logic problem gates must be a list, tuple or 1-D array of gate ids 0..9, got {gates!r}"
+        )
     gates = list(gates)
     for g in gates:
         if isinstance(g, (bool, np.bool_)) or not isinstance(g, (int, np.integer)) or not 0 <= g < NUM_GATES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from actformer_envs.digits import digits_of, from_digits
 from actformer_envs.instructions import NUM_ACTIONS, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
@@ -46,6 +47,8 @@ def _expert_table() -> np.ndarray:
 
 
 _EXPERT = _expert_table()
+#: Multipliers of more digits are multiplied as Python ints (see ``_product_digits``).
+LONG_MULTIPLIER = 1000
 
 
 class Multiplication(TwoNumbers):
@@ -144,10 +147,18 @@ def _product_digits(a: np.ndarray, b: np.ndarray, la: int, lb: int, base: int, w
     """Digits (n, width) int8 of a * b, zero-padded to la + lb columns (BLANK beyond).
 
     Columns are summed partial product by partial product, then the carries are propagated column
-    by column: loops over columns, each vectorized over the batch.
+    by column: loops over columns, each vectorized over the batch. That takes time in proportion to
+    la * lb; past ``LONG_MULTIPLIER`` digits each product is Python's, one problem at a time.
     """
     x = np.where(a[:, :la] < base, a[:, :la], 0).astype(np.int64)  # BLANK reads as 0
     y = np.where(b[:, :lb] < base, b[:, :lb], 0).astype(np.int64)
+    if lb > LONG_MULTIPLIER:
+        digits = np.full((len(a), width), BLANK, dtype=np.int8)
+        digits[:, : la + lb] = 0
+        for row, p, q in zip(digits, x, y, strict=True):
+            product = digits_of(from_digits(p, base) * from_digits(q, base), base)
+            row[: len(product)] = product
+        return digits
     sums = np.zeros((len(a), la + lb), dtype=np.int64)
     for j in range(lb):
         sums[:, j : j + la] += x * y[:, j : j + 1]

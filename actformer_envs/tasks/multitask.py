@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from actformer_envs.digits import shown
 from actformer_envs.instructions import INSTRUCTIONS, NUM_POINTERS
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import EDGE
@@ -155,7 +156,7 @@ class MultiTask(Task):
         ):
             raise ValueError(
                 f"MultiTask problem must be a pair (task name, problem) with a task from "
-                f"{list(self._index)}, got {problem!r}"
+                f"{list(self._index)}, got {shown(problem)}"
             )
         return self._members[self._index[problem[0]]], problem[1]
 

@@ -10,31 +10,20 @@ from typing import Any
 
 import numpy as np
 
+from actformer_envs.digits import digit_count, digits_of, from_digits, shown
 from actformer_envs.machine import constant
-from actformer_envs.symbols import BLANK, SYMBOL_VALUE, symbols_to_text
+from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, Task, written_prefix
 
 _BLANK = constant(BLANK, np.int8)
 _DIGIT_VALUES = SYMBOL_VALUE.astype(np.int64)
 
 
-def to_digits(value: int, base: int) -> list[int]:
-    """Digits of ``value`` in ``base``, least significant first (``[0]`` for 0)."""
-    if base == 10:
-        return [int(c) for c in reversed(str(value))]
-    out = []
-    while True:
-        value, digit = divmod(value, base)
-        out.append(digit)
-        if not value:
-            return out
-
-
 def number_rows(values: tuple[int, ...], base: int, width: int) -> np.ndarray:
     """Numbers laid out as rows (len(values), width) of digits, then BLANK."""
     rows = np.full((len(values), width), BLANK, dtype=np.int8)
     for row, value in zip(rows, values, strict=True):
-        digits = to_digits(value, base)
+        digits = digits_of(value, base)
         row[: len(digits)] = digits
     return rows
 
@@ -43,10 +32,10 @@ def check_operands(problem: Any, task: str, count: int = 2) -> tuple[int, ...]:
     """A user-posed tuple of ``count`` non-negative ints, or ``ValueError`` saying what is wrong."""
     if not isinstance(problem, (tuple, list)) or len(problem) != count:
         what = "a pair (a, b)" if count == 2 else f"a tuple of {count}"
-        raise ValueError(f"{task} problem must be {what} of non-negative ints, got {problem!r}")
+        raise ValueError(f"{task} problem must be {what} of non-negative ints, got {shown(problem)}")
     for x in problem:
         if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
-            raise ValueError(f"{task} operands must be non-negative ints, got {x!r}")
+            raise ValueError(f"{task} operands must be non-negative ints, got {shown(x)}")
     return tuple(int(x) for x in problem)
 
 
@@ -96,14 +85,14 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     digits *= _place_values(base, short)[:, None]
     values = np.add.reduce(digits, axis=0)
     # Canonical, in one comparison: at least the least canonical number of its length.
-    least = _least_values(base, short, width, leading_zeros)
-    canonical = is_prefix & (values >= least.take(lengths))
+    least = _least_values(base, short, leading_zeros)
+    canonical = is_prefix & (values >= least.take(lengths, mode="clip"))
     answers = np.where(canonical, values, None)  # (an object array of Python ints and None)
     if short < width:
         for i in np.flatnonzero(is_prefix & (lengths > short)).tolist():
-            top_first = rows[i, lengths[i] - 1 :: -1]
-            if leading_zeros or top_first[0] != 0:
-                answers[i] = int(symbols_to_text(top_first), base)
+            digits = rows[i, : lengths[i]]
+            if leading_zeros or digits[-1] != 0:
+                answers[i] = from_digits(digits, base)
     return answers
 
 
@@ -122,14 +111,15 @@ def _place_values(base: int, digits: int) -> np.ndarray:
 
 
 @functools.cache
-def _least_values(base: int, short: int, width: int, leading_zeros: bool) -> np.ndarray:
-    """Entry ``length`` (0..width): the least value of a canonical row of that many digits.
+def _least_values(base: int, short: int, leading_zeros: bool) -> np.ndarray:
+    """Entry ``length`` (0..short + 1, longer rows clipped to the last): the least value of a
+    canonical row of that many digits.
 
     No digits is no number, and rows of more than ``short`` digits are decoded one by one: their
     entry is above any product of ``short`` digits. One digit holds 0 up; more digits hold
     ``base ** (length - 1)`` up, or 0 up with leading zeros.
     """
-    least = np.full(width + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    least = np.full(short + 2, np.iinfo(np.int64).max, dtype=np.int64)
     least[1 : short + 1] = 0 if leading_zeros else base ** np.arange(short, dtype=np.int64)
     least[1] = 0
     least.flags.writeable = False
@@ -155,7 +145,7 @@ class TwoNumbers(Task):
 
     def problem_length(self, problem: Any) -> int:
         a, b = self.operands(problem)
-        return max(len(to_digits(a, self.base)), len(to_digits(b, self.base)))
+        return max(digit_count(a, self.base), digit_count(b, self.base))
 
     def encode(self, problem: Any, width: int) -> Problems:
         a, b = self.operands(problem)

@@ -100,7 +100,7 @@ class RepeatCopy(Task):
 
     def _check(self, problem: Any) -> tuple[list[int], int]:
         """``(sequence, n)`` of a posed problem; ``ValueError`` saying what is wrong."""
-        if isinstance(problem, (str, bytes)) or not hasattr(problem, "__len__") or len(problem) != 2:
+        if not isinstance(problem, (tuple, list)) or len(problem) != 2:
             raise ValueError(f"{self.name} problem must be a pair (sequence, n), got {problem!r}")
         sequence, repeats = problem
         symbols = check_sequence(sequence, self.base, self.name)

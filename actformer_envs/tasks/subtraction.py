@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from actformer_envs.digits import shown
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
@@ -88,7 +89,9 @@ class Subtraction(TwoNumbers):
     def operands(self, problem: Any) -> tuple[int, int]:
         a, b = super().operands(problem)
         if a < b:
-            raise ValueError(f"{self.name} needs a >= b (the difference is not negative), got a={a} < b={b}")
+            raise ValueError(
+                f"{self.name} needs a >= b (the difference is not negative), got a={shown(a)} < b={shown(b)}"
+            )
         return a, b
 
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:

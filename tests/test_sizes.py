@@ -19,6 +19,7 @@ import pytest
 from helpers import expected_answer, run_expert
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles.base import to_digits as oracle_digits
 
 from actformer_envs import ActformerVectorEnv, instruction_index
 from actformer_envs.config import check_size
@@ -82,16 +83,6 @@ def huge(seed: int, size: int = HUGE) -> int:
     return oracle_int(random_digits(np.random.default_rng(seed), size), 10)
 
 
-def reference_digits(value: int, base: int) -> list[int]:
-    """Digits by repeated division: slow for long numbers, obviously right."""
-    digits = []
-    while True:
-        value, digit = divmod(value, base)
-        digits.append(digit)
-        if not value:
-            return digits
-
-
 # -- ints <-> digits -----------------------------------------------------------------------------
 
 
@@ -115,7 +106,7 @@ def test_digit_conversions_at_their_boundaries(base: int) -> None:
     for k in boundary_sizes(base):
         values += [base**k - 1, base**k, base**k + 1, 2**63 - 1, 2**63]
     for value in values:
-        expected = reference_digits(value, base)
+        expected = oracle_digits(value, base)  # repeated division: obviously right
         assert digits_of(value, base).tolist() == expected, (value, base)
         assert digits_of(value, base).dtype == np.int8
         assert to_digits(value, base) == expected

@@ -15,6 +15,7 @@ from actformer_envs.instructions import (
     instruction_index,
     instruction_name,
 )
+from actformer_envs.observation import ObservationView
 from actformer_envs.registration import ENV_IDS, register_envs
 from actformer_envs.tasks import TASKS, Task
 from actformer_envs.vector_env import ActformerVectorEnv
@@ -32,6 +33,7 @@ __all__ = [
     "ActformerEnv",
     "ActformerVectorEnv",
     "Instruction",
+    "ObservationView",
     "Op",
     "Task",
     "instruction_index",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actformer_envs.posing import MAX_POSED_BYTES, posed_bytes
-from actformer_envs.tasks import Task
+from actformer_envs.tasks import MultiTask, Task
 
 REWARD_MODES = ("shaped", "sparse")
 OBS_MODES = ("local", "full")
@@ -31,7 +31,7 @@ class EnvConfig:
     @classmethod
     def for_task(
         cls,
-        task: type[Task],
+        task: type[Task] | type[MultiTask],
         *,
         min_length: int | None = None,
         max_length: int | None = None,
@@ -73,7 +73,7 @@ class EnvConfig:
         )
 
 
-def check_size(task: Task, max_length: int) -> None:
+def check_size(task: Task | MultiTask, max_length: int) -> None:
     """``ValueError`` naming ``max_length`` if the task's problems of that size cannot be held.
 
     Memory grows in proportion to ``max_length`` (the scratchpad's width), with no other limit but
@@ -102,8 +102,12 @@ def _check_int(name: str, value: object, low: int, high: int | None = None, what
     allowed = f"an int >= {low}" if high is None else f"an int in [{low}, {high}]"
     if what:
         allowed += f" ({what})"
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    if not is_int or value < low or (high is not None and value > high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 

@@ -1,4 +1,5 @@
-"""A tour of the suite: the expert solving every task, a 1000-digit addition, and the env's speed.
+"""A tour of the suite: the expert solving every task, a 1000-digit addition, and the env's speed
+(measured on the spot: a single env against the native vector env).
 
 Run it with ``python -m actformer_envs.demo`` or the console script ``actformer-demo``.
 """
@@ -6,11 +7,9 @@ Run it with ``python -m actformer_envs.demo`` or the console script ``actformer-
 from __future__ import annotations
 
 import argparse
-import json
 import reprlib
 import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -19,9 +18,9 @@ import numpy as np
 from actformer_envs.instructions import instruction_name
 from actformer_envs.registration import NAMESPACE
 
-#: The committed benchmark results (present in a source checkout, absent from an installed wheel).
-THROUGHPUT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "throughput.json"
 LONG_ENV_ID, LONG_LENGTH = "Actformer/Addition-v0", 1000
+#: Pre-sampled steps of random actions, reused cyclically (the warm-up steps through them once).
+ACTION_BLOCK = 64
 
 _abbreviated = reprlib.Repr()
 _abbreviated.maxlong = 40
@@ -83,31 +82,57 @@ def show_long_problem(seed: int) -> bool:
     return bool(info["is_success"])
 
 
-def native_steps_per_second(env_id: str, num_envs: int, seconds: float, seed: int = 0) -> float:
-    """Env-steps/s of the native vector env under uniformly random actions (pre-sampled, reused)."""
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
-    batches = np.random.default_rng(seed).integers(envs.single_action_space.n, size=(64, num_envs))
-    envs.reset(seed=seed)
-    for actions in batches:  # warm-up
-        envs.step(actions)
+def steps_per_second(step: Callable[[int], object], envs_per_call: int, seconds: float) -> float:
+    """Env-steps/s of ``step(i)`` (i cycling through the action block) over ``seconds``, after a
+    warm-up pass through the block."""
+    for i in range(ACTION_BLOCK):
+        step(i)
     calls = 0
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:
-        envs.step(batches[calls % len(batches)])
+        step(calls % ACTION_BLOCK)
         calls += 1
-    envs.close()
-    return calls * num_envs / elapsed
+    return calls * envs_per_call / elapsed
+
+
+def single_steps_per_second(env_id: str, seconds: float, seed: int = 0) -> float:
+    """Env-steps/s of one env (``gym.make``) under uniformly random actions (pre-sampled, reused)."""
+    env = gym.make(env_id)
+    actions = np.random.default_rng(seed).integers(env.action_space.n, size=ACTION_BLOCK).tolist()
+    env.reset(seed=seed)
+
+    def step(i: int) -> None:
+        _, _, terminated, truncated, _ = env.step(actions[i])
+        if terminated or truncated:
+            env.reset()
+
+    try:
+        return steps_per_second(step, 1, seconds)
+    finally:
+        env.close()
+
+
+def native_steps_per_second(env_id: str, num_envs: int, seconds: float, seed: int = 0) -> float:
+    """Env-steps/s of the native vector env under uniformly random actions (pre-sampled, reused)."""
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    batches = np.random.default_rng(seed).integers(envs.single_action_space.n, size=(ACTION_BLOCK, num_envs))
+    envs.reset(seed=seed)
+    try:
+        return steps_per_second(lambda i: envs.step(batches[i]), num_envs, seconds)
+    finally:
+        envs.close()
 
 
 def show_throughput(seconds: float, num_envs: int = 4096) -> None:
-    """Print the committed benchmark table (if present), then measure the native vector env briefly."""
-    if THROUGHPUT_RESULTS.is_file():
-        results = json.loads(THROUGHPUT_RESULTS.read_text(encoding="utf-8"))
-        print(f"Committed throughput ({THROUGHPUT_RESULTS.name}, `python benchmarks/throughput.py`):")
-        print(results["markdown"])
-        print()
-    rate = native_steps_per_second(LONG_ENV_ID, num_envs, seconds)
-    print(f"Now, {LONG_ENV_ID} native vector env, {num_envs} envs, {seconds:g} s: {rate:,.0f} steps/s")
+    """Measure, on this machine and now, a single env and the native vector env; print both and
+    their ratio. (The full benchmark, with more configurations and repeats, is
+    ``python -m benchmarks.throughput`` in a source checkout.)"""
+    single = single_steps_per_second(LONG_ENV_ID, seconds)
+    native = native_steps_per_second(LONG_ENV_ID, num_envs, seconds)
+    print(f"Throughput of {LONG_ENV_ID} under random actions, {seconds:g} s each, measured now:")
+    print(f"  {'single env (gym.make)':<30} {single:>12,.0f} steps/s")
+    native_label = f"native vector env, {num_envs} envs"
+    print(f"  {native_label:<30} {native:>12,.0f} steps/s ({native / single:,.0f}x the single env)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,7 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of every problem (default 0)")
     parser.add_argument("--length", type=int, default=3, help="length of the small problems (default 3)")
     parser.add_argument(
-        "--seconds", type=float, default=1.0, help="throughput measurement time, 0 to skip (default 1)"
+        "--seconds",
+        type=float,
+        default=1.0,
+        help="throughput measurement time per configuration, 0 to skip (default 1)",
     )
     args = parser.parse_args(argv)
     solved = [show_small_problem(env_id, args.length, args.seed) for env_id in registered_env_ids()]

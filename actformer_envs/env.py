@@ -13,15 +13,15 @@ from actformer_envs.config import RENDER_MODES, EnvConfig
 from actformer_envs.episodes import Episodes, observation_space
 from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.rendering import render_rgb, render_text
-from actformer_envs.tasks import TASKS, Task
+from actformer_envs.tasks import TASKS, MultiTask, Task
 from actformer_envs.tasks.base import Number
 
 _ENV = np.zeros(1, dtype=np.intp)
 
 
-def task_class(task: str | type[Task]) -> type[Task]:
-    """The task class named by ``task`` (a name from ``TASKS`` or a ``Task`` subclass)."""
-    if isinstance(task, type) and issubclass(task, Task):
+def task_class(task: str | type[Task] | type[MultiTask]) -> type[Task] | type[MultiTask]:
+    """The task class named by ``task`` (a name from ``TASKS``, a ``Task`` subclass or MultiTask)."""
+    if isinstance(task, type) and issubclass(task, (Task, MultiTask)):
         return task
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
@@ -118,7 +118,7 @@ class ActformerEnv(gym.Env):
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
-    def __init__(self, task: str | type[Task] = "Addition", **kwargs: Any) -> None:
+    def __init__(self, task: str | type[Task] | type[MultiTask] = "Addition", **kwargs: Any) -> None:
         task_type = task_class(task)
         self.config = EnvConfig.for_task(task_type, **kwargs)
         self.render_mode = self.config.render_mode
@@ -154,8 +154,8 @@ class ActformerEnv(gym.Env):
                 "Cannot call env.step() after the episode ended (terminated or truncated): call env.reset()"
             )
         self._action[0] = check_action(action)
-        reward, terminated, truncated, invalid, success = self._episodes.step(self._action)
-        terminated, truncated = bool(terminated[0]), bool(truncated[0])
+        reward, terminated_envs, truncated_envs, invalid, success = self._episodes.step(self._action)
+        terminated, truncated = bool(terminated_envs[0]), bool(truncated_envs[0])
         info: dict[str, Any] = {
             "action_mask": self.action_masks(),
             "invalid_action": bool(invalid[0]),
@@ -172,14 +172,14 @@ class ActformerEnv(gym.Env):
     def action_masks(self) -> np.ndarray:
         """The allowed instructions of this task (True = allowed), as MaskablePPO expects. A plain
         task's never change, so they are defined before the first reset; a MultiTask's are not."""
-        if not self._posed and self.task.composite:
+        if not self._posed and self._episodes.mixture.draws_member:
             raise reset_needed("action_masks()")
         return self._episodes.action_masks(0).copy()
 
     @property
     def current_task(self) -> Task:
         """The task of the current episode: ``task`` itself, or the member a MultiTask drew."""
-        return self.task.members[int(self._episodes.machine.layout[0])]
+        return self._episodes.current_task(0)
 
     def expert_action(self) -> int:
         """The expert's next instruction for the current state."""

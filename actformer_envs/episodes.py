@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from actformer_envs.arrays import constant, row_items
 from actformer_envs.config import EnvConfig, check_size
 from actformer_envs.instructions import (
     CARRY_SLOT,
@@ -25,12 +26,12 @@ from actformer_envs.instructions import (
     REGISTER_SLOTS,
     VALUE_LIMIT,
 )
-from actformer_envs.machine import WINDOW, Layout, Machine, constant, row_items
+from actformer_envs.machine import WINDOW, Layout, Machine
 from actformer_envs.posing import INVALID_PENALTY, pose
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.state import array_state, load_array_state
 from actformer_envs.symbols import NUM_SYMBOLS
-from actformer_envs.tasks import NUM_TASK_IDS, Task, task_id
+from actformer_envs.tasks import NUM_TASK_IDS, Mixture, MultiTask, Task
 
 SUCCESS_REWARD = 1.0
 
@@ -39,7 +40,7 @@ _MEMORY = slice(MEMORY_SLOTS[0], MEMORY_SLOTS[-1] + 1)
 _FLAGS = slice(CARRY_SLOT, COMPARE_SLOT + 1)
 
 
-def observation_space(task: Task, config: EnvConfig) -> spaces.Dict:
+def observation_space(task: Task | MultiTask, config: EnvConfig) -> spaces.Dict:
     """The observation space of one environment."""
     value = dict(low=-VALUE_LIMIT, high=VALUE_LIMIT, dtype=np.int32)
     fields: dict[str, spaces.Space] = {
@@ -67,25 +68,28 @@ def observation_space(task: Task, config: EnvConfig) -> spaces.Dict:
 
 
 class Episodes:
-    """The state of ``batch`` episodes of one task, and the step/reset logic over all of them."""
+    """The state of ``batch`` episodes of one task, and the step/reset logic over all of them.
 
-    def __init__(self, task_class: type[Task], config: EnvConfig, batch: int) -> None:
+    They run on the task's :class:`Mixture` (``mixture``): its members, each in its own layout (a
+    plain task is its only member), and the ids the observation shows of them (a MultiTask's).
+    """
+
+    def __init__(self, task_class: type[Task] | type[MultiTask], config: EnvConfig, batch: int) -> None:
         self.task = task_class(config.base, **config.task_options)
         check_size(self.task, config.max_length)  # before anything of that size is made
+        self.mixture = self.task.mixture if isinstance(self.task, MultiTask) else Mixture.of(self.task)
         self.config = config
         self.batch = batch
-        self.width = self.task.width(config.max_length)
-        members = self.task.members
+        self.width = self.mixture.width(config.max_length)
+        members = self.mixture.members
         layouts = tuple(Layout(m.pointer_rows, m.output_row, m.base, m.action_mask) for m in members)
-        self.machine = Machine(batch, len(self.task.rows), self.width, layouts)
-        # The action mask of each layout (one for a plain task): (layouts, actions), read-only.
-        self.masks = np.array([m.action_mask for m in members])
-        self.masks.flags.writeable = False
-        self._shared_masks = np.broadcast_to(self.masks[0], (batch, NUM_ACTIONS))  # a plain task: all envs
-        self._output_rows = np.array([m.output_row for m in members])
-        if self.task.composite:  # what obs["task"] shows
-            self._task_ids = np.array([task_id(m.name) for m in members])
-        self.problems = ProblemQueue(self.task, batch, self.width, (config.min_length, config.max_length))
+        self.machine = Machine(batch, self.mixture.rows, self.width, layouts)
+        # The action mask of each member: (members, actions), read-only; with one member, every env's.
+        self.masks = self.mixture.masks
+        self._shared_masks = np.broadcast_to(self.masks[0], (batch, NUM_ACTIONS))
+        # What obs["task"] shows of each member (None: no task id is shown).
+        self._task_ids = None if self.mixture.ids is None else np.array(self.mixture.ids)
+        self.problems = ProblemQueue(self.mixture, batch, self.width, (config.min_length, config.max_length))
         # Each env's episode constants (its problem's ``EPISODE`` record), one contiguous array each:
         # the step's arithmetic runs over all of them every step, and strided fields cost twice as much.
         self.step_limit = np.ones(batch, dtype=np.int64)  # truncated at this many steps
@@ -122,7 +126,13 @@ class Episodes:
         self._make_views()
 
     #: The arrays of the episodes' own state (the machine and the problem queue have theirs).
-    _STATE = ("step_limit", "step_cost", "inverse_target_digits", "start_potential", "potential")
+    _STATE: tuple[str, ...] = (
+        "step_limit",
+        "step_cost",
+        "inverse_target_digits",
+        "start_potential",
+        "potential",
+    )
     _STATE += ("_clock", "_deadline", "_history")
 
     def state_dict(self) -> dict[str, Any]:
@@ -157,13 +167,13 @@ class Episodes:
     @property
     def last_action(self) -> np.ndarray:
         """The last executed action of each env (``NO_ACTION`` before any), (batch,) int64."""
-        return self._last_action(None)
+        return self._history[:, -1].astype(np.int64)
 
     def _last_action(self, env: int | None) -> np.ndarray | np.int64:
         """``last_action`` of every env (a fresh array), or of env ``env`` (Discrete's type: a NumPy
         int64 scalar, taken from a table, as converting one costs microseconds)."""
         if env is None:
-            return self._history[:, -1].astype(np.int64)
+            return self.last_action
         return _ACTION_SCALARS[self._history[env, -1]]
 
     # -- reset ---------------------------------------------------------------------------------
@@ -209,7 +219,7 @@ class Episodes:
 
     def check_problem(self, problem: Any) -> None:
         """``ValueError`` unless ``problem`` is well formed and fits ``max_length``."""
-        length = self.task.problem_length(problem)
+        length = self.mixture.problem_length(problem)
         if length > self.config.max_length:
             raise ValueError(
                 f"{self.task.name} problem of length {length} does not fit max_length="
@@ -220,7 +230,7 @@ class Episodes:
         """Pose new problems in ``envs``: ``problem`` for all of them, else random ones."""
         if problem is not None:
             self.check_problem(problem)
-            one = pose(self.task, self.task.encode(problem, self.width))
+            one = pose(self.mixture.members, *self.mixture.encode(problem, self.width))
             posed = one[np.zeros(len(envs), dtype=np.intp)]
         elif lengths is not None:
             posed = self.problems.draw(envs, np.asarray(lengths, dtype=np.int64))
@@ -296,7 +306,7 @@ class Episodes:
 
     # -- what the agent sees -------------------------------------------------------------------
 
-    def observation(self, env: int | None = None) -> dict[str, np.ndarray]:
+    def observation(self, env: int | None = None) -> dict[str, Any]:
         """The batched observation, or environment ``env``'s alone (fresh arrays)."""
         machine = self.machine
         machine.sync()
@@ -312,7 +322,7 @@ class Episodes:
         }
         if self.config.history_length:
             obs["history"] = _fresh(self._history[rows])
-        if self.task.composite:
+        if self._task_ids is not None:
             obs["task"] = self._task_ids[machine.layout[rows]]
         if self.config.obs_mode == "full":
             obs["scratchpad"] = machine.scratchpad[rows, : machine.rows, 1:-1].copy()
@@ -321,7 +331,7 @@ class Episodes:
 
     def action_masks(self, env: int | None = None) -> np.ndarray:
         """Allowed instructions of every env (batch, actions), or of env ``env`` (actions,): a
-        read-only view for a plain task, whose envs all share one mask."""
+        read-only view for a mixture of one member (a plain task), whose envs all share one mask."""
         if env is not None:
             return self.masks[self.machine.layout[env]]
         if len(self.masks) == 1:
@@ -330,13 +340,17 @@ class Episodes:
 
     def expert_action(self) -> np.ndarray:
         """The expert's next action for every env, computed from the observation."""
-        return self.task.expert(self.observation()).astype(np.int64)
+        return self.mixture.expert(self.observation()).astype(np.int64)
+
+    def current_task(self, env: int) -> Task:
+        """The member task of env ``env``'s current episode (the task itself, for a plain task)."""
+        return self.mixture.members[int(self.machine.layout[env])]
 
     def outcomes(self, envs: np.ndarray) -> np.ndarray:
         """The decoded output and target of ``envs`` (end-of-episode info): (2, n) object array."""
         machine = self.machine
-        layouts = np.tile(machine.layout.take(envs), 2) if self.task.composite else None
-        return self.task.decode_outputs(machine.answer_rows(envs), layouts).reshape(2, len(envs))
+        answers = self.mixture.decode(machine.answer_rows(envs), machine.layout.take(envs))
+        return answers.reshape(2, len(envs))
 
 
 _ONE, _ZERO = constant(1, np.int64), constant(0, np.int32)

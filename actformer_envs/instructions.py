@@ -26,6 +26,8 @@ from enum import IntEnum
 import numpy as np
 
 NUM_POINTERS = 4
+#: The cells each pointer shows the agent, as column offsets: its left neighbour, under it, its right.
+WINDOW = np.array([-1, 0, 1])
 NUM_REGISTERS = 4
 NUM_MEMORY = 4
 

@@ -13,12 +13,12 @@ pays NumPy's per-inner-loop overhead once per environment and would cost several
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from actformer_envs.arrays import constant, opaque, row_dtype, row_items
 from actformer_envs.instructions import (
     CARRY_SLOT,
     COMPARE_SLOT,
@@ -31,13 +31,15 @@ from actformer_envs.instructions import (
     OPERANDS,
     UNDER_SLOTS,
     VALUE_LIMIT,
+    WINDOW,
     Op,
 )
 from actformer_envs.state import array_state, load_array_state
 from actformer_envs.symbols import BLANK, EDGE, SYMBOL_VALUE
 
-#: Window of cells the observation shows around each pointer: left neighbour, under, right.
-WINDOW = np.array([-1, 0, 1])
+# (``WINDOW``, ``constant``, ``row_items`` and ``opaque`` are re-exported: they were defined here.)
+__all__ = ["WINDOW", "Group", "Layout", "Machine", "constant", "memory_images", "opaque", "row_items"]
+
 #: The target of every cell off the output row: EDGE, which no instruction writes and no written
 #: cell holds, so scoring a write needs no test of whether the cell is scored.
 _NO_TARGET = EDGE
@@ -59,27 +61,26 @@ class Machine:
     pointers rest, so every window read stays in bounds and a pointer never moves onto EDGE. A
     pointer is stored as its flat index into the scratchpad (its *cursor*). What the pointers see
     (``symbols``, ``boundaries``, the U slots) is recomputed lazily, once per step, by :meth:`sync`.
+
+    The machine runs the members of one mixture of tasks (a plain task: one member), each in its
+    own :class:`Layout`; ``layout`` says which one each environment's problem is posed in.
     """
 
-    def __init__(
-        self,
-        batch: int,
-        rows: int,
-        width: int,
-        layouts: tuple[Layout, ...],
-    ) -> None:
-        """``layouts``: what may differ between the tasks of the batch (one entry for a plain task;
-        one per member for a MultiTask); :meth:`load` says which one each environment uses."""
+    def __init__(self, batch: int, rows: int, width: int, layouts: tuple[Layout, ...]) -> None:
+        """``layouts``: the layout of each member task; :meth:`load` says which one each
+        environment uses."""
         self.batch, self.rows, self.width = batch, rows, width
+        self._num_layouts = len(layouts)
+        # What each action runs in each layout, (layouts * actions,): a family (see ``FAMILIES``).
         # A WRITE or SWAP through a pointer the layout leaves unused could only fault (unused
         # pointers rest on the void row): it runs as not allowed, so the handlers need no check.
         runs = [layout.allowed & ~_THROUGH_POINTER[:, _unused(layout)].any(axis=1) for layout in layouts]
-        self._family_of = np.where(runs, _FAMILY, _NOT_ALLOWED).astype(np.uint8).reshape(-1)
-        self._output_rows = np.array([layout.output_row for layout in layouts], dtype=np.intp)
-        bases = {layout.base for layout in layouts}
-        # One base for the batch (a plain task's case: a 0-d operand, see ``constant``), or one per env.
-        self.base = constant(bases.pop(), np.int32) if len(bases) == 1 else np.zeros(batch, dtype=np.int32)
+        self._family_of = np.where(runs, _FAMILY, NOT_ALLOWED).astype(np.uint8).reshape(-1)
         self._bases = np.array([layout.base for layout in layouts], dtype=np.int32)
+        # One base for every layout, so for the whole batch (a 0-d operand, see ``constant``), or
+        # each env's layout's (``_follow_layouts``).
+        one_base = len(set(self._bases.tolist())) == 1
+        self.base = constant(self._bases[0], np.int32) if one_base else self._bases[np.zeros(batch, np.intp)]
         shape = (batch, rows + 1, width + 2)
         self.scratchpad = np.full(shape, EDGE, dtype=np.int8)  # (batch, rows + void, width + 2)
         self.target = np.full(shape, _NO_TARGET, dtype=np.int8)  # the exact answer on the output row
@@ -89,22 +90,30 @@ class Machine:
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
         self.layout = np.zeros(batch, dtype=np.intp)  # which layout each environment uses
-        self._action_offset: np.ndarray | None = None if len(layouts) == 1 else np.zeros(batch, np.intp)
+        # What follows from each layout: where its row of ``_family_of`` starts, its output row
+        # and its pointers' cursors at column 0 (of env 0), (layouts, pointers).
+        self._layout_offsets = np.arange(len(layouts), dtype=np.intp) * NUM_ACTIONS
+        self._output_rows = np.array([layout.output_row for layout in layouts], dtype=np.intp)
         row_of = np.array(
             [[rows if r is None else r for r in layout.pointer_rows] for layout in layouts], dtype=np.intp
         )
-        self._home = row_of * (width + 2) + 1  # (layouts, pointers): cursors at column 0 of env 0
+        self._home = row_of * (width + 2) + 1
         self._env_stride = (rows + 1) * (width + 2)
-        self._env_start = np.arange(batch, dtype=np.intp)[:, None] * self._env_stride
-        self.cursors = self._env_start + self._home[0]
-        # Each env's output row, in layout 0, as an index into the rows of all envs' scratchpads.
-        self._answer_rows = np.arange(batch, dtype=np.intp) * (rows + 1) + self._output_rows[0]
+        # What follows from each env's layout (``_follow_layouts``): its row of ``_family_of``, its
+        # output row (an index into the rows of all envs' scratchpads) and its pointers' cursors at
+        # column 0 (``_homes``). ``_action_index``: a buffer ``execute`` reuses.
+        self._action_offset = np.zeros(batch, dtype=np.intp)
+        self._action_index = np.zeros(batch, dtype=np.intp)
+        self._answer_rows = np.zeros(batch, dtype=np.intp)
+        self._homes = np.zeros((batch, NUM_POINTERS), dtype=np.intp)
+        self._follow_layouts(np.arange(batch), self.layout)
+        self.cursors = self._homes.copy()
         self._stale: list[np.ndarray] = []  # environments whose view needs recomputing
         self._make_views()
 
     #: Attributes rebuilt by ``_make_views`` (not pickled).
-    _VIEWS = ("_flat", "_flat_target", "_flat_values", "_flat_cursors", "_rows", "_under")
-    _VIEWS += ("_zero_values", "_home_cursors", "_cell_rows", "_target_rows", "_unsigned_base")
+    _VIEWS: tuple[str, ...] = ("_flat", "_flat_target", "_flat_values", "_flat_cursors", "_rows", "_under")
+    _VIEWS += ("_zero_values", "_home_rows", "_cell_rows", "_target_rows", "_unsigned_base")
 
     def _make_views(self) -> None:
         """Flat and row views of the state arrays, for the hot paths."""
@@ -120,12 +129,12 @@ class Machine:
             name: row_items(getattr(self, name))
             for name in ("scratchpad", "target", "symbols", "boundaries", "cursors", "values")
         }
-        self._home_cursors = row_items(self._env_start + self._home[0])  # each env's, in layout 0
+        self._home_rows = row_items(self._homes)
         self._zero_values = np.zeros(1, dtype=self._rows["values"].dtype)
         # The U slots of each env's value file, as one opaque item each.
         slot = self.values.itemsize
         under = np.dtype(
-            {"names": ["u"], "formats": [_row_dtype(slot * NUM_POINTERS)], "offsets": [slot * UNDER_SLOTS[0]],
+            {"names": ["u"], "formats": [row_dtype(slot * NUM_POINTERS)], "offsets": [slot * UNDER_SLOTS[0]],
              "itemsize": slot * NUM_SLOTS}
         )  # fmt: skip
         self._under = self.values.view(under).reshape(self.batch)["u"]
@@ -140,25 +149,24 @@ class Machine:
         self.__dict__.update(state)
         self._make_views()
 
-    def _state_names(self) -> tuple[str, ...]:
-        """The arrays that hold the machine's state (a MultiTask's adds what differs per env)."""
-        names = ("scratchpad", "target", "values", "symbols", "boundaries", "wrong", "correct", "layout")
-        names += ("cursors",)
-        if self._action_offset is not None:
-            names += ("_action_offset",)
-        if self.base.ndim:  # one base per env
-            names += ("base",)
-        return names
+    #: The arrays that hold the machine's state. (What follows from each env's layout is not among
+    #: them: ``load_state_dict`` derives it again, see ``_follow_layouts``.)
+    _STATE: tuple[str, ...] = ("scratchpad", "target", "values", "symbols", "boundaries", "wrong", "correct")
+    _STATE += ("layout", "cursors")
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The machine's state as plain arrays (copies); ``stale``: the envs whose view is due."""
-        state = array_state(self, self._state_names())
+        state = array_state(self, self._STATE)
         state["stale"] = np.concatenate([np.zeros(0, np.intp), *self._stale]).astype(np.intp)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a ``state_dict`` of a machine of the same shape and layouts."""
-        load_array_state(self, state, self._state_names(), "machine")
+        layout, layouts = state.get("layout"), self._num_layouts
+        if isinstance(layout, np.ndarray) and layout.size and not 0 <= layout.min() <= layout.max() < layouts:
+            raise ValueError(f"machine state 'layout' must hold layout indices in [0, {layouts})")
+        load_array_state(self, state, self._STATE, "machine")
+        self._follow_layouts(np.arange(self.batch), self.layout.copy())
         stale = state.get("stale")
         if not isinstance(stale, np.ndarray) or stale.ndim != 1 or stale.dtype.kind not in "iu":
             raise ValueError("machine state 'stale' must be a 1-D int array")
@@ -175,25 +183,30 @@ class Machine:
         target: np.ndarray,
         wrong: np.ndarray,
         correct: np.ndarray,
-        layout: np.ndarray | None = None,
+        layout: np.ndarray,
     ) -> None:
         """Pose problems in ``envs``: the memory images of their scratchpad and target (n,) (from
         :func:`memory_images`), their initial scores (output cells wrong, target digits correct)
         and each one's layout."""
         self._rows["scratchpad"][envs] = scratchpad
         self._rows["target"][envs] = target
-        if self._action_offset is None:  # one layout
-            self._rows["cursors"][envs] = self._home_cursors.take(envs)
-        else:
-            self.layout[envs] = layout
-            self._action_offset[envs] = layout * NUM_ACTIONS
-            if self.base.ndim:
-                self.base[envs] = self._bases[layout]
-            self.cursors[envs] = self._env_start[envs] + self._home[layout]
+        if self._num_layouts > 1:  # (with one layout, what follows from it never changes)
+            self._follow_layouts(envs, layout.astype(np.intp))
+        self._rows["cursors"][envs] = self._home_rows.take(envs)  # every pointer at column 0
         self._rows["values"][envs] = self._zero_values
         self.wrong[envs] = wrong
         self.correct[envs] = correct
         self._stale.append(envs)
+
+    def _follow_layouts(self, envs: np.ndarray, layout: np.ndarray) -> None:
+        """Set the layout of ``envs`` and what follows from it: their row of the family table, their
+        output row, their pointers' cursors at column 0, their base."""
+        self.layout[envs] = layout
+        self._action_offset[envs] = self._layout_offsets.take(layout)
+        self._answer_rows[envs] = envs * (self.rows + 1) + self._output_rows.take(layout)
+        self._homes[envs] = self._home.take(layout, axis=0) + (envs * self._env_stride)[:, None]
+        if self.base.ndim:  # one base per env
+            self.base[envs] = self._bases.take(layout)
 
     def sync(self) -> None:
         """Recompute what the pointers see, for every environment changed since the last sync."""
@@ -220,10 +233,7 @@ class Machine:
 
     def answer_rows(self, envs: np.ndarray) -> np.ndarray:
         """The output rows of ``envs``, then their targets: (2 * n, width), decoded in one batch."""
-        if self._action_offset is None:  # one layout
-            rows = self._answer_rows.take(envs)
-        else:
-            rows = envs * (self.rows + 1) + self._output_rows.take(self.layout.take(envs))
+        rows = self._answer_rows.take(envs)
         answers = np.empty(2 * len(envs), dtype=self._cell_rows.dtype)
         self._cell_rows.take(rows, out=answers[: len(envs)])
         self._target_rows.take(rows, out=answers[len(envs) :])
@@ -231,7 +241,7 @@ class Machine:
 
     def columns(self) -> np.ndarray:
         """Column of each pointer on its row, (batch, pointers); 0 for unused pointers."""
-        return (self.cursors - self._home[self.layout]) % self._env_stride
+        return self.cursors - self._homes
 
     # -- running instructions ------------------------------------------------------------------
 
@@ -243,24 +253,25 @@ class Machine:
         as not allowed): both leave the machine as it was.
         """
         self.sync()
-        # (Actions are checked by the env faces: "clip" skips the bounds check, half the cost.)
-        if self._action_offset is None:
-            families = self._family_of.take(actions, mode="clip")
-        else:
-            families = self._family_of.take(self._action_offset + actions, mode="clip")
-        executed = families != _FAMILY_CONSTANTS[_NOT_ALLOWED]
-        halted = families == _FAMILY_CONSTANTS[_HALT]
+        if self.batch == 1:  # (one env: Python ints index faster than a ufunc and a take)
+            first = self._action_offset.item() + actions.item()
+            families = self._family_of[first : first + 1]
+        else:  # (actions are checked by the env faces: "clip" skips the bounds check, half the cost)
+            index = np.add(self._action_offset, actions, out=self._action_index)
+            families = self._family_of.take(index, mode="clip")
+        executed = families != _NOT_ALLOWED
+        halted = families == _HALT
         if self.batch == 1:
             family = int(families[0])
-            if family <= _HALT:
+            if family < FIRST_HANDLED:
                 return executed, halted
             order, counts = _FIRST, _ONE_OF[family]
         else:  # the envs of each family with a handler, by one sort of those envs
-            active = (families > _FAMILY_CONSTANTS[_HALT]).nonzero()[0]
+            active = (families >= _FIRST_HANDLED).nonzero()[0]
             active_families = families.take(active)
             order = active.take(active_families.argsort(kind="stable"))
-            counts = np.bincount(active_families, minlength=len(_HANDLERS)).tolist()
-        if not any(counts[_HALT + 1 :]):  # nothing but HALT and not-allowed instructions
+            counts = np.bincount(active_families, minlength=len(FAMILIES)).tolist()
+        if not any(counts[FIRST_HANDLED:]):  # nothing but HALT and not-allowed instructions
             return executed, halted
         # What every handler needs, gathered once for all of them; each takes its slice.
         issued = actions.take(order)
@@ -270,17 +281,17 @@ class Machine:
         end = 0
         for family, n in enumerate(counts):
             end += n
-            handler = _HANDLERS[family]
-            if n and handler is not None:
+            run = _RUNS[family]
+            if n and run is not None:
                 if n == len(order):
                     group = every
                 else:
                     rows = slice(end - n, end)
                     group = Group(order[rows], issued[rows], files[rows], a[rows], b[rows])
-                faulted = handler(self, group)
+                faulted = run(self, group)
                 if faulted is not None:
                     executed[faulted] = False
-                if family >= _CHANGES_VIEW:
+                if _CHANGES_VIEW[family]:
                     self._stale.append(group.envs)
         return executed, halted
 
@@ -289,6 +300,75 @@ class Machine:
         compare with uint32 views (which need no cast then)."""
         base = self._unsigned_base if unsigned else self.base
         return base if base.ndim == 0 else base[envs]
+
+    # -- the instruction handlers, one per family (see ``FAMILIES``) -----------------------------
+    # Each runs the instructions of one family for the envs of ``g`` at once; one that can fault
+    # returns the envs whose instruction faulted (None: none did).
+
+    def _transfer(self, g: Group) -> None:
+        """READ, LOAD, STORE, CLR, INC, DEC: slot a <- slot b + k (saturating)."""
+        values = self._flat_values
+        source = values.take(g.files + g.b)
+        values[g.files + g.a] = _clip(source + CONSTANT.take(g.actions))
+
+    def _arithmetic(self, g: Group, combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
+        """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0 (saturating)."""
+        values = self._flat_values
+        a, carry = g.files + g.a, g.files + _CARRY_SLOT
+        result = combine(values.take(a), values.take(g.files + g.b))
+        values[a] = _clip(result + values.take(carry))
+        values[carry] = 0
+
+    def _add(self, g: Group) -> None:
+        self._arithmetic(g, np.add)
+
+    def _subtract(self, g: Group) -> None:
+        self._arithmetic(g, np.subtract)
+
+    def _multiply(self, g: Group) -> None:
+        self._arithmetic(g, np.multiply)
+
+    def _compare(self, g: Group) -> None:
+        """CMP Ra,Rb: CMP <- sign(Ra - Rb)."""
+        values = self._flat_values
+        a, b = values.take(g.files + g.a), values.take(g.files + g.b)
+        values[g.files + _COMPARE_SLOT] = np.sign(a - b)
+
+    def _carry(self, g: Group) -> None:
+        """CARRY Rr: C <- Rr // base, Rr <- Rr mod base (floor division, so a borrow is C = -1)."""
+        values = self._flat_values
+        a = g.files + g.a
+        carry, digit = np.divmod(values.take(a), self.base_of(g.envs))
+        values[a] = digit
+        values[g.files + _CARRY_SLOT] = carry
+
+    def _write(self, g: Group) -> np.ndarray | None:
+        """WRITE Rr->Pp (a = p, b = r): the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
+        envs, value, cursors = g.envs, self._flat_values.take(g.files + g.b), self._pointer(g.envs, g.a)
+        old = self._flat.take(cursors)
+        # (As unsigned, a negative value is too large: one comparison checks both ends.)
+        ok = value.view(np.uint32) < self.base_of(envs, unsigned=True)
+        # A faulting write leaves its cell as it was: written back unchanged, it changes no count.
+        self._set_cells(envs, cursors, np.where(ok, value.astype(np.int8), old), old)
+        return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
+
+    def _swap(self, g: Group) -> None:
+        """SWAP Pa,Pb: exchange the cells under two pointers."""
+        envs, first, second = g.envs, self._pointer(g.envs, g.a), self._pointer(g.envs, g.b)
+        a, b = self._flat.take(first), self._flat.take(second)
+        self._set_cells(envs, first, b, a)
+        self._set_cells(envs, second, a, b)
+
+    def _move(self, g: Group) -> None:
+        """MOVE Pp LEFT|RIGHT and ADVANCE: pointers step by ``_DELTAS``, each unless it would land on EDGE."""
+        cursors = self.cursors.take(g.envs, axis=0)
+        moved = cursors + _DELTAS.take(g.actions, axis=0)
+        np.copyto(moved, cursors, where=self._flat.take(moved) == _EDGE)  # (``np.where`` runs a slow loop)
+        self._rows["cursors"][g.envs] = row_items(moved)
+
+    def _pointer(self, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
+        """The cursor of one pointer per env."""
+        return self._flat_cursors.take(envs * _NUM_POINTERS + pointers)
 
     def _set_cells(self, envs: np.ndarray, cursors: np.ndarray, symbols: np.ndarray, old: np.ndarray) -> None:
         """Write cells, which held ``old``, and keep the output's wrong/correct counts current (one
@@ -304,15 +384,6 @@ class Machine:
 
 
 _FIRST = np.zeros(1, dtype=np.intp)
-
-
-def constant(value: float, dtype: type) -> np.ndarray:
-    """``value`` as a read-only 0-d array of ``dtype``: as a ufunc operand it skips the conversion
-    that a Python or NumPy scalar costs on every call (about half a call's overhead)."""
-    array = np.array(value, dtype=dtype)
-    array.flags.writeable = False
-    return array
-
 
 # Operands of the hot path's ufuncs, in the dtypes of the arrays they meet.
 _EDGE, _BLANK = constant(EDGE, np.int8), constant(BLANK, np.int8)
@@ -340,26 +411,6 @@ def memory_images(
     return row_items(images[0]), row_items(images[1])
 
 
-def row_items(array: np.ndarray) -> np.ndarray:
-    """A C-contiguous array (n, ...) as a 1-D array of n opaque items, one per row (a view).
-
-    ``row_items(state)[envs] = row_items(rows)`` moves whole rows in one 1-D fancy assignment,
-    several times faster than ``state[envs] = rows`` on a 2-D array.
-    """
-    rows = array.reshape(len(array), -1)
-    return rows.view(_row_dtype(rows.shape[1] * rows.itemsize)).reshape(len(array))
-
-
-def opaque(items: np.ndarray) -> np.ndarray:
-    """A 1-D array of records as opaque items of the same size (a view), moved in one copy each."""
-    return items.view(_row_dtype(items.itemsize))
-
-
-@functools.cache
-def _row_dtype(size: int) -> np.dtype:
-    return np.dtype((np.void, max(size, 1)))
-
-
 def _clip(x: np.ndarray) -> np.ndarray:
     """Saturate at +-VALUE_LIMIT, in place (two ufunc calls: np.clip's wrapper is slow)."""
     return np.minimum(np.maximum(x, _LOWEST, out=x), _HIGHEST, out=x)
@@ -373,73 +424,6 @@ class Group(NamedTuple):
     files: np.ndarray  # (n,) where each env's value file starts in ``Machine._flat_values``
     a: np.ndarray  # (n,) operand a of each instruction (a slot or a pointer)
     b: np.ndarray  # (n,) operand b (a slot, a pointer or a direction)
-
-
-def _transfer(m: Machine, g: Group) -> None:
-    """READ, LOAD, STORE, CLR, INC, DEC: slot a <- slot b + k (saturating)."""
-    values = m._flat_values
-    source = values.take(g.files + g.b)
-    values[g.files + g.a] = _clip(source + CONSTANT.take(g.actions))
-
-
-def _arithmetic(combine: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
-    def handler(m: Machine, g: Group) -> None:
-        """ADD/SUB/MUL: Ra <- Ra (op) Rb + C, then C <- 0 (saturating)."""
-        values = m._flat_values
-        a, carry = g.files + g.a, g.files + _CARRY_SLOT
-        result = combine(values.take(a), values.take(g.files + g.b))
-        values[a] = _clip(result + values.take(carry))
-        values[carry] = 0
-
-    return handler
-
-
-def _compare(m: Machine, g: Group) -> None:
-    """CMP Ra,Rb: CMP <- sign(Ra - Rb)."""
-    values = m._flat_values
-    a, b = values.take(g.files + g.a), values.take(g.files + g.b)
-    values[g.files + _COMPARE_SLOT] = np.sign(a - b)
-
-
-def _carry(m: Machine, g: Group) -> None:
-    """CARRY Rr: C <- Rr // base, Rr <- Rr mod base (floor division, so a borrow is C = -1)."""
-    values = m._flat_values
-    a = g.files + g.a
-    carry, digit = np.divmod(values.take(a), m.base_of(g.envs))
-    values[a] = digit
-    values[g.files + _CARRY_SLOT] = carry
-
-
-def _pointers(m: Machine, envs: np.ndarray, pointers: np.ndarray) -> np.ndarray:
-    """The cursor of one pointer per env."""
-    return m._flat_cursors.take(envs * _NUM_POINTERS + pointers)
-
-
-def _write(m: Machine, g: Group) -> np.ndarray | None:
-    """WRITE Rr->Pp (a = p, b = r): the cell under Pp <- Rr; faults unless 0 <= Rr < base."""
-    envs, value, cursors = g.envs, m._flat_values.take(g.files + g.b), _pointers(m, g.envs, g.a)
-    old = m._flat.take(cursors)
-    # (As unsigned, a negative value is too large: one comparison checks both ends.)
-    ok = value.view(np.uint32) < m.base_of(envs, unsigned=True)
-    # A faulting write leaves its cell as it was: written back unchanged, it changes no count.
-    m._set_cells(envs, cursors, np.where(ok, value.astype(np.int8), old), old)
-    return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
-
-
-def _swap(m: Machine, g: Group) -> None:
-    """SWAP Pa,Pb: exchange the cells under two pointers."""
-    envs, first, second = g.envs, _pointers(m, g.envs, g.a), _pointers(m, g.envs, g.b)
-    a, b = m._flat.take(first), m._flat.take(second)
-    m._set_cells(envs, first, b, a)
-    m._set_cells(envs, second, a, b)
-
-
-def _move(m: Machine, g: Group) -> None:
-    """MOVE Pp LEFT|RIGHT and ADVANCE: pointers step by ``_DELTAS``, each unless it would land on EDGE."""
-    cursors = m.cursors.take(g.envs, axis=0)
-    moved = cursors + _DELTAS.take(g.actions, axis=0)
-    np.copyto(moved, cursors, where=m._flat.take(moved) == _EDGE)  # (``np.where`` runs a slow loop)
-    m._rows["cursors"][g.envs] = row_items(moved)
 
 
 def _pointer_deltas() -> np.ndarray:
@@ -475,25 +459,42 @@ def _unused(layout: Layout) -> list[int]:
     return [p for p, row in enumerate(layout.pointer_rows) if row is None]
 
 
-# Handler families, in order; those from _CHANGES_VIEW on move pointers or write cells.
-_NOT_ALLOWED, _HALT = 0, 1
-_FAMILIES: tuple[tuple[Callable | None, tuple[Op, ...]], ...] = (
-    (None, (Op.NOOP,)),  # what an instruction the task does not allow runs as
-    (None, (Op.HALT,)),
-    (_transfer, (Op.READ, Op.LOAD, Op.STORE, Op.CLR, Op.INC, Op.DEC)),
-    (_arithmetic(np.add), (Op.ADD,)),
-    (_arithmetic(np.subtract), (Op.SUB,)),
-    (_arithmetic(np.multiply), (Op.MUL,)),
-    (_compare, (Op.CMP,)),
-    (_carry, (Op.CARRY,)),
-    (_write, (Op.WRITE,)),
-    (_swap, (Op.SWAP,)),
-    (_move, (Op.MOVE, Op.ADVANCE)),
+Handler = Callable[[Machine, Group], np.ndarray | None]
+
+
+class Family(NamedTuple):
+    """Opcodes the interpreter runs together, by one handler, for every env that issued one."""
+
+    ops: tuple[Op, ...]
+    run: Handler | None  # None: the family changes nothing (NOOP, HALT)
+    changes_view: bool  # it moves pointers or writes cells: what the pointers see is recomputed
+
+
+#: Every family, by index: ``execute`` groups the envs of a step by this index. The families that
+#: run nothing come first (``FIRST_HANDLED``); what runs as a not-allowed instruction is NOOP's.
+FAMILIES: tuple[Family, ...] = (
+    Family((Op.NOOP,), None, False),  # what an instruction the task does not allow runs as
+    Family((Op.HALT,), None, False),
+    Family((Op.READ, Op.LOAD, Op.STORE, Op.CLR, Op.INC, Op.DEC), Machine._transfer, False),
+    Family((Op.ADD,), Machine._add, False),
+    Family((Op.SUB,), Machine._subtract, False),
+    Family((Op.MUL,), Machine._multiply, False),
+    Family((Op.CMP,), Machine._compare, False),
+    Family((Op.CARRY,), Machine._carry, False),
+    Family((Op.WRITE,), Machine._write, True),
+    Family((Op.SWAP,), Machine._swap, True),
+    Family((Op.MOVE, Op.ADVANCE), Machine._move, True),
 )
-_CHANGES_VIEW = 8
-_FAMILY_CONSTANTS = tuple(constant(family, np.uint8) for family in range(_HALT + 1))
-_HANDLERS = tuple(handler for handler, _ in _FAMILIES)
-_FAMILY_OF_OP = {op: family for family, (_, ops) in enumerate(_FAMILIES) for op in ops}
+_FAMILY_OF_OP = {op: index for index, family in enumerate(FAMILIES) for op in family.ops}
+NOT_ALLOWED, HALT = _FAMILY_OF_OP[Op.NOOP], _FAMILY_OF_OP[Op.HALT]
+#: The first family with a handler: every family from it on has one, none before it.
+FIRST_HANDLED = next(index for index, family in enumerate(FAMILIES) if family.run is not None)
+assert all((family.run is None) == (index < FIRST_HANDLED) for index, family in enumerate(FAMILIES))
+assert len(FAMILIES) <= np.iinfo(np.uint8).max  # (families are uint8, sorted by radix)
+_RUNS = tuple(family.run for family in FAMILIES)
+_CHANGES_VIEW = tuple(family.changes_view for family in FAMILIES)
+# The same indices as operands of the hot path's comparisons (uint8, as the families they meet).
+_NOT_ALLOWED, _HALT, _FIRST_HANDLED = (constant(f, np.uint8) for f in (NOT_ALLOWED, HALT, FIRST_HANDLED))
 _FAMILY = np.array([_FAMILY_OF_OP[Op(op)] for op in OPCODES[:-1]], dtype=np.uint8)  # per action
 #: The family counts of one environment that issued family f: entry f.
-_ONE_OF = tuple([int(f == family) for f in range(len(_HANDLERS))] for family in range(len(_HANDLERS)))
+_ONE_OF = tuple([int(f == family) for f in range(len(FAMILIES))] for family in range(len(FAMILIES)))

@@ -8,12 +8,14 @@ ends, with the output, so problems that never finish cost nothing to decode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from actformer_envs.machine import memory_images, opaque
+from actformer_envs.arrays import opaque
+from actformer_envs.machine import memory_images
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks import Problems, Task
-from actformer_envs.tasks.base import count_per_row
+from actformer_envs.tasks.base import Problems, Task, count_per_row
 
 #: Shaped mode: the time penalty of a whole expert-length episode, spread evenly over its steps.
 TIME_PENALTY = 0.1
@@ -64,7 +66,7 @@ class Posed:
         return self.records["correct"]
 
     @property
-    def layout(self) -> np.ndarray:  # (n,) int16: the layout (a MultiTask's member) of each problem
+    def layout(self) -> np.ndarray:  # (n,) int16: the member task (and so the layout) of each problem
         return self.records["layout"]
 
     @property
@@ -78,7 +80,8 @@ class Posed:
         return {"records": self.records}  # (pickling the view would make it a copy)
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["records"])
+        self.records = state["records"]
+        self.items = opaque(self.records)
 
     def __getitem__(self, index: np.ndarray) -> Posed:
         items = self.items.take(index)
@@ -113,15 +116,15 @@ def posed_dtype(rows: int, width: int) -> np.dtype:
     )
 
 
-def pose(task: Task, problems: Problems) -> Posed:
-    """Everything a reset needs from ``problems``."""
+def pose(members: Sequence[Task], problems: Problems, member: np.ndarray) -> Posed:
+    """Everything a reset needs from ``problems``, each of the member task ``member`` (n,) of
+    ``members`` (the members of a mixture; a plain task is the one member of its own)."""
     n = len(problems)
-    layout = np.zeros(n, dtype=np.intp) if problems.layout is None else problems.layout
-    output_rows = np.array([member.output_row for member in task.members])
-    if problems.layout is None:  # one layout: slicing, not fancy indexing
-        written = problems.scratchpad[:, task.output_row]
+    output_rows = np.array([task.output_row for task in members]).take(member)
+    if n and output_rows.min() == output_rows.max():  # one output row: slicing, not fancy indexing
+        written = problems.scratchpad[:, output_rows[0]]
     else:
-        written = problems.scratchpad[np.arange(n), output_rows[layout]]
+        written = problems.scratchpad[np.arange(n), output_rows]
     target = problems.target
     # Counted column by column, (width, n): see ``tasks.base.count_per_row``.
     written_columns, target_columns = np.ascontiguousarray(written.T), np.ascontiguousarray(target.T)
@@ -131,10 +134,10 @@ def pose(task: Task, problems: Problems) -> Posed:
     program = problems.program_length
     _, rows, width = problems.scratchpad.shape
     records = np.empty(n, dtype=posed_dtype(rows, width))
-    records["scratchpad"], records["target"] = memory_images(problems.scratchpad, target, output_rows[layout])
+    records["scratchpad"], records["target"] = memory_images(problems.scratchpad, target, output_rows)
     records["wrong"] = count_per_row(written_columns != target_columns)
     records["correct"] = correct
-    records["layout"] = layout
+    records["layout"] = member
     episode = records["episode"]
     episode["step_limit"] = STEP_LIMIT_FACTOR * program
     episode["step_cost"] = TIME_PENALTY / program

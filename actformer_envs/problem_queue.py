@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from actformer_envs.machine import constant
+from actformer_envs.arrays import constant
 from actformer_envs.posing import Posed, empty_posed, pose, posed_dtype
 from actformer_envs.state import array_state, load_array_state
 from actformer_envs.streams import BatchRandom, problem_keys
-from actformer_envs.tasks import Task
+from actformer_envs.tasks.mixture import Mixture
 
 #: Memory the queues of one env object may take; deeper queues amortize generation better.
 QUEUE_BYTES = 32 * 2**20
@@ -32,9 +32,9 @@ MAX_DEPTH = 16
 class ProblemQueue:
     """Per-environment queues of random problems with lengths uniform in ``[min_length, max_length]``."""
 
-    def __init__(self, task: Task, batch: int, width: int, lengths: tuple[int, int]) -> None:
-        self.task, self.width, self.lengths = task, width, lengths
-        rows = len(task.rows)
+    def __init__(self, mixture: Mixture, batch: int, width: int, lengths: tuple[int, int]) -> None:
+        self.mixture, self.width, self.lengths = mixture, width, lengths
+        rows = mixture.rows
         room = min(QUEUE_BYTES // batch, ENV_QUEUE_BYTES)  # per env
         self.depth = int(np.clip(room // posed_dtype(rows, width).itemsize, 1, MAX_DEPTH))
         self._depth = constant(self.depth, np.int64)  # (a ufunc operand: see ``machine.constant``)
@@ -90,7 +90,7 @@ class ProblemQueue:
         self.next_episode[envs] += 1
         # The queued problem of this episode, if any, is skipped; an emptied queue refills on pop.
         self.generated[envs] = np.maximum(self.generated[envs], self.next_episode[envs])
-        return pose(self.task, self.task.generate(random, lengths, self.width))
+        return pose(self.mixture.members, *self.mixture.generate(random, lengths, self.width))
 
     def _refill(self) -> None:
         """Fill every queue up to its depth, in one batch."""
@@ -101,8 +101,9 @@ class ProblemQueue:
         episodes = np.repeat(self.generated, counts) + np.arange(total) - np.repeat(first, counts)
         random = BatchRandom(problem_keys(self.seeds[envs], episodes))
         low, high = self.lengths
-        problems = self.task.generate(random, low + random.integers(high - low + 1)[:, 0], self.width)
-        self.queued[envs * self.depth + episodes % self.depth] = pose(self.task, problems)
+        lengths = low + random.integers(high - low + 1)[:, 0]
+        problems, member = self.mixture.generate(random, lengths, self.width)
+        self.queued[envs * self.depth + episodes % self.depth] = pose(self.mixture.members, problems, member)
         self.generated = self.next_episode + self.depth
 
 

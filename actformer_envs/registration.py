@@ -1,14 +1,12 @@
-"""Registers every task as ``Actformer/<Name>-v0``, from one table."""
+"""Registers every task of the registry (``tasks.registry``) as ``Actformer/<Name>-v0``."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 
-from actformer_envs.tasks import TASKS
+from actformer_envs.tasks.registry import ENV_IDS, NAMESPACE, TASKS, VERSION
 
-NAMESPACE = "Actformer"
-VERSION = 0
-ENV_IDS = tuple(f"{NAMESPACE}/{name}-v{VERSION}" for name in TASKS)
+__all__ = ["ENV_IDS", "NAMESPACE", "VERSION", "register_envs"]
 
 
 def register_envs() -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from actformer_envs.episodes import Episodes
 from actformer_envs.instructions import (
     INSTRUCTIONS,
     NUM_MEMORY,
@@ -13,10 +12,8 @@ from actformer_envs.instructions import (
     NUM_REGISTERS,
     instruction_name,
 )
+from actformer_envs.raster import text_to_rgb
 from actformer_envs.symbols import EDGE, SYMBOL_CHARS
-
-if TYPE_CHECKING:
-    from actformer_envs.episodes import Episodes
 
 
 def render_text(episodes: Episodes, env: int, reward: float | None = None) -> str:
@@ -26,7 +23,7 @@ def render_text(episodes: Episodes, env: int, reward: float | None = None) -> st
     people read them, most significant digit on the left.
     """
     machine = episodes.machine
-    task = episodes.task.members[machine.layout[env]]  # a MultiTask shows its current member
+    task = episodes.current_task(env)  # a MultiTask shows its current member
     columns = machine.columns()[env]
     # Fixed-width fields, so that every frame of an episode has the same size (video needs that).
     limit = int(episodes.step_limit[env])
@@ -60,6 +57,4 @@ _NAME_WIDTH = max(len(ins.name) for ins in INSTRUCTIONS)
 
 def render_rgb(text: str) -> np.ndarray:
     """The text frame as an RGB image (H, W, 3) uint8."""
-    from actformer_envs.raster import text_to_rgb
-
     return text_to_rgb(text)

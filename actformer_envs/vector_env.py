@@ -18,7 +18,7 @@ from actformer_envs.episodes import Episodes, observation_space
 from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.state import generator_from_state, generator_state
-from actformer_envs.tasks import Task
+from actformer_envs.tasks import MultiTask, Task
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
 
@@ -38,7 +38,9 @@ class ActformerVectorEnv(VectorEnv):
 
     metadata = {"render_modes": list(RENDER_MODES), "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(self, num_envs: int = 1, task: str | type[Task] = "Addition", **kwargs: Any) -> None:
+    def __init__(
+        self, num_envs: int = 1, task: str | type[Task] | type[MultiTask] = "Addition", **kwargs: Any
+    ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
         task_type = task_class(task)
@@ -167,7 +169,7 @@ class ActformerVectorEnv(VectorEnv):
     def action_masks(self) -> np.ndarray:
         """Allowed instructions per environment, (num_envs, 139) bool, True = allowed (defined before
         the first reset for a plain task, whose mask never changes; not for a MultiTask)."""
-        if self._needs_reset and self.task.composite:
+        if self._needs_reset and self._episodes.mixture.draws_member:
             raise reset_needed("action_masks()")
         return np.array(self._episodes.action_masks())
 
@@ -241,7 +243,7 @@ def _check_seed(seed: Any, name: str) -> int:
     return int(seed)
 
 
-def _config_record(config: EnvConfig, task: Task, num_envs: int) -> dict[str, Any]:
+def _config_record(config: EnvConfig, task: Task | MultiTask, num_envs: int) -> dict[str, Any]:
     """What an env was made with, as plain values: a state fits only an env made alike."""
     record = dataclasses.asdict(config)
     record.pop("render_mode")  # (rendering changes nothing the state holds)

@@ -23,8 +23,17 @@ from torch import nn
 from torch.distributions import Categorical
 
 from actformer_envs.instructions import NUM_ACTIONS, NUM_POINTERS
-from actformer_envs.machine import WINDOW
-from actformer_envs.symbols import NUM_SYMBOLS
+from actformer_envs.observation import (
+    ACTION_VALUES,
+    AT_END,
+    AT_START,
+    BOUNDARY_STATES,
+    NUM_VALUES,
+    VALUE_FIELDS,
+    WINDOW_SIZE,
+    ObservationView,
+)
+from actformer_envs.symbols import EDGE, NUM_SYMBOLS
 
 #: Register values are embedded exactly in [-VALUE_CLIP, VALUE_CLIP], by magnitude beyond.
 VALUE_CLIP = 64
@@ -104,14 +113,15 @@ class StateEncoder(nn.Module):
         self.symbol = nn.Embedding(NUM_SYMBOLS, d_model)
         # A pointer's token sums one embedding per (window cell, symbol), per (pointer, boundary
         # flags) — a linear map of the one-hot window, without a matrix product.
-        self.window_cell = nn.Embedding(NUM_POINTERS * len(WINDOW) * NUM_SYMBOLS, d_model)
-        self.boundary = nn.Embedding(NUM_POINTERS * 4, d_model)
-        self.register_buffer("_cell_offsets", torch.arange(NUM_POINTERS * len(WINDOW)) * NUM_SYMBOLS)
-        self.register_buffer("_boundary_offsets", torch.arange(NUM_POINTERS) * 4)
+        self.window_cell = nn.Embedding(NUM_POINTERS * WINDOW_SIZE * NUM_SYMBOLS, d_model)
+        self.boundary = nn.Embedding(NUM_POINTERS * BOUNDARY_STATES, d_model)
+        self.register_buffer("_cell_offsets", torch.arange(NUM_POINTERS * WINDOW_SIZE) * NUM_SYMBOLS)
+        self.register_buffer("_boundary_offsets", torch.arange(NUM_POINTERS) * BOUNDARY_STATES)
         self.pointer_id = nn.Parameter(torch.zeros(NUM_POINTERS, d_model))
-        # Registers (4), memory (4) and flags (2), embedded together, as three tokens.
-        self.values = ValueEmbedding(10, 3 * d_model)
-        self.last_action = nn.Embedding(NUM_ACTIONS + 1, d_model)
+        # The value file (registers, memory, flags: NUM_VALUES values), embedded together, as one
+        # token per field.
+        self.values = ValueEmbedding(NUM_VALUES, len(VALUE_FIELDS) * d_model)
+        self.last_action = nn.Embedding(ACTION_VALUES, d_model)
         self.query = nn.Parameter(torch.zeros(d_model))
         self.rows = rows
         if rows is not None:
@@ -132,16 +142,18 @@ class StateEncoder(nn.Module):
 
     def tokens(self, obs: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(tokens (B, T, d), last-action token (B, d))."""
-        batch = obs["symbols"].shape[0]
-        cells = self.window_cell(obs["symbols"].long() + self._cell_offsets)  # (B, P * 3, d)
-        flags = obs["boundaries"].long().reshape(batch, NUM_POINTERS, 2)
-        boundary = self.boundary(flags[..., 0] * 2 + flags[..., 1] + self._boundary_offsets)
-        pointers = cells.reshape(batch, NUM_POINTERS, len(WINDOW), -1).sum(2) + boundary
-        last_action = self.last_action(obs["last_action"].long())
-        value_file = torch.cat([obs["registers"], obs["memory"], obs["flags"]], dim=1)
-        parts = [pointers, self.values(value_file).reshape(batch, 3, -1), last_action.unsqueeze(1)]
+        view = ObservationView(obs)
+        batch = view.symbols.shape[0]
+        cells = self.window_cell(view.symbols.long() + self._cell_offsets)  # (B, P * WINDOW_SIZE, d)
+        edges = view.edges.long()  # (B, P, 2): at start, at end
+        boundary = self.boundary(edges[..., AT_START] * 2 + edges[..., AT_END] + self._boundary_offsets)
+        pointers = cells.reshape(batch, NUM_POINTERS, WINDOW_SIZE, -1).sum(2) + boundary
+        last_action = self.last_action(view.last_action.long())
+        value_file = torch.cat(view.value_fields(), dim=1)
+        values = self.values(value_file).reshape(batch, len(VALUE_FIELDS), -1)
+        parts = [pointers, values, last_action.unsqueeze(1)]
         if self.rows is not None:
-            parts.append(self._memory_tokens(obs["scratchpad"].long(), obs["pointers"].long()))
+            parts.append(self._memory_tokens(view.scratchpad.long(), view.pointers.long()))
         return torch.cat(parts, dim=1), last_action
 
     def _memory_tokens(self, scratchpad: torch.Tensor, pointers: torch.Tensor) -> torch.Tensor:
@@ -155,8 +167,7 @@ class StateEncoder(nn.Module):
             3,
             columns.clamp(0, width - 1).unsqueeze(2).expand(batch, NUM_POINTERS, rows, offsets.numel()),
         )  # (B, P, rows, 2R+1)
-        edge = NUM_SYMBOLS - 1
-        cells = torch.where(inside.unsqueeze(2), gathered, torch.full_like(gathered, edge))
+        cells = torch.where(inside.unsqueeze(2), gathered, torch.full_like(gathered, EDGE))
         tokens = (
             self.symbol(cells)
             + self.row_id[:, None, :]
@@ -173,7 +184,7 @@ class StateEncoder(nn.Module):
         keys, values = self.to_keys(normed).reshape(split), self.to_values(normed).reshape(split)
         summary = self.query + last_action
         if self.task is not None:
-            summary = summary + self.task(obs["task"].long().reshape(batch))
+            summary = summary + self.task(ObservationView(obs).task.long().reshape(batch))
         query = self.to_query(self.norm_query(summary)).reshape(batch, 1, self.heads, -1)
         # One query over few tokens: broadcasting beats batched matrix products here.
         weights = torch.softmax((keys * query).sum(-1) / math.sqrt(split[-1]), dim=1)  # (B, T, h)
@@ -208,8 +219,8 @@ class HistoryAttention(nn.Module):
     def __init__(self, d_model: int) -> None:
         super().__init__()
         # Key and value of an action are embeddings of it (an embedding then a linear map is one).
-        self.key = nn.Embedding(NUM_ACTIONS + 1, d_model)
-        self.value = nn.Embedding(NUM_ACTIONS + 1, d_model)
+        self.key = nn.Embedding(ACTION_VALUES, d_model)
+        self.value = nn.Embedding(ACTION_VALUES, d_model)
         self.query = orthogonal_(nn.Linear(d_model, d_model), 1.0)
         self.out = orthogonal_(nn.Linear(d_model, d_model), 1.0)
         self.scale = 1.0 / math.sqrt(d_model)
@@ -239,7 +250,7 @@ class ActformerNetwork(nn.Module):
         state = self.state(obs)
         if self.history is None:
             return state
-        return torch.cat([state, self.history(state, obs["history"])], dim=-1)
+        return torch.cat([state, self.history(state, ObservationView(obs).history)], dim=-1)
 
 
 class ActformerPolicy(nn.Module):

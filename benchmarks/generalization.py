@@ -1,12 +1,12 @@
 """Length generalization: exact match of every agent on every task, trained short, tested up to 100x.
 
-The grid is task x agent x length multiplier. Each task's training length is its ``train_suite``
-plan's (e.g. 3 digits for Addition, 5 symbols for Copy); an agent trained there (or untrained: the
-expert, random) is evaluated at ``multiplier x training length`` for each multiplier, on fresh
-problems of exactly that length, greedily. Agents:
+The grid is task x agent x length multiplier. Each task's training length is its train-suite plan's
+(``benchmarks.common.PLANS``: e.g. 3 digits for Addition, 5 symbols for Copy); an agent trained there
+(or untrained: the expert, random) is evaluated at ``multiplier x training length`` for each
+multiplier, on fresh problems of exactly that length, greedily. Agents:
 
 - ``actformer``: the Actformer, imitation (behaviour cloning + DAgger) then PPO, with its task's
-  ``train_suite.PLANS`` settings; ``actformer-imitation``: the same run's policy after the warm start
+  plan's settings; ``actformer-imitation``: the same run's policy after the warm start
   alone (``Trainer.warm_policy``). When both are asked for, one training serves both.
 - ``ppo``, ``maskable-ppo``: SB3 PPO / sb3-contrib MaskablePPO with ``MultiInputPolicy``, from scratch,
   on 8 copies of the single env (SB3's ``make_vec_env``) for the same RL env-steps as the Actformer's
@@ -27,11 +27,11 @@ with the square of the length (a 300 x 300 product is 902,101 expert steps), so 
 multiplier per task and kind of agent (``FULL_CAPS``, ``QUICK_CAPS``); a capped evaluation is a row
 marked skipped, with the reason, in every output, and the chart plots only measured points.
 
-    python benchmarks/generalization.py                      # the full grid: about 2 hours of cells*
-    python benchmarks/generalization.py --quick              # 1 seed, small budgets: about 7 minutes*
-    python benchmarks/generalization.py --tasks Copy --agents expert,random --multipliers 1,10
-    python benchmarks/generalization.py --ray                # cells as Ray tasks on a local Ray
-    python benchmarks/generalization.py --ray 10.0.0.5:6379  # ... on an existing cluster
+    python -m benchmarks.generalization                      # the full grid: about 2 hours of cells*
+    python -m benchmarks.generalization --quick              # 1 seed, small budgets: about 7 minutes*
+    python -m benchmarks.generalization --tasks Copy --agents expert,random --multipliers 1,10
+    python -m benchmarks.generalization --ray                # cells as Ray tasks on a local Ray
+    python -m benchmarks.generalization --ray 10.0.0.5:6379  # ... on an existing cluster
 
 (*) Measured on a 2-core AMD EPYC, one torch thread per cell: the full budgets' cells took 30-40 min per
 seed (the 3-seed grid: 60 min of wall time with ``--ray`` on 2 workers); ``--quick --seeds 3`` ran in 21 min
@@ -63,20 +63,24 @@ import torch
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from agents.baselines import Agent, ExpertAgent, Observation, RandomAgent
+from benchmarks.common import (
+    DEFAULT_TOTAL_STEPS,
+    PLANS,
+    REPO_ROOT,
+    RESULTS_DIR,
+    Plan,
+    machine_info,
+    plan_settings,
+    positive,
+    run_stamp,
+    torch_context_line,
+    write_results,
+)
+from train.config import PPOConfig
 from train.evaluate import exact_match
-from train.ppo import Trainer
+from train.trainer import Trainer
 
-try:
-    from benchmarks.policy_speed import machine_info, torch_context_line
-    from benchmarks.throughput import positive, run_stamp, write_results
-    from benchmarks.train_suite import DEFAULT_TOTAL_STEPS, PLANS, Plan, plan_config
-except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from policy_speed import machine_info, torch_context_line
-    from throughput import positive, run_stamp, write_results
-    from train_suite import DEFAULT_TOTAL_STEPS, PLANS, Plan, plan_config
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results"
+DEFAULT_OUTPUT = RESULTS_DIR
 PLANS_BY_TASK: dict[str, Plan] = {plan.task: plan for plan in PLANS}
 DEFAULT_TASKS = ("Addition", "Multiplication", "Copy", "Reverse", "Sort", "Parity")
 MULTIPLIERS = (1, 2, 5, 10, 20, 50, 100)
@@ -232,8 +236,9 @@ def solved_by(agent: Agent, task: str, length: int, episodes: int, seed: int, **
 
 def train_actformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
     """Warm start, then PPO only if ``actformer`` (imitation + PPO) is among the cell's agents."""
-    config = plan_config(
-        PLANS_BY_TASK[cell.task], settings.actformer_steps, cell.seed, **dict(settings.actformer_overrides)
+    plan = PLANS_BY_TASK[cell.task]
+    config = PPOConfig(
+        **plan_settings(plan, settings.actformer_steps, cell.seed, **dict(settings.actformer_overrides))
     )
     trainer = Trainer(config)
     warm = trainer.warm_start()
@@ -658,7 +663,7 @@ def results_document(
     seconds: float,
 ) -> dict[str, Any]:
     """Everything the JSON file holds (``markdown`` included)."""
-    date, command = run_stamp("generalization.py", argv)
+    date, command = run_stamp("generalization", argv)
     rows = [row for result in results for row in result["rows"]]
     aggregated = aggregate(rows)
     document: dict[str, Any] = {
@@ -810,10 +815,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the package's copy of this module, so that Ray pickles ``run_cell`` by reference to
-    # ``benchmarks.generalization`` (importable on every node from the repository) and not by value
-    # with references to ``train_suite``, which only a script's sys.path can import.
-    sys.path.insert(0, str(REPO_ROOT))
+    # Run the package's copy of this module, not ``__main__``, so that Ray pickles ``run_cell`` by
+    # reference to ``benchmarks.generalization`` (importable on every node from the repository)
+    # rather than by value.
     from benchmarks import generalization
 
     sys.exit(generalization.main())

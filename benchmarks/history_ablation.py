@@ -8,8 +8,8 @@ expert's own 100-digit trajectories, how often the greedy action changes when th
 blanked or shuffled between samples (how much the policy reads it), and wall times. Results go to a
 Markdown table on stdout and to a JSON file.
 
-    python benchmarks/history_ablation.py               # seeds 0-4; about 4.5 minutes on 2 cores
-    python benchmarks/history_ablation.py --quick       # tiny run (smoke test, numbers meaningless)
+    python -m benchmarks.history_ablation               # seeds 0-4; about 4.5 minutes on 2 cores
+    python -m benchmarks.history_ablation --quick       # tiny run (smoke test, numbers meaningless)
 """
 
 from __future__ import annotations
@@ -28,17 +28,17 @@ import torch
 
 from actformer_envs import NO_ACTION
 from agents import ActformerPolicy
+from benchmarks.common import (
+    RESULTS_DIR,
+    machine_info,
+    positive,
+    run_stamp,
+    torch_context_line,
+    write_results,
+)
 from train import behaviour_cloning, collect_expert_data, exact_match
 
-try:
-    from benchmarks.policy_speed import machine_info, torch_context_line
-    from benchmarks.throughput import positive, run_stamp, write_results
-except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from policy_speed import machine_info, torch_context_line
-    from throughput import positive, run_stamp, write_results
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "history_ablation.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "history_ablation.json"
 ENV_ID = "Actformer/Addition-v0"
 HISTORY_LENGTHS = (8, 0)
 WEIGHT_DECAYS = (0.3, 0.0)
@@ -276,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 runs.append(result)
     rows = summarize(runs)
-    date, command = run_stamp("history_ablation.py", argv)
+    date, command = run_stamp("history_ablation", argv)
     machine = machine_info()
     context = torch_context_line(machine, command, date)
     document = {

@@ -9,9 +9,9 @@ PyTorch's default feed-forward width 2048) over 16 tokens per sample, and the sa
 feed-forward width of 4 x 64 = 256, timed the same way. Results go to a Markdown table on stdout and
 to a JSON file.
 
-    python benchmarks/policy_speed.py                   # 20 repeats, batches 1, 256, 4096
-    python benchmarks/policy_speed.py --quick           # 3 repeats (for tests)
-    python benchmarks/policy_speed.py --threads 1       # torch.set_num_threads(1) first
+    python -m benchmarks.policy_speed                   # 20 repeats, batches 1, 256, 4096
+    python -m benchmarks.policy_speed --quick           # 3 repeats (for tests)
+    python -m benchmarks.policy_speed --threads 1       # torch.set_num_threads(1) first
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ import torch
 from torch import nn
 
 from agents import ActformerPolicy
+from benchmarks.common import (
+    RESULTS_DIR,
+    machine_info,
+    positive,
+    run_stamp,
+    torch_context_line,
+    write_results,
+)
 
-try:
-    from benchmarks.throughput import machine_info as env_machine_info
-    from benchmarks.throughput import positive, run_stamp, write_results
-except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from throughput import machine_info as env_machine_info
-    from throughput import positive, run_stamp, write_results
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "policy_speed.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "policy_speed.json"
 ENV_ID = "Actformer/Addition-v0"
 BATCHES = (1, 256, 4096)
 OBS_MODES = ("local", "full")
@@ -173,23 +173,6 @@ def markdown_table(results: Sequence[dict[str, Any]], ratio_table: dict[str, dic
     return "\n".join(lines)
 
 
-def machine_info() -> dict[str, Any]:
-    """The throughput benchmark's machine info, plus PyTorch's version, threads and GPU."""
-    info = env_machine_info()
-    info["torch"] = torch.__version__
-    info["torch_threads"] = torch.get_num_threads()
-    info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return info
-
-
-def torch_context_line(machine: dict[str, Any], command: str, date: str) -> str:
-    """One Markdown line saying where (CPU, torch threads), when and how a torch benchmark ran."""
-    return (
-        f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs, "
-        f"{machine['torch_threads']} torch thread(s); PyTorch {machine['torch']}; {date}; `{command}`_"
-    )
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line; ``--quick`` sets the repeats and warm-up that were not given."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -253,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         results.append(result)
     ratio_table = ratios(results)
-    date, command = run_stamp("policy_speed.py", argv)
+    date, command = run_stamp("policy_speed", argv)
     machine = machine_info()
     table = markdown_table(results, ratio_table)
     context = torch_context_line(machine, command, date)

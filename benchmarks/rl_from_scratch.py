@@ -1,7 +1,7 @@
 """RL from scratch: PPO and A2C without the warm start, shaped and sparse rewards, on short problems.
 
 For each task (Addition at max length 3, Copy and Reverse at 5), each algorithm (PPO, A2C) and each
-reward mode (shaped, sparse), ``train.ppo.Trainer`` trains a fresh ``ActformerPolicy`` with
+reward mode (shaped, sparse), ``train.trainer.Trainer`` trains a fresh ``ActformerPolicy`` with
 ``imitation=False`` for a fixed budget of env-steps, under the default length curriculum (problems
 uniform in [1, current], lengthened at 90 % success up to the max length). Every iteration's
 training success rate, episodic return and curriculum length are recorded against env-steps (the
@@ -10,9 +10,9 @@ Two more runs per task, warm start (behaviour cloning + DAgger) then PPO under e
 the same RL budget, measure in the same run what the warm start is worth (and whether RL keeps it:
 greedy exact match is also measured right after the warm start). Torch runs on one thread.
 
-    python benchmarks/rl_from_scratch.py                     # 3 tasks x 6 runs, 300k env-steps each
-    python benchmarks/rl_from_scratch.py --steps 1000000 --seeds 3
-    python benchmarks/rl_from_scratch.py --tasks Copy --quick  # tiny budget (for tests)
+    python -m benchmarks.rl_from_scratch                     # 3 tasks x 6 runs, 300k env-steps each
+    python -m benchmarks.rl_from_scratch --steps 1000000 --seeds 3
+    python -m benchmarks.rl_from_scratch --tasks Copy --quick  # tiny budget (for tests)
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ from typing import Any
 
 import torch
 
+from benchmarks.common import (
+    RESULTS_DIR,
+    machine_info,
+    positive,
+    run_stamp,
+    torch_context_line,
+    write_results,
+)
 from train.config import A2CConfig, PPOConfig
-from train.ppo import Trainer
+from train.trainer import Trainer
 
-try:
-    from benchmarks.policy_speed import machine_info, torch_context_line
-    from benchmarks.throughput import positive, run_stamp, write_results
-except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from policy_speed import machine_info, torch_context_line
-    from throughput import positive, run_stamp, write_results
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "rl_from_scratch.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "rl_from_scratch.json"
 #: Task -> training max length (short: the question is whether RL finds the procedure at all).
 TASK_LENGTHS = {"Addition": 3, "Copy": 5, "Reverse": 5}
 ALGORITHMS = {"PPO": PPOConfig, "A2C": A2CConfig}
@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         results.append(result)
-    date, command = run_stamp("rl_from_scratch.py", argv)
+    date, command = run_stamp("rl_from_scratch", argv)
     machine = machine_info()
     table = markdown_table(results)
     document = {

@@ -7,20 +7,15 @@ after a warm-up; the repeats run in rounds over all configurations (so a slow sp
 host does not fall on one configuration alone), and the median steps/s is reported. Results go to
 a Markdown table on stdout and to a JSON file.
 
-    python benchmarks/throughput.py                    # every registered id, 3 s x 3 repeats each
-    python benchmarks/throughput.py --tasks Addition   # one task (names or ids, comma-separated)
-    python benchmarks/throughput.py --quick            # 0.5 s x 1 repeat (for tests)
-    python benchmarks/throughput.py --readme           # also rewrite the table block in README.md
+    python -m benchmarks.throughput                    # every registered id, 3 s x 3 repeats each
+    python -m benchmarks.throughput --tasks Addition   # one task (names or ids, comma-separated)
+    python -m benchmarks.throughput --quick            # 0.5 s x 1 repeat (for tests)
+    python -m benchmarks.throughput --readme           # also rewrite the table block in README.md
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -32,10 +27,18 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-import actformer_envs
+import actformer_envs  # noqa: F401  (registers the envs)
+from benchmarks.common import (
+    REPO_ROOT,
+    RESULTS_DIR,
+    context_line,
+    machine_info,
+    positive,
+    run_stamp,
+    write_results,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "throughput.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "throughput.json"
 DEFAULT_README = REPO_ROOT / "README.md"
 README_START = "<!-- throughput:start -->"
 README_END = "<!-- throughput:end -->"
@@ -213,39 +216,6 @@ def markdown_table(measurements: Sequence[Measurement], ratio_table: dict[str, d
     return "\n".join(lines)
 
 
-def context_line(machine: dict[str, Any], command: str, date: str) -> str:
-    """One Markdown line saying where, when and how the numbers were measured."""
-    return (
-        f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs; Python {machine['python']}, "
-        f"NumPy {machine['numpy']}, Gymnasium {machine['gymnasium']}; {date}; `{command}`_"
-    )
-
-
-def machine_info() -> dict[str, Any]:
-    """Platform, library versions and CPU, for reading the numbers in context."""
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "gymnasium": gym.__version__,
-        "actformer_envs": actformer_envs.__version__,
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model(),
-    }
-
-
-def cpu_model() -> str | None:
-    """The CPU's model name from /proc/cpuinfo (Linux), else ``platform.processor()`` or None."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
 def rewrite_readme(readme: Path, block: str) -> None:
     """Replace what lies between the throughput markers of ``readme`` with ``block``."""
     text = readme.read_text(encoding="utf-8")
@@ -280,21 +250,6 @@ def env_ids_argument(value: str) -> list[str]:
     if not env_ids:
         raise argparse.ArgumentTypeError("no task given")
     return list(dict.fromkeys(env_ids))
-
-
-def positive(kind: type) -> Callable[[str], Any]:
-    """An argparse type: ``kind(value)``, which must be > 0."""
-
-    def parse(value: str) -> Any:
-        try:
-            number = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {value!r}") from None
-        if not number > 0:  # also rejects NaN
-            raise argparse.ArgumentTypeError(f"must be > 0, got {value!r}")
-        return number
-
-    return parse
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -355,8 +310,8 @@ def results_document(
     total_seconds: float,
 ) -> dict[str, Any]:
     """Everything the JSON file holds, ``markdown`` (the printed table) included."""
-    date, command = run_stamp("throughput.py", argv)
-    machine = machine_info()
+    date, command = run_stamp("throughput", argv)
+    machine = machine_info(with_torch=False)
     table = markdown_table(measurements, ratio_table)
     return {
         "benchmark": "throughput",
@@ -385,22 +340,6 @@ def results_document(
         "markdown": f"{table}\n\n{context_line(machine, command, date)}",
         "total_seconds": total_seconds,
     }
-
-
-def run_stamp(script: str, argv: Sequence[str]) -> tuple[str, str]:
-    """(date, command) of a benchmark run, for its results document."""
-    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return date, shlex.join(["python", f"benchmarks/{script}", *argv])
-
-
-def write_results(path: Path, document: dict[str, Any], markdown_file: bool = False) -> None:
-    """Write a benchmark's results document as JSON and print its Markdown table (also written
-    beside the JSON as ``.md`` with ``markdown_file``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if markdown_file:
-        path.with_suffix(".md").write_text(document["markdown"] + "\n", encoding="utf-8")
-    print(document["markdown"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

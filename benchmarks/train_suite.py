@@ -5,9 +5,9 @@ short training length, timed from scratch; then greedy exact match at the traini
 longer ones (10x and 100x where the expert's episodes stay affordable), over a fixed number of
 problems each. Addition also faces adversarial carry chains at every length.
 
-    python benchmarks/train_suite.py                     # every task (about 20 minutes on 2 cores)
-    python benchmarks/train_suite.py --tasks Addition    # the headline alone
-    python benchmarks/train_suite.py --quick             # tiny budgets (for tests)
+    python -m benchmarks.train_suite                     # every task (about 20 minutes on 2 cores)
+    python -m benchmarks.train_suite --tasks Addition    # the headline alone
+    python -m benchmarks.train_suite --quick             # tiny budgets (for tests)
 
 Results: ``benchmarks/results/train_suite.json`` and a Markdown table on stdout.
 """
@@ -19,60 +19,29 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import torch
 
+from benchmarks.common import (
+    DEFAULT_TOTAL_STEPS,
+    PLANS,
+    RESULTS_DIR,
+    Plan,
+    machine_info,
+    plan_settings,
+    positive,
+    run_stamp,
+    write_results,
+)
 from train.config import PPOConfig
 from train.evaluate import exact_match
-from train.ppo import Trainer
+from train.trainer import Trainer
 
-try:
-    from benchmarks.throughput import machine_info, positive, run_stamp, write_results
-except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from throughput import machine_info, positive, run_stamp, write_results
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "train_suite.json"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What one task is trained on and evaluated at."""
-
-    task: str
-    train_length: int
-    eval_lengths: tuple[int, ...]
-    episodes: int  # problems per evaluated length
-    settings: tuple[tuple[str, Any], ...] = ()  # config fields that differ from the defaults
-
-
-#: Training lengths are each task's short problems; evaluation goes to 100x where the expert's own
-#: episodes stay affordable (long multiplication and Expression grow with the square of the length:
-#: a 100 x 100 multiplication is 100,701 steps, a 40-digit expression about 35,000).
-PLANS = (
-    Plan("Addition", 3, (3, 30, 300, 1000), 1000),
-    Plan("Subtraction", 3, (3, 30, 300), 200),
-    # The tasks with long episodes (112 steps for a 3 x 3 multiplication) get more expert data and no
-    # history: with the defaults (20,000 pairs, history 8) the first full run's clones solved 10% of
-    # 3 x 3 multiplications, 72% of 5-symbol sorts, and no 20-digit expression.
-    Plan("Multiplication", 3, (3, 30, 100), 50, (("imitation_pairs", 60_000), ("history_length", 0))),
-    Plan("Compare", 3, (3, 30, 300), 200),
-    Plan("Copy", 5, (5, 50, 500), 200),
-    Plan("Reverse", 5, (5, 50, 500), 200),
-    Plan("DuplicatedInput", 5, (5, 50, 500), 200),
-    Plan("RepeatCopy", 5, (5, 50, 500), 200),
-    Plan("Sort", 5, (5, 50, 500), 200, (("imitation_pairs", 60_000), ("history_length", 0))),
-    Plan("Parity", 5, (5, 50, 500), 200),
-    Plan("Logic", 5, (5, 50, 500), 200),
-    Plan("Expression", 2, (2, 20, 40), 50, (("imitation_pairs", 60_000), ("history_length", 0))),
-)
+DEFAULT_OUTPUT = RESULTS_DIR / "train_suite.json"
 QUICK_EPISODES, QUICK_STEPS = 8, 2048
-#: PPO env-steps per task after the warm start (``--total-steps``; also the generalization grid's).
-DEFAULT_TOTAL_STEPS = 65_536
 
 
 def adversarial_additions(length: int) -> list[tuple[int, int]]:
@@ -129,23 +98,11 @@ def evaluate(policy: torch.nn.Module, plan: Plan, episodes: int, seed: int) -> d
     return results
 
 
-def plan_config(plan: Plan, total_steps: int, seed: int, **overrides: Any) -> PPOConfig:
-    """The PPO config that trains ``plan.task``: the plan's settings, then ``overrides``, on top."""
-    return PPOConfig(
-        task=plan.task,
-        seed=seed,
-        max_length=plan.train_length,
-        total_steps=total_steps,
-        eval_lengths=plan.eval_lengths,
-        **{**dict(plan.settings), **overrides},
-    )
-
-
 def run_plan(
     plan: Plan, total_steps: int, episodes: int | None, seed: int, **overrides: Any
 ) -> dict[str, Any]:
     """Train on ``plan.task`` from scratch, then evaluate; one result row."""
-    config = plan_config(plan, total_steps, seed, **overrides)
+    config = PPOConfig(**plan_settings(plan, total_steps, seed, **overrides))
     started = time.perf_counter()
     trainer = Trainer(config)
     warm = trainer.warm_start()
@@ -253,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair on a shared machine
     started = time.perf_counter()
-    date, command = run_stamp("train_suite.py", argv)
+    date, command = run_stamp("train_suite", argv)
     rows = []
     for plan in args.plans:
         overrides = QUICK_IMITATION if args.quick else {}
@@ -269,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             row.setdefault("run", {"date": previous["date"], "command": previous["command"]})
         order = [plan.task for plan in PLANS]
         rows = sorted([*kept, *rows], key=lambda r: order.index(r["task"]))
-    machine = machine_info()
+    machine = machine_info(with_torch=False)  # torch's version is the document's own key
     document = {
         "benchmark": "train_suite",
         "date": date,

@@ -4,7 +4,7 @@ All three train PPO on Addition (problems of length 1 to 3, shaped reward, ``obs
 history 8) with the same number of envs, rollout length, epochs, minibatch size and hyperparameters,
 on the CPU with one torch thread, in the same run:
 
-- ``trainer``: ``train.ppo.Trainer`` (native vector env, ``agents.ActformerPolicy``, action masks);
+- ``trainer``: ``train.trainer.Trainer`` (native vector env, ``agents.ActformerPolicy``, action masks);
 - ``sb3-actformer``: SB3 ``PPO`` with ``agents.sb3.ActformerPolicy`` (the same network) on SB3's
   ``DummyVecEnv`` of single envs (``make_vec_env``); SB3's PPO does not mask actions;
 - ``sb3-multiinput``: SB3 ``PPO`` with its stock ``MultiInputPolicy`` (flattened one-hot
@@ -14,8 +14,8 @@ Each learner first runs one untimed iteration (rollout + update), then ``--itera
 ``--repeats`` times; the median env-steps/s (rollout and update together, wall clock) is reported,
 and its ratio to each SB3 learner's.
 
-    python benchmarks/training_throughput.py               # 64 envs x 64 steps, 8 iterations x 3 repeats
-    python benchmarks/training_throughput.py --quick       # tiny (for tests)
+    python -m benchmarks.training_throughput               # 64 envs x 64 steps, 8 iterations x 3 repeats
+    python -m benchmarks.training_throughput --quick       # tiny (for tests)
 """
 
 from __future__ import annotations
@@ -34,18 +34,18 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from agents.sb3 import ActformerPolicy as SB3ActformerPolicy
+from benchmarks.common import (
+    RESULTS_DIR,
+    machine_info,
+    positive,
+    run_stamp,
+    torch_context_line,
+    write_results,
+)
 from train.config import PPOConfig
-from train.ppo import Trainer
+from train.trainer import Trainer
 
-try:
-    from benchmarks.policy_speed import machine_info, torch_context_line
-    from benchmarks.throughput import positive, run_stamp, write_results
-except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from policy_speed import machine_info, torch_context_line
-    from throughput import positive, run_stamp, write_results
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "training_throughput.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "training_throughput.json"
 TASK, MIN_LENGTH, MAX_LENGTH = "Addition", 1, 3
 LEARNERS = ("trainer", "sb3-actformer", "sb3-multiinput")
 DEFAULTS = {"num_envs": 64, "num_steps": 64, "iterations": 8, "repeats": 3}
@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name:<16} {result['steps_per_second']:>10,.0f} env-steps/s", file=sys.stderr)
         results.append(result)
     ratio_table = ratios(results)
-    date, command = run_stamp("training_throughput.py", argv)
+    date, command = run_stamp("training_throughput", argv)
     machine = machine_info()
     machine["stable_baselines3"] = stable_baselines3.__version__
     table = markdown_table(results, ratio_table, config)

@@ -145,7 +145,11 @@ def _trainer(task: str, algo: str, seed: int) -> Any:
         eval_lengths=(3,),
     )
     from train import config as config_module
-    from train.ppo import Trainer
+
+    try:
+        from train.trainer import Trainer
+    except ImportError:  # trees before train/ppo.py was split up
+        from train.ppo import Trainer
 
     config_class = config_module.PPOConfig if algo == "ppo" else config_module.A2CConfig
     return Trainer(config_class(**settings))

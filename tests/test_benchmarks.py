@@ -14,14 +14,14 @@ import pytest
 from actformer_envs import demo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "benchmarks" / "throughput.py"
+MODULE = "benchmarks.throughput"
 CONFIGURATIONS = {("single", 1), ("sync", 64), ("native", 64), ("native", 1024), ("native", 4096)}
 
 
 def run_benchmark(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the benchmark script from the repo root, as a user would."""
+    """Run the benchmark from the repo root, as a user would (``python -m benchmarks.throughput``)."""
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", MODULE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
     )
 
 

@@ -1,4 +1,4 @@
-"""``benchmarks/generalization.py``: a tiny grid writes outputs of the documented shape, a cell runs
+"""``python -m benchmarks.generalization``: a tiny grid writes outputs of the documented shape, a cell runs
 the same through Ray, the Wilson interval matches known values, and bad flags are rejected."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from benchmarks import generalization
 from benchmarks.generalization import Cell, Settings, aggregate, run_cell, run_cells, wilson_interval
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "benchmarks" / "generalization.py"
+MODULE = "benchmarks.generalization"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -24,7 +24,7 @@ def test_tiny_grid_writes_outputs(tmp_path: Path) -> None:
     args = ["--quick", "--tasks", "Parity,Multiplication", "--agents", "expert,random"]
     args += ["--multipliers", "1,2,50", "--episodes", "16", "--seeds", "2", "--output", str(tmp_path)]
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", MODULE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
     document = json.loads((tmp_path / "generalization.json").read_text(encoding="utf-8"))

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "benchmarks" / "policy_speed.py"
+MODULE = "benchmarks.policy_speed"
 MODELS = {("actformer", "local"), ("actformer", "full"), ("transformer-encoder", None)}
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the benchmark script from the repo root, as a user would."""
+    """Run the benchmark from the repo root, as a user would (``python -m benchmarks.policy_speed``)."""
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", MODULE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
     )
 
 

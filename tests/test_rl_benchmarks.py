@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO_ROOT / "benchmarks"
 DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown"}
 
 
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a benchmark script from the repo root, as a user would."""
+    """Run ``benchmarks.<name>`` from the repo root, as a user would (``python -m benchmarks.<name>``)."""
     return subprocess.run(
-        [sys.executable, str(BENCHMARKS / name), *args],
+        [sys.executable, "-m", f"benchmarks.{name}", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -41,7 +40,7 @@ def load(output: Path, result: subprocess.CompletedProcess[str]) -> dict:
 
 def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
     output = tmp_path / "rl.json"
-    result = run_script("rl_from_scratch.py", "--quick", "--tasks", "Copy", "--output", str(output))
+    result = run_script("rl_from_scratch", "--quick", "--tasks", "Copy", "--output", str(output))
     document = load(output, result)
     assert document["benchmark"] == "rl_from_scratch"
     settings = document["settings"]
@@ -76,7 +75,7 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
 
 def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
     output = tmp_path / "throughput.json"
-    result = run_script("training_throughput.py", "--quick", "--output", str(output))
+    result = run_script("training_throughput", "--quick", "--output", str(output))
     document = load(output, result)
     assert document["benchmark"] == "training_throughput"
     settings = document["settings"]
@@ -95,10 +94,10 @@ def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "script, args",
     [
-        ("rl_from_scratch.py", ("--tasks", "Sort")),
-        ("rl_from_scratch.py", ("--steps", "0")),
-        ("training_throughput.py", ("--num-envs", "0")),
-        ("training_throughput.py", ("--num-envs", "3", "--num-steps", "3")),
+        ("rl_from_scratch", ("--tasks", "Sort")),
+        ("rl_from_scratch", ("--steps", "0")),
+        ("training_throughput", ("--num-envs", "0")),
+        ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
     ],
 )
 def test_rl_benchmarks_reject_bad_flags(script: str, args: tuple[str, ...]) -> None:

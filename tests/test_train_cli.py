@@ -20,7 +20,7 @@ from train import cli
 from train.checkpoint import FORMAT_VERSION, env_signature, load_checkpoint, save_checkpoint
 from train.cli import UsageError, config_dict, main, parse_problem, trace
 from train.config import PPOConfig
-from train.ppo import Trainer
+from train.trainer import Trainer
 
 #: A training run of a few seconds: Copy, 2 iterations of 8 envs x 8 steps per checkpoint.
 TINY = [

@@ -17,7 +17,8 @@ from train.config import A2CConfig, PPOConfig, RunConfig
 from train.curriculum import Curriculum
 from train.dagger import collect_on_policy
 from train.divergence import TrainingDiverged, check_finite, stage
-from train.ppo import METRIC_KEYS, Trainer, gae
+from train.losses import gae
+from train.trainer import METRIC_KEYS, Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 

@@ -1,4 +1,4 @@
-"""Smoke test of ``benchmarks/train_suite.py``: a tiny run writes results of the documented shape."""
+"""Smoke test of ``python -m benchmarks.train_suite``: a tiny run writes results of the documented shape."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "benchmarks" / "train_suite.py"
+MODULE = "benchmarks.train_suite"
 
 
 def test_quick_run_writes_results(tmp_path: Path) -> None:
@@ -16,7 +16,8 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
-            str(SCRIPT),
+            "-m",
+            MODULE,
             "--quick",
             "--tasks",
             "Copy",
@@ -43,6 +44,6 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
 
 def test_unknown_task_is_rejected() -> None:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--tasks", "NoSuchTask"], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", MODULE, "--tasks", "NoSuchTask"], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 2 and "NoSuchTask" in result.stderr

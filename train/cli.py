@@ -33,10 +33,12 @@ import yaml
 from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs import ActformerVectorEnv
 from actformer_envs.digits import number_from_text
+from actformer_envs.env import as_info_value
 from actformer_envs.instructions import NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, instruction_name
 from actformer_envs.symbols import SYMBOL_CHARS
-from actformer_envs.tasks import TASKS
+from actformer_envs.tasks import TASKS, Task, task_id
 from agents.actformer import ActformerPolicy
 from train.checkpoint import (
     CHECKPOINT_NAME,
@@ -49,6 +51,7 @@ from train.checkpoint import (
 from train.config import A2CConfig, PPOConfig, RunConfig
 from train.divergence import TrainingDiverged
 from train.evaluate import format_table, generalization_table
+from train.rollout import Rollout, Step
 from train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
 
 #: Config class of each ``--algo``.
@@ -133,7 +136,7 @@ def train_main(argv: Sequence[str]) -> int:
     exact-match table."""
     options, config, resumed = _parse_train(argv)
     set_threads(options.threads)
-    from train.ppo import Trainer  # imported here: eval and trace do not need it
+    from train.trainer import Trainer  # imported here: eval and trace do not need it
 
     try:
         trainer = Trainer(config)
@@ -641,30 +644,59 @@ def trace(policy: Any, config: RunConfig, problem: Any, greedy: bool = True) -> 
     # obs_mode="full" shows the scratchpad and pointers to the trace; the policy gets its own keys.
     kwargs = {**env_kwargs(config), "obs_mode": "full"}
     size = max(config.max_length, length)
-    env = gym.make(config.env_id, min_length=1, max_length=size, render_mode="ansi", **kwargs)
+    env = ActformerVectorEnv(1, config.task, min_length=1, max_length=size, render_mode="ansi", **kwargs)
     keys = _policy_keys(config)
     try:
         try:
-            observation, info = env.reset(seed=0, options={"problem": problem})
+            rollout = Rollout(env, seed=0, options={"problem": problem}, episodes=1)
         except ValueError as error:
             raise UsageError(f"bad {config.task} problem: {error}") from None
-        rows, start = env.unwrapped.current_task.rows, env.render()
-        lines, steps = [], 0
-        while True:
-            action = int(policy.act({k: observation[k] for k in keys}, info["action_mask"], greedy=greedy))
-            after, _, terminated, truncated, info = env.step(action)
-            steps += 1
-            change = (
-                "(invalid: no-op)" if info["invalid_action"] else describe_change(observation, after, rows)
-            )
-            lines.append(f"{steps:>4}  {instruction_name(action):<16} {change}".rstrip())
-            observation = after
-            if terminated or truncated:
-                if truncated:
-                    lines.append("      (step limit reached)")
-                return Trace(lines, info, start, env.render())
+        rows, start = _current_task(env, rollout.observation).rows, env.render()[0]
+        lines: list[str] = []
+        steps: list[Step] = []
+
+        def act(observation: Mapping[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
+            single = {key: observation[key][0] for key in keys}  # the policy acts on one env's observation
+            return np.array([int(policy.act(single, mask[0], greedy=greedy))])
+
+        def show(step: Step) -> None:
+            steps.append(step)
+            if step.infos["invalid_action"][0]:
+                change = "(invalid: no-op)"
+            else:
+                change = describe_change(_first(step.observation), _first(step.next_observation), rows)
+            lines.append(f"{len(steps):>4}  {instruction_name(int(step.actions[0])):<16} {change}".rstrip())
+
+        rollout.run(act, show)
+        if steps[-1].truncated[0]:
+            lines.append("      (step limit reached)")
+        return Trace(lines, _single_info(steps[-1].infos), start, env.render()[0])
     finally:
         env.close()
+
+
+def _first(observation: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Env 0's observation of a batched one."""
+    return {key: value[0] for key, value in observation.items()}
+
+
+def _current_task(env: ActformerVectorEnv, observation: Mapping[str, np.ndarray]) -> Task:
+    """The task of env 0's episode: the env's own, or the member a MultiTask posed."""
+    if not env.task.composite:
+        return env.task
+    (member,) = [m for m in env.task.members if task_id(m.name) == int(observation["task"][0])]
+    return member
+
+
+def _single_info(infos: Mapping[str, Any]) -> dict[str, Any]:
+    """Env 0's entries of a vector env's infos at the end of its episode, as a single env's info."""
+    return {
+        "action_mask": np.array(infos["action_mask"][0]),
+        "invalid_action": bool(infos["invalid_action"][0]),
+        "is_success": bool(infos["is_success"][0]),
+        "output": as_info_value(infos["output"][0]),
+        "target": as_info_value(infos["target"][0]),
+    }
 
 
 def _policy_keys(config: RunConfig) -> list[str]:

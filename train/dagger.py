@@ -13,9 +13,10 @@ import numpy as np
 import torch
 
 from actformer_envs import ActformerVectorEnv
-from agents.actformer import ActformerPolicy
+from agents.actformer import ActformerPolicy, masked_logits
 from train.divergence import check_finite, stage
-from train.imitation import Observations, behaviour_cloning
+from train.imitation import ExpertLabels, behaviour_cloning
+from train.rollout import Observations, Rollout, Step
 
 
 def collect_on_policy(
@@ -36,38 +37,46 @@ def collect_on_policy(
     """
     if steps < 1 or not 0.0 <= beta <= 1.0:
         raise ValueError(f"steps must be >= 1 and beta in [0, 1], got steps={steps}, beta={beta}")
-    rng = np.random.default_rng() if rng is None else rng
-    observation, infos = env.reset(seed=seed)
-    resetting = np.zeros(env.num_envs, dtype=bool)
-    chunks: list[Observations] = []
-    labels: list[np.ndarray] = []
-    agreed = collected = solved = ended_count = 0
-    while collected < steps:
-        expert = env.expert_action()
-        mask = infos["action_mask"]
-        with torch.no_grad():
-            logits, _ = policy(observation)
-            check_finite("on-policy rollout", logits=logits)
-            logits = logits.masked_fill(~torch.as_tensor(np.array(mask), device=policy.device), -torch.inf)
-            sampled = torch.distributions.Categorical(logits=logits).sample().cpu().numpy()
-            greedy = logits.argmax(-1).cpu().numpy()
-        keep = ~resetting & (np.cumsum(~resetting) <= steps - collected)
-        chunks.append({key: value[keep] for key, value in observation.items()})
-        labels.append(expert[keep])
-        agreed += int((greedy[keep] == expert[keep]).sum())
-        collected += int(keep.sum())
-        actions = np.where(rng.random(env.num_envs) < beta, expert, sampled)
-        observation, _, terminated, truncated, infos = env.step(actions)
-        resetting = terminated | truncated
-        if resetting.any():
-            ended_count += int(resetting.sum())
-            solved += int((infos["is_success"] & resetting).sum())
-    data = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
+    learner = _Learner(policy, env, beta, np.random.default_rng() if rng is None else rng)
+    labels = ExpertLabels(limit=steps)
+    agreed = solved = ended_count = 0
+
+    def record(step: Step) -> None:
+        nonlocal agreed, solved, ended_count
+        keep = labels.add(step, learner.expert)
+        agreed += int((learner.greedy[keep] == learner.expert[keep]).sum())
+        if step.ended.any():
+            ended_count += int(step.ended.sum())
+            solved += int((step.infos["is_success"] & step.ended).sum())
+
+    Rollout(env, seed=seed).run(learner.act, record, until=labels.full)
     stats = {
-        "agreement": agreed / collected,
+        "agreement": agreed / labels.collected,
         "success_rate": solved / ended_count if ended_count else float("nan"),
     }
-    return (data, np.concatenate(labels).astype(np.int64)), stats
+    return labels.data(), stats
+
+
+class _Learner:
+    """``act`` of DAgger's rollout: the policy's sampled action, or with probability ``beta`` (per
+    env and step, drawn from ``rng``) the expert's; it keeps the expert's and the policy's greedy
+    actions of the observation acted on."""
+
+    def __init__(
+        self, policy: ActformerPolicy, env: ActformerVectorEnv, beta: float, rng: np.random.Generator
+    ) -> None:
+        self.policy, self.env, self.beta, self.rng = policy, env, beta, rng
+        self.expert = self.greedy = np.zeros(0, dtype=np.int64)
+
+    @torch.no_grad()
+    def act(self, observation: Observations, mask: np.ndarray) -> np.ndarray:
+        self.expert = self.env.expert_action()
+        logits, _ = self.policy(observation)
+        check_finite("on-policy rollout", logits=logits)
+        logits = masked_logits(logits, mask, self.policy.device)
+        sampled = torch.distributions.Categorical(logits=logits).sample().cpu().numpy()
+        self.greedy = logits.argmax(-1).cpu().numpy()
+        return np.where(self.rng.random(self.env.num_envs) < self.beta, self.expert, sampled)
 
 
 def aggregate(*datasets: tuple[Observations, np.ndarray]) -> tuple[Observations, np.ndarray]:

@@ -14,6 +14,7 @@ import numpy as np
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from agents.baselines import Agent
+from train.rollout import Rollout, Step
 
 #: Builds the agent to evaluate from the vector env it will act in, e.g.
 #: ``lambda env: ExpertAgent(env.unwrapped.task)``.
@@ -41,35 +42,29 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
     """Run ``agent`` in ``env`` (from ``make_eval_env``) until exactly ``episodes`` episodes have
     been counted; the number it solved.
 
-    Which episodes count is fixed before any is run: environment ``i`` contributes its first
-    ``episodes // n`` (plus one for ``i < episodes % n``) episodes and later ones are ignored. So
-    the counted set does not favour episodes that happen to end early (a quick wrong HALT), as
-    "the first ``episodes`` to end" would.
+    Which episodes count is fixed before any is run (``train.rollout.episode_quota``): environment
+    ``i`` contributes its first ``episodes // n`` (plus one for ``i < episodes % n``) episodes and
+    later ones are ignored. So the counted set does not favour episodes that happen to end early
+    (a quick wrong HALT), as "the first ``episodes`` to end" would. ``agent.act`` gets the batched
+    observation and the action masks; an ``ActformerPolicy`` acts greedily (its default).
     """
     _check_positive("length", length)
     _check_positive("episodes", episodes)
-    n = env.num_envs
-    quota = np.full(n, episodes // n, dtype=np.int64)
-    quota[: episodes % n] += 1
-    ended_count = np.zeros(n, dtype=np.int64)
-    solved = 0
     # ``env`` poses only problems of ``length`` (``make_eval_env``), on reset and on autoreset alike;
     # the length is checked here, not passed as ``options={"length": ...}``: that is redundant, and
     # (as of writing) an autoreset after such a reset poses an ungenerated problem (ProblemQueue).
     if (env.unwrapped.config.min_length, env.unwrapped.config.max_length) != (length, length):
         raise ValueError(f"env must pose problems of exactly length={length}; build it with make_eval_env")
-    observation, _ = env.reset(seed=seed)
-    while (ended_count < quota).any():
-        actions = agent.act(observation, env.unwrapped.action_masks())
-        observation, _, terminated, truncated, infos = env.step(actions)
-        ended = terminated | truncated
-        if not ended.any():
-            continue
-        counted = ended & (ended_count < quota)
-        success = infos.get("is_success", np.zeros(n, dtype=bool))
-        success_mask = infos.get("_is_success", np.zeros(n, dtype=bool))
-        solved += int((counted & success_mask & success.astype(bool)).sum())
-        ended_count += ended
+    solved = 0
+
+    def count(step: Step) -> None:
+        nonlocal solved
+        if step.ended.any():
+            infos, nothing = step.infos, np.zeros(env.num_envs, dtype=bool)
+            success = infos.get("is_success", nothing).astype(bool) & infos.get("_is_success", nothing)
+            solved += int((step.ended & step.counted & success).sum())
+
+    Rollout(env, seed=seed, episodes=episodes).run(agent.act, count)
     return solved
 
 

@@ -21,9 +21,7 @@ from tqdm.auto import tqdm
 import actformer_envs  # noqa: F401  (registers the envs)
 from agents.actformer import masked_logits
 from train.divergence import check_finite, check_parameters
-
-#: Observations keyed by field, each stacked along a leading sample axis.
-Observations = dict[str, np.ndarray]
+from train.rollout import Observations, Rollout, Step
 
 
 def collect_expert_data(
@@ -38,9 +36,10 @@ def collect_expert_data(
 
     Give exactly one of ``steps`` (that many pairs) or ``episodes`` (every decision of that many
     whole episodes: env ``i`` contributes its first ``episodes // num_envs`` episodes, plus one for
-    ``i < episodes % num_envs``; at most ``episodes`` envs are run). The env is reset with ``seed``
-    (env ``i`` with ``seed + i``) and stepped with ``env.unwrapped.expert_action()``; ``env_kwargs``
-    go to ``gym.make_vec`` (``min_length``, ``max_length``, ``base``, ``history_length``, ...).
+    ``i < episodes % num_envs``, as ``train.rollout.episode_quota`` says; at most ``episodes`` envs
+    are run). The env is reset with ``seed`` (env ``i`` with ``seed + i``) and stepped with
+    ``env.unwrapped.expert_action()`` by ``train.rollout.Rollout``; ``env_kwargs`` go to
+    ``gym.make_vec`` (``min_length``, ``max_length``, ``base``, ``history_length``, ...).
 
     Under NEXT_STEP autoreset the observation returned with ``terminated``/``truncated`` is the
     episode's last one: the action taken on it only resets the env, so it is not a decision and is
@@ -68,36 +67,48 @@ def collect_expert_data(
         num_envs = min(num_envs, episodes)
     env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs)
     expert = env.unwrapped
-    if episodes is not None:
-        quota = np.full(num_envs, episodes // num_envs, dtype=np.int64)
-        quota[: episodes % num_envs] += 1
-    else:
-        quota = np.full(num_envs, np.iinfo(np.int64).max)
-    ended_count = np.zeros(num_envs, dtype=np.int64)
-    chunks: list[Observations] = []
-    labels: list[np.ndarray] = []
-    collected = 0
+    labels = ExpertLabels(limit=steps)
     try:
-        observation, _ = env.reset(seed=seed)
-        resetting = np.zeros(num_envs, dtype=bool)  # this observation is an episode's last one
-        while True:
-            actions = expert.expert_action()
-            keep = ~resetting & (ended_count < quota)
-            if steps is not None:
-                keep &= np.cumsum(keep) <= steps - collected
-            if keep.any():
-                chunks.append({key: value[keep] for key, value in observation.items()})
-                labels.append(actions[keep])
-                collected += int(keep.sum())
-            if (steps is not None and collected >= steps) or (ended_count >= quota).all():
-                break
-            observation, _, terminated, truncated, _ = env.step(actions)
-            resetting = terminated | truncated
-            ended_count += resetting
+        rollout = Rollout(env, seed=seed, episodes=episodes)
+        rollout.run(lambda observation, mask: expert.expert_action(), labels.add, until=labels.full)
     finally:
         env.close()
-    observations = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
-    return observations, np.concatenate(labels).astype(np.int64)
+    return labels.data()
+
+
+class ExpertLabels:
+    """Decisions of a rollout with their expert labels, up to ``limit`` of them (None: all).
+
+    ``add(step, labels)`` keeps the step's decisions (within the episode quota, if any), in env
+    order, until ``limit`` are kept; ``labels`` default to the actions taken (the expert's own).
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.collected = 0
+        self._chunks: list[Observations] = []
+        self._labels: list[np.ndarray] = []
+
+    def add(self, step: Step, labels: np.ndarray | None = None) -> np.ndarray:
+        """Keep ``step``'s decisions; which envs were kept, (n,) bool."""
+        keep = step.decision & step.counted
+        if self.limit is not None:
+            keep &= np.cumsum(keep) <= self.limit - self.collected
+        if keep.any():
+            self._chunks.append({key: value[keep] for key, value in step.observation.items()})
+            self._labels.append((step.actions if labels is None else labels)[keep])
+            self.collected += int(keep.sum())
+        return keep
+
+    def full(self) -> bool:
+        """Whether ``limit`` decisions are kept."""
+        return self.limit is not None and self.collected >= self.limit
+
+    def data(self) -> tuple[Observations, np.ndarray]:
+        """``(observations, actions)``: arrays of shape ``(N, ...)`` and ``(N,)`` int64."""
+        chunks = self._chunks
+        observations = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
+        return observations, np.concatenate(self._labels).astype(np.int64)
 
 
 def behaviour_cloning(

@@ -1,4 +1,8 @@
-"""The tasks of the suite, one file each; :data:`TASKS` maps a task's name to its class."""
+"""The tasks of the suite, one file each; :data:`TASKS` maps a task's name to its class.
+
+The tables (:data:`TASKS`, :data:`SINGLE_TASKS`, the ids) live in ``tasks.registry``; this package
+re-exports them with the task classes.
+"""
 
 from __future__ import annotations
 
@@ -9,55 +13,28 @@ from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.duplicated_input import DuplicatedInput
 from actformer_envs.tasks.expression import Expression
 from actformer_envs.tasks.logic import Logic
+from actformer_envs.tasks.mixture import Mixture
 from actformer_envs.tasks.multiplication import Multiplication
+from actformer_envs.tasks.multitask import MultiTask
 from actformer_envs.tasks.parity import Parity
+from actformer_envs.tasks.registry import NUM_TASK_IDS, SINGLE_TASKS, TASK_IDS, TASKS, task_id
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
 from actformer_envs.tasks.sort import Sort
 from actformer_envs.tasks.subtraction import Subtraction
 
-#: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask): new tasks
-#: go at the end, so that ids never change.
-SINGLE_TASKS: dict[str, type[Task]] = {
-    cls.name: cls
-    for cls in (
-        Addition,
-        Subtraction,
-        Multiplication,
-        Compare,
-        Copy,
-        Reverse,
-        DuplicatedInput,
-        RepeatCopy,
-        Sort,
-        Parity,
-        Logic,
-        Expression,
-    )
-}
-#: Room for the ids of tasks to come, so that adding one keeps ``obs["task"]``'s space.
-NUM_TASK_IDS = 32
-
-
-def task_id(name: str) -> int:
-    """The id of a single task (its position in :data:`SINGLE_TASKS`)."""
-    return list(SINGLE_TASKS).index(name)
-
-
-from actformer_envs.tasks.multitask import MultiTask  # noqa: E402  (it draws on SINGLE_TASKS)
-
-TASKS: dict[str, type[Task]] = {**SINGLE_TASKS, MultiTask.name: MultiTask}
-
 __all__ = [
     "NUM_TASK_IDS",
     "SINGLE_TASKS",
     "TASKS",
+    "TASK_IDS",
     "Addition",
     "Compare",
     "Copy",
     "DuplicatedInput",
     "Expression",
     "Logic",
+    "Mixture",
     "MultiTask",
     "Multiplication",
     "Parity",

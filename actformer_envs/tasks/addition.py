@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, instruction_index
+from actformer_envs.observation import P0, P1, P2, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
@@ -107,10 +108,10 @@ class Addition(TwoNumbers):
         return decode_numbers(rows, self.base)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        symbols, flags = observation["symbols"], observation["flags"]
-        operands_done = (symbols[:, 1] == BLANK) & (symbols[:, 4] == BLANK) & (flags[:, 0] == 0)
-        out_at_end = observation["boundaries"][:, 5] == 1
+        view = ObservationView(observation)
+        last = view.last_action
+        operands_done = (view.under(P0) == BLANK) & (view.under(P1) == BLANK) & (view.carry == 0)
+        out_at_end = view.at_end(P2)
         return np.select(
             [
                 last == _READ_A,

@@ -28,7 +28,6 @@ class Problems:
     scratchpad: np.ndarray  # (n, rows, width) int8 symbols; EDGE beyond each problem's extent
     target: np.ndarray  # (n, width) int8: the output row an exact answer leaves
     program_length: np.ndarray  # (n,) int64: the number of steps the expert takes
-    layout: np.ndarray | None = None  # (n,) int: a MultiTask's member of each problem (None: 0)
 
     def __len__(self) -> int:
         return len(self.program_length)
@@ -65,9 +64,6 @@ class Task(ABC):
     default_lengths: ClassVar[tuple[int, int]] = (1, 10)
     #: Numbers are stored least significant digit first; render them the way people read them.
     render_reversed: ClassVar[bool] = False
-    #: A mixture of member tasks (MultiTask): episodes use the members' layouts, and the
-    #: observation adds the task id.
-    composite: ClassVar[bool] = False
     #: The task's own env kwargs and their defaults (e.g. Expression's ``stage``).
     option_defaults: ClassVar[dict[str, Any]] = {}
 
@@ -90,16 +86,6 @@ class Task(ABC):
         """Columns of the scratchpad needed for problems up to ``max_length``."""
         return max_length + 1
 
-    @property
-    def members(self) -> tuple[Task, ...]:
-        """The tasks whose layouts this task's episodes use: itself (a MultiTask: its members)."""
-        return (self,)
-
-    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray | None) -> np.ndarray:
-        """The answers of output rows (n, width) of problems posed in the given layouts (a
-        MultiTask's; a plain task has one layout and is given ``None``), as an (n,) object array."""
-        return as_objects(self.decode_batch(rows))
-
     @abstractmethod
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
         """Random problems of the given sizes (one per row of ``random``)."""
@@ -120,6 +106,17 @@ class Task(ABC):
     @abstractmethod
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """The correct next action for a batch of observations (a function of the observation)."""
+
+    # Compatibility for callers outside the episode core, which reads a ``Mixture`` instead
+    # (``tasks.mixture``): they ask every env's task, a single one or a MultiTask, the same way.
+
+    #: Whether the task mixes several (a MultiTask's is True; read by ``observation_space``).
+    composite: ClassVar[bool] = False
+
+    @property
+    def members(self) -> tuple[Task, ...]:
+        """The tasks this task's episodes pose problems of: itself (a MultiTask: its members)."""
+        return (self,)
 
 
 # Helpers shared by the tasks -------------------------------------------------------------------

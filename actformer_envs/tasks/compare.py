@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
+from actformer_envs.observation import P0, P1, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, answer_lengths, pad_rows
@@ -106,13 +107,13 @@ class Compare(TwoNumbers):
         return np.where(ok, answer.astype(object), None).tolist()
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        symbols, flags = observation["symbols"], observation["flags"]
-        past_both = (symbols[:, 1] == BLANK) & (symbols[:, 4] == BLANK)
-        at_column_0 = observation["boundaries"][:, 0] == 1
-        undecided = (flags[:, 1] == 0) & ~at_column_0
+        view = ObservationView(observation)
+        last = view.last_action
+        past_both = (view.under(P0) == BLANK) & (view.under(P1) == BLANK)
+        at_column_0 = view.at_start(P0)
+        undecided = (view.compare == 0) & ~at_column_0
         building = (last == _CLEAR) | (last == _INC)
-        answer_ready = observation["registers"][:, 0] == flags[:, 1] + 1
+        answer_ready = view.register(0) == view.compare + 1
         return np.select(
             [
                 last == _SEEK_A,

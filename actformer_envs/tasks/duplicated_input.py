@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
+from actformer_envs.observation import P0, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, check_sequence, fill_from
@@ -104,8 +105,9 @@ class DuplicatedInput(SequenceTask):
         return 2 * lengths + 1
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        input_done = observation["symbols"][:, 1] == BLANK
+        view = ObservationView(observation)
+        last = view.last_action
+        input_done = view.under(P0) == BLANK
         return np.select(
             [last == _READ, last == _WRITE, last == _ADVANCE, input_done],
             [_WRITE, _ADVANCE, _SKIP, _HALT],

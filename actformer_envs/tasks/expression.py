@@ -9,6 +9,7 @@ import numpy as np
 
 from actformer_envs.digits import digit_count, digits_of, from_digits, shown
 from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_index
+from actformer_envs.observation import P0, P1, P2, P3, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import Problems, Task
@@ -287,25 +288,23 @@ class Expression(Task):
     # -- the expert ------------------------------------------------------------------------------
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        cells = observation["symbols"].reshape(-1, 4, 3)  # (batch, pointer, left/under/right)
-        left, under = cells[:, :, 0], cells[:, :, 1]
-        boundaries = observation["boundaries"]
+        view = ObservationView(observation)
         seen = np.stack(
             [
-                under[:, 0] == BLANK,
-                left[:, 0] == BLANK,
-                left[:, 1] == BLANK,
-                left[:, 1] == EDGE,
-                under[:, 1] == BLANK,
-                boundaries[:, 4] == 1,  # P2 at the start of OUT
-                boundaries[:, 5] == 1,  # P2 at the end of OUT
-                boundaries[:, 6] == 1,  # P3 at the start of U
-                under[:, 3] < BLANK,
+                view.under(P0) == BLANK,
+                view.left(P0) == BLANK,
+                view.left(P1) == BLANK,
+                view.left(P1) == EDGE,
+                view.under(P1) == BLANK,
+                view.at_start(P2),  # P2 at the start of OUT
+                view.at_end(P2),  # P2 at the end of OUT
+                view.at_start(P3),  # P3 at the start of U
+                view.under(P3) < BLANK,
             ],
             axis=1,
         )
-        phase = np.clip(observation["memory"][:, 0], 0, len(self._plan) - 1)
-        return self._table[phase, observation["last_action"], seen @ _FEATURE_WEIGHTS]
+        phase = np.clip(view.memory_slot(0), 0, len(self._plan) - 1)
+        return self._table[phase, view.last_action, seen @ _FEATURE_WEIGHTS]
 
 
 #: Operands of more digits are evaluated as Python ints (see ``_value_digits``).

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_index
+from actformer_envs.observation import P2, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import Problems, Task, answer_lengths, is_sequence, pad_rows
@@ -194,10 +195,10 @@ class Logic(Task):
         return [bit if ok else None for bit, ok in zip(rows[:, 0].tolist(), written, strict=True)]
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        symbols = observation["symbols"]
-        gate = np.minimum(symbols[:, 7], NUM_GATES)  # under P2; NUM_GATES: none (BLANK)
-        another = symbols[:, 8] < NUM_GATES  # a gate right of P2: the chain goes on
+        view = ObservationView(observation)
+        last = view.last_action
+        gate = np.minimum(view.under(P2), NUM_GATES)  # NUM_GATES: none (BLANK)
+        another = view.right(P2) < NUM_GATES  # a gate right of P2: the chain goes on
         return np.where(_IS_WRITE_BIT[last] & another, _READ_OLD, _NEXT[gate, last])
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from actformer_envs.digits import digits_of, from_digits
 from actformer_envs.instructions import NUM_ACTIONS, instruction_index
+from actformer_envs.observation import P0, P1, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
@@ -138,9 +139,9 @@ class Multiplication(TwoNumbers):
         return decode_numbers(rows, self.base, leading_zeros=True)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        symbols = observation["symbols"]
-        seen = (symbols[:, 1] == BLANK) + 2 * observation["boundaries"][:, 0] + 4 * (symbols[:, 4] == BLANK)
-        return _EXPERT[observation["last_action"], seen]
+        view = ObservationView(observation)
+        seen = (view.under(P0) == BLANK) + 2 * view.at_start(P0) + 4 * (view.under(P1) == BLANK)
+        return _EXPERT[view.last_action, seen]
 
 
 def _product_digits(a: np.ndarray, b: np.ndarray, la: int, lb: int, base: int, width: int) -> np.ndarray:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
-from actformer_envs.digits import shown
-from actformer_envs.instructions import INSTRUCTIONS, NUM_POINTERS
-from actformer_envs.streams import BatchRandom
-from actformer_envs.symbols import EDGE
-from actformer_envs.tasks.base import Problems, Task, as_objects
+from actformer_envs.instructions import INSTRUCTIONS, mask_from_names
+from actformer_envs.tasks.base import Task
+from actformer_envs.tasks.mixture import Mixture
 
 
-class MultiTask(Task):
+class MultiTask:
     """``Actformer/MultiTask-v0``: each episode poses a problem of a task drawn from ``tasks``.
 
     ## Description
@@ -56,30 +55,40 @@ class MultiTask(Task):
     v0: initial release.
     """
 
-    name = "MultiTask"
-    composite = True
-    rows: tuple[str, ...] = ()  # set per instance: as many as the member with the most
-    output_row = 0
-    pointer_rows = (None,) * NUM_POINTERS
-    allowed_instructions = tuple(ins.name for ins in INSTRUCTIONS)  # the union: see ``members``
-    default_lengths = (1, 10)
-    option_defaults = {"tasks": None}
+    name: ClassVar[str] = "MultiTask"
+    composite: ClassVar[bool] = True  # (see ``Task.composite``)
+    allowed_instructions: ClassVar[tuple[str, ...]] = tuple(ins.name for ins in INSTRUCTIONS)  # the union
+    default_base: ClassVar[int] = 10
+    base_range: ClassVar[tuple[int, int]] = (2, 36)
+    default_lengths: ClassVar[tuple[int, int]] = (1, 10)
+    option_defaults: ClassVar[dict[str, Any]] = {"tasks": None}
+    #: The single tasks a MultiTask mixes, by name, in the order of their ids (a member's id, its
+    #: ``obs["task"]``, is its position here): the registry's ``SINGLE_TASKS``, which the registry
+    #: hands to this class (``tasks.registry``), so that no task module imports the registry.
+    catalogue: ClassVar[Mapping[str, type[Task]]] = {}
 
     def __init__(self, base: int, **options: Any) -> None:
-        super().__init__(base, **options)
-        names = self.options["tasks"] or tuple(_single_tasks())
-        classes = [_single_tasks()[name] for name in names]
-        self._members = tuple(cls(base if _works_in(cls, base) else cls.default_base) for cls in classes)
-        self._index = {member.name: i for i, member in enumerate(self._members)}
-        self._ids = tuple(_task_id(member.name) for member in self._members)  # obs["task"] of each
-        self.rows = tuple(f"ROW{i}" for i in range(max(len(m.rows) for m in self._members)))
+        """``options``: ``tasks``, already checked by :meth:`check_options`."""
+        self.base = base
+        self.options = {**self.option_defaults, **options}
+        self.action_mask = mask_from_names(self.allowed_instructions)
+        names = list(self.catalogue)
+        chosen = self.options["tasks"] or names
+        classes = [self.catalogue[name] for name in chosen]
+        members = tuple(cls(base if _works_in(cls, base) else cls.default_base) for cls in classes)
+        #: The members and their ids: what the episodes of a MultiTask run on.
+        self.mixture = Mixture(self.name, members, tuple(names.index(name) for name in chosen))
+        #: As many rows as the member with the most (a member's own are the first of them).
+        self.rows = tuple(f"ROW{i}" for i in range(self.mixture.rows))
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
+        """``ValueError`` naming ``tasks`` unless it is None or names single tasks, at least one,
+        without repeats."""
         tasks = options.get("tasks")
         if tasks is None:
             return
-        singles = sorted(_single_tasks())
+        singles = sorted(cls.catalogue)
         if isinstance(tasks, str) or not isinstance(tasks, (list, tuple)) or not tasks:
             raise ValueError(f"tasks must be a non-empty list of task names from {singles}, got {tasks!r}")
         unknown = [t for t in tasks if t not in singles]
@@ -90,89 +99,28 @@ class MultiTask(Task):
 
     @property
     def members(self) -> tuple[Task, ...]:
-        return self._members
+        """The member tasks, in the order of ``tasks``."""
+        return self.mixture.members
 
     def width(self, max_length: int) -> int:
-        return max(member.width(max_length) for member in self._members)
-
-    def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
-        layout = random.integers(len(self._members))[:, 0]
-        parts = [
-            (rows, member.generate(random.take(rows), lengths[rows], width))
-            for member, rows in self._groups(layout)
-        ]
-        return self._combine(parts, layout, width)
+        """Columns of the scratchpad needed for every member's problems up to ``max_length``."""
+        return self.mixture.width(max_length)
 
     def problem_length(self, problem: Any) -> int:
-        member, inner = self._member_problem(problem)
-        return member.problem_length(inner)
-
-    def encode(self, problem: Any, width: int) -> Problems:
-        member, inner = self._member_problem(problem)
-        layout = np.array([self._index[member.name]])
-        return self._combine([(np.zeros(1, dtype=np.intp), member.encode(inner, width))], layout, width)
-
-    def decode_outputs(self, rows: np.ndarray, layouts: np.ndarray | None) -> np.ndarray:
-        if layouts is None:
-            raise TypeError("a MultiTask's rows decode by member: give each row's layout")
-        answers = np.empty(len(rows), dtype=object)
-        for member, where in self._groups(layouts):
-            answers[where] = as_objects(member.decode_batch(rows[where]))
-        return answers
-
-    def decode_batch(self, rows: np.ndarray) -> list[Any]:
-        raise TypeError("a MultiTask's rows decode by member: use decode_outputs(rows, layouts)")
+        """The size of a user-posed problem (name, problem): the member's size of its problem."""
+        return self.mixture.problem_length(problem)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        actions = np.zeros(len(observation["task"]), dtype=np.int64)
-        for member, task_id in zip(self._members, self._ids, strict=True):
-            where = np.flatnonzero(observation["task"] == task_id)
-            if len(where):
-                actions[where] = member.expert({key: value[where] for key, value in observation.items()})
-        return actions
+        """The correct next action for a batch of observations: each one's member's expert's."""
+        return self.mixture.expert(observation)
 
-    def _groups(self, layout: np.ndarray) -> list[tuple[Task, np.ndarray]]:
-        """(member, rows of that member) for each member present in ``layout``."""
-        return [(m, np.flatnonzero(layout == i)) for i, m in enumerate(self._members) if (layout == i).any()]
 
-    def _combine(self, parts: list[tuple[np.ndarray, Problems]], layout: np.ndarray, width: int) -> Problems:
-        """Members' problems, in their rows of the batch, on a scratchpad of every member's rows."""
-        n = len(layout)
-        scratchpad = np.full((n, len(self.rows), width), EDGE, dtype=np.int8)
-        target = np.empty((n, width), dtype=np.int8)
-        program = np.empty(n, dtype=np.int64)
-        for rows, problems in parts:
-            scratchpad[rows, : problems.scratchpad.shape[1]] = problems.scratchpad
-            target[rows] = problems.target
-            program[rows] = problems.program_length
-        return Problems(scratchpad, target, program, layout)
-
-    def _member_problem(self, problem: Any) -> tuple[Task, Any]:
-        if (
-            not isinstance(problem, (tuple, list))
-            or len(problem) != 2
-            or not isinstance(problem[0], str)
-            or problem[0] not in self._index
-        ):
-            raise ValueError(
-                f"MultiTask problem must be a pair (task name, problem) with a task from "
-                f"{list(self._index)}, got {shown(problem)}"
-            )
-        return self._members[self._index[problem[0]]], problem[1]
+# A MultiTask is not a single task (it has no layout of its own, and its rows decode only by
+# member), but it stands wherever a task's name, options, sizes and expert are all that is used:
+# ``isinstance(task, Task)`` holds for it (``agents.ExpertAgent`` checks that).
+Task.register(MultiTask)
 
 
 def _works_in(task: type[Task], base: int) -> bool:
     low, high = task.base_range
     return low <= base <= high
-
-
-def _single_tasks() -> dict[str, type[Task]]:
-    from actformer_envs.tasks import SINGLE_TASKS  # the package imports this module: look up late
-
-    return SINGLE_TASKS
-
-
-def _task_id(name: str) -> int:
-    from actformer_envs.tasks import task_id
-
-    return task_id(name)

@@ -6,12 +6,13 @@ A number is a row of digits stored least significant first (column 0 = units), e
 from __future__ import annotations
 
 import functools
-from typing import Any
+from abc import abstractmethod
+from typing import Any, cast
 
 import numpy as np
 
+from actformer_envs.arrays import constant
 from actformer_envs.digits import digit_count, digits_of, from_digits, shown
-from actformer_envs.machine import constant
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, Task, written_prefix
 
@@ -87,7 +88,9 @@ def decode_numbers(rows: np.ndarray, base: int, leading_zeros: bool = False) -> 
     # Canonical, in one comparison: at least the least canonical number of its length.
     least = _least_values(base, short, leading_zeros)
     canonical = is_prefix & (values >= least.take(lengths, mode="clip"))
-    answers = np.where(canonical, values, None)  # (an object array of Python ints and None)
+    # (An object array of Python ints and None; NumPy's stubs take a None operand for np.where's
+    # one-argument form.)
+    answers = cast(np.ndarray, np.where(canonical, values, None))
     if short < width:
         for i in np.flatnonzero(is_prefix & (lengths > short)).tolist():
             digits = rows[i, : lengths[i]]
@@ -152,6 +155,6 @@ class TwoNumbers(Task):
         rows = number_rows((a, b), self.base, width)
         return self.pose_numbers(rows[:1], rows[1:], np.array([self.problem_length(problem)]))
 
+    @abstractmethod
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> Problems:
         """Problems from operand rows (n, width) of digits then BLANK, of the given lengths."""
-        raise NotImplementedError

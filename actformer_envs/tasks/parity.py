@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
+from actformer_envs.observation import P0, ObservationView
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.sequence import SequenceTask
 
@@ -74,8 +75,9 @@ class Parity(SequenceTask):
         return [a[0] if a is not None and len(a) == 1 else None for a in super().decode_batch(rows)]
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        input_done = observation["symbols"][:, 1] == BLANK
+        view = ObservationView(observation)
+        last = view.last_action
+        input_done = view.under(P0) == BLANK
         return np.select(
             [last == _READ, last == _ADD, last == _CARRY, last == _CLEAR, last == _WRITE, input_done],
             [_ADD, _CARRY, _CLEAR, _NEXT, _HALT, _WRITE],

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
+from actformer_envs.observation import P0, P2, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, fill_from, pad_rows
@@ -136,11 +137,11 @@ class RepeatCopy(Task):
         return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        symbols = observation["symbols"]
-        input_done = symbols[:, 1] == BLANK  # P0 on the BLANK after the input
-        counted = symbols[:, 7] == BLANK  # P2 on the BLANK after the marks: n passes done
-        rewound = observation["boundaries"][:, 0] == 1  # P0 at the start of IN
+        view = ObservationView(observation)
+        last = view.last_action
+        input_done = view.under(P0) == BLANK  # P0 on the BLANK after the input
+        counted = view.under(P2) == BLANK  # P2 on the BLANK after the marks: n passes done
+        rewound = view.at_start(P0)  # P0 at the start of IN
         return np.select(
             [
                 last == _READ,

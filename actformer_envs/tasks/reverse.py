@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
+from actformer_envs.observation import P0, ObservationView
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.copy import SEQUENCE_INSTRUCTIONS
 from actformer_envs.tasks.sequence import SequenceTask
@@ -64,9 +65,10 @@ class Reverse(SequenceTask):
         return 5 * lengths
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        on_blank = observation["symbols"][:, 1] == BLANK
-        at_start = observation["boundaries"][:, 0] == 1
+        view = ObservationView(observation)
+        last = view.last_action
+        on_blank = view.under(P0) == BLANK
+        at_start = view.at_start(P0)
         return np.select(
             [
                 last == _BACK,

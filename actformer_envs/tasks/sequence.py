@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -21,12 +22,13 @@ class SequenceTask(Task):
     output_row = 1
     pointer_rows = (0, 1, None, None)
 
+    @abstractmethod
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The target output rows (n, width) for input rows (n, width) of the given lengths."""
-        raise NotImplementedError
 
     def program_length(self, lengths: np.ndarray) -> np.ndarray:
-        """Steps the expert takes on inputs of the given lengths."""
+        """Steps the expert takes on inputs of the given lengths (a task that poses its problems
+        with its own ``_pose``, as Sort, need not say)."""
         raise NotImplementedError
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:

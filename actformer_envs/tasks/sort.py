@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
+from actformer_envs.observation import P0, P1, P2, ObservationView
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, pad_rows
 from actformer_envs.tasks.sequence import SequenceTask
@@ -125,18 +126,19 @@ class Sort(SequenceTask):
         )
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last, symbols = observation["last_action"], observation["symbols"]
-        low_value, high_value = observation["registers"][:, 0], observation["registers"][:, 1]
-        found = observation["flags"][:, 1] == 0  # the CMP flag: the cell holds the pass's value
+        view = ObservationView(observation)
+        last = view.last_action
+        low_value, high_value = view.register(0), view.register(1)
+        found = view.compare == 0  # the cell holds the pass's value
         low = low_value + high_value == self.base - 1  # this pass goes right and gathers the low value
-        window = symbols.reshape(-1, 4, 3)  # per pointer: left neighbour, cell, right neighbour
-        empty = (window[:, 1] == window[:, 2]).all(axis=1)  # P1 on P2: the middle is empty
-        at_low_end = (window[:, 0] == window[:, 1]).all(axis=1)  # P0 on P1
-        at_high_end = (window[:, 0, 1:] == window[:, 2, :2]).all(axis=1)  # P0 just left of P2
+        empty = (view.window(P1) == view.window(P2)).all(axis=-1)  # P1 on P2: the middle is empty
+        at_low_end = (view.window(P0) == view.window(P1)).all(axis=-1)  # P0 on P1
+        # P0 just left of P2: its cell and right neighbour are P2's left neighbour and cell.
+        at_high_end = (view.under(P0) == view.left(P2)) & (view.right(P0) == view.under(P2))
         scanned = (last == _CMP_LOW) | (last == _CMP_HIGH)
         return np.select(
             [
-                (low_value == 0) & (high_value == 0) & (symbols[:, 7] != BLANK),  # P2 to the BLANK
+                (low_value == 0) & (high_value == 0) & (view.under(P2) != BLANK),  # P2 to the BLANK
                 (low_value == 0) & (high_value < self.base - 1),  # R1 to base - 1
                 empty | (low_value >= high_value),
                 last == _READ,

@@ -8,6 +8,7 @@ import numpy as np
 
 from actformer_envs.digits import shown
 from actformer_envs.instructions import NO_ACTION, instruction_index
+from actformer_envs.observation import P0, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
@@ -109,8 +110,9 @@ class Subtraction(TwoNumbers):
         return decode_numbers(rows, self.base, leading_zeros=True)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        last = observation["last_action"]
-        a_done = observation["symbols"][:, 1] == BLANK
+        view = ObservationView(observation)
+        last = view.last_action
+        a_done = view.under(P0) == BLANK
         return np.select(
             [
                 last == _READ_A,

@@ -1,0 +1,151 @@
+"""The RL algorithms as strategies of one actor-critic update: PPO (clipped surrogate, several
+epochs of minibatches) and A2C (one step on the whole batch). ``make_algorithm(config)`` picks one.
+
+The update both share: per minibatch, one optimizer step on
+``policy loss + vf_coef * value loss - ent_coef * entropy (+ kl_coef * KL to the warm-start policy)``,
+the gradient clipped to ``max_grad_norm``. The loss terms are ``train/losses.py``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.actformer import ActformerPolicy, masked_logits
+from train.config import PPOConfig, RunConfig
+from train.divergence import check_finite, check_parameters
+from train.losses import (
+    a2c_policy_loss,
+    approx_kl,
+    masked_entropy,
+    masked_kl,
+    ppo_policy_loss,
+    value_loss,
+)
+
+#: Metric keys of ``Algorithm.update``: the mean of each over the update's minibatches.
+LOSS_KEYS = (
+    "losses/policy",
+    "losses/value",
+    "losses/entropy",
+    "losses/approx_kl",
+    "losses/kl_to_warm_start",
+)
+
+
+class Algorithm:
+    """An on-policy actor-critic update: ``epochs`` passes over a rollout's batch in
+    ``minibatches``; subclasses say the policy loss and when to stop early."""
+
+    epochs = 1
+    minibatches = 1
+
+    def __init__(self, config: RunConfig) -> None:
+        self.vf_coef, self.ent_coef = config.vf_coef, config.ent_coef
+        self.max_grad_norm = config.max_grad_norm
+        # The KL penalty toward the imitated policy: without a warm start there is none to anchor to.
+        self.kl_coef = config.kl_coef if config.imitation else 0.0
+
+    def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+        """The policy loss of a minibatch from its probability ratios and advantages."""
+        raise NotImplementedError
+
+    def stop_early(self, approx_kl: float) -> bool:
+        """Whether to skip the remaining epochs, given the last minibatch's approximate KL."""
+        return False
+
+    def update(
+        self,
+        policy: ActformerPolicy,
+        optimizer: torch.optim.Optimizer,
+        batch: dict[str, Any],
+        reference: ActformerPolicy,
+        where: str,
+    ) -> dict[str, float]:
+        """Train ``policy`` on ``batch`` (``train.experience.Experience.collect``); the mean losses
+        (``LOSS_KEYS``; ``losses/kl_to_warm_start`` is to ``reference``, penalized with
+        ``kl_coef`` > 0, else measured on the whole batch after). ``where`` names the stage in a
+        ``TrainingDiverged``: the loss and gradient norm are checked before each optimizer step,
+        the parameters after the last."""
+        device = policy.device
+        tensors = {key: torch.as_tensor(value, device=device) for key, value in batch.items() if key != "obs"}
+        obs = policy.as_tensors(batch["obs"])
+        count = len(tensors["actions"])
+        size = math.ceil(count / self.minibatches)
+        policy.train()
+        sums: dict[str, list[float]] = {key: [] for key in LOSS_KEYS}
+        for _ in range(self.epochs):
+            order = torch.randperm(count, device=device)  # the global generator: see train/seeds.py
+            for begin in range(0, count, size):
+                index = order[begin : begin + size]
+                mb_obs = {key: value[index] for key, value in obs.items()}
+                mask = tensors["masks"][index]
+                logits, value = policy(mb_obs)
+                logits = masked_logits(logits, mask, device)
+                log_prob_all = torch.log_softmax(logits, -1)
+                log_prob = log_prob_all.gather(1, tensors["actions"][index, None]).squeeze(1)
+                entropy = masked_entropy(log_prob_all, mask)
+                log_ratio = log_prob - tensors["log_probs"][index]
+                ratio = log_ratio.exp()
+                policy_loss = self.policy_loss(ratio, tensors["advantages"][index])
+                critic_loss = value_loss(value, tensors["returns"][index])
+                loss = policy_loss + self.vf_coef * critic_loss - self.ent_coef * entropy
+                if self.kl_coef > 0:
+                    with torch.no_grad():
+                        warm_logits, _ = reference(mb_obs)
+                    kl_warm = masked_kl(logits, warm_logits, mask).mean()
+                    loss = loss + self.kl_coef * kl_warm
+                    sums["losses/kl_to_warm_start"].append(kl_warm.item())
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
+                check_finite(where, loss=loss, gradient_norm=norm)
+                optimizer.step()
+                with torch.no_grad():
+                    kl = approx_kl(ratio, log_ratio).item()
+                sums["losses/policy"].append(policy_loss.item())
+                sums["losses/value"].append(critic_loss.item())
+                sums["losses/entropy"].append(entropy.item())
+                sums["losses/approx_kl"].append(kl)
+            if self.stop_early(sums["losses/approx_kl"][-1]):
+                break
+        check_parameters(where, policy)
+        if not sums["losses/kl_to_warm_start"]:
+            with torch.no_grad():
+                logits, _ = policy(obs)
+                warm_logits, _ = reference(obs)
+                kl = masked_kl(logits, warm_logits, tensors["masks"]).mean().item()
+            sums["losses/kl_to_warm_start"].append(kl)
+        policy.eval()
+        return {key: float(np.mean(values)) for key, values in sums.items()}
+
+
+class PPO(Algorithm):
+    """Proximal policy optimization: the clipped surrogate on minibatch-normalized advantages,
+    ``update_epochs`` passes of ``num_minibatches``, stopped early past ``target_kl``."""
+
+    def __init__(self, config: PPOConfig) -> None:
+        super().__init__(config)
+        self.epochs, self.minibatches = config.update_epochs, config.num_minibatches
+        self.clip_coef, self.target_kl = config.clip_coef, config.target_kl
+
+    def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+        return ppo_policy_loss(ratio, advantages, self.clip_coef)
+
+    def stop_early(self, approx_kl: float) -> bool:
+        return self.target_kl is not None and approx_kl > self.target_kl
+
+
+class A2C(Algorithm):
+    """Advantage actor-critic: one step on the whole batch, raw advantages, no clipping."""
+
+    def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+        return a2c_policy_loss(ratio, advantages)
+
+
+def make_algorithm(config: RunConfig) -> Algorithm:
+    """PPO for a ``PPOConfig``, A2C for any other ``RunConfig``."""
+    return PPO(config) if isinstance(config, PPOConfig) else A2C(config)

@@ -1,0 +1,248 @@
+"""One training run, top to bottom: warm start (behaviour cloning on expert data, then DAgger),
+RL (PPO or A2C) with a length curriculum, greedy exact-match evaluation; exact resume.
+
+The pieces, each in its own module: the rollout loop (``train/rollout.py``), RL's experience and
+GAE (``train/experience.py``), the update strategies (``train/algorithms.py``) and their losses
+(``train/losses.py``), imitation (``train/imitation.py``, ``train/dagger.py``), the curriculum
+(``train/curriculum.py``), evaluation (``train/evaluate.py``) and the seeds (``train/seeds.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from actformer_envs import ActformerVectorEnv
+from agents.actformer import ActformerPolicy
+from train.algorithms import LOSS_KEYS, make_algorithm
+from train.config import RunConfig
+from train.curriculum import Curriculum
+from train.dagger import dagger
+from train.divergence import check_parameters
+from train.evaluate import exact_match
+from train.experience import Episodes, Experience
+from train.imitation import behaviour_cloning, collect_expert_data
+from train.rollout import Rollout
+from train.seeds import seed_for
+
+#: Metric keys of ``Trainer.iterate``.
+METRIC_KEYS = (
+    "charts/success_rate",
+    "charts/episodic_return",
+    "charts/SPS",
+    "charts/curriculum_length",
+    *LOSS_KEYS,
+)
+
+
+class Trainer:
+    """One training run of ``config`` (``PPOConfig``: PPO; any other ``RunConfig``: A2C).
+
+    ``warm_start()`` (behaviour cloning then DAgger; ``iterate`` runs it first if never run), then
+    ``iterate()`` until ``done()``; ``evaluate`` measures greedy exact match per length.
+    ``state_dict``/``load_state_dict`` resume exactly, the env included.
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        seed = seed_for(config.seed, "run")
+        torch.manual_seed(seed)  # global, for the policy's initialization among others: see train/seeds.py
+        np.random.seed(seed)
+        self.rng = np.random.default_rng(seed)  # DAgger's dagger_beta draws
+        self.env = ActformerVectorEnv(config.num_envs, config.task, **self.env_kwargs())
+        self.curriculum = Curriculum(
+            config.start_length,
+            config.max_length,
+            config.curriculum_threshold,
+            config.curriculum_window,
+            config.curriculum_step,
+        )
+        self.env.set_length_range(config.min_length, self.curriculum.length)
+        self.policy = ActformerPolicy(
+            self.env.single_observation_space,
+            d_model=config.d_model,
+            hidden=config.hidden,
+            device=config.device,
+        )
+        self.device = self.policy.device
+        self.optimizer = torch.optim.AdamW(
+            self.policy.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, eps=1e-5
+        )
+        self.algorithm = make_algorithm(config)
+        self.warm_policy = self._frozen_copy()
+        self.warm_started = False
+        self.iteration = 0
+        self.rollout = Rollout(self.env, seed=seed)
+        self.experience = Experience(self.rollout, self.curriculum, config.min_length)
+
+    def env_kwargs(self) -> dict[str, Any]:
+        """The env's arguments (besides ``num_envs`` and ``task``)."""
+        c = self.config
+        return {
+            "min_length": c.min_length,
+            "max_length": c.max_length,
+            "reward_mode": c.reward_mode,
+            "obs_mode": c.obs_mode,
+            "history_length": c.history_length,
+        }
+
+    @property
+    def global_step(self) -> int:
+        """Env-steps of RL so far (``num_envs`` per vector step)."""
+        return self.experience.env_steps
+
+    def _frozen_copy(self) -> ActformerPolicy:
+        frozen = copy.deepcopy(self.policy).eval()
+        frozen.requires_grad_(False)
+        return frozen
+
+    # -- warm start ----------------------------------------------------------------------------
+
+    def warm_start(self) -> dict[str, float]:
+        """Behaviour cloning on expert data, then ``dagger_rounds`` of DAgger (nothing if
+        ``imitation`` is off); the warm-start policy (the KL penalty's reference) is frozen after.
+        Runs once: later calls return ``{}``."""
+        c, metrics = self.config, {}
+        if self.warm_started:  # once per run: a second call would move the KL reference
+            return metrics
+        if c.imitation:
+            start = time.perf_counter()
+            kwargs = self.env_kwargs()
+            expert_seed = seed_for(c.seed, "expert_data")
+            data = collect_expert_data(
+                c.env_id, steps=c.imitation_pairs, num_envs=c.num_envs, seed=expert_seed, **kwargs
+            )
+            bc = {
+                "epochs": c.imitation_epochs,
+                "batch_size": c.imitation_batch_size,
+                "lr": c.imitation_lr,
+                "weight_decay": c.weight_decay,
+                "action_mask": self.rollout.mask[0],
+                "progress": False,
+            }
+            losses = behaviour_cloning(self.policy, data, seed=seed_for(c.seed, "run"), **bc)
+            metrics["imitation/bc_loss"] = losses[-1]
+            if c.dagger_rounds:
+                env = ActformerVectorEnv(c.num_envs, c.task, **kwargs)
+                _, rounds = dagger(
+                    self.policy, env, data, c.dagger_rounds, c.dagger_steps, c.dagger_beta,
+                    seed_for(c.seed, "dagger"), self.rng, **bc,
+                )  # fmt: skip
+                for i, stats in enumerate(rounds):
+                    for key, value in stats.items():
+                        metrics[f"imitation/dagger{i}_{key}"] = value
+            metrics["imitation/seconds"] = time.perf_counter() - start
+            self.policy.train()
+        self.warm_policy = self._frozen_copy()
+        self.warm_started = True
+        return metrics
+
+    # -- RL ------------------------------------------------------------------------------------
+
+    def done(self) -> bool:
+        """Whether ``total_steps`` env-steps of RL have run."""
+        return self.global_step >= self.config.total_steps
+
+    def iterate(self) -> dict[str, float]:
+        """One rollout of ``num_steps`` vector steps and one update; the metrics (``METRIC_KEYS``).
+
+        ``charts/success_rate`` and ``charts/episodic_return`` are over the episodes that ended
+        during the rollout (NaN when none did). A NaN or infinite parameter, logit, value, loss or
+        gradient raises ``train.divergence.TrainingDiverged`` at ``start``, ``rollout`` or ``update
+        of iteration N`` (N counts from 1), before it reaches an optimizer step.
+        """
+        if not self.warm_started:
+            self.warm_start()
+        start = time.perf_counter()
+        number = self.iteration + 1
+        check_parameters(f"start of iteration {number}", self.policy)
+        batch, (successes, returns) = self._rollout(f"rollout of iteration {number}")
+        losses = self._update(batch, f"update of iteration {number}")
+        self.iteration += 1
+        elapsed = time.perf_counter() - start
+        return {
+            "charts/success_rate": float(np.mean(successes)) if successes else math.nan,
+            "charts/episodic_return": float(np.mean(returns)) if returns else math.nan,
+            "charts/SPS": self.config.batch_size / elapsed,
+            "charts/curriculum_length": float(self.curriculum.length),
+            **losses,
+        }
+
+    def _rollout(self, where: str) -> tuple[dict[str, Any], Episodes]:
+        """The batch of one rollout, and the outcomes of the episodes that ended in it."""
+        c = self.config
+        return self.experience.collect(self.policy, c.num_steps, c.gamma, c.gae_lambda, where)
+
+    def _update(self, batch: dict[str, Any], where: str) -> dict[str, float]:
+        """The algorithm's update of the policy on ``batch``; the mean losses."""
+        return self.algorithm.update(self.policy, self.optimizer, batch, self.warm_policy, where)
+
+    # -- evaluation and state ------------------------------------------------------------------
+
+    def evaluate(
+        self, lengths: tuple[int, ...] | None = None, episodes: int | None = None
+    ) -> dict[int, float]:
+        """Greedy exact match of the policy per problem length (default: the config's eval settings)."""
+        c = self.config
+        lengths = c.eval_lengths if lengths is None else lengths
+        episodes = c.eval_episodes if episodes is None else episodes
+        kwargs = {"reward_mode": c.reward_mode, "obs_mode": c.obs_mode, "history_length": c.history_length}
+        self.policy.eval()
+        seed = seed_for(c.seed, "evaluation")
+        return {
+            int(length): exact_match(
+                self.policy, c.env_id, int(length), episodes, seed=seed, num_envs=c.num_envs, **kwargs
+            )
+            for length in lengths
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """A deep copy of everything an exact resume needs (``load_state_dict`` on a Trainer of the
+        same config): tensors, arrays, numbers and strings only (the env's too, by its
+        ``state_dict``), so a checkpoint stores it as data."""
+        state = {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "warm_policy": self.warm_policy.state_dict(),
+            "warm_started": self.warm_started,
+            "curriculum": self.curriculum.state_dict(),
+            "global_step": self.global_step,
+            "iteration": self.iteration,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy_rng": np.random.get_state(),
+            "rng": self.rng.bit_generator.state,
+            "env": self.env.state_dict(),
+            "observation": self.rollout.observation,
+            "mask": self.rollout.mask,
+            "resetting": self.rollout.resetting,
+            "episode_return": self.experience.episode_return,
+            "episode_level": self.experience.episode_level,
+        }
+        return copy.deepcopy(state)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a ``state_dict`` of a Trainer of the same config (the env's state is
+        checked against this trainer's env: ``ValueError`` if it was made otherwise)."""
+        state = copy.deepcopy(state)
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.warm_policy.load_state_dict(state["warm_policy"])
+        self.warm_started = bool(state["warm_started"])
+        self.curriculum.load_state_dict(state["curriculum"])
+        self.experience.env_steps, self.iteration = int(state["global_step"]), int(state["iteration"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        np.random.set_state(state["numpy_rng"])
+        self.rng.bit_generator.state = state["rng"]
+        self.env.load_state_dict(state["env"])
+        self.rollout.observation, self.rollout.mask = state["observation"], state["mask"]
+        self.rollout.resetting = state["resetting"]
+        self.experience.episode_return = state["episode_return"]
+        self.experience.episode_level = state["episode_level"]

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from actformer_envs.env import as_info_value
 from actformer_envs.instructions import instruction_name
 from actformer_envs.registration import ENV_IDS
+from actformer_envs.rollout import Rollout, Step
+from actformer_envs.tasks import task_id
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- envs:start -->", "<!-- envs:end -->"
@@ -32,23 +35,21 @@ def describe(env_id: str) -> str:
 
 def trace_line(env_id: str, length: int = 2, seed: int = 0) -> str:
     """A small problem, the expert's first instructions and its answer, on one line."""
-    env = gym.make(env_id, render_mode="ansi")
-    env.reset(seed=seed, options={"length": length})
-    rows = env.render().split("\n")[1:-1]  # the scratchpad rows, between header and registers
+    env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", render_mode="ansi")
+    rollout = Rollout(env, seed=seed, options={"length": length}, episodes=1)
+    rows = env.render()[0].split("\n")[1:-1]  # the scratchpad rows, between header and registers
     posed = "; ".join(_compact(row) for row in rows)
-    if env.unwrapped.task.composite:
-        posed = f"{env.unwrapped.current_task.name}: {posed}"
-    names, steps = [], 0
-    while True:
-        action = env.unwrapped.expert_action()
-        _, _, terminated, truncated, info = env.step(action)
-        steps += 1
-        if len(names) < TRACE_SHOWN:
-            names.append(instruction_name(action))
-        if terminated or truncated:
-            break
-    more = f" … ({steps} steps)" if steps > TRACE_SHOWN else ""
-    return f"{posed} ⇒ {', '.join(names)}{more} → {info['output']!r}"
+    task = env.unwrapped.task
+    if task.composite:
+        shown = int(rollout.observation["task"][0])
+        (member,) = [m for m in task.members if task_id(m.name) == shown]
+        posed = f"{member.name}: {posed}"
+    steps: list[Step] = []
+    rollout.run(lambda observation, mask: env.unwrapped.expert_action(), steps.append)
+    env.close()
+    names = [instruction_name(int(step.actions[0])) for step in steps[:TRACE_SHOWN]]
+    more = f" … ({len(steps)} steps)" if len(steps) > TRACE_SHOWN else ""
+    return f"{posed} ⇒ {', '.join(names)}{more} → {as_info_value(steps[-1].infos['output'][0])!r}"
 
 
 def env_table() -> str:

@@ -37,6 +37,7 @@ from actformer_envs import ActformerVectorEnv
 from actformer_envs.digits import number_from_text
 from actformer_envs.env import as_info_value
 from actformer_envs.instructions import NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, instruction_name
+from actformer_envs.rollout import Rollout, Step
 from actformer_envs.symbols import SYMBOL_CHARS
 from actformer_envs.tasks import TASKS, Task, task_id
 from agents.actformer import ActformerPolicy
@@ -51,7 +52,6 @@ from train.checkpoint import (
 from train.config import A2CConfig, PPOConfig, RunConfig
 from train.divergence import TrainingDiverged
 from train.evaluate import format_table, generalization_table
-from train.rollout import Rollout, Step
 from train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
 
 #: Config class of each ``--algo``.

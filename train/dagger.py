@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from actformer_envs import ActformerVectorEnv
+from actformer_envs.rollout import Observations, Rollout, Step
 from agents.actformer import ActformerPolicy, masked_logits
 from train.divergence import check_finite, stage
 from train.imitation import ExpertLabels, behaviour_cloning
-from train.rollout import Observations, Rollout, Step
 
 
 def collect_on_policy(

@@ -13,8 +13,8 @@ import gymnasium as gym
 import numpy as np
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.rollout import Rollout, Step
 from agents.baselines import Agent
-from train.rollout import Rollout, Step
 
 #: Builds the agent to evaluate from the vector env it will act in, e.g.
 #: ``lambda env: ExpertAgent(env.unwrapped.task)``.
@@ -42,7 +42,7 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
     """Run ``agent`` in ``env`` (from ``make_eval_env``) until exactly ``episodes`` episodes have
     been counted; the number it solved.
 
-    Which episodes count is fixed before any is run (``train.rollout.episode_quota``): environment
+    Which episodes count is fixed before any is run (``actformer_envs.rollout.episode_quota``): environment
     ``i`` contributes its first ``episodes // n`` (plus one for ``i < episodes % n``) episodes and
     later ones are ignored. So the counted set does not favour episodes that happen to end early
     (a quick wrong HALT), as "the first ``episodes`` to end" would. ``agent.act`` gets the batched

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
+from actformer_envs.rollout import Observations, Rollout, Step
 from agents.actformer import ActformerPolicy, masked_logits
 from train.curriculum import Curriculum
 from train.divergence import check_finite
 from train.losses import gae
-from train.rollout import Observations, Rollout, Step
 
 #: The outcomes of the episodes that ended during a rollout: (solved, return) of each.
 Episodes = tuple[list[bool], list[float]]

@@ -19,9 +19,9 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.rollout import Observations, Rollout, Step
 from agents.actformer import masked_logits
 from train.divergence import check_finite, check_parameters
-from train.rollout import Observations, Rollout, Step
 
 
 def collect_expert_data(
@@ -36,9 +36,9 @@ def collect_expert_data(
 
     Give exactly one of ``steps`` (that many pairs) or ``episodes`` (every decision of that many
     whole episodes: env ``i`` contributes its first ``episodes // num_envs`` episodes, plus one for
-    ``i < episodes % num_envs``, as ``train.rollout.episode_quota`` says; at most ``episodes`` envs
+    ``i < episodes % num_envs``, as ``actformer_envs.rollout.episode_quota`` says; at most ``episodes`` envs
     are run). The env is reset with ``seed`` (env ``i`` with ``seed + i``) and stepped with
-    ``env.unwrapped.expert_action()`` by ``train.rollout.Rollout``; ``env_kwargs`` go to
+    ``env.unwrapped.expert_action()`` by ``actformer_envs.rollout.Rollout``; ``env_kwargs`` go to
     ``gym.make_vec`` (``min_length``, ``max_length``, ``base``, ``history_length``, ...).
 
     Under NEXT_STEP autoreset the observation returned with ``terminated``/``truncated`` is the

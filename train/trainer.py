@@ -1,7 +1,7 @@
 """One training run, top to bottom: warm start (behaviour cloning on expert data, then DAgger),
 RL (PPO or A2C) with a length curriculum, greedy exact-match evaluation; exact resume.
 
-The pieces, each in its own module: the rollout loop (``train/rollout.py``), RL's experience and
+The pieces, each in its own module: the rollout loop (``actformer_envs/rollout.py``), RL's experience and
 GAE (``train/experience.py``), the update strategies (``train/algorithms.py``) and their losses
 (``train/losses.py``), imitation (``train/imitation.py``, ``train/dagger.py``), the curriculum
 (``train/curriculum.py``), evaluation (``train/evaluate.py``) and the seeds (``train/seeds.py``).
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from actformer_envs import ActformerVectorEnv
+from actformer_envs.rollout import Rollout
 from agents.actformer import ActformerPolicy
 from train.algorithms import LOSS_KEYS, make_algorithm
 from train.config import RunConfig
@@ -27,7 +28,6 @@ from train.divergence import check_parameters
 from train.evaluate import exact_match
 from train.experience import Episodes, Experience
 from train.imitation import behaviour_cloning, collect_expert_data
-from train.rollout import Rollout
 from train.seeds import seed_for
 
 #: Metric keys of ``Trainer.iterate``.

@@ -10,8 +10,9 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
 from actformer_envs.config import RENDER_MODES, EnvConfig
-from actformer_envs.episodes import Episodes, observation_space
+from actformer_envs.episodes import Episodes
 from actformer_envs.instructions import NUM_ACTIONS
+from actformer_envs.observation import observation_space
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.tasks import TASKS, MultiTask, Task
 from actformer_envs.tasks.base import Number

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 
 from actformer_envs.arrays import constant, row_items
 from actformer_envs.config import EnvConfig, check_size
@@ -20,51 +19,19 @@ from actformer_envs.instructions import (
     MEMORY_SLOTS,
     NO_ACTION,
     NUM_ACTIONS,
-    NUM_MEMORY,
-    NUM_POINTERS,
-    NUM_REGISTERS,
     REGISTER_SLOTS,
-    VALUE_LIMIT,
 )
-from actformer_envs.machine import WINDOW, Layout, Machine
+from actformer_envs.machine import Layout, Machine
 from actformer_envs.posing import INVALID_PENALTY, pose
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.state import array_state, load_array_state
-from actformer_envs.symbols import NUM_SYMBOLS
-from actformer_envs.tasks import NUM_TASK_IDS, Mixture, MultiTask, Task
+from actformer_envs.tasks import Mixture, MultiTask, Task
 
 SUCCESS_REWARD = 1.0
 
 _REGISTERS = slice(REGISTER_SLOTS[0], REGISTER_SLOTS[-1] + 1)
 _MEMORY = slice(MEMORY_SLOTS[0], MEMORY_SLOTS[-1] + 1)
 _FLAGS = slice(CARRY_SLOT, COMPARE_SLOT + 1)
-
-
-def observation_space(task: Task | MultiTask, config: EnvConfig) -> spaces.Dict:
-    """The observation space of one environment."""
-    value = dict(low=-VALUE_LIMIT, high=VALUE_LIMIT, dtype=np.int32)
-    fields: dict[str, spaces.Space] = {
-        # int16, not int8: libraries sum nvec in its own dtype (SB3 sizes its one-hot encoding so).
-        "symbols": spaces.MultiDiscrete(np.full(NUM_POINTERS * len(WINDOW), NUM_SYMBOLS), dtype=np.int16),
-        "boundaries": spaces.MultiBinary(NUM_POINTERS * 2),
-        "registers": spaces.Box(shape=(NUM_REGISTERS,), **value),
-        "memory": spaces.Box(shape=(NUM_MEMORY,), **value),
-        "flags": spaces.Box(
-            low=np.array([-VALUE_LIMIT, -1]), high=np.array([VALUE_LIMIT, 1]), dtype=np.int32
-        ),
-        "last_action": spaces.Discrete(NUM_ACTIONS + 1),
-    }
-    if config.history_length:
-        fields["history"] = spaces.MultiDiscrete(
-            np.full(config.history_length, NUM_ACTIONS + 1), dtype=np.int16
-        )
-    if task.composite:
-        fields["task"] = spaces.Discrete(NUM_TASK_IDS)
-    if config.obs_mode == "full":
-        width = task.width(config.max_length)
-        fields["scratchpad"] = spaces.Box(0, NUM_SYMBOLS - 1, (len(task.rows), width), np.int8)
-        fields["pointers"] = spaces.Box(0, width - 1, (NUM_POINTERS,), np.int64)
-    return spaces.Dict(fields)
 
 
 class Episodes:

@@ -30,7 +30,7 @@ from actformer_envs.symbols import NUM_SYMBOLS
 
 if TYPE_CHECKING:
     from actformer_envs.config import EnvConfig
-    from actformer_envs.tasks import Task
+    from actformer_envs.tasks import MultiTask, Task
 
 __all__ = [
     "ACTION_VALUES",
@@ -104,7 +104,7 @@ NUM_VALUES = NUM_REGISTERS + NUM_MEMORY + NUM_FLAGS
 ACTION_VALUES = NUM_ACTIONS + 1
 
 
-def observation_space(task: Task, config: EnvConfig) -> spaces.Dict:
+def observation_space(task: Task | MultiTask, config: EnvConfig) -> spaces.Dict:
     """The observation space of one environment of ``task`` under ``config``."""
     from actformer_envs.tasks import NUM_TASK_IDS  # here: the tasks import this module
 

@@ -14,8 +14,9 @@ from gymnasium.vector.utils import batch_space
 
 from actformer_envs.config import RENDER_MODES, EnvConfig
 from actformer_envs.env import reset_needed, task_class
-from actformer_envs.episodes import Episodes, observation_space
+from actformer_envs.episodes import Episodes
 from actformer_envs.instructions import NUM_ACTIONS
+from actformer_envs.observation import observation_space
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.state import generator_from_state, generator_state
 from actformer_envs.tasks import MultiTask, Task

@@ -17,7 +17,7 @@ from actformer_envs.instructions import (
 )
 from actformer_envs.observation import ObservationView
 from actformer_envs.registration import ENV_IDS, register_envs
-from actformer_envs.tasks import TASKS, Task
+from actformer_envs.tasks import TASKS, Recipe, Task, register_task, unregister_task
 from actformer_envs.vector_env import ActformerVectorEnv
 
 __version__ = "0.1.0"
@@ -35,8 +35,11 @@ __all__ = [
     "Instruction",
     "ObservationView",
     "Op",
+    "Recipe",
     "Task",
     "instruction_index",
     "instruction_name",
     "register_envs",
+    "register_task",
+    "unregister_task",
 ]

@@ -10,14 +10,17 @@ import argparse
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import gymnasium as gym
+from gymnasium import spaces
 
-from actformer_envs.env import as_info_value
+from actformer_envs.env import ActformerEnv, as_info_value
 from actformer_envs.instructions import instruction_name
 from actformer_envs.registration import ENV_IDS
 from actformer_envs.rollout import Rollout, Step
 from actformer_envs.tasks import task_id
+from actformer_envs.vector_env import ActformerVectorEnv
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- envs:start -->", "<!-- envs:end -->"
@@ -28,7 +31,7 @@ _COMMON_KEYS = {"symbols", "boundaries", "registers", "memory", "flags", "last_a
 
 def describe(env_id: str) -> str:
     """What the task is: the first sentence of its docstring."""
-    doc = gym.make(env_id).unwrapped.task.__doc__ or ""
+    doc = cast(ActformerEnv, gym.make(env_id).unwrapped).task.__doc__ or ""
     first = doc.strip().split("\n\n")[0].replace("\n", " ")
     return re.sub(r"^``[^`]+``:\s*", "", first).rstrip(".").replace("``", "`")
 
@@ -36,16 +39,17 @@ def describe(env_id: str) -> str:
 def trace_line(env_id: str, length: int = 2, seed: int = 0) -> str:
     """A small problem, the expert's first instructions and its answer, on one line."""
     env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", render_mode="ansi")
+    vec = cast(ActformerVectorEnv, env.unwrapped)
     rollout = Rollout(env, seed=seed, options={"length": length}, episodes=1)
-    rows = env.render()[0].split("\n")[1:-1]  # the scratchpad rows, between header and registers
+    text = cast(tuple[str, ...], env.render())[0]  # render_mode="ansi": one text per env
+    rows = text.split("\n")[1:-1]  # the scratchpad rows, between header and registers
     posed = "; ".join(_compact(row) for row in rows)
-    task = env.unwrapped.task
-    if task.composite:
+    if vec.mixture.draws_member:
         shown = int(rollout.observation["task"][0])
-        (member,) = [m for m in task.members if task_id(m.name) == shown]
+        (member,) = [m for m in vec.mixture.members if task_id(m.name) == shown]
         posed = f"{member.name}: {posed}"
     steps: list[Step] = []
-    rollout.run(lambda observation, mask: env.unwrapped.expert_action(), steps.append)
+    rollout.run(lambda observation, mask: vec.expert_action(), steps.append)
     env.close()
     names = [instruction_name(int(step.actions[0])) for step in steps[:TRACE_SHOWN]]
     more = f" … ({len(steps)} steps)" if len(steps) > TRACE_SHOWN else ""
@@ -59,14 +63,14 @@ def env_table() -> str:
         "|---|---|---|---|---|---:|---|",
     ]
     for env_id in ENV_IDS:
-        env = gym.make(env_id).unwrapped
-        task, config = env.task, env.config
-        extra = sorted(set(env.observation_space.spaces) - _COMMON_KEYS)
-        observation = "common" + "".join(f" + `{k}`: `{env.observation_space[k]}`" for k in extra)
-        full = gym.make(env_id, obs_mode="full").observation_space["scratchpad"].shape
+        env = cast(ActformerEnv, gym.make(env_id).unwrapped)
+        task, config, space = env.task, env.config, env.observation_space
+        extra = sorted(set(space.spaces) - _COMMON_KEYS)
+        observation = "common" + "".join(f" + `{k}`: `{space[k]}`" for k in extra)
+        full = cast(spaces.Dict, gym.make(env_id, obs_mode="full").observation_space)["scratchpad"].shape
         low, high = task.base_range
         base = f"{config.base}" if low == high else f"{config.base} ({low}-{high})"
-        allowed = int(env.action_masks().sum()) if not task.composite else "per task"
+        allowed = int(env.action_masks().sum()) if not env.mixture.draws_member else "per task"
         lines.append(
             f"| `{env_id}` | {describe(env_id)} | {observation}; full: {full} | "
             f"{config.min_length}-{config.max_length} | {base} | {allowed} | `{trace_line(env_id)}` |"

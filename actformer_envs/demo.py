@@ -10,11 +10,13 @@ import argparse
 import reprlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
+from actformer_envs.env import ActformerEnv
 from actformer_envs.instructions import instruction_name
 from actformer_envs.registration import NAMESPACE
 
@@ -38,8 +40,9 @@ def run_expert(env: gym.Env, trace: bool) -> tuple[dict[str, Any], int]:
     With ``trace``, prints one line per step: the step number and the instruction's name.
     """
     steps = 0
+    unwrapped = cast(ActformerEnv, env.unwrapped)
     while True:
-        action = env.unwrapped.expert_action()
+        action = unwrapped.expert_action()
         _, _, terminated, truncated, info = env.step(action)
         steps += 1
         if trace:
@@ -98,7 +101,8 @@ def steps_per_second(step: Callable[[int], object], envs_per_call: int, seconds:
 def single_steps_per_second(env_id: str, seconds: float, seed: int = 0) -> float:
     """Env-steps/s of one env (``gym.make``) under uniformly random actions (pre-sampled, reused)."""
     env = gym.make(env_id)
-    actions = np.random.default_rng(seed).integers(env.action_space.n, size=ACTION_BLOCK).tolist()
+    num_actions = cast(spaces.Discrete, env.action_space).n
+    actions = np.random.default_rng(seed).integers(num_actions, size=ACTION_BLOCK).tolist()
     env.reset(seed=seed)
 
     def step(i: int) -> None:
@@ -115,7 +119,8 @@ def single_steps_per_second(env_id: str, seconds: float, seed: int = 0) -> float
 def native_steps_per_second(env_id: str, num_envs: int, seconds: float, seed: int = 0) -> float:
     """Env-steps/s of the native vector env under uniformly random actions (pre-sampled, reused)."""
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
-    batches = np.random.default_rng(seed).integers(envs.single_action_space.n, size=(ACTION_BLOCK, num_envs))
+    num_actions = cast(spaces.Discrete, envs.single_action_space).n
+    batches = np.random.default_rng(seed).integers(num_actions, size=(ACTION_BLOCK, num_envs))
     envs.reset(seed=seed)
     try:
         return steps_per_second(lambda i: envs.step(batches[i]), num_envs, seconds)

@@ -64,7 +64,7 @@ def digits_of(value: int, base: int) -> np.ndarray:
     powers = _powers(base, value)
     pieces = [value]
     for power in reversed(powers):  # every piece below power**2: split it into two below power
-        split = []
+        split: list[int] = []
         for piece in pieces:
             high, low = divmod(piece, power)
             split += (low, high)

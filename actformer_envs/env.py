@@ -14,7 +14,7 @@ from actformer_envs.episodes import Episodes
 from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.observation import observation_space
 from actformer_envs.rendering import render_rgb, render_text
-from actformer_envs.tasks import TASKS, MultiTask, Task
+from actformer_envs.tasks import TASKS, Mixture, MultiTask, Task
 from actformer_envs.tasks.base import Number
 
 _ENV = np.zeros(1, dtype=np.intp)
@@ -126,7 +126,7 @@ class ActformerEnv(gym.Env):
         self._episodes = Episodes(task_type, self.config, batch=1)
         self.task = self._episodes.task
         self.action_space = spaces.Discrete(NUM_ACTIONS)
-        self.observation_space = observation_space(self.task, self.config)
+        self.observation_space: spaces.Dict = observation_space(self.mixture, self.config)
         self._last_reward: float | None = None
         self._stream_seeded = False
         self._posed = False  # a reset has posed a problem: the state is an episode's
@@ -181,6 +181,13 @@ class ActformerEnv(gym.Env):
     def current_task(self) -> Task:
         """The task of the current episode: ``task`` itself, or the member a MultiTask drew."""
         return self._episodes.current_task(0)
+
+    @property
+    def mixture(self) -> Mixture:
+        """What this env poses problems of (read-only): ``mixture.members``, the single tasks (a
+        plain task alone, a MultiTask's members); ``mixture.draws_member``, whether each episode
+        draws one (a MultiTask's: ``obs["task"]`` shows its id, ``task_id(member.name)``)."""
+        return self._episodes.mixture
 
     def expert_action(self) -> int:
         """The expert's next instruction for the current state."""

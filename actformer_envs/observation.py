@@ -26,11 +26,11 @@ from gymnasium import spaces
 
 from actformer_envs.instructions import NUM_ACTIONS, NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, VALUE_LIMIT
 from actformer_envs.machine import WINDOW
-from actformer_envs.symbols import NUM_SYMBOLS
+from actformer_envs.symbols import NUM_SYMBOLS, NUM_TASK_IDS
 
 if TYPE_CHECKING:
     from actformer_envs.config import EnvConfig
-    from actformer_envs.tasks import MultiTask, Task
+    from actformer_envs.tasks.mixture import Mixture
 
 __all__ = [
     "ACTION_VALUES",
@@ -104,10 +104,10 @@ NUM_VALUES = NUM_REGISTERS + NUM_MEMORY + NUM_FLAGS
 ACTION_VALUES = NUM_ACTIONS + 1
 
 
-def observation_space(task: Task | MultiTask, config: EnvConfig) -> spaces.Dict:
-    """The observation space of one environment of ``task`` under ``config``."""
-    from actformer_envs.tasks import NUM_TASK_IDS  # here: the tasks import this module
-
+def observation_space(mixture: Mixture, config: EnvConfig) -> spaces.Dict:
+    """The observation space of one environment under ``config`` whose problems are ``mixture``'s
+    (``env.unwrapped.mixture``): ``task`` is there if it draws a member per problem (a MultiTask's),
+    and ``scratchpad`` has the rows of the member with the most."""
     fields: dict[str, spaces.Space[Any]] = {
         # int16, not int8: libraries sum nvec in its own dtype (SB3 sizes its one-hot encoding so).
         "symbols": spaces.MultiDiscrete(np.full(NUM_POINTERS * WINDOW_SIZE, NUM_SYMBOLS), dtype=np.int16),
@@ -123,11 +123,11 @@ def observation_space(task: Task | MultiTask, config: EnvConfig) -> spaces.Dict:
         fields["history"] = spaces.MultiDiscrete(
             np.full(config.history_length, ACTION_VALUES), dtype=np.int16
         )
-    if task.composite:
+    if mixture.draws_member:
         fields["task"] = spaces.Discrete(NUM_TASK_IDS)
     if config.obs_mode == "full":
-        width = task.width(config.max_length)
-        fields["scratchpad"] = spaces.Box(0, NUM_SYMBOLS - 1, (len(task.rows), width), np.int8)
+        width = mixture.width(config.max_length)
+        fields["scratchpad"] = spaces.Box(0, NUM_SYMBOLS - 1, (mixture.rows, width), np.int8)
         fields["pointers"] = spaces.Box(0, width - 1, (NUM_POINTERS,), np.int64)
     return spaces.Dict(fields)
 

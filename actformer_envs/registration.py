@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
-
-from actformer_envs.tasks.registry import ENV_IDS, NAMESPACE, TASKS, VERSION
+from actformer_envs.tasks.registry import ENV_IDS, NAMESPACE, TASKS, VERSION, register_env
 
 __all__ = ["ENV_IDS", "NAMESPACE", "VERSION", "register_envs"]
 
 
 def register_envs() -> None:
-    """Register every task once (idempotent), with a single and a native vector entry point."""
-    for env_id, name in zip(ENV_IDS, TASKS, strict=True):
-        if env_id in gym.registry:
-            continue
-        gym.register(
-            id=env_id,
-            entry_point="actformer_envs.env:ActformerEnv",
-            vector_entry_point="actformer_envs.vector_env:ActformerVectorEnv",
-            kwargs={"task": name},
-        )
+    """Register every task once (idempotent), with a single and a native vector entry point
+    (``tasks.registry.register_env``, which ``register_task`` uses too)."""
+    for name in TASKS:
+        register_env(name)

@@ -1,4 +1,8 @@
-"""The scratchpad's alphabet: digits of any base up to 36, BLANK, and EDGE (outside the tape)."""
+"""The scratchpad's alphabet: digits of any base up to 36, BLANK, and EDGE (outside the tape); and
+the number of task ids a MultiTask's observation can show.
+
+This module imports nothing of the package, so that every module can import it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ MAX_BASE = 36
 BLANK = MAX_BASE  # an empty cell on the tape
 EDGE = MAX_BASE + 1  # beyond the end of a row; pointers never stand on it
 NUM_SYMBOLS = MAX_BASE + 2
+
+#: The values ``obs["task"]`` takes (a MultiTask's member's id, its position in
+#: ``tasks.SINGLE_TASKS``): room for the ids of tasks to come, so that adding one keeps the space.
+NUM_TASK_IDS = 32
 
 #: One character per symbol, for rendering: 0-9, a-z, then BLANK and EDGE.
 SYMBOL_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz" + ".#"

@@ -19,7 +19,7 @@ from actformer_envs.instructions import NUM_ACTIONS
 from actformer_envs.observation import observation_space
 from actformer_envs.rendering import render_rgb, render_text
 from actformer_envs.state import generator_from_state, generator_state
-from actformer_envs.tasks import MultiTask, Task
+from actformer_envs.tasks import Mixture, MultiTask, Task
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
 
@@ -52,7 +52,7 @@ class ActformerVectorEnv(VectorEnv):
         self.task = self._episodes.task
         self.single_action_space = spaces.Discrete(NUM_ACTIONS)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.single_observation_space = observation_space(self.task, self.config)
+        self.single_observation_space = observation_space(self.mixture, self.config)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._envs = np.arange(self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)  # the envs that reset on the next step
@@ -166,6 +166,13 @@ class ActformerVectorEnv(VectorEnv):
             if not bottom <= value <= config.max_length:
                 raise ValueError(f"{name} must lie in [{bottom}, {config.max_length}], got {value}")
         self._episodes.problems.set_lengths((int(low), int(high)))
+
+    @property
+    def mixture(self) -> Mixture:
+        """What these envs pose problems of (read-only): ``mixture.members``, the single tasks (a
+        plain task alone, a MultiTask's members); ``mixture.draws_member``, whether each episode
+        draws one (a MultiTask's: ``obs["task"][i]`` shows env i's, ``task_id(member.name)``)."""
+        return self._episodes.mixture
 
     def action_masks(self) -> np.ndarray:
         """Allowed instructions per environment, (num_envs, 139) bool, True = allowed (defined before

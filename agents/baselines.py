@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from actformer_envs import NUM_ACTIONS, Task
+from actformer_envs.tasks import MultiTask
 
 Observation = dict[str, np.ndarray]
 
@@ -37,10 +38,11 @@ class ExpertAgent:
     upper bound of every benchmark (exact match 1.0 at every length).
     """
 
-    def __init__(self, task: Task) -> None:
-        """``task``: the ``Task`` instance of the env acted in (``env.unwrapped.task``)."""
-        if not isinstance(task, Task):
-            raise TypeError(f"task must be an actformer_envs Task instance, got {task!r}")
+    def __init__(self, task: Task | MultiTask) -> None:
+        """``task``: the ``Task`` (or ``MultiTask``) instance of the env acted in
+        (``env.unwrapped.task``)."""
+        if not isinstance(task, (Task, MultiTask)):
+            raise TypeError(f"task must be an actformer_envs Task or MultiTask instance, got {task!r}")
         self.task = task
 
     def act(self, observation: Observation, action_mask: np.ndarray | None = None) -> np.ndarray | int:

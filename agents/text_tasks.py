@@ -19,7 +19,9 @@ from actformer_envs.digits import from_digits, to_digits
 from actformer_envs.streams import BatchRandom
 from actformer_envs.tasks import TASKS, Task
 from actformer_envs.tasks.base import answer_lengths
+from actformer_envs.tasks.multitask import MultiTask
 from actformer_envs.tasks.numbers import decode_numbers
+from actformer_envs.tasks.text import NumberPair, SymbolString, TextFormat
 
 #: Tokens: the symbols 0..9 (digits in base 10; sequence tasks' symbols in their default base),
 #: then the operators, the separator of sequence tasks, end of answer, padding.
@@ -28,16 +30,45 @@ PLUS, TIMES, EQUALS, SEPARATOR, EOS, PAD = range(NUM_DIGITS, NUM_DIGITS + 6)
 VOCAB_SIZE = PAD + 1
 TOKEN_TEXT = "0123456789+*=|$_"  # one character per token, for reading sequences
 
-#: The tasks with a text form: arithmetic on two numbers (with their operator token) and sequences.
-ARITHMETIC = {"Addition": PLUS, "Multiplication": TIMES}
-SEQUENCES = ("Copy", "Reverse", "Sort", "Parity")
-SUPPORTED_TASKS = (*ARITHMETIC, *SEQUENCES)
+#: The token of each operator a number pair (``NumberPair``) can be written with.
+OPERATOR_TOKENS = {"+": PLUS, "*": TIMES}
+
+
+def operator_token(text_format: TextFormat) -> int | None:
+    """The operator token of a ``NumberPair`` format: that of the first of its operators that has
+    one (None if none has, or for another format)."""
+    if not isinstance(text_format, NumberPair):
+        return None
+    return next((OPERATOR_TOKENS[op] for op in text_format.operators if op in OPERATOR_TOKENS), None)
+
+
+def has_text_form(task: type[Task] | type[MultiTask]) -> bool:
+    """Whether the task's declared ``text_format`` can be written in the vocabulary: a number pair
+    whose operator has a token (its answer a number), or a string of symbols that are digits in the
+    task's default base (its answer the same, or one symbol). Other formats have no tokens."""
+    text_format = task.text_format
+    if isinstance(text_format, NumberPair):
+        return operator_token(text_format) is not None
+    if isinstance(text_format, SymbolString):
+        return task.default_base <= NUM_DIGITS
+    return False
+
+
+def supported_tasks() -> tuple[str, ...]:
+    """The tasks of ``TASKS`` with a text form (:func:`has_text_form`), in its order; those added
+    by ``register_task`` too."""
+    return tuple(name for name, cls in TASKS.items() if has_text_form(cls))
+
+
+#: The package's tasks with a text form (:func:`supported_tasks` when this module was imported).
+SUPPORTED_TASKS = supported_tasks()
 
 
 def check_task(task: str) -> str:
     """``task`` if it has a text form, else ``ValueError`` naming it and the supported ones."""
-    if task not in SUPPORTED_TASKS:
-        raise ValueError(f"task {task!r} has no text form; supported tasks: {list(SUPPORTED_TASKS)}")
+    supported = supported_tasks()
+    if task not in supported:
+        raise ValueError(f"task {task!r} has no text form; supported tasks: {list(supported)}")
     return task
 
 
@@ -50,11 +81,12 @@ def as_text(tokens: Sequence[int]) -> str:
 class TextTask:
     """One task's text form.
 
-    Arithmetic: ``a+b=`` → ``c<eos>`` (``*`` for Multiplication), numbers written least significant
-    digit first when ``reverse_digits`` (the order carries flow in, which a left-to-right model finds
-    easier), as people write them otherwise; answers without leading zeros. Sequences (Copy,
-    Reverse, Sort, Parity): ``s0 s1 ... |`` → the answer's symbols (Parity: one bit), then ``<eos>``;
-    ``reverse_digits`` does not apply to them.
+    Arithmetic (a task whose ``text_format`` is a ``NumberPair``): ``a+b=`` → ``c<eos>`` (the
+    operator's token: ``*`` for Multiplication), numbers written least significant digit first when
+    ``reverse_digits`` (the order carries flow in, which a left-to-right model finds easier), as
+    people write them otherwise; answers without leading zeros. Sequences (a ``SymbolString``: Copy,
+    Reverse, DuplicatedInput, Sort, Parity): ``s0 s1 ... |`` → the answer's symbols (one symbol if
+    the format says so: Parity's bit), then ``<eos>``; ``reverse_digits`` does not apply to them.
     """
 
     name: str
@@ -67,7 +99,13 @@ class TextTask:
 
     @property
     def is_arithmetic(self) -> bool:
-        return self.name in ARITHMETIC
+        return isinstance(self.task.text_format, NumberPair)
+
+    @property
+    def single_symbol_answer(self) -> bool:
+        """Whether the answer is one symbol (an int), not a list of them."""
+        text_format = self.task.text_format
+        return isinstance(text_format, SymbolString) and text_format.single_symbol_answer
 
     # -- problems -----------------------------------------------------------------------------
 
@@ -99,20 +137,22 @@ class TextTask:
         """The tokens of a problem, up to and including ``=`` (arithmetic) or ``|`` (sequences)."""
         if self.is_arithmetic:
             a, b = problem
-            return [*self._number(a), ARITHMETIC[self.name], *self._number(b), EQUALS]
+            operator = operator_token(self.task.text_format)
+            assert operator is not None  # (``check_task``: a supported number pair has one)
+            return [*self._number(a), operator, *self._number(b), EQUALS]
         return [*(int(s) for s in problem), SEPARATOR]
 
     def answer_tokens(self, answer: Any) -> list[int]:
         """The tokens of an answer (as the env's ``info["target"]`` gives it), then ``<eos>``."""
         if self.is_arithmetic:
             return [*self._number(answer), EOS]
-        if self.name == "Parity":
+        if self.single_symbol_answer:
             return [int(answer), EOS]
         return [*(int(s) for s in answer), EOS]
 
     def decode(self, tokens: Sequence[int]) -> Any:
         """The answer generated tokens hold, of the env's ``info["output"]`` type (an int for the
-        arithmetic tasks and Parity, a list of symbols otherwise); ``None`` if not well formed.
+        arithmetic tasks and one-symbol answers, a list of symbols otherwise); ``None`` if not well formed.
 
         Reading stops at the first ``<eos>``; without one, or with a token that is not a symbol of
         the task before it, or a number with a leading zero, the answer is not well formed.
@@ -129,7 +169,7 @@ class TextTask:
             if least_first[-1] == 0 and len(least_first) > 1:
                 return None
             return from_digits(least_first, NUM_DIGITS)  # (any length: no int <-> text conversion)
-        if self.name == "Parity":
+        if self.single_symbol_answer:
             return symbols[0] if len(symbols) == 1 else None
         return symbols
 

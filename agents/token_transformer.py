@@ -328,7 +328,8 @@ def sample_problems(task: str, length: int, count: int, seed: int) -> list[tuple
     """``count`` problems of exactly ``length`` with their targets, seeded: ``(problem, target)``.
 
     A problem is in the form the env accepts in ``reset(options={"problem": p})`` (Addition and
-    Multiplication: a pair of non-negative ints; Copy, Reverse, Sort, Parity: a list of symbols);
+    Multiplication: a pair of non-negative ints; Copy, Reverse, DuplicatedInput, Sort, Parity: a
+    list of symbols, DuplicatedInput's each twice as on its input row);
     the target is what the env reports as ``info["target"]`` for it. Problems are drawn by the
     task's own ``generate``, so they follow its distribution exactly (Addition: one operand of
     exactly ``length`` digits, the other of 1..length; Multiplication: both of ``length``; sequences:

@@ -121,7 +121,8 @@ def positive(kind: type) -> Callable[[str], Any]:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one task is trained on and evaluated at."""
+    """What one task is trained on and evaluated at: the recipe it declares (``Task.recipe``), its
+    settings as the training config's fields."""
 
     task: str
     train_length: int
@@ -129,26 +130,20 @@ class Plan:
     episodes: int  # problems per evaluated length
     settings: tuple[tuple[str, Any], ...] = ()  # config fields that differ from the defaults
 
+    @classmethod
+    def from_recipe(cls, task: str, recipe: actformer_envs.Recipe) -> Plan:
+        """``task``'s plan from its recipe (its ``expert_pairs`` is the config's ``imitation_pairs``)."""
+        fields = (("imitation_pairs", recipe.expert_pairs), ("history_length", recipe.history_length))
+        settings = tuple((name, value) for name, value in fields if value is not None)
+        return cls(task, recipe.train_length, recipe.eval_lengths, recipe.eval_episodes, settings)
 
-#: Training lengths are each task's short problems; evaluation goes to 100x where the expert's own
-#: episodes stay affordable (long multiplication and Expression grow with the square of the length:
-#: a 100 x 100 multiplication is 100,701 steps, a 40-digit expression about 35,000).
-PLANS = (
-    Plan("Addition", 3, (3, 30, 300, 1000), 1000),
-    Plan("Subtraction", 3, (3, 30, 300), 200),
-    # The tasks with long episodes (112 steps for a 3 x 3 multiplication) get more expert data and no
-    # history: with the defaults (20,000 pairs, history 8) the first full run's clones solved 10% of
-    # 3 x 3 multiplications, 72% of 5-symbol sorts, and no 20-digit expression.
-    Plan("Multiplication", 3, (3, 30, 100), 50, (("imitation_pairs", 60_000), ("history_length", 0))),
-    Plan("Compare", 3, (3, 30, 300), 200),
-    Plan("Copy", 5, (5, 50, 500), 200),
-    Plan("Reverse", 5, (5, 50, 500), 200),
-    Plan("DuplicatedInput", 5, (5, 50, 500), 200),
-    Plan("RepeatCopy", 5, (5, 50, 500), 200),
-    Plan("Sort", 5, (5, 50, 500), 200, (("imitation_pairs", 60_000), ("history_length", 0))),
-    Plan("Parity", 5, (5, 50, 500), 200),
-    Plan("Logic", 5, (5, 50, 500), 200),
-    Plan("Expression", 2, (2, 20, 40), 50, (("imitation_pairs", 60_000), ("history_length", 0))),
+
+#: Every single task's plan, in the order of their ids, from the recipe each declares (see
+#: ``actformer_envs.Recipe`` for the lengths and for why some tasks get more expert data).
+PLANS = tuple(
+    Plan.from_recipe(name, cls.recipe)
+    for name, cls in actformer_envs.tasks.SINGLE_TASKS.items()
+    if cls.recipe is not None
 )
 #: PPO env-steps per task after the warm start (the train suite's ``--total-steps`` default, and
 #: the generalization grid's full budget).
@@ -156,7 +151,7 @@ DEFAULT_TOTAL_STEPS = 65_536
 
 
 def plan_settings(plan: Plan, total_steps: int, seed: int, **overrides: Any) -> dict[str, Any]:
-    """The ``PPOConfig`` fields that train ``plan.task``: the plan's settings, then ``overrides``,
+    """The ``TrainConfig.from_flat`` fields that train ``plan.task``: the plan's settings, then ``overrides``,
     on top of the task, seed, training length, budget and evaluation lengths."""
     return {
         "task": plan.task,

@@ -62,6 +62,7 @@ import gymnasium as gym
 import torch
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.tasks.registry import env_id
 from agents.baselines import Agent, ExpertAgent, Observation, RandomAgent
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
@@ -76,7 +77,7 @@ from benchmarks.common import (
     torch_context_line,
     write_results,
 )
-from train.config import PPOConfig
+from train.config import TrainConfig
 from train.evaluate import exact_match
 from train.trainer import Trainer
 
@@ -224,10 +225,6 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
 Scorer = Callable[[int, int, int], int]
 
 
-def env_id(task: str) -> str:
-    return f"Actformer/{task}-v0"
-
-
 def solved_by(agent: Agent, task: str, length: int, episodes: int, seed: int, **env_kwargs: Any) -> int:
     """Episodes of length ``length`` that ``agent`` solves, counted by ``train.evaluate.exact_match``."""
     accuracy = exact_match(agent, env_id(task), length, episodes, seed=seed, num_envs=256, **env_kwargs)
@@ -237,7 +234,7 @@ def solved_by(agent: Agent, task: str, length: int, episodes: int, seed: int, **
 def train_actformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
     """Warm start, then PPO only if ``actformer`` (imitation + PPO) is among the cell's agents."""
     plan = PLANS_BY_TASK[cell.task]
-    config = PPOConfig(
+    config = TrainConfig.from_flat(
         **plan_settings(plan, settings.actformer_steps, cell.seed, **dict(settings.actformer_overrides))
     )
     trainer = Trainer(config)
@@ -246,7 +243,7 @@ def train_actformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], 
     if "actformer" in cell.agents:
         while not trainer.done():
             metrics = trainer.iterate()
-    env_kwargs = {"history_length": config.history_length, "obs_mode": config.obs_mode}
+    env_kwargs = config.env.observation_kwargs()
     policies = {"actformer": trainer.policy.eval(), "actformer-imitation": trainer.warm_policy.eval()}
 
     def scorer(policy: torch.nn.Module) -> Scorer:
@@ -255,7 +252,7 @@ def train_actformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], 
         )
 
     info = {
-        "config": dataclasses.asdict(config),
+        "config": config.to_dict(),
         "rl_env_steps": trainer.global_step,
         "warm_start": warm,
         "final_training_success_rate": metrics.get("charts/success_rate"),

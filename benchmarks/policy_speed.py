@@ -29,6 +29,7 @@ import gymnasium as gym
 import torch
 from torch import nn
 
+from actformer_envs.rollout import Rollout
 from agents import ActformerPolicy
 from benchmarks.common import (
     RESULTS_DIR,
@@ -100,9 +101,9 @@ def make_forward(case: Case, seed: int) -> tuple[Callable[[], Any], int]:
         ENV_ID, num_envs=case.batch, vectorization_mode="vector_entry_point", obs_mode=case.obs_mode
     )
     try:
-        observation, _ = env.reset(seed=seed)
-        for _ in range(EXPERT_STEPS):
-            observation, *_ = env.step(env.unwrapped.expert_action())
+        rollout = Rollout(env, seed=seed)
+        rollout.run(lambda observation, mask: env.unwrapped.expert_action(), steps=EXPERT_STEPS)
+        observation = rollout.observation
         policy = ActformerPolicy(env.unwrapped.single_observation_space, device=device).eval()
     finally:
         env.close()

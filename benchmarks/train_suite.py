@@ -25,6 +25,8 @@ from typing import Any
 import gymnasium as gym
 import torch
 
+from actformer_envs.rollout import Rollout, Step
+from actformer_envs.tasks.registry import env_id
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
     PLANS,
@@ -36,7 +38,7 @@ from benchmarks.common import (
     run_stamp,
     write_results,
 )
-from train.config import PPOConfig
+from train.config import TrainConfig
 from train.evaluate import exact_match
 from train.trainer import Trainer
 
@@ -58,14 +60,19 @@ def adversarial_additions(length: int) -> list[tuple[int, int]]:
 
 
 def solves(policy: torch.nn.Module, env_id: str, problem: Any, length: int) -> bool:
-    """Whether the greedy policy solves one posed problem."""
-    env = gym.make(env_id, max_length=length)
-    observation, _ = env.reset(seed=0, options={"problem": problem})
-    while True:
-        action = policy.act(observation, env.unwrapped.action_masks())
-        observation, _, terminated, truncated, info = env.step(action)
-        if terminated or truncated:
-            return bool(info["is_success"])
+    """Whether the greedy policy solves one posed problem (one episode of a one-env vector env)."""
+    env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", max_length=length)
+    solved = []
+
+    def record(step: Step) -> None:
+        if step.ended[0]:
+            solved.append(bool(step.infos["is_success"][0]))
+
+    try:
+        Rollout(env, seed=0, options={"problem": problem}, episodes=1).run(policy.act, record)
+    finally:
+        env.close()
+    return solved[0]
 
 
 #: ``--quick``: a warm start small enough for a smoke test.
@@ -84,7 +91,7 @@ def evaluate(policy: torch.nn.Module, plan: Plan, episodes: int, seed: int) -> d
         began = time.perf_counter()
         score = exact_match(
             policy,
-            f"Actformer/{plan.task}-v0",
+            env_id(plan.task),
             length,
             episodes,
             seed=seed + 10_000,
@@ -102,7 +109,7 @@ def run_plan(
     plan: Plan, total_steps: int, episodes: int | None, seed: int, **overrides: Any
 ) -> dict[str, Any]:
     """Train on ``plan.task`` from scratch, then evaluate; one result row."""
-    config = PPOConfig(**plan_settings(plan, total_steps, seed, **overrides))
+    config = TrainConfig.from_flat(**plan_settings(plan, total_steps, seed, **overrides))
     started = time.perf_counter()
     trainer = Trainer(config)
     warm = trainer.warm_start()
@@ -125,7 +132,7 @@ def run_plan(
     if plan.task == "Addition":
         row["adversarial"] = {
             str(length): [
-                solves(trainer.policy, config.env_id, p, length) for p in adversarial_additions(length)
+                solves(trainer.policy, config.env.env_id, p, length) for p in adversarial_additions(length)
             ]
             for length in plan.eval_lengths
         }

@@ -42,7 +42,8 @@ from benchmarks.common import (
     torch_context_line,
     write_results,
 )
-from train.config import PPOConfig
+from train.config import PPO as PPOSettings
+from train.config import TrainConfig
 from train.trainer import Trainer
 
 DEFAULT_OUTPUT = RESULTS_DIR / "training_throughput.json"
@@ -52,9 +53,9 @@ DEFAULTS = {"num_envs": 64, "num_steps": 64, "iterations": 8, "repeats": 3}
 QUICK = {"num_envs": 8, "num_steps": 16, "iterations": 1, "repeats": 1}
 
 
-def trainer_config(args: argparse.Namespace) -> PPOConfig:
+def trainer_config(args: argparse.Namespace) -> TrainConfig:
     """Our PPO at its defaults, without warm start, at fixed lengths 1..3 (no curriculum)."""
-    return PPOConfig(
+    return TrainConfig.from_flat(
         task=TASK,
         device="cpu",
         num_envs=args.num_envs,
@@ -66,38 +67,43 @@ def trainer_config(args: argparse.Namespace) -> PPOConfig:
     )
 
 
-def make_learner(name: str, config: PPOConfig) -> tuple[Callable[[], None], int]:
+def make_learner(name: str, config: TrainConfig) -> tuple[Callable[[], None], int]:
     """(one iteration of ``name``: a rollout of num_envs x num_steps and its update, parameter count)."""
+    assert isinstance(config.algo, PPOSettings), "SB3's learners here are PPO"
     if name == "trainer":
         trainer = Trainer(config)
         trainer.warm_start()  # imitation is off: only freezes the KL reference
         return (lambda: (trainer.iterate(), None)[1]), parameters(trainer.policy)
     env = make_vec_env(
-        config.env_id,
-        n_envs=config.num_envs,
-        seed=config.seed,
-        env_kwargs={"min_length": MIN_LENGTH, "max_length": MAX_LENGTH, "reward_mode": config.reward_mode},
+        config.env.env_id,
+        n_envs=config.env.num_envs,
+        seed=config.run.seed,
+        env_kwargs={
+            "min_length": MIN_LENGTH,
+            "max_length": MAX_LENGTH,
+            "reward_mode": config.env.reward_mode,
+        },
     )
     policy: Any = SB3ActformerPolicy if name == "sb3-actformer" else "MultiInputPolicy"
-    # Both heads one hidden layer of config.hidden units, as our policy's (SB3's default is [64, 64]).
-    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": [config.hidden], "vf": [config.hidden]}}
+    # Both heads one hidden layer of config.policy.hidden units, as our policy's (SB3's default is [64, 64]).
+    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": [config.policy.hidden], "vf": [config.policy.hidden]}}
     if name == "sb3-actformer":
-        policy_kwargs["features_extractor_kwargs"] = {"d_model": config.d_model}
+        policy_kwargs["features_extractor_kwargs"] = {"d_model": config.policy.d_model}
     model = PPO(
         policy,
         env,
-        learning_rate=config.learning_rate,
-        n_steps=config.num_steps,
-        batch_size=config.batch_size // config.num_minibatches,
-        n_epochs=config.update_epochs,
-        gamma=config.gamma,
-        gae_lambda=config.gae_lambda,
-        clip_range=config.clip_coef,
-        ent_coef=config.ent_coef,
-        vf_coef=config.vf_coef,
-        max_grad_norm=config.max_grad_norm,
+        learning_rate=config.algo.learning_rate,
+        n_steps=config.algo.num_steps,
+        batch_size=config.batch_size // config.algo.num_minibatches,
+        n_epochs=config.algo.update_epochs,
+        gamma=config.algo.gamma,
+        gae_lambda=config.algo.gae_lambda,
+        clip_range=config.algo.clip_coef,
+        ent_coef=config.algo.ent_coef,
+        vf_coef=config.algo.vf_coef,
+        max_grad_norm=config.algo.max_grad_norm,
         policy_kwargs=policy_kwargs,
-        seed=config.seed,
+        seed=config.run.seed,
         device="cpu",
     )
     first = [True]
@@ -113,7 +119,7 @@ def parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def measure(name: str, config: PPOConfig, iterations: int, repeats: int) -> dict[str, Any]:
+def measure(name: str, config: TrainConfig, iterations: int, repeats: int) -> dict[str, Any]:
     """Env-steps/s of ``repeats`` timed runs of ``iterations`` iterations, after one untimed one."""
     iterate, count = make_learner(name, config)
     iterate()
@@ -138,7 +144,7 @@ def ratios(results: Sequence[dict[str, Any]]) -> dict[str, float]:
 
 
 def markdown_table(
-    results: Sequence[dict[str, Any]], ratio_table: dict[str, float], config: PPOConfig
+    results: Sequence[dict[str, Any]], ratio_table: dict[str, float], config: TrainConfig
 ) -> str:
     """One row per learner, then the ratios and the settings in words."""
     lines = [
@@ -152,9 +158,9 @@ def markdown_table(
     lines.append(", ".join(f"{name} = {value:.2f}x" for name, value in ratio_table.items()))
     lines.append("")
     lines.append(
-        f"PPO on {config.env_id} (lengths {MIN_LENGTH}-{MAX_LENGTH}), {config.num_envs} envs x "
-        f"{config.num_steps} steps per rollout, {config.update_epochs} epochs of {config.num_minibatches} "
-        "minibatches; rollout and update timed together."
+        f"PPO on {config.env.env_id} (lengths {MIN_LENGTH}-{MAX_LENGTH}), {config.env.num_envs} envs x "
+        f"{config.algo.num_steps} steps per rollout, {config.algo.update_epochs} epochs of "
+        f"{config.algo.num_minibatches} minibatches; rollout and update timed together."
     )
     return "\n".join(lines)
 
@@ -207,16 +213,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": date,
         "command": command,
         "settings": {
-            "env_id": config.env_id,
+            "env_id": config.env.env_id,
             "min_length": MIN_LENGTH,
             "max_length": MAX_LENGTH,
             "num_envs": args.num_envs,
             "num_steps": args.num_steps,
-            "update_epochs": config.update_epochs,
-            "minibatch_size": config.batch_size // config.num_minibatches,
+            "update_epochs": config.algo.update_epochs,
+            "minibatch_size": config.batch_size // config.algo.num_minibatches,
             "iterations": args.iterations,
             "repeats": args.repeats,
-            "trainer_config": vars(config),
+            "trainer_config": config.to_dict(),
             "sb3_env": "make_vec_env (DummyVecEnv of gym.make envs)",
             "timed": "wall clock of rollout + update per iteration, after one untimed iteration",
         },

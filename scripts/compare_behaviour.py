@@ -151,6 +151,8 @@ def _trainer(task: str, algo: str, seed: int) -> Any:
     except ImportError:  # trees before train/ppo.py was split up
         from train.ppo import Trainer
 
+    if hasattr(config_module, "TrainConfig"):  # one nested config, built from flag names
+        return Trainer(config_module.TrainConfig.from_flat(algo, **settings))
     config_class = config_module.PPOConfig if algo == "ppo" else config_module.A2CConfig
     return Trainer(config_class(**settings))
 

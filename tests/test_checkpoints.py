@@ -21,8 +21,9 @@ import torch
 from test_train_cli import TINY, bare_checkpoint, one_line_error, run_dir
 
 from train import checkpoint as checkpoint_module
-from train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from train.checkpoint import CHECKPOINT_NAME, FORMAT_VERSION, load_checkpoint, save_checkpoint
 from train.cli import main
+from train.config import TrainConfig
 from train.run_dir import lock_run_dir
 
 # ------------------------------------------------------------------------------- malicious files
@@ -41,7 +42,7 @@ class SideEffect:
 def malicious_files(directory: Path, marker: Path) -> list[Path]:
     """Checkpoints whose loading by unpickling would create ``marker``: as ``torch.save`` writes
     them (a zip, the old format) and as a bare pickle, each under the checkpoint's file name."""
-    payload = {"format_version": 2, "algo": "ppo", "config": {}, "policy": SideEffect(marker)}
+    payload = {"format_version": FORMAT_VERSION, "algo": "ppo", "config": {}, "policy": SideEffect(marker)}
     paths = []
     for name, write in (
         ("zip", lambda f: torch.save(payload, f)),
@@ -83,7 +84,9 @@ def test_a_checkpoint_is_a_safetensors_file_with_json_metadata(tmp_path: Path) -
     (size,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + size])
     content = json.loads(header["__metadata__"]["actformer"])
-    assert content["format_version"] == 2 and content["algo"] == "ppo"
+    assert content["format_version"] == FORMAT_VERSION == 3 and content["algo"] == "ppo"
+    assert content["config"]["env"]["task"] == "Copy" and content["config"]["algo"]["name"] == "ppo"
+    assert TrainConfig.from_dict(content["config"]).to_dict() == content["config"]
     assert content["env"]["id"] == "Actformer/Copy-v0"
     weight = content["policy"]["actor.weight"]["__tensor__"]
     assert header[weight]["dtype"] == "F32"
@@ -230,9 +233,9 @@ def test_unavailable_device_is_a_one_line_error(
 
 def test_bad_seeds_are_one_line_errors_naming_seed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for name, text in (
-        ("big.yaml", f"seed: {10**23}"),
-        ("e.yaml", "seed: 1e23"),
-        ("e.json", '{"seed": 1e23}'),
+        ("big.yaml", f"run:\n  seed: {10**23}"),
+        ("e.yaml", "run:\n  seed: 1e23"),
+        ("e.json", '{"run": {"seed": 1e23}}'),
     ):
         (tmp_path / name).write_text(text + "\n")
         assert main(["train", "--config", str(tmp_path / name)]) == 2
@@ -265,9 +268,9 @@ def test_a_second_trainer_on_the_same_run_directory_is_refused(
 
 #: 24 iterations of 16 envs x 16 steps, a checkpoint after each; the curriculum lengthens as it goes.
 KILLED_RUN = [
-    "train", "--task", "Copy", "--num-envs", "16", "--num-steps", "16", "--num-minibatches", "2",
-    "--update-epochs", "2", "--no-imitation", "--eval-lengths", "2", "--eval-episodes", "4",
-    "--curriculum-threshold", "0", "--curriculum-window", "8", "--max-length", "6",
+    "train", "--task", "Copy", "--num-envs", "16", "--no-imitation", "--eval-lengths", "2",
+    "--eval-episodes", "4", "--curriculum-threshold", "0", "--curriculum-window", "8",
+    "--max-length", "6", "ppo", "--num-steps", "16", "--num-minibatches", "2", "--update-epochs", "2",
     "--total-steps", "6144", "--checkpoint-every", "2", "--threads", "1", "--no-progress",
 ]  # fmt: skip
 

@@ -182,8 +182,10 @@ def test_clone_mid_episode_continues_identically(env_id: str, clone) -> None:
     env = gym.make(env_id, obs_mode="full")
     env.reset(seed=5)
     rng = np.random.default_rng(0)
-    for _ in range(7):
-        env.step(action_mix(rng, env.unwrapped.action_masks(), env.unwrapped.expert_action()))
+    for _ in range(7):  # (a task's episodes may be shorter: start another)
+        result = env.step(action_mix(rng, env.unwrapped.action_masks(), env.unwrapped.expert_action()))
+        if result[2] or result[3]:
+            env.reset()
     twin = clone(env)
     # Interleave the two: if they shared any state, they would drift apart.
     rngs = [np.random.default_rng(11), np.random.default_rng(11)]

@@ -82,7 +82,7 @@ def test_step_before_the_first_reset_raises(env_id: str, wrapped: bool) -> None:
 def test_action_masks_before_the_first_reset(env_id: str) -> None:
     """A plain task's mask never changes: defined before any reset. A MultiTask's is its episode's."""
     env = gym.make(env_id).unwrapped
-    if env.task.composite:
+    if env.mixture.draws_member:
         with pytest.raises(ResetNeeded, match=r"action_masks\(\)"):
             env.action_masks()
         return
@@ -131,7 +131,7 @@ def test_vector_env_before_the_first_reset_raises(env_id: str) -> None:
         vec.render()
     with pytest.raises(ResetNeeded):
         vec.expert_action()
-    if vec.unwrapped.task.composite:
+    if vec.unwrapped.mixture.draws_member:
         with pytest.raises(ResetNeeded):
             vec.action_masks()
     else:

@@ -44,8 +44,27 @@ def test_chosen_members_only() -> None:
 
 def test_members_keep_their_own_base() -> None:
     env = gym.make(MULTI, tasks=["Addition", "Parity"], base=7).unwrapped
-    bases = {member.name: member.base for member in env.task.members}
+    bases = {member.name: member.base for member in env.mixture.members}
     assert bases == {"Addition": 7, "Parity": 2}
+
+
+def test_mixture_says_what_an_env_poses() -> None:
+    """``env.mixture`` (read-only): a plain task alone, drawing no member; a MultiTask's members,
+    one drawn per episode and shown by its id in ``obs["task"]``; the vector env's alike."""
+    plain = gym.make("Actformer/Copy-v0").unwrapped
+    assert plain.mixture.members == (plain.task,) and not plain.mixture.draws_member
+    env = gym.make(MULTI, tasks=["Copy", "Parity"]).unwrapped
+    assert env.mixture.draws_member and [m.name for m in env.mixture.members] == ["Copy", "Parity"]
+    for seed in range(6):
+        obs, _ = env.reset(seed=seed)
+        (member,) = [m for m in env.mixture.members if task_id(m.name) == int(obs["task"])]
+        assert member is env.current_task
+    with pytest.raises(AttributeError):
+        env.mixture = plain.mixture
+    vec = _vec(3, tasks=["Copy", "Parity"]).unwrapped
+    assert vec.mixture.draws_member and [m.name for m in vec.mixture.members] == ["Copy", "Parity"]
+    plain_vec = gym.make_vec("Actformer/Copy-v0", 2, vectorization_mode="vector_entry_point").unwrapped
+    assert plain_vec.mixture.members[0].name == "Copy" and not plain_vec.mixture.draws_member
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ def _expected_windows(env: ActformerVectorEnv, observation: dict) -> np.ndarray:
     layouts = env.state_dict()["episodes"]["machine"]["layout"]
     expected = np.full((env.num_envs, NUM_POINTERS, 3), EDGE)
     for i in range(env.num_envs):
-        member = env.task.members[layouts[i]]
+        member = env.mixture.members[layouts[i]]
         for p, row in enumerate(member.pointer_rows):
             if row is not None:
                 padded = np.pad(observation["scratchpad"][i, row], 1, constant_values=EDGE)
@@ -131,7 +131,7 @@ def test_view_is_zero_copy_single_and_torch() -> None:
 def test_observation_space_is_the_envs(env_id: str, options: dict) -> None:
     env = gym.make(env_id, **options).unwrapped
     assert isinstance(env, ActformerEnv)
-    space = observation_space(env.task, env.config)
+    space = observation_space(env.mixture, env.config)
     assert list(space.spaces) == list(env.observation_space.spaces)
     for key, field in space.spaces.items():
         theirs = env.observation_space.spaces[key]

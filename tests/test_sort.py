@@ -8,8 +8,10 @@ from collections import Counter
 import gymnasium as gym
 import numpy as np
 import pytest
+from helpers import run_expert
 
 from actformer_envs import instruction_index
+from actformer_envs.symbols import BLANK
 
 
 def test_halting_on_a_sorted_input_earns_the_success_reward() -> None:
@@ -21,6 +23,24 @@ def test_halting_on_a_sorted_input_earns_the_success_reward() -> None:
     program_length = 13 + 14 + 9 + 13 + 3 + 4 + 1
     assert terminated and info["is_success"]
     assert reward == pytest.approx(1 - 0.1 / program_length, abs=1e-12)
+
+
+@pytest.mark.parametrize("base", [2, 10, 36])
+def test_program_length_is_the_experts_episode_length(base: int) -> None:
+    """``Sort.program_length`` (it depends on the symbols, not only on their number) counts the
+    steps the expert takes, HALT included, on sorted, reversed, equal and random inputs."""
+    env = gym.make("Actformer/Sort-v0", base=base, max_length=16)
+    task = env.unwrapped.task
+    rng = np.random.default_rng(base)
+    top = base - 1
+    problems = [[0], [top, 0], list(range(base))[:16], list(range(base))[::-1][:16], [top // 2] * 7]
+    problems += [rng.integers(base, size=n).tolist() for n in (1, 3, 8, 16)]
+    for problem in problems:
+        steps, _, info, _ = run_expert(env, options={"problem": problem})
+        assert info["is_success"], problem
+        inputs = np.full((1, 17), BLANK, dtype=np.int8)
+        inputs[0, : len(problem)] = problem
+        assert task.program_length(inputs, np.array([len(problem)])).tolist() == [steps], problem
 
 
 def test_the_row_stays_a_permutation_of_the_input() -> None:

@@ -16,17 +16,20 @@ import yaml
 
 from actformer_envs.tasks import TASKS
 from agents.actformer import ActformerPolicy
-from train import cli
 from train.checkpoint import FORMAT_VERSION, env_signature, load_checkpoint, save_checkpoint
-from train.cli import UsageError, config_dict, main, parse_problem, trace
-from train.config import PPOConfig
+from train.cli import main, parse_train
+from train.config import A2C, PPO, AlgoSettings, EnvSettings, RunSettings, TrainConfig
+from train.runs import UsageError
+from train.trace import parse_problem, trace
 from train.trainer import Trainer
 
-#: A training run of a few seconds: Copy, 2 iterations of 8 envs x 8 steps per checkpoint.
+#: A training run of a few seconds: Copy, 2 iterations of 8 envs x 8 steps per checkpoint. The algo
+#: flags follow the ``ppo`` subcommand, and so do the others, so that a test may append a flag that
+#: overrides any of them (tyro refuses a flag given both before and after the subcommand).
 TINY = [
-    "--task", "Copy", "--num-envs", "8", "--num-steps", "8", "--num-minibatches", "2",
-    "--update-epochs", "1", "--no-imitation", "--eval-lengths", "1", "2", "--eval-episodes", "8",
-    "--no-progress",
+    "ppo", "--num-steps", "8", "--num-minibatches", "2", "--update-epochs", "1",
+    "--task", "Copy", "--num-envs", "8", "--no-imitation", "--eval-lengths", "1", "2",
+    "--eval-episodes", "8", "--no-progress",
 ]  # fmt: skip
 
 
@@ -39,18 +42,22 @@ def one_torch_thread() -> Any:
     torch.set_num_threads(threads)
 
 
-def bare_checkpoint(path: Path, task: str = "Copy", **config: Any) -> Path:
+def bare_checkpoint(path: Path, task: str = "Copy", algo: AlgoSettings | None = None) -> Path:
     """A checkpoint of an untrained policy (no trainer state): what eval and trace need."""
-    settings = PPOConfig(task=task, eval_lengths=(1, 2), eval_episodes=8, num_envs=8, **config)
-    env = gym.make(settings.env_id, max_length=settings.max_length)
+    settings = TrainConfig(
+        env=EnvSettings(task=task, num_envs=8),
+        algo=PPO() if algo is None else algo,
+        run=RunSettings(eval_lengths=(1, 2), eval_episodes=8),
+    )
+    env = gym.make(settings.env.env_id, max_length=settings.env.length_cap)
     policy = ActformerPolicy(
-        env.observation_space, d_model=settings.d_model, hidden=settings.hidden, device="cpu"
+        env.observation_space, d_model=settings.policy.d_model, hidden=settings.policy.hidden, device="cpu"
     )
     payload = {
         "format_version": FORMAT_VERSION,
-        "algo": "ppo",
-        "config": config_dict(settings),
-        "env": env_signature(settings.env_id, env.observation_space),
+        "algo": settings.algo.name,
+        "config": settings.to_dict(),
+        "env": env_signature(settings.env.env_id, env.observation_space),
         "policy": policy.state_dict(),
         "trainer": {},
     }
@@ -69,22 +76,78 @@ def one_line_error(capsys: pytest.CaptureFixture, *words: str) -> str:
 # --------------------------------------------------------------------------------- config files
 
 
+def write_config(path: Path, values: dict[str, Any]) -> Path:
+    """``values`` as the YAML or JSON file ``path`` (by its suffix)."""
+    path.write_text(json.dumps(values) if path.suffix == ".json" else yaml.safe_dump(values))
+    return path
+
+
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 def test_config_file_is_loaded_then_overridden_by_flags(tmp_path: Path, suffix: str) -> None:
-    values = {"task": "Copy", "seed": 3, "num_envs": 8, "eval_lengths": [2, 4]}
-    path = tmp_path / f"run{suffix}"
-    path.write_text(json.dumps(values) if suffix == ".json" else yaml.safe_dump(values))
-    options, config, resumed = cli._parse_train(["--config", str(path), "--seed", "5", "--algo", "a2c"])
-    assert resumed is None and options.algo == "a2c"
-    assert (config.task, config.seed, config.num_envs, config.eval_lengths) == ("Copy", 5, 8, (2, 4))
-    assert config.num_steps == 16  # A2C's own default, not PPO's
+    values = {"env": {"task": "Copy", "num_envs": 8}, "run": {"seed": 3, "eval_lengths": [2, 4]}}
+    path = write_config(tmp_path / f"run{suffix}", values)
+    options, config, resumed = parse_train(["--config", str(path), "--seed", "5", "a2c"])
+    assert resumed is None and options.config == path
+    assert (config.env.task, config.run.seed, config.env.num_envs) == ("Copy", 5, 8)
+    assert config.run.eval_lengths == (2, 4)
+    assert isinstance(config.algo, A2C) and config.algo.num_steps == 16  # A2C's own default, not PPO's
 
 
-def test_config_file_unknown_key_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a2c_subcommand_takes_its_own_defaults_unless_overridden(tmp_path: Path) -> None:
+    plain = write_config(tmp_path / "plain.yaml", {"env": {"task": "Copy"}})
+    a2c_file = write_config(
+        tmp_path / "a2c.yaml", {"env": {"task": "Copy"}, "algo": {"name": "a2c", "num_steps": 8}}
+    )
+    ppo_file = write_config(tmp_path / "ppo.yaml", {"env": {"task": "Copy"}, "algo": {"num_steps": 32}})
+
+    def algo(*argv: str) -> AlgoSettings:
+        return parse_train(list(argv))[1].algo
+
+    assert algo("--config", str(plain)) == PPO()  # no subcommand: PPO
+    assert algo("--config", str(plain), "a2c") == A2C() and A2C().num_steps == 16
+    assert algo("--config", str(plain), "a2c", "--num-steps", "4") == A2C(num_steps=4)
+    assert algo("a2c", "--num-steps", "4", "--config", str(plain)) == A2C(num_steps=4)
+    # The file's algo section, when it is A2C's, overrides A2C's defaults; the flags override both.
+    assert algo("--config", str(a2c_file)) == A2C(num_steps=8)
+    assert algo("--config", str(a2c_file), "a2c") == A2C(num_steps=8)
+    assert algo("--config", str(a2c_file), "a2c", "--learning-rate", "0.01") == A2C(
+        num_steps=8, learning_rate=0.01
+    )
+    # A PPO file's settings are not A2C's: a2c starts from its own defaults, ppo from the file.
+    assert algo("--config", str(ppo_file), "a2c") == A2C()
+    assert algo("--config", str(ppo_file), "ppo") == PPO(num_steps=32)
+    assert algo("--config", str(ppo_file), "ppo", "--clip-coef", "0.1") == PPO(num_steps=32, clip_coef=0.1)
+
+
+def test_max_length_follows_the_task_given_after_a_config_file(tmp_path: Path) -> None:
+    """A config file of Copy (its max_length left to the task) then --task Multiplication: the
+    run's max_length is Multiplication's default, not Copy's."""
+    path = write_config(tmp_path / "copy.yaml", {"env": {"task": "Copy"}})
+    config = parse_train(["--config", str(path), "--task", "Multiplication"])[1]
+    assert config.env.task == "Multiplication" and config.env.max_length is None
+    assert config.env.length_cap == TASKS["Multiplication"].default_lengths[1] == 4
+    assert config.env.kwargs()["max_length"] == 4
+    assert parse_train(["--config", str(path)])[1].env.length_cap == 10
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("env:\n  task: Copy\nalgo:\n  learning_rat: 0.1\n", ["learning_rat", "algo"]),  # a field
+        ("env:\n  task: Copy\n  num_env: 8\n", ["num_env", "env"]),
+        ("envs:\n  task: Copy\n", ["envs", "section"]),  # a section
+        ("task: Copy\nseed: 3\n", ["seed", "task", "section"]),  # a flat (old) config file
+        ("algo:\n  name: dqn\n", ["dqn", "algo"]),
+        ("algo:\n  name: a2c\n  clip_coef: 0.1\n", ["clip_coef", "algo"]),  # PPO's, not A2C's
+    ],
+)
+def test_config_file_unknown_section_or_field_is_named(
+    text: str, words: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     path = tmp_path / "run.yaml"
-    path.write_text("task: Copy\nlearning_rat: 0.1\n")
+    path.write_text(text)
     assert main(["train", "--config", str(path)]) == 2
-    one_line_error(capsys, "learning_rat", str(path))
+    one_line_error(capsys, *words, str(path))
 
 
 @pytest.mark.parametrize(
@@ -92,6 +155,11 @@ def test_config_file_unknown_key_is_named(tmp_path: Path, capsys: pytest.Capture
     [
         (["train", "--num-envs", "0"], ["num_envs"]),
         (["train", "--task", "Nope"], ["task", "Nope"]),
+        (["train", "--history-length", "500"], ["history_length"]),
+        (["train", "--task", "Copy", "--start-length", "11"], ["start_length", "max_length=10"]),
+        (["train", "ppo", "--num-minibatches", "3"], ["num_minibatches"]),
+        (["train", "a2c", "--clip-coef", "0.1"], ["--clip-coef"]),  # PPO's flag, not A2C's
+        (["train", "--algo", "a2c"], ["--algo"]),  # the algorithm is a subcommand now
         (["train", "--checkpoint-every", "0"], ["checkpoint-every"]),
         (["train", "--config", "missing.yaml"], ["missing.yaml", "not found"]),
         (["eval", "--checkpoint", "missing_run"], ["missing_run", "not found"]),
@@ -110,7 +178,7 @@ def test_bad_values_and_paths_are_one_line_errors(
 
 def test_bad_value_in_config_file_and_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad_value, broken = tmp_path / "bad.yaml", tmp_path / "broken.json"
-    bad_value.write_text("seed: -1\n")
+    bad_value.write_text("run:\n  seed: -1\n")
     broken.write_text("{not json")
     assert main(["train", "--config", str(bad_value)]) == 2
     one_line_error(capsys, "seed")
@@ -186,7 +254,7 @@ class ExpertPolicy:
 
 
 def test_trace_says_what_each_step_changed() -> None:
-    result = trace(ExpertPolicy("Addition"), PPOConfig(task="Addition"), (95, 17))
+    result = trace(ExpertPolicy("Addition"), TrainConfig(env=EnvSettings(task="Addition")), (95, 17))
     lines, info = result.steps, result.info
     assert [" ".join(line.split()[1:]) for line in lines[:6]] == [
         "READ P0->R0 R0=5",
@@ -199,7 +267,8 @@ def test_trace_says_what_each_step_changed() -> None:
     assert lines[-1].split()[1] == "HALT"
     assert info["is_success"] and info["output"] == 112
     # Longer than the run's max_length: the trace env is sized for the problem.
-    info = trace(ExpertPolicy("Copy"), PPOConfig(task="Copy"), parse_problem("Copy", "3" * 25)).info
+    copy = TrainConfig(env=EnvSettings(task="Copy"))
+    info = trace(ExpertPolicy("Copy"), copy, parse_problem("Copy", "3" * 25)).info
     assert info["is_success"] and info["output"] == [3] * 25
 
 
@@ -246,11 +315,16 @@ def test_train_writes_logs_checkpoint_config_and_eval(tmp_path: Path, capsys: py
     directory = run_dir(runs)
     assert directory.name.startswith("Copy__ppo__0__")
     assert "| 2 | 8 |" in out
-    assert yaml.safe_load((directory / "config.yaml").read_text())["num_envs"] == 8
+    saved = yaml.safe_load((directory / "config.yaml").read_text())
+    assert saved["env"]["num_envs"] == 8 and saved["algo"]["name"] == "ppo"
     report = json.loads((directory / "eval.json").read_text())
     assert [row["length"] for row in report["rows"]] == [1, 2] and report["global_step"] == 128
     payload = load_checkpoint(directory)
     assert payload["trainer"]["global_step"] == 128 and payload["algo"] == "ppo"
+    assert payload["format_version"] == FORMAT_VERSION and payload["config"] == saved
+    config = TrainConfig.from_dict(saved)
+    assert config.algo == PPO(num_steps=8, num_minibatches=2, update_epochs=1)
+    assert config.imitation.enabled and config.imitation.pairs == 200  # the flags after TINY's
     events = EventAccumulator(str(directory))
     events.Reload()
     tags = set(events.Tags()["scalars"])
@@ -321,9 +395,25 @@ def tensorboard_steps(directory: Path) -> dict[str, list[int]]:
 
 
 def test_resume_refuses_a_changed_config(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    bare = bare_checkpoint(tmp_path / "checkpoint.pt")
+    bare = bare_checkpoint(tmp_path / "checkpoint.pt", algo=PPO(num_steps=8, num_minibatches=2))
     assert main(["train", "--resume", str(bare), "--seed", "4"]) == 2
     one_line_error(capsys, "seed", "total_steps")
+    assert main(["train", "--resume", str(bare), "ppo", "--num-steps", "16"]) == 2
+    assert "instead of" not in one_line_error(capsys, "algo.num_steps", "total_steps")
+
+
+def test_resume_refuses_another_algo(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bare = bare_checkpoint(tmp_path / "checkpoint.pt", algo=PPO(num_steps=8, num_minibatches=2))
+    assert main(["train", "--resume", str(bare), "a2c"]) == 2
+    one_line_error(capsys, "algo (a2c instead of ppo)", "--resume")
+    assert main(["train", "--seed", "0", "a2c", "--resume", str(bare)]) == 2
+    one_line_error(capsys, "algo (a2c instead of ppo)")
+    # The saved algo's own subcommand keeps the saved settings: resuming gets past the config check.
+    _, config, resumed = parse_train(["--resume", str(bare), "ppo", "--total-steps", "99"])
+    assert config.algo == PPO(num_steps=8, num_minibatches=2) and config.run.total_steps == 99
+    assert resumed is not None and resumed[0] == tmp_path
+    assert main(["train", "--resume", str(bare), "ppo"]) == 2
+    one_line_error(capsys, "holds a policy only")
 
 
 def test_divergence_stops_without_overwriting_the_last_checkpoint(

@@ -5,15 +5,28 @@ from __future__ import annotations
 
 import math
 import pickle
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from actformer_envs import ActformerVectorEnv
+from actformer_envs.tasks import TASKS
 from agents import ActformerPolicy
-from train.config import A2CConfig, PPOConfig, RunConfig
+from train.config import (
+    A2C,
+    PPO,
+    AlgoSettings,
+    CurriculumSettings,
+    EnvSettings,
+    ImitationSettings,
+    PolicySettings,
+    RunSettings,
+    TrainConfig,
+)
 from train.curriculum import Curriculum
 from train.dagger import collect_on_policy
 from train.divergence import TrainingDiverged, check_finite, stage
@@ -23,7 +36,9 @@ from train.trainer import METRIC_KEYS, Trainer
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
-def copy_config(cls: type[RunConfig] = PPOConfig, **overrides: object) -> RunConfig:
+def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConfig:
+    """Copy up to length 5 on 32 envs x 32 steps with a short warm start, on the CPU; ``overrides``
+    by flag name (``TrainConfig.from_flat``); ``algo``, if given, replaces the whole algo section."""
     settings = {
         "task": "Copy",
         "device": "cpu",
@@ -35,42 +50,141 @@ def copy_config(cls: type[RunConfig] = PPOConfig, **overrides: object) -> RunCon
         "dagger_rounds": 1,
         "dagger_steps": 2000,
     }
-    return cls(**{**settings, **overrides})
+    config = TrainConfig.from_flat(**{**settings, **overrides})
+    return config if algo is None else replace(config, algo=algo)
 
 
 # -- config ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("cls", "kwargs", "field"),
+    ("build", "field"),
     [
-        (PPOConfig, {"task": "Nope"}, "task"),
-        (PPOConfig, {"num_envs": 0}, "num_envs"),
-        (PPOConfig, {"gamma": 1.5}, "gamma"),
-        (PPOConfig, {"learning_rate": 0.0}, "learning_rate"),
-        (PPOConfig, {"ent_coef": -1.0}, "ent_coef"),
-        (PPOConfig, {"reward_mode": "dense"}, "reward_mode"),
-        (PPOConfig, {"start_length": 4, "max_length": 3}, "max_length"),
-        (PPOConfig, {"min_length": 3, "start_length": 2}, "start_length"),
-        (PPOConfig, {"curriculum_threshold": 2.0}, "curriculum_threshold"),
-        (PPOConfig, {"eval_lengths": ()}, "eval_lengths"),
-        (PPOConfig, {"num_minibatches": 3}, "num_minibatches"),
-        (PPOConfig, {"target_kl": 0.0}, "target_kl"),
-        (PPOConfig, {"clip_coef": -0.1}, "clip_coef"),
-        (A2CConfig, {"kl_coef": math.nan}, "kl_coef"),
-        (A2CConfig, {"dagger_beta": 1.5}, "dagger_beta"),
+        (lambda: TrainConfig(env=EnvSettings(task="Nope")), "task"),
+        (lambda: TrainConfig(env=EnvSettings(num_envs=0)), "num_envs"),
+        (lambda: TrainConfig(env=EnvSettings(reward_mode="dense")), "reward_mode"),
+        (lambda: TrainConfig(env=EnvSettings(history_length=500)), "history_length"),  # the env's rule
+        (lambda: TrainConfig(env=EnvSettings(min_length=4, max_length=3)), "max_length"),
+        (lambda: TrainConfig(policy=PolicySettings(d_model=3)), "d_model"),
+        (lambda: TrainConfig(algo=PPO(gamma=1.5)), "gamma"),
+        (lambda: TrainConfig(algo=PPO(learning_rate=0.0)), "learning_rate"),
+        (lambda: TrainConfig(algo=PPO(ent_coef=-1.0)), "ent_coef"),
+        (lambda: TrainConfig(algo=PPO(target_kl=0.0)), "target_kl"),
+        (lambda: TrainConfig(algo=PPO(clip_coef=-0.1)), "clip_coef"),
+        (lambda: TrainConfig(algo=A2C(kl_coef=math.nan)), "kl_coef"),
+        (lambda: TrainConfig(imitation=ImitationSettings(dagger_beta=1.5)), "dagger_beta"),
+        (lambda: TrainConfig(imitation=ImitationSettings(pairs=0)), "imitation_pairs"),
+        (lambda: TrainConfig(curriculum=CurriculumSettings(threshold=2.0)), "curriculum_threshold"),
+        (lambda: TrainConfig(run=RunSettings(eval_lengths=())), "eval_lengths"),
+        (lambda: TrainConfig(run=RunSettings(seed=-1)), "seed"),
+        # Across sections: the curriculum within the env's lengths, minibatches of the batch.
+        (
+            lambda: TrainConfig(
+                env=EnvSettings(task="Copy", max_length=3), curriculum=CurriculumSettings(start_length=4)
+            ),
+            "start_length",
+        ),
+        (
+            lambda: TrainConfig(env=EnvSettings(task="Copy"), curriculum=CurriculumSettings(start_length=11)),
+            "start_length",  # above the task's default max_length (10)
+        ),
+        (
+            lambda: TrainConfig(env=EnvSettings(min_length=3), curriculum=CurriculumSettings(start_length=2)),
+            "start_length",
+        ),
+        (lambda: TrainConfig(algo=PPO(num_minibatches=3)), "num_minibatches"),
+        (lambda: TrainConfig(env=EnvSettings(num_envs=5), algo=PPO(num_steps=3)), "num_minibatches"),
     ],
 )
-def test_config_errors_name_the_field(cls: type[RunConfig], kwargs: dict[str, object], field: str) -> None:
+def test_config_errors_name_the_field(build: Any, field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field} must"):
-        cls(**kwargs)
+        build()
+
+
+def test_config_cross_section_messages_say_the_bound() -> None:
+    with pytest.raises(ValueError, match=r"^start_length must be <= max_length=3, got 4$"):
+        TrainConfig(env=EnvSettings(task="Copy", max_length=3), curriculum=CurriculumSettings(start_length=4))
+    with pytest.raises(ValueError, match=r"^start_length must be <= max_length=10, got 11$"):
+        TrainConfig(env=EnvSettings(task="Copy"), curriculum=CurriculumSettings(start_length=11))
+    with pytest.raises(
+        ValueError, match=r"^num_minibatches must divide num_envs \* num_steps = 4096, got 3$"
+    ):
+        TrainConfig(algo=PPO(num_minibatches=3))
+    TrainConfig(algo=A2C(), env=EnvSettings(num_envs=3))  # A2C has no minibatches to divide
+    with pytest.raises(TypeError, match=r"^algo must be a AlgoSettings, got RunSettings$"):
+        TrainConfig(algo=RunSettings())  # type: ignore[arg-type]
 
 
 def test_config_defaults() -> None:
-    config = PPOConfig(task="Copy")
-    assert config.max_length == 10 and config.env_id == "Actformer/Copy-v0"
-    assert config.batch_size == 64 * 64
-    assert A2CConfig().learning_rate == 7e-4
+    config = TrainConfig(env=EnvSettings(task="Copy"))
+    assert config.env.max_length is None and config.env.length_cap == 10
+    assert config.env.kwargs()["max_length"] == 10 and config.env.env_id == "Actformer/Copy-v0"
+    assert isinstance(config.algo, PPO) and config.batch_size == 64 * 64
+    a2c = TrainConfig(algo=A2C())
+    assert a2c.algo.learning_rate == 7e-4 and a2c.algo.num_steps == 16 and a2c.batch_size == 64 * 16
+    assert a2c.algo.gamma == config.algo.gamma  # the rest shared with PPO
+
+
+def test_max_length_none_resolves_to_each_tasks_default() -> None:
+    """``max_length=None`` is the task's default, resolved when read (not frozen at construction):
+    changing only the task changes the cap."""
+    copy = TrainConfig(env=EnvSettings(task="Copy"))
+    multiplication = replace(copy, env=replace(copy.env, task="Multiplication"))
+    assert multiplication.env.max_length is None
+    assert multiplication.env.length_cap == TASKS["Multiplication"].default_lengths[1] == 4
+    assert copy.env.length_cap == TASKS["Copy"].default_lengths[1] == 10
+    assert replace(copy.env, max_length=7).length_cap == 7
+    with pytest.raises(ValueError, match=r"^start_length must be <= max_length=4, got 5$"):
+        replace(copy, env=multiplication.env, curriculum=CurriculumSettings(start_length=5))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(
+            env=EnvSettings(task="Copy", num_envs=8, min_length=2, max_length=6, reward_mode="sparse"),
+            policy=PolicySettings(d_model=8, hidden=32),
+            imitation=ImitationSettings(enabled=False, pairs=100, lr=1e-2, dagger_beta=0.5),
+            curriculum=CurriculumSettings(start_length=3, threshold=0.5, window=16, step=2),
+            algo=PPO(num_steps=8, num_minibatches=2, clip_coef=0.1, target_kl=0.02),
+            run=RunSettings(seed=7, device="cpu", total_steps=640, eval_lengths=(2, 6), eval_episodes=5),
+        ),
+        TrainConfig(
+            env=EnvSettings(task="Multiplication", obs_mode="full", history_length=0),
+            algo=A2C(learning_rate=1e-3, num_steps=8, kl_coef=0.0),
+            run=RunSettings(eval_lengths=(4,)),
+        ),
+    ],
+    ids=["ppo", "a2c"],
+)
+def test_config_round_trips_through_to_dict(config: TrainConfig) -> None:
+    values = config.to_dict()
+    assert list(values) == ["env", "policy", "imitation", "curriculum", "algo", "run"]
+    assert values["algo"]["name"] == config.algo.name
+    assert TrainConfig.from_dict(values) == config
+    # Plain YAML/JSON types: what a run's config.yaml and its checkpoint hold.
+    assert TrainConfig.from_dict(yaml.safe_load(yaml.safe_dump(values))) == config
+    assert TrainConfig.from_dict({"algo": {"name": config.algo.name}}).algo == type(config.algo)()
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"envs": {"task": "Copy"}}, ["unknown section", "'envs'"]),
+        ({"task": "Copy"}, ["unknown section", "'task'"]),  # a flat (old) config
+        ({"algo": {"learning_rat": 0.1}}, ["unknown field", "'learning_rat'", "'algo'"]),
+        ({"algo": {"name": "a2c", "clip_coef": 0.1}}, ["unknown field", "'clip_coef'", "'algo'"]),
+        ({"algo": {"name": "dqn"}}, ["algo name", "'dqn'"]),
+        ({"run": [1]}, ["'run'", "mapping"]),
+    ],
+)
+def test_from_dict_names_unknown_sections_and_fields(values: dict[str, Any], words: list[str]) -> None:
+    with pytest.raises(ValueError) as caught:
+        TrainConfig.from_dict(values, "my.yaml")
+    message = str(caught.value)
+    assert "my.yaml" in message and "\n" not in message
+    for word in words:
+        assert word in message, message
 
 
 # -- curriculum --------------------------------------------------------------------------------
@@ -187,7 +301,7 @@ def test_ppo_from_scratch_learns_copy() -> None:
 
 
 def test_a2c_runs_with_finite_losses() -> None:
-    trainer = Trainer(copy_config(A2CConfig, imitation=False, num_steps=16))
+    trainer = Trainer(copy_config(A2C(num_steps=16), imitation=False))
     for _ in range(3):
         metrics = trainer.iterate()
         assert all(math.isfinite(metrics[key]) for key in METRIC_KEYS if key.startswith("losses/"))
@@ -263,7 +377,7 @@ def test_a_non_finite_loss_stops_the_update_before_its_step(monkeypatch: pytest.
 
 
 def test_non_finite_parameters_after_the_step_stop_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
-    trainer = Trainer(copy_config(A2CConfig, imitation=False, num_steps=8))  # one step per update
+    trainer = Trainer(copy_config(A2C(num_steps=8), imitation=False))  # one step per update
     step = trainer.optimizer.step
 
     def overflowing(*args: Any, **kwargs: Any) -> Any:

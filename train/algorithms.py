@@ -9,13 +9,14 @@ the gradient clipped to ``max_grad_norm``. The loss terms are ``train/losses.py`
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 import torch
 
 from agents.actformer import ActformerPolicy, masked_logits
-from train.config import PPOConfig, RunConfig
+from train.config import PPO, AlgoSettings, TrainConfig
 from train.divergence import check_finite, check_parameters
 from train.losses import (
     a2c_policy_loss,
@@ -36,22 +37,22 @@ LOSS_KEYS = (
 )
 
 
-class Algorithm:
+class Algorithm(ABC):
     """An on-policy actor-critic update: ``epochs`` passes over a rollout's batch in
     ``minibatches``; subclasses say the policy loss and when to stop early."""
 
     epochs = 1
     minibatches = 1
 
-    def __init__(self, config: RunConfig) -> None:
-        self.vf_coef, self.ent_coef = config.vf_coef, config.ent_coef
-        self.max_grad_norm = config.max_grad_norm
+    def __init__(self, settings: AlgoSettings, warm_started: bool) -> None:
+        self.vf_coef, self.ent_coef = settings.vf_coef, settings.ent_coef
+        self.max_grad_norm = settings.max_grad_norm
         # The KL penalty toward the imitated policy: without a warm start there is none to anchor to.
-        self.kl_coef = config.kl_coef if config.imitation else 0.0
+        self.kl_coef = settings.kl_coef if warm_started else 0.0
 
+    @abstractmethod
     def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
         """The policy loss of a minibatch from its probability ratios and advantages."""
-        raise NotImplementedError
 
     def stop_early(self, approx_kl: float) -> bool:
         """Whether to skip the remaining epochs, given the last minibatch's approximate KL."""
@@ -123,14 +124,14 @@ class Algorithm:
         return {key: float(np.mean(values)) for key, values in sums.items()}
 
 
-class PPO(Algorithm):
+class PPOUpdate(Algorithm):
     """Proximal policy optimization: the clipped surrogate on minibatch-normalized advantages,
     ``update_epochs`` passes of ``num_minibatches``, stopped early past ``target_kl``."""
 
-    def __init__(self, config: PPOConfig) -> None:
-        super().__init__(config)
-        self.epochs, self.minibatches = config.update_epochs, config.num_minibatches
-        self.clip_coef, self.target_kl = config.clip_coef, config.target_kl
+    def __init__(self, settings: PPO, warm_started: bool) -> None:
+        super().__init__(settings, warm_started)
+        self.epochs, self.minibatches = settings.update_epochs, settings.num_minibatches
+        self.clip_coef, self.target_kl = settings.clip_coef, settings.target_kl
 
     def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
         return ppo_policy_loss(ratio, advantages, self.clip_coef)
@@ -139,13 +140,15 @@ class PPO(Algorithm):
         return self.target_kl is not None and approx_kl > self.target_kl
 
 
-class A2C(Algorithm):
+class A2CUpdate(Algorithm):
     """Advantage actor-critic: one step on the whole batch, raw advantages, no clipping."""
 
     def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
         return a2c_policy_loss(ratio, advantages)
 
 
-def make_algorithm(config: RunConfig) -> Algorithm:
-    """PPO for a ``PPOConfig``, A2C for any other ``RunConfig``."""
-    return PPO(config) if isinstance(config, PPOConfig) else A2C(config)
+def make_algorithm(config: TrainConfig) -> Algorithm:
+    """The update of ``config.algo``: PPO's or A2C's."""
+    if isinstance(config.algo, PPO):
+        return PPOUpdate(config.algo, config.imitation.enabled)
+    return A2CUpdate(config.algo, config.imitation.enabled)

@@ -7,8 +7,9 @@ it fits, the structure the tensors belong to) as JSON in the file's metadata. Lo
 JSON header and reads raw numbers: it never unpickles anything, so a checkpoint cannot run code.
 
 The payload ``save_checkpoint`` takes and ``load_checkpoint`` returns is a dict:
-``format_version``, ``algo``, ``config`` (the run's config as a plain dict), ``env`` (``env_signature``:
-the env id with its version and digests of the instruction table and of the observation space),
+``format_version``, ``algo``, ``config`` (the run's config, ``TrainConfig.to_dict``), ``env``
+(``env_signature``: the env id with its version and digests of the instruction table and of the
+observation space),
 ``policy`` (the policy's ``state_dict``), ``trainer`` (the trainer's state without the policy;
 empty for a policy-only checkpoint) and optionally ``run`` (run management: TensorBoard offsets).
 
@@ -40,7 +41,8 @@ from actformer_envs import INSTRUCTIONS
 
 #: Bumped whenever the payload's layout changes; other versions are refused with a clear message.
 #: Version 1 was a pickle (``torch.save``); it is refused unread, as unpickling can run code.
-FORMAT_VERSION = 2
+#: Version 2 held a flat config; version 3 holds ``TrainConfig.to_dict``'s sections.
+FORMAT_VERSION = 3
 #: The file name of a run's checkpoint inside its run directory.
 CHECKPOINT_NAME = "checkpoint.pt"
 #: Keys every checkpoint holds.

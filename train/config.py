@@ -1,42 +1,173 @@
-"""Run configurations: one dataclass per algorithm, validated on construction.
+"""The training config: one nested dataclass, validated once, on construction.
 
-``RunConfig`` holds what every run shares (task, env, warm start, curriculum, evaluation);
-``PPOConfig`` and ``A2CConfig`` add their algorithm's settings. The string below each field is its
-help text (``tyro`` shows it on the command line). A bad value raises ``ValueError`` naming the
-field and what it allows.
+A :class:`TrainConfig` has six sections: ``env`` (what the env poses, checked by the env's own
+rules, ``actformer_envs.config.EnvConfig``), ``policy``, ``imitation`` (the warm start),
+``curriculum``, ``algo`` (:class:`PPO` or :class:`A2C`, each with its own defaults) and ``run``
+(seed, device, budget, evaluation: the only section ``--resume`` may change). The string below
+each field is its help text, which ``tyro`` shows on the command line, where every field is a flat
+flag (``--task``, ``--imitation-pairs``, ``--clip-coef``). A bad value raises ``ValueError`` naming
+the flag and what it allows.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from numbers import Real
+from typing import Annotated, Any, ClassVar, get_type_hints
 
-from actformer_envs.config import OBS_MODES, REWARD_MODES
+import tyro
+
+from actformer_envs.config import EnvConfig
 from actformer_envs.tasks import TASKS
+from actformer_envs.tasks.registry import env_id
 
 #: The largest seed: NumPy's global seeding (``np.random.seed``) takes 32 bits.
 MAX_SEED = 2**32 - 1
 
 
-@dataclass
-class RunConfig:
-    """Settings shared by every algorithm."""
+def flag(name: str) -> Any:
+    """A field's command-line name, where its section's name would otherwise be lost
+    (``imitation.pairs`` is ``--imitation-pairs``)."""
+    return tyro.conf.arg(name=name)
+
+
+@dataclass(frozen=True)
+class EnvSettings:
+    """What the env poses: validated by the env's own rules (``EnvConfig.for_task``)."""
 
     task: str = "Addition"
     """Task name, one of actformer_envs.TASKS (e.g. Addition, Copy)."""
-    seed: int = 0
-    """Seed of torch, NumPy and the environments, in [0, 2**32 - 1]."""
-    device: str = "auto"
-    """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ..."""
     num_envs: int = 64
     """Environments stepped together in the vector env."""
-    num_steps: int = 64
-    """Rollout length: steps of every environment per update."""
-    total_steps: int = 1_000_000
-    """Environment steps of RL (num_envs per vector step), after the warm start."""
+    min_length: int = 1
+    """Shortest problem length posed."""
+    max_length: int | None = None
+    """The curriculum's last max length, and the env's max_length (None = the task's default)."""
+    reward_mode: str = "shaped"
+    """Env reward: shaped (progress rewards) or sparse (success only)."""
+    obs_mode: str = "local"
+    """Env observation: local (pointer windows) or full (adds the scratchpad)."""
+    history_length: int = 8
+    """Past actions in the observation (0 = none)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task, str) or self.task not in TASKS:
+            raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
+        check_int("num_envs", self.num_envs, low=1)
+        self.resolved()  # the env's checks, with its messages
+
+    def resolved(self) -> EnvConfig:
+        """The env's validated settings, the task's defaults filled in."""
+        return EnvConfig.for_task(
+            TASKS[self.task],
+            min_length=self.min_length,
+            max_length=self.max_length,
+            reward_mode=self.reward_mode,
+            obs_mode=self.obs_mode,
+            history_length=self.history_length,
+        )
+
+    @property
+    def env_id(self) -> str:
+        """The registered id of ``task``."""
+        return env_id(self.task)
+
+    @property
+    def length_cap(self) -> int:
+        """``max_length``, or the task's default when it is None."""
+        return self.resolved().max_length
+
+    def observation_kwargs(self) -> dict[str, Any]:
+        """The env arguments the policy's observations depend on."""
+        return {
+            "reward_mode": self.reward_mode,
+            "obs_mode": self.obs_mode,
+            "history_length": self.history_length,
+        }
+
+    def kwargs(self) -> dict[str, Any]:
+        """The env's arguments besides ``num_envs`` and ``task``."""
+        return {"min_length": self.min_length, "max_length": self.length_cap, **self.observation_kwargs()}
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """The Actformer policy's size."""
+
+    d_model: int = 16
+    """Policy token width (even, divisible by 2 attention heads)."""
+    hidden: int = 64
+    """Policy MLP width."""
+
+    def __post_init__(self) -> None:
+        check_int("d_model", self.d_model, low=1)
+        check_int("hidden", self.hidden, low=1)
+        if self.d_model % 2:
+            raise ValueError(f"d_model must be even (2 attention heads), got {self.d_model}")
+
+
+@dataclass(frozen=True)
+class ImitationSettings:
+    """The warm start: behaviour cloning on expert data, then DAgger rounds, before RL."""
+
+    enabled: Annotated[bool, flag("imitation")] = True
+    """Warm start: behaviour cloning on expert data, then DAgger rounds, before RL."""
+    pairs: Annotated[int, flag("imitation-pairs")] = 20_000
+    """Expert (observation, action) pairs for behaviour cloning."""
+    epochs: Annotated[int, flag("imitation-epochs")] = 20
+    """Behaviour-cloning epochs (and retraining epochs of each DAgger round)."""
+    lr: Annotated[float, flag("imitation-lr")] = 3e-3
+    """Learning rate of behaviour cloning and DAgger."""
+    batch_size: Annotated[int, flag("imitation-batch-size")] = 256
+    """Minibatch size of behaviour cloning and DAgger."""
+    dagger_rounds: int = 1
+    """DAgger rounds after behaviour cloning (0 = none)."""
+    dagger_steps: int = 5_000
+    """States visited (and labelled by the expert) per DAgger round."""
+    dagger_beta: float = 0.0
+    """Probability that DAgger's rollouts take the expert's action instead of the policy's, in [0, 1]."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"imitation must be a bool, got {self.enabled!r}")
+        for name, value in (("pairs", self.pairs), ("epochs", self.epochs), ("batch_size", self.batch_size)):
+            check_int(f"imitation_{name}", value, low=1)
+        check_int("dagger_steps", self.dagger_steps, low=1)
+        check_int("dagger_rounds", self.dagger_rounds, low=0)
+        check_number("imitation_lr", self.lr, low=0.0, strict=True)
+        check_number("dagger_beta", self.dagger_beta, low=0.0, high=1.0)
+
+
+@dataclass(frozen=True)
+class CurriculumSettings:
+    """Problem lengths grow from ``start_length`` to the env's ``max_length`` as success allows."""
+
+    start_length: int = 1
+    """The curriculum's first max length: problems are drawn uniform in [min_length, current]."""
+    threshold: Annotated[float, flag("curriculum-threshold")] = 0.9
+    """Success rate over the last curriculum_window episodes (at the current length) that lengthens."""
+    window: Annotated[int, flag("curriculum-window")] = 256
+    """Episodes whose success rate decides lengthening."""
+    step: Annotated[int, flag("curriculum-step")] = 1
+    """Added to the current max length when it lengthens (capped at max_length)."""
+
+    def __post_init__(self) -> None:
+        check_int("start_length", self.start_length, low=1)
+        check_number("curriculum_threshold", self.threshold, low=0.0, high=1.0)
+        check_int("curriculum_window", self.window, low=1)
+        check_int("curriculum_step", self.step, low=1)
+
+
+@dataclass(frozen=True)
+class AlgoSettings:
+    """What PPO and A2C share: rollouts, returns, the loss's weights, the optimizer."""
+
+    name: ClassVar[str]
     learning_rate: float = 2.5e-4
     """AdamW learning rate of the RL updates."""
+    num_steps: int = 64
+    """Rollout length: steps of every environment per update."""
     weight_decay: float = 0.3
     """AdamW decoupled weight decay (helps length generalization), in RL and imitation alike."""
     gamma: float = 0.99
@@ -53,103 +184,22 @@ class RunConfig:
     """Penalty on KL(policy || warm-start policy), the imitated policy frozen when RL starts, so RL
     does not forget it (without it PPO wrecked a perfect Multiplication clone within 65k steps);
     0 = off. Applies only after a warm start (``imitation``)."""
-    reward_mode: str = "shaped"
-    """Env reward: shaped (progress rewards) or sparse (success only)."""
-    obs_mode: str = "local"
-    """Env observation: local (pointer windows) or full (adds the scratchpad)."""
-    history_length: int = 8
-    """Past actions in the observation (0 = none)."""
-    d_model: int = 16
-    """Policy token width (even, divisible by 2 attention heads)."""
-    hidden: int = 64
-    """Policy MLP width."""
-    imitation: bool = True
-    """Warm start: behaviour cloning on expert data, then DAgger rounds, before RL."""
-    imitation_pairs: int = 20_000
-    """Expert (observation, action) pairs for behaviour cloning."""
-    imitation_epochs: int = 20
-    """Behaviour-cloning epochs (and retraining epochs of each DAgger round)."""
-    imitation_lr: float = 3e-3
-    """Learning rate of behaviour cloning and DAgger."""
-    imitation_batch_size: int = 256
-    """Minibatch size of behaviour cloning and DAgger."""
-    dagger_rounds: int = 1
-    """DAgger rounds after behaviour cloning (0 = none)."""
-    dagger_steps: int = 5_000
-    """States visited (and labelled by the expert) per DAgger round."""
-    dagger_beta: float = 0.0
-    """Probability that DAgger's rollouts take the expert's action instead of the policy's, in [0, 1]."""
-    min_length: int = 1
-    """Shortest problem length posed."""
-    start_length: int = 1
-    """The curriculum's first max length: problems are drawn uniform in [min_length, current]."""
-    max_length: int | None = None
-    """The curriculum's last max length, and the env's max_length (None = the task's default)."""
-    curriculum_threshold: float = 0.9
-    """Success rate over the last curriculum_window episodes (at the current length) that lengthens."""
-    curriculum_window: int = 256
-    """Episodes whose success rate decides lengthening."""
-    curriculum_step: int = 1
-    """Added to the current max length when it lengthens (capped at max_length)."""
-    eval_lengths: tuple[int, ...] = (3, 30, 300, 1000)
-    """Problem lengths of the greedy exact-match evaluation."""
-    eval_episodes: int = 200
-    """Episodes per evaluation length."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.task, str) or self.task not in TASKS:
-            raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
-        _check_int("seed", self.seed, low=0, high=MAX_SEED)
-        if not isinstance(self.device, str) or not self.device:
-            raise ValueError(f"device must be 'auto' or a torch device (cpu, cuda), got {self.device!r}")
-        for name in ("num_envs", "num_steps", "total_steps", "d_model", "hidden", "imitation_pairs"):
-            _check_int(name, getattr(self, name), low=1)
-        for name in ("imitation_epochs", "imitation_batch_size", "dagger_steps", "curriculum_window"):
-            _check_int(name, getattr(self, name), low=1)
-        _check_int("curriculum_step", self.curriculum_step, low=1)
-        _check_int("dagger_rounds", self.dagger_rounds, low=0)
-        _check_int("history_length", self.history_length, low=0)
-        if self.d_model % 2:
-            raise ValueError(f"d_model must be even (2 attention heads), got {self.d_model}")
-        for name in ("learning_rate", "imitation_lr", "max_grad_norm"):
-            _check_number(name, getattr(self, name), low=0.0, strict=True)
+        check_int("num_steps", self.num_steps, low=1)
+        for name in ("learning_rate", "max_grad_norm"):
+            check_number(name, getattr(self, name), low=0.0, strict=True)
         for name in ("weight_decay", "ent_coef", "vf_coef", "kl_coef"):
-            _check_number(name, getattr(self, name), low=0.0)
-        for name in ("gamma", "gae_lambda", "dagger_beta", "curriculum_threshold"):
-            _check_number(name, getattr(self, name), low=0.0, high=1.0)
-        if self.reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {list(REWARD_MODES)}, got {self.reward_mode!r}")
-        if self.obs_mode not in OBS_MODES:
-            raise ValueError(f"obs_mode must be one of {list(OBS_MODES)}, got {self.obs_mode!r}")
-        if not isinstance(self.imitation, bool):
-            raise ValueError(f"imitation must be a bool, got {self.imitation!r}")
-        if self.max_length is None:
-            self.max_length = max(TASKS[self.task].default_lengths[1], self.min_length)
-        _check_int("min_length", self.min_length, low=1)
-        _check_int("start_length", self.start_length, low=self.min_length, what="min_length")
-        _check_int("max_length", self.max_length, low=self.start_length, what="start_length")
-        if not isinstance(self.eval_lengths, (tuple, list)) or not self.eval_lengths:
-            raise ValueError(f"eval_lengths must be a tuple of ints >= 1, got {self.eval_lengths!r}")
-        for length in self.eval_lengths:
-            _check_int("eval_lengths", length, low=1)
-        self.eval_lengths = tuple(int(length) for length in self.eval_lengths)
-        _check_int("eval_episodes", self.eval_episodes, low=1)
-
-    @property
-    def env_id(self) -> str:
-        """The registered id of ``task``."""
-        return f"Actformer/{self.task}-v0"
-
-    @property
-    def batch_size(self) -> int:
-        """Transitions per rollout: ``num_envs * num_steps``."""
-        return self.num_envs * self.num_steps
+            check_number(name, getattr(self, name), low=0.0)
+        for name in ("gamma", "gae_lambda"):
+            check_number(name, getattr(self, name), low=0.0, high=1.0)
 
 
-@dataclass
-class PPOConfig(RunConfig):
+@dataclass(frozen=True)
+class PPO(AlgoSettings):
     """Proximal policy optimization: clipped surrogate, several epochs of minibatches per rollout."""
 
+    name: ClassVar[str] = "ppo"
     clip_coef: float = 0.2
     """Clip range of the probability ratio (and of nothing else), > 0."""
     update_epochs: int = 4
@@ -161,29 +211,182 @@ class PPOConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_number("clip_coef", self.clip_coef, low=0.0, strict=True)
-        _check_int("update_epochs", self.update_epochs, low=1)
-        _check_int("num_minibatches", self.num_minibatches, low=1)
-        if self.batch_size % self.num_minibatches:
-            raise ValueError(
-                f"num_minibatches must divide num_envs * num_steps = {self.batch_size}, "
-                f"got {self.num_minibatches}"
-            )
+        check_number("clip_coef", self.clip_coef, low=0.0, strict=True)
+        check_int("update_epochs", self.update_epochs, low=1)
+        check_int("num_minibatches", self.num_minibatches, low=1)
         if self.target_kl is not None:
-            _check_number("target_kl", self.target_kl, low=0.0, strict=True)
+            check_number("target_kl", self.target_kl, low=0.0, strict=True)
 
 
-@dataclass
-class A2CConfig(RunConfig):
+@dataclass(frozen=True)
+class A2C(AlgoSettings):
     """Advantage actor-critic: one gradient step per rollout on the whole batch, no clipping."""
 
+    name: ClassVar[str] = "a2c"
     learning_rate: float = 7e-4
     """AdamW learning rate of the RL updates."""
     num_steps: int = 16
     """Rollout length: steps of every environment per update."""
 
 
-def _check_int(name: str, value: object, low: int, what: str | None = None, high: int | None = None) -> None:
+#: Each algorithm's settings class by name (``actformer train NAME`` and checkpoints' ``algo``).
+ALGOS: dict[str, type[AlgoSettings]] = {cls.name: cls for cls in (PPO, A2C)}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Seed, device, budget and evaluation: what ``--resume`` may change, besides the seed."""
+
+    seed: int = 0
+    """Seed of torch, NumPy and the environments, in [0, 2**32 - 1]."""
+    device: str = "auto"
+    """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ..."""
+    total_steps: int = 1_000_000
+    """Environment steps of RL (num_envs per vector step), after the warm start."""
+    eval_lengths: tuple[int, ...] = (3, 30, 300, 1000)
+    """Problem lengths of the greedy exact-match evaluation."""
+    eval_episodes: int = 200
+    """Episodes per evaluation length."""
+
+    def __post_init__(self) -> None:
+        check_int("seed", self.seed, low=0, high=MAX_SEED)
+        if not isinstance(self.device, str) or not self.device:
+            raise ValueError(f"device must be 'auto' or a torch device (cpu, cuda), got {self.device!r}")
+        check_int("total_steps", self.total_steps, low=1)
+        if not isinstance(self.eval_lengths, (tuple, list)) or not self.eval_lengths:
+            raise ValueError(f"eval_lengths must be a tuple of ints >= 1, got {self.eval_lengths!r}")
+        for length in self.eval_lengths:
+            check_int("eval_lengths", length, low=1)
+        object.__setattr__(self, "eval_lengths", tuple(self.eval_lengths))
+        check_int("eval_episodes", self.eval_episodes, low=1)
+
+    #: The fields ``--resume`` may change: they do not alter the trajectory of training.
+    resumable: ClassVar[tuple[str, ...]] = ("total_steps", "device", "eval_lengths", "eval_episodes")
+
+
+Algo = Annotated[PPO, tyro.conf.subcommand("ppo")] | Annotated[A2C, tyro.conf.subcommand("a2c")]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on."""
+
+    env: EnvSettings = field(default_factory=EnvSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    imitation: ImitationSettings = field(default_factory=ImitationSettings)
+    curriculum: CurriculumSettings = field(default_factory=CurriculumSettings)
+    algo: Algo = field(default_factory=PPO)
+    run: RunSettings = field(default_factory=RunSettings)
+
+    def __post_init__(self) -> None:
+        sections = (
+            ("env", EnvSettings),
+            ("policy", PolicySettings),
+            ("imitation", ImitationSettings),
+            ("curriculum", CurriculumSettings),
+            ("algo", AlgoSettings),
+            ("run", RunSettings),
+        )
+        for name, kind in sections:
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}")
+        env, start = self.env, self.curriculum.start_length
+        check_int("start_length", start, low=env.min_length, what="min_length")
+        if start > env.length_cap:
+            raise ValueError(f"start_length must be <= max_length={env.length_cap}, got {start}")
+        if isinstance(self.algo, PPO) and self.batch_size % self.algo.num_minibatches:
+            raise ValueError(
+                f"num_minibatches must divide num_envs * num_steps = {self.batch_size}, "
+                f"got {self.algo.num_minibatches}"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions per rollout: ``num_envs * num_steps``."""
+        return self.env.num_envs * self.algo.num_steps
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain YAML/JSON types, one mapping per section (tuples as lists); the
+        ``algo`` section names its algorithm (``name``). ``from_dict`` reads it back."""
+        sections: dict[str, Any] = {}
+        for section in fields(self):
+            values = asdict(getattr(self, section.name))
+            sections[section.name] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        sections["algo"] = {"name": self.algo.name, **sections["algo"]}
+        return sections
+
+    @classmethod
+    def from_dict(cls, values: Any, where: str = "config") -> TrainConfig:
+        """The config a ``to_dict`` mapping (or any part of one) describes, the rest defaults;
+        ``ValueError`` naming an unknown section or field, or a bad value."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{where} must be a mapping of sections, got {type(values).__name__}")
+        unknown = sorted(str(key) for key in values if key not in SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown section(s) {unknown} in {where}; sections: {list(SECTIONS)}")
+        built: dict[str, Any] = {}
+        for name, section in values.items():
+            if not isinstance(section, dict):
+                raise ValueError(f"{where}: section {name!r} must be a mapping, got {type(section).__name__}")
+            section = dict(section)
+            kind = SECTIONS[name]
+            if name == "algo":
+                algo = section.pop("name", "ppo")
+                if algo not in ALGOS:
+                    raise ValueError(f"{where}: algo name must be one of {list(ALGOS)}, got {algo!r}")
+                kind = ALGOS[algo]
+            allowed = [f.name for f in fields(kind)]
+            bad = sorted(str(key) for key in section if key not in allowed)
+            if bad:
+                raise ValueError(
+                    f"unknown field(s) {bad} of section {name!r} in {where}; its fields: {allowed}"
+                )
+            built[name] = kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in section.items()})
+        return cls(**built)
+
+    @classmethod
+    def from_flat(cls, algo: str = "ppo", **values: Any) -> TrainConfig:
+        """The config with the given fields, each by its flag's name (``task=``,
+        ``imitation_pairs=``, ``clip_coef=``), the rest defaults: what scripts and benchmarks build
+        from a flat table of settings. ``TypeError`` for a name that is no flag of ``algo``."""
+        if algo not in ALGOS:
+            raise ValueError(f"algo must be one of {list(ALGOS)}, got {algo!r}")
+        sections: dict[str, dict[str, Any]] = {"algo": {"name": algo}}
+        for section, kind in {**SECTIONS, "algo": ALGOS[algo]}.items():
+            for flat, name in flag_names(kind).items():
+                if flat in values:
+                    sections.setdefault(section, {})[name] = values.pop(flat)
+        if values:
+            raise TypeError(f"unexpected keyword argument(s) {sorted(values)} for a {algo} TrainConfig")
+        return cls.from_dict(sections, "settings")
+
+
+def flag_names(kind: type) -> dict[str, str]:
+    """{flag name with underscores: field name} of a section's fields (``imitation_pairs``:
+    ``pairs``; most fields are their own flag)."""
+    hints = get_type_hints(kind, include_extras=True)
+    names = {}
+    for item in fields(kind):
+        renamed = [
+            meta.name for meta in getattr(hints[item.name], "__metadata__", ()) if getattr(meta, "name", None)
+        ]
+        names[renamed[0].replace("-", "_") if renamed else item.name] = item.name
+    return names
+
+
+#: Each section's settings class, by its name in :class:`TrainConfig` (``algo``: by ``name``).
+SECTIONS: dict[str, type] = {
+    "env": EnvSettings,
+    "policy": PolicySettings,
+    "imitation": ImitationSettings,
+    "curriculum": CurriculumSettings,
+    "algo": AlgoSettings,
+    "run": RunSettings,
+}
+
+
+def check_int(name: str, value: object, low: int, what: str | None = None, high: int | None = None) -> None:
+    """``ValueError`` naming ``name`` unless ``value`` is an int in [low, high]."""
     if (
         isinstance(value, bool)
         or not isinstance(value, int)
@@ -195,9 +398,11 @@ def _check_int(name: str, value: object, low: int, what: str | None = None, high
         raise ValueError(f"{name} must be an int {allowed}, got {value!r}")
 
 
-def _check_number(
+def check_number(
     name: str, value: object, low: float, high: float | None = None, strict: bool = False
 ) -> None:
+    """``ValueError`` naming ``name`` unless ``value`` is a finite number > (``strict``) or >= low,
+    and <= high."""
     valid = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
     if valid:
         valid = (value > low if strict else value >= low) and (high is None or value <= high)

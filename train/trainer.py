@@ -21,7 +21,7 @@ from actformer_envs import ActformerVectorEnv
 from actformer_envs.rollout import Rollout
 from agents.actformer import ActformerPolicy
 from train.algorithms import LOSS_KEYS, make_algorithm
-from train.config import RunConfig
+from train.config import TrainConfig
 from train.curriculum import Curriculum
 from train.dagger import dagger
 from train.divergence import check_parameters
@@ -41,55 +41,47 @@ METRIC_KEYS = (
 
 
 class Trainer:
-    """One training run of ``config`` (``PPOConfig``: PPO; any other ``RunConfig``: A2C).
+    """One training run of ``config`` (its ``algo``: PPO or A2C).
 
     ``warm_start()`` (behaviour cloning then DAgger; ``iterate`` runs it first if never run), then
     ``iterate()`` until ``done()``; ``evaluate`` measures greedy exact match per length.
     ``state_dict``/``load_state_dict`` resume exactly, the env included.
     """
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: TrainConfig) -> None:
         self.config = config
-        seed = seed_for(config.seed, "run")
+        seed = seed_for(config.run.seed, "run")
         torch.manual_seed(seed)  # global, for the policy's initialization among others: see train/seeds.py
         np.random.seed(seed)
         self.rng = np.random.default_rng(seed)  # DAgger's dagger_beta draws
-        self.env = ActformerVectorEnv(config.num_envs, config.task, **self.env_kwargs())
+        self.env = ActformerVectorEnv(config.env.num_envs, config.env.task, **config.env.kwargs())
         self.curriculum = Curriculum(
-            config.start_length,
-            config.max_length,
-            config.curriculum_threshold,
-            config.curriculum_window,
-            config.curriculum_step,
+            config.curriculum.start_length,
+            config.env.length_cap,
+            config.curriculum.threshold,
+            config.curriculum.window,
+            config.curriculum.step,
         )
-        self.env.set_length_range(config.min_length, self.curriculum.length)
+        self.env.set_length_range(config.env.min_length, self.curriculum.length)
         self.policy = ActformerPolicy(
             self.env.single_observation_space,
-            d_model=config.d_model,
-            hidden=config.hidden,
-            device=config.device,
+            d_model=config.policy.d_model,
+            hidden=config.policy.hidden,
+            device=config.run.device,
         )
         self.device = self.policy.device
         self.optimizer = torch.optim.AdamW(
-            self.policy.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, eps=1e-5
+            self.policy.parameters(),
+            lr=config.algo.learning_rate,
+            weight_decay=config.algo.weight_decay,
+            eps=1e-5,
         )
         self.algorithm = make_algorithm(config)
         self.warm_policy = self._frozen_copy()
         self.warm_started = False
         self.iteration = 0
         self.rollout = Rollout(self.env, seed=seed)
-        self.experience = Experience(self.rollout, self.curriculum, config.min_length)
-
-    def env_kwargs(self) -> dict[str, Any]:
-        """The env's arguments (besides ``num_envs`` and ``task``)."""
-        c = self.config
-        return {
-            "min_length": c.min_length,
-            "max_length": c.max_length,
-            "reward_mode": c.reward_mode,
-            "obs_mode": c.obs_mode,
-            "history_length": c.history_length,
-        }
+        self.experience = Experience(self.rollout, self.curriculum, config.env.min_length)
 
     @property
     def global_step(self) -> int:
@@ -110,28 +102,31 @@ class Trainer:
         c, metrics = self.config, {}
         if self.warm_started:  # once per run: a second call would move the KL reference
             return metrics
-        if c.imitation:
+        if c.imitation.enabled:
             start = time.perf_counter()
-            kwargs = self.env_kwargs()
-            expert_seed = seed_for(c.seed, "expert_data")
+            env, imitation, seed = c.env, c.imitation, c.run.seed
             data = collect_expert_data(
-                c.env_id, steps=c.imitation_pairs, num_envs=c.num_envs, seed=expert_seed, **kwargs
+                env.env_id,
+                steps=imitation.pairs,
+                num_envs=env.num_envs,
+                seed=seed_for(seed, "expert_data"),
+                **env.kwargs(),
             )
             bc = {
-                "epochs": c.imitation_epochs,
-                "batch_size": c.imitation_batch_size,
-                "lr": c.imitation_lr,
-                "weight_decay": c.weight_decay,
+                "epochs": imitation.epochs,
+                "batch_size": imitation.batch_size,
+                "lr": imitation.lr,
+                "weight_decay": c.algo.weight_decay,
                 "action_mask": self.rollout.mask[0],
                 "progress": False,
             }
-            losses = behaviour_cloning(self.policy, data, seed=seed_for(c.seed, "run"), **bc)
+            losses = behaviour_cloning(self.policy, data, seed=seed_for(seed, "run"), **bc)
             metrics["imitation/bc_loss"] = losses[-1]
-            if c.dagger_rounds:
-                env = ActformerVectorEnv(c.num_envs, c.task, **kwargs)
+            if imitation.dagger_rounds:
+                dagger_env = ActformerVectorEnv(env.num_envs, env.task, **env.kwargs())
                 _, rounds = dagger(
-                    self.policy, env, data, c.dagger_rounds, c.dagger_steps, c.dagger_beta,
-                    seed_for(c.seed, "dagger"), self.rng, **bc,
+                    self.policy, dagger_env, data, imitation.dagger_rounds, imitation.dagger_steps,
+                    imitation.dagger_beta, seed_for(seed, "dagger"), self.rng, **bc,
                 )  # fmt: skip
                 for i, stats in enumerate(rounds):
                     for key, value in stats.items():
@@ -146,7 +141,7 @@ class Trainer:
 
     def done(self) -> bool:
         """Whether ``total_steps`` env-steps of RL have run."""
-        return self.global_step >= self.config.total_steps
+        return self.global_step >= self.config.run.total_steps
 
     def iterate(self) -> dict[str, float]:
         """One rollout of ``num_steps`` vector steps and one update; the metrics (``METRIC_KEYS``).
@@ -175,8 +170,8 @@ class Trainer:
 
     def _rollout(self, where: str) -> tuple[dict[str, Any], Episodes]:
         """The batch of one rollout, and the outcomes of the episodes that ended in it."""
-        c = self.config
-        return self.experience.collect(self.policy, c.num_steps, c.gamma, c.gae_lambda, where)
+        algo = self.config.algo
+        return self.experience.collect(self.policy, algo.num_steps, algo.gamma, algo.gae_lambda, where)
 
     def _update(self, batch: dict[str, Any], where: str) -> dict[str, float]:
         """The algorithm's update of the policy on ``batch``; the mean losses."""
@@ -188,15 +183,20 @@ class Trainer:
         self, lengths: tuple[int, ...] | None = None, episodes: int | None = None
     ) -> dict[int, float]:
         """Greedy exact match of the policy per problem length (default: the config's eval settings)."""
-        c = self.config
-        lengths = c.eval_lengths if lengths is None else lengths
-        episodes = c.eval_episodes if episodes is None else episodes
-        kwargs = {"reward_mode": c.reward_mode, "obs_mode": c.obs_mode, "history_length": c.history_length}
+        env, run = self.config.env, self.config.run
+        lengths = run.eval_lengths if lengths is None else lengths
+        episodes = run.eval_episodes if episodes is None else episodes
         self.policy.eval()
-        seed = seed_for(c.seed, "evaluation")
+        seed = seed_for(run.seed, "evaluation")
         return {
             int(length): exact_match(
-                self.policy, c.env_id, int(length), episodes, seed=seed, num_envs=c.num_envs, **kwargs
+                self.policy,
+                env.env_id,
+                int(length),
+                episodes,
+                seed=seed,
+                num_envs=env.num_envs,
+                **env.observation_kwargs(),
             )
             for length in lengths
         }

@@ -6,6 +6,7 @@ re-exports them with the task classes.
 
 from __future__ import annotations
 
+from actformer_envs.symbols import NUM_TASK_IDS
 from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.compare import Compare
@@ -17,11 +18,21 @@ from actformer_envs.tasks.mixture import Mixture
 from actformer_envs.tasks.multiplication import Multiplication
 from actformer_envs.tasks.multitask import MultiTask
 from actformer_envs.tasks.parity import Parity
-from actformer_envs.tasks.registry import NUM_TASK_IDS, SINGLE_TASKS, TASK_IDS, TASKS, task_id
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.registry import (
+    SINGLE_TASKS,
+    TASK_IDS,
+    TASKS,
+    parse_problem,
+    register_task,
+    task_id,
+    unregister_task,
+)
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
 from actformer_envs.tasks.sort import Sort
 from actformer_envs.tasks.subtraction import Subtraction
+from actformer_envs.tasks.text import NumberPair, PythonLiteral, SymbolString, TextFormat
 
 __all__ = [
     "NUM_TASK_IDS",
@@ -37,12 +48,20 @@ __all__ = [
     "Mixture",
     "MultiTask",
     "Multiplication",
+    "NumberPair",
     "Parity",
     "Problems",
+    "PythonLiteral",
+    "Recipe",
     "RepeatCopy",
     "Reverse",
     "Sort",
     "Subtraction",
+    "SymbolString",
     "Task",
+    "TextFormat",
+    "parse_problem",
+    "register_task",
     "task_id",
+    "unregister_task",
 ]

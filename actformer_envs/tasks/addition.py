@@ -10,6 +10,8 @@ from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import NumberPair
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -61,6 +63,8 @@ class Addition(TwoNumbers):
     """
 
     name = "Addition"
+    text_format = NumberPair(("+",))
+    recipe = Recipe(3, (3, 30, 300, 1000), 1000)
     allowed_instructions = (
         "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1",
         "ADD R0,R1", "ADD R1,R0", "CARRY R0", "CARRY R1", "CLR C",
@@ -104,7 +108,7 @@ class Addition(TwoNumbers):
         program = STEPS_PER_COLUMN * length + np.where(carry_out == 1, STEPS_PER_COLUMN, 1)
         return Problems(scratchpad, pad_rows(target, extent), program.astype(np.int64))
 
-    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+    def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:

@@ -19,6 +19,8 @@ from actformer_envs.digits import number_text
 from actformer_envs.instructions import NUM_POINTERS, mask_from_names
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import PythonLiteral, TextFormat
 
 
 @dataclass
@@ -66,6 +68,11 @@ class Task(ABC):
     render_reversed: ClassVar[bool] = False
     #: The task's own env kwargs and their defaults (e.g. Expression's ``stage``).
     option_defaults: ClassVar[dict[str, Any]] = {}
+    #: How its problems are written as text (``actformer trace --problem``, the token baseline).
+    text_format: ClassVar[TextFormat] = PythonLiteral()
+    #: How it is trained and how far it is evaluated (``benchmarks.common.PLANS``); None: not in
+    #: the train suite (every built-in task has one).
+    recipe: ClassVar[Recipe | None] = None
 
     def __init__(self, base: int, **options: Any) -> None:
         """``options``: the task's own kwargs, already checked by :meth:`check_options`."""
@@ -99,7 +106,7 @@ class Task(ABC):
         """The size of a user-posed problem, in the same unit as ``options={"length": n}``."""
 
     @abstractmethod
-    def decode_batch(self, rows: np.ndarray) -> Sequence[Any]:
+    def decode_batch(self, rows: np.ndarray) -> Sequence[Any] | np.ndarray:
         """The answers output rows (n, width) hold (``None`` where one is not well formed): a list,
         or an object array."""
 
@@ -107,22 +114,11 @@ class Task(ABC):
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """The correct next action for a batch of observations (a function of the observation)."""
 
-    # Compatibility for callers outside the episode core, which reads a ``Mixture`` instead
-    # (``tasks.mixture``): they ask every env's task, a single one or a MultiTask, the same way.
-
-    #: Whether the task mixes several (a MultiTask's is True; read by ``observation_space``).
-    composite: ClassVar[bool] = False
-
-    @property
-    def members(self) -> tuple[Task, ...]:
-        """The tasks this task's episodes pose problems of: itself (a MultiTask: its members)."""
-        return (self,)
-
 
 # Helpers shared by the tasks -------------------------------------------------------------------
 
 
-def as_objects(answers: Sequence[Any]) -> np.ndarray:
+def as_objects(answers: Sequence[Any] | np.ndarray) -> np.ndarray:
     """Decoded answers as an (n,) object array (itself if it is one already)."""
     if isinstance(answers, np.ndarray) and answers.dtype == object:
         return answers

@@ -11,6 +11,8 @@ from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, answer_lengths, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import NumberPair
 
 _SEEK_A = instruction_index("MOVE P0 RIGHT")
 _SEEK_B = instruction_index("MOVE P1 RIGHT")
@@ -78,6 +80,8 @@ class Compare(TwoNumbers):
     """
 
     name = "Compare"
+    text_format = NumberPair(("<>", "?"))
+    recipe = Recipe(3, (3, 30, 300), 200)
     base_range = (3, 36)
     allowed_instructions = (
         "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1", "CMP R0,R1",
@@ -104,7 +108,9 @@ class Compare(TwoNumbers):
     def decode_batch(self, rows: np.ndarray) -> list[int | None]:
         answer = rows[:, 0].astype(np.int64) - 1
         ok = (answer_lengths(rows) == 1) & (answer <= 1)
-        return np.where(ok, answer.astype(object), None).tolist()
+        answers = answer.astype(object)  # Python ints
+        answers[~ok] = None
+        return answers.tolist()
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         view = ObservationView(observation)

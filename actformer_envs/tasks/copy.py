@@ -7,7 +7,9 @@ import numpy as np
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
 from actformer_envs.symbols import BLANK
+from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
+from actformer_envs.tasks.text import SymbolString
 
 _READ = instruction_index("READ P0->R0")
 _WRITE = instruction_index("WRITE R0->P1")
@@ -55,12 +57,14 @@ class Copy(SequenceTask):
     """
 
     name = "Copy"
+    text_format = SymbolString()
+    recipe = Recipe(5, (5, 50, 500), 200)
     allowed_instructions = SEQUENCE_INSTRUCTIONS
 
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return inputs.copy()
 
-    def program_length(self, lengths: np.ndarray) -> np.ndarray:
+    def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return 3 * lengths + 1
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:

@@ -12,7 +12,9 @@ from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, check_sequence, fill_from
 from actformer_envs.tasks.copy import SEQUENCE_INSTRUCTIONS
+from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
+from actformer_envs.tasks.text import SymbolString
 
 _READ = instruction_index("READ P0->R0")
 _WRITE = instruction_index("WRITE R0->P1")
@@ -61,6 +63,8 @@ class DuplicatedInput(SequenceTask):
     """
 
     name = "DuplicatedInput"
+    text_format = SymbolString()  # (the input as posed: each symbol twice)
+    recipe = Recipe(5, (5, 50, 500), 200)
     allowed_instructions = SEQUENCE_INSTRUCTIONS
 
     def width(self, max_length: int) -> int:
@@ -100,7 +104,7 @@ class DuplicatedInput(SequenceTask):
         target[:, : once.shape[1]] = once
         return target
 
-    def program_length(self, lengths: np.ndarray) -> np.ndarray:
+    def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Steps on inputs of ``lengths`` = 2n symbols: 4 per output symbol, then HALT."""
         return 2 * lengths + 1
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -14,11 +14,14 @@ from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.numbers import check_operands, decode_numbers
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import PythonLiteral
 
 STAGES = (0, 1, 2)
 #: Operands of each stage's problem: (a, b, c), (a, b, c, d), (a, b, c, d, e).
 OPERANDS = {0: 3, 1: 4, 2: 5}
 _NAMES = "abcde"
+_Length = TypeVar("_Length", int, np.ndarray)  # a length, or an array of lengths
 
 # The kinds of pass in the expert's program, and the passes of each stage in order (phase 0, 1, ...).
 MUL_AB, ADD_C, SUB_D, MUL_DE, SUB_U = range(5)
@@ -163,6 +166,9 @@ class Expression(Task):
     """
 
     name = "Expression"
+    text_format = PythonLiteral()  # (a, b, c, d, e) as the stage says
+    # Long episodes: more expert data and no history (see ``Recipe``).
+    recipe = Recipe(2, (2, 20, 40), 50, expert_pairs=60_000, history_length=0)
     rows = ("X", "Y", "OUT", "U")
     output_row = 2
     pointer_rows = (0, 1, 2, 3)
@@ -192,7 +198,7 @@ class Expression(Task):
         self._table = _decision_table(self.stage)
 
     def width(self, max_length: int) -> int:
-        return 3 * max_length + 3  # X holds up to three operands, each followed by a BLANK
+        return _width(max_length)
 
     # -- problems --------------------------------------------------------------------------------
 
@@ -265,7 +271,7 @@ class Expression(Task):
                 scratchpad[:, row] = np.where(inside, placed, scratchpad[:, row])
                 start += lengths_of[:, i] + 1
         scratchpad[:, 2] = np.where(columns < 2 * length[:, None], BLANK, EDGE)
-        beyond = columns >= self.width(length)[:, None]
+        beyond = columns >= _width(length)[:, None]
         scratchpad[np.broadcast_to(beyond[:, None, :], scratchpad.shape)] = EDGE
         return Problems(scratchpad, target, self._program_length(lengths_of, length))
 
@@ -282,7 +288,7 @@ class Expression(Task):
             steps += np.minimum(ld + le, w - 1)
         return steps.astype(np.int64)
 
-    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+    def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
 
     # -- the expert ------------------------------------------------------------------------------
@@ -363,6 +369,12 @@ def _decide(kind: np.ndarray, final: np.ndarray, last: np.ndarray, seen: np.ndar
         (_COLUMN_OP_CODE, _COLUMN_OP[kind]),
     )
     return np.select([successor == code for code, _ in codes], [value for _, value in codes], successor)
+
+
+def _width(max_length: _Length) -> _Length:
+    """Columns for operands of up to ``max_length`` digits (an int, or an array of them): X holds
+    up to three operands, each followed by a BLANK."""
+    return 3 * max_length + 3
 
 
 def _multiply_steps(p: np.ndarray, q: np.ndarray) -> np.ndarray:

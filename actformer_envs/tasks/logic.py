@@ -11,6 +11,8 @@ from actformer_envs.observation import P2, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import Problems, Task, answer_lengths, is_sequence, pad_rows
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import PythonLiteral
 
 #: The gates by id: (name, truth table [x][y], program, result register). x = b_i (read into R1),
 #: y = b_{i-1} (read into R0); each program leaves the gate's value in its result register and C = 0.
@@ -143,6 +145,8 @@ class Logic(Task):
     """
 
     name = "Logic"
+    text_format = PythonLiteral()  # (b0, b1, [g1, ..., gB])
+    recipe = Recipe(5, (5, 50, 500), 200)
     rows = ("BITS", "GATES", "OUT")
     output_row = 2
     pointer_rows = (0, 0, 1, 2)

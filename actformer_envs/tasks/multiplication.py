@@ -11,6 +11,8 @@ from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import NumberPair
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -103,6 +105,9 @@ class Multiplication(TwoNumbers):
     """
 
     name = "Multiplication"
+    text_format = NumberPair(("*", "x"))
+    # Long episodes: more expert data and no history (see ``Recipe``).
+    recipe = Recipe(3, (3, 30, 100), 50, expert_pairs=60_000, history_length=0)
     default_lengths = (1, 4)  # programs of 18 to 189 steps: quadratic in the length
     allowed_instructions = (
         "READ P0->R0", "READ P1->R1", "READ P2->R2", "MUL R0,R1", "ADD R0,R2", "CARRY R0", "CLR C",
@@ -135,7 +140,7 @@ class Multiplication(TwoNumbers):
         program = lb * (10 * la + 7) + 1
         return Problems(pad_rows(scratchpad, extent), pad_rows(target, extent), program.astype(np.int64))
 
-    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+    def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:

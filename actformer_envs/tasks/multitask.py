@@ -10,6 +10,8 @@ import numpy as np
 from actformer_envs.instructions import INSTRUCTIONS, mask_from_names
 from actformer_envs.tasks.base import Task
 from actformer_envs.tasks.mixture import Mixture
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import PythonLiteral, TextFormat
 
 
 class MultiTask:
@@ -38,7 +40,8 @@ class MultiTask:
     ``[min_length, max_length]`` (the same range for every member; default 1..10).
     ``options={"length": n}`` draws the member and poses a problem of length n;
     ``options={"problem": (name, problem)}`` poses the member ``name``'s problem, in that member's
-    format. ``env.unwrapped.current_task`` is the member of the current episode.
+    format. ``env.unwrapped.current_task`` is the member of the current episode;
+    ``env.unwrapped.mixture.members`` are all of them.
 
     ## Episode End
     As the member's.
@@ -56,12 +59,15 @@ class MultiTask:
     """
 
     name: ClassVar[str] = "MultiTask"
-    composite: ClassVar[bool] = True  # (see ``Task.composite``)
     allowed_instructions: ClassVar[tuple[str, ...]] = tuple(ins.name for ins in INSTRUCTIONS)  # the union
     default_base: ClassVar[int] = 10
     base_range: ClassVar[tuple[int, int]] = (2, 36)
     default_lengths: ClassVar[tuple[int, int]] = (1, 10)
     option_defaults: ClassVar[dict[str, Any]] = {"tasks": None}
+    #: Problems as a Python literal, ``("Addition", (12, 34))``: the member's name and its problem.
+    text_format: ClassVar[TextFormat] = PythonLiteral()
+    #: None: the train suite trains single tasks (each member's own recipe says how).
+    recipe: ClassVar[Recipe | None] = None
     #: The single tasks a MultiTask mixes, by name, in the order of their ids (a member's id, its
     #: ``obs["task"]``, is its position here): the registry's ``SINGLE_TASKS``, which the registry
     #: hands to this class (``tasks.registry``), so that no task module imports the registry.
@@ -97,11 +103,6 @@ class MultiTask:
         if len(set(tasks)) != len(tasks):
             raise ValueError(f"tasks must not repeat a task, got {list(tasks)}")
 
-    @property
-    def members(self) -> tuple[Task, ...]:
-        """The member tasks, in the order of ``tasks``."""
-        return self.mixture.members
-
     def width(self, max_length: int) -> int:
         """Columns of the scratchpad needed for every member's problems up to ``max_length``."""
         return self.mixture.width(max_length)
@@ -113,12 +114,6 @@ class MultiTask:
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """The correct next action for a batch of observations: each one's member's expert's."""
         return self.mixture.expert(observation)
-
-
-# A MultiTask is not a single task (it has no layout of its own, and its rows decode only by
-# member), but it stands wherever a task's name, options, sizes and expert are all that is used:
-# ``isinstance(task, Task)`` holds for it (``agents.ExpertAgent`` checks that).
-Task.register(MultiTask)
 
 
 def _works_in(task: type[Task], base: int) -> bool:

@@ -7,7 +7,9 @@ import numpy as np
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
 from actformer_envs.symbols import BLANK
+from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
+from actformer_envs.tasks.text import SymbolString
 
 _READ = instruction_index("READ P0->R1")
 _ADD = instruction_index("ADD R0,R1")
@@ -54,6 +56,8 @@ class Parity(SequenceTask):
     """
 
     name = "Parity"
+    text_format = SymbolString(single_symbol_answer=True)  # (the answer: one bit)
+    recipe = Recipe(5, (5, 50, 500), 200)
     default_base = 2
     base_range = (2, 2)
     allowed_instructions = (
@@ -68,7 +72,7 @@ class Parity(SequenceTask):
         target[:, 0] = parity
         return target
 
-    def program_length(self, lengths: np.ndarray) -> np.ndarray:
+    def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return 5 * lengths + 2
 
     def decode_batch(self, rows: np.ndarray) -> list[int | None]:

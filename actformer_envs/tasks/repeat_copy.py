@@ -11,6 +11,8 @@ from actformer_envs.observation import P0, P2, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, fill_from, pad_rows
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import PythonLiteral
 
 _READ = instruction_index("READ P0->R0")
 _WRITE = instruction_index("WRITE R0->P1")
@@ -69,6 +71,8 @@ class RepeatCopy(Task):
     """
 
     name = "RepeatCopy"
+    text_format = PythonLiteral()  # (sequence, n)
+    recipe = Recipe(5, (5, 50, 500), 200)
     rows = ("IN", "COUNT", "OUT")
     output_row = 2
     pointer_rows = (0, 2, 1, None)

@@ -8,7 +8,9 @@ from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.copy import SEQUENCE_INSTRUCTIONS
+from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
+from actformer_envs.tasks.text import SymbolString
 
 _SEEK = instruction_index("MOVE P0 RIGHT")
 _BACK = instruction_index("MOVE P0 LEFT")
@@ -53,6 +55,8 @@ class Reverse(SequenceTask):
     """
 
     name = "Reverse"
+    text_format = SymbolString()
+    recipe = Recipe(5, (5, 50, 500), 200)
     allowed_instructions = SEQUENCE_INSTRUCTIONS
 
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -61,7 +65,7 @@ class Reverse(SequenceTask):
         reversed_ = np.take_along_axis(inputs, source, axis=1)
         return np.where(columns < lengths[:, None], reversed_, BLANK)
 
-    def program_length(self, lengths: np.ndarray) -> np.ndarray:
+    def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return 5 * lengths
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -15,21 +15,23 @@ from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequ
 class SequenceTask(Task):
     """``IN`` holds n symbols then a BLANK (n + 1 columns); ``P0`` stands on ``IN``, ``P1`` on ``OUT``.
 
-    Subclasses say what the answer is (:meth:`answer`) and how long the expert takes.
+    Subclasses say what the answer is (:meth:`answer`) and how long the expert takes
+    (:meth:`program_length`).
     """
 
-    rows = ("IN", "OUT")
+    # (Declared as every task's, so that a subclass may lay out other rows: Sort has one.)
+    rows: ClassVar[tuple[str, ...]] = ("IN", "OUT")
     output_row = 1
-    pointer_rows = (0, 1, None, None)
+    pointer_rows: ClassVar[tuple[int | None, ...]] = (0, 1, None, None)
 
     @abstractmethod
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The target output rows (n, width) for input rows (n, width) of the given lengths."""
 
-    def program_length(self, lengths: np.ndarray) -> np.ndarray:
-        """Steps the expert takes on inputs of the given lengths (a task that poses its problems
-        with its own ``_pose``, as Sort, need not say)."""
-        raise NotImplementedError
+    @abstractmethod
+    def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Steps the expert takes on input rows (n, width) of the given lengths, (n,) ints: the
+        ``program_length`` of their posed problems (most tasks' depend on the lengths alone)."""
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
         symbols = random.integers(self.base, width).astype(np.int8)
@@ -51,9 +53,11 @@ class SequenceTask(Task):
         return Problems(
             pad_rows(scratchpad, extent),
             pad_rows(target, extent),
-            self.program_length(lengths).astype(np.int64),
+            self.program_length(inputs, lengths).astype(np.int64),
         )
 
-    def decode_batch(self, rows: np.ndarray) -> list[list[int] | None]:
+    def decode_batch(self, rows: np.ndarray) -> list[Any]:
+        """Each output row's written symbols (a list of ints), None where they have a gap (a
+        subclass, as Parity, may decode its own answer from these)."""
         lengths = answer_lengths(rows).tolist()
         return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]

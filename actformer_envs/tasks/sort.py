@@ -8,7 +8,9 @@ from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, P1, P2, ObservationView
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, pad_rows
+from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
+from actformer_envs.tasks.text import SymbolString
 
 _READ = instruction_index("READ P0->R2")
 _CMP_LOW = instruction_index("CMP R0,R2")
@@ -85,6 +87,9 @@ class Sort(SequenceTask):
     """
 
     name = "Sort"
+    text_format = SymbolString()
+    # Long episodes: more expert data and no history (see ``Recipe``).
+    recipe = Recipe(5, (5, 50, 500), 200, expert_pairs=60_000, history_length=0)
     rows = ("IN",)
     output_row = 0
     pointer_rows = (0, 0, 0, None)
@@ -100,8 +105,9 @@ class Sort(SequenceTask):
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.sort(inputs, axis=1)  # BLANK sorts after every digit
 
-    def expert_steps(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Setup (n + base - 1), the passes over the shrinking middle, HALT; see Episode End."""
+    def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Setup (n + base - 1), the passes over the shrinking middle, HALT; see Episode End. (It
+        depends on the symbols: how many of each value there are.)"""
         counts = np.stack([(inputs == v).sum(axis=1) for v in range(self.base)], axis=1)
         steps = lengths + self.base  # setup and HALT
         running = np.ones(len(inputs), dtype=bool)  # the middle is not yet empty
@@ -122,7 +128,7 @@ class Sort(SequenceTask):
         return Problems(
             pad_rows(inputs[:, None, :], extent),
             pad_rows(self.answer(inputs, lengths), extent),
-            self.expert_steps(inputs, lengths).astype(np.int64),
+            self.program_length(inputs, lengths).astype(np.int64),
         )
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:

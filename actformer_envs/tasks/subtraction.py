@@ -14,6 +14,8 @@ from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
 from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
+from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.text import NumberPair
 
 _READ_A = instruction_index("READ P0->R0")
 _READ_B = instruction_index("READ P1->R1")
@@ -73,6 +75,8 @@ class Subtraction(TwoNumbers):
     """
 
     name = "Subtraction"
+    text_format = NumberPair(("-",))
+    recipe = Recipe(3, (3, 30, 300), 200)
     allowed_instructions = (
         "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1",
         "SUB R0,R1", "SUB R1,R0", "CARRY R0", "CARRY R1", "CLR C",
@@ -106,7 +110,7 @@ class Subtraction(TwoNumbers):
         program = STEPS_PER_COLUMN * length + 1
         return Problems(pad_rows(scratchpad, extent), pad_rows(target, extent), program.astype(np.int64))
 
-    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
+    def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:

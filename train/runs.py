@@ -1,0 +1,355 @@
+"""Run management for ``actformer train`` and ``actformer eval``: run directories, config files,
+TensorBoard logs, checkpoints, exact resume and the final evaluation.
+
+Everything here reports a bad value, file or path as :class:`UsageError`, one line that the CLI
+prints as is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+from torch.utils.tensorboard import SummaryWriter
+from tqdm.auto import tqdm
+
+import actformer_envs  # noqa: F401  (registers the envs)
+from agents.actformer import ActformerPolicy
+from train.checkpoint import (
+    CHECKPOINT_NAME,
+    FORMAT_VERSION,
+    check_env_signature,
+    env_signature,
+    load_checkpoint,
+    save_checkpoint,
+)
+from train.config import ALGOS, RunSettings, TrainConfig
+from train.divergence import TrainingDiverged
+from train.evaluate import format_table
+from train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
+from train.trainer import Trainer
+
+#: Files written in a run directory besides the checkpoint.
+CONFIG_NAME, EVAL_NAME = "config.yaml", "eval.json"
+
+
+class UsageError(Exception):
+    """A bad value, file or path given by the user: reported in one line, exit status 2."""
+
+
+@dataclass
+class RunOptions:
+    """How to run (the config fields below say what to train)."""
+
+    config: Path | None = None
+    """YAML or JSON file of config sections; flags given on the command line override it."""
+    resume: Path | None = None
+    """Continue a run exactly: its run directory or checkpoint file (its config is used)."""
+    runs_dir: Path = Path("runs")
+    """Where run directories {task}__{algo}__{seed}__{time} are made."""
+    checkpoint_every: int = 10
+    """Iterations between checkpoints (one is also written after the warm start and at the end)."""
+    progress: bool = True
+    """Show tqdm progress bars."""
+    threads: int | None = None
+    """Torch CPU threads (default: torch's choice; 1 is often fastest for this small policy)."""
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_every < 1:
+            raise UsageError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
+        if self.resume is not None and self.config is not None:
+            raise UsageError("--resume continues a run with its own config; do not give --config too")
+
+
+# -- config files and checkpoints --------------------------------------------------------------
+
+
+def read_config_file(path: Path) -> TrainConfig:
+    """The config a YAML (.yaml, .yml) or JSON (.json) file of sections describes (the rest
+    defaults); ``UsageError`` for a missing or malformed file, an unknown section or field, or a
+    bad value."""
+    if not path.is_file():
+        raise UsageError(f"config file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise UsageError(f"config file must be .yaml, .yml or .json, got {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        detail = " ".join(str(error).split())
+        raise UsageError(f"cannot read config file {path}: {detail}") from None
+    return config_from(values or {}, f"config file {path}")
+
+
+def config_from(values: Any, where: str) -> TrainConfig:
+    """``TrainConfig.from_dict(values)``, with its errors as ``UsageError``."""
+    try:
+        return TrainConfig.from_dict(values, where)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"bad config: {error}") from None
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The checkpoint at ``path`` (a file or a run directory); ``UsageError`` (one line) if it is
+    missing, unreadable, corrupted, of another format, holds non-finite weights or names an algo
+    this version does not know."""
+    try:
+        payload = load_checkpoint(path)
+    except (FileNotFoundError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    if payload["algo"] not in ALGOS:
+        raise UsageError(
+            f"{path}: unknown algo {payload['algo']!r} in the checkpoint (known: {sorted(ALGOS)})"
+        )
+    return payload
+
+
+def saved_config(payload: Mapping[str, Any]) -> TrainConfig:
+    """The config a checkpoint was trained with."""
+    return config_from(payload["config"], "the checkpoint's config")
+
+
+def check_resumable(config: TrainConfig, saved: TrainConfig) -> None:
+    """``UsageError`` naming what ``config`` changes of ``saved`` beyond ``RunSettings.resumable``."""
+    changed = [
+        f"{section.name}.{name}"
+        for section in fields(TrainConfig)
+        for name, value in vars(getattr(config, section.name)).items()
+        if value != vars(getattr(saved, section.name)).get(name, object())
+        and not (section.name == "run" and name in RunSettings.resumable)
+    ]
+    if type(config.algo) is not type(saved.algo):
+        changed.insert(0, f"algo ({config.algo.name} instead of {saved.algo.name})")
+    if changed:
+        raise UsageError(
+            f"--resume continues the saved run: cannot change {changed} "
+            f"(allowed: {list(RunSettings.resumable)})"
+        )
+
+
+def load_policy(payload: Mapping[str, Any], config: TrainConfig, device: str = "auto") -> ActformerPolicy:
+    """The checkpoint's policy, built for the run's observation space, in eval mode; ``UsageError``
+    if the env as installed is not the one it was trained on, or the device is not available."""
+    env = gym.make(config.env.env_id, max_length=config.env.length_cap, **config.env.observation_kwargs())
+    try:
+        check_env_signature(payload, config.env.env_id, env.observation_space)
+        policy = ActformerPolicy(
+            env.observation_space, d_model=config.policy.d_model, hidden=config.policy.hidden, device=device
+        )
+    except (RuntimeError, ValueError) as error:
+        raise UsageError(" ".join(str(error).split())) from None
+    finally:
+        env.close()
+    try:
+        policy.load_state_dict(payload["policy"])
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise UsageError(f"the checkpoint's policy does not match its config: {first}") from None
+    return policy.eval()
+
+
+def checkpoint_payload(trainer: Trainer, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What ``save_checkpoint`` writes for ``trainer`` (its policy once, beside the rest of its state)."""
+    state = trainer.state_dict()
+    config = trainer.config
+    return {
+        "format_version": FORMAT_VERSION,
+        "algo": config.algo.name,
+        "config": config.to_dict(),
+        "env": env_signature(config.env.env_id, trainer.env.single_observation_space),
+        "policy": state.pop("policy"),
+        "trainer": state,
+        "run": dict(run or {}),
+    }
+
+
+def save_run(path: Path, trainer: Trainer, writer: SummaryWriter | None = None) -> None:
+    """Checkpoint ``trainer`` at ``path``, with how far the TensorBoard logs of ``writer`` reach
+    (flushed first); a non-finite policy is a ``FloatingPointError`` (the run diverged) and leaves
+    the previous checkpoint in place."""
+    offsets = {}
+    if writer is not None:
+        writer.flush()
+        offsets = tensorboard_offsets(path.parent)
+    try:
+        save_checkpoint(path, checkpoint_payload(trainer, {"tensorboard": offsets}))
+    except ValueError as error:
+        raise FloatingPointError(str(error)) from None
+
+
+# -- a training run ----------------------------------------------------------------------------
+
+
+def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:
+    """A fresh ``runs_dir/{task}__{algo}__{seed}__{time}`` (with a suffix if that exists)."""
+    name = f"{config.env.task}__{config.algo.name}__{config.run.seed}__{int(time.time())}"
+    candidate, suffix = runs_dir / name, 1
+    while candidate.exists():
+        suffix += 1
+        candidate = runs_dir / f"{name}_{suffix}"
+    try:
+        candidate.mkdir(parents=True)
+    except OSError as error:
+        raise UsageError(f"cannot create run directory {candidate}: {error.strerror}") from None
+    return candidate
+
+
+def train_run(
+    config: TrainConfig, options: RunOptions, resumed: tuple[Path, Mapping[str, Any]] | None = None
+) -> int:
+    """Train ``config`` in a new run directory (or continue ``resumed``: its directory and
+    checkpoint), then evaluate; the exit status (0 done, 1 diverged, 130 interrupted)."""
+    try:
+        trainer = Trainer(config)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    run_dir, payload = resumed if resumed is not None else (new_run_dir(options.runs_dir, config), None)
+    try:
+        lock = lock_run_dir(run_dir)
+    except RunDirBusy as error:
+        raise UsageError(str(error)) from None
+    try:
+        return _run(trainer, run_dir, payload, options)
+    finally:
+        lock.close()
+
+
+def _run(trainer: Trainer, run_dir: Path, payload: Mapping[str, Any] | None, options: RunOptions) -> int:
+    config = trainer.config
+    if payload is not None:
+        resume(trainer, payload, run_dir)
+        print(f"resuming {run_dir} at step {trainer.global_step}", file=sys.stderr)
+    else:
+        print(f"run directory: {run_dir}", file=sys.stderr)
+    # On resume too: it may extend total_steps or change the evaluation.
+    (run_dir / CONFIG_NAME).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    checkpoint = run_dir / CHECKPOINT_NAME
+    writer = SummaryWriter(str(run_dir))
+    try:
+        if payload is None:
+            log_metrics(writer, trainer.warm_start(), trainer.global_step)
+            save_run(checkpoint, trainer, writer)
+        _train_loop(trainer, writer, checkpoint, options)
+        rows = final_evaluation(trainer, options.progress)
+        for row in rows:
+            writer.add_scalar(f"eval/exact_match_{row['length']}", row["exact_match"], trainer.global_step)
+    except FloatingPointError as error:  # TrainingDiverged, or a checkpoint refusing a non-finite policy
+        if not isinstance(error, TrainingDiverged):
+            error = TrainingDiverged(f"step {trainer.global_step}", " ".join(str(error).split()))
+        last = f"last good checkpoint: {checkpoint}" if checkpoint.exists() else "no checkpoint"
+        print(f"actformer train: error: {error}; {last}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        hint = (
+            f"continue with: actformer train --resume {run_dir}"
+            if checkpoint.exists()
+            else "no checkpoint yet"
+        )
+        print(f"\ninterrupted; {hint}", file=sys.stderr)
+        return 130
+    finally:
+        writer.close()
+    report = {
+        "task": config.env.task,
+        "algo": config.algo.name,
+        "global_step": trainer.global_step,
+        "rows": rows,
+    }
+    (run_dir / EVAL_NAME).write_text(json.dumps(report, indent=2) + "\n")
+    print(format_table(rows))
+    return 0
+
+
+def resume(trainer: Trainer, payload: Mapping[str, Any], run_dir: Path) -> None:
+    """Put ``trainer`` where the checkpoint ``payload`` left it, and cut the run's TensorBoard logs
+    back to that point (the interrupted run may have logged past it)."""
+    if not payload["trainer"]:
+        raise UsageError(
+            f"the checkpoint in {run_dir} holds a policy only (no trainer state): eval it, or train anew"
+        )
+    try:
+        check_env_signature(payload, trainer.config.env.env_id, trainer.env.single_observation_space)
+        trainer.load_state_dict({**payload["trainer"], "policy": payload["policy"]})
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        detail = " ".join(str(error).split())[:300]
+        raise UsageError(f"cannot resume from {run_dir}: {detail}") from None
+    rewind_tensorboard(run_dir, payload.get("run", {}).get("tensorboard", {}))
+
+
+def _train_loop(trainer: Trainer, writer: SummaryWriter, checkpoint: Path, options: RunOptions) -> None:
+    """RL iterations until ``trainer.done()``: log each, checkpoint every ``checkpoint_every``."""
+    total = trainer.config.run.total_steps
+    bar = tqdm(
+        total=total,
+        initial=min(trainer.global_step, total),
+        unit="step",
+        desc="train",
+        disable=not options.progress,
+        dynamic_ncols=True,
+    )
+    iterations = 0
+    try:
+        while not trainer.done():
+            before = trainer.global_step
+            metrics = trainer.iterate()
+            log_metrics(writer, metrics, trainer.global_step)
+            bar.update(trainer.global_step - before)
+            bar.set_postfix(
+                success=f"{metrics.get('charts/success_rate', math.nan):.3f}",
+                length=metrics.get("charts/curriculum_length", ""),
+                refresh=False,
+            )
+            iterations += 1
+            if iterations % options.checkpoint_every == 0 or trainer.done():
+                save_run(checkpoint, trainer, writer)
+    finally:
+        bar.close()
+
+
+def log_metrics(writer: SummaryWriter, metrics: Mapping[str, Any], step: int) -> None:
+    """Every numeric metric under its own key at ``step``; a sequence of numbers (e.g. a loss per
+    epoch) as a curve over its index."""
+    for key, value in metrics.items():
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            writer.add_scalar(key, float(value), step)
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            for index, item in enumerate(np.asarray(value, dtype=float).reshape(-1)):
+                writer.add_scalar(key, float(item), index)
+
+
+def final_evaluation(trainer: Trainer, progress: bool = True) -> list[dict[str, Any]]:
+    """``Trainer.evaluate`` at each of the config's ``eval_lengths`` (one length at a time, for the
+    progress bar), as ``format_table`` rows."""
+    run = trainer.config.run
+    success: dict[int, float] = {}
+    for length in tqdm(
+        run.eval_lengths, desc="eval", unit="length", disable=not progress, dynamic_ncols=True
+    ):
+        success.update(trainer.evaluate((length,), run.eval_episodes))
+    return evaluation_rows(success, run.eval_episodes)
+
+
+def evaluation_rows(success: Mapping[int, float], episodes: int) -> list[dict[str, Any]]:
+    """``Trainer.evaluate``'s {length: exact match} as ``format_table`` rows."""
+    return [{"length": int(n), "episodes": episodes, "exact_match": float(v)} for n, v in success.items()]
+
+
+def set_threads(threads: int | None) -> None:
+    """``torch.set_num_threads(threads)`` unless None; ``UsageError`` if it is < 1."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)

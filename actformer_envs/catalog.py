@@ -1,15 +1,12 @@
-"""The README's table of registered envs, generated from the registry so that it cannot drift.
+"""The table of registered envs, generated from the registry so that it cannot drift.
 
-``python -m actformer_envs.catalog`` prints it; ``--readme`` rewrites the block in README.md
-(a test checks the committed README equals what this prints).
+``env_table()`` is the Markdown table; ``python -m scripts.env_table --readme`` writes it into the
+README (a test checks the committed README equals it). This module reads and writes no files.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-from collections.abc import Sequence
-from pathlib import Path
 from typing import cast
 
 import gymnasium as gym
@@ -22,8 +19,6 @@ from actformer_envs.rollout import Rollout, Step
 from actformer_envs.tasks import task_id
 from actformer_envs.vector_env import ActformerVectorEnv
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-START, END = "<!-- envs:start -->", "<!-- envs:end -->"
 #: Instructions shown of each trace; the rest is summarized by the step count.
 TRACE_SHOWN = 6
 _COMMON_KEYS = {"symbols", "boundaries", "registers", "memory", "flags", "last_action", "history"}
@@ -83,25 +78,3 @@ def _compact(row: str) -> str:
     name, _, cells = row.strip().partition(" ")
     cells = re.sub(r"\s*P\d(\s+P\d)*\s*$", "", cells)
     return name + " " + (re.sub(r"[\[\]\s.]", "", cells) or "_")
-
-
-def rewrite_readme(readme: Path = README) -> None:
-    text = readme.read_text(encoding="utf-8")
-    head, rest = text.split(START)
-    _, tail = rest.split(END)
-    readme.write_text(f"{head}{START}\n{env_table()}\n{END}{tail}", encoding="utf-8")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--readme", action="store_true", help="rewrite the table block in README.md")
-    args = parser.parse_args(argv)
-    if args.readme:
-        rewrite_readme()
-    else:
-        print(env_table())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.actformer import ActformerNetwork, ActformerPolicy
-from agents.baselines import Agent, ExpertAgent, RandomAgent
+from actformer_gym.agents.actformer import ActformerNetwork, ActformerPolicy
+from actformer_gym.agents.baselines import Agent, ExpertAgent, RandomAgent
 
 __all__ = ["ActformerNetwork", "ActformerPolicy", "Agent", "ExpertAgent", "RandomAgent"]

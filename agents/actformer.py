@@ -311,7 +311,7 @@ class ActformerPolicy(nn.Module):
 
     @torch.no_grad()
     def act(self, observation: Mapping[str, Any], action_mask: Any = None, greedy: bool = True) -> Any:
-        """Agent interface (as ``agents.ExpertAgent``): NumPy in, actions out; single or batched."""
+        """Agent interface (as ``ExpertAgent``): NumPy in, actions out; single or batched."""
         single = np.ndim(observation["last_action"]) == 0
         if single:
             observation = {key: np.asarray(value)[None] for key, value in observation.items()}

@@ -20,7 +20,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import Schedule
 
-from agents.actformer import ActformerNetwork
+from actformer_gym.agents.actformer import ActformerNetwork
 
 __all__ = ["ActformerExtractor", "ActformerPolicy", "MaskableActformerPolicy"]  # noqa: F822 (lazy, see __getattr__)
 
@@ -120,6 +120,6 @@ def __getattr__(name: str) -> Any:
         masked actions (``action_masks()`` False) get probability 0. Arguments as ``ActformerPolicy``.
         """
 
-    MaskableActformerPolicy.__qualname__ = name  # picklable by reference, as agents.sb3.<name>
+    MaskableActformerPolicy.__qualname__ = name  # picklable by reference, as actformer_gym.agents.sb3.<name>
     globals()[name] = MaskableActformerPolicy
     return MaskableActformerPolicy

@@ -28,8 +28,8 @@ from torch import nn
 from tqdm import tqdm
 
 from actformer_envs.streams import BatchRandom
-from agents.actformer import resolve_device
-from agents.text_tasks import EOS, PAD, SUPPORTED_TASKS, VOCAB_SIZE, TextTask, check_task
+from actformer_gym.agents.actformer import resolve_device
+from actformer_gym.agents.text_tasks import EOS, PAD, SUPPORTED_TASKS, VOCAB_SIZE, TextTask, check_task
 
 __all__ = [
     "SUPPORTED_TASKS",

@@ -11,8 +11,8 @@ multiplier, on fresh problems of exactly that length, greedily. Agents:
 - ``ppo``, ``maskable-ppo``: SB3 PPO / sb3-contrib MaskablePPO with ``MultiInputPolicy``, from scratch,
   on 8 copies of the single env (SB3's ``make_vec_env``) for the same RL env-steps as the Actformer's
   PPO, then evaluated through ``predict(deterministic=True)`` (MaskablePPO with the action masks).
-- ``transformer``: the token-predicting Transformer (``agents.token_transformer``), trained on the
-  same lengths for a wall-clock budget.
+- ``transformer``: the token-predicting Transformer (``actformer_gym.agents.token_transformer``),
+  trained on the same lengths for a wall-clock budget.
 - ``expert`` (the upper bound) and ``random`` (uniform over allowed actions).
 
 Work is split into cells: a cell is (task, agents sharing one training, seed); it trains once and
@@ -63,7 +63,10 @@ import torch
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.tasks.registry import env_id
-from agents.baselines import Agent, ExpertAgent, Observation, RandomAgent
+from actformer_gym.agents.baselines import Agent, ExpertAgent, Observation, RandomAgent
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.evaluate import exact_match
+from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
     PLANS,
@@ -77,9 +80,6 @@ from benchmarks.common import (
     torch_context_line,
     write_results,
 )
-from train.config import TrainConfig
-from train.evaluate import exact_match
-from train.trainer import Trainer
 
 DEFAULT_OUTPUT = RESULTS_DIR
 PLANS_BY_TASK: dict[str, Plan] = {plan.task: plan for plan in PLANS}
@@ -226,7 +226,7 @@ Scorer = Callable[[int, int, int], int]
 
 
 def solved_by(agent: Agent, task: str, length: int, episodes: int, seed: int, **env_kwargs: Any) -> int:
-    """Episodes of length ``length`` that ``agent`` solves, counted by ``train.evaluate.exact_match``."""
+    """Episodes of length ``length`` that ``agent`` solves, counted by ``exact_match``."""
     accuracy = exact_match(agent, env_id(task), length, episodes, seed=seed, num_envs=256, **env_kwargs)
     return round(accuracy * episodes)
 
@@ -296,7 +296,7 @@ def train_sb3(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[s
 
 def train_transformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
     """The token Transformer, trained on the task's training lengths for ``transformer_seconds``."""
-    from agents.token_transformer import (
+    from actformer_gym.agents.token_transformer import (
         TokenTransformerConfig,
         token_exact_match,
         train_token_transformer,
@@ -452,7 +452,7 @@ def run_cells_on_ray(
     if not ray.is_initialized():
         if address == "local":
             ray.init(log_to_driver=False)
-        else:  # a cluster's nodes get this checkout's code; they need the dependencies installed
+        else:  # nodes get this checkout; they need it installed (pip install -e .) with its dependencies
             excludes = [".git", ".venv", "benchmarks/results", "runs", "*.pt"]
             ray.init(address=address, runtime_env={"working_dir": str(REPO_ROOT), "excludes": excludes})
     remote_cell = ray.remote(num_cpus=1)(run_cell)

@@ -2,9 +2,9 @@
 
 For each weight decay (the tuned 0.3 of ``tests/test_imitation.py``, and 0, plain Adam), each
 history length and each seed: collect expert pairs from 1-3 digit Addition, train a fresh
-``ActformerPolicy`` by behaviour cloning (``train.imitation``), then report the final training loss,
-greedy exact match on held-out problems of 3, 30 and 100 digits, the per-decision error rate on the
-expert's own 100-digit trajectories, how often the greedy action changes when the history is
+``ActformerPolicy`` by behaviour cloning (``actformer_gym.train.imitation``), then report the final
+training loss, greedy exact match on held-out problems of 3, 30 and 100 digits, the per-decision
+error rate on the expert's own 100-digit trajectories, how often the greedy action changes when the history is
 blanked or shuffled between samples (how much the policy reads it), and wall times. Results go to a
 Markdown table on stdout and to a JSON file.
 
@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from actformer_envs import NO_ACTION
-from agents import ActformerPolicy
+from actformer_gym.agents import ActformerPolicy
+from actformer_gym.train import behaviour_cloning, collect_expert_data, exact_match
 from benchmarks.common import (
     RESULTS_DIR,
     machine_info,
@@ -36,7 +37,6 @@ from benchmarks.common import (
     torch_context_line,
     write_results,
 )
-from train import behaviour_cloning, collect_expert_data, exact_match
 
 DEFAULT_OUTPUT = RESULTS_DIR / "history_ablation.json"
 ENV_ID = "Actformer/Addition-v0"

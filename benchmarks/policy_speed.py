@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from actformer_envs.rollout import Rollout
-from agents import ActformerPolicy
+from actformer_gym.agents import ActformerPolicy
 from benchmarks.common import (
     RESULTS_DIR,
     machine_info,

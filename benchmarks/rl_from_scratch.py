@@ -1,7 +1,7 @@
 """RL from scratch: PPO and A2C without the warm start, shaped and sparse rewards, on short problems.
 
 For each task (Addition at max length 3, Copy and Reverse at 5), each algorithm (PPO, A2C) and each
-reward mode (shaped, sparse), ``train.trainer.Trainer`` trains a fresh ``ActformerPolicy`` with
+reward mode (shaped, sparse), ``actformer_gym.train.trainer.Trainer`` trains a fresh ``ActformerPolicy`` with
 ``imitation=False`` for a fixed budget of env-steps, under the default length curriculum (problems
 uniform in [1, current], lengthened at 90 % success up to the max length). Every iteration's
 training success rate, episodic return and curriculum length are recorded against env-steps (the
@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
     RESULTS_DIR,
     machine_info,
@@ -36,8 +38,6 @@ from benchmarks.common import (
     torch_context_line,
     write_results,
 )
-from train.config import TrainConfig
-from train.trainer import Trainer
 
 DEFAULT_OUTPUT = RESULTS_DIR / "rl_from_scratch.json"
 #: Task -> training max length (short: the question is whether RL finds the procedure at all).

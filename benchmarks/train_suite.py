@@ -27,6 +27,9 @@ import torch
 
 from actformer_envs.rollout import Rollout, Step
 from actformer_envs.tasks.registry import env_id
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.evaluate import exact_match
+from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
     PLANS,
@@ -38,9 +41,6 @@ from benchmarks.common import (
     run_stamp,
     write_results,
 )
-from train.config import TrainConfig
-from train.evaluate import exact_match
-from train.trainer import Trainer
 
 DEFAULT_OUTPUT = RESULTS_DIR / "train_suite.json"
 QUICK_EPISODES, QUICK_STEPS = 8, 2048

@@ -4,8 +4,9 @@ All three train PPO on Addition (problems of length 1 to 3, shaped reward, ``obs
 history 8) with the same number of envs, rollout length, epochs, minibatch size and hyperparameters,
 on the CPU with one torch thread, in the same run:
 
-- ``trainer``: ``train.trainer.Trainer`` (native vector env, ``agents.ActformerPolicy``, action masks);
-- ``sb3-actformer``: SB3 ``PPO`` with ``agents.sb3.ActformerPolicy`` (the same network) on SB3's
+- ``trainer``: ``actformer_gym.train.trainer.Trainer`` (native vector env, ``ActformerPolicy``, action
+  masks);
+- ``sb3-actformer``: SB3 ``PPO`` with ``actformer_gym.agents.sb3.ActformerPolicy`` (the same network) on SB3's
   ``DummyVecEnv`` of single envs (``make_vec_env``); SB3's PPO does not mask actions;
 - ``sb3-multiinput``: SB3 ``PPO`` with its stock ``MultiInputPolicy`` (flattened one-hot
   observation, one hidden layer of 64 per head, as ours), a second reference.
@@ -33,7 +34,10 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from agents.sb3 import ActformerPolicy as SB3ActformerPolicy
+from actformer_gym.agents.sb3 import ActformerPolicy as SB3ActformerPolicy
+from actformer_gym.train.config import PPO as PPOSettings
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
     RESULTS_DIR,
     machine_info,
@@ -42,9 +46,6 @@ from benchmarks.common import (
     torch_context_line,
     write_results,
 )
-from train.config import PPO as PPOSettings
-from train.config import TrainConfig
-from train.trainer import Trainer
 
 DEFAULT_OUTPUT = RESULTS_DIR / "training_throughput.json"
 TASK, MIN_LENGTH, MAX_LENGTH = "Addition", 1, 3

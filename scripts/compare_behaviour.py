@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import os
 import subprocess
@@ -144,12 +145,15 @@ def _trainer(task: str, algo: str, seed: int) -> Any:
         eval_episodes=4,
         eval_lengths=(3,),
     )
-    from train import config as config_module
-
-    try:
-        from train.trainer import Trainer
-    except ImportError:  # trees before train/ppo.py was split up
-        from train.ppo import Trainer
+    if _namespaced(Path.cwd()):
+        config_module = importlib.import_module("actformer_gym.train.config")
+        Trainer = importlib.import_module("actformer_gym.train.trainer").Trainer
+    else:  # trees whose train/ is a top-level package (and, before it was split up, train/ppo.py)
+        config_module = importlib.import_module("train.config")
+        try:
+            Trainer = importlib.import_module("train.trainer").Trainer
+        except ImportError:
+            Trainer = importlib.import_module("train.ppo").Trainer
 
     if hasattr(config_module, "TrainConfig"):  # one nested config, built from flag names
         return Trainer(config_module.TrainConfig.from_flat(algo, **settings))
@@ -174,6 +178,20 @@ def fingerprint(parts: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+#: Python run before the script in another tree: ``actformer_gym`` as a namespace over its folders.
+_NAMESPACE_SHIM = (
+    "import sys, types; _ns = types.ModuleType('actformer_gym'); _ns.__path__ = [{root!r}]; "
+    "sys.modules['actformer_gym'] = _ns; "
+)
+
+
+def _namespaced(tree: Path) -> bool:
+    """Whether ``tree`` installs train/ and agents/ as ``actformer_gym.train``/``.agents`` (else they
+    are top-level packages, as in older commits)."""
+    setup = tree / "setup.cfg"
+    return setup.is_file() and "actformer_gym.train" in setup.read_text()
+
+
 def _fingerprint_of(commit: str, parts: tuple[str, ...]) -> dict[str, str]:
     """Run this script's fingerprint inside a temporary checkout of ``commit``."""
     with tempfile.TemporaryDirectory(prefix="actformer-ref-") as tmp:
@@ -192,8 +210,9 @@ def _fingerprint_of(commit: str, parts: tuple[str, ...]) -> dict[str, str]:
                 [
                     sys.executable,
                     "-c",
-                    "import sys; sys.argv[1:] = sys.argv[1:]; "
-                    "import runpy; runpy.run_path('scripts/compare_behaviour.py', run_name='__main__')",
+                    # actformer_gym.* from this tree, not from the editable install of the working tree
+                    (_NAMESPACE_SHIM.format(root=str(tree)) if _namespaced(tree) else "")
+                    + "import runpy; runpy.run_path('scripts/compare_behaviour.py', run_name='__main__')",
                     "--fingerprint",
                     str(output),
                     "--parts",

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from actformer_envs import NUM_ACTIONS
-from agents.actformer import ActformerPolicy, resolve_device
+from actformer_gym.agents.actformer import ActformerPolicy, resolve_device
 
 
 def _batch(env_id: str = "Actformer/Addition-v0", num_envs: int = 32, **kwargs: object):

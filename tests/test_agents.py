@@ -8,8 +8,8 @@ import pytest
 from helpers import actformer_specs
 
 from actformer_envs import NUM_ACTIONS
-from agents import Agent, ExpertAgent, RandomAgent
-from train import exact_match, format_table, generalization_table
+from actformer_gym.agents import Agent, ExpertAgent, RandomAgent
+from actformer_gym.train import exact_match, format_table, generalization_table
 
 ENV_IDS = [spec.id for spec in actformer_specs()]
 ADDITION = "Actformer/Addition-v0"

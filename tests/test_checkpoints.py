@@ -20,11 +20,11 @@ import pytest
 import torch
 from test_train_cli import TINY, bare_checkpoint, one_line_error, run_dir
 
-from train import checkpoint as checkpoint_module
-from train.checkpoint import CHECKPOINT_NAME, FORMAT_VERSION, load_checkpoint, save_checkpoint
-from train.cli import main
-from train.config import TrainConfig
-from train.run_dir import lock_run_dir
+from actformer_gym.train import checkpoint as checkpoint_module
+from actformer_gym.train.checkpoint import CHECKPOINT_NAME, FORMAT_VERSION, load_checkpoint, save_checkpoint
+from actformer_gym.train.cli import main
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.run_dir import lock_run_dir
 
 # ------------------------------------------------------------------------------- malicious files
 
@@ -277,7 +277,7 @@ KILLED_RUN = [
 
 def actformer(*argv: str) -> subprocess.Popen:
     """``actformer ARGV`` in a fresh process (as a user would run it)."""
-    code = "import sys; from train.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from actformer_gym.train.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
         [sys.executable, "-c", code, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )

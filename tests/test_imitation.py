@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from actformer_envs import NO_ACTION, instruction_index
-from agents import ActformerPolicy
-from train import behaviour_cloning, collect_expert_data, exact_match
-from train.divergence import TrainingDiverged
+from actformer_gym.agents import ActformerPolicy
+from actformer_gym.train import behaviour_cloning, collect_expert_data, exact_match
+from actformer_gym.train.divergence import TrainingDiverged
 
 ADDITION = "Actformer/Addition-v0"
 HALT = instruction_index("HALT")

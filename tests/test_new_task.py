@@ -128,7 +128,7 @@ def test_register_task_errors() -> None:
 def test_learned_by_imitation_and_traced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``actformer train`` learns Last by imitation alone and generalizes 10x; ``actformer trace``
     shows the policy's steps on a problem written in Last's text format."""
-    from train.cli import main
+    from actformer_gym.train.cli import main
 
     runs = tmp_path / "runs"
     argv = ["train", "--task", "Last", "--max-length", "5", "--num-envs", "16", "--imitation-pairs", "3000"]

@@ -31,11 +31,12 @@ def test_readme_example_runs(code: str) -> None:
 
 
 def test_readme_env_table_is_current() -> None:
-    """The table of registered envs is what ``python -m actformer_envs.catalog`` prints now."""
-    from actformer_envs.catalog import END, START, env_table
+    """The table of registered envs is what ``python -m scripts.env_table`` prints now."""
+    from actformer_envs.catalog import env_table
+    from scripts.env_table import END, START
 
     block = README.read_text(encoding="utf-8").split(START)[1].split(END)[0]
-    assert block.strip() == env_table(), "run: python -m actformer_envs.catalog --readme"
+    assert block.strip() == env_table(), "run: python -m scripts.env_table --readme"
 
 
 def test_ci_runs_the_readme_test_command() -> None:

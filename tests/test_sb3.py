@@ -19,9 +19,8 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.utils import obs_as_tensor
 
-import agents.sb3
-from agents import actformer
-from agents.sb3 import ActformerExtractor, ActformerPolicy
+from actformer_gym.agents import actformer, sb3
+from actformer_gym.agents.sb3 import ActformerExtractor, ActformerPolicy
 
 ON_POLICY = {"n_steps": 64, "batch_size": 32, "n_epochs": 1}
 #: id -> (algorithm, policy, algorithm kwargs); names resolved lazily, sb3-contrib being a dev extra.
@@ -66,7 +65,7 @@ def make_model(case: str, env: Any, **overrides: Any) -> BaseAlgorithm:
         algorithm = pytest.importorskip("sb3_contrib").MaskablePPO
     else:
         algorithm = {"PPO": PPO, "A2C": A2C, "DQN": DQN}[algorithm_name]
-    policy = getattr(agents.sb3, policy_name) if policy_name != "MultiInputPolicy" else policy_name
+    policy = getattr(sb3, policy_name) if policy_name != "MultiInputPolicy" else policy_name
     return algorithm(policy, env, seed=0, device="cpu", **{**kwargs, **overrides})
 
 
@@ -174,7 +173,7 @@ def test_maskable_policy_without_sb3_contrib_raises_a_clear_import_error(
 ) -> None:
     for name in ("sb3_contrib", "sb3_contrib.common.maskable.policies"):
         monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: import fails
-    spec = importlib.util.spec_from_file_location("fresh_agents_sb3", agents.sb3.__file__)
+    spec = importlib.util.spec_from_file_location("fresh_agents_sb3", sb3.__file__)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -266,8 +266,8 @@ def test_long_products_and_values_are_the_column_sums() -> None:
 
 
 def test_text_tasks_and_the_trace_command_take_huge_numbers() -> None:
-    from agents.text_tasks import EOS, TextTask
-    from train.trace import parse_problem
+    from actformer_gym.agents.text_tasks import EOS, TextTask
+    from actformer_gym.train.trace import parse_problem
 
     a, b = huge(13, 5000), huge(14, 5000)
     text = TextTask("Addition")

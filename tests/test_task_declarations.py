@@ -29,7 +29,7 @@ from actformer_envs.tasks import (
 )
 from actformer_envs.tasks.numbers import decode_numbers
 from actformer_envs.tasks.registry import BUILT_IN_TASKS
-from agents.text_tasks import SUPPORTED_TASKS, TextTask, as_text, check_task, has_text_form
+from actformer_gym.agents.text_tasks import SUPPORTED_TASKS, TextTask, as_text, check_task, has_text_form
 from benchmarks.common import PLANS, Plan
 
 #: A problem of each task written as a Python literal (their problems are not drawn here).

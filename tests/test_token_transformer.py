@@ -14,8 +14,8 @@ import torch
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs import instruction_index
-from agents.text_tasks import EOS, SUPPORTED_TASKS, TextTask, as_text
-from agents.token_transformer import (
+from actformer_gym.agents.text_tasks import EOS, SUPPORTED_TASKS, TextTask, as_text
+from actformer_gym.agents.token_transformer import (
     TokenTransformer,
     TokenTransformerConfig,
     rotary_angles,

@@ -15,13 +15,13 @@ import torch
 import yaml
 
 from actformer_envs.tasks import TASKS
-from agents.actformer import ActformerPolicy
-from train.checkpoint import FORMAT_VERSION, env_signature, load_checkpoint, save_checkpoint
-from train.cli import main, parse_train
-from train.config import A2C, PPO, AlgoSettings, EnvSettings, RunSettings, TrainConfig
-from train.runs import UsageError
-from train.trace import parse_problem, trace
-from train.trainer import Trainer
+from actformer_gym.agents.actformer import ActformerPolicy
+from actformer_gym.train.checkpoint import FORMAT_VERSION, env_signature, load_checkpoint, save_checkpoint
+from actformer_gym.train.cli import main, parse_train
+from actformer_gym.train.config import A2C, PPO, AlgoSettings, EnvSettings, RunSettings, TrainConfig
+from actformer_gym.train.runs import UsageError
+from actformer_gym.train.trace import parse_problem, trace
+from actformer_gym.train.trainer import Trainer
 
 #: A training run of a few seconds: Copy, 2 iterations of 8 envs x 8 steps per checkpoint. The algo
 #: flags follow the ``ppo`` subcommand, and so do the others, so that a test may append a flag that

@@ -15,8 +15,8 @@ import yaml
 
 from actformer_envs import ActformerVectorEnv
 from actformer_envs.tasks import TASKS
-from agents import ActformerPolicy
-from train.config import (
+from actformer_gym.agents import ActformerPolicy
+from actformer_gym.train.config import (
     A2C,
     PPO,
     AlgoSettings,
@@ -27,11 +27,11 @@ from train.config import (
     RunSettings,
     TrainConfig,
 )
-from train.curriculum import Curriculum
-from train.dagger import collect_on_policy
-from train.divergence import TrainingDiverged, check_finite, stage
-from train.losses import gae
-from train.trainer import METRIC_KEYS, Trainer
+from actformer_gym.train.curriculum import Curriculum
+from actformer_gym.train.dagger import collect_on_policy
+from actformer_gym.train.divergence import TrainingDiverged, check_finite, stage
+from actformer_gym.train.losses import gae
+from actformer_gym.train.trainer import METRIC_KEYS, Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 

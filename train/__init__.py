@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from train.evaluate import AgentFactory, exact_match, format_table, generalization_table
-from train.imitation import behaviour_cloning, collect_expert_data
+from actformer_gym.train.evaluate import AgentFactory, exact_match, format_table, generalization_table
+from actformer_gym.train.imitation import behaviour_cloning, collect_expert_data
 
 __all__ = [
     "AgentFactory",

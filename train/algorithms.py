@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.actformer import ActformerPolicy, masked_logits
-from train.config import PPO, AlgoSettings, TrainConfig
-from train.divergence import check_finite, check_parameters
-from train.losses import (
+from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
+from actformer_gym.train.config import PPO, AlgoSettings, TrainConfig
+from actformer_gym.train.divergence import check_finite, check_parameters
+from actformer_gym.train.losses import (
     a2c_policy_loss,
     approx_kl,
     masked_entropy,
@@ -66,7 +66,7 @@ class Algorithm(ABC):
         reference: ActformerPolicy,
         where: str,
     ) -> dict[str, float]:
-        """Train ``policy`` on ``batch`` (``train.experience.Experience.collect``); the mean losses
+        """Train ``policy`` on ``batch`` (``Experience.collect``); the mean losses
         (``LOSS_KEYS``; ``losses/kl_to_warm_start`` is to ``reference``, penalized with
         ``kl_coef`` > 0, else measured on the whole batch after). ``where`` names the stage in a
         ``TrainingDiverged``: the loss and gradient norm are checked before each optimizer step,

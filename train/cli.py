@@ -25,9 +25,9 @@ from typing import Annotated, Any
 import tyro
 from tqdm.auto import tqdm
 
-from train.config import TrainConfig
-from train.evaluate import format_table, generalization_table
-from train.runs import (
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.evaluate import format_table, generalization_table
+from actformer_gym.train.runs import (
     RunOptions,
     UsageError,
     check_resumable,
@@ -38,8 +38,8 @@ from train.runs import (
     set_threads,
     train_run,
 )
-from train.seeds import seed_for
-from train.trace import parse_problem, show_answer, trace
+from actformer_gym.train.seeds import seed_for
+from actformer_gym.train.trace import parse_problem, show_answer, trace
 
 #: How tyro builds every command: the algorithm's subcommand is ``ppo``/``a2c``, and flags may
 #: come before or after it.

@@ -14,9 +14,9 @@ import torch
 
 from actformer_envs import ActformerVectorEnv
 from actformer_envs.rollout import Observations, Rollout, Step
-from agents.actformer import ActformerPolicy, masked_logits
-from train.divergence import check_finite, stage
-from train.imitation import ExpertLabels, behaviour_cloning
+from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
+from actformer_gym.train.divergence import check_finite, stage
+from actformer_gym.train.imitation import ExpertLabels, behaviour_cloning
 
 
 def collect_on_policy(

@@ -14,7 +14,7 @@ import numpy as np
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.rollout import Rollout, Step
-from agents.baselines import Agent
+from actformer_gym.agents.baselines import Agent
 
 #: Builds the agent to evaluate from the vector env it will act in, e.g.
 #: ``lambda env: ExpertAgent(env.unwrapped.task)``.

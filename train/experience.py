@@ -13,10 +13,10 @@ import torch
 from torch.distributions import Categorical
 
 from actformer_envs.rollout import Observations, Rollout, Step
-from agents.actformer import ActformerPolicy, masked_logits
-from train.curriculum import Curriculum
-from train.divergence import check_finite
-from train.losses import gae
+from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
+from actformer_gym.train.curriculum import Curriculum
+from actformer_gym.train.divergence import check_finite
+from actformer_gym.train.losses import gae
 
 #: The outcomes of the episodes that ended during a rollout: (solved, return) of each.
 Episodes = tuple[list[bool], list[float]]

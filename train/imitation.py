@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.rollout import Observations, Rollout, Step
-from agents.actformer import masked_logits
-from train.divergence import check_finite, check_parameters
+from actformer_gym.agents.actformer import masked_logits
+from actformer_gym.train.divergence import check_finite, check_parameters
 
 
 def collect_expert_data(
@@ -124,14 +124,14 @@ def behaviour_cloning(
 ) -> list[float]:
     """Fit ``policy`` to ``data = (observations, actions)`` by cross-entropy; the mean loss per epoch.
 
-    ``policy(obs)`` must return ``(logits, value)`` (``agents.ActformerPolicy``); only the logits
+    ``policy(obs)`` must return ``(logits, value)`` (``ActformerPolicy``); only the logits
     are trained. With ``action_mask`` (True = allowed; ``(A,)`` for all samples, as every env of a
     task allows the same instructions, or ``(N, A)``) the loss is taken over the masked logits,
     as the policy acts. Adam (AdamW: with ``weight_decay`` > 0, decoupled weight decay; 0 is plain
     Adam) at learning rate ``lr``, minibatches of ``batch_size`` reshuffled each epoch; ``seed``
     seeds ``torch.manual_seed`` and the shuffling. ``progress`` shows a tqdm bar. The policy is
     left in eval mode. A non-finite loss (checked before its step) or parameter (after each
-    epoch) raises ``train.divergence.TrainingDiverged`` at ``imitation epoch N``.
+    epoch) raises ``actformer_gym.train.divergence.TrainingDiverged`` at ``imitation epoch N``.
 
     Weight decay matters for length generalization: on Addition, training on 1-3 digits and acting
     on 100, ``weight_decay=0.3`` solved every seed tried where 0 fails some (``tests/test_imitation.py``,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from agents.actformer import masked_logits
+from actformer_gym.agents.actformer import masked_logits
 
 
 def gae(

@@ -23,8 +23,8 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
-from agents.actformer import ActformerPolicy
-from train.checkpoint import (
+from actformer_gym.agents.actformer import ActformerPolicy
+from actformer_gym.train.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT_VERSION,
     check_env_signature,
@@ -32,11 +32,11 @@ from train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from train.config import ALGOS, RunSettings, TrainConfig
-from train.divergence import TrainingDiverged
-from train.evaluate import format_table
-from train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
-from train.trainer import Trainer
+from actformer_gym.train.config import ALGOS, RunSettings, TrainConfig
+from actformer_gym.train.divergence import TrainingDiverged
+from actformer_gym.train.evaluate import format_table
+from actformer_gym.train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
+from actformer_gym.train.trainer import Trainer
 
 #: Files written in a run directory besides the checkpoint.
 CONFIG_NAME, EVAL_NAME = "config.yaml", "eval.json"

@@ -21,8 +21,8 @@ from actformer_envs.rollout import Rollout, Step
 from actformer_envs.symbols import SYMBOL_CHARS
 from actformer_envs.tasks import TASKS, Task
 from actformer_envs.tasks import parse_problem as parse_text
-from train.config import TrainConfig
-from train.runs import UsageError
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.runs import UsageError
 
 
 def parse_problem(task: str, text: str) -> Any:

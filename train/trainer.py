@@ -19,16 +19,16 @@ import torch
 
 from actformer_envs import ActformerVectorEnv
 from actformer_envs.rollout import Rollout
-from agents.actformer import ActformerPolicy
-from train.algorithms import LOSS_KEYS, make_algorithm
-from train.config import TrainConfig
-from train.curriculum import Curriculum
-from train.dagger import dagger
-from train.divergence import check_parameters
-from train.evaluate import exact_match
-from train.experience import Episodes, Experience
-from train.imitation import behaviour_cloning, collect_expert_data
-from train.seeds import seed_for
+from actformer_gym.agents.actformer import ActformerPolicy
+from actformer_gym.train.algorithms import LOSS_KEYS, make_algorithm
+from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.curriculum import Curriculum
+from actformer_gym.train.dagger import dagger
+from actformer_gym.train.divergence import check_parameters
+from actformer_gym.train.evaluate import exact_match
+from actformer_gym.train.experience import Episodes, Experience
+from actformer_gym.train.imitation import behaviour_cloning, collect_expert_data
+from actformer_gym.train.seeds import seed_for
 
 #: Metric keys of ``Trainer.iterate``.
 METRIC_KEYS = (
@@ -148,7 +148,7 @@ class Trainer:
 
         ``charts/success_rate`` and ``charts/episodic_return`` are over the episodes that ended
         during the rollout (NaN when none did). A NaN or infinite parameter, logit, value, loss or
-        gradient raises ``train.divergence.TrainingDiverged`` at ``start``, ``rollout`` or ``update
+        gradient raises ``divergence.TrainingDiverged`` at ``start``, ``rollout`` or ``update
         of iteration N`` (N counts from 1), before it reaches an optimizer step.
         """
         if not self.warm_started:

@@ -19,7 +19,7 @@ class SequenceTask(Task):
     (:meth:`program_length`).
     """
 
-    # (Declared as every task's, so that a subclass may lay out other rows: Sort has one.)
+    # The layout, as data: a subclass may declare other rows (Sort sorts in place, on ``IN`` alone).
     rows: ClassVar[tuple[str, ...]] = ("IN", "OUT")
     output_row = 1
     pointer_rows: ClassVar[tuple[int | None, ...]] = (0, 1, None, None)
@@ -47,8 +47,11 @@ class SequenceTask(Task):
         return self._pose(row, np.array([len(symbols)]))
 
     def _pose(self, inputs: np.ndarray, lengths: np.ndarray) -> Problems:
+        """The input on the first of ``rows``, every other row BLANK (a layout of one row, as Sort's,
+        is the input alone)."""
         extent = lengths + 1
-        scratchpad = np.stack([inputs, np.full_like(inputs, BLANK)], axis=1)
+        scratchpad = np.full((len(inputs), len(self.rows), inputs.shape[1]), BLANK, dtype=inputs.dtype)
+        scratchpad[:, 0] = inputs
         target = self.answer(inputs, lengths)
         return Problems(
             pad_rows(scratchpad, extent),

@@ -7,7 +7,6 @@ import numpy as np
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, P1, P2, ObservationView
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, pad_rows
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
 from actformer_envs.tasks.text import SymbolString
@@ -121,15 +120,6 @@ class Sort(SequenceTask):
             running &= ~last
             low, high = (low + 1, high) if turn % 2 == 0 else (low, high - 1)
         return steps
-
-    def _pose(self, inputs: np.ndarray, lengths: np.ndarray) -> Problems:
-        """One row: the input (n, width) is both the scratchpad and, sorted, the target."""
-        extent = lengths + 1
-        return Problems(
-            pad_rows(inputs[:, None, :], extent),
-            pad_rows(self.answer(inputs, lengths), extent),
-            self.program_length(inputs, lengths).astype(np.int64),
-        )
 
     def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         view = ObservationView(observation)

@@ -8,7 +8,7 @@ Three formats cover the suite:
 - :class:`SymbolString`: a string of symbols, ``31415`` (Copy, Sort, Parity, ...);
 - :class:`PythonLiteral`: the env's own problem as a Python literal, ``([3, 1], 2)`` (the default).
 
-The token baseline (``agents.text_tasks``) also reads the declaration: a number pair or a symbol
+The token baseline (``actformer_gym.agents.text_tasks``) also reads the declaration: a number pair or a symbol
 string is what it knows how to write as tokens.
 
 This module imports only NumPy and the package's digit and symbol helpers (no task), so that

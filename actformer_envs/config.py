@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from actformer_envs.checks import check_choice, check_int
 from actformer_envs.posing import MAX_POSED_BYTES, posed_bytes
 from actformer_envs.tasks import MultiTask, Task
 
@@ -56,18 +57,18 @@ class EnvConfig:
         min_length = default_min if min_length is None else min_length
         max_length = max(default_max, min_length) if max_length is None else max_length
         base = task.default_base if base is None else base
-        _check_int("min_length", min_length, low=1)
-        _check_int("max_length", max_length, low=min_length, what=f"min_length={min_length}")
+        check_int("min_length", min_length, low=1)
+        check_int("max_length", max_length, low=min_length, detail=f"min_length={min_length}")
         low, high = task.base_range
         if low == high:
-            _check_int("base", base, low=low, high=high, what=f"{task.name} works in base {low}")
+            check_int("base", base, low=low, high=high, detail=f"{task.name} works in base {low}")
         else:
-            _check_int("base", base, low=low, high=high)
-        _check_choice("reward_mode", reward_mode, REWARD_MODES)
-        _check_choice("obs_mode", obs_mode, OBS_MODES)
-        _check_int("history_length", history_length, low=0, high=MAX_HISTORY)
+            check_int("base", base, low=low, high=high)
+        check_choice("reward_mode", reward_mode, REWARD_MODES)
+        check_choice("obs_mode", obs_mode, OBS_MODES)
+        check_int("history_length", history_length, low=0, high=MAX_HISTORY)
         if render_mode is not None:
-            _check_choice("render_mode", render_mode, RENDER_MODES)
+            check_choice("render_mode", render_mode, RENDER_MODES)
         return cls(
             min_length, max_length, base, reward_mode, obs_mode, history_length, render_mode, task_options
         )
@@ -96,21 +97,3 @@ def check_size(task: Task | MultiTask, max_length: int) -> None:
         f"size (scratchpad and target, {size} bytes) would exceed 2**31 - 1 bytes, the largest item "
         f"NumPy holds"
     )
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None, what: str = "") -> None:
-    allowed = f"an int >= {low}" if high is None else f"an int in [{low}, {high}]"
-    if what:
-        allowed += f" ({what})"
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")

@@ -9,20 +9,19 @@ from __future__ import annotations
 import argparse
 import reprlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
 
-from actformer_envs.env import ActformerEnv
+from actformer_envs.env import as_info_value
 from actformer_envs.instructions import instruction_name
 from actformer_envs.registration import NAMESPACE
+from actformer_envs.rollout import Rollout, Step
+from actformer_envs.speed import steps_per_second
+from actformer_envs.vector_env import ActformerVectorEnv
 
 LONG_ENV_ID, LONG_LENGTH = "Actformer/Addition-v0", 1000
-#: Pre-sampled steps of random actions, reused cyclically (the warm-up steps through them once).
-ACTION_BLOCK = 64
 
 _abbreviated = reprlib.Repr()
 _abbreviated.maxlong = 40
@@ -34,21 +33,43 @@ def registered_env_ids() -> list[str]:
     return [env_id for env_id in gym.registry if env_id.startswith(f"{NAMESPACE}/")]
 
 
-def run_expert(env: gym.Env, trace: bool) -> tuple[dict[str, Any], int]:
-    """Step ``env`` (already reset) with its expert to the episode's end; (final info, steps).
+def run_expert(env_id: str, length: int, seed: int, trace: bool, **kwargs: Any) -> tuple[dict[str, Any], int]:
+    """One episode of the expert on a problem of ``length``, through the rollout loop every agent
+    uses (``actformer_envs.rollout``) on a one-env vector env; (final info, steps).
 
-    With ``trace``, prints one line per step: the step number and the instruction's name.
+    With ``trace``, prints the first frame, one line per step (the step number and the
+    instruction's name) and the last frame.
     """
-    steps = 0
-    unwrapped = cast(ActformerEnv, env.unwrapped)
-    while True:
-        action = unwrapped.expert_action()
-        _, _, terminated, truncated, info = env.step(action)
-        steps += 1
+    env = cast(
+        ActformerVectorEnv,
+        gym.make_vec(
+            env_id, num_envs=1, vectorization_mode="vector_entry_point", max_length=length, **kwargs
+        ),
+    )
+    try:
+        rollout = Rollout(env, seed=seed, options={"length": length}, episodes=1)
         if trace:
-            print(f"  {steps:>4}  {instruction_name(action)}")
-        if terminated or truncated:
-            return info, steps
+            print(first_frame(env))
+        steps: list[Step] = []
+
+        def show(step: Step) -> None:
+            steps.append(step)
+            if trace:
+                print(f"  {len(steps):>4}  {instruction_name(int(step.actions[0]))}")
+
+        rollout.run(lambda observation, mask: env.expert_action(), show)
+        if trace:
+            print(first_frame(env))
+        infos = steps[-1].infos
+        info = {key: as_info_value(infos[key][0]) for key in ("output", "target")}  # as a single env's
+        return {**info, "is_success": bool(infos["is_success"][0])}, len(steps)
+    finally:
+        env.close()
+
+
+def first_frame(env: ActformerVectorEnv) -> str:
+    """Env 0's frame (``render_mode="ansi"``)."""
+    return cast(tuple[str, ...], env.render())[0]
 
 
 def summary(env_id: str, info: dict[str, Any], steps: int, length: int) -> str:
@@ -61,79 +82,28 @@ def summary(env_id: str, info: dict[str, Any], steps: int, length: int) -> str:
 
 def show_small_problem(env_id: str, length: int, seed: int) -> bool:
     """Pose a small problem, print the first frame, the expert's trace, the last frame and the result."""
-    env = gym.make(env_id, render_mode="ansi", max_length=length)  # some tasks' default lengths are shorter
-    env.reset(seed=seed, options={"length": length})
     print(f"== {env_id} ==")
-    print(env.render())
-    info, steps = run_expert(env, trace=True)
-    print(env.render())
+    info, steps = run_expert(env_id, length, seed, trace=True, render_mode="ansi")
     print(summary(env_id, info, steps, length))
     print()
-    env.close()
     return bool(info["is_success"])
 
 
 def show_long_problem(seed: int) -> bool:
     """The expert on a 1000-digit addition: just the summary line (and how long it took)."""
-    env = gym.make(LONG_ENV_ID, max_length=LONG_LENGTH)
-    env.reset(seed=seed, options={"length": LONG_LENGTH})
     started = time.perf_counter()
-    info, steps = run_expert(env, trace=False)
+    info, steps = run_expert(LONG_ENV_ID, LONG_LENGTH, seed, trace=False)
     elapsed = time.perf_counter() - started
     print(f"{summary(LONG_ENV_ID, info, steps, LONG_LENGTH)} ({elapsed:.1f} s)")
-    env.close()
     return bool(info["is_success"])
-
-
-def steps_per_second(step: Callable[[int], object], envs_per_call: int, seconds: float) -> float:
-    """Env-steps/s of ``step(i)`` (i cycling through the action block) over ``seconds``, after a
-    warm-up pass through the block."""
-    for i in range(ACTION_BLOCK):
-        step(i)
-    calls = 0
-    started = time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
-        step(calls % ACTION_BLOCK)
-        calls += 1
-    return calls * envs_per_call / elapsed
-
-
-def single_steps_per_second(env_id: str, seconds: float, seed: int = 0) -> float:
-    """Env-steps/s of one env (``gym.make``) under uniformly random actions (pre-sampled, reused)."""
-    env = gym.make(env_id)
-    num_actions = cast(spaces.Discrete, env.action_space).n
-    actions = np.random.default_rng(seed).integers(num_actions, size=ACTION_BLOCK).tolist()
-    env.reset(seed=seed)
-
-    def step(i: int) -> None:
-        _, _, terminated, truncated, _ = env.step(actions[i])
-        if terminated or truncated:
-            env.reset()
-
-    try:
-        return steps_per_second(step, 1, seconds)
-    finally:
-        env.close()
-
-
-def native_steps_per_second(env_id: str, num_envs: int, seconds: float, seed: int = 0) -> float:
-    """Env-steps/s of the native vector env under uniformly random actions (pre-sampled, reused)."""
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
-    num_actions = cast(spaces.Discrete, envs.single_action_space).n
-    batches = np.random.default_rng(seed).integers(num_actions, size=(ACTION_BLOCK, num_envs))
-    envs.reset(seed=seed)
-    try:
-        return steps_per_second(lambda i: envs.step(batches[i]), num_envs, seconds)
-    finally:
-        envs.close()
 
 
 def show_throughput(seconds: float, num_envs: int = 4096) -> None:
     """Measure, on this machine and now, a single env and the native vector env; print both and
     their ratio. (The full benchmark, with more configurations and repeats, is
     ``python -m benchmarks.throughput`` in a source checkout.)"""
-    single = single_steps_per_second(LONG_ENV_ID, seconds)
-    native = native_steps_per_second(LONG_ENV_ID, num_envs, seconds)
+    single = steps_per_second(LONG_ENV_ID, "single", 1, seconds)
+    native = steps_per_second(LONG_ENV_ID, "native", num_envs, seconds)
     print(f"Throughput of {LONG_ENV_ID} under random actions, {seconds:g} s each, measured now:")
     print(f"  {'single env (gym.make)':<30} {single:>12,.0f} steps/s")
     native_label = f"native vector env, {num_envs} envs"

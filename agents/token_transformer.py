@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from actformer_envs.checks import check_int, check_number
 from actformer_envs.streams import BatchRandom
 from actformer_gym.agents.actformer import resolve_device
 from actformer_gym.agents.text_tasks import EOS, PAD, SUPPORTED_TASKS, VOCAB_SIZE, TextTask, check_task
@@ -82,8 +83,8 @@ class TokenTransformerConfig:
 
     def __post_init__(self) -> None:
         for name in ("d_model", "layers", "heads", "batch_size", "max_steps", "eval_every", "eval_problems"):
-            _check_positive_int(name, getattr(self, name))
-        _check_non_negative_int("warmup_steps", self.warmup_steps)
+            check_int(name, getattr(self, name), low=1)
+        check_int("warmup_steps", self.warmup_steps, low=0)
         if self.d_model % self.heads or (self.d_model // self.heads) % 2:
             raise ValueError(
                 f"d_model must be a multiple of heads with an even head width (rotary), "
@@ -91,11 +92,11 @@ class TokenTransformerConfig:
             )
         if not isinstance(self.reverse_digits, bool):
             raise ValueError(f"reverse_digits must be a bool, got {self.reverse_digits!r}")
-        _check_number("learning_rate", self.learning_rate, positive=True)
-        _check_number("weight_decay", self.weight_decay, positive=False)
+        check_number("learning_rate", self.learning_rate, low=0, strict=True)
+        check_number("weight_decay", self.weight_decay, low=0)
         if self.max_seconds is not None:
-            _check_number("max_seconds", self.max_seconds, positive=True)
-        _check_number("target_accuracy", self.target_accuracy, positive=False)
+            check_number("max_seconds", self.max_seconds, low=0, strict=True)
+        check_number("target_accuracy", self.target_accuracy, low=0)
         if self.target_accuracy > 1:
             raise ValueError(f"target_accuracy must be in [0, 1], got {self.target_accuracy!r}")
         if self.device != "auto":
@@ -103,22 +104,6 @@ class TokenTransformerConfig:
                 torch.device(self.device)
             except (RuntimeError, TypeError) as error:
                 raise ValueError(f"device must be 'auto' or a torch device, got {self.device!r}") from error
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-
-
-def _check_non_negative_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-
-
-def _check_number(name: str, value: object, positive: bool) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
 
 
 # -- the network ---------------------------------------------------------------------------------
@@ -337,8 +322,8 @@ def sample_problems(task: str, length: int, count: int, seed: int) -> list[tuple
     env's. The length of each is checked with the task's ``problem_length``.
     """
     text = TextTask(task)
-    _check_positive_int("length", length)
-    _check_positive_int("count", count)
+    check_int("length", length, low=1)
+    check_int("count", count, low=1)
     return _draw_checked(text, np.full(count, length), _random(seed, _SAMPLE_STREAM, count, length))
 
 
@@ -402,7 +387,7 @@ def train_token_transformer(
     """
     config = config or TokenTransformerConfig()
     check_task(task)
-    _check_positive_int("max_length", max_length)
+    check_int("max_length", max_length, low=1)
     device = resolve_device(config.device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -19,15 +19,15 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.speed import ACTION_BLOCK, steps_per_second
 from benchmarks.common import (
     REPO_ROOT,
     RESULTS_DIR,
@@ -47,7 +47,7 @@ DEFAULT_TASKS = "all"
 DEFAULT_SECONDS, DEFAULT_REPEATS = 3.0, 3
 QUICK_SECONDS, QUICK_REPEATS = 0.5, 1
 #: Pre-sampled batches of actions, reused cyclically; the warm-up steps through the block once.
-ACTION_BLOCK_BATCHES = 64
+ACTION_BLOCK_BATCHES = ACTION_BLOCK
 #: Native vector env sizes; the largest one is the numerator of the reported ratios.
 NATIVE_SIZES = (64, 1024, 4096)
 SYNC_SIZE = 64
@@ -96,66 +96,10 @@ def configurations(env_ids: Sequence[str], reference: bool = True) -> list[Confi
     return configs
 
 
-def time_loop(step: Callable[[int], None], seconds: float, block: int) -> tuple[int, float]:
-    """Call ``step(i)`` (i cycling through ``range(block)``) for ``seconds`` of wall time.
-
-    Returns (calls, elapsed seconds).
-    """
-    calls, index = 0, 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        step(index)
-        calls += 1
-        index = index + 1 if index + 1 < block else 0
-        now = time.perf_counter()
-        if now >= deadline:
-            return calls, now - start
-
-
-def make_stepper(config: Config, seed: int) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """(step(i), close()) for ``config``: step(i) steps every env with batch ``i`` of the action block."""
-    rng = np.random.default_rng(seed)
-    if config.face == "single":
-        env = gym.make(config.env_id)
-        actions = rng.integers(env.action_space.n, size=ACTION_BLOCK_BATCHES).tolist()
-        env.reset(seed=seed)
-
-        def step(i: int) -> None:
-            _, _, terminated, truncated, _ = env.step(actions[i])
-            if terminated or truncated:
-                env.reset()
-
-        return step, env.close
-
-    if config.face == "sync":
-        vec_env = gym.make_vec(config.env_id, num_envs=config.num_envs, vectorization_mode="sync")
-    else:
-        vec_env = gym.make_vec(
-            config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point"
-        )
-    batches = rng.integers(
-        vec_env.single_action_space.n, size=(ACTION_BLOCK_BATCHES, config.num_envs), dtype=np.int64
-    )
-    vec_env.reset(seed=seed)
-
-    def step_batch(i: int) -> None:
-        vec_env.step(batches[i])
-
-    return step_batch, vec_env.close
-
-
 def time_once(config: Config, seconds: float, seed: int) -> float:
     """Steps/s of ``config`` over ``seconds``, in a fresh env warmed up by one pass through the
     action block (each call sees the same envs, states and actions)."""
-    step, close = make_stepper(config, seed)
-    try:
-        for i in range(ACTION_BLOCK_BATCHES):
-            step(i)
-        calls, elapsed = time_loop(step, seconds, ACTION_BLOCK_BATCHES)
-    finally:
-        close()
-    return calls * config.num_envs / elapsed
+    return steps_per_second(config.env_id, config.face, config.num_envs, seconds, seed, ACTION_BLOCK_BATCHES)
 
 
 def measure_all(configs: Sequence[Config], seconds: float, repeats: int, seed: int) -> list[Measurement]:

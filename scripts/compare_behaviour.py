@@ -239,14 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parts = tuple(args.parts)
     if args.fingerprint:
-        import actformer_envs
-
-        if not Path(actformer_envs.__file__).resolve().is_relative_to(Path.cwd().resolve()):
-            print(
-                f"error: imported actformer_envs from {actformer_envs.__file__}, not this tree",
-                file=sys.stderr,
-            )
-            return 2
+        names = ["actformer_envs", "actformer_gym.train" if _namespaced(Path.cwd()) else "train"]
+        for name in names:
+            module = importlib.import_module(name)
+            if not Path(str(module.__file__)).resolve().is_relative_to(Path.cwd().resolve()):
+                print(f"error: imported {name} from {module.__file__}, not this tree", file=sys.stderr)
+                return 2
         args.fingerprint.write_text(json.dumps(fingerprint(parts), indent=1, sort_keys=True))
         return 0
     if not args.against:

@@ -108,3 +108,17 @@ def test_demo_expert_solves_every_env(capsys: pytest.CaptureFixture[str]) -> Non
         for line in summaries
     )
     assert "steps/s" in out
+
+
+@pytest.mark.parametrize(("face", "num_envs"), [("single", 1), ("sync", 4), ("native", 16)])
+def test_speed_counts_env_steps_of_every_face(face: str, num_envs: int) -> None:
+    from actformer_envs.speed import steps_per_second
+
+    assert steps_per_second("Actformer/Copy-v0", face, num_envs, seconds=0.05) > 0
+
+
+def test_speed_rejects_an_unknown_face() -> None:
+    from actformer_envs.speed import random_stepper
+
+    with pytest.raises(ValueError, match="face"):
+        random_stepper("Actformer/Copy-v0", "async", 2)

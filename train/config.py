@@ -11,13 +11,12 @@ the flag and what it allows.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
-from numbers import Real
 from typing import Annotated, Any, ClassVar, get_type_hints
 
 import tyro
 
+from actformer_envs.checks import check_int, check_number
 from actformer_envs.config import EnvConfig
 from actformer_envs.tasks import TASKS
 from actformer_envs.tasks.registry import env_id
@@ -291,7 +290,7 @@ class TrainConfig:
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}")
         env, start = self.env, self.curriculum.start_length
-        check_int("start_length", start, low=env.min_length, what="min_length")
+        check_int("start_length", start, low=env.min_length, detail=f"min_length={env.min_length}")
         if start > env.length_cap:
             raise ValueError(f"start_length must be <= max_length={env.length_cap}, got {start}")
         if isinstance(self.algo, PPO) and self.batch_size % self.algo.num_minibatches:
@@ -383,29 +382,3 @@ SECTIONS: dict[str, type] = {
     "algo": AlgoSettings,
     "run": RunSettings,
 }
-
-
-def check_int(name: str, value: object, low: int, what: str | None = None, high: int | None = None) -> None:
-    """``ValueError`` naming ``name`` unless ``value`` is an int in [low, high]."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        bound = f"{what}={low}" if what else str(low)
-        allowed = f">= {bound}" if high is None else f"in [{bound}, {high}]"
-        raise ValueError(f"{name} must be an int {allowed}, got {value!r}")
-
-
-def check_number(
-    name: str, value: object, low: float, high: float | None = None, strict: bool = False
-) -> None:
-    """``ValueError`` naming ``name`` unless ``value`` is a finite number > (``strict``) or >= low,
-    and <= high."""
-    valid = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if valid:
-        valid = (value > low if strict else value >= low) and (high is None or value <= high)
-    if not valid:
-        allowed = f"{'>' if strict else '>='} {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")

@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.checks import check_int
 from actformer_envs.rollout import Rollout, Step
 from actformer_gym.agents.baselines import Agent
 
@@ -23,8 +24,8 @@ AgentFactory = Callable[[gym.vector.VectorEnv], Agent]
 
 def make_eval_env(env_id: str, length: int, num_envs: int, **env_kwargs: Any) -> gym.vector.VectorEnv:
     """The native vector env of ``env_id`` posing problems of exactly ``length`` (also on autoreset)."""
-    _check_positive("length", length)
-    _check_positive("num_envs", num_envs)
+    check_int("length", length, low=1, numpy_ints=True)
+    check_int("num_envs", num_envs, low=1, numpy_ints=True)
     for fixed in ("min_length", "max_length", "num_envs", "vectorization_mode"):
         if fixed in env_kwargs:
             raise ValueError(f"{fixed} is set by the evaluation and cannot be passed in env_kwargs")
@@ -48,8 +49,8 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
     (a quick wrong HALT), as "the first ``episodes`` to end" would. ``agent.act`` gets the batched
     observation and the action masks; an ``ActformerPolicy`` acts greedily (its default).
     """
-    _check_positive("length", length)
-    _check_positive("episodes", episodes)
+    check_int("length", length, low=1, numpy_ints=True)
+    check_int("episodes", episodes, low=1, numpy_ints=True)
     # ``env`` poses only problems of ``length`` (``make_eval_env``), on reset and on autoreset alike;
     # the length is checked here, not passed as ``options={"length": ...}``: that is redundant, and
     # (as of writing) an autoreset after such a reset poses an ungenerated problem (ProblemQueue).
@@ -84,9 +85,9 @@ def exact_match(
     with ``seed`` (env ``i`` with ``seed + i``); ``env_kwargs`` go to the env (``base``,
     ``obs_mode``, ...). See ``run_episodes`` for which episodes count.
     """
-    _check_positive("length", length)
-    _check_positive("episodes", episodes)
-    _check_positive("num_envs", num_envs)
+    check_int("length", length, low=1, numpy_ints=True)
+    check_int("episodes", episodes, low=1, numpy_ints=True)
+    check_int("num_envs", num_envs, low=1, numpy_ints=True)
     env = make_eval_env(env_id, length, min(num_envs, episodes), **env_kwargs)
     try:
         return run_episodes(agent, env, length, episodes, seed) / episodes
@@ -112,9 +113,9 @@ def generalization_table(
     if not lengths:
         raise ValueError("lengths must hold at least one length")
     for length in lengths:
-        _check_positive("length", length)
-    _check_positive("episodes", episodes)
-    _check_positive("num_envs", num_envs)
+        check_int("length", length, low=1, numpy_ints=True)
+    check_int("episodes", episodes, low=1, numpy_ints=True)
+    check_int("num_envs", num_envs, low=1, numpy_ints=True)
     rows = []
     for length in lengths:
         env = make_eval_env(env_id, length, min(num_envs, episodes), **env_kwargs)
@@ -131,8 +132,3 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| length | episodes | exact match |", "|---:|---:|---:|"]
     lines += [f"| {r['length']} | {r['episodes']} | {r['exact_match']:.3f} |" for r in rows]
     return "\n".join(lines)
-
-
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")

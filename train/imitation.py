@@ -6,9 +6,7 @@ Small on purpose: DAgger and PPO build on ``collect_expert_data`` (labels from
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from numbers import Real
 from typing import Any
 
 import gymnasium as gym
@@ -19,6 +17,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.checks import check_int, check_number
 from actformer_envs.rollout import Observations, Rollout, Step
 from actformer_gym.agents.actformer import masked_logits
 from actformer_gym.train.divergence import check_finite, check_parameters
@@ -54,11 +53,11 @@ def collect_expert_data(
     if (steps is None) == (episodes is None):
         raise ValueError(f"give exactly one of steps or episodes, got steps={steps!r}, episodes={episodes!r}")
     if steps is not None:
-        _check_int("steps", steps, low=1)
+        check_int("steps", steps, low=1, numpy_ints=True)
     if episodes is not None:
-        _check_int("episodes", episodes, low=1)
-    _check_int("num_envs", num_envs, low=1)
-    _check_int("seed", seed, low=0)
+        check_int("episodes", episodes, low=1, numpy_ints=True)
+    check_int("num_envs", num_envs, low=1, numpy_ints=True)
+    check_int("seed", seed, low=0, numpy_ints=True)
     for fixed in ("num_envs", "vectorization_mode"):
         if fixed in env_kwargs:
             raise ValueError(f"{fixed} is set by collect_expert_data and cannot be passed in env_kwargs")
@@ -144,11 +143,11 @@ def behaviour_cloning(
         raise ValueError("policy has no parameters to train")
     observations, actions = _check_data(data)
     count = len(actions)
-    _check_int("epochs", epochs, low=1)
-    _check_int("batch_size", batch_size, low=1)
-    _check_number("lr", lr, positive=True)
-    _check_number("weight_decay", weight_decay, positive=False)
-    _check_int("seed", seed, low=0)
+    check_int("epochs", epochs, low=1, numpy_ints=True)
+    check_int("batch_size", batch_size, low=1, numpy_ints=True)
+    check_number("lr", lr, low=0, strict=True)
+    check_number("weight_decay", weight_decay, low=0)
+    check_int("seed", seed, low=0, numpy_ints=True)
 
     torch.manual_seed(seed)
     device = parameters[0].device
@@ -212,15 +211,3 @@ def _check_data(data: object) -> tuple[Mapping[str, Any], np.ndarray]:
         if len(value) != len(actions):
             raise ValueError(f"data observations[{key!r}] has {len(value)} rows, actions has {len(actions)}")
     return observations, actions
-
-
-def _check_number(name: str, value: object, positive: bool) -> None:
-    """``value`` must be a finite real number, > 0 if ``positive`` else >= 0."""
-    valid = isinstance(value, Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
-    if not valid or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
-
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from actformer_envs.checks import check_int
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -39,24 +41,19 @@ class Recipe:
 
     def __post_init__(self) -> None:
         for name in ("train_length", "eval_episodes"):
-            _check_positive(name, getattr(self, name))
+            check_int(name, getattr(self, name), low=1)
         lengths = self.eval_lengths
         if not isinstance(lengths, tuple) or not lengths:
             raise ValueError(f"eval_lengths must be a non-empty tuple of ints, got {lengths!r}")
         for length in lengths:
-            _check_positive("eval_lengths", length)
+            check_int("eval_lengths", length, low=1)
         if any(a >= b for a, b in itertools.pairwise(lengths)):
             raise ValueError(f"eval_lengths must increase, got {lengths!r}")
         if self.expert_pairs is not None:
-            _check_positive("expert_pairs", self.expert_pairs)
+            check_int("expert_pairs", self.expert_pairs, low=1)
         if self.history_length is not None and (
             isinstance(self.history_length, bool)
             or not isinstance(self.history_length, int)
             or self.history_length < 0
         ):
             raise ValueError(f"history_length must be None or an int >= 0, got {self.history_length!r}")
-
-
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")

@@ -331,6 +331,14 @@ class ActformerPolicy(nn.Module):
         }
 
 
+def sample_actions(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One action per row of ``logits`` drawn from their softmax, as ``Categorical.sample`` draws, from
+    ``generator`` (on the logits' device; torch's global generator if None)."""
+    probs = torch.softmax(logits, -1)
+    rows = probs.reshape(-1, probs.shape[-1])
+    return torch.multinomial(rows, 1, generator=generator).reshape(probs.shape[:-1])
+
+
 def masked_logits(logits: torch.Tensor, action_mask: Any, device: torch.device) -> torch.Tensor:
     """``logits`` with disallowed actions (mask False) at the dtype's minimum: probability 0."""
     if action_mask is None:

@@ -84,7 +84,7 @@ def test_a_checkpoint_is_a_safetensors_file_with_json_metadata(tmp_path: Path) -
     (size,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + size])
     content = json.loads(header["__metadata__"]["actformer"])
-    assert content["format_version"] == FORMAT_VERSION == 3 and content["algo"] == "ppo"
+    assert content["format_version"] == FORMAT_VERSION == 4 and content["algo"] == "ppo"
     assert content["config"]["env"]["task"] == "Copy" and content["config"]["algo"]["name"] == "ppo"
     assert TrainConfig.from_dict(content["config"]).to_dict() == content["config"]
     assert content["env"]["id"] == "Actformer/Copy-v0"

@@ -440,3 +440,27 @@ def test_state_dict_resumes_exactly() -> None:
         resumed.global_step == original.global_step
         and resumed.curriculum.state_dict() == original.curriculum.state_dict()
     )
+
+
+def test_training_draws_from_its_own_generators_only() -> None:
+    """A run neither reads nor moves torch's or NumPy's global generators: it is the same whatever ran
+    before it in the process, and leaves their states as it found them."""
+    config = copy_config(imitation_pairs=500, imitation_epochs=1, dagger_steps=200, num_steps=8)
+
+    def run() -> dict[str, torch.Tensor]:
+        trainer = Trainer(config)
+        trainer.warm_start()
+        trainer.iterate()
+        return trainer.policy.state_dict()
+
+    torch.manual_seed(1)
+    np.random.seed(1)
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    first = run()
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+    torch.manual_seed(2)  # other global states: the same run
+    np.random.seed(2)
+    second = run()
+    for key, value in first.items():
+        assert torch.equal(value, second[key]), key

@@ -44,7 +44,8 @@ class Algorithm(ABC):
     epochs = 1
     minibatches = 1
 
-    def __init__(self, settings: AlgoSettings, warm_started: bool) -> None:
+    def __init__(self, settings: AlgoSettings, warm_started: bool, generator: torch.Generator) -> None:
+        self.generator = generator  # the minibatches' order
         self.vf_coef, self.ent_coef = settings.vf_coef, settings.ent_coef
         self.max_grad_norm = settings.max_grad_norm
         # The KL penalty toward the imitated policy: without a warm start there is none to anchor to.
@@ -79,7 +80,7 @@ class Algorithm(ABC):
         policy.train()
         sums: dict[str, list[float]] = {key: [] for key in LOSS_KEYS}
         for _ in range(self.epochs):
-            order = torch.randperm(count, device=device)  # the global generator: see train/seeds.py
+            order = torch.randperm(count, device=device, generator=self.generator)
             for begin in range(0, count, size):
                 index = order[begin : begin + size]
                 mb_obs = {key: value[index] for key, value in obs.items()}
@@ -128,8 +129,8 @@ class PPOUpdate(Algorithm):
     """Proximal policy optimization: the clipped surrogate on minibatch-normalized advantages,
     ``update_epochs`` passes of ``num_minibatches``, stopped early past ``target_kl``."""
 
-    def __init__(self, settings: PPO, warm_started: bool) -> None:
-        super().__init__(settings, warm_started)
+    def __init__(self, settings: PPO, warm_started: bool, generator: torch.Generator) -> None:
+        super().__init__(settings, warm_started, generator)
         self.epochs, self.minibatches = settings.update_epochs, settings.num_minibatches
         self.clip_coef, self.target_kl = settings.clip_coef, settings.target_kl
 
@@ -147,8 +148,8 @@ class A2CUpdate(Algorithm):
         return a2c_policy_loss(ratio, advantages)
 
 
-def make_algorithm(config: TrainConfig) -> Algorithm:
-    """The update of ``config.algo``: PPO's or A2C's."""
+def make_algorithm(config: TrainConfig, generator: torch.Generator) -> Algorithm:
+    """The update of ``config.algo``: PPO's or A2C's, its minibatches ordered by ``generator``."""
     if isinstance(config.algo, PPO):
-        return PPOUpdate(config.algo, config.imitation.enabled)
-    return A2CUpdate(config.algo, config.imitation.enabled)
+        return PPOUpdate(config.algo, config.imitation.enabled, generator)
+    return A2CUpdate(config.algo, config.imitation.enabled, generator)

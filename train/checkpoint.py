@@ -41,8 +41,9 @@ from actformer_envs import INSTRUCTIONS
 
 #: Bumped whenever the payload's layout changes; other versions are refused with a clear message.
 #: Version 1 was a pickle (``torch.save``); it is refused unread, as unpickling can run code.
-#: Version 2 held a flat config; version 3 holds ``TrainConfig.to_dict``'s sections.
-FORMAT_VERSION = 3
+#: Version 2 held a flat config, version 3 ``TrainConfig.to_dict``'s sections and torch's and
+#: NumPy's global RNG states; version 4 the trainer's own generators instead.
+FORMAT_VERSION = 4
 #: The file name of a run's checkpoint inside its run directory.
 CHECKPOINT_NAME = "checkpoint.pt"
 #: Keys every checkpoint holds.

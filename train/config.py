@@ -21,7 +21,7 @@ from actformer_envs.config import EnvConfig
 from actformer_envs.tasks import TASKS
 from actformer_envs.tasks.registry import env_id
 
-#: The largest seed: NumPy's global seeding (``np.random.seed``) takes 32 bits.
+#: The largest seed: 32 bits, as NumPy's legacy seeding and most RL code take.
 MAX_SEED = 2**32 - 1
 
 

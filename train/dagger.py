@@ -14,7 +14,7 @@ import torch
 
 from actformer_envs import ActformerVectorEnv
 from actformer_envs.rollout import Observations, Rollout, Step
-from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
+from actformer_gym.agents.actformer import ActformerPolicy, masked_logits, sample_actions
 from actformer_gym.train.divergence import check_finite, stage
 from actformer_gym.train.imitation import ExpertLabels, behaviour_cloning
 
@@ -37,7 +37,11 @@ def collect_on_policy(
     """
     if steps < 1 or not 0.0 <= beta <= 1.0:
         raise ValueError(f"steps must be >= 1 and beta in [0, 1], got steps={steps}, beta={beta}")
-    learner = _Learner(policy, env, beta, np.random.default_rng() if rng is None else rng)
+    if seed is not None:  # the policy's draws: seeded with the env
+        generator: torch.Generator | None = torch.Generator(device=policy.device).manual_seed(seed)
+    else:
+        generator = None
+    learner = _Learner(policy, env, beta, np.random.default_rng() if rng is None else rng, generator)
     labels = ExpertLabels(limit=steps)
     agreed = solved = ended_count = 0
 
@@ -63,9 +67,15 @@ class _Learner:
     actions of the observation acted on."""
 
     def __init__(
-        self, policy: ActformerPolicy, env: ActformerVectorEnv, beta: float, rng: np.random.Generator
+        self,
+        policy: ActformerPolicy,
+        env: ActformerVectorEnv,
+        beta: float,
+        rng: np.random.Generator,
+        generator: torch.Generator | None,
     ) -> None:
         self.policy, self.env, self.beta, self.rng = policy, env, beta, rng
+        self.generator = generator
         self.expert = self.greedy = np.zeros(0, dtype=np.int64)
 
     @torch.no_grad()
@@ -74,7 +84,7 @@ class _Learner:
         logits, _ = self.policy(observation)
         check_finite("on-policy rollout", logits=logits)
         logits = masked_logits(logits, mask, self.policy.device)
-        sampled = torch.distributions.Categorical(logits=logits).sample().cpu().numpy()
+        sampled = sample_actions(logits, self.generator).cpu().numpy()
         self.greedy = logits.argmax(-1).cpu().numpy()
         return np.where(self.rng.random(self.env.num_envs) < self.beta, self.expert, sampled)
 

@@ -13,7 +13,7 @@ import torch
 from torch.distributions import Categorical
 
 from actformer_envs.rollout import Observations, Rollout, Step
-from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
+from actformer_gym.agents.actformer import ActformerPolicy, masked_logits, sample_actions
 from actformer_gym.train.curriculum import Curriculum
 from actformer_gym.train.divergence import check_finite
 from actformer_gym.train.losses import gae
@@ -27,8 +27,11 @@ class Experience:
     when an episode posed at the current length ends, its outcome is recorded, and a lengthened
     curriculum re-ranges the env's later problems to ``[min_length, curriculum.length]``."""
 
-    def __init__(self, rollout: Rollout, curriculum: Curriculum, min_length: int) -> None:
+    def __init__(
+        self, rollout: Rollout, curriculum: Curriculum, min_length: int, generator: torch.Generator
+    ) -> None:
         self.rollout, self.curriculum, self.min_length = rollout, curriculum, min_length
+        self.generator = generator  # the policy's action draws
         n = rollout.env.num_envs
         self.episode_return = np.zeros(n)
         self.episode_level = np.full(n, curriculum.length)  # curriculum length its episode was posed at
@@ -58,7 +61,7 @@ class Experience:
             check_finite(where, logits=logits, values=value)
             # As policy.get_action_and_value samples (the same draws), less the unused entropy.
             distribution = Categorical(logits=masked_logits(logits, mask, policy.device))
-            action = distribution.sample()
+            action = sample_actions(distribution.logits, self.generator)
             log_probs[t], values[t] = distribution.log_prob(action).cpu().numpy(), value.cpu().numpy()
             return action.cpu().numpy()
 

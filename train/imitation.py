@@ -128,9 +128,9 @@ def behaviour_cloning(
     task allows the same instructions, or ``(N, A)``) the loss is taken over the masked logits,
     as the policy acts. Adam (AdamW: with ``weight_decay`` > 0, decoupled weight decay; 0 is plain
     Adam) at learning rate ``lr``, minibatches of ``batch_size`` reshuffled each epoch; ``seed``
-    seeds ``torch.manual_seed`` and the shuffling. ``progress`` shows a tqdm bar. The policy is
-    left in eval mode. A non-finite loss (checked before its step) or parameter (after each
-    epoch) raises ``actformer_gym.train.divergence.TrainingDiverged`` at ``imitation epoch N``.
+    seeds the shuffling (a generator of its own: torch's global one is not touched). ``progress``
+    shows a tqdm bar. The policy is left in eval mode. A non-finite loss (checked before its step)
+    or parameter (after each epoch) raises ``divergence.TrainingDiverged`` at ``imitation epoch N``.
 
     Weight decay matters for length generalization: on Addition, training on 1-3 digits and acting
     on 100, ``weight_decay=0.3`` solved every seed tried where 0 fails some (``tests/test_imitation.py``,
@@ -149,7 +149,6 @@ def behaviour_cloning(
     check_number("weight_decay", weight_decay, low=0)
     check_int("seed", seed, low=0, numpy_ints=True)
 
-    torch.manual_seed(seed)
     device = parameters[0].device
     obs = {key: torch.as_tensor(np.asarray(value), device=device) for key, value in observations.items()}
     targets = torch.as_tensor(actions, dtype=torch.int64, device=device)

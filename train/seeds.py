@@ -6,26 +6,21 @@
 ==============  ======  ======================================================================
 name            offset  seeds
 ==============  ======  ======================================================================
-``run``              0  torch's and NumPy's global generators (``torch.manual_seed``,
-                        ``np.random.seed``); the training env's reset; behaviour cloning on
-                        the expert data (its shuffling, and it re-seeds torch's global
-                        generator); DAgger's ``np.random.Generator`` (its ``dagger_beta`` draws)
+``run``              0  the policy's initialization (under ``torch.random.fork_rng``: torch's
+                        global generator is left as it was); the trainer's ``torch.Generator``
+                        (the RL rollouts' action draws and the minibatches' order); the training
+                        env's reset; behaviour cloning on the expert data (its shuffling);
+                        DAgger's ``np.random.Generator`` (its ``dagger_beta`` draws)
 ``expert_data``  10000  the env that collects the expert's (observation, action) pairs
-``dagger``       20000  DAgger: round ``r`` (from 0) resets its env with this seed
-                        ``+ (r + 1) * num_envs`` and retrains with behaviour cloning seeded
-                        ``+ r + 1``
+``dagger``       20000  DAgger: round ``r`` (from 0) resets its env, and seeds the generator of
+                        its action draws, with this seed ``+ (r + 1) * num_envs``, and retrains
+                        with behaviour cloning seeded ``+ r + 1``
 ``evaluation``   30000  the evaluation env's problems (``Trainer.evaluate``, ``actformer eval``)
 ==============  ======  ======================================================================
 
-What still draws from torch's global generator, and why: the policy's weight initialization
-(``agents/actformer.py`` builds its layers with ``torch.nn.init``, which takes no generator), the
-action sampling of DAgger's and RL's rollouts (``Categorical.sample``) and the shuffling of the
-RL minibatches (``torch.randperm``). ``behaviour_cloning`` re-seeds that generator (its documented
-``seed`` contract), so RL after a warm start continues the stream from the last behaviour
-cloning's seed. Drawing these from a ``torch.Generator`` of their own would change which numbers
-each draw gets, hence every trained parameter; ``Trainer.state_dict`` saves the global states
-(torch, CUDA, NumPy) so that a resumed run continues them exactly. NumPy's global generator is
-seeded only for third-party code: nothing in this project draws from it.
+Every draw comes from a generator of its own, seeded here: nothing in training reads or moves
+torch's or NumPy's global generators, so a run is the same whatever ran before it in the process,
+and ``Trainer.state_dict`` saves the trainer's generators to resume exactly.
 """
 
 from __future__ import annotations

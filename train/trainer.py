@@ -51,8 +51,6 @@ class Trainer:
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         seed = seed_for(config.run.seed, "run")
-        torch.manual_seed(seed)  # global, for the policy's initialization among others: see train/seeds.py
-        np.random.seed(seed)
         self.rng = np.random.default_rng(seed)  # DAgger's dagger_beta draws
         self.env = ActformerVectorEnv(config.env.num_envs, config.env.task, **config.env.kwargs())
         self.curriculum = Curriculum(
@@ -63,25 +61,29 @@ class Trainer:
             config.curriculum.step,
         )
         self.env.set_length_range(config.env.min_length, self.curriculum.length)
-        self.policy = ActformerPolicy(
-            self.env.single_observation_space,
-            d_model=config.policy.d_model,
-            hidden=config.policy.hidden,
-            device=config.run.device,
-        )
+        with torch.random.fork_rng(devices=[]):  # initialized from the seed, torch's own generator untouched
+            torch.manual_seed(seed)
+            self.policy = ActformerPolicy(
+                self.env.single_observation_space,
+                d_model=config.policy.d_model,
+                hidden=config.policy.hidden,
+                device=config.run.device,
+            )
         self.device = self.policy.device
+        #: RL's draws: the rollouts' actions and the minibatches' order.
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.optimizer = torch.optim.AdamW(
             self.policy.parameters(),
             lr=config.algo.learning_rate,
             weight_decay=config.algo.weight_decay,
             eps=1e-5,
         )
-        self.algorithm = make_algorithm(config)
+        self.algorithm = make_algorithm(config, self.generator)
         self.warm_policy = self._frozen_copy()
         self.warm_started = False
         self.iteration = 0
         self.rollout = Rollout(self.env, seed=seed)
-        self.experience = Experience(self.rollout, self.curriculum, config.env.min_length)
+        self.experience = Experience(self.rollout, self.curriculum, config.env.min_length, self.generator)
 
     @property
     def global_step(self) -> int:
@@ -213,9 +215,7 @@ class Trainer:
             "curriculum": self.curriculum.state_dict(),
             "global_step": self.global_step,
             "iteration": self.iteration,
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy_rng": np.random.get_state(),
+            "generator": self.generator.get_state(),
             "rng": self.rng.bit_generator.state,
             "env": self.env.state_dict(),
             "observation": self.rollout.observation,
@@ -236,10 +236,7 @@ class Trainer:
         self.warm_started = bool(state["warm_started"])
         self.curriculum.load_state_dict(state["curriculum"])
         self.experience.env_steps, self.iteration = int(state["global_step"]), int(state["iteration"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        np.random.set_state(state["numpy_rng"])
+        self.generator.set_state(state["generator"])
         self.rng.bit_generator.state = state["rng"]
         self.env.load_state_dict(state["env"])
         self.rollout.observation, self.rollout.mask = state["observation"], state["mask"]

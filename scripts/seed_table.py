@@ -62,11 +62,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--after", type=Path, nargs="+", required=True)
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--title", default="Exact match per seed, before and after")
+    parser.add_argument("--before-commit", required=True, help="the commit the --before runs ran")
+    parser.add_argument("--after-commit", required=True, help="the commit the --after runs ran")
+    parser.add_argument(
+        "--kernels", required=True, help="the pinned kernel path, e.g. ATEN_CPU_CAPABILITY=avx2"
+    )
     args = parser.parse_args(argv)
     before = [json.loads(path.read_text(encoding="utf-8")) for path in args.before]
     after = [json.loads(path.read_text(encoding="utf-8")) for path in args.after]
-    markdown = f"### {args.title}\n\n{table(before, after)}\n"
-    document = {"title": args.title, "before": before, "after": after, "markdown": markdown}
+    machine = before[0]["machine"]
+    context = (
+        f"_before: {args.before_commit}, after: {args.after_commit}; {machine['cpu_model']}, "
+        f"{machine['cpu_count']} CPUs, torch {before[0]['torch']}, {args.kernels}; each run: "
+        f"`{before[0]['command']}` with its seed._"
+    )
+    markdown = f"### {args.title}\n\n{table(before, after)}\n\n{context}\n"
+    document = {
+        "title": args.title,
+        "commits": {"before": args.before_commit, "after": args.after_commit},
+        "kernels": args.kernels,
+        "before": before,
+        "after": after,
+        "markdown": markdown,
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     args.output.with_suffix(".md").write_text(markdown, encoding="utf-8")

@@ -96,6 +96,8 @@ def parse_train(argv: Sequence[str]) -> tuple[RunOptions, TrainConfig, tuple[Pat
     The options are read first: ``--config`` and ``--resume`` give the config's defaults, which the
     command's flags then override (with ``--resume``, only ``RunSettings.resumable`` may change).
     """
+    if any(arg == "--algo" or arg.startswith("--algo=") for arg in argv):
+        raise UsageError("--algo: the algorithm is a subcommand, actformer train ppo|a2c [FLAGS]")
     if {"-h", "--help"} & set(argv):
         options = RunOptions()
     else:

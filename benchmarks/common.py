@@ -29,6 +29,8 @@ import numpy as np
 import actformer_envs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Environment variables that pin PyTorch's and MKL's kernel paths (recorded with every result).
+KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "OMP_NUM_THREADS")
 #: Where each benchmark writes its results by default (committed; read by the README and tests).
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
@@ -59,6 +61,8 @@ def machine_info(with_torch: bool = True) -> dict[str, Any]:
         "actformer_envs": actformer_envs.__version__,
         "cpu_count": os.cpu_count(),
         "cpu_model": cpu_model(),
+        # The pinned kernel paths (None: not pinned), without which float results may differ by CPU.
+        "kernel_env": {name: os.environ.get(name) for name in KERNEL_ENV},
     }
     if with_torch:
         import torch

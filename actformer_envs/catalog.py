@@ -16,7 +16,6 @@ from actformer_envs.env import ActformerEnv, as_info_value
 from actformer_envs.instructions import instruction_name
 from actformer_envs.registration import ENV_IDS
 from actformer_envs.rollout import Rollout, Step
-from actformer_envs.tasks import task_id
 from actformer_envs.vector_env import ActformerVectorEnv
 
 #: Instructions shown of each trace; the rest is summarized by the step count.
@@ -40,9 +39,7 @@ def trace_line(env_id: str, length: int = 2, seed: int = 0) -> str:
     rows = text.split("\n")[1:-1]  # the scratchpad rows, between header and registers
     posed = "; ".join(_compact(row) for row in rows)
     if vec.mixture.draws_member:
-        shown = int(rollout.observation["task"][0])
-        (member,) = [m for m in vec.mixture.members if task_id(m.name) == shown]
-        posed = f"{member.name}: {posed}"
+        posed = f"{vec.mixture.member_shown(rollout.observation).name}: {posed}"
     steps: list[Step] = []
     rollout.run(lambda observation, mask: vec.expert_action(), steps.append)
     env.close()

@@ -59,6 +59,8 @@ def test_mixture_says_what_an_env_poses() -> None:
         obs, _ = env.reset(seed=seed)
         (member,) = [m for m in env.mixture.members if task_id(m.name) == int(obs["task"])]
         assert member is env.current_task
+        assert env.mixture.member_shown({"task": np.asarray(obs["task"])[None]}) is member
+    assert plain.mixture.member_shown({}) is plain.task
     with pytest.raises(AttributeError):
         env.mixture = plain.mixture
     vec = _vec(3, tasks=["Copy", "Parity"]).unwrapped

@@ -19,7 +19,7 @@ from actformer_envs.env import as_info_value
 from actformer_envs.instructions import NUM_MEMORY, NUM_POINTERS, NUM_REGISTERS, instruction_name
 from actformer_envs.rollout import Rollout, Step
 from actformer_envs.symbols import SYMBOL_CHARS
-from actformer_envs.tasks import TASKS, Task
+from actformer_envs.tasks import TASKS
 from actformer_envs.tasks import parse_problem as parse_text
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.runs import UsageError
@@ -66,7 +66,7 @@ def trace(policy: Any, config: TrainConfig, problem: Any, greedy: bool = True) -
             rollout = Rollout(env, seed=0, options={"problem": problem}, episodes=1)
         except ValueError as error:
             raise UsageError(f"bad {name} problem: {error}") from None
-        rows, start = _current_task(env, rollout.observation).rows, env.render()[0]
+        rows, start = env.mixture.member_shown(rollout.observation).rows, env.render()[0]
         lines: list[str] = []
         steps: list[Step] = []
 
@@ -93,14 +93,6 @@ def trace(policy: Any, config: TrainConfig, problem: Any, greedy: bool = True) -
 def _first(observation: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Env 0's observation of a batched one."""
     return {key: value[0] for key, value in observation.items()}
-
-
-def _current_task(env: ActformerVectorEnv, observation: Mapping[str, np.ndarray]) -> Task:
-    """The task of env 0's episode: the env's own, or the member a MultiTask drew (``obs["task"]``)."""
-    mixture = env.mixture
-    if mixture.ids is None:
-        return mixture.members[0]
-    return mixture.members[mixture.ids.index(int(observation["task"][0]))]
 
 
 def _single_info(infos: Mapping[str, Any]) -> dict[str, Any]:

@@ -53,6 +53,13 @@ class Mixture:
         """Whether each problem's member is drawn (and shown as ``obs["task"]``): a MultiTask's."""
         return self.ids is not None
 
+    def member_shown(self, observation: dict[str, Any], env: int = 0) -> Task:
+        """The member whose problem env ``env`` of a batched observation poses (by its
+        ``obs["task"]``; a plain task's mixture: the task itself)."""
+        if self.ids is None:
+            return self.members[0]
+        return self.members[self.ids.index(int(observation["task"][env]))]
+
     def width(self, max_length: int) -> int:
         """Columns of the scratchpad needed for every member's problems up to ``max_length``."""
         return max(member.width(max_length) for member in self.members)

@@ -12,6 +12,16 @@ from actformer_envs.tasks import MultiTask, Task
 REWARD_MODES = ("shaped", "sparse")
 OBS_MODES = ("local", "full")
 RENDER_MODES = ("ansi", "rgb_array")
+#: The keyword arguments every task takes (its own, ``Task.option_defaults``, come on top).
+COMMON_ARGUMENTS = (
+    "min_length",
+    "max_length",
+    "base",
+    "reward_mode",
+    "obs_mode",
+    "history_length",
+    "render_mode",
+)
 #: The history's MultiDiscrete space is int16; its summed sizes must fit that dtype.
 MAX_HISTORY = 128
 
@@ -41,17 +51,23 @@ class EnvConfig:
         obs_mode: str = "local",
         history_length: int = 8,
         render_mode: str | None = None,
+        owner: str = "ActformerEnv",
         **task_options: Any,
     ) -> EnvConfig:
         """Fill in the task's defaults and check every value; ``ValueError`` names what is wrong.
 
         Keyword arguments beyond the common ones are the task's own (``Task.option_defaults``);
-        any other name is a ``TypeError``, as for any Python callable.
+        any other name is a ``TypeError`` in Python's own words for ``owner``'s constructor
+        (libraries such as TorchRL match them to drop arguments an env does not take).
         """
-        unknown = sorted(set(task_options) - set(task.option_defaults))
+        unknown = [name for name in task_options if name not in task.option_defaults]
         if unknown:
-            own = f"; {task.name}'s own: {sorted(task.option_defaults)}" if task.option_defaults else ""
-            raise TypeError(f"unexpected keyword argument(s) {unknown} for {task.name}{own}")
+            others = f" (and {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else ""
+            allowed = [*COMMON_ARGUMENTS, *task.option_defaults]
+            raise TypeError(
+                f"{owner}.__init__() got an unexpected keyword argument {unknown[0]!r}{others}; "
+                f"{task.name} takes {', '.join(allowed)}"
+            )
         task.check_options(task_options)
         default_min, default_max = task.default_lengths
         min_length = default_min if min_length is None else min_length

@@ -201,8 +201,8 @@ class ActformerEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; make the env with render_mode=")
             return None
-        text = render_text(self._episodes, 0, self._last_reward)
-        return text if self.render_mode == "ansi" else render_rgb(text)
+        render = render_text if self.render_mode == "ansi" else render_rgb
+        return render(self._episodes, 0, self._last_reward)
 
     def _observation(self) -> dict[str, Any]:
         return self._episodes.observation(0)

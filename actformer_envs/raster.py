@@ -1,13 +1,16 @@
-"""A tiny NumPy-only text rasterizer, so the envs can offer ``render_mode="rgb_array"``.
+"""A tiny NumPy-only text rasterizer, for the envs' ``render_mode="rgb_array"`` picture.
 
-Gymnasium's ``RecordVideo`` (and anything else that wants frames) needs an RGB image, while the envs
-naturally render as text. Rather than depend on Pillow or a font file, this module carries a built-in
-5x7 monospace bitmap font for printable ASCII (32..126) and draws multi-line text with it: light text
-on a dark background, every line padded to the longest one, and both image sides even so that video
-encoders accept the frames. Characters outside the font draw as a filled box.
+Gymnasium's ``RecordVideo`` (and anything else that wants frames) needs an RGB image. Rather than
+depend on Pillow or a font file, this module carries a built-in 5x7 monospace bitmap font for
+printable ASCII (32..126) and draws with it: text in any colour into an image (:func:`draw_text`),
+characters centred in square cells (:func:`centred_glyphs`), or a whole text as light-on-dark image
+(:func:`text_to_rgb`, both sides even so that video encoders accept it). Characters outside the font
+draw as a filled box.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -71,14 +74,106 @@ GLYPHS.flags.writeable = False
 _UNKNOWN = len(_CELLS) - 1
 
 
-def _glyph_indices(lines: list[str], width: int) -> np.ndarray:
-    """(n_lines, width) indices into ``_CELLS``; short lines are padded with spaces."""
-    idx = np.full((len(lines), width), ord(" ") - FIRST_CHAR, dtype=np.intp)
+def glyph_indices(text: str) -> np.ndarray:
+    """The glyph of each character of one line of ``text``, (len,) indices into :func:`centred_glyphs`'s
+    table (and the font's): printable ASCII at ``ord(ch) - FIRST_CHAR``, anything else the filled box."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.intp)
+    known = (codes >= FIRST_CHAR) & (codes <= LAST_CHAR)
+    return np.where(known, codes - FIRST_CHAR, _UNKNOWN)
+
+
+def _check_scale(scale: int) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"scale must be an int >= 1, got {scale!r}")
+    return int(scale)
+
+
+def text_mask(text: str, scale: int = 2) -> np.ndarray:
+    """Where multi-line ``text`` lights pixels: (n_lines * 8 * scale, longest * 6 * scale) bool.
+
+    Each character takes a (8 * scale, 6 * scale) cell, its glyph in the top left (5 x 7 pixels, times
+    ``scale``); lines are padded to the longest one.
+    """
+    scale = _check_scale(scale)
+    lines = [_line_mask(line, scale) for line in text.splitlines() or [""]]
+    height = CELL_H * scale
+    mask = np.zeros((len(lines) * height, max(line.shape[1] for line in lines)), dtype=bool)
     for i, line in enumerate(lines):
-        codes = np.frombuffer(line.encode("utf-32-le"), dtype=np.uint32).astype(np.intp)
-        known = (codes >= FIRST_CHAR) & (codes <= LAST_CHAR)
-        idx[i, : len(codes)] = np.where(known, codes - FIRST_CHAR, _UNKNOWN)
-    return idx
+        mask[i * height : (i + 1) * height, : line.shape[1]] = line
+    return mask
+
+
+@functools.lru_cache(maxsize=1024)
+def _line_mask(line: str, scale: int) -> np.ndarray:
+    """:func:`text_mask` of one line (read-only), cached: a frame redraws mostly the same lines."""
+    cells = _scaled_cells(scale)[glyph_indices(line)]  # (len, CELL_H * scale, CELL_W * scale)
+    n, h, w = cells.shape
+    mask = cells.transpose(1, 0, 2).reshape(h, n * w)
+    mask.flags.writeable = False
+    return mask
+
+
+def draw_text(image: np.ndarray, y: int, x: int, line: str, color: np.ndarray, scale: int = 2) -> None:
+    """Draw one line of text into ``image`` (H, W, 3) uint8, C-contiguous, with its top-left corner at
+    pixel (y, x), in ``color``: only the lit pixels change; what falls outside the image is left out."""
+    mask = _line_mask(line, _check_scale(scale))
+    h, w = mask.shape
+    mask = mask[: max(image.shape[0] - y, 0), : max(image.shape[1] - x, 0)]
+    pixels(image)[y : y + h, x : x + w][mask] = pixel(color)
+
+
+_PIXEL = np.dtype((np.void, 3))
+
+
+def pixels(image: np.ndarray) -> np.ndarray:
+    """An (H, W, 3) uint8 image (C-contiguous) as a view of (H, W) pixels, one 3-byte item each.
+
+    Setting pixels of it to a :func:`pixel` copies one item per pixel; setting them on the image to
+    a colour broadcasts a 3-element inner loop per pixel, several times slower.
+    """
+    return image.view(_PIXEL)[..., 0]
+
+
+def pixel(color: np.ndarray) -> np.void:
+    """An RGB colour (3 uint8) as one item of :func:`pixels`."""
+    return np.ascontiguousarray(color, dtype=np.uint8).view(_PIXEL)[0]
+
+
+def _scaled_cells(scale: int) -> np.ndarray:
+    """The font's character cells (``_CELLS``) scaled by ``scale``, cached: (96, 8 * scale, 6 * scale)."""
+    table = _SCALED.get(scale)
+    if table is None:
+        table = _CELLS.repeat(_check_scale(scale), axis=1).repeat(scale, axis=2)
+        table.flags.writeable = False
+        _SCALED[scale] = table
+    return table
+
+
+_SCALED: dict[int, np.ndarray] = {}
+
+
+def centred_glyphs(size: int, scale: int) -> np.ndarray:
+    """The font's glyphs scaled by ``scale``, each centred in a ``size`` x ``size`` square: (96, size,
+    size) bool, read-only, indexed like :func:`glyph_indices`; the last one is the filled box.
+
+    Drawing a row of characters in square cells is then one gather of this table. Cached per size.
+    """
+    key = (size, _check_scale(scale))
+    table = _CENTRED.get(key)
+    if table is None:
+        gh, gw = GLYPH_H * key[1], GLYPH_W * key[1]
+        if gh > size or gw > size:
+            raise ValueError(f"glyphs at scale {scale} ({gw}x{gh}) do not fit a {size}-pixel square")
+        glyphs = _CELLS[:, :GLYPH_H, :GLYPH_W].repeat(key[1], axis=1).repeat(key[1], axis=2)
+        table = np.zeros((len(_CELLS), size, size), dtype=bool)
+        top, left = (size - gh) // 2, (size - gw) // 2
+        table[:, top : top + gh, left : left + gw] = glyphs
+        table.flags.writeable = False
+        _CENTRED[key] = table
+    return table
+
+
+_CENTRED: dict[tuple[int, int], np.ndarray] = {}
 
 
 def text_to_rgb(text: str, scale: int = 2) -> np.ndarray:
@@ -87,15 +182,7 @@ def text_to_rgb(text: str, scale: int = 2) -> np.ndarray:
     Each character takes a (8 * scale, 6 * scale) cell; lines are padded to the longest one, and an empty
     text still gives a small (at least 2x2) background image.
     """
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"scale must be an int >= 1, got {scale!r}")
-    scale = int(scale)
-    lines = text.splitlines() or [""]
-    width = max(len(line) for line in lines)
-    cells = _CELLS[_glyph_indices(lines, width)]  # (n_lines, width, CELL_H, CELL_W)
-    mask = cells.transpose(0, 2, 1, 3).reshape(len(lines) * CELL_H, width * CELL_W)
-    if scale > 1:
-        mask = mask.repeat(scale, axis=0).repeat(scale, axis=1)
+    mask = text_mask(text, scale)
     h, w = mask.shape
     padded = np.zeros((max(2, h + h % 2), max(2, w + w % 2)), dtype=bool)
     padded[:h, :w] = mask

@@ -40,12 +40,18 @@ class ActformerVectorEnv(VectorEnv):
     metadata = {"render_modes": list(RENDER_MODES), "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
-        self, num_envs: int = 1, task: str | type[Task] | type[MultiTask] = "Addition", **kwargs: Any
+        self,
+        num_envs: int = 1,
+        task: str | type[Task] | type[MultiTask] = "Addition",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.autoreset_mode = _check_autoreset_mode(autoreset_mode)
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         task_type = task_class(task)
-        self.config = EnvConfig.for_task(task_type, **kwargs)
+        self.config = EnvConfig.for_task(task_type, owner="ActformerVectorEnv", **kwargs)
         self.num_envs = int(num_envs)
         self.render_mode = self.config.render_mode
         self._episodes = Episodes(task_type, self.config, batch=self.num_envs)
@@ -96,6 +102,24 @@ class ActformerVectorEnv(VectorEnv):
         actions = self._check_actions(actions)
         episodes = self._episodes
         reward, terminated, truncated, invalid, success = episodes.step(actions)
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            infos = self._reset_ended_now(terminated | truncated, invalid, success & terminated)
+        else:
+            infos = self._reset_ended_before(reward, terminated, truncated, invalid, success)
+        self._last_rewards = reward
+        return episodes.observation(), reward, terminated, truncated, infos
+
+    def _reset_ended_before(
+        self,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        invalid: np.ndarray,
+        success: np.ndarray,
+    ) -> dict[str, Any]:
+        """NEXT_STEP: reset the envs whose episode ended on the previous step (this step's action
+        did not count for them: reward 0, not done), and mark the ones that end now for the next."""
+        episodes = self._episodes
         restarting, envs = self._autoreset, self._autoreset_envs
         if len(envs):
             episodes.reset(envs)
@@ -112,8 +136,36 @@ class ActformerVectorEnv(VectorEnv):
         if len(ended_envs):
             infos.update(self._outcomes(ended, ended_envs, success & terminated))
         self._autoreset, self._autoreset_envs = ended, ended_envs
-        self._last_rewards = reward
-        return episodes.observation(), reward, terminated, truncated, infos
+        return infos
+
+    def _reset_ended_now(
+        self, ended: np.ndarray, invalid: np.ndarray, is_success: np.ndarray
+    ) -> dict[str, Any]:
+        """SAME_STEP: the envs whose episode ended on this step keep their last observation and info
+        in ``final_obs`` and ``final_info`` and start their next episode now (the top-level info of
+        such an env is its reset's, as in Gymnasium's ``SyncVectorEnv``)."""
+        episodes = self._episodes
+        ended_envs = ended.nonzero()[0]
+        infos: dict[str, Any] = {}
+        if len(ended_envs):
+            last = episodes.observation()
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            for i in ended_envs.tolist():
+                final_obs[i] = {key: value[i] for key, value in last.items()}
+            final_info = {
+                "action_mask": np.array(episodes.action_masks()),
+                "_action_mask": ended.copy(),
+                "invalid_action": invalid.copy(),
+                "_invalid_action": ended.copy(),
+                **self._outcomes(ended, ended_envs, is_success),
+            }
+            episodes.reset(ended_envs)
+            infos = {"final_obs": final_obs, "_final_obs": ended, "final_info": final_info}
+            infos["_final_info"] = ended.copy()
+        infos["action_mask"], infos["_action_mask"] = episodes.action_masks(), self._everywhere
+        if len(ended_envs) < self.num_envs:  # (an env that just reset has no ``invalid_action``)
+            infos["invalid_action"], infos["_invalid_action"] = invalid, ~ended
+        return infos
 
     def state_dict(self) -> dict[str, Any]:
         """Everything that decides what these envs do next, as plain arrays, numbers and strings:
@@ -146,6 +198,11 @@ class ActformerVectorEnv(VectorEnv):
             raise ValueError(f"vector env state 'autoreset' must be a bool array of shape {shape}")
         if rewards is not None and (not isinstance(rewards, np.ndarray) or rewards.shape != shape):
             raise ValueError(f"vector env state 'last_rewards' must be None or an array of shape {shape}")
+        if self.autoreset_mode is AutoresetMode.SAME_STEP and autoreset.any():
+            raise ValueError(
+                "the state is of a NEXT_STEP env with resets pending; load it into an env made with "
+                "autoreset_mode=AutoresetMode.NEXT_STEP"
+            )
         np_random = generator_from_state(state.get("np_random"), "vector env state 'np_random'")
         self._episodes.load_state_dict(state["episodes"])
         self._autoreset = autoreset.copy()
@@ -193,11 +250,11 @@ class ActformerVectorEnv(VectorEnv):
         if self.render_mode is None:
             return None
         rewards = self._last_rewards
-        texts = [
-            render_text(self._episodes, i, None if rewards is None else float(rewards[i]))
+        render = render_text if self.render_mode == "ansi" else render_rgb
+        return tuple(
+            render(self._episodes, i, None if rewards is None else float(rewards[i]))
             for i in range(self.num_envs)
-        ]
-        return tuple(texts) if self.render_mode == "ansi" else tuple(render_rgb(t) for t in texts)
+        )
 
     def _outcomes(self, ended: np.ndarray, envs: np.ndarray, is_success: np.ndarray) -> dict[str, np.ndarray]:
         """``is_success`` (given), ``output`` and ``target`` for the envs whose episode ended
@@ -239,6 +296,18 @@ class ActformerVectorEnv(VectorEnv):
                 f"actions must lie in [0, {NUM_ACTIONS}), got values in [{actions.min()}, {actions.max()}]"
             )
         return actions.astype(np.intp, copy=False)
+
+
+def _check_autoreset_mode(mode: Any) -> AutoresetMode:
+    """``autoreset_mode`` as an ``AutoresetMode`` (its value, e.g. ``"SameStep"``, is accepted too);
+    ``ValueError`` for anything but NEXT_STEP and SAME_STEP."""
+    supported = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+    if isinstance(mode, (AutoresetMode, str)) and mode in [*supported, *(m.value for m in supported)]:
+        return AutoresetMode(mode)
+    raise ValueError(
+        "autoreset_mode must be AutoresetMode.NEXT_STEP or AutoresetMode.SAME_STEP "
+        f"('NextStep' or 'SameStep'), got {mode!r}"
+    )
 
 
 def _check_seed(seed: Any, name: str) -> int:

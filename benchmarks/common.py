@@ -1,10 +1,20 @@
-"""What the benchmark scripts share: run bookkeeping (machine, date, command, results files), argparse
-helpers, and the tasks' training plans (the train suite's, which the generalization grid reuses).
+"""What the benchmark scripts share: run bookkeeping (machine, date, command), where results go, the
+smoke-test marking, argparse helpers, and the tasks' training plans (the train suite's, which the
+generalization grid reuses).
 
 The scripts are modules of the ``benchmarks`` package and import this one as ``benchmarks.common``;
 run them from the repository root as modules::
 
-    python -m benchmarks.throughput --quick
+    python -m benchmarks.throughput --quick                   # a smoke test, into benchmarks/runs/
+    python -m benchmarks.throughput                           # a real run, into benchmarks/runs/
+    python -m benchmarks.throughput --update-results          # ... into benchmarks/results/
+    python -m benchmarks.throughput --out DIR                 # ... into DIR
+
+Every script writes into one folder per run (``output_dir``): by default a fresh, git-ignored
+``benchmarks/runs/<script>-<UTC time>/``, so that trying a benchmark never touches the committed
+``benchmarks/results/``; that folder only with ``--update-results``, which ``--quick`` (a smoke test
+on tiny budgets) is refused with. A ``--quick`` run says so at its start, beside its table and in
+its JSON (``"smoke": true``).
 
 This module imports no torch (the env throughput benchmark runs without it); ``machine_info``
 imports it only when asked for its figures.
@@ -14,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -31,8 +42,15 @@ import actformer_envs
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Environment variables that pin PyTorch's and MKL's kernel paths (recorded with every result).
 KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "OMP_NUM_THREADS")
-#: Where each benchmark writes its results by default (committed; read by the README and tests).
+#: The committed results (read by the README and tests); written only with ``--update-results``.
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+#: Where each run gets a fresh folder by default (git-ignored).
+RUNS_DIR = REPO_ROOT / "benchmarks" / "runs"
+#: Printed at the start of every ``--quick`` run and beside its table; also the first line of its
+#: Markdown.
+SMOKE_BANNER = "SMOKE TEST (--quick): tiny budgets; these numbers are not results"
+#: ``--quick``'s help, the same in every script (each adds its own budgets).
+QUICK_HELP = "smoke test: tiny budgets, numbers that are not results; never with --update-results"
 
 
 # -- run bookkeeping -------------------------------------------------------------------------------
@@ -95,29 +113,155 @@ def run_stamp(module: str, argv: Sequence[str]) -> tuple[str, str]:
     return date, shlex.join(["python", "-m", f"benchmarks.{module}", *argv])
 
 
-def write_results(path: Path, document: dict[str, Any], markdown_file: bool = False) -> None:
-    """Write a benchmark's results document as JSON and print its Markdown table (also written
-    beside the JSON as ``.md`` with ``markdown_file``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+# -- where results go, and smoke tests --------------------------------------------------------------
+
+
+def add_output_flags(parser: argparse.ArgumentParser, script: str) -> None:
+    """``--out DIR`` and ``--update-results``: where a run of ``benchmarks.<script>`` writes (see
+    ``output_dir``)."""
+    group = parser.add_argument_group("where the results go")
+    group.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"write the result files into DIR (default: a fresh benchmarks/runs/{script}-<UTC time>/)",
+    )
+    group.add_argument(
+        "--update-results",
+        action="store_true",
+        help="write into benchmarks/results/, replacing the committed results (refused with --quick)",
+    )
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both resolved)."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def output_problem(quick: bool, out: Path | None, update_results: bool) -> str | None:
+    """Why these flags may not run (smoke numbers aimed at the committed results), else None."""
+    if quick and (update_results or (out is not None and inside(out, RESULTS_DIR))):
+        return "--quick is a smoke test; its numbers never go into benchmarks/results/"
+    if out is not None and update_results and not inside(out, RESULTS_DIR):
+        return f"--update-results writes into {RESULTS_DIR}; --out {out} lies outside it"
+    if out is not None and not update_results and inside(out, RESULTS_DIR):
+        return f"--out {out} lies in {RESULTS_DIR}, the committed results: add --update-results"
+    return None
+
+
+def check_output_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with status 2 and a one-line error if ``args`` aim smoke numbers at the committed results
+    (``--quick --update-results``) or write into them without ``--update-results``."""
+    problem = output_problem(args.quick, args.out, args.update_results)
+    if problem is not None:
+        parser.exit(2, f"{parser.prog}: error: {problem}\n")
+
+
+def announce_smoke(quick: bool) -> None:
+    """Say at the start of a ``--quick`` run that it is a smoke test."""
+    if quick:
+        print(SMOKE_BANNER, flush=True)
+
+
+def smoke_markdown(markdown: str, smoke: bool) -> str:
+    """``markdown`` headed by the smoke-test banner when ``smoke`` (once, however often applied)."""
+    if not smoke or markdown.startswith(SMOKE_BANNER):
+        return markdown
+    return f"{SMOKE_BANNER}\n\n{markdown}"
+
+
+def fresh_run_dir(script: str) -> Path:
+    """A new, empty ``benchmarks/runs/<script>-<UTC time>[-N]/`` (``-N`` when runs start together)."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    for number in itertools.count(1):
+        folder = RUNS_DIR / (f"{script}-{stamp}" if number == 1 else f"{script}-{stamp}-{number}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise AssertionError("unreachable")
+
+
+def output_dir(args: argparse.Namespace, script: str) -> Path:
+    """The folder this run writes into, created: ``--out DIR``; else ``benchmarks/results/`` with
+    ``--update-results``; else a fresh ``benchmarks/runs/<script>-<UTC time>/``."""
+    if args.out is None and not args.update_results:
+        return fresh_run_dir(script)
+    folder = args.out if args.out is not None else RESULTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_results(
+    folder: Path,
+    name: str,
+    document: dict[str, Any],
+    smoke: bool,
+    markdown_file: bool = False,
+    also: Sequence[str] = (),
+) -> Path:
+    """Write a benchmark's results document as ``folder/name`` (JSON, with ``"smoke"``), print its
+    Markdown table (also written beside the JSON as ``.md`` with ``markdown_file``), the smoke banner
+    above and below it when ``smoke``, and where the files went (``also``: others the script wrote
+    there); the JSON file's path."""
+    document["smoke"] = smoke
+    document["markdown"] = smoke_markdown(document["markdown"], smoke)
+    path = folder / name
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    written = [name, *also]
     if markdown_file:
         path.with_suffix(".md").write_text(document["markdown"] + "\n", encoding="utf-8")
+        written.insert(1, path.with_suffix(".md").name)
     print(document["markdown"])
+    if smoke:
+        print(f"\n{SMOKE_BANNER}")
+    print(f"\nWrote {', '.join(written)} to {folder}{os.sep}", flush=True)
+    return path
 
 
 def positive(kind: type) -> Callable[[str], Any]:
     """An argparse type: ``kind(value)``, which must be > 0."""
+    return at_least(kind, 0, strict=True)
+
+
+def at_least(kind: type, low: float, strict: bool = False) -> Callable[[str], Any]:
+    """An argparse type: ``kind(value)``, which must be >= ``low`` (> with ``strict``)."""
 
     def parse(value: str) -> Any:
         try:
             number = kind(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {value!r}") from None
-        if not number > 0:  # also rejects NaN
-            raise argparse.ArgumentTypeError(f"must be > 0, got {value!r}")
+            hint = " (lists are space-separated)" if "," in value else ""
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {value!r}{hint}") from None
+        if not (number > low if strict else number >= low):  # also rejects NaN
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low}, got {value!r}")
         return number
 
     return parse
+
+
+def name_of(choices: Sequence[str], what: str) -> Callable[[str], str]:
+    """An argparse type for one item of a space-separated list (``nargs="+"``): ``all`` or one of
+    ``choices`` (see ``expand_all``)."""
+
+    def parse(value: str) -> str:
+        if value == "all" or value in choices:
+            return value
+        hint = "; lists are space-separated" if "," in value else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {value!r}{hint}; choose from {' '.join(choices)} or all"
+        )
+
+    return parse
+
+
+def expand_all(values: Sequence[str], choices: Sequence[str]) -> list[str]:
+    """``values`` with ``all`` replaced by every choice, duplicates dropped, in order."""
+    names = [name for value in values for name in (choices if value == "all" else [value])]
+    return list(dict.fromkeys(names))
 
 
 # -- the tasks' training plans ---------------------------------------------------------------------

@@ -24,23 +24,32 @@ problem sampling, not seed-to-seed spread; the per-seed accuracies are kept besi
 
 Expensive lengths are capped, never silently dropped: Multiplication's and Expression's programs grow
 with the square of the length (a 300 x 300 product is 902,101 expert steps), so each budget caps the
-multiplier per task and kind of agent (``FULL_CAPS``, ``QUICK_CAPS``); a capped evaluation is a row
+multiplier per task and kind of agent (``FULL_CAPS``, ``SMALL_CAPS``); a capped evaluation is a row
 marked skipped, with the reason, in every output, and the chart plots only measured points.
 
+Budgets: ``--budget full`` (the default), ``--budget small`` (a small warm start and short RL: the
+README's "quick budgets" table), or ``--quick``, a smoke test of the whole pipeline on tiny budgets
+whose numbers are not results (never written to ``benchmarks/results/``).
+
     python -m benchmarks.generalization                      # the full grid: about 2 hours of cells*
-    python -m benchmarks.generalization --quick              # 1 seed, small budgets: about 7 minutes*
-    python -m benchmarks.generalization --tasks Copy --agents expert,random --multipliers 1,10
+    python -m benchmarks.generalization --budget small       # 1 seed, small budgets: about 7 minutes*
+    python -m benchmarks.generalization --quick              # smoke test: tiny budgets, 1 seed
+    python -m benchmarks.generalization --tasks Copy Parity --agents expert random --multipliers 1 10
     python -m benchmarks.generalization --ray                # cells as Ray tasks on a local Ray
     python -m benchmarks.generalization --ray 10.0.0.5:6379  # ... on an existing cluster
+    python -m benchmarks.generalization --budget small --seeds 3 --update-results   # refresh results/
+    python -m benchmarks.generalization --ray --update-results --out benchmarks/results/generalization_full
 
 (*) Measured on a 2-core AMD EPYC, one torch thread per cell: the full budgets' cells took 30-40 min per
-seed (the 3-seed grid: 60 min of wall time with ``--ray`` on 2 workers); ``--quick --seeds 3`` ran in 21 min
-in-process (7 min per seed) while another benchmark shared the machine. ``--ray`` on N cores
-divides the wall time by about N.
+seed (the 3-seed grid: 60 min of wall time with ``--ray`` on 2 workers); the small budgets with
+``--seeds 3`` ran in 21 min in-process (7 min per seed) while another benchmark shared the machine.
+``--ray`` on N cores divides the wall time by about N.
 
 Results: ``generalization.json`` (settings, machine, per-seed and pooled rows, skips, timings),
 ``generalization.csv`` (pooled rows), ``generalization_seeds.csv`` (per-seed rows),
-``generalization.md`` (the table) and ``generalization.png`` (the chart) in ``--output``.
+``generalization.md`` (the table) and ``generalization.png`` (the chart), in a fresh
+``benchmarks/runs/generalization-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
+committed ``benchmarks/results/``).
 """
 
 from __future__ import annotations
@@ -70,18 +79,25 @@ from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
     PLANS,
+    QUICK_HELP,
     REPO_ROOT,
-    RESULTS_DIR,
+    SMOKE_BANNER,
     Plan,
+    add_output_flags,
+    announce_smoke,
+    check_output_flags,
+    expand_all,
     machine_info,
+    name_of,
+    output_dir,
     plan_settings,
     positive,
     run_stamp,
+    smoke_markdown,
     torch_context_line,
     write_results,
 )
 
-DEFAULT_OUTPUT = RESULTS_DIR
 PLANS_BY_TASK: dict[str, Plan] = {plan.task: plan for plan in PLANS}
 DEFAULT_TASKS = ("Addition", "Multiplication", "Copy", "Reverse", "Sort", "Parity")
 MULTIPLIERS = (1, 2, 5, 10, 20, 50, 100)
@@ -122,9 +138,9 @@ AGENTS: dict[str, AgentSpec] = {
 #: Largest multiplier evaluated per task, as (learned agents, reference agents); tasks absent: none.
 #: Learned agents may never HALT, so their episodes can run to the step limit (twice the expert's
 #: program); the full caps keep each such evaluation under about 75,000 steps (a 60 x 60 product,
-#: 36,421 expert steps), the quick ones under about 5,000.
+#: 36,421 expert steps), the small (and smoke) ones under about 5,000.
 FULL_CAPS: dict[str, tuple[int, int]] = {"Multiplication": (20, 50), "Expression": (20, 50)}
-QUICK_CAPS: dict[str, tuple[int, int]] = {
+SMALL_CAPS: dict[str, tuple[int, int]] = {
     "Multiplication": (5, 20),
     "Expression": (5, 20),
     "Sort": (20, 100),
@@ -151,28 +167,37 @@ class Settings:
     sb3_steps: int = DEFAULT_TOTAL_STEPS
     transformer_seconds: float = 300.0
     caps: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(FULL_CAPS))
-    budget: str = "full"  # "full" or "quick", named in skip reasons
+    budget: str = "full"  # "full", "small" or "smoke", named in skip reasons
 
 
-#: --quick: a small warm start and short RL; a few minutes of training per seed over the six tasks.
-QUICK_ACTFORMER = (("imitation_pairs", 5000), ("imitation_epochs", 5), ("dagger_steps", 1000))
-QUICK = {"episodes": 32, "seeds": 1, "actformer_steps": 8192, "sb3_steps": 8192, "transformer_seconds": 60.0}
+#: --budget small: a small warm start and short RL; a few minutes of training per seed over the six tasks.
+SMALL_ACTFORMER = (("imitation_pairs", 5000), ("imitation_epochs", 5), ("dagger_steps", 1000))
+SMALL = {"episodes": 32, "seeds": 1, "actformer_steps": 8192, "sb3_steps": 8192, "transformer_seconds": 60.0}
+#: --quick: a smoke test of every agent's training and evaluation; nothing is learned to speak of.
+SMOKE_ACTFORMER = (("imitation_pairs", 500), ("imitation_epochs", 1), ("dagger_steps", 256), ("num_envs", 16))
+SMOKE = {"episodes": 8, "seeds": 1, "actformer_steps": 1024, "sb3_steps": 1024, "transformer_seconds": 5.0}
+#: --quick's multipliers unless given: untrained agents never HALT, so long evaluations run to the step limit.
+SMOKE_MULTIPLIERS = (1, 2)
+#: The full budget's defaults of --seeds and --episodes.
+FULL = {"episodes": 100, "seeds": 3}
+BUDGETS = {"full": FULL, "small": SMALL, "smoke": SMOKE}
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
-    """The budgets of a run: the quick or the full ones, with --episodes and --multipliers."""
-    if args.quick:
-        return Settings(
-            multipliers=args.multipliers,
-            episodes=args.episodes,
-            actformer_steps=QUICK["actformer_steps"],
-            actformer_overrides=QUICK_ACTFORMER,
-            sb3_steps=QUICK["sb3_steps"],
-            transformer_seconds=QUICK["transformer_seconds"],
-            caps=dict(QUICK_CAPS),
-            budget="quick",
-        )
-    return Settings(multipliers=args.multipliers, episodes=args.episodes)
+    """The budgets of a run: the full, small or smoke (--quick) ones, with --episodes and --multipliers."""
+    if args.budget == "full":
+        return Settings(multipliers=args.multipliers, episodes=args.episodes)
+    budget, overrides = (SMOKE, SMOKE_ACTFORMER) if args.budget == "smoke" else (SMALL, SMALL_ACTFORMER)
+    return Settings(
+        multipliers=args.multipliers,
+        episodes=args.episodes,
+        actformer_steps=budget["actformer_steps"],
+        actformer_overrides=overrides,
+        sb3_steps=budget["sb3_steps"],
+        transformer_seconds=budget["transformer_seconds"],
+        caps=dict(SMALL_CAPS),
+        budget=args.budget,
+    )
 
 
 @dataclass(frozen=True)
@@ -453,7 +478,7 @@ def run_cells_on_ray(
         if address == "local":
             ray.init(log_to_driver=False)
         else:  # nodes get this checkout; they need it installed (pip install -e .) with its dependencies
-            excludes = [".git", ".venv", "benchmarks/results", "runs", "*.pt"]
+            excludes = [".git", ".venv", "benchmarks/results", "benchmarks/runs", "runs", "*.pt"]
             ray.init(address=address, runtime_env={"working_dir": str(REPO_ROOT), "excludes": excludes})
     remote_cell = ray.remote(num_cpus=1)(run_cell)
     pending = {remote_cell.remote(cell, settings): index for index, cell in enumerate(cells)}
@@ -581,13 +606,16 @@ def markdown_table(document: dict[str, Any]) -> str:
 
 
 def markdown_from_file(path: Path) -> str:
-    """The Markdown table of a written ``generalization.json`` (for the README)."""
-    return markdown_table(json.loads(Path(path).read_text(encoding="utf-8")))
+    """The Markdown table of a written ``generalization.json`` (for the README), headed by the smoke
+    banner if it was a smoke test."""
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    return smoke_markdown(markdown_table(document), document.get("smoke", False))
 
 
-def draw_chart(document: dict[str, Any], path: Path) -> None:
+def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> None:
     """Accuracy vs multiplier (log x), one panel per task, one line per agent, the interval as error
-    bars; only measured points are drawn."""
+    bars; only measured points are drawn. With no row at all (every cell failed) the chart says so;
+    a smoke test's (``smoke``) is titled with the smoke banner."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -595,6 +623,14 @@ def draw_chart(document: dict[str, Any], path: Path) -> None:
 
     rows = [r for r in document["aggregated"] if r["accuracy"] is not None]
     tasks = list(dict.fromkeys(r["task"] for r in document["aggregated"]))
+    if not tasks:  # no panel to draw (and no column count to divide by)
+        figure = plt.figure(figsize=(4.2, 1.6))
+        figure.text(0.5, 0.5, "no results: every cell failed", ha="center", va="center")
+        if smoke:
+            figure.suptitle(SMOKE_BANNER, fontsize=7, color="darkred")
+        figure.savefig(path, dpi=120)
+        plt.close(figure)
+        return
     columns = min(3, len(tasks))
     lines = math.ceil(len(tasks) / columns)
     figure, axes = plt.subplots(
@@ -647,6 +683,8 @@ def draw_chart(document: dict[str, Any], path: Path) -> None:
                 handles.append(handle)
                 labels.append(label)
     figure.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    if smoke:
+        figure.suptitle(SMOKE_BANNER, color="darkred")
     figure.tight_layout(rect=(0, 0.08 if lines > 1 else 0.14, 1, 1))
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -707,79 +745,74 @@ def results_document(
     return document
 
 
-def write_outputs(document: dict[str, Any], output: Path, chart: bool = True) -> None:
-    """The JSON (and .md beside it), the CSV files and, with ``chart``, the PNG, in ``output``."""
-    output.mkdir(parents=True, exist_ok=True)
-    write_csv(output / "generalization.csv", document["aggregated"], CSV_COLUMNS)
-    write_csv(output / "generalization_seeds.csv", document["rows"], SEED_CSV_COLUMNS)
+def write_outputs(document: dict[str, Any], output: Path, smoke: bool, chart: bool = True) -> None:
+    """The JSON (and .md beside it), the CSV files and, with ``chart``, the PNG, in the folder ``output``."""
+    written = ["generalization.csv", "generalization_seeds.csv"]
+    write_csv(output / written[0], document["aggregated"], CSV_COLUMNS)
+    write_csv(output / written[1], document["rows"], SEED_CSV_COLUMNS)
     if chart:
-        draw_chart(document, output / "generalization.png")
-    write_results(output / "generalization.json", document, markdown_file=True)
+        written.append("generalization.png")
+        draw_chart(document, output / written[-1], smoke)
+    write_results(output, "generalization.json", document, smoke=smoke, markdown_file=True, also=written)
 
 
 # -- command line ----------------------------------------------------------------------------------
 
 
-def name_list(choices: Sequence[str], what: str) -> Callable[[str], list[str]]:
-    """An argparse type: ``all`` or comma-separated names from ``choices``."""
-
-    def parse(value: str) -> list[str]:
-        if value == "all":
-            return list(choices)
-        names = [part.strip() for part in value.split(",") if part.strip()]
-        unknown = [name for name in names if name not in choices]
-        if unknown or not names:
-            raise argparse.ArgumentTypeError(
-                f"unknown {what} {unknown or value!r}; choose from {list(choices)}"
-            )
-        return list(dict.fromkeys(names))
-
-    return parse
-
-
-def multiplier_list(value: str) -> tuple[int, ...]:
-    """Comma-separated ints >= 1, e.g. 1,10,100."""
-    try:
-        multipliers = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated ints: {value!r}") from None
-    if not multipliers or min(multipliers) < 1:
-        raise argparse.ArgumentTypeError(f"must be ints >= 1, got {value!r}")
-    return tuple(sorted(set(multipliers)))
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line; ``--quick`` sets the seeds and episodes that were not given."""
+    """The command line; the budget (``--quick``: the smoke one) sets the seeds and episodes that were
+    not given."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--tasks",
-        type=name_list(list(PLANS_BY_TASK), "task"),
+        type=name_of(list(PLANS_BY_TASK), "task"),
+        nargs="+",
         default=list(DEFAULT_TASKS),
-        help=f"'all' or comma-separated task names (default: {','.join(DEFAULT_TASKS)})",
+        metavar="TASK",
+        help=f"task names, space-separated, or all (default: {' '.join(DEFAULT_TASKS)})",
     )
     parser.add_argument(
         "--agents",
-        type=name_list(list(AGENTS), "agent"),
+        type=name_of(list(AGENTS), "agent"),
+        nargs="+",
         default=list(AGENTS),
-        help=f"'all' (default) or comma-separated from {','.join(AGENTS)}",
+        metavar="AGENT",
+        help=f"agents, space-separated, from {' '.join(AGENTS)}, or all (default: all)",
     )
-    parser.add_argument("--seeds", type=positive(int), default=None, help="seeds 0..N-1 (default 3; quick 1)")
+    parser.add_argument(
+        "--seeds",
+        type=positive(int),
+        default=None,
+        help=f"seeds 0..N-1 (default {FULL['seeds']}; small and quick {SMALL['seeds']})",
+    )
     parser.add_argument(
         "--multipliers",
-        type=multiplier_list,
-        default=MULTIPLIERS,
-        help=f"length multipliers of the training length (default {','.join(map(str, MULTIPLIERS))})",
+        type=positive(int),
+        nargs="+",
+        default=None,
+        metavar="M",
+        help="length multipliers of the training length, space-separated "
+        f"(default {' '.join(map(str, MULTIPLIERS))}; quick {' '.join(map(str, SMOKE_MULTIPLIERS))})",
     )
     parser.add_argument(
         "--episodes",
         type=positive(int),
         default=None,
-        help=f"problems per seed, task, agent and multiplier (default 100; quick {QUICK['episodes']})",
+        help=f"problems per seed, task, agent and multiplier (default {FULL['episodes']}; "
+        f"small {SMALL['episodes']}; quick {SMOKE['episodes']})",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="small training budgets and caps (~15 min, 2 cores)"
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--budget",
+        choices=("full", "small"),
+        default=None,
+        help="training budgets and caps: full (default; about 2 h of cells on 2 cores) or small "
+        "(about 7 min per seed)",
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder of the result files")
+    budget.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_HELP} (1 seed, tiny training budgets; about 2 min)"
+    )
+    add_output_flags(parser, "generalization")
     parser.add_argument(
         "--ray",
         nargs="?",
@@ -790,10 +823,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-chart", dest="chart", action="store_false", help="do not draw the PNG")
     args = parser.parse_args(argv)
-    if args.seeds is None:
-        args.seeds = QUICK["seeds"] if args.quick else 3
-    if args.episodes is None:
-        args.episodes = QUICK["episodes"] if args.quick else 100
+    check_output_flags(parser, args)
+    args.tasks = expand_all(args.tasks, list(PLANS_BY_TASK))
+    args.agents = expand_all(args.agents, list(AGENTS))
+    if args.multipliers is None:
+        args.multipliers = SMOKE_MULTIPLIERS if args.quick else MULTIPLIERS
+    args.multipliers = tuple(sorted(set(args.multipliers)))
+    args.budget = "smoke" if args.quick else args.budget or "full"
+    for key in ("seeds", "episodes"):
+        if getattr(args, key) is None:
+            setattr(args, key, BUDGETS[args.budget][key])
     return args
 
 
@@ -802,12 +841,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(1)
+    announce_smoke(args.quick)
     started = time.perf_counter()
     settings = settings_for(args)
     cells = make_cells(args.tasks, args.agents, args.seeds)
     results = run_cells(cells, settings, args.ray)
     document = results_document(args, argv, settings, results, time.perf_counter() - started)
-    write_outputs(document, args.output, chart=args.chart)
+    write_outputs(document, output_dir(args, "generalization"), smoke=args.quick, chart=args.chart)
     return 1 if document["failed"] else 0
 
 

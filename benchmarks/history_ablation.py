@@ -6,10 +6,14 @@ history length and each seed: collect expert pairs from 1-3 digit Addition, trai
 training loss, greedy exact match on held-out problems of 3, 30 and 100 digits, the per-decision
 error rate on the expert's own 100-digit trajectories, how often the greedy action changes when the history is
 blanked or shuffled between samples (how much the policy reads it), and wall times. Results go to a
-Markdown table on stdout and to a JSON file.
+Markdown table on stdout and to ``history_ablation.json`` in a fresh
+``benchmarks/runs/history_ablation-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
+committed ``benchmarks/results/``).
 
-    python -m benchmarks.history_ablation               # seeds 0-4; about 4.5 minutes on 2 cores
-    python -m benchmarks.history_ablation --quick       # tiny run (smoke test, numbers meaningless)
+    python -m benchmarks.history_ablation                       # seeds 0-4; about 4.5 minutes on 2 cores
+    python -m benchmarks.history_ablation --seeds 0 1 --weight-decays 0.3   # lists are space-separated
+    python -m benchmarks.history_ablation --quick               # smoke test: tiny run, numbers meaningless
+    python -m benchmarks.history_ablation --update-results      # refresh benchmarks/results/
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -30,15 +33,19 @@ from actformer_envs import NO_ACTION
 from actformer_gym.agents import ActformerPolicy
 from actformer_gym.train import behaviour_cloning, collect_expert_data, exact_match
 from benchmarks.common import (
-    RESULTS_DIR,
+    QUICK_HELP,
+    add_output_flags,
+    announce_smoke,
+    at_least,
+    check_output_flags,
     machine_info,
+    output_dir,
     positive,
     run_stamp,
     torch_context_line,
     write_results,
 )
 
-DEFAULT_OUTPUT = RESULTS_DIR / "history_ablation.json"
 ENV_ID = "Actformer/Addition-v0"
 HISTORY_LENGTHS = (8, 0)
 WEIGHT_DECAYS = (0.3, 0.0)
@@ -205,27 +212,21 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line; ``--quick`` shrinks whatever was not given."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-
-    def numbers(kind: type, low: float) -> Any:
-        def parse(text: str) -> list[Any]:
-            try:
-                values = [kind(part) for part in text.split(",")]
-            except ValueError:
-                raise argparse.ArgumentTypeError(f"not comma-separated {kind.__name__}s: {text!r}") from None
-            if any(not value >= low for value in values):
-                raise argparse.ArgumentTypeError(f"every value must be >= {low}, got {text!r}")
-            return values
-
-        return parse
-
     parser.add_argument(
-        "--seeds", type=numbers(int, 0), default=None, help="comma-separated (default 0,1,2,3,4)"
+        "--seeds",
+        type=at_least(int, 0),
+        nargs="+",
+        default=None,
+        metavar="SEED",
+        help="seeds, space-separated (default 0 1 2 3 4)",
     )
     parser.add_argument(
         "--weight-decays",
-        type=numbers(float, 0.0),
+        type=at_least(float, 0.0),
+        nargs="+",
         default=None,
-        help="comma-separated BC weight decays (default 0.3,0)",
+        metavar="DECAY",
+        help="BC weight decays, space-separated (default 0.3 0)",
     )
     parser.add_argument(
         "--steps", type=positive(int), default=None, help=f"expert pairs per run (default {TRAIN_STEPS})"
@@ -234,15 +235,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--episodes", type=positive(int), default=None, help="evaluation problems per length (default 200)"
     )
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run unless given: {QUICK}")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} (unless given: {QUICK})")
     parser.add_argument(
         "--threads",
         type=positive(int),
         default=1,
         help="torch.set_num_threads first (default 1: fastest here)",
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    add_output_flags(parser, "history_ablation")
     args = parser.parse_args(argv)
+    check_output_flags(parser, args)
     defaults = {
         "steps": TRAIN_STEPS,
         "epochs": EPOCHS,
@@ -261,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    announce_smoke(args.quick)
     started = time.perf_counter()
     runs = []
     for weight_decay in args.weight_decays:
@@ -305,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "markdown": f"{markdown_table(rows)}\n\n{context}",
         "total_seconds": time.perf_counter() - started,
     }
-    write_results(args.output, document)
+    folder = output_dir(args, "history_ablation")
+    write_results(folder, "history_ablation.json", document, smoke=args.quick)
     return 0
 
 

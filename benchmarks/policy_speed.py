@@ -7,11 +7,14 @@ observations, already tensors on the device, under ``torch.inference_mode()``. A
 reported. The reference is a plain 2-layer ``torch.nn.TransformerEncoder`` (d_model 64, 4 heads,
 PyTorch's default feed-forward width 2048) over 16 tokens per sample, and the same with a
 feed-forward width of 4 x 64 = 256, timed the same way. Results go to a Markdown table on stdout and
-to a JSON file.
+to ``policy_speed.json`` in a fresh ``benchmarks/runs/policy_speed-<UTC time>/`` (``--out DIR``:
+there; ``--update-results``: the committed ``benchmarks/results/``).
 
     python -m benchmarks.policy_speed                   # 20 repeats, batches 1, 256, 4096
-    python -m benchmarks.policy_speed --quick           # 3 repeats (for tests)
+    python -m benchmarks.policy_speed --batches 1 64    # other batch sizes (space-separated)
+    python -m benchmarks.policy_speed --quick           # smoke test: 3 repeats
     python -m benchmarks.policy_speed --threads 1       # torch.set_num_threads(1) first
+    python -m benchmarks.policy_speed --update-results  # refresh benchmarks/results/
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -32,15 +34,18 @@ from torch import nn
 from actformer_envs.rollout import Rollout
 from actformer_gym.agents import ActformerPolicy
 from benchmarks.common import (
-    RESULTS_DIR,
+    QUICK_HELP,
+    add_output_flags,
+    announce_smoke,
+    check_output_flags,
     machine_info,
+    output_dir,
     positive,
     run_stamp,
     torch_context_line,
     write_results,
 )
 
-DEFAULT_OUTPUT = RESULTS_DIR / "policy_speed.json"
 ENV_ID = "Actformer/Addition-v0"
 BATCHES = (1, 256, 4096)
 OBS_MODES = ("local", "full")
@@ -190,13 +195,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"untimed forward passes first (default {DEFAULT_WARMUP})",
     )
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_REPEATS} repeats, {QUICK_WARMUP} warm-up unless given"
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_HELP} ({QUICK_REPEATS} repeats, {QUICK_WARMUP} warm-up unless given)",
     )
     parser.add_argument(
         "--batches",
-        type=lambda text: [positive(int)(part) for part in text.split(",")],
+        type=positive(int),
+        nargs="+",
         default=list(BATCHES),
-        help="comma-separated batch sizes (default 1,256,4096)",
+        metavar="BATCH",
+        help=f"batch sizes, space-separated (default {' '.join(map(str, BATCHES))})",
     )
     parser.add_argument(
         "--device",
@@ -208,8 +217,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--threads", type=positive(int), default=None, help="torch.set_num_threads first (default: torch's)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the models and envs (default 0)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    add_output_flags(parser, "policy_speed")
     args = parser.parse_args(argv)
+    check_output_flags(parser, args)
+    args.batches = list(dict.fromkeys(args.batches))
     if args.repeats is None:
         args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
     if args.warmup is None:
@@ -226,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    announce_smoke(args.quick)
     started = time.perf_counter()
     results = []
     for case in cases(args.devices, args.batches):
@@ -273,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "markdown": f"{table}\n\n{context}",
         "total_seconds": time.perf_counter() - started,
     }
-    write_results(args.output, document)
+    write_results(output_dir(args, "policy_speed"), "policy_speed.json", document, smoke=args.quick)
     return 0
 
 

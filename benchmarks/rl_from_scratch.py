@@ -9,10 +9,14 @@ learning curves, in the JSON file); at the end the greedy exact match at the max
 Two more runs per task, warm start (behaviour cloning + DAgger) then PPO under each reward mode for
 the same RL budget, measure in the same run what the warm start is worth (and whether RL keeps it:
 greedy exact match is also measured right after the warm start). Torch runs on one thread.
+Results go to a Markdown table on stdout and to ``rl_from_scratch.json`` and ``.md`` in a fresh
+``benchmarks/runs/rl_from_scratch-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
+committed ``benchmarks/results/``).
 
     python -m benchmarks.rl_from_scratch                     # 3 tasks x 6 runs, 300k env-steps each
-    python -m benchmarks.rl_from_scratch --steps 1000000 --seeds 3
-    python -m benchmarks.rl_from_scratch --tasks Copy --quick  # tiny budget (for tests)
+    python -m benchmarks.rl_from_scratch --steps 1000000 --seeds 3 --tasks Addition Copy
+    python -m benchmarks.rl_from_scratch --tasks Copy --quick  # smoke test: tiny budget
+    python -m benchmarks.rl_from_scratch --update-results    # refresh benchmarks/results/
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,15 +34,20 @@ import torch
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
-    RESULTS_DIR,
+    QUICK_HELP,
+    add_output_flags,
+    announce_smoke,
+    check_output_flags,
+    expand_all,
     machine_info,
+    name_of,
+    output_dir,
     positive,
     run_stamp,
     torch_context_line,
     write_results,
 )
 
-DEFAULT_OUTPUT = RESULTS_DIR / "rl_from_scratch.json"
 #: Task -> training max length (short: the question is whether RL finds the procedure at all).
 TASK_LENGTHS = {"Addition": 3, "Copy": 5, "Reverse": 5}
 ALGORITHMS = {"PPO": "ppo", "A2C": "a2c"}  # name in the tables: the config's algo
@@ -180,20 +188,16 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def task_list(value: str) -> list[str]:
-    """Comma-separated task names, each one of TASK_LENGTHS."""
-    tasks = [part.strip() for part in value.split(",") if part.strip()]
-    unknown = [task for task in tasks if task not in TASK_LENGTHS]
-    if unknown or not tasks:
-        raise argparse.ArgumentTypeError(f"tasks must be among {list(TASK_LENGTHS)}, got {value!r}")
-    return list(dict.fromkeys(tasks))
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line; ``--quick`` sets the budget and evaluation episodes that were not given."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--tasks", type=task_list, default=list(TASK_LENGTHS), help="comma-separated (default: all three)"
+        "--tasks",
+        type=name_of(list(TASK_LENGTHS), "task"),
+        nargs="+",
+        default=["all"],
+        metavar="TASK",
+        help=f"tasks, space-separated, from {' '.join(TASK_LENGTHS)} (default: all)",
     )
     parser.add_argument(
         "--steps", type=positive(int), default=None, help=f"RL env-steps per run (default {DEFAULT_STEPS:,})"
@@ -208,10 +212,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"greedy episodes of the final exact match (default {DEFAULT_EVAL_EPISODES})",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="tiny budget, 16 envs, tiny warm start (for tests)"
+        "--quick", action="store_true", help=f"{QUICK_HELP} (tiny budget, 16 envs, tiny warm start)"
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file (.md beside)")
+    add_output_flags(parser, "rl_from_scratch")
     args = parser.parse_args(argv)
+    check_output_flags(parser, args)
+    args.tasks = expand_all(args.tasks, list(TASK_LENGTHS))
     if args.steps is None:
         args.steps = QUICK["steps"] if args.quick else DEFAULT_STEPS
     if args.eval_episodes is None:
@@ -224,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(1)  # the benchmark machine is shared; also what makes runs comparable
+    announce_smoke(args.quick)
     started = time.perf_counter()
     results = []
     for run in runs(args.tasks, args.seeds):
@@ -263,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "markdown": f"{table}\n\n{torch_context_line(machine, command, date)}",
         "total_seconds": time.perf_counter() - started,
     }
-    write_results(args.output, document, markdown_file=True)
+    folder = output_dir(args, "rl_from_scratch")
+    write_results(folder, "rl_from_scratch.json", document, smoke=args.quick, markdown_file=True)
     return 0
 
 

@@ -5,12 +5,13 @@ included), pre-sampled from a seeded NumPy Generator and reused cyclically, so t
 Each configuration is timed ``--repeats`` times for a fixed wall budget, each time in a fresh env
 after a warm-up; the repeats run in rounds over all configurations (so a slow spell of a shared
 host does not fall on one configuration alone), and the median steps/s is reported. Results go to
-a Markdown table on stdout and to a JSON file.
+a Markdown table on stdout and to ``throughput.json`` in a fresh ``benchmarks/runs/throughput-<UTC
+time>/`` (``--out DIR``: there; ``--update-results``: the committed ``benchmarks/results/``).
 
-    python -m benchmarks.throughput                    # every registered id, 3 s x 3 repeats each
-    python -m benchmarks.throughput --tasks Addition   # one task (names or ids, comma-separated)
-    python -m benchmarks.throughput --quick            # 0.5 s x 1 repeat (for tests)
-    python -m benchmarks.throughput --readme           # also rewrite the table block in README.md
+    python -m benchmarks.throughput                        # every registered id, 3 s x 3 repeats each
+    python -m benchmarks.throughput --tasks Addition Copy  # some tasks (names or ids, space-separated)
+    python -m benchmarks.throughput --quick                # smoke test: 0.5 s x 1 repeat
+    python -m benchmarks.throughput --update-results --readme  # refresh results/ and README's table
 """
 
 from __future__ import annotations
@@ -29,21 +30,23 @@ import gymnasium as gym
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.speed import ACTION_BLOCK, steps_per_second
 from benchmarks.common import (
+    QUICK_HELP,
     REPO_ROOT,
-    RESULTS_DIR,
+    add_output_flags,
+    announce_smoke,
+    check_output_flags,
     context_line,
     machine_info,
+    output_dir,
     positive,
     run_stamp,
     write_results,
 )
 
-DEFAULT_OUTPUT = RESULTS_DIR / "throughput.json"
 DEFAULT_README = REPO_ROOT / "README.md"
 README_START = "<!-- throughput:start -->"
 README_END = "<!-- throughput:end -->"
 
-DEFAULT_TASKS = "all"
 DEFAULT_SECONDS, DEFAULT_REPEATS = 3.0, 3
 QUICK_SECONDS, QUICK_REPEATS = 0.5, 1
 #: Pre-sampled batches of actions, reused cyclically; the warm-up steps through the block once.
@@ -179,21 +182,25 @@ def readme_problem(readme: Path) -> str | None:
     return None
 
 
-def env_ids_argument(value: str) -> list[str]:
-    """``all``, or comma-separated task names (``Addition``) or ids (``Actformer/Addition-v0``)."""
-    registered = [env_id for env_id in gym.registry if env_id.startswith("Actformer/")]
+def registered_ids() -> list[str]:
+    """Every registered Actformer env id."""
+    return [env_id for env_id in gym.registry if env_id.startswith("Actformer/")]
+
+
+def env_id_argument(value: str) -> list[str]:
+    """One item of ``--tasks``: ``all`` (every registered id), a task name (``Addition``) or an id
+    (``Actformer/Addition-v0``); the env ids it stands for."""
+    registered = registered_ids()
     if value == "all":
         return registered
     by_name = {env_id.split("/", 1)[1].rsplit("-v", 1)[0]: env_id for env_id in registered}
-    env_ids = []
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        env_id = by_name.get(item, item)
-        if env_id not in registered:
-            raise argparse.ArgumentTypeError(f"unknown task {item!r}; choose from {registered} or 'all'")
-        env_ids.append(env_id)
-    if not env_ids:
-        raise argparse.ArgumentTypeError("no task given")
-    return list(dict.fromkeys(env_ids))
+    env_id = by_name.get(value, value)
+    if env_id not in registered:
+        hint = "; lists are space-separated" if "," in value else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown task {value!r}{hint}; choose from {' '.join(by_name)} or all"
+        )
+    return [env_id]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -201,9 +208,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--tasks",
-        type=env_ids_argument,
-        default=DEFAULT_TASKS,
-        help="'all' (default: every registered Actformer id) or comma-separated task names or ids",
+        type=env_id_argument,
+        nargs="+",
+        default=None,
+        metavar="TASK",
+        help="task names or ids, space-separated, or all (default: every registered Actformer id)",
     )
     parser.add_argument(
         "--seconds",
@@ -220,7 +229,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"{QUICK_SECONDS} s and {QUICK_REPEATS} repeat unless given (for tests)",
+        help=f"{QUICK_HELP} ({QUICK_SECONDS} s and {QUICK_REPEATS} repeat unless given)",
     )
     parser.add_argument(
         "--no-reference",
@@ -229,16 +238,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"skip the yardstick: Gymnasium's {REFERENCE.env_id} native vector env at {REFERENCE.num_envs}",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the envs and the actions (default 0)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    add_output_flags(parser, "throughput")
     parser.add_argument(
         "--readme",
         type=Path,
         nargs="?",
         const=DEFAULT_README,
         default=None,
-        help="rewrite the block between the throughput markers of README.md (or of the given file)",
+        help="rewrite the block between the throughput markers of README.md (or of the given file); "
+        "README.md's own only with --update-results, never with --quick",
     )
     args = parser.parse_args(argv)
+    check_output_flags(parser, args)
+    if args.readme is not None and args.quick:
+        parser.exit(2, f"{parser.prog}: error: --quick is a smoke test; its table never goes into a README\n")
+    if args.readme is not None and not args.update_results and args.readme.resolve() == DEFAULT_README:
+        parser.exit(
+            2, f"{parser.prog}: error: README.md's table is the committed results': add --update-results\n"
+        )
+    args.tasks = list(dict.fromkeys(env_id for ids in args.tasks or [registered_ids()] for env_id in ids))
     if args.seconds is None:
         args.seconds = QUICK_SECONDS if args.quick else DEFAULT_SECONDS
     if args.repeats is None:
@@ -293,11 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.readme is not None and (problem := readme_problem(args.readme)):
         print(f"error: {problem}", file=sys.stderr)
         return 1
+    announce_smoke(args.quick)
     started = time.perf_counter()
     configs = configurations(args.tasks, args.reference)
     measurements = measure_all(configs, args.seconds, args.repeats, args.seed)
     document = results_document(args, argv, measurements, ratios(measurements), time.perf_counter() - started)
-    write_results(args.output, document)
+    write_results(output_dir(args, "throughput"), "throughput.json", document, smoke=args.quick)
     if args.readme is not None:
         rewrite_readme(args.readme, document["markdown"])
     return 0

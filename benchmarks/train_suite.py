@@ -5,11 +5,14 @@ short training length, timed from scratch; then greedy exact match at the traini
 longer ones (10x and 100x where the expert's episodes stay affordable), over a fixed number of
 problems each. Addition also faces adversarial carry chains at every length.
 
-    python -m benchmarks.train_suite                     # every task (about 20 minutes on 2 cores)
-    python -m benchmarks.train_suite --tasks Addition    # the headline alone
-    python -m benchmarks.train_suite --quick             # tiny budgets (for tests)
+    python -m benchmarks.train_suite                        # every task (about 20 minutes on 2 cores)
+    python -m benchmarks.train_suite --tasks Addition Copy  # some tasks (space-separated)
+    python -m benchmarks.train_suite --quick                # smoke test: tiny budgets
+    python -m benchmarks.train_suite --update-results       # refresh benchmarks/results/
+    python -m benchmarks.train_suite --update-results --update --tasks Addition  # rerun one row of it
 
-Results: ``benchmarks/results/train_suite.json`` and a Markdown table on stdout.
+Results: ``train_suite.json`` in a fresh ``benchmarks/runs/train_suite-<UTC time>/`` (``--out DIR``:
+there; ``--update-results``: the committed ``benchmarks/results/``), and a Markdown table on stdout.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -30,19 +32,26 @@ from actformer_envs.tasks.registry import env_id
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.trainer import Trainer
+from benchmarks import common
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
     PLANS,
-    RESULTS_DIR,
+    QUICK_HELP,
     Plan,
+    add_output_flags,
+    announce_smoke,
+    check_output_flags,
+    expand_all,
     machine_info,
+    name_of,
+    output_dir,
     plan_settings,
     positive,
     run_stamp,
     write_results,
 )
 
-DEFAULT_OUTPUT = RESULTS_DIR / "train_suite.json"
+RESULTS_NAME = "train_suite.json"
 QUICK_EPISODES, QUICK_STEPS = 8, 2048
 
 
@@ -181,7 +190,14 @@ def provenance(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     names = [plan.task for plan in PLANS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", default="all", help=f"'all' or comma-separated names from {names}")
+    parser.add_argument(
+        "--tasks",
+        type=name_of(names, "task"),
+        nargs="+",
+        default=["all"],
+        metavar="TASK",
+        help="task names, space-separated, or all (default: all)",
+    )
     parser.add_argument(
         "--total-steps",
         type=positive(int),
@@ -193,19 +209,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_STEPS} steps, {QUICK_EPISODES} problems"
+        "--quick", action="store_true", help=f"{QUICK_HELP} ({QUICK_STEPS} steps, {QUICK_EPISODES} problems)"
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_output_flags(parser, "train_suite")
     parser.add_argument(
         "--update",
         action="store_true",
-        help="keep the other tasks' rows of an existing --output file (each row records its own run)",
+        help=f"keep the other tasks' rows of the {RESULTS_NAME} already in the output folder, else of "
+        "the committed one (each row records its own run)",
     )
     args = parser.parse_args(argv)
-    chosen = names if args.tasks == "all" else [t.strip() for t in args.tasks.split(",") if t.strip()]
-    unknown = sorted(set(chosen) - set(names))
-    if unknown or not chosen:
-        parser.error(f"--tasks: unknown {unknown}; choose from {names} or 'all'")
+    check_output_flags(parser, args)
+    chosen = expand_all(args.tasks, names)
     args.plans = [plan for plan in PLANS if plan.task in chosen]
     if args.quick:
         args.total_steps, args.episodes = QUICK_STEPS, args.episodes or QUICK_EPISODES
@@ -216,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair on a shared machine
+    announce_smoke(args.quick)
     started = time.perf_counter()
     date, command = run_stamp("train_suite", argv)
     rows = []
@@ -225,8 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         row["run"] = {"date": date, "command": command}
         print(markdown_table([row]).splitlines()[-1], file=sys.stderr)
         rows.append(row)
-    if args.update and args.output.is_file():
-        previous = json.loads(args.output.read_text(encoding="utf-8"))
+    folder = output_dir(args, "train_suite")
+    previous_file = folder / RESULTS_NAME
+    if not previous_file.is_file():
+        previous_file = common.RESULTS_DIR / RESULTS_NAME
+    if args.update and previous_file.is_file():
+        previous = json.loads(previous_file.read_text(encoding="utf-8"))
         rerun = {plan.task for plan in args.plans}
         kept = [r for r in previous["rows"] if r["task"] not in rerun]
         for row in kept:
@@ -250,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total_seconds": time.perf_counter() - started,
         "markdown": markdown_table(rows) + "\n\n" + provenance(rows, machine),
     }
-    write_results(args.output, document)
+    write_results(folder, RESULTS_NAME, document, smoke=args.quick)
     return 0
 
 

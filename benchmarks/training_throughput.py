@@ -13,10 +13,13 @@ on the CPU with one torch thread, in the same run:
 
 Each learner first runs one untimed iteration (rollout + update), then ``--iterations`` timed ones,
 ``--repeats`` times; the median env-steps/s (rollout and update together, wall clock) is reported,
-and its ratio to each SB3 learner's.
+and its ratio to each SB3 learner's. Results go to a Markdown table on stdout and to
+``training_throughput.json`` and ``.md`` in a fresh ``benchmarks/runs/training_throughput-<UTC time>/``
+(``--out DIR``: there; ``--update-results``: the committed ``benchmarks/results/``).
 
-    python -m benchmarks.training_throughput               # 64 envs x 64 steps, 8 iterations x 3 repeats
-    python -m benchmarks.training_throughput --quick       # tiny (for tests)
+    python -m benchmarks.training_throughput                   # 64 envs x 64 steps, 8 iterations x 3 repeats
+    python -m benchmarks.training_throughput --quick           # smoke test: tiny sizes
+    python -m benchmarks.training_throughput --update-results  # refresh benchmarks/results/
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import stable_baselines3
@@ -39,15 +41,18 @@ from actformer_gym.train.config import PPO as PPOSettings
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
-    RESULTS_DIR,
+    QUICK_HELP,
+    add_output_flags,
+    announce_smoke,
+    check_output_flags,
     machine_info,
+    output_dir,
     positive,
     run_stamp,
     torch_context_line,
     write_results,
 )
 
-DEFAULT_OUTPUT = RESULTS_DIR / "training_throughput.json"
 TASK, MIN_LENGTH, MAX_LENGTH = "Addition", 1, 3
 LEARNERS = ("trainer", "sb3-actformer", "sb3-multiinput")
 DEFAULTS = {"num_envs": 64, "num_steps": 64, "iterations": 8, "repeats": 3}
@@ -181,9 +186,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             default=None,
             help=f"{help_text} (default {DEFAULTS[flag]})",
         )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes unless given (for tests)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file (.md beside)")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} (tiny sizes unless given)")
+    add_output_flags(parser, "training_throughput")
     args = parser.parse_args(argv)
+    check_output_flags(parser, args)
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -197,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(1)  # the benchmark machine is shared; SB3 and the Trainer alike
+    announce_smoke(args.quick)
     started = time.perf_counter()
     config = trainer_config(args)
     results = []
@@ -233,7 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "markdown": f"{table}\n\n{torch_context_line(machine, command, date)}",
         "total_seconds": time.perf_counter() - started,
     }
-    write_results(args.output, document, markdown_file=True)
+    folder = output_dir(args, "training_throughput")
+    write_results(folder, "training_throughput.json", document, smoke=args.quick, markdown_file=True)
     return 0
 
 

@@ -4,9 +4,9 @@ the random or numeric stream lands with (every seed, every length, before and af
     python -m scripts.seed_table --before B0.json B1.json ... --after A0.json A1.json ... \\
         --output benchmarks/results/NAME.json
 
-Each file is the output of ``python -m benchmarks.train_suite --seed S --tasks ... --output FILE``
-(one seed per file). The JSON output keeps every run's rows and settings; the Markdown table
-(printed, and written beside the JSON) reads one line per task, seed and policy.
+Each file is the ``DIR/train_suite.json`` of ``python -m benchmarks.train_suite --seed S --tasks ...
+--out DIR`` (one seed per file). The JSON output keeps every run's rows and settings; the Markdown
+table (printed, and written beside the JSON) reads one line per task, seed and policy.
 """
 
 from __future__ import annotations

@@ -1,21 +1,123 @@
-"""Smoke tests of the throughput benchmark script and of the demo (``python -m actformer_envs.demo``)."""
+"""Smoke tests of the throughput benchmark script, of what every benchmark script shares (where its
+results go, the smoke-test marking, the refusals), and of the demo (``python -m actformer_envs.demo``).
+
+The helpers ``run_with_default_output``, ``check_smoke`` and ``check_not_smoke`` are imported by the other
+benchmark scripts' tests.
+"""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import importlib
 import json
 import math
+import re
+import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import pytest
 
 from actformer_envs import demo
+from benchmarks import common
+from benchmarks.common import SMOKE_BANNER
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS = REPO_ROOT / "benchmarks" / "results"
+RUNS = REPO_ROOT / "benchmarks" / "runs"
 MODULE = "benchmarks.throughput"
 CONFIGURATIONS = {("single", 1), ("sync", 64), ("native", 64), ("native", 1024), ("native", 4096)}
+#: Every benchmark script, as ``benchmarks.<name>``.
+SCRIPTS = (
+    "throughput",
+    "training_throughput",
+    "policy_speed",
+    "history_ablation",
+    "rl_from_scratch",
+    "train_suite",
+    "generalization",
+)
+
+
+# -- helpers shared with the other benchmark scripts' tests -----------------------------------------
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
+    """Every file under ``folder``: its modification time and a digest of its bytes."""
+    return {
+        path.relative_to(folder).as_posix(): (
+            path.stat().st_mtime_ns,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def written_folder(stdout: str) -> Path:
+    """The folder a script's last ``Wrote ... to DIR`` line names."""
+    matches = re.findall(r"^Wrote .+ to (.+?)/?$", stdout, flags=re.MULTILINE)
+    assert matches, f"no 'Wrote ... to DIR' line in:\n{stdout[-2000:]}"
+    return Path(matches[-1])
+
+
+def run_with_default_output(
+    script: str, args: tuple[str, ...], tmp_path: Path, timeout: float = 300
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run ``benchmarks.<script> *args`` as ``python -m`` does, from the repo root, with its default
+    output, but with ``benchmarks.common``'s results and runs folders moved into ``tmp_path`` (so that a
+    regression fails the test without overwriting the committed results, and parallel runs do not
+    meet); check that it left the results folder untouched (and the committed one) and wrote into a
+    fresh ``<script>-<UTC time>`` folder of the runs folder; (the finished run, that folder)."""
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    results.mkdir()
+    (results / f"{script}.json").write_text("{}\n", encoding="utf-8")  # a committed file
+    before = snapshot(results), snapshot(RESULTS)
+    code = (
+        "import runpy, sys; from pathlib import Path; from benchmarks import common; "
+        f"common.RESULTS_DIR, common.RUNS_DIR = Path({str(results)!r}), Path({str(runs)!r}); "
+        f"sys.argv = ['-m', *{list(args)!r}]; "
+        f"runpy.run_module('benchmarks.{script}', run_name='__main__', alter_sys=True)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (snapshot(results), snapshot(RESULTS)) == before, "the run changed the results folder"
+    folder = written_folder(result.stdout)
+    assert folder.parent == runs and list(runs.iterdir()) == [folder]
+    assert re.fullmatch(rf"{script}-\d{{8}}T\d{{6}}Z", folder.name), folder.name
+    return result, folder
+
+
+def check_smoke(result: subprocess.CompletedProcess[str], document: dict[str, Any]) -> None:
+    """A ``--quick`` run says it is a smoke test at its start, right above and below its table, in
+    its Markdown and in its JSON."""
+    assert document["smoke"] is True
+    assert result.stdout.splitlines()[0] == SMOKE_BANNER
+    assert result.stdout.count(SMOKE_BANNER) == 3  # at the start, then above and below the table
+    markdown = document["markdown"]
+    assert markdown.splitlines()[0] == SMOKE_BANNER
+    assert markdown in result.stdout
+    after = result.stdout.split(markdown, 1)[1].strip().splitlines()
+    assert after[0] == SMOKE_BANNER
+
+
+def check_not_smoke(result: Any, document: dict[str, Any]) -> None:
+    """A run without ``--quick`` is no smoke test: no banner, ``smoke`` false."""
+    assert document["smoke"] is False
+    assert SMOKE_BANNER not in document["markdown"]
+    if isinstance(result, str):
+        assert SMOKE_BANNER not in result
+
+
+# -- the throughput benchmark ------------------------------------------------------------------------
 
 
 def run_benchmark(*args: str) -> subprocess.CompletedProcess[str]:
@@ -26,10 +128,10 @@ def run_benchmark(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_throughput_quick_writes_results(tmp_path: Path) -> None:
-    output = tmp_path / "throughput.json"
-    result = run_benchmark("--quick", "--tasks", "Addition", "--output", str(output))
-    assert result.returncode == 0, result.stderr
-    document = json.loads(output.read_text(encoding="utf-8"))
+    result, folder = run_with_default_output("throughput", ("--quick", "--tasks", "Addition"), tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == ["throughput.json"]
+    document = json.loads((folder / "throughput.json").read_text(encoding="utf-8"))
+    check_smoke(result, document)
 
     assert {"configurations", "ratios", "machine", "command", "date", "total_seconds", "markdown"} <= set(
         document
@@ -53,15 +155,16 @@ def test_throughput_quick_writes_results(tmp_path: Path) -> None:
     assert machine["cpu_count"] >= 1
     assert document["total_seconds"] > 0
     assert "--quick" in document["command"]
-    assert document["markdown"].splitlines()[0] in result.stdout
+    assert document["markdown"].splitlines()[2] in result.stdout
 
 
 def test_throughput_rewrites_readme_block(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n<!-- throughput:start -->\nold\n<!-- throughput:end -->\nafter\n")
-    args = ("--tasks", "Copy", "--seconds", "0.05", "--repeats", "1", "--output", str(tmp_path / "t.json"))
+    args = ("--tasks", "Copy", "--seconds", "0.05", "--repeats", "1", "--out", str(tmp_path / "out"))
     result = run_benchmark(*args, "--readme", str(readme))
     assert result.returncode == 0, result.stderr
+    check_not_smoke(result.stdout, json.loads((tmp_path / "out" / "throughput.json").read_text()))
     text = readme.read_text()
     assert text.startswith("# Title\n<!-- throughput:start -->\n| env |")
     assert text.endswith("<!-- throughput:end -->\nafter\n")
@@ -75,6 +178,7 @@ def test_throughput_rewrites_readme_block(tmp_path: Path) -> None:
         ("--seconds", "abc"),
         ("--repeats", "-1"),
         ("--tasks", "NoSuchTask"),
+        ("--tasks", "Copy,Addition"),  # lists are space-separated
         ("--bogus",),
     ],
 )
@@ -84,15 +188,266 @@ def test_throughput_rejects_bad_flags(args: tuple[str, ...]) -> None:
     assert "error:" in result.stderr
 
 
+def test_throughput_tasks_are_a_space_separated_list() -> None:
+    from benchmarks import throughput
+
+    args = throughput.parse_args(["--tasks", "Copy", "Actformer/Addition-v0", "Copy"])
+    assert args.tasks == ["Actformer/Copy-v0", "Actformer/Addition-v0"]
+    assert throughput.parse_args([]).tasks == throughput.registered_ids()
+    assert throughput.parse_args(["--tasks", "all"]).tasks == throughput.registered_ids()
+
+
+def test_throughput_comma_list_gets_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import throughput
+
+    with pytest.raises(SystemExit) as exit_info:
+        throughput.parse_args(["--tasks", "Copy,Addition"])
+    assert exit_info.value.code == 2
+    assert "space-separated" in capsys.readouterr().err.splitlines()[-1]
+
+
 def test_throughput_readme_without_markers_fails(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# No markers here\n")
     result = run_benchmark(
-        "--quick", "--tasks", "Copy", "--output", str(tmp_path / "t.json"), "--readme", str(readme)
+        "--seconds", "0.05", "--tasks", "Copy", "--out", str(tmp_path / "out"), "--readme", str(readme)
     )
     assert result.returncode != 0
     assert "markers" in result.stderr
-    assert not (tmp_path / "t.json").exists()
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--quick", "--readme", "{tmp}/README.md"), "smoke test"),  # smoke numbers never go into a README
+        (("--readme",), "--update-results"),  # README.md's table is the committed results'
+    ],
+)
+def test_throughput_readme_refusals(
+    args: tuple[str, ...], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import throughput
+
+    with pytest.raises(SystemExit) as exit_info:
+        throughput.parse_args([arg.format(tmp=tmp_path) for arg in args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error:" in err and words in err
+
+
+# -- what every benchmark script shares ---------------------------------------------------------------
+
+
+@pytest.fixture
+def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """``benchmarks.common``'s results and runs folders, moved into ``tmp_path`` for the test."""
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    results.mkdir()
+    monkeypatch.setattr(common, "RESULTS_DIR", results)
+    monkeypatch.setattr(common, "RUNS_DIR", runs)
+    return results, runs
+
+
+def output_args(**flags: Any) -> argparse.Namespace:
+    return argparse.Namespace(**{"quick": False, "out": None, "update_results": False, **flags})
+
+
+def test_results_and_runs_folders() -> None:
+    """The committed results, and the git-ignored folder of the runs (the tests move both)."""
+    assert common.RESULTS_DIR == RESULTS and common.RUNS_DIR == RUNS
+    assert RESULTS.is_dir()
+    if shutil.which("git") is None:
+        return
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "benchmarks/runs/throughput-20260101T000000Z/throughput.json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+    )
+    assert ignored.returncode in (0, 128)  # 128: not a git checkout (an sdist); 1 would be "not ignored"
+
+
+def test_default_output_is_a_fresh_folder_per_run(folders: tuple[Path, Path]) -> None:
+    results, runs = folders
+    first = common.output_dir(output_args(), "throughput")
+    second = common.output_dir(output_args(), "throughput")  # the same second: a suffix keeps it fresh
+    assert first != second and first.parent == runs == second.parent
+    assert first.is_dir() and second.is_dir() and not any(first.iterdir())
+    assert re.fullmatch(r"throughput-\d{8}T\d{6}Z", first.name)
+    third = common.output_dir(output_args(), "throughput")
+    assert len({first, second, third}) == 3 and all(f.name.startswith("throughput-") for f in (second, third))
+    assert not any(results.iterdir())
+
+
+def test_update_results_and_out_choose_the_folder(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    results, runs = folders
+    assert common.output_dir(output_args(update_results=True), "throughput") == results
+    assert common.output_dir(output_args(out=tmp_path / "mine"), "throughput") == tmp_path / "mine"
+    assert (tmp_path / "mine").is_dir() and not runs.exists()
+    inside = output_args(out=results / "full", update_results=True)
+    assert common.output_problem(inside.quick, inside.out, inside.update_results) is None
+
+
+def test_write_results_marks_smoke_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = {"benchmark": "x", "markdown": "| a |\n|---|"}
+    path = common.write_results(tmp_path, "x.json", document, smoke=True, markdown_file=True)
+    out = capsys.readouterr().out
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["smoke"] is True and written["markdown"] == f"{SMOKE_BANNER}\n\n| a |\n|---|"
+    assert (tmp_path / "x.md").read_text(encoding="utf-8") == written["markdown"] + "\n"
+    assert out.splitlines()[0] == SMOKE_BANNER and out.count(SMOKE_BANNER) == 2
+    assert f"Wrote x.json, x.md to {tmp_path}" in out
+    assert common.smoke_markdown(written["markdown"], True) == written["markdown"]  # once only
+
+    document = {"benchmark": "x", "markdown": "| a |\n|---|"}
+    common.write_results(tmp_path, "y.json", document, smoke=False)
+    assert SMOKE_BANNER not in capsys.readouterr().out
+    assert json.loads((tmp_path / "y.json").read_text(encoding="utf-8"))["smoke"] is False
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (("--quick", "--update-results"), "--quick is a smoke test"),
+        (("--out", "{results}/sub"), "add --update-results"),
+        (("--update-results", "--out", "{tmp}/elsewhere"), "lies outside"),
+    ],
+    ids=["quick-update-results", "out-into-results", "update-results-elsewhere"],
+)
+def test_scripts_refuse_smoke_numbers_in_the_results(
+    script: str,
+    flags: tuple[str, ...],
+    words: str,
+    folders: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results, runs = folders
+    module = importlib.import_module(f"benchmarks.{script}")
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args([flag.format(results=results, tmp=tmp_path) for flag in flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"{Path(sys.argv[0]).name}: error: ") and words in err
+    assert not any(results.iterdir()) and not runs.exists()
+
+
+def test_quick_update_results_is_refused_from_the_command_line(tmp_path: Path) -> None:
+    """The whole process exits 2 with one line. Its results folder is a temporary one, so that a
+    broken refusal fails this test without overwriting the committed throughput results."""
+    code = (
+        "import sys; from pathlib import Path; from benchmarks import common, throughput; "
+        f"common.RESULTS_DIR = common.RUNS_DIR = Path({str(tmp_path)!r}); "
+        "sys.exit(throughput.main(['--quick', '--update-results', '--tasks', 'Copy', '--seconds', '0.01']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "--quick is a smoke test" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def fake_rl_run(run: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """A finished ``rl_from_scratch`` run, without the training (minutes without --quick)."""
+    return {
+        "task": run.task,
+        "algorithm": run.algorithm,
+        "reward_mode": run.reward_mode,
+        "warm_start": run.warm_start,
+        "seed": run.seed,
+        "max_length": 5,
+        "steps": args.steps,
+        "final_success_rate": 0.5,
+        "final_curriculum_length": 5,
+        "exact_match": 0.5,
+        "exact_match_before_rl": None,
+        "wall_seconds": 1.0,
+    }
+
+
+def fake_learner(name: str, *args: Any) -> dict[str, Any]:
+    """A ``training_throughput`` measurement, without SB3's and our training."""
+    return {"learner": name, "steps_per_second": 1.0, "repeats": [1.0], "parameters": 1}
+
+
+def fake_ablation_run(history_length: int, weight_decay: float, seed: int, args: Any) -> dict[str, Any]:
+    """A ``history_ablation`` run, without the behaviour cloning and the 100-digit probes."""
+    return {
+        "history_length": history_length,
+        "weight_decay": weight_decay,
+        "seed": seed,
+        "parameters": 1,
+        "final_loss": 0.1,
+        "losses": [0.1],
+        "exact_match": {"3": 1.0},
+        "decision_error_rate_100": 0.0,
+        "changed_by_blanked_history": None,
+        "changed_by_shuffled_history": None,
+        "train_seconds": 1.0,
+        "eval_seconds": 1.0,
+    }
+
+
+def fake_suite_row(plan: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """A ``train_suite`` row, without the training (minutes without --quick)."""
+    scores = {
+        str(length): {"exact_match": 1.0, "episodes": 1, "seconds": 0.0} for length in plan.eval_lengths
+    }
+    return {"task": plan.task, "train_length": plan.train_length, "train_seconds": 1.0, "exact_match": scores}
+
+
+#: Per script: arguments of a small run that is not a smoke test, and what to stub (the training and
+#: measuring of those that take more than a few seconds: only the writing is under test).
+SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
+    "throughput": (("--tasks", "Copy", "--seconds", "0.02", "--repeats", "1", "--no-reference"), {}),
+    "training_throughput": (("--iterations", "1", "--repeats", "1"), {"measure": fake_learner}),
+    "policy_speed": (("--repeats", "1", "--warmup", "1", "--batches", "1", "--device", "cpu"), {}),
+    "history_ablation": (("--seeds", "0", "--weight-decays", "0"), {"run": fake_ablation_run}),
+    "rl_from_scratch": (("--tasks", "Copy", "--steps", "64"), {"train": fake_rl_run}),
+    "train_suite": (("--tasks", "Copy"), {"run_plan": fake_suite_row}),
+    "generalization": (
+        ("--tasks", "Copy", "--agents", "expert", "--multipliers", "1", "--episodes", "2", "--seeds", "1"),
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_update_results_writes_into_the_results_folder(
+    script: str,
+    folders: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    one_thread: None,
+) -> None:
+    results, runs = folders
+    module = importlib.import_module(f"benchmarks.{script}")
+    args, stubs = SMALL_RUNS[script]
+    for name, stub in stubs.items():
+        monkeypatch.setattr(module, name, stub)
+    assert module.main([*args, "--update-results"]) == 0
+    out = capsys.readouterr().out
+    document = json.loads((results / f"{script}.json").read_text(encoding="utf-8"))
+    check_not_smoke(out, document)
+    assert f"to {results}" in out.splitlines()[-1]
+    assert not runs.exists()
+
+
+def test_default_output_leaves_the_results_folder_alone(
+    folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import throughput
+
+    results, runs = folders
+    args = SMALL_RUNS["throughput"][0]
+    assert throughput.main(list(args)) == 0
+    assert throughput.main(list(args)) == 0
+    assert not any(results.iterdir())
+    made = sorted(runs.iterdir())
+    assert len(made) == 2 and all((folder / "throughput.json").is_file() for folder in made)
+    assert capsys.readouterr().out.count(f"to {runs}") == 2
 
 
 def test_demo_expert_solves_every_env(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,3 +477,36 @@ def test_speed_rejects_an_unknown_face() -> None:
 
     with pytest.raises(ValueError, match="face"):
         random_stepper("Actformer/Copy-v0", "async", 2)
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Every ``python -m benchmarks.NAME ...`` line of the scripts' and ``benchmarks.common``'s
+    docstrings: (NAME, its arguments)."""
+    commands = []
+    for name in ("common", *SCRIPTS):
+        doc = importlib.import_module(f"benchmarks.{name}").__doc__ or ""
+        for match in re.finditer(
+            r"^\s*python -m benchmarks\.(\w+)(.*?)(?:\s+#.*)?$", doc, flags=re.MULTILINE
+        ):
+            commands.append((match.group(1), shlex.split(match.group(2))))
+    return commands
+
+
+@pytest.mark.parametrize(("script", "args"), documented_commands())
+def test_documented_commands_parse(script: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands the docstrings show are accepted as written (parsed only, nothing runs)."""
+    monkeypatch.chdir(REPO_ROOT)
+    assert script in SCRIPTS
+    importlib.import_module(f"benchmarks.{script}").parse_args(args)
+
+
+def test_every_script_documents_its_output_and_smoke_test() -> None:
+    """Each script's docstring shows a --quick and an --update-results command and says where results go."""
+    by_script: dict[str, list[list[str]]] = {}
+    for script, args in documented_commands():
+        by_script.setdefault(script, []).append(args)
+    for script in SCRIPTS:
+        doc = importlib.import_module(f"benchmarks.{script}").__doc__ or ""
+        assert any("--quick" in args for args in by_script[script]), script
+        assert any("--update-results" in args for args in by_script[script]), script
+        assert f"benchmarks/runs/{script}-<UTC" in " ".join(doc.split()), script

@@ -1,33 +1,37 @@
-"""``python -m benchmarks.generalization``: a tiny grid writes outputs of the documented shape, a cell runs
-the same through Ray, the Wilson interval matches known values, and bad flags are rejected."""
+"""``python -m benchmarks.generalization``: a tiny grid writes outputs of the documented shape (into a
+fresh folder, marked as a smoke test), a cell runs the same through Ray, the Wilson interval matches
+known values, a grid whose every cell failed still writes its outputs, and bad flags are rejected."""
 
 from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_benchmarks import check_smoke, run_with_default_output
 
 from benchmarks import generalization
 from benchmarks.generalization import Cell, Settings, aggregate, run_cell, run_cells, wilson_interval
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MODULE = "benchmarks.generalization"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+OUTPUTS = [
+    "generalization.csv",
+    "generalization.json",
+    "generalization.md",
+    "generalization.png",
+    "generalization_seeds.csv",
+]
 
 
 def test_tiny_grid_writes_outputs(tmp_path: Path) -> None:
-    # Parity at 1x, 2x and 50x; Multiplication's 50x is over the quick cap of reference agents (20x).
-    args = ["--quick", "--tasks", "Parity,Multiplication", "--agents", "expert,random"]
-    args += ["--multipliers", "1,2,50", "--episodes", "16", "--seeds", "2", "--output", str(tmp_path)]
-    result = subprocess.run(
-        [sys.executable, "-m", MODULE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    document = json.loads((tmp_path / "generalization.json").read_text(encoding="utf-8"))
+    # Parity at 1x, 2x and 50x; Multiplication's 50x is over the smoke cap of reference agents (20x).
+    args = ("--quick", "--tasks", "Parity", "Multiplication", "--agents", "expert", "random")
+    args += ("--multipliers", "1", "2", "50", "--episodes", "16", "--seeds", "2")
+    result, folder = run_with_default_output("generalization", args, tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == OUTPUTS
+    document = json.loads((folder / "generalization.json").read_text(encoding="utf-8"))
+    check_smoke(result, document)
     assert {"date", "command", "settings", "machine", "cells", "rows", "aggregated", "skipped"} <= set(
         document
     )
@@ -35,6 +39,7 @@ def test_tiny_grid_writes_outputs(tmp_path: Path) -> None:
     assert document["failed"] == [] and document["total_seconds"] > 0
     settings = document["settings"]
     assert settings["episodes"] == 16 and settings["seeds"] == 2 and settings["multipliers"] == [1, 2, 50]
+    assert settings["quick"] and settings["budget"] == "smoke"
     assert settings["train_lengths"] == {"Parity": 5, "Multiplication": 3}
     assert document["machine"]["cpu_count"] >= 1 and document["machine"]["torch_threads"] == 1
     assert len(document["cells"]) == 2 * 2 * 2  # tasks x agents x seeds
@@ -57,27 +62,25 @@ def test_tiny_grid_writes_outputs(tmp_path: Path) -> None:
         assert random["ci_low"] <= random["accuracy"] <= random["ci_high"]
         assert len(expert["seed_accuracies"]) == 2
     skipped = pooled["Multiplication", "expert", 50]
-    assert skipped["accuracy"] is None and skipped["seeds"] == 0 and "up to 20x" in skipped["skipped"]
+    assert skipped["accuracy"] is None and skipped["seeds"] == 0
+    assert "the smoke budget evaluates reference agents up to 20x" in skipped["skipped"]
     assert {(s["task"], s["agent"], s["multiplier"]) for s in document["skipped"]} == {
         ("Multiplication", "expert", 50),
         ("Multiplication", "random", 50),
     }
 
-    with (tmp_path / "generalization.csv").open(encoding="utf-8") as file:
+    with (folder / "generalization.csv").open(encoding="utf-8") as file:
         table = list(csv.DictReader(file))
     assert list(table[0]) == [*generalization.CSV_COLUMNS, "skipped"]
     assert len(table) == len(pooled)
     multiplication = [r for r in table if r["task"] == "Multiplication" and r["multiplier"] == "50"]
     assert all(r["accuracy"] == "" and r["skipped"] for r in multiplication)
-    with (tmp_path / "generalization_seeds.csv").open(encoding="utf-8") as file:
+    with (folder / "generalization_seeds.csv").open(encoding="utf-8") as file:
         assert len(list(csv.DictReader(file))) == len(document["rows"])
-    assert (tmp_path / "generalization.png").read_bytes()[:8] == PNG_SIGNATURE
-    assert (tmp_path / "generalization.md").read_text(encoding="utf-8").strip() == document[
-        "markdown"
-    ].strip()
-    assert document["markdown"].splitlines()[0] in result.stdout
+    assert (folder / "generalization.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (folder / "generalization.md").read_text(encoding="utf-8").strip() == document["markdown"].strip()
     assert "| Parity (≤ 5) | expert | 1.00 [" in document["markdown"]
-    assert generalization.markdown_from_file(tmp_path / "generalization.json") == document["markdown"]
+    assert generalization.markdown_from_file(folder / "generalization.json") == document["markdown"]
 
 
 def test_a_cell_runs_the_same_through_ray() -> None:
@@ -163,21 +166,110 @@ def test_a_failing_cell_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "flag, value",
+    "flag, values",
     [
-        ("--tasks", "NoSuchTask"),
-        ("--agents", "expert,nobody"),
-        ("--seeds", "0"),
-        ("--multipliers", "0,1"),
-        ("--multipliers", "one"),
-        ("--episodes", "-3"),
+        ("--tasks", ["NoSuchTask"]),
+        ("--tasks", ["Copy,Parity"]),  # lists are space-separated
+        ("--agents", ["expert", "nobody"]),
+        ("--agents", ["expert,random"]),
+        ("--seeds", ["0"]),
+        ("--multipliers", ["0", "1"]),
+        ("--multipliers", ["1,10"]),
+        ("--multipliers", ["one"]),
+        ("--multipliers", []),
+        ("--episodes", ["-3"]),
+        ("--budget", ["tiny"]),
     ],
 )
-def test_bad_flags_are_rejected(flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_flags_are_rejected(flag: str, values: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        generalization.parse_args([flag, value])
+        generalization.parse_args([flag, *values])
     assert exit_info.value.code == 2
-    assert f"argument {flag}" in capsys.readouterr().err
+    assert f"argument {flag}" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_lists_are_space_separated() -> None:
+    args = generalization.parse_args(
+        [
+            "--tasks",
+            "Copy",
+            "Parity",
+            "Copy",
+            "--agents",
+            "random",
+            "expert",
+            "--multipliers",
+            "10",
+            "1",
+            "10",
+        ]
+    )
+    assert args.tasks == ["Copy", "Parity"] and args.agents == ["random", "expert"]
+    assert args.multipliers == (1, 10)
+    everything = generalization.parse_args(["--tasks", "all", "--agents", "all"])
+    assert everything.tasks == list(generalization.PLANS_BY_TASK)
+    assert everything.agents == list(generalization.AGENTS)
+
+
+@pytest.mark.parametrize(
+    ("flags", "budget", "seeds", "episodes", "multipliers"),
+    [
+        ([], "full", 3, 100, generalization.MULTIPLIERS),
+        (["--budget", "small"], "small", 1, 32, generalization.MULTIPLIERS),
+        (["--quick"], "smoke", 1, 8, generalization.SMOKE_MULTIPLIERS),
+        (["--quick", "--seeds", "2", "--multipliers", "5"], "smoke", 2, 8, (5,)),
+    ],
+)
+def test_budgets(
+    flags: list[str], budget: str, seeds: int, episodes: int, multipliers: tuple[int, ...]
+) -> None:
+    args = generalization.parse_args(flags)
+    assert (args.budget, args.seeds, args.episodes, args.multipliers) == (
+        budget,
+        seeds,
+        episodes,
+        multipliers,
+    )
+    settings = generalization.settings_for(args)
+    assert settings.budget == budget and settings.multipliers == multipliers
+    steps = {"full": generalization.DEFAULT_TOTAL_STEPS, "small": 8192, "smoke": 1024}[budget]
+    assert settings.actformer_steps == settings.sb3_steps == steps
+
+
+def test_quick_and_budget_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        generalization.parse_args(["--quick", "--budget", "small"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_chart_of_no_results(tmp_path: Path) -> None:
+    """Every cell failed: nothing to plot, and no ZeroDivisionError for a grid of zero panels."""
+    document = {"aggregated": [], "settings": {"multipliers": [1, 2], "train_lengths": {}}}
+    generalization.draw_chart(document, tmp_path / "chart.png")
+    generalization.draw_chart(document, tmp_path / "smoke.png", smoke=True)
+    assert (tmp_path / "chart.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (tmp_path / "smoke.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_a_grid_of_failed_cells_writes_its_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bug: ``draw_chart`` divided by zero panels when every cell failed, and the run lost its outputs."""
+
+    def broken(cell: Cell, settings: Settings) -> None:
+        raise RuntimeError("no such agent here")
+
+    monkeypatch.setitem(generalization.TRAINERS, "expert", broken)
+    args = ["--quick", "--tasks", "Copy", "Parity", "--agents", "expert", "--episodes", "2"]
+    assert generalization.main([*args, "--out", str(tmp_path)]) == 1  # a cell failed
+    assert sorted(path.name for path in tmp_path.iterdir()) == OUTPUTS
+    document = json.loads((tmp_path / "generalization.json").read_text(encoding="utf-8"))
+    assert document["aggregated"] == [] and len(document["failed"]) == 2 and document["smoke"] is True
+    assert "Failed: Copy expert seed 0." in document["markdown"]
+    assert (tmp_path / "generalization.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert generalization.markdown_from_file(tmp_path / "generalization.json") == document["markdown"]
+    assert f"to {tmp_path}" in capsys.readouterr().out
 
 
 def test_cells_group_the_actformer_agents() -> None:

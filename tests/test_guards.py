@@ -198,7 +198,7 @@ def test_sb3_evaluate_policy(env_id: str) -> None:
 
 
 def test_episode_statistics_wrappers_count_each_episode_once(env_id: str) -> None:
-    """(RecordVideo needs moviepy, not installed here: Gymnasium's statistics wrappers stand in.)"""
+    """(RecordVideo itself is tested in test_rendering.py.)"""
     env = RecordEpisodeStatistics(gym.make(env_id, reward_mode="sparse", render_mode="rgb_array"))
     returns = []
     for seed in range(3):

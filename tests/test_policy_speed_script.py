@@ -1,4 +1,5 @@
-"""Smoke test of the policy forward-speed benchmark: it runs, and its JSON has the promised shape."""
+"""Smoke test of the policy forward-speed benchmark: it runs into a fresh folder, says it is a smoke test,
+and its JSON has the promised shape."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_benchmarks import check_smoke, run_with_default_output
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODULE = "benchmarks.policy_speed"
@@ -23,11 +25,12 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_policy_speed_quick_writes_results(tmp_path: Path) -> None:
-    output = tmp_path / "policy_speed.json"
     # Small batches keep the test fast; the schema is the same as the full run's.
-    result = run_script("--quick", "--batches", "1,64", "--device", "cpu", "--output", str(output))
-    assert result.returncode == 0, result.stderr
-    document = json.loads(output.read_text(encoding="utf-8"))
+    args = ("--quick", "--batches", "1", "64", "1", "--device", "cpu")
+    result, folder = run_with_default_output("policy_speed", args, tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == ["policy_speed.json"]
+    document = json.loads((folder / "policy_speed.json").read_text(encoding="utf-8"))
+    check_smoke(result, document)
 
     assert document["benchmark"] == "policy_speed"
     assert {
@@ -63,13 +66,20 @@ def test_policy_speed_quick_writes_results(tmp_path: Path) -> None:
     machine = document["machine"]
     assert {"platform", "python", "torch", "torch_threads", "cpu_count", "cpu_model", "cuda"} <= set(machine)
     assert document["total_seconds"] > 0
-    assert document["markdown"].splitlines()[0] in result.stdout
 
 
 @pytest.mark.parametrize(
-    "args", [("--repeats", "0"), ("--batches", "1,x"), ("--device", "tpu"), ("--bogus",)]
+    "args",
+    [
+        ("--repeats", "0"),
+        ("--batches", "1", "x"),
+        ("--batches", "1,64"),  # lists are space-separated
+        ("--batches",),
+        ("--device", "tpu"),
+        ("--bogus",),
+    ],
 )
 def test_policy_speed_rejects_bad_flags(args: tuple[str, ...]) -> None:
     result = run_script(*args)
     assert result.returncode == 2
-    assert "error:" in result.stderr
+    assert "error:" in result.stderr.splitlines()[-1]

@@ -1,4 +1,4 @@
-"""Tests for the NumPy text rasterizer behind ``render_mode="rgb_array"``."""
+"""Tests for the NumPy rasterizer behind ``render_mode="rgb_array"``: its font, text and cells."""
 
 from __future__ import annotations
 
@@ -7,7 +7,20 @@ import itertools
 import numpy as np
 import pytest
 
-from actformer_envs.raster import BACKGROUND, CELL_H, CELL_W, FOREGROUND, GLYPHS, text_to_rgb
+from actformer_envs.raster import (
+    BACKGROUND,
+    CELL_H,
+    CELL_W,
+    FOREGROUND,
+    GLYPHS,
+    centred_glyphs,
+    draw_text,
+    glyph_indices,
+    pixel,
+    pixels,
+    text_mask,
+    text_to_rgb,
+)
 
 PRINTABLE = [chr(c) for c in range(32, 127)]
 
@@ -106,3 +119,58 @@ def test_default_scale_is_two() -> None:
 def test_bad_scale_raises(scale: object) -> None:
     with pytest.raises(ValueError, match="scale"):
         text_to_rgb("a", scale=scale)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["a", "P0 P1", "[x] 12", "\u00e9t"])
+@pytest.mark.parametrize("scale", [1, 2, 3])
+def test_draw_text_paints_the_text_mask_in_its_colour(text: str, scale: int) -> None:
+    color = np.array([230, 159, 0], dtype=np.uint8)
+    image = np.zeros((40, 200, 3), dtype=np.uint8)
+    image[..., 2] = 7  # (a background the text must leave alone)
+    before = image.copy()
+    draw_text(image, 3, 5, text, color, scale)
+    mask = text_mask(text, scale)
+    h, w = mask.shape
+    lit = np.zeros(image.shape[:2], dtype=bool)
+    lit[3 : 3 + h, 5 : 5 + w] = mask
+    assert np.all(image[lit] == color)
+    assert np.array_equal(image[~lit], before[~lit])
+    assert np.array_equal(_fg_mask(text_to_rgb(text, scale))[:h, :w], mask)  # (the same glyphs)
+
+
+def test_draw_text_is_clipped_at_the_image_edges() -> None:
+    image = np.zeros((10, 30, 3), dtype=np.uint8)
+    draw_text(image, 4, 20, "hello world", FOREGROUND, 2)  # runs past the right and bottom edges
+    assert np.array_equal(_fg_mask(image)[4:, 20:], text_mask("hello world", 2)[:6, :10])
+    draw_text(image, 10, 0, "x", FOREGROUND)  # wholly outside: nothing to draw
+    draw_text(image, 0, 30, "x", FOREGROUND)
+
+
+@pytest.mark.parametrize(("size", "scale"), [(7, 1), (26, 2), (25, 2), (30, 3)])
+def test_centred_glyphs_hold_each_glyph_in_the_middle_of_its_square(size: int, scale: int) -> None:
+    table = centred_glyphs(size, scale)
+    assert table.shape == (96, size, size) and table.dtype == bool and not table.flags.writeable
+    gh, gw = 7 * scale, 5 * scale
+    top, left = (size - gh) // 2, (size - gw) // 2
+    scaled = GLYPHS.repeat(scale, axis=1).repeat(scale, axis=2)
+    assert np.array_equal(table[:95, top : top + gh, left : left + gw], scaled)
+    assert table[:, :top].sum() == table[:, top + gh :].sum() == 0
+    assert table[-1, top : top + gh, left : left + gw].all()  # the unknown box
+    assert abs(top - (size - gh - top)) <= 1 and abs(left - (size - gw - left)) <= 1
+    for i, ch in enumerate("09a."):
+        assert glyph_indices(ch)[0] == ord(ch) - 32, i
+    assert glyph_indices("\u00e9")[0] == 95
+
+
+def test_centred_glyphs_refuse_a_square_too_small() -> None:
+    with pytest.raises(ValueError, match="fit"):
+        centred_glyphs(13, 2)
+
+
+def test_pixels_are_a_view_and_pixel_is_one_item() -> None:
+    image = np.zeros((4, 6, 3), dtype=np.uint8)
+    view = pixels(image)
+    assert view.shape == (4, 6) and np.shares_memory(view, image)
+    view[1:3, 2] = pixel(np.array([1, 2, 3], dtype=np.uint8))
+    assert np.array_equal(image[1, 2], [1, 2, 3]) and np.array_equal(image[2, 2], [1, 2, 3])
+    assert image.sum() == 12

@@ -1,5 +1,6 @@
-"""Smoke tests of the RL benchmarks (RL from scratch, training throughput): they run on tiny budgets,
-and their JSON and Markdown files have the promised shape."""
+"""Smoke tests of the training benchmarks (RL from scratch, training throughput, history ablation): they
+run on tiny budgets into a fresh folder, say they are smoke tests, and their JSON and Markdown files
+have the promised shape."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_benchmarks import check_smoke, run_with_default_output
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown"}
+DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown", "smoke"}
 
 
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -27,21 +29,25 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def load(output: Path, result: subprocess.CompletedProcess[str]) -> dict:
-    """The JSON document, after checking the run, the Markdown file beside it and the printed table."""
+    """The JSON document of a ``--quick`` run, after checking the run, its smoke-test marks, the
+    Markdown file beside it and the printed table."""
     assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in output.parent.iterdir()) == [
+        output.name,
+        output.with_suffix(".md").name,
+    ]
     document = json.loads(output.read_text(encoding="utf-8"))
     assert set(document) >= DOCUMENT_KEYS
     assert output.with_suffix(".md").read_text(encoding="utf-8").strip() == document["markdown"].strip()
-    assert document["markdown"].splitlines()[0] in result.stdout
+    check_smoke(result, document)
     assert document["machine"]["torch_threads"] == 1
     assert document["total_seconds"] > 0
     return document
 
 
 def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
-    output = tmp_path / "rl.json"
-    result = run_script("rl_from_scratch", "--quick", "--tasks", "Copy", "--output", str(output))
-    document = load(output, result)
+    result, folder = run_with_default_output("rl_from_scratch", ("--quick", "--tasks", "Copy"), tmp_path)
+    document = load(folder / "rl_from_scratch.json", result)
     assert document["benchmark"] == "rl_from_scratch"
     settings = document["settings"]
     assert settings["seeds"] == 1 and settings["quick"] and settings["task_max_lengths"] == {"Copy": 5}
@@ -74,9 +80,8 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
 
 
 def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
-    output = tmp_path / "throughput.json"
-    result = run_script("training_throughput", "--quick", "--output", str(output))
-    document = load(output, result)
+    result, folder = run_with_default_output("training_throughput", ("--quick",), tmp_path)
+    document = load(folder / "training_throughput.json", result)
     assert document["benchmark"] == "training_throughput"
     settings = document["settings"]
     assert settings["num_envs"] == 8 and settings["num_steps"] == 16 and settings["repeats"] == 1
@@ -91,16 +96,44 @@ def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
     assert "stable_baselines3" in document["machine"]
 
 
+def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
+    result, folder = run_with_default_output("history_ablation", ("--quick",), tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == ["history_ablation.json"]
+    document = json.loads((folder / "history_ablation.json").read_text(encoding="utf-8"))
+    check_smoke(result, document)
+    assert document["benchmark"] == "history_ablation"
+    settings = document["settings"]
+    assert settings["seeds"] == [0] and settings["weight_decays"] == [0.3] and settings["steps"] == 2000
+    assert [(r["weight_decay"], r["history_length"]) for r in document["summary"]] == [(0.3, 8), (0.3, 0)]
+    assert len(document["runs"]) == 2
+    assert document["machine"]["torch_threads"] == 1
+
+
 @pytest.mark.parametrize(
     "script, args",
     [
         ("rl_from_scratch", ("--tasks", "Sort")),
+        ("rl_from_scratch", ("--tasks", "Copy,Reverse")),  # lists are space-separated
         ("rl_from_scratch", ("--steps", "0")),
         ("training_throughput", ("--num-envs", "0")),
         ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
+        ("history_ablation", ("--seeds", "0,1")),
+        ("history_ablation", ("--seeds", "-1")),
+        ("history_ablation", ("--weight-decays", "0.3,0")),
     ],
 )
 def test_rl_benchmarks_reject_bad_flags(script: str, args: tuple[str, ...]) -> None:
     result = run_script(script, *args)
     assert result.returncode == 2
-    assert "error:" in result.stderr
+    assert "error:" in result.stderr.splitlines()[-1]
+
+
+def test_list_flags_are_space_separated() -> None:
+    from benchmarks import history_ablation, rl_from_scratch
+
+    args = rl_from_scratch.parse_args(["--tasks", "Reverse", "Copy", "Reverse"])
+    assert args.tasks == ["Reverse", "Copy"]
+    assert rl_from_scratch.parse_args([]).tasks == list(rl_from_scratch.TASK_LENGTHS)
+    args = history_ablation.parse_args(["--seeds", "0", "3", "--weight-decays", "0.3", "0"])
+    assert args.seeds == [0, 3] and args.weight_decays == [0.3, 0.0]
+    assert history_ablation.parse_args([]).seeds == [0, 1, 2, 3, 4]

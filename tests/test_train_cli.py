@@ -4,7 +4,13 @@ clear errors, TensorBoard logs, exact resume."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +22,12 @@ import yaml
 
 from actformer_envs.tasks import TASKS
 from actformer_gym.agents.actformer import ActformerPolicy
+from actformer_gym.train import cli, runs
 from actformer_gym.train.checkpoint import FORMAT_VERSION, env_signature, load_checkpoint, save_checkpoint
 from actformer_gym.train.cli import main, parse_train
 from actformer_gym.train.config import A2C, PPO, AlgoSettings, EnvSettings, RunSettings, TrainConfig
 from actformer_gym.train.runs import UsageError
+from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trace import parse_problem, trace
 from actformer_gym.train.trainer import Trainer
 
@@ -223,13 +231,14 @@ def test_load_errors(tmp_path: Path) -> None:
 def test_eval_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bare_checkpoint(tmp_path / "run" / "checkpoint.pt")
     report = tmp_path / "eval.json"
-    argv = ["eval", "--checkpoint", str(tmp_path / "run"), "--lengths", "1,3", "--episodes", "5"]
+    argv = ["eval", "--checkpoint", str(tmp_path / "run"), "--lengths", "1", "3", "--episodes", "5"]
     assert main([*argv, "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert "| 1 | 5 |" in out and "| 3 | 5 |" in out
-    rows = json.loads(report.read_text())["rows"]
-    assert [(r["length"], r["episodes"]) for r in rows] == [(1, 5), (3, 5)]
-    assert main([*argv[:3], "--lengths", "3,x"]) == 2
+    saved = json.loads(report.read_text())
+    assert [(r["length"], r["episodes"]) for r in saved["rows"]] == [(1, 5), (3, 5)]
+    assert saved["partial"] is False and saved["lengths"] == [1, 3]
+    assert main([*argv[:3], "--lengths", "3", "x"]) == 2
 
 
 def test_trace_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -311,10 +320,21 @@ def test_train_writes_logs_checkpoint_config_and_eval(tmp_path: Path, capsys: py
     argv = ["train", *TINY, "--imitation", "--imitation-pairs", "200", "--imitation-epochs", "1"]
     argv += ["--dagger-rounds", "0", "--total-steps", "128", "--runs-dir", str(runs)]
     assert main(argv) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     directory = run_dir(runs)
     assert directory.name.startswith("Copy__ppo__0__")
+    # The table (stdout holds it alone) and, on stderr just before it, what it is and where it is saved.
+    seed = seed_for(0, "evaluation")
+    title = f"Greedy exact match of the final policy (8 problems per length, seed {seed}), saved to "
+    assert err.splitlines()[-1] == f"{title}{directory / 'eval.json'}:"
+    assert out.splitlines() == [
+        "| length | episodes | exact match |",
+        "|---:|---:|---:|",
+        *out.splitlines()[2:],
+    ]
+    assert len(out.splitlines()) == 4
     assert "| 2 | 8 |" in out
+    assert "behaviour cloning" not in err and "curriculum_length" not in err  # --no-progress: no bars
     saved = yaml.safe_load((directory / "config.yaml").read_text())
     assert saved["env"]["num_envs"] == 8 and saved["algo"]["name"] == "ppo"
     report = json.loads((directory / "eval.json").read_text())
@@ -460,3 +480,300 @@ def test_a_diverging_run_is_one_line_error_and_keeps_its_last_good_checkpoint(
         assert payload["trainer"]["global_step"] == 0  # the warm start's: the next is due at the end
         assert all(torch.isfinite(value).all() for value in payload["policy"].values())
     assert not (run_dir(tmp_path) / "eval.json").exists()
+
+
+# ------------------------------------------------------------- the command line as a user meets it
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run directory of a tiny trained run (one PPO iteration of Copy, a few seconds)."""
+    runs = tmp_path_factory.mktemp("trained")
+    assert main(["train", *TINY, "--total-steps", "64", "--runs-dir", str(runs)]) == 0
+    return run_dir(runs)
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture) -> None:
+    for argv in (["--help"], ["-h"]):
+        assert main(argv) == 0
+        out, err = capsys.readouterr()
+        assert out.startswith("usage: actformer COMMAND") and not err
+        for name, command in cli.COMMANDS.items():
+            assert re.search(rf"^  {name} +{re.escape(command.summary)}$", out, flags=re.MULTILINE), out
+        assert "'actformer COMMAND --help'" in out and "--lengths 3 30 300 1000" in out
+        assert "This module" not in out and "``" not in out  # not the module's docstring
+    # No command: the same list, and a one-line error.
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out.strip() == cli.USAGE and err.count("\n") == 1
+    assert err.startswith("actformer: error: no command given; choose from train, eval, trace")
+    # Each command's own help, by tyro, with exit status 0.
+    for command, option in (("train", "--eval-lengths"), ("eval", "--lengths"), ("trace", "--problem")):
+        assert main([command, "--help"]) == 0
+        assert option in capsys.readouterr().out
+
+
+def test_unknown_command_is_one_line(capsys: pytest.CaptureFixture) -> None:
+    assert main(["--task", "Copy"]) == 2
+    one_line_error(capsys, "'--task' is an option: the command comes first", "train, eval, trace")
+    assert main(["evaluate"]) == 2
+    one_line_error(capsys, "'evaluate' is an unknown command", "actformer --help")
+
+
+def test_every_list_flag_takes_space_separated_values(
+    trained_run: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The list flags there are; a new one is held to the same syntax by check_list_syntax.
+    list_flags = {"train": cli.TRAIN_LIST_FLAGS, "eval": cli.EVAL_LIST_FLAGS}
+    assert list_flags == {"train": {"--eval-lengths"}, "eval": {"--lengths"}}
+    assert parse_train(["--eval-lengths", "5", "50", "500"])[1].run.eval_lengths == (5, 50, 500)
+    config = parse_train(["--eval-lengths", "5", "50", "ppo", "--num-steps", "8"])[1]
+    assert config.run.eval_lengths == (5, 50) and config.algo.num_steps == 8
+    assert main(["eval", "--checkpoint", str(trained_run), "--lengths", "2", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][1:]
+    assert [row.split()[1] for row in rows] == ["2", "1"]
+    # The comma form is a one-line error that says how to write it.
+    monkeypatch.chdir(tmp_path)
+    checkpoint = ["--checkpoint", str(trained_run)]
+    for argv, flag in (
+        (["eval", *checkpoint, "--lengths", "5,50,500"], "--lengths"),
+        (["eval", *checkpoint, "--lengths=5,50"], "--lengths"),
+        (["train", *TINY, "--eval-lengths", "5,50,500"], "--eval-lengths"),
+        (["train", "--eval-lengths", "5", "50,500"], "--eval-lengths"),
+    ):
+        assert main(argv) == 2
+        err = one_line_error(capsys, f"{flag} takes its values separated by spaces, not commas")
+        assert f"write {flag} 5 50" in err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "trace"])
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "gpu"])
+def test_an_unavailable_or_unknown_device_is_one_line(
+    command: str,
+    device: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no GPU, as on this machine
+    monkeypatch.chdir(tmp_path)
+    checkpoint = ["--checkpoint", str(bare_checkpoint(tmp_path / "checkpoint.pt"))]
+    argv = {
+        "train": ["train", *TINY, "--total-steps", "64"],
+        "eval": ["eval", *checkpoint, "--lengths", "1"],
+        "trace": ["trace", *checkpoint, "--problem", "12"],
+    }[command]
+    assert main([*argv, "--device", device]) == 2
+    err = one_line_error(capsys, f"actformer {command}: error: ", repr(device))
+    assert ("not available" in err) == device.startswith("cuda"), err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_auto_device_is_the_cpu_without_a_gpu(
+    trained_run: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["eval", "--checkpoint", str(trained_run), "--lengths", "1", "--device", "auto"]) == 0
+    assert main(["trace", "--checkpoint", str(trained_run), "--problem", "12", "--device", "auto"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+#: Bad invocations of each command: ``{run}`` is a trained run directory, ``{junk}`` a file that
+#: is no checkpoint, ``{dir}`` an empty directory. Each is one line on stderr and exit status 2.
+BAD_INVOCATIONS = [
+    ["eval", "--checkpoint", "{dir}/missing.pt"],
+    ["eval", "--checkpoint", "{dir}"],
+    ["eval", "--checkpoint", "{junk}"],
+    ["eval", "--checkpoint", "{run}/config.yaml"],
+    ["eval"],
+    ["eval", "--checkpoint", "{run}", "--lengths", "0"],
+    ["eval", "--checkpoint", "{run}", "--lengths", "3", "-1"],
+    ["eval", "--checkpoint", "{run}", "--lengths", "x"],
+    ["eval", "--checkpoint", "{run}", "--lengths", "2.5"],
+    ["eval", "--checkpoint", "{run}", "--lengths"],
+    ["eval", "--checkpoint", "{run}", "--lengths", "3", "2000000000"],
+    ["eval", "--checkpoint", "{run}", "--episodes", "0"],
+    ["eval", "--checkpoint", "{run}", "--num-envs", "-2"],
+    ["eval", "--checkpoint", "{run}", "--seed", "-1"],
+    ["eval", "--checkpoint", "{run}", "--threads", "0"],
+    ["eval", "--checkpoint", "{run}", "--json", "{dir}/no/such/dir/eval.json"],
+    ["eval", "--checkpoint", "{run}", "--json", "{dir}"],
+    ["eval", "--checkpoint", "{run}", "--bogus"],
+    ["eval", "--chekpoint", "{run}"],
+    ["trace", "--checkpoint", "{junk}", "--problem", "12"],
+    ["trace", "--checkpoint", "{dir}/missing.pt", "--problem", "12"],
+    ["trace", "--checkpoint", "{run}"],
+    ["trace", "--checkpoint", "{run}", "--problem", "1+2"],
+    ["trace", "--checkpoint", "{run}", "--problem", "12", "--bogus"],
+    ["train", "--resume", "{junk}"],
+    ["train", "--resume", "{dir}/missing"],
+    ["train", "--eval-lengths", "0"],
+    ["train", "--eval-lengths", "-3"],
+    ["train", "--eval-lengths", "x"],
+    ["train", "--eval-lengths"],
+    ["train", "--task", "Copy", "--eval-lengths", "2000000000"],
+    ["train", "--bogus-flag"],
+    ["train", "a2c", "--clip-coef", "0.1"],
+    ["train", "--total-steps", "many"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD_INVOCATIONS, ids=[" ".join(argv) for argv in BAD_INVOCATIONS])
+def test_every_error_is_one_line_and_exit_status_2(
+    argv: list[str],
+    trained_run: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    junk = tmp_path / "notes.pt"
+    junk.write_text("not a checkpoint\n")
+    (tmp_path / "empty").mkdir()
+    places = {"run": str(trained_run), "junk": str(junk), "dir": str(tmp_path / "empty")}
+    assert main([arg.format(**places) for arg in argv]) == 2
+    out, err = capsys.readouterr()
+    assert not out and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"actformer {argv[0]}: error: "), err
+    flag = next((arg for arg in argv if arg.startswith("--") and arg not in ("--checkpoint",)), None)
+    if flag in ("--lengths", "--episodes", "--num-envs", "--seed", "--threads", "--json", "--total-steps"):
+        assert flag in err, err  # names the parameter
+    assert not (tmp_path / "runs").exists()
+
+
+def test_eval_prints_each_length_as_it_finishes(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each row is on stdout before the next length starts, and the table is the run's own final
+    evaluation (eval.json): the title's seed and problem count are the ones used."""
+    evaluate, printed = runs.evaluate_length, []
+
+    def watched(*args: Any) -> dict[str, Any]:
+        printed.append(capsys.readouterr())  # what was printed before this length started
+        return evaluate(*args)
+
+    monkeypatch.setattr(runs, "evaluate_length", watched)
+    report = tmp_path / "eval.json"
+    assert main(["eval", "--checkpoint", str(trained_run), "--json", str(report)]) == 0
+    out, err = capsys.readouterr()
+    seed = seed_for(0, "evaluation")
+    assert printed[0].err == f"Greedy exact match of {trained_run} (8 problems per length, seed {seed}):\n"
+    assert printed[0].out.splitlines() == ["| length | episodes | exact match |", "|---:|---:|---:|"]
+    assert err == f"saved to {report}\n"
+    printed = [chunk.out for chunk in printed] + [out]
+    final = json.loads((trained_run / "eval.json").read_text())["rows"]
+    assert [chunk.splitlines() for chunk in printed[1:]] == [
+        [f"| {row['length']} | 8 | {row['exact_match']:.3f} |"] for row in final
+    ]
+    assert json.loads(report.read_text())["rows"] == final
+
+
+@pytest.mark.parametrize("stop_at", [1, 2])
+def test_ctrl_c_stops_eval_and_keeps_the_lengths_done(
+    stop_at: int,
+    trained_run: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    evaluate, calls = runs.evaluate_length, []
+
+    def interrupted(*args: Any) -> dict[str, Any]:
+        calls.append(args[2])
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return evaluate(*args)
+
+    monkeypatch.setattr(runs, "evaluate_length", interrupted)
+    report = tmp_path / "partial.json"
+    argv = ["eval", "--checkpoint", str(trained_run), "--lengths", "1", "2", "3", "--json", str(report)]
+    assert main(argv) == 130
+    out, err = capsys.readouterr()
+    rows = [line for line in out.splitlines() if re.fullmatch(r"\| \d+ \| 8 \| [\d.]+ \|", line)]
+    done = "1" if stop_at == 2 else "none"
+    assert [row.split()[1] for row in rows] == ([] if stop_at == 1 else ["1"])
+    lines = [line for line in err.splitlines() if line]  # the title, then one line saying it stopped
+    assert "Traceback" not in err and len(lines) == 2 and lines[0].startswith("Greedy exact match"), err
+    assert f"stopped; lengths done: {done} (not run: {'2, 3' if stop_at == 2 else '1, 2, 3'})" in err
+    assert str(report) in err
+    saved = json.loads(report.read_text())
+    assert saved["partial"] is True and saved["lengths"] == [1, 2, 3]
+    assert [row["length"] for row in saved["rows"]] == ([1] if stop_at == 2 else [])
+
+
+def test_eval_streams_through_a_pipe_and_stops_on_sigint(trained_run: Path, tmp_path: Path) -> None:
+    """As a user runs it: the row of length 1 reaches a pipe while length 2 is still running (stdout
+    is flushed per row), and SIGINT (Ctrl-C) then stops it with exit status 130. Length 2 is made
+    to take ten minutes, whatever the policy does."""
+    report = tmp_path / "partial.json"
+    argv = ["eval", "--checkpoint", str(trained_run), "--lengths", "1", "2", "--json", str(report)]
+    code = (
+        "import sys, time; from actformer_gym.train import runs; from actformer_gym.train.cli import main; "
+        "evaluate = runs.evaluate_length; "
+        "runs.evaluate_length = lambda *args: evaluate(*args) if args[2] == 1 else time.sleep(600); "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *argv, "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+        env={key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"},  # buffered
+    )
+    try:
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("| 1 |") for line in lines):
+            assert selector.select(timeout=deadline - time.monotonic()), f"no row of length 1: {lines}"
+            line = process.stdout.readline()
+            assert line, f"ended without the row of length 1: {lines}, {process.stderr.read()}"
+            lines.append(line)
+        assert process.poll() is None  # still evaluating length 2
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "lengths done: 1 (not run: 2)" in err
+    assert not out.strip()  # nothing more after the row of length 1
+    saved = json.loads(report.read_text())
+    assert saved["partial"] is True and [row["length"] for row in saved["rows"]] == [1]
+
+
+def test_ctrl_c_elsewhere_is_exit_status_130(
+    trained_run: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "trace", interrupted)
+    assert main(["trace", "--checkpoint", str(trained_run), "--problem", "12"]) == 130
+    one_line_error(capsys, "actformer trace: interrupted")
+
+
+def test_training_shows_what_it_is_doing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """With progress bars on: one per warm-start phase (behaviour cloning, each DAgger round) with
+    its epochs and loss, then the RL bar, after a line saying what its fields are."""
+    argv = ["train", *(arg for arg in TINY if arg != "--no-progress"), "--imitation"]
+    argv += ["--imitation-pairs", "200", "--imitation-epochs", "2", "--dagger-rounds", "1"]
+    argv += ["--dagger-steps", "100", "--total-steps", "64", "--runs-dir", str(tmp_path)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    final = {line.split(":")[0]: line for line in re.split(r"[\r\n]+", err) if "100%" in line}
+    assert re.search(r"2/2 .*epoch/s, pairs=200, loss=[\d.]+", final["behaviour cloning"])
+    assert re.search(r"2/2 .*pairs=\d+, agreement=[\d.]+, loss=[\d.]+", final["DAgger round 1/1"])
+    assert re.search(r"64/64 .*curriculum_length=1, success_rate=([\d.]+|nan)", final["PPO"])
+    legend = (
+        "PPO bar: curriculum_length = the curriculum's current max problem length (training problems "
+        "have lengths 1..curriculum_length; it grows up to 10); success_rate = fraction of the "
+        "training episodes that ended in the last rollout that were solved exactly, acting by "
+        "sampling (nan: none ended)"
+    )
+    assert legend in err.splitlines()
+    assert err.index("DAgger round 1/1") > err.index("behaviour cloning") and err.index(legend) < err.index(
+        "PPO:"
+    )

@@ -1,5 +1,6 @@
 """The native vector env: step for step the same as N single envs (and as Gymnasium's SyncVectorEnv)
-under NEXT_STEP autoreset, plus its own API (spaces, seeding, masks, action checks, reset options)."""
+under NEXT_STEP and SAME_STEP autoreset, plus its own API (spaces, seeding, masks, action checks,
+reset options)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,84 @@ def test_vector_matches_sync_vector_env(env_id: str, num_envs: int) -> None:
             assert np.array_equal(info["is_success"][done], sync_info["is_success"][done])
         ends += int(done.sum())
     assert ends >= 2 * num_envs
+
+
+@pytest.mark.parametrize("num_envs", [1, 4])
+def test_same_step_matches_single_envs_and_sync_vector_env(env_id: str, num_envs: int) -> None:
+    """SAME_STEP: an ended env starts its next episode in the same step; its last observation and
+    info are in ``final_obs``/``final_info``, exactly as Gymnasium's SyncVectorEnv of single envs
+    gives them (an independent implementation of the convention), and equal to the single envs'."""
+    seed = 31 * num_envs
+    vec = make_vec(env_id, num_envs, obs_mode="full", autoreset_mode=AutoresetMode.SAME_STEP)
+    sync = SyncVectorEnv(
+        [lambda: gym.make(env_id, obs_mode="full") for _ in range(num_envs)],
+        autoreset_mode=AutoresetMode.SAME_STEP,
+    )
+    singles = [gym.make(env_id, obs_mode="full") for _ in range(num_envs)]
+    assert vec.autoreset_mode is vec.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
+    obs, info = vec.reset(seed=seed)
+    sync_obs, _ = sync.reset(seed=seed)
+    assert_obs_equal(obs, sync_obs)
+    for i, env in enumerate(singles):
+        env.reset(seed=seed + i)
+    rng = np.random.default_rng(num_envs)
+    mask = vec.action_masks()[0]
+    ends = 0
+    for step in range(300):
+        expert = vec.expert_action()
+        actions = np.array([action_mix(rng, mask, int(a), 0.6, 0.15) for a in expert])
+        obs, rewards, terminated, truncated, info = vec.step(actions)
+        sync_obs, sync_rewards, sync_terminated, sync_truncated, sync_info = sync.step(actions)
+        where = f"step {step}"
+        assert_obs_equal(obs, sync_obs, where)
+        np.testing.assert_allclose(rewards, sync_rewards, rtol=0, atol=1e-12)
+        assert np.array_equal(terminated, sync_terminated) and np.array_equal(truncated, sync_truncated)
+        assert info.keys() == sync_info.keys(), where
+        for key in ("action_mask", "_action_mask", "_invalid_action", "_final_obs", "_final_info"):
+            if key in info:
+                assert np.array_equal(info[key], sync_info[key]), (where, key)
+        ended = terminated | truncated
+        if not ended.all():
+            assert np.array_equal(info["invalid_action"][~ended], sync_info["invalid_action"][~ended])
+        for i, env in enumerate(singles):
+            single_obs, reward, _, _, single_info = env.step(int(actions[i]))
+            assert rewards[i] == pytest.approx(reward, abs=1e-12), (where, i)
+            if not ended[i]:
+                assert_obs_equal(_row(obs, i), single_obs, f"{where} env {i}")
+                assert "final_obs" not in info or info["final_obs"][i] is None
+                continue
+            ends += 1
+            assert_obs_equal(info["final_obs"][i], single_obs, f"{where} env {i} final_obs")
+            assert_obs_equal(sync_info["final_obs"][i], single_obs, f"{where} env {i} sync final_obs")
+            final, sync_final = info["final_info"], sync_info["final_info"]
+            assert final.keys() == sync_final.keys() == {k for key in single_info for k in (key, f"_{key}")}
+            for key, value in single_info.items():
+                assert final[f"_{key}"][i] and sync_final[f"_{key}"][i], (where, key)
+                assert values_equal(final[key][i], value), (where, key)
+                assert values_equal(sync_final[key][i], value), (where, key)
+            next_obs, _ = env.reset()
+            assert_obs_equal(_row(obs, i), next_obs, f"{where} env {i} next episode")
+    assert ends >= 2 * num_envs
+
+
+def test_autoreset_mode_argument() -> None:
+    env_id = "Actformer/Copy-v0"
+    assert make_vec(env_id, 2).autoreset_mode is AutoresetMode.NEXT_STEP
+    assert make_vec(env_id, 2, autoreset_mode="SameStep").autoreset_mode is AutoresetMode.SAME_STEP
+    assert ActformerVectorEnv(2, "Copy").metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
+    for bad in (AutoresetMode.DISABLED, "same_step", 1):
+        with pytest.raises(ValueError, match=r"^autoreset_mode must be AutoresetMode.NEXT_STEP or"):
+            make_vec(env_id, 2, autoreset_mode=bad)
+
+
+def test_same_step_refuses_a_state_with_pending_resets() -> None:
+    next_step = make_vec("Actformer/Copy-v0", 2)
+    next_step.reset(seed=0)
+    while not next_step.unwrapped._autoreset.any():
+        next_step.step(next_step.expert_action())
+    same_step = make_vec("Actformer/Copy-v0", 2, autoreset_mode=AutoresetMode.SAME_STEP)
+    with pytest.raises(ValueError, match="resets pending"):
+        same_step.unwrapped.load_state_dict(next_step.unwrapped.state_dict())
 
 
 # -- the API -----------------------------------------------------------------------------------

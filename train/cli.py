@@ -1,36 +1,43 @@
 """The ``actformer`` command: train an agent, evaluate a checkpoint, trace it on your own problem.
 
     actformer train [ppo|a2c] --task Addition [--config FILE.yaml] [--resume RUN_DIR] [--FIELD VALUE ...]
-    actformer eval --checkpoint RUN_DIR --lengths 3,30,300,1000 [--episodes N]
+    actformer eval --checkpoint RUN_DIR --lengths 3 30 300 1000 [--episodes N]
     actformer trace --checkpoint RUN_DIR --problem "123+456"
 
-``actformer COMMAND --help`` lists every option (config fields with their docstrings, by ``tyro``).
-A bad value, config file or path is a one-line error and exit status 2. This module only parses
-and dispatches: runs live in ``train/runs.py``, traces in ``train/trace.py``.
+``actformer --help`` lists the commands (``USAGE``), ``actformer COMMAND --help`` every option of
+one (config fields with their docstrings, by ``tyro``). A list flag takes its values separated by
+spaces (``--lengths 3 30 300``, ``--eval-lengths 3 30``); a comma-separated one is an error saying
+so. A bad value, config file, path or device is a one-line error and exit status 2; Ctrl-C is
+exit status 130. This module only parses and dispatches: runs and evaluations live in
+``train/runs.py``, traces in ``train/trace.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
+import itertools
 import re
 import sys
+import types
+import typing
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import tyro
-from tqdm.auto import tqdm
 
-from actformer_gym.train.config import TrainConfig
-from actformer_gym.train.evaluate import format_table, generalization_table
+from actformer_gym.train.config import ALGOS, SECTIONS, TrainConfig, flag_names
 from actformer_gym.train.runs import (
     RunOptions,
     UsageError,
+    check_eval_lengths,
+    check_report_path,
     check_resumable,
+    eval_run,
+    evaluation_seed,
     load,
     load_policy,
     read_config_file,
@@ -38,7 +45,6 @@ from actformer_gym.train.runs import (
     set_threads,
     train_run,
 )
-from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trace import parse_problem, show_answer, trace
 
 #: How tyro builds every command: the algorithm's subcommand is ``ppo``/``a2c``, and flags may
@@ -61,20 +67,108 @@ def parse_args(command: Any, argv: Sequence[str], prog: str, **kwargs: Any) -> A
 
 
 def _one_line(framed: str) -> str:
-    """tyro's framed error as one line: its title and sections, without the help text it repeats."""
+    """tyro's framed error as one line: its title and sections, without the help text it repeats
+    (a flag's description under it, the argument help, "For full helptext"), and its value errors
+    as "--flag must be an int, got 'x'"."""
     sections: list[list[str]] = [[]]
+    flag_indent: int | None = None  # indent of the last flag line: deeper lines are its help text
     for line in framed.splitlines():
-        text = line.strip().strip("│").strip()
+        inner = line.strip().strip("│")
+        text = inner.strip()
+        indent = len(inner) - len(inner.lstrip())
         if text.startswith(("╭", "╰")) or set(text) <= set("─ "):  # frame or separator: a new section
             title = text.strip("─╭╮╰╯ ")
             sections.append([f"{title}:"] if title else [])
+            flag_indent = None
+        elif flag_indent is not None and indent > flag_indent:
+            continue
         else:
+            flag_indent = indent if text.startswith("-") else None
             sections[-1].append(text)
-    kept = [" ".join(" ".join(words).split()) for words in sections if words]
-    kept = [text for text in kept if text and not text.startswith(("Argument helptext", "For full helptext"))]
+    kept = []
+    for words in sections:
+        # A title its first line repeats ("Unrecognized options: Unrecognized options: --x") goes.
+        if len(words) > 1 and words[1].split()[0] == words[0].split()[0]:
+            words = words[1:]
+        text = " ".join(" ".join(words).split()).rstrip(".")
+        if text and not text.startswith(SKIPPED) and text not in kept:
+            kept.append(text)
     message = "; ".join(kept).replace(":;", ":") or "bad arguments"
     # A config section's own check: "Value error: Error parsing config.env: <its message>".
-    return re.sub(r"^Value error: Error parsing [\w.]+: ", "bad config: ", message)
+    message = re.sub(r"^Value error: Error parsing [\w.]+: ", "bad config: ", message)
+    return _value_error(message)
+
+
+#: Sections of tyro's errors left out of the one line: help text, and the failed parse of each
+#: type a value might have had.
+SKIPPED = ("Argument helptext", "For full helptext", "Got errors")
+
+#: tyro's value errors, "Value error: Error parsing --FLAG: <detail>", as (detail pattern, what the
+#: flag must be); the value is the pattern's group.
+_VALUE_ERRORS = (
+    (r"invalid literal for int\(\) with base 10: ('.*?')", "an int"),
+    (r"could not convert string to float: ('.*?')", "a number"),
+    (r"no type matching (?:\{None\}\|)?(?P<type>.+?) could be instantiated from \[(.*?)\]", ""),
+    (r"Could not find valid parse for arguments: \[(.*?)\]", ""),
+)
+
+#: The list flags (``sequence_flags``) of every command: tyro's error for a bad item gets this hint.
+LIST_HINT = "takes ints separated by spaces, e.g. {flag} 3 30 300"
+
+
+def _value_error(message: str) -> str:
+    """``message`` with a tyro value error as "--FLAG must be ..., got VALUE"."""
+    match = re.match(r"Value error: Error parsing (--[\w-]+): (.*)", message)
+    if match is None:
+        return message
+    flag, detail = match.groups()
+    for pattern, what in _VALUE_ERRORS:
+        found = re.match(pattern, detail)
+        if found is None:
+            continue
+        value = found.groups()[-1]
+        if flag in LIST_FLAGS:
+            return f"{flag} {LIST_HINT.format(flag=flag)}; got {value}"
+        kind = what or {"INT": "an int", "FLOAT": "a number"}.get(found.groupdict().get("type") or "", "")
+        return f"{flag} must be {kind}, got {value}" if kind else f"{flag}: cannot parse {value}"
+    return f"{flag}: {detail}"
+
+
+def sequence_flags(kinds: Iterable[type]) -> set[str]:
+    """The flags (``--eval-lengths``) of the fields of these dataclasses that hold a tuple or a list."""
+    found = set()
+    for kind in kinds:
+        hints = typing.get_type_hints(kind)
+        for flat, name in flag_names(kind).items():
+            hint = hints[name]
+            options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+            if any(typing.get_origin(option) in (tuple, list) for option in options):
+                found.add("--" + flat.replace("_", "-"))
+    return found
+
+
+#: A list flag's value in either form, one or several numbers ("3", "3,30", "3, 30,").
+_numbers = re.compile(r"[\d.,+\s-]+")
+
+
+def check_list_syntax(argv: Sequence[str], flags: set[str]) -> None:
+    """``UsageError`` for a list flag given comma-separated values (``--lengths 3,30``): every list
+    flag takes tyro's space-separated form (``--lengths 3 30``), and the error says how to write it."""
+    for index, token in enumerate(argv):
+        name, equals, value = token.partition("=")
+        flag = "--" + name[2:].replace("_", "-")
+        if not token.startswith("--") or flag not in flags:
+            continue
+        # Its values: up to the next flag, and only those that look like numbers (not a subcommand).
+        following = itertools.takewhile(lambda t: not t.startswith("--"), argv[index + 1 :])
+        values = [value] if equals else list(itertools.takewhile(_numbers.fullmatch, following))
+        if not values or not any("," in item for item in values):
+            continue
+        spaced = " ".join(part for item in values for part in re.split(r"[,\s]+", item) if part)
+        raise UsageError(
+            f"{flag} takes its values separated by spaces, not commas: "
+            f"write {flag} {spaced}, not {flag} {' '.join(values)}"
+        )
 
 
 # -- train -------------------------------------------------------------------------------------
@@ -98,6 +192,7 @@ def parse_train(argv: Sequence[str]) -> tuple[RunOptions, TrainConfig, tuple[Pat
     """
     if any(arg == "--algo" or arg.startswith("--algo=") for arg in argv):
         raise UsageError("--algo: the algorithm is a subcommand, actformer train ppo|a2c [FLAGS]")
+    check_list_syntax(argv, TRAIN_LIST_FLAGS)
     if {"-h", "--help"} & set(argv):
         options = RunOptions()
     else:
@@ -130,12 +225,14 @@ def train_main(argv: Sequence[str]) -> int:
 
 @dataclass
 class EvalArgs:
-    """Greedy exact match of a saved policy at each problem length."""
+    """Greedy exact match of a saved policy at each problem length, a row per length as it finishes
+    (Ctrl-C stops it and keeps the rows done)."""
 
     checkpoint: Path
     """Checkpoint file, or a run directory holding checkpoint.pt."""
-    lengths: str | None = None
-    """Comma-separated problem lengths, e.g. 3,30,300,1000 (default: the run's eval_lengths)."""
+    lengths: tuple[int, ...] | None = None
+    """Problem lengths, ints >= 1 separated by spaces, e.g. --lengths 3 30 300 1000 (default: the
+    run's eval_lengths)."""
     episodes: int | None = None
     """Episodes per length (default: the run's eval_episodes)."""
     seed: int | None = None
@@ -143,48 +240,37 @@ class EvalArgs:
     num_envs: int | None = None
     """Environments stepped together (default: the run's num_envs, as in its final evaluation)."""
     device: str = "auto"
-    """Torch device of the policy: auto, cpu, cuda, ..."""
+    """Torch device of the policy: auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ..."""
     json: Path | None = None
-    """Also write the table as JSON to this file."""
+    """Also write the table as JSON to this file (with "partial": true if stopped by Ctrl-C)."""
     threads: int | None = None
     """Torch CPU threads (default: torch's choice)."""
 
 
 def eval_main(argv: Sequence[str]) -> int:
-    """``actformer eval``: the exact-match table of a checkpoint's policy."""
+    """``actformer eval``: the exact-match table of a checkpoint's policy, a row per length as it
+    finishes."""
+    check_list_syntax(argv, EVAL_LIST_FLAGS)
     args = parse_args(EvalArgs, argv, prog="actformer eval")
+    if args.lengths is not None and (not args.lengths or min(args.lengths) < 1):
+        given = " ".join(map(str, args.lengths)) or "none"
+        raise UsageError(f"--lengths {LIST_HINT.format(flag='--lengths')} (each >= 1); got {given}")
+    given_values = (("episodes", args.episodes, 1), ("num-envs", args.num_envs, 1), ("seed", args.seed, 0))
+    for name, value, low in given_values:
+        if value is not None and value < low:
+            raise UsageError(f"--{name} must be >= {low}, got {value}")
+    check_report_path(args.json)
+    set_threads(args.threads)
     payload = load(args.checkpoint)
     config = saved_config(payload)
     run, env = config.run, config.env
-    lengths = parse_lengths(args.lengths) if args.lengths is not None else list(run.eval_lengths)
+    lengths = list(run.eval_lengths if args.lengths is None else args.lengths)
     episodes = run.eval_episodes if args.episodes is None else args.episodes
     num_envs = env.num_envs if args.num_envs is None else args.num_envs
-    seed = seed_for(run.seed, "evaluation") if args.seed is None else args.seed
-    for name, value in (("episodes", episodes), ("num-envs", num_envs)):
-        if value < 1:
-            raise UsageError(f"--{name} must be >= 1, got {value}")
-    if seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {seed}")
-    set_threads(args.threads)
+    seed = evaluation_seed(config) if args.seed is None else args.seed
+    check_eval_lengths(env, lengths, "--lengths")
     policy = load_policy(payload, config, args.device)
-    rows = []
-    for length in tqdm(lengths, desc="eval", unit="length", dynamic_ncols=True):
-        rows += generalization_table(
-            lambda _: policy, env.env_id, [length], episodes, seed, num_envs, **env.observation_kwargs()
-        )
-    print(format_table(rows))
-    if args.json is not None:
-        report = {"checkpoint": str(args.checkpoint), "task": env.task, "rows": rows}
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
-
-
-def parse_lengths(text: str) -> list[int]:
-    """ "3,30,300" (commas or spaces) as ints >= 1; ``UsageError`` otherwise."""
-    parts = [part for part in re.split(r"[,\s]+", text.strip()) if part]
-    if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
-        raise UsageError(f"--lengths must be comma-separated ints >= 1 (e.g. 3,30,300), got {text!r}")
-    return [int(part) for part in parts]
+    return eval_run(policy, config, lengths, episodes, seed, num_envs, str(args.checkpoint), args.json)
 
 
 # -- trace -------------------------------------------------------------------------------------
@@ -230,30 +316,76 @@ def trace_main(argv: Sequence[str]) -> int:
 
 # -- main --------------------------------------------------------------------------------------
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
-    "train": train_main,
-    "eval": eval_main,
-    "trace": trace_main,
+
+class Command(NamedTuple):
+    """A subcommand: what runs it, and its line in ``actformer --help``."""
+
+    run: Callable[[Sequence[str]], int]
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "train": Command(
+        train_main,
+        "Train an agent: imitation warm start, then PPO (train ppo, the default) or A2C (train a2c)",
+    ),
+    "eval": Command(eval_main, "Greedy exact match of a saved policy at each problem length"),
+    "trace": Command(trace_main, "Step a saved policy through your own problem, one line per action"),
 }
+
+#: The list flags of each command (``check_list_syntax``).
+TRAIN_LIST_FLAGS = sequence_flags([RunOptions, *SECTIONS.values(), *ALGOS.values()])
+EVAL_LIST_FLAGS = sequence_flags([EvalArgs])
+LIST_FLAGS = TRAIN_LIST_FLAGS | EVAL_LIST_FLAGS
+
+#: ``actformer --help``: the commands, examples, and where each command's options are listed.
+USAGE = "\n".join(
+    [
+        "usage: actformer COMMAND [OPTIONS]",
+        "",
+        "Train Actformer agents on the Actformer tasks and inspect the policies they learn.",
+        "",
+        "commands:",
+        *(f"  {name:<6} {command.summary}" for name, command in COMMANDS.items()),
+        "",
+        "examples:",
+        "  actformer train --task Addition --max-length 3 --total-steps 65536 --threads 1",
+        "  actformer eval --checkpoint runs/RUN_DIR --lengths 3 30 300 1000",
+        '  actformer trace --checkpoint runs/RUN_DIR --problem "123+456"',
+        "",
+        "'actformer COMMAND --help' lists a command's options ('actformer train ppo --help': every",
+        "training setting). List flags take values separated by spaces: --lengths 3 30 300.",
+    ]
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Dispatch ``actformer COMMAND ...``; the exit status (2 for a usage error)."""
+    """Dispatch ``actformer COMMAND ...``; the exit status (0 done or help, 2 for a usage error,
+    130 for Ctrl-C)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print((__doc__ or "").strip())
-        return 0 if argv else 2
+    choices = f"choose from {', '.join(COMMANDS)} (see actformer --help)"
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    if not argv:
+        print(USAGE)
+        print(f"actformer: error: no command given; {choices}", file=sys.stderr)
+        return 2
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f"actformer: error: unknown command {command!r}; choose from {list(COMMANDS)}", file=sys.stderr)
+        what = "an option" if command.startswith("-") else "an unknown command"
+        print(f"actformer: error: {command!r} is {what}: the command comes first; {choices}", file=sys.stderr)
         return 2
     try:
-        return COMMANDS[command](rest)
+        return COMMANDS[command].run(rest)
     except SystemExit as exit:  # tyro's --help (0) and its parse errors (2, already reported)
         return exit.code if isinstance(exit.code, int) else 2
     except UsageError as error:
         print(f"actformer {command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # train and eval handle their own; this is the rest (loading, trace)
+        print(f"\nactformer {command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

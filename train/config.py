@@ -243,7 +243,7 @@ class RunSettings:
     total_steps: int = 1_000_000
     """Environment steps of RL (num_envs per vector step), after the warm start."""
     eval_lengths: tuple[int, ...] = (3, 30, 300, 1000)
-    """Problem lengths of the greedy exact-match evaluation."""
+    """Problem lengths of the greedy exact-match evaluation, separated by spaces: --eval-lengths 3 30 300."""
     eval_episodes: int = 200
     """Episodes per evaluation length."""
 

@@ -112,7 +112,9 @@ def dagger(
     ``seed + round * num_envs``), aggregates them with all earlier data and retrains ``policy`` on the
     whole with ``behaviour_cloning(**bc_kwargs)``. Returns the aggregated data and per-round stats
     (the on-policy ``agreement`` and ``success_rate`` before retraining, and the final ``loss``).
-    A divergence raises ``TrainingDiverged`` at e.g. ``imitation epoch 3 of DAgger round 2``.
+    Each retraining's progress bar (``bc_kwargs["progress"]``) is named ``DAgger round R/ROUNDS`` and
+    shows the round's agreement. A divergence raises ``TrainingDiverged`` at e.g.
+    ``imitation epoch 3 of DAgger round 2``.
     """
     rng = np.random.default_rng(seed) if rng is None else rng
     history = []
@@ -122,6 +124,10 @@ def dagger(
                 policy, env, steps, beta, rng, seed=seed + (round_ + 1) * env.num_envs
             )
             data = aggregate(data, visited)
-            losses = behaviour_cloning(policy, data, seed=seed + round_ + 1, **bc_kwargs)
+            shown = {"agreement": f"{stats['agreement']:.3f}"}
+            desc = f"DAgger round {round_ + 1}/{rounds}"
+            losses = behaviour_cloning(
+                policy, data, seed=seed + round_ + 1, desc=desc, postfix=shown, **bc_kwargs
+            )
         history.append({**stats, "loss": losses[-1]})
     return data, history

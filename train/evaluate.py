@@ -127,8 +127,15 @@ def generalization_table(
     return rows
 
 
+#: The first two lines of ``format_table``: a caller printing rows as they finish prints these first.
+TABLE_HEADER = ("| length | episodes | exact match |", "|---:|---:|---:|")
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """One row of ``generalization_table`` as a line of ``format_table``."""
+    return f"| {row['length']} | {row['episodes']} | {row['exact_match']:.3f} |"
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The rows of ``generalization_table`` as a Markdown table."""
-    lines = ["| length | episodes | exact match |", "|---:|---:|---:|"]
-    lines += [f"| {r['length']} | {r['episodes']} | {r['exact_match']:.3f} |" for r in rows]
-    return "\n".join(lines)
+    return "\n".join([*TABLE_HEADER, *(format_row(row) for row in rows)])

@@ -120,6 +120,8 @@ def behaviour_cloning(
     action_mask: Any = None,
     weight_decay: float = 0.0,
     progress: bool = True,
+    desc: str = "behaviour cloning",
+    postfix: Mapping[str, str] | None = None,
 ) -> list[float]:
     """Fit ``policy`` to ``data = (observations, actions)`` by cross-entropy; the mean loss per epoch.
 
@@ -129,8 +131,10 @@ def behaviour_cloning(
     as the policy acts. Adam (AdamW: with ``weight_decay`` > 0, decoupled weight decay; 0 is plain
     Adam) at learning rate ``lr``, minibatches of ``batch_size`` reshuffled each epoch; ``seed``
     seeds the shuffling (a generator of its own: torch's global one is not touched). ``progress``
-    shows a tqdm bar. The policy is left in eval mode. A non-finite loss (checked before its step)
-    or parameter (after each epoch) raises ``divergence.TrainingDiverged`` at ``imitation epoch N``.
+    shows a tqdm bar of the epochs named ``desc``, with the training pairs, ``postfix`` (e.g. DAgger's
+    agreement) and the last epoch's mean loss; it changes nothing computed. The policy is left in
+    eval mode. A non-finite loss (checked before its step) or parameter (after each epoch) raises
+    ``divergence.TrainingDiverged`` at ``imitation epoch N``.
 
     Weight decay matters for length generalization: on Addition, training on 1-3 digits and acting
     on 100, ``weight_decay=0.3`` solved every seed tried where 0 fails some (``tests/test_imitation.py``,
@@ -168,7 +172,9 @@ def behaviour_cloning(
     optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
     policy.train()
     losses = []
-    bar = tqdm(range(epochs), desc="behaviour cloning", disable=not progress)
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, dynamic_ncols=True)
+    shown = {"pairs": str(count), **(postfix or {})}
+    bar.set_postfix(shown, refresh=False)
     for epoch in bar:
         where = f"imitation epoch {epoch + 1}"
         order = torch.randperm(count, generator=generator).to(device)
@@ -187,7 +193,7 @@ def behaviour_cloning(
             total += batch_loss * len(batch)
         check_parameters(where, policy)
         losses.append(total / count)
-        bar.set_postfix(loss=f"{losses[-1]:.4g}")
+        bar.set_postfix({**shown, "loss": f"{losses[-1]:.4g}"})
     policy.eval()
     return losses
 

@@ -11,7 +11,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 import actformer_envs  # noqa: F401  (registers the envs)
+from actformer_envs.config import check_size
+from actformer_envs.tasks import TASKS
 from actformer_gym.agents.actformer import ActformerPolicy
 from actformer_gym.train.checkpoint import (
     CHECKPOINT_NAME,
@@ -32,10 +34,11 @@ from actformer_gym.train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from actformer_gym.train.config import ALGOS, RunSettings, TrainConfig
+from actformer_gym.train.config import ALGOS, EnvSettings, RunSettings, TrainConfig
 from actformer_gym.train.divergence import TrainingDiverged
-from actformer_gym.train.evaluate import format_table
+from actformer_gym.train.evaluate import TABLE_HEADER, format_row, format_table, generalization_table
 from actformer_gym.train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
+from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trainer import Trainer
 
 #: Files written in a run directory besides the checkpoint.
@@ -59,7 +62,7 @@ class RunOptions:
     checkpoint_every: int = 10
     """Iterations between checkpoints (one is also written after the warm start and at the end)."""
     progress: bool = True
-    """Show tqdm progress bars."""
+    """Show tqdm progress bars (warm start phases, RL, final evaluation) on stderr."""
     threads: int | None = None
     """Torch CPU threads (default: torch's choice; 1 is often fastest for this small policy)."""
 
@@ -209,6 +212,7 @@ def train_run(
 ) -> int:
     """Train ``config`` in a new run directory (or continue ``resumed``: its directory and
     checkpoint), then evaluate; the exit status (0 done, 1 diverged, 130 interrupted)."""
+    check_eval_lengths(config.env, config.run.eval_lengths, "--eval-lengths")  # not after training
     try:
         trainer = Trainer(config)
     except ValueError as error:
@@ -237,7 +241,7 @@ def _run(trainer: Trainer, run_dir: Path, payload: Mapping[str, Any] | None, opt
     writer = SummaryWriter(str(run_dir))
     try:
         if payload is None:
-            log_metrics(writer, trainer.warm_start(), trainer.global_step)
+            log_metrics(writer, trainer.warm_start(options.progress), trainer.global_step)
             save_run(checkpoint, trainer, writer)
         _train_loop(trainer, writer, checkpoint, options)
         rows = final_evaluation(trainer, options.progress)
@@ -266,7 +270,9 @@ def _run(trainer: Trainer, run_dir: Path, payload: Mapping[str, Any] | None, opt
         "rows": rows,
     }
     (run_dir / EVAL_NAME).write_text(json.dumps(report, indent=2) + "\n")
-    print(format_table(rows))
+    title = evaluation_title("the final policy", config.run.eval_episodes, evaluation_seed(config))
+    print(f"{title}, saved to {run_dir / EVAL_NAME}:", file=sys.stderr)  # stdout: the table only
+    print(format_table(rows), flush=True)
     return 0
 
 
@@ -288,12 +294,15 @@ def resume(trainer: Trainer, payload: Mapping[str, Any], run_dir: Path) -> None:
 
 def _train_loop(trainer: Trainer, writer: SummaryWriter, checkpoint: Path, options: RunOptions) -> None:
     """RL iterations until ``trainer.done()``: log each, checkpoint every ``checkpoint_every``."""
-    total = trainer.config.run.total_steps
+    config = trainer.config
+    total, name = config.run.total_steps, config.algo.name.upper()
+    if options.progress:
+        print(bar_legend(config), file=sys.stderr)
     bar = tqdm(
         total=total,
         initial=min(trainer.global_step, total),
         unit="step",
-        desc="train",
+        desc=name,
         disable=not options.progress,
         dynamic_ncols=True,
     )
@@ -305,8 +314,8 @@ def _train_loop(trainer: Trainer, writer: SummaryWriter, checkpoint: Path, optio
             log_metrics(writer, metrics, trainer.global_step)
             bar.update(trainer.global_step - before)
             bar.set_postfix(
-                success=f"{metrics.get('charts/success_rate', math.nan):.3f}",
-                length=metrics.get("charts/curriculum_length", ""),
+                curriculum_length=int(metrics["charts/curriculum_length"]),
+                success_rate=f"{metrics.get('charts/success_rate', math.nan):.3f}",
                 refresh=False,
             )
             iterations += 1
@@ -314,6 +323,18 @@ def _train_loop(trainer: Trainer, writer: SummaryWriter, checkpoint: Path, optio
                 save_run(checkpoint, trainer, writer)
     finally:
         bar.close()
+
+
+def bar_legend(config: TrainConfig) -> str:
+    """The line printed above the RL progress bar: what its two fields are (the TensorBoard
+    ``charts/curriculum_length`` and ``charts/success_rate`` of ``Trainer.iterate``)."""
+    env = config.env
+    return (
+        f"{config.algo.name.upper()} bar: curriculum_length = the curriculum's current max problem "
+        f"length (training problems have lengths {env.min_length}..curriculum_length; it grows up to "
+        f"{env.length_cap}); success_rate = fraction of the training episodes that ended in the last "
+        "rollout that were solved exactly, acting by sampling (nan: none ended)"
+    )
 
 
 def log_metrics(writer: SummaryWriter, metrics: Mapping[str, Any], step: int) -> None:
@@ -339,6 +360,16 @@ def final_evaluation(trainer: Trainer, progress: bool = True) -> list[dict[str, 
     return evaluation_rows(success, run.eval_episodes)
 
 
+def evaluation_seed(config: TrainConfig) -> int:
+    """The seed of the evaluation problems of a run (``Trainer.evaluate``'s, ``actformer eval``'s default)."""
+    return seed_for(config.run.seed, "evaluation")
+
+
+def evaluation_title(policy: str, episodes: int, seed: int) -> str:
+    """The line above an exact-match table, without its ending (the caller adds where it is saved)."""
+    return f"Greedy exact match of {policy} ({episodes} problems per length, seed {seed})"
+
+
 def evaluation_rows(success: Mapping[int, float], episodes: int) -> list[dict[str, Any]]:
     """``Trainer.evaluate``'s {length: exact match} as ``format_table`` rows."""
     return [{"length": int(n), "episodes": episodes, "exact_match": float(v)} for n, v in success.items()]
@@ -353,3 +384,107 @@ def set_threads(threads: int | None) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+# -- actformer eval ----------------------------------------------------------------------------
+
+
+def evaluate_length(
+    policy: ActformerPolicy, env: EnvSettings, length: int, episodes: int, seed: int, num_envs: int
+) -> dict[str, Any]:
+    """Greedy exact match of ``policy`` at one problem length: one ``format_table`` row, the one
+    ``generalization_table`` computes for that length."""
+    (row,) = generalization_table(
+        lambda _: policy, env.env_id, [length], episodes, seed, num_envs, **env.observation_kwargs()
+    )
+    return row
+
+
+def check_eval_lengths(env: EnvSettings, lengths: Sequence[int], flag: str) -> None:
+    """``UsageError`` naming ``flag`` for a length the task cannot pose (a problem too big for
+    NumPy), checked before any evaluation or training, not when the evaluation reaches it."""
+    resolved = env.resolved()
+    task = TASKS[env.task](resolved.base, **resolved.task_options)
+    for length in lengths:
+        try:
+            check_size(task, length)
+        except ValueError as error:
+            raise UsageError(
+                f"{flag} {length}: {error}".replace("max_length must", "a length must")
+            ) from None
+
+
+def check_report_path(path: Path | None) -> None:
+    """``UsageError`` unless ``path`` (where ``--json`` writes) can be written: checked before the
+    evaluation, not after it."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"--json must be a file path, got the directory {path}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--json: no directory {path.parent} to write {path.name} in")
+
+
+def eval_run(
+    policy: ActformerPolicy,
+    config: TrainConfig,
+    lengths: Sequence[int],
+    episodes: int,
+    seed: int,
+    num_envs: int,
+    source: str,
+    report_path: Path | None = None,
+) -> int:
+    """``actformer eval``: the exact-match table of ``policy``, printed a row per length as soon
+    as that length is done (stdout, flushed; stdout holds the Markdown table only, what it is goes
+    to stderr above it), and written to ``report_path`` as JSON.
+
+    Ctrl-C stops it without losing what is done: the rows printed stay, one line on stderr says
+    which lengths were done, the JSON holds them (``"partial": true``); exit status 130 (else 0).
+    """
+    print(evaluation_title(source, episodes, seed) + ":", file=sys.stderr)  # stdout: the table only
+    print(*TABLE_HEADER, sep="\n", flush=True)
+    rows: list[dict[str, Any]] = []
+    try:
+        for length in lengths:
+            rows.append(evaluate_length(policy, config.env, length, episodes, seed, num_envs))
+            print(format_row(rows[-1]), flush=True)
+    except KeyboardInterrupt:
+        done = ", ".join(str(row["length"]) for row in rows) or "none"
+        left = ", ".join(str(length) for length in lengths[len(rows) :]) or "none"
+        saved = ""
+        if report_path is not None:
+            write_report(report_path, source, config, seed, lengths, rows, partial=True)
+            saved = f"; the finished lengths saved to {report_path} (marked partial)"
+        # After the terminal's "^C": a line of its own.
+        print(f"\nactformer eval: stopped; lengths done: {done} (not run: {left}){saved}", file=sys.stderr)
+        return 130
+    if report_path is not None:
+        write_report(report_path, source, config, seed, lengths, rows, partial=False)
+        print(f"saved to {report_path}", file=sys.stderr)
+    return 0
+
+
+def write_report(
+    path: Path,
+    source: str,
+    config: TrainConfig,
+    seed: int,
+    lengths: Sequence[int],
+    rows: list[dict[str, Any]],
+    partial: bool,
+) -> None:
+    """``actformer eval --json``: the rows, with what they evaluated; ``partial`` when stopped
+    before every length in ``lengths`` was done. ``UsageError`` if the file cannot be written."""
+    report = {
+        "checkpoint": source,
+        "task": config.env.task,
+        "seed": seed,
+        "lengths": list(lengths),
+        "partial": partial,
+        "rows": rows,
+    }
+    try:
+        path.write_text(json.dumps(report, indent=2) + "\n")
+    except OSError as error:
+        raise UsageError(f"--json: cannot write {path}: {error.strerror}") from None

@@ -97,10 +97,11 @@ class Trainer:
 
     # -- warm start ----------------------------------------------------------------------------
 
-    def warm_start(self) -> dict[str, float]:
+    def warm_start(self, progress: bool = False) -> dict[str, float]:
         """Behaviour cloning on expert data, then ``dagger_rounds`` of DAgger (nothing if
         ``imitation`` is off); the warm-start policy (the KL penalty's reference) is frozen after.
-        Runs once: later calls return ``{}``."""
+        Runs once: later calls return ``{}``. ``progress`` shows a tqdm bar per phase (epochs and
+        loss; output only, the same numbers either way)."""
         c, metrics = self.config, {}
         if self.warm_started:  # once per run: a second call would move the KL reference
             return metrics
@@ -120,7 +121,7 @@ class Trainer:
                 "lr": imitation.lr,
                 "weight_decay": c.algo.weight_decay,
                 "action_mask": self.rollout.mask[0],
-                "progress": False,
+                "progress": progress,
             }
             losses = behaviour_cloning(self.policy, data, seed=seed_for(seed, "run"), **bc)
             metrics["imitation/bc_loss"] = losses[-1]

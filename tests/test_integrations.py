@@ -131,3 +131,18 @@ def test_examples_document_how_to_run_them() -> None:
         text = example.read_text()
         assert f"python examples/{example.name}" in text, example.name
     assert np.all([p.exists() for p in (PATCHES / "make_env.patch", PATCHES / "gymnasium1_logging.patch")])
+
+
+def test_make_by_module_prefixed_id_without_importing_the_package() -> None:
+    """``gym.make("actformer_envs:Actformer/Copy-v0")`` imports the package itself (for tools that
+    only take an id): checked in a fresh interpreter, where nothing imported it before."""
+    code = (
+        "import sys, gymnasium as gym\n"
+        "assert 'actformer_envs' not in sys.modules\n"
+        "env = gym.make('actformer_envs:Actformer/Copy-v0')\n"
+        "obs, info = env.reset(seed=0)\n"
+        "print(type(env.unwrapped).__name__, sorted(obs)[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["ActformerEnv", "boundaries"]

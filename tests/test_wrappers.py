@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 from helpers import action_mix
 
-from actformer_envs import FlatObservation, FlatVectorObservation
+from actformer_envs import FlatObservation, FlatVectorObservation, TensorInfos
 from actformer_envs.wrappers import Flattener
 
 
@@ -71,3 +71,26 @@ def test_flat_vector_observation_matches_flat_single_envs(env_id: str, mode: Aut
 def test_flattener_refuses_other_spaces() -> None:
     with pytest.raises(TypeError, match="Dict observation space"):
         Flattener(gym.spaces.Box(0, 1, (3,)))
+
+
+def test_tensor_infos_keeps_only_tensor_convertible_infos() -> None:
+    """TorchRL turns every info into a tensor: the decoded answers (object arrays) go, top level and
+    in ``final_info``; masks go with their keys; the wrapper says its autoreset mode."""
+    vec = gym.make_vec(
+        "Actformer/Copy-v0", num_envs=3, vectorization_mode="vector_entry_point", autoreset_mode="SameStep"
+    )
+    wrapped = FlatVectorObservation(TensorInfos(vec))
+    assert wrapped.autoreset_mode is TensorInfos(vec).autoreset_mode is AutoresetMode.SAME_STEP
+    wrapped.reset(seed=0)
+    finals = 0
+    for _ in range(100):
+        _, _, _, _, info = wrapped.step(vec.unwrapped.expert_action())
+        assert {"action_mask", "_action_mask"} <= info.keys()
+        if "final_info" in info:
+            finals += 1
+            final = info["final_info"]
+            assert {"is_success", "_is_success", "invalid_action"} <= final.keys()
+            assert not {"output", "_output", "target", "_target"} & final.keys()
+            assert all(value.dtype != object for value in final.values())
+            assert info["final_obs"][np.flatnonzero(info["_final_obs"])[0]].dtype == np.float32
+    assert finals > 0

@@ -6,7 +6,7 @@ any task or machine logic of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from actformer_envs.instructions import (
     REGISTER_SLOTS,
 )
 from actformer_envs.machine import Layout, Machine
-from actformer_envs.posing import INVALID_PENALTY, pose
+from actformer_envs.posing import INVALID_PENALTY, Posed, pose
 from actformer_envs.problem_queue import ProblemQueue
 from actformer_envs.state import array_state, load_array_state
 from actformer_envs.tasks import Mixture, MultiTask, Task
@@ -193,9 +193,24 @@ class Episodes:
                 f"{self.config.max_length}; make the env with a larger max_length"
             )
 
-    def reset(self, envs: np.ndarray, lengths: np.ndarray | None = None, problem: Any = None) -> None:
-        """Pose new problems in ``envs``: ``problem`` for all of them, else random ones."""
-        if problem is not None:
+    def reset(
+        self,
+        envs: np.ndarray,
+        lengths: np.ndarray | None = None,
+        problem: Any = None,
+        problems: Sequence[Any] | None = None,
+    ) -> None:
+        """Pose new problems in ``envs``: ``problem`` for all of them, ``problems`` one per env (in
+        order), else random ones (of ``lengths``, or from each env's queue)."""
+        if problems is not None:
+            if len(problems) != len(envs):
+                raise ValueError(f"problems must hold one problem per env ({len(envs)}), got {len(problems)}")
+            for each in problems:
+                self.check_problem(each)
+            members = self.mixture.members
+            each_posed = [pose(members, *self.mixture.encode(p, self.width)) for p in problems]
+            posed = Posed(np.concatenate([one.records for one in each_posed]))
+        elif problem is not None:
             self.check_problem(problem)
             one = pose(self.mixture.members, *self.mixture.encode(problem, self.width))
             posed = one[np.zeros(len(envs), dtype=np.intp)]

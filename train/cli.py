@@ -3,13 +3,14 @@
     actformer train [ppo|a2c] --task Addition [--config FILE.yaml] [--resume RUN_DIR] [--FIELD VALUE ...]
     actformer eval --checkpoint RUN_DIR --lengths 3 30 300 1000 [--episodes N]
     actformer trace --checkpoint RUN_DIR --problem "123+456"
+    actformer certify --checkpoint RUN_DIR [--samples N] [--seed S] [--json FILE]
 
 ``actformer --help`` lists the commands (``USAGE``), ``actformer COMMAND --help`` every option of
 one (config fields with their docstrings, by ``tyro``). A list flag takes its values separated by
 spaces (``--lengths 3 30 300``, ``--eval-lengths 3 30``); a comma-separated one is an error saying
 so. A bad value, config file, path or device is a one-line error and exit status 2; Ctrl-C is
 exit status 130. This module only parses and dispatches: runs and evaluations live in
-``train/runs.py``, traces in ``train/trace.py``.
+``train/runs.py``, traces in ``train/trace.py``, certificates in ``train/certify.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ from typing import Annotated, Any, NamedTuple
 
 import tyro
 
+from actformer_gym.train.certify import (
+    CERTIFICATE_NAME,
+    DEFAULT_CAP,
+    DEFAULT_SAMPLES,
+    PROBE_SAMPLES,
+    certify,
+    format_certificate,
+)
 from actformer_gym.train.config import ALGOS, SECTIONS, TrainConfig, flag_names
 from actformer_gym.train.runs import (
     RunOptions,
@@ -314,6 +323,83 @@ def trace_main(argv: Sequence[str]) -> int:
     return 0
 
 
+# -- certify -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CertifyArgs:
+    """Certify that a saved policy takes its task's expert's actions step for step at any length:
+    the expert's observations on training-length problems (the verification set), checked for
+    closure on longer problems, and the policy's greedy action on each of them. Prints a summary,
+    writes the certificate as JSON; exit status 0 if certified, 1 if not."""
+
+    checkpoint: Path
+    """Checkpoint file, or a run directory holding checkpoint.pt."""
+    samples: int = DEFAULT_SAMPLES
+    """Random problems of each training length for the verification set, and at the longest training
+    length + 1 and + 2 to check its closure, where not every problem of the length is run (--cap)."""
+    cap: int = DEFAULT_CAP
+    """Run every problem of those lengths where the task enumerates them and there are at most this
+    many (0: random problems only)."""
+    probe_samples: int = PROBE_SAMPLES
+    """Random problems at 10x and 100x the longest training length, to check closure there."""
+    seed: int = 0
+    """Seed of the random problems (a probe of length n uses seed + n)."""
+    json: Path | None = None
+    """Where to write the certificate (default: certificate.json beside the checkpoint)."""
+    device: str = "auto"
+    """Torch device of the policy: auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ..."""
+    threads: int | None = None
+    """Torch CPU threads (default: torch's choice)."""
+
+
+def certify_main(argv: Sequence[str]) -> int:
+    """``actformer certify``: the certificate of a checkpoint's policy on its run's task, env
+    settings and training lengths; exit status 0 if certified, 1 if not."""
+    args = parse_args(CertifyArgs, argv, prog="actformer certify")
+    given_values = (
+        ("samples", args.samples, 1),
+        ("probe-samples", args.probe_samples, 1),
+        ("cap", args.cap, 0),
+        ("seed", args.seed, 0),
+    )
+    for name, value, low in given_values:
+        if value < low:
+            raise UsageError(f"--{name} must be >= {low}, got {value}")
+    check_report_path(args.json)
+    set_threads(args.threads)
+    payload = load(args.checkpoint)
+    config = saved_config(payload)
+    report = args.json
+    if report is None:
+        report = (args.checkpoint if args.checkpoint.is_dir() else args.checkpoint.parent) / CERTIFICATE_NAME
+    policy = load_policy(payload, config, args.device)
+    env = config.env
+    lengths = range(env.min_length, env.length_cap + 1)
+    try:
+        certificate = certify(
+            policy,
+            env.task,
+            lengths,
+            env.observation_kwargs(),
+            samples=args.samples,
+            seed=args.seed,
+            cap=args.cap,
+            probe_samples=args.probe_samples,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except ValueError as error:
+        raise UsageError(" ".join(str(error).split())) from None
+    print(format_certificate(certificate, str(args.checkpoint)), flush=True)
+    try:
+        certificate.write(report, checkpoint=str(args.checkpoint))
+    except OSError as error:
+        where = "--json: cannot write" if args.json is not None else "cannot write the certificate to"
+        raise UsageError(f"{where} {report}: {error.strerror}") from None
+    print(f"saved to {report}", file=sys.stderr)
+    return 0 if certificate.certified else 1
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
@@ -331,6 +417,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "eval": Command(eval_main, "Greedy exact match of a saved policy at each problem length"),
     "trace": Command(trace_main, "Step a saved policy through your own problem, one line per action"),
+    "certify": Command(
+        certify_main, "Check that a saved policy follows its task's expert step for step at any length"
+    ),
 }
 
 #: The list flags of each command (``check_list_syntax``).
@@ -346,12 +435,13 @@ USAGE = "\n".join(
         "Train Actformer agents on the Actformer tasks and inspect the policies they learn.",
         "",
         "commands:",
-        *(f"  {name:<6} {command.summary}" for name, command in COMMANDS.items()),
+        *(f"  {name:<{max(map(len, COMMANDS))}} {command.summary}" for name, command in COMMANDS.items()),
         "",
         "examples:",
         "  actformer train --task Addition --max-length 3 --total-steps 65536 --threads 1",
         "  actformer eval --checkpoint runs/RUN_DIR --lengths 3 30 300 1000",
         '  actformer trace --checkpoint runs/RUN_DIR --problem "123+456"',
+        "  actformer certify --checkpoint runs/RUN_DIR --json certificate.json",
         "",
         "'actformer COMMAND --help' lists a command's options ('actformer train ppo --help': every",
         "training setting). List flags take values separated by spaces: --lengths 3 30 300.",
@@ -361,7 +451,7 @@ USAGE = "\n".join(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``actformer COMMAND ...``; the exit status (0 done or help, 2 for a usage error,
-    130 for Ctrl-C)."""
+    130 for Ctrl-C; ``certify``: 1 for a policy it does not certify)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     choices = f"choose from {', '.join(COMMANDS)} (see actformer --help)"
     if argv[:1] in (["-h"], ["--help"]):
@@ -383,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"actformer {command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # train and eval handle their own; this is the rest (loading, trace)
+    except KeyboardInterrupt:  # train and eval handle their own; this is the rest (loading, trace, certify)
         print(f"\nactformer {command}: interrupted", file=sys.stderr)
         return 130
 

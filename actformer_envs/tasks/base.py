@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
+from actformer_envs.checks import check_int
 from actformer_envs.digits import number_text
 from actformer_envs.instructions import NUM_POINTERS, mask_from_names
 from actformer_envs.streams import BatchRandom
@@ -33,6 +34,69 @@ class Problems:
 
     def __len__(self) -> int:
         return len(self.program_length)
+
+
+#: The most problems of one length that ``Task.all_problems`` lists by default (the issue's ~10**7).
+ENUMERATION_CAP = 10**7
+#: The largest ``cap`` it takes: problems are numbered by int64 indices.
+MAX_ENUMERATION = 2**62
+
+
+class Enumeration(Sequence[Any]):
+    """Every problem of one length of a task, in a fixed order: a read-only sequence of problems in
+    the task's user form (what ``reset(options={"problem": p})`` takes), made on demand, not listed.
+
+    Problem ``i`` is ``problems_at([i])[0]``: the task numbers its problems and makes a batch of them
+    from their numbers at once. ``pose_at``, where the task gives it, lays out a batch of them
+    directly, exactly as ``encode`` lays out each (a test holds the two equal): the fast way to run
+    millions of them, as posing one user problem at a time costs far more than the episode.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        length: int,
+        count: int,
+        problems_at: Callable[[np.ndarray], list[Any]],
+        pose_at: Callable[[np.ndarray, int], Problems] | None = None,
+    ) -> None:
+        self.task, self.length, self.size = task, length, count
+        self.problems_at, self.pose_at = problems_at, pose_at
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            chosen = range(self.size)[index]  # (a range: no array of every index)
+            return self.problems_at(np.arange(chosen.start, chosen.stop, chosen.step, dtype=np.int64))
+        if not -self.size <= index < self.size:
+            raise IndexError(f"problem index {index} out of range for {self.size} problems")
+        return self.problems_at(np.array([index % self.size], dtype=np.int64))[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        for start in range(0, self.size, ENUMERATION_CHUNK):
+            yield from self.problems_at(np.arange(start, min(start + ENUMERATION_CHUNK, self.size)))
+
+    def __repr__(self) -> str:
+        return f"<Enumeration of the {self.size} {self.task.name} problems of length {self.length}>"
+
+
+#: Problems an ``Enumeration`` makes at a time while iterated.
+ENUMERATION_CHUNK = 4096
+
+
+def index_digits(indices: np.ndarray, radix: int, count: int) -> np.ndarray:
+    """The ``count`` digits of base ``radix`` of each index, most significant first, (m, count)
+    int64: index ``i`` names the ``i``-th tuple of ``itertools.product(range(radix), repeat=count)``."""
+    powers = radix ** np.arange(count - 1, -1, -1, dtype=np.int64)
+    return (np.asarray(indices, dtype=np.int64)[:, None] // powers) % radix
 
 
 class Number(int):
@@ -104,6 +168,27 @@ class Task(ABC):
     @abstractmethod
     def problem_length(self, problem: Any) -> int:
         """The size of a user-posed problem, in the same unit as ``options={"length": n}``."""
+
+    def problem_count(self, length: int) -> int | None:
+        """How many problems of ``length`` (the size ``problem_length`` gives) there are; None: the
+        task does not count them (it cannot enumerate them either)."""
+        return None
+
+    def _enumerate(self, length: int, count: int) -> Enumeration | None:
+        """The ``count`` problems of ``length`` (at most ``MAX_ENUMERATION``); None: not enumerable.
+        Tasks that count their problems override this too; callers use :meth:`all_problems`."""
+        return None
+
+    def all_problems(self, length: int, cap: int = ENUMERATION_CAP) -> Enumeration | None:
+        """Every problem of exactly ``length`` in the user form (each ``problem_length`` is
+        ``length``; ``reset(options={"problem": p})`` takes each); None if the task cannot enumerate
+        them or there are more than ``cap``. Verification sets and closure checks run them all."""
+        check_int("length", length, low=1)
+        check_int("cap", cap, low=0, high=MAX_ENUMERATION)
+        count = self.problem_count(length)
+        if count is None or count > cap:
+            return None
+        return self._enumerate(length, count)
 
     @abstractmethod
     def decode_batch(self, rows: np.ndarray) -> Sequence[Any] | np.ndarray:

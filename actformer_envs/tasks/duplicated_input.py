@@ -10,7 +10,7 @@ from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, check_sequence, fill_from
+from actformer_envs.tasks.base import Enumeration, Problems, check_sequence, fill_from, index_digits
 from actformer_envs.tasks.copy import SEQUENCE_INSTRUCTIONS
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
@@ -80,6 +80,20 @@ class DuplicatedInput(SequenceTask):
 
     def encode(self, problem: Any, width: int) -> Problems:
         return super().encode(self._check(problem), width)
+
+    def _enumerate(self, length: int, count: int) -> Enumeration:
+        """The ``base ** length`` inputs as posed, each symbol twice (``[s0, s0, s1, s1, ...]``), in
+        ``itertools.product`` order of ``s0, s1, ...``."""
+
+        def doubled(indices: np.ndarray) -> np.ndarray:
+            return np.repeat(index_digits(indices, self.base, length), 2, axis=1)
+
+        def pose_at(indices: np.ndarray, width: int) -> Problems:
+            inputs = np.full((len(indices), width), BLANK, dtype=np.int8)
+            inputs[:, : 2 * length] = doubled(indices)
+            return self._pose(inputs, np.full(len(indices), 2 * length, dtype=np.int64))
+
+        return Enumeration(self, length, count, lambda indices: doubled(indices).tolist(), pose_at)
 
     def _check(self, problem: Any) -> list[int]:
         """The posed input row as a list of ints; ``ValueError`` unless it is a duplicated sequence."""

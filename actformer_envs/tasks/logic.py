@@ -10,7 +10,15 @@ from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_inde
 from actformer_envs.observation import P2, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, is_sequence, pad_rows
+from actformer_envs.tasks.base import (
+    Enumeration,
+    Problems,
+    Task,
+    answer_lengths,
+    index_digits,
+    is_sequence,
+    pad_rows,
+)
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import PythonLiteral
 
@@ -179,6 +187,30 @@ class Logic(Task):
         row = np.zeros((1, width - 2), dtype=np.int8)
         row[0, : len(gates)] = gates
         return self._pose(np.array([[b0, b1]], dtype=np.int8), row, np.array([len(gates)]), width)
+
+    def problem_count(self, length: int) -> int:
+        """4 pairs of starting bits times ``NUM_GATES ** length`` chains of gates."""
+        return 4 * NUM_GATES**length
+
+    def _enumerate(self, length: int, count: int) -> Enumeration:
+        """``(b0, b1, [g1, ..., gB])`` in ``itertools.product`` order of ``b0, b1, g1, ..., gB``."""
+
+        def parts(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            bits, chains = np.divmod(np.asarray(indices, dtype=np.int64), NUM_GATES**length)
+            return index_digits(bits, 2, 2), index_digits(chains, NUM_GATES, length)
+
+        def problems_at(indices: np.ndarray) -> list[Any]:
+            bits, gates = parts(indices)
+            return [(b0, b1, chain) for (b0, b1), chain in zip(bits.tolist(), gates.tolist(), strict=True)]
+
+        def pose_at(indices: np.ndarray, width: int) -> Problems:
+            bits, gates = parts(indices)
+            row = np.zeros((len(indices), width - 2), dtype=np.int8)
+            row[:, :length] = gates
+            lengths = np.full(len(indices), length, dtype=np.int64)
+            return self._pose(bits.astype(np.int8), row, lengths, width)
+
+        return Enumeration(self, length, count, problems_at, pose_at)
 
     def _pose(self, bits: np.ndarray, gates: np.ndarray, lengths: np.ndarray, width: int) -> Problems:
         """Lay out bits (n, 2) and gates (n, width - 2; those beyond each length are ignored)."""

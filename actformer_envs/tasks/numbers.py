@@ -14,7 +14,7 @@ import numpy as np
 from actformer_envs.arrays import constant
 from actformer_envs.digits import digit_count, digits_of, from_digits, shown
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
-from actformer_envs.tasks.base import Problems, Task, written_prefix
+from actformer_envs.tasks.base import Enumeration, Problems, Task, written_prefix
 
 _BLANK = constant(BLANK, np.int8)
 _DIGIT_VALUES = SYMBOL_VALUE.astype(np.int64)
@@ -27,6 +27,23 @@ def number_rows(values: tuple[int, ...], base: int, width: int) -> np.ndarray:
         digits = digits_of(value, base)
         row[: len(digits)] = digits
     return rows
+
+
+def digit_rows(values: np.ndarray, base: int, digits: int, width: int) -> np.ndarray:
+    """Numbers below ``base ** digits`` laid out as :func:`number_rows` lays them out, a batch at once:
+    (len(values), width) int8 of digits, least significant first, then BLANK."""
+    powers = base ** np.arange(digits, dtype=np.int64)
+    values = np.asarray(values, dtype=np.int64)[:, None]
+    counts = 1 + (values >= powers[1:]).sum(axis=1)  # (0 has one digit)
+    rows = np.full((len(values), width), BLANK, dtype=np.int8)
+    rows[:, :digits] = np.where(np.arange(digits) < counts[:, None], (values // powers) % base, BLANK)
+    return rows
+
+
+def digit_range(base: int, length: int) -> tuple[int, int]:
+    """(high, low): the numbers of at most ``length`` digits are those below ``high``, of fewer those
+    below ``low`` (none for one digit: 0 has one)."""
+    return base**length, (base ** (length - 1) if length > 1 else 0)
 
 
 def check_operands(problem: Any, task: str, count: int = 2) -> tuple[int, ...]:
@@ -149,6 +166,40 @@ class TwoNumbers(Task):
     def problem_length(self, problem: Any) -> int:
         a, b = self.operands(problem)
         return max(digit_count(a, self.base), digit_count(b, self.base))
+
+    def problem_count(self, length: int) -> int:
+        """The pairs whose longer operand has ``length`` digits: ``high ** 2 - low ** 2`` (see
+        :func:`digit_range`)."""
+        high, low = digit_range(self.base, length)
+        return high**2 - low**2
+
+    def pairs_at(self, indices: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """The problems (a, b) of ``length`` numbered ``indices``, two int64 arrays: first each a of
+        ``length`` digits with every b of at most that many (a-major), then each shorter a with
+        every b of ``length`` digits. A task with fewer problems (Subtraction's a >= b) overrides it."""
+        high, low = digit_range(self.base, length)
+        indices = np.asarray(indices, dtype=np.int64)
+        long_a = indices < (high - low) * high
+        rest = indices - (high - low) * high
+        a = np.where(long_a, low + indices // high, rest // (high - low))
+        b = np.where(long_a, indices % high, low + rest % (high - low))
+        return a, b
+
+    def _enumerate(self, length: int, count: int) -> Enumeration:
+        """The pairs of :meth:`pairs_at`, as tuples ``(a, b)``."""
+
+        def problems_at(indices: np.ndarray) -> list[Any]:
+            a, b = self.pairs_at(indices, length)
+            return list(zip(a.tolist(), b.tolist(), strict=True))
+
+        def pose_at(indices: np.ndarray, width: int) -> Problems:
+            a, b = self.pairs_at(indices, length)
+            lengths = np.full(len(indices), length, dtype=np.int64)
+            return self.pose_numbers(
+                digit_rows(a, self.base, length, width), digit_rows(b, self.base, length, width), lengths
+            )
+
+        return Enumeration(self, length, count, problems_at, pose_at)
 
     def encode(self, problem: Any, width: int) -> Problems:
         a, b = self.operands(problem)

@@ -10,7 +10,16 @@ from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, P2, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, fill_from, pad_rows
+from actformer_envs.tasks.base import (
+    Enumeration,
+    Problems,
+    Task,
+    answer_lengths,
+    check_sequence,
+    fill_from,
+    index_digits,
+    pad_rows,
+)
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import PythonLiteral
 
@@ -124,6 +133,30 @@ class RepeatCopy(Task):
         row = np.full((1, width), BLANK, dtype=np.int8)
         row[0, : len(symbols)] = symbols
         return self._pose_repeats(row, np.array([len(symbols)]), np.array([repeats]))
+
+    def problem_count(self, length: int) -> int:
+        """``base ** length`` sequences, each with every repeat count 1..max_repeats."""
+        return self.base**length * self.max_repeats
+
+    def _enumerate(self, length: int, count: int) -> Enumeration:
+        """``(sequence, n)`` pairs: the sequences in ``itertools.product`` order, each with n = 1,
+        2, ... max_repeats in turn."""
+
+        def parts(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            sequences, repeats = np.divmod(np.asarray(indices, dtype=np.int64), self.max_repeats)
+            return index_digits(sequences, self.base, length), repeats + 1
+
+        def problems_at(indices: np.ndarray) -> list[Any]:
+            symbols, repeats = parts(indices)
+            return list(zip(symbols.tolist(), repeats.tolist(), strict=True))
+
+        def pose_at(indices: np.ndarray, width: int) -> Problems:
+            symbols, repeats = parts(indices)
+            rows = np.full((len(indices), width), BLANK, dtype=np.int8)
+            rows[:, :length] = symbols
+            return self._pose_repeats(rows, np.full(len(indices), length, dtype=np.int64), repeats)
+
+        return Enumeration(self, length, count, problems_at, pose_at)
 
     def _pose_repeats(self, inputs: np.ndarray, lengths: np.ndarray, repeats: np.ndarray) -> Problems:
         """Lay out inputs (n, width) of the given lengths, to be repeated ``repeats`` times."""

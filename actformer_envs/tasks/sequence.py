@@ -9,7 +9,16 @@ import numpy as np
 
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, Task, answer_lengths, check_sequence, fill_from, pad_rows
+from actformer_envs.tasks.base import (
+    Enumeration,
+    Problems,
+    Task,
+    answer_lengths,
+    check_sequence,
+    fill_from,
+    index_digits,
+    pad_rows,
+)
 
 
 class SequenceTask(Task):
@@ -45,6 +54,24 @@ class SequenceTask(Task):
         row = np.full((1, width), BLANK, dtype=np.int8)
         row[0, : len(symbols)] = symbols
         return self._pose(row, np.array([len(symbols)]))
+
+    def problem_count(self, length: int) -> int:
+        """``base ** length``: every sequence of ``length`` symbols (a subclass whose problems are
+        not, as DuplicatedInput's, overrides this and ``_enumerate``)."""
+        return self.base**length
+
+    def _enumerate(self, length: int, count: int) -> Enumeration:
+        """The sequences in ``itertools.product`` order, as lists of ints."""
+
+        def problems_at(indices: np.ndarray) -> list[Any]:
+            return index_digits(indices, self.base, length).tolist()
+
+        def pose_at(indices: np.ndarray, width: int) -> Problems:
+            inputs = np.full((len(indices), width), BLANK, dtype=np.int8)
+            inputs[:, :length] = index_digits(indices, self.base, length)
+            return self._pose(inputs, np.full(len(indices), length, dtype=np.int64))
+
+        return Enumeration(self, length, count, problems_at, pose_at)
 
     def _pose(self, inputs: np.ndarray, lengths: np.ndarray) -> Problems:
         """The input on the first of ``rows``, every other row BLANK (a layout of one row, as Sort's,

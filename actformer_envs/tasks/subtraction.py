@@ -12,7 +12,7 @@ from actformer_envs.observation import P0, ObservationView
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
+from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers, digit_range
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import NumberPair
@@ -99,6 +99,22 @@ class Subtraction(TwoNumbers):
             )
         return a, b
 
+    def problem_count(self, length: int) -> int:
+        """The pairs a >= b with a of ``length`` digits: ``T(high) - T(low)``, ``T(x) = x (x + 1) / 2``
+        the pairs with a below x (see ``numbers.digit_range``)."""
+        high, low = digit_range(self.base, length)
+        return _triangle(high) - _triangle(low)
+
+    def pairs_at(self, indices: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """The problems (a, b) of ``length`` numbered ``indices``: a-major, b = 0..a for each a."""
+        _, low = digit_range(self.base, length)
+        rank = np.asarray(indices, dtype=np.int64) + _triangle(low)  # pairs with a smaller a before it
+        a = ((np.sqrt(8.0 * rank + 1) - 1) // 2).astype(np.int64)  # T(a) <= rank < T(a + 1), but for
+        for _ in range(2):  # the rounding of the float square root, corrected here
+            a += _triangle(a + 1) <= rank
+            a -= _triangle(a) > rank
+        return a, rank - _triangle(a)
+
     def pose_numbers(self, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> Problems:
         """Lay out operands (n, width) int8 of digits/BLANK, a >= b; the n-digit difference is the target."""
         difference = SYMBOL_VALUE[a] - SYMBOL_VALUE[b]  # column by column, without borrows
@@ -129,3 +145,8 @@ class Subtraction(TwoNumbers):
             [_READ_B, _SUB, _CARRY, _WRITE, _ADVANCE, _HALT],
             default=_READ_A,
         )
+
+
+def _triangle(x: Any) -> Any:
+    """``x (x + 1) / 2``: the pairs (a, b), b <= a, with a below x (an int, or an int64 array)."""
+    return x * (x + 1) // 2

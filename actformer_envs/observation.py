@@ -55,6 +55,7 @@ __all__ = [
     "WINDOW",
     "WINDOW_SIZE",
     "ObservationView",
+    "field_entries",
     "observation_space",
 ]
 
@@ -130,6 +131,27 @@ def observation_space(mixture: Mixture, config: EnvConfig) -> spaces.Dict:
         fields["scratchpad"] = spaces.Box(0, NUM_SYMBOLS - 1, (mixture.rows, width), np.int8)
         fields["pointers"] = spaces.Box(0, width - 1, (NUM_POINTERS,), np.int64)
     return spaces.Dict(fields)
+
+
+def field_entries(key: str, size: int) -> list[str]:
+    """A name for each entry of field ``key`` (``size`` entries, flattened), by meaning:
+    ``symbols[P0.left]``, ``boundaries[P2.end]``, ``registers[R1]``, ``memory[M0]``, ``flags[carry]``,
+    ``last_action``, ``history[-1]`` (the newest action; ``history[-8]`` the oldest of eight),
+    ``task``, then ``key[i]`` for any other (``scratchpad``, ``pointers``)."""
+    if key == "symbols":
+        cells = {LEFT: "left", UNDER: "under", RIGHT: "right"}
+        return [f"symbols[P{i // WINDOW_SIZE}.{cells[i % WINDOW_SIZE]}]" for i in range(size)]
+    if key == "boundaries":
+        return [f"boundaries[P{i // EDGES}.{('start', 'end')[i % EDGES]}]" for i in range(size)]
+    if key in ("registers", "memory"):
+        return [f"{key}[{key[0].upper()}{i}]" for i in range(size)]
+    if key == "flags":
+        return [f"flags[{('carry', 'compare')[i]}]" if i < NUM_FLAGS else f"flags[{i}]" for i in range(size)]
+    if key == "history":
+        return [f"history[{i - size}]" for i in range(size)]
+    if size == 1:
+        return [key]
+    return [f"{key}[{i}]" for i in range(size)]
 
 
 class ObservationView:

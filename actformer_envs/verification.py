@@ -15,7 +15,9 @@ problems, so that sets of millions of problems take seconds; rows are compared a
 each (``row_ids``), not as opaque bytes, which NumPy sorts many times slower.
 
 An observation is recorded where a decision is made: at the start of an episode and after every
-step that does not end it (not the state after HALT).
+step that does not end it (not the state after HALT). With ``projected=True`` each is recorded as
+the expert reads it (``actformer_envs.reads``: the task's declared view, every unread entry 0):
+the set a projected policy is certified on.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from actformer_envs.checks import check_int
 from actformer_envs.config import EnvConfig
 from actformer_envs.env import task_class
 from actformer_envs.episodes import Episodes
-from actformer_envs.observation import EDGES, LEFT, NUM_FLAGS, RIGHT, UNDER, WINDOW_SIZE
-from actformer_envs.posing import Posed, pose
+from actformer_envs.observation import field_entries
+from actformer_envs.posing import STEP_LIMIT_FACTOR, Posed, pose
 from actformer_envs.problem_queue import ProblemQueue
+from actformer_envs.reads import ReadMasks, project
 from actformer_envs.tasks import Mixture, MultiTask, Task
 from actformer_envs.tasks.base import ENUMERATION_CAP, MAX_ENUMERATION, Enumeration, Problems
 
@@ -50,7 +53,7 @@ class ObservationSet:
     """
 
     task: str
-    settings: dict[str, Any]
+    settings: dict[str, Any]  # the env's, and ``projected``: rows as the expert reads them
     keys: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]
     dtypes: tuple[str, ...]
@@ -91,13 +94,15 @@ def expert_observations(
     samples: int = 0,
     seed: int = 0,
     batch: int = BATCH,
+    projected: bool = False,
     **env_kwargs: Any,
 ) -> ObservationSet:
     """The distinct observations the expert visits on ``problems`` (the user's, e.g. every problem of
     a length) and on ``samples`` random problems of each length in ``lengths`` (seeded by ``seed``).
 
     ``env_kwargs`` are the env's (``history_length``, ``base``, ...); ``max_length`` defaults to the
-    longest problem run, as the observation does not depend on it. ``problems`` may be an
+    longest problem run, as the observation does not depend on it. ``projected``: record each
+    observation as the expert reads it (its task's ``reads``). ``problems`` may be an
     ``Enumeration`` (``Task.all_problems``): made of the env's task with its settings, its problems
     are laid out a batch at a time (as fast as random ones) instead of posed one by one.
     """
@@ -111,7 +116,7 @@ def expert_observations(
             sizes = [*lengths, *(_problem_length(task_type, p, env_kwargs) for p in explicit)]
         env_kwargs["max_length"] = max(sizes, default=1)
     config = EnvConfig.for_task(task_type, **env_kwargs)
-    collector = _Collector(task_type, config, batch)
+    collector = _Collector(task_type, config, batch, projected)
     if enumerated is not None and collector.lays_out(enumerated):
         collector.run_enumeration(enumerated)
     else:
@@ -129,6 +134,47 @@ def expert_observations(
             collector.run(lengths=np.full(count, length), seeds=random.integers(2**63, size=count))
         collector.sources.append({"length": int(length), "samples": int(samples), "seed": int(seed)})
     return collector.result()
+
+
+#: Random problems whose expert episodes estimate a length's mean episode (``mean_episode_steps``).
+PILOT = 64
+
+
+def mean_episode_steps(
+    task: str | type[Task] | type[MultiTask], length: int, seed: int = 0, **env_kwargs: Any
+) -> float:
+    """The expert's mean episode (its program length, known when a problem is posed: nothing is
+    run) on ``PILOT`` random problems of ``length`` drawn with ``seed``."""
+    task_type = task_class(task)
+    settings = {key: value for key, value in env_kwargs.items() if key not in ("min_length", "max_length")}
+    episodes = Episodes(task_type, EnvConfig.for_task(task_type, max_length=length, **settings), batch=PILOT)
+    envs = np.arange(PILOT)
+    episodes.problems.seed(envs, np.random.default_rng(seed).integers(2**63, size=PILOT).astype(np.uint64))
+    episodes.reset(envs, lengths=np.full(PILOT, length))
+    return float(episodes.step_limit.mean()) / STEP_LIMIT_FACTOR
+
+
+def affordable_length(
+    task: str | type[Task] | type[MultiTask],
+    length: int,
+    floor: int,
+    max_steps: float,
+    seed: int = 0,
+    **env_kwargs: Any,
+) -> int:
+    """``length``, or the longest length in ``(floor, length)`` whose expert episodes take at most
+    ``max_steps`` on average (``floor + 1`` if none does): where far closure probes of tasks whose
+    episodes grow with the square of the length (long multiplication, Expression) are run."""
+    if mean_episode_steps(task, length, seed, **env_kwargs) <= max_steps:
+        return length
+    low, high = floor + 1, length  # the answer lies in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if mean_episode_steps(task, middle, seed, **env_kwargs) <= max_steps:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def enumerable(
@@ -150,6 +196,7 @@ def exhaustive(
     lengths: Sequence[int],
     cap: int = ENUMERATION_CAP,
     batch: int = BATCH,
+    projected: bool = False,
     **env_kwargs: Any,
 ) -> ObservationSet | None:
     """The distinct observations the expert visits on every problem of each of ``lengths``
@@ -163,7 +210,9 @@ def exhaustive(
     check_int("cap", cap, low=0, high=MAX_ENUMERATION)
     if any(enumerable(task, int(length), cap, **env_kwargs) is None for length in lengths):
         return None
-    return collect(task, lengths, [None] * len(lengths), cap=cap, batch=batch, **env_kwargs)
+    return collect(
+        task, lengths, [None] * len(lengths), cap=cap, batch=batch, projected=projected, **env_kwargs
+    )
 
 
 def collect(
@@ -173,6 +222,7 @@ def collect(
     seed: int = 0,
     cap: int = ENUMERATION_CAP,
     batch: int = BATCH,
+    projected: bool = False,
     **env_kwargs: Any,
 ) -> ObservationSet:
     """One set from each of ``lengths`` in turn: every problem of it where its entry of ``samples``
@@ -192,7 +242,7 @@ def collect(
             check_int("samples", count, low=1, numpy_ints=True)
     task_type = task_class(task)
     env_kwargs.setdefault("max_length", max(int(length) for length in lengths))
-    collector = _Collector(task_type, EnvConfig.for_task(task_type, **env_kwargs), batch)
+    collector = _Collector(task_type, EnvConfig.for_task(task_type, **env_kwargs), batch, projected)
     random = np.random.default_rng(seed)
     for length, count in zip(lengths, samples, strict=True):
         if count is None:
@@ -237,31 +287,13 @@ def new_observations(reference: ObservationSet, probe: ObservationSet) -> np.nda
 
 
 def entry_names(obs_set: ObservationSet) -> list[str]:
-    """A name for each column of the set's rows, by meaning: ``symbols[P0.left]``,
-    ``boundaries[P2.end]``, ``registers[R1]``, ``memory[M0]``, ``flags[carry]``, ``last_action``,
-    ``history[-1]`` (the newest action; ``history[-8]`` the oldest of eight), ``task``, then
-    ``key[i]`` for any other (``scratchpad``, ``pointers``)."""
-    windows = {LEFT: "left", UNDER: "under", RIGHT: "right"}
-    names: list[str] = []
-    for key, shape in zip(obs_set.keys, obs_set.shapes, strict=True):
-        size = int(np.prod(shape))
-        if key == "symbols":
-            names += [f"symbols[P{i // WINDOW_SIZE}.{windows[i % WINDOW_SIZE]}]" for i in range(size)]
-        elif key == "boundaries":
-            names += [f"boundaries[P{i // EDGES}.{('start', 'end')[i % EDGES]}]" for i in range(size)]
-        elif key in ("registers", "memory"):
-            names += [f"{key}[{key[0].upper()}{i}]" for i in range(size)]
-        elif key == "flags":
-            names += [
-                f"flags[{('carry', 'compare')[i]}]" if i < NUM_FLAGS else f"flags[{i}]" for i in range(size)
-            ]
-        elif key == "history":
-            names += [f"history[{i - size}]" for i in range(size)]
-        elif size == 1:
-            names.append(key)
-        else:
-            names += [f"{key}[{i}]" for i in range(size)]
-    return names
+    """A name for each column of the set's rows, by meaning (:func:`field_entries`):
+    ``symbols[P0.left]``, ``boundaries[P2.end]``, ``registers[R1]``, ``last_action``, ..."""
+    return [
+        name
+        for key, shape in zip(obs_set.keys, obs_set.shapes, strict=True)
+        for name in field_entries(key, int(np.prod(shape)))
+    ]
 
 
 def nearest_member(reference: ObservationSet, row: np.ndarray) -> dict[str, Any]:
@@ -303,8 +335,19 @@ def nearest_member(reference: ObservationSet, row: np.ndarray) -> dict[str, Any]
 class _Collector:
     """Runs the expert on batches of problems and keeps the distinct observations it decides on."""
 
-    def __init__(self, task_type: type[Task] | type[MultiTask], config: EnvConfig, batch: int) -> None:
+    def __init__(
+        self, task_type: type[Task] | type[MultiTask], config: EnvConfig, batch: int, projected: bool = False
+    ) -> None:
         self.task_type, self.config, self.batch = task_type, config, batch
+        self.projected = projected
+        self.masks: ReadMasks | None = None
+        if projected:
+            task = task_type(config.base, **config.task_options)
+            self.masks = (task.mixture if isinstance(task, MultiTask) else Mixture.of(task)).read_masks()
+            if self.masks is None:
+                raise ValueError(
+                    f"projected=True needs declared reads: {task_type.name}'s expert declares none"
+                )
         self.sources: list[dict[str, Any]] = []
         self._parts: list[tuple[np.ndarray, ...]] = []
         self.episodes = self.visits = self.failures = 0
@@ -382,7 +425,9 @@ class _Collector:
         return mixture.width(self.config.max_length)
 
     def _rows(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """The batched observation as int64 rows, keys in the env's order."""
+        """The batched observation as int64 rows, keys in the env's order (projected if asked)."""
+        if self.masks is not None:
+            obs = project(obs, self.masks)
         if self.layout is None:
             self.layout = tuple(
                 (key, np.shape(value)[1:], np.asarray(value).dtype.str) for key, value in obs.items()
@@ -415,6 +460,7 @@ class _Collector:
             "obs_mode": self.config.obs_mode,
             "history_length": self.config.history_length,
             **self.config.task_options,
+            "projected": self.projected,
         }
         return ObservationSet(
             task=self.task_type.name,

@@ -33,6 +33,7 @@ from actformer_envs.observation import (
     WINDOW_SIZE,
     ObservationView,
 )
+from actformer_envs.reads import ReadMasks, project
 from actformer_envs.symbols import EDGE, NUM_SYMBOLS
 
 #: Register values are embedded exactly in [-VALUE_CLIP, VALUE_CLIP], by magnitude beyond.
@@ -253,6 +254,25 @@ class ActformerNetwork(nn.Module):
         return torch.cat([state, self.history(state, ObservationView(obs).history)], dim=-1)
 
 
+class InputProjection(nn.Module):
+    """The task's declared view applied to the policy's input (``actformer_envs.reads.project``):
+    every entry the task's expert does not read becomes 0 before the network sees it, so the policy
+    is a function of what the expert reads, by construction. The masks are buffers: a saved policy
+    carries the view it was trained with."""
+
+    def __init__(self, masks: ReadMasks) -> None:
+        super().__init__()
+        self.names = []
+        for name, array in masks.arrays():
+            self.register_buffer(name, torch.as_tensor(np.asarray(array)))
+            self.names.append(name)
+        self.relates = bool(masks.relates)
+
+    def forward(self, obs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        masks = ReadMasks.from_arrays({name: getattr(self, name) for name in self.names}, self.relates)
+        return project(obs, masks)
+
+
 class ActformerPolicy(nn.Module):
     """The Actformer actor-critic: ``ActformerNetwork`` features, then an MLP to logits and a value.
 
@@ -260,6 +280,8 @@ class ActformerPolicy(nn.Module):
         observation_space: the env's single observation space (a ``Dict``).
         d_model: token width. heads: attention heads of the state encoder. hidden: MLP width.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
+        reads: the task's declared view (``env.unwrapped.mixture.read_masks()``): the policy then
+            sees only what the expert reads (``InputProjection``); None: the whole observation.
     """
 
     def __init__(
@@ -269,6 +291,7 @@ class ActformerPolicy(nn.Module):
         heads: int = 2,
         hidden: int = 64,
         device: str | torch.device = "auto",
+        reads: ReadMasks | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(observation_space, gym.spaces.Dict) or "symbols" not in observation_space.spaces:
@@ -283,13 +306,22 @@ class ActformerPolicy(nn.Module):
         self.trunk = nn.Sequential(orthogonal_(nn.Linear(width, hidden)), nn.Tanh())
         self.actor = orthogonal_(nn.Linear(hidden, NUM_ACTIONS), 0.01)
         self.critic = orthogonal_(nn.Linear(hidden, 1), 1.0)
+        self.projection = InputProjection(reads) if reads is not None else None
         self.device = resolve_device(device)
         self.to(self.device)
 
     def forward(self, obs: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits (B, A), value (B,)) for a batch of observations."""
-        hidden = self.trunk(self.network(self.as_tensors(obs)))
+        tensors = self.as_tensors(obs)
+        if self.projection is not None:
+            tensors = self.projection(tensors)
+        hidden = self.trunk(self.network(tensors))
         return self.actor(hidden), self.critic(hidden).squeeze(-1)
+
+    @property
+    def projected(self) -> bool:
+        """Whether the policy sees only what its task's expert reads (``reads``)."""
+        return self.projection is not None
 
     def get_value(self, obs: Mapping[str, Any]) -> torch.Tensor:
         """The critic's value (B,) of a batch of observations."""

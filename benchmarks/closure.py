@@ -1,18 +1,23 @@
 """Closure of the verification sets: does the set of observations the expert visits on training-length
 problems already hold every observation it visits on longer ones?
 
-For every single task at its recipe's training lengths (1 up to ``Recipe.train_length``), with
-``history_length`` 8 (the default) and 0: the expert's distinct observations on the training lengths
-(every problem of a length where ``Task.all_problems`` enumerates them and the run fits the budget,
-else random ones), then the observations it visits at train + 1 and train + 2 (likewise) and on random
-problems at 10x and 100x the training length, and how many of those the set lacks (the strays). A
-probe whose expert episodes would run past ``--max-episode-steps`` is moved to the longest length
-that fits (said in the table). For the first few strays of each probe: which observation entries
-differ from the nearest member of the set, and which keys hold a value no member has (what breaks
-closure: the history, window contents, boundary flags, a register that counts...).
+For every single task at its recipe's training lengths (1 up to ``Recipe.train_length``, or
+``--train-length``) and in two views of the observation (``--views``): ``full``, every key, with
+``history_length`` 8 (the default) and 0, and ``projected``, each observation as the expert reads it
+(``Task.reads``: its declared view, every entry it does not read 0, the history too): the expert's
+distinct observations on the training lengths (every problem of a length where ``Task.all_problems``
+enumerates them and the run fits the budget, else random ones), then the observations it visits at
+train + 1 and train + 2 (likewise) and on random problems at 10x and 100x the training length, and
+how many of those the set lacks (the strays). A probe whose expert episodes would run past
+``--max-episode-steps`` is moved to the longest length that fits (said in the table). For the first
+few strays of each probe: which observation entries differ from the nearest member of the set, and
+which keys hold a value no member has (what breaks closure: the history, window contents, boundary
+flags, a register that counts...).
 
-    python -m benchmarks.closure                         # every task, history 8 and 0 (~15 minutes)
+    python -m benchmarks.closure                         # every task: history 8 and 0, projected
     python -m benchmarks.closure --tasks Reverse Copy --histories 0
+    python -m benchmarks.closure --views projected       # only what the experts read
+    python -m benchmarks.closure --tasks Compare --views projected --train-length 4
     python -m benchmarks.closure --quick                 # smoke test: tiny budgets
     python -m benchmarks.closure --update-results        # refresh benchmarks/results/closure.{json,md}
 
@@ -36,16 +41,16 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.config import EnvConfig
-from actformer_envs.episodes import Episodes
 from actformer_envs.instructions import instruction_name
-from actformer_envs.posing import STEP_LIMIT_FACTOR
 from actformer_envs.tasks import SINGLE_TASKS
 from actformer_envs.tasks.base import ENUMERATION_CAP, MAX_ENUMERATION
 from actformer_envs.verification import (
     ObservationSet,
+    affordable_length,
     collect,
     entry_names,
     enumerable,
+    mean_episode_steps,
     nearest_member,
     new_observations,
     row_ids,
@@ -54,6 +59,7 @@ from benchmarks.common import (
     QUICK_HELP,
     REPO_ROOT,
     add_output_flags,
+    add_tasks_flag,
     announce_smoke,
     at_least,
     check_output_flags,
@@ -71,6 +77,11 @@ RESULTS_NAME = "closure.json"
 #: The probes beyond the training length: (label, how their length follows from it, near or far).
 PROBES = (("+1", 1, 0, True), ("+2", 2, 0, True), ("10x", 0, 10, False), ("100x", 0, 100, False))
 DEFAULT_HISTORIES = (8, 0)
+#: The views of the observation a set is made of: every key (at each ``--histories`` length), or
+#: what the expert reads (``projected``, at the env's default history length, which it zeroes).
+VIEWS = ("full", "projected")
+PROJECTED_HISTORY = EnvConfig.history_length
+PROJECTED_VIEW = "projected (what the expert reads)"
 #: Expert steps (decisions) the random problems of one length may take in all, and those every
 #: problem of a length may take for it to be enumerated (else it is sampled).
 DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_BUDGET = 1_500_000, 30_000_000
@@ -85,8 +96,6 @@ QUICK = {
     "max_episode_steps": 2_000,
     "strays": 1,
 }
-#: Random problems whose program lengths estimate a length's cost.
-PILOT = 64
 
 
 @dataclass(frozen=True)
@@ -103,23 +112,13 @@ class LengthPlan:
         return f"all {self.count:,}" if self.samples is None else f"{self.samples:,} random"
 
 
-def mean_steps(task: str, length: int, seed: int) -> float:
-    """The expert's mean episode (its program length) on ``PILOT`` random problems of ``length``."""
-    task_type = SINGLE_TASKS[task]
-    episodes = Episodes(task_type, EnvConfig.for_task(task_type, max_length=length), batch=PILOT)
-    envs = np.arange(PILOT)
-    episodes.problems.seed(envs, np.random.default_rng(seed).integers(2**63, size=PILOT).astype(np.uint64))
-    episodes.reset(envs, lengths=np.full(PILOT, length))
-    return float(episodes.step_limit.mean()) / STEP_LIMIT_FACTOR
-
-
 def plan_length(
     task: str, length: int, wanted: int, args: argparse.Namespace, exhaustive_budget: int
 ) -> LengthPlan:
     """Every problem of ``length`` if the task enumerates them within ``--cap`` and their episodes
     fit ``exhaustive_budget`` steps; else ``wanted`` random ones, fewer if they would not fit
     ``--budget``."""
-    steps = mean_steps(task, length, args.seed)
+    steps = mean_episode_steps(task, length, args.seed)
     enumeration = enumerable(task, length, args.cap)
     count = None if enumeration is None else len(enumeration)
     if count is not None and count * steps <= exhaustive_budget:
@@ -127,23 +126,9 @@ def plan_length(
     return LengthPlan(length, max(1, min(wanted, int(args.budget // steps))), count, steps)
 
 
-def far_length(task: str, length: int, floor: int, args: argparse.Namespace) -> int:
-    """``length``, or the longest length in ``(floor, length)`` whose expert episodes take at most
-    ``--max-episode-steps`` on average (``floor + 1`` if none does)."""
-    if mean_steps(task, length, args.seed) <= args.max_episode_steps:
-        return length
-    low, high = floor + 1, length  # the answer lies in [low, high)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if mean_steps(task, middle, args.seed) <= args.max_episode_steps:
-            low = middle
-        else:
-            high = middle
-    return low
-
-
-def run_config(task: str, history: int, args: argparse.Namespace) -> dict[str, Any]:
-    """The training set of one task and history length, and each probe against it.
+def run_config(task: str, history: int, args: argparse.Namespace, projected: bool = False) -> dict[str, Any]:
+    """The training set of one task, history length and view (``projected``: as the expert reads
+    each observation), and each probe against it.
 
     First a screen: a length is enumerated only where that costs no more than sampling it
     (``--budget``). Where the screen finds no stray, the set and the near probes are built again
@@ -152,14 +137,18 @@ def run_config(task: str, history: int, args: argparse.Namespace) -> dict[str, A
     probes are kept: a larger set has no strays where a smaller one had none.)
     """
     started = time.perf_counter()
-    recipe = SINGLE_TASKS[task].recipe
-    assert recipe is not None
-    top = recipe.train_length
-    row: dict[str, Any] = {"task": task, "history_length": history, "train_length": top}
-    screen = run_phase(task, history, top, args, args.budget, {})
+    top = train_length(task, args, projected)
+    row: dict[str, Any] = {
+        "task": task,
+        "view": "projected" if projected else "full",
+        "history_length": history,
+        "train_length": top,
+    }
+    screen = run_phase(task, history, projected, top, args, args.budget, {})
     assert screen is not None
     row |= screen
-    again = run_phase(task, history, top, args, args.exhaustive_budget, row) if _closed(row) else None
+    closed = _closed(row)
+    again = run_phase(task, history, projected, top, args, args.exhaustive_budget, row) if closed else None
     row["enumerated_again"] = again is not None
     if again is not None:
         row["screen"] = screen
@@ -169,9 +158,25 @@ def run_config(task: str, history: int, args: argparse.Namespace) -> dict[str, A
     return row
 
 
+def train_length(task: str, args: argparse.Namespace, projected: bool = False) -> int:
+    """``--train-length``, else the task's recipe's (for the projected view, the certified recipe's:
+    ``Recipe.certified_length``)."""
+    if args.train_length is not None:
+        return int(args.train_length)
+    recipe = SINGLE_TASKS[task].recipe
+    assert recipe is not None
+    return recipe.certified_length if projected else recipe.train_length
+
+
+def view_label(history: int, projected: bool) -> str:
+    """How a configuration sees the observation: ``history 8`` or ``projected``."""
+    return "projected" if projected else f"history {history}"
+
+
 def run_phase(
     task: str,
     history: int,
+    projected: bool,
     top: int,
     args: argparse.Namespace,
     exhaustive_budget: int,
@@ -184,7 +189,9 @@ def run_phase(
     probes = []
     for label, offset, multiple, near in PROBES:
         target = top + offset if near else top * multiple
-        length = target if near else far_length(task, target, top + 2, args)
+        length = (
+            target if near else affordable_length(task, target, top + 2, args.max_episode_steps, args.seed)
+        )
         wanted = args.samples if near else args.far_samples
         budget = exhaustive_budget if near else args.budget  # (far lengths are never enumerated)
         probes.append((label, target, plan_length(task, length, wanted, args, budget)))
@@ -201,15 +208,17 @@ def run_phase(
         cap=args.cap,
         history_length=history,
         max_length=top,
+        projected=projected,
     )
     again = ", enumerating further" if screened else ""
-    print(f"{task} history {history}{again}: set of {len(train):,} from {_built(plans)}", file=sys.stderr)
+    view = view_label(history, projected)
+    print(f"{task} {view}{again}: set of {len(train):,} from {_built(plans)}", file=sys.stderr)
     records = []
     for index, (label, target, plan) in enumerate(probes):
         if screened and plan == _plan_of(screened["probes"][index]):
             records.append(screened["probes"][index])  # no stray against a subset: none against this
             continue
-        records.append(probe(task, history, train, label, target, plan, args))
+        records.append(probe(task, history, projected, train, label, target, plan, args))
     return {
         "set": {
             "observations": len(train),
@@ -240,6 +249,7 @@ def _plan_of(record: dict[str, Any]) -> LengthPlan:
 def probe(
     task: str,
     history: int,
+    projected: bool,
     train: ObservationSet,
     label: str,
     target: int,
@@ -256,6 +266,7 @@ def probe(
         cap=args.cap,
         history_length=history,
         max_length=plan.length,
+        projected=projected,
     )
     strays = new_observations(train, found)
     record: dict[str, Any] = {
@@ -358,12 +369,18 @@ def _probe_cell(record: dict[str, Any]) -> str:
     return f"{record['strays']:,} of {record['observations']:,} (n={record['length']}, {how}{capped})"
 
 
+def view_cell(row: dict[str, Any]) -> str:
+    """The view a row's set is made of: ``all keys, history 8`` or ``PROJECTED_VIEW``."""
+    return PROJECTED_VIEW if row["view"] == "projected" else f"all keys, history {row['history_length']}"
+
+
 def closure_table(rows: Sequence[dict[str, Any]]) -> str:
-    """One row per task and history length: the set, each probe's strays as ``k of n``, the expert's
-    failures and conflicts, and whether the set closed."""
-    head = ["task", "history", "set size", "how built", *(label for label, *_ in PROBES)]
+    """One row per task, history length and view: the set, each probe's strays as ``k of n``, the
+    expert's failures and conflicts, and whether the set closed."""
+    head = ["task", "history", "view", "set size", "how built", *(label for label, *_ in PROBES)]
     head += ["expert failures", "conflicts", "closed"]
-    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---|" + "---|" * len(PROBES) + "---:|---:|---|"]
+    rule = "|---|---:|---|---:|---|" + "---|" * len(PROBES) + "---:|---:|---|"
+    lines = ["| " + " | ".join(head) + " |", rule]
     for row in rows:
         plans = [_plan_of(record) for record in row["set"]["built"]]
         failures = row["set"]["expert_failures"] + sum(p["expert_failures"] for p in row["probes"])
@@ -371,6 +388,7 @@ def closure_table(rows: Sequence[dict[str, Any]]) -> str:
         cells = [
             row["task"],
             str(row["history_length"]),
+            view_cell(row),
             f"{row['set']['observations']:,}",
             _built(plans),
             *(_probe_cell(p) for p in row["probes"]),
@@ -383,15 +401,15 @@ def closure_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def strays_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Per task and history length with strays: the keys whose values are new (how many strays hold
-    one), the entries whose values are, and the entries in which the first strays differ from their
-    nearest set member."""
+    """Per task, history length and view with strays: the keys whose values are new (how many strays
+    hold one), the entries whose values are, and the entries in which the first strays differ from
+    their nearest set member."""
     if not any(p["strays"] for row in rows for p in row["probes"]):
         return "Nothing: no probe found a stray."
     lines = [
-        "| task | history | strays with a value no member has, per key | ... per entry | first strays: "
-        "entries that differ from the nearest member (how many strays) |",
-        "|---|---:|---|---|---|",
+        "| task | history | view | strays with a value no member has, per key | ... per entry | first "
+        "strays: entries that differ from the nearest member (how many strays) |",
+        "|---|---:|---|---|---|---|",
     ]
     for row in rows:
         if not any(p["strays"] for p in row["probes"]):
@@ -408,6 +426,7 @@ def strays_table(rows: Sequence[dict[str, Any]]) -> str:
         cells = [
             row["task"],
             str(row["history_length"]),
+            view_cell(row),
             (", ".join(f"{key} {count:,}" for key, count in novel.most_common()) or "none")
             + f" (of {total:,})",
             ", ".join(f"{key} {count:,}" for key, count in novel_entries.most_common()) or "none",
@@ -419,18 +438,24 @@ def strays_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: str) -> str:
     """Both tables, what the columns mean, and where and how the run was made."""
-    capped = [
-        f"{row['task']} {p['label']}: {p['asked_length']} -> {p['length']}"
-        for row in rows
-        if row["history_length"] == rows[0]["history_length"]
-        for p in row["probes"]
-        if p["length"] != p["asked_length"]
-    ]
+    capped = list(
+        dict.fromkeys(  # (the same for every view of a task: a probe's length follows from its episodes)
+            f"{row['task']} {p['label']}: {p['asked_length']} -> {p['length']}"
+            for row in rows
+            for p in row["probes"]
+            if p["length"] != p["asked_length"]
+        )
+    )
+    lengths = "the recipe's" if args.train_length is None else f"--train-length {args.train_length}"
     notes = [
-        "Verification sets: the expert's distinct observations (all keys) on the recipe's training "
-        "lengths 1..train. Probes: `k of n` = k of the n distinct observations the expert visits at "
-        "that length are not in the set (n = length; `all N`: every problem of it, `N rnd`: N random "
-        "ones). A screen first: a length is enumerated where `Task.all_problems` lists its problems "
+        "Verification sets: the expert's distinct observations on the training lengths 1..train "
+        f"({lengths}), with all keys (at the history length shown) or projected: each observation as "
+        "the expert reads it (`Task.reads`, its declared view: every entry it does not read, the "
+        "history included, as 0; digits it reads only as a kind as 0, those it only compares renamed "
+        "in order of first appearance). Probes: `k of n` = k of the n distinct observations the "
+        "expert visits at that length are not in the set (n = length; `all N`: every problem of it, "
+        "`N rnd`: N random ones). A screen first: a length is enumerated where `Task.all_problems` "
+        "lists its problems "
         f"(at most {args.cap:,}) and their expert episodes take at most {args.budget:,} steps in all "
         f"(no more than sampling it), else sampled: {args.samples:,} problems at the training lengths, "
         f"+1 and +2, {args.far_samples:,} at 10x and 100x, fewer where their episodes would take more "
@@ -458,21 +483,29 @@ def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     names = list(SINGLE_TASKS)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--tasks",
-        type=name_of(names, "task"),
-        nargs="+",
-        default=["all"],
-        metavar="TASK",
-        help="task names, space-separated, or all (default: every single task)",
-    )
+    add_tasks_flag(parser, names, "every single task")
     parser.add_argument(
         "--histories",
         type=at_least(int, 0),
         nargs="+",
         default=list(DEFAULT_HISTORIES),
         metavar="H",
-        help="history lengths, space-separated (default: 8 0)",
+        help="history lengths of the full view, space-separated (default: 8 0)",
+    )
+    parser.add_argument(
+        "--views",
+        type=name_of(VIEWS, "view"),
+        nargs="+",
+        default=list(VIEWS),
+        metavar="VIEW",
+        help="full (every key, at each --histories length) and/or projected (what the expert reads, "
+        f"history {PROJECTED_HISTORY}), space-separated (default: full projected)",
+    )
+    parser.add_argument(
+        "--train-length",
+        type=positive(int),
+        default=None,
+        help="build the sets on lengths 1 up to this (default: each task's Recipe.train_length)",
     )
     parser.add_argument(
         "--cap",
@@ -527,6 +560,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.exit(2, f"{parser.prog}: error: --cap must be at most {MAX_ENUMERATION}, got {args.cap}\n")
     args.tasks = expand_all(args.tasks, names)
     args.histories = list(dict.fromkeys(args.histories))
+    args.views = [view for view in VIEWS if view in expand_all(args.views, VIEWS)]  # (in VIEWS' order)
     defaults = {
         "budget": DEFAULT_BUDGET,
         "exhaustive_budget": DEFAULT_EXHAUSTIVE_BUDGET,
@@ -561,13 +595,24 @@ def source_revision() -> dict[str, Any]:
     }
 
 
+def configs(args: argparse.Namespace) -> list[tuple[int, bool]]:
+    """Each task's configurations, as (history length, projected): the full view at every
+    ``--histories`` length, then the projected one."""
+    full = [(history, False) for history in args.histories] if "full" in args.views else []
+    return full + ([(PROJECTED_HISTORY, True)] if "projected" in args.views else [])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     announce_smoke(args.quick)
     started = time.perf_counter()
     date, command = run_stamp("closure", argv)
-    rows = [run_config(task, history, args) for task in args.tasks for history in args.histories]
+    rows = [
+        run_config(task, history, args, projected)
+        for task in args.tasks
+        for history, projected in configs(args)
+    ]
     machine = machine_info(with_torch=False)
     revision = source_revision()
     context = context_line(machine, command, date)
@@ -585,6 +630,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": {
             "tasks": args.tasks,
             "histories": args.histories,
+            "views": args.views,
+            "projected_history": PROJECTED_HISTORY,
+            "train_length": args.train_length,  # None: each task's recipe's
             "cap": args.cap,
             "budget": args.budget,
             "exhaustive_budget": args.exhaustive_budget,

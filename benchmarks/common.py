@@ -258,6 +258,19 @@ def name_of(choices: Sequence[str], what: str) -> Callable[[str], str]:
     return parse
 
 
+def add_tasks_flag(parser: argparse.ArgumentParser, names: Sequence[str], default: str = "all") -> None:
+    """``--tasks``: task names from ``names``, space-separated, or ``all`` (the default, which
+    ``expand_all`` turns into ``names``); ``default`` says what ``all`` means in the help."""
+    parser.add_argument(
+        "--tasks",
+        type=name_of(names, "task"),
+        nargs="+",
+        default=["all"],
+        metavar="TASK",
+        help=f"task names, space-separated, or all (default: {default})",
+    )
+
+
 def expand_all(values: Sequence[str], choices: Sequence[str]) -> list[str]:
     """``values`` with ``all`` replaced by every choice, duplicates dropped, in order."""
     names = [name for value in values for name in (choices if value == "all" else [value])]

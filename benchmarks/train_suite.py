@@ -39,11 +39,11 @@ from benchmarks.common import (
     QUICK_HELP,
     Plan,
     add_output_flags,
+    add_tasks_flag,
     announce_smoke,
     check_output_flags,
     expand_all,
     machine_info,
-    name_of,
     output_dir,
     plan_settings,
     positive,
@@ -190,14 +190,7 @@ def provenance(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     names = [plan.task for plan in PLANS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--tasks",
-        type=name_of(names, "task"),
-        nargs="+",
-        default=["all"],
-        metavar="TASK",
-        help="task names, space-separated, or all (default: all)",
-    )
+    add_tasks_flag(parser, names)
     parser.add_argument(
         "--total-steps",
         type=positive(int),

@@ -1,5 +1,6 @@
-"""Smoke tests of the throughput benchmark script, of what every benchmark script shares (where its
-results go, the smoke-test marking, the refusals), and of the demo (``python -m actformer_envs.demo``).
+"""Smoke tests of the throughput and closure benchmark scripts, of what every benchmark script shares
+(where its results go, the smoke-test marking, the refusals), and of the demo (``python -m
+actformer_envs.demo``).
 
 The helpers ``run_with_default_output``, ``check_smoke`` and ``check_not_smoke`` are imported by the other
 benchmark scripts' tests.
@@ -42,6 +43,8 @@ SCRIPTS = (
     "rl_from_scratch",
     "train_suite",
     "generalization",
+    "closure",
+    "certification",
 )
 
 
@@ -156,6 +159,83 @@ def test_throughput_quick_writes_results(tmp_path: Path) -> None:
     assert document["total_seconds"] > 0
     assert "--quick" in document["command"]
     assert document["markdown"].splitlines()[2] in result.stdout
+
+
+def test_closure_quick_writes_results(tmp_path: Path) -> None:
+    """Both views of one small task: all keys at each history length, and projected (what the
+    expert reads), in the same tables."""
+    from benchmarks import closure
+
+    result, folder = run_with_default_output("closure", ("--quick", "--tasks", "Reverse"), tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == ["closure.json", "closure.md"]
+    document = json.loads((folder / "closure.json").read_text(encoding="utf-8"))
+    check_smoke(result, document)
+    assert document["settings"]["views"] == ["full", "projected"]
+    rows = {(row["view"], row["history_length"]): row for row in document["rows"]}
+    assert list(rows) == [("full", 8), ("full", 0), ("projected", 8)]
+    projected = rows[("projected", 8)]
+    assert projected["set"]["observations"] < rows[("full", 0)]["set"]["observations"]
+    assert projected["closed"] and not any(p["strays"] for p in projected["probes"])
+    markdown = document["markdown"]
+    views = ((8, "all keys, history 8"), (0, "all keys, history 0"), (8, closure.PROJECTED_VIEW))
+    for history, view in views:
+        assert f"| Reverse | {history} | {view} |" in markdown
+    assert (folder / "closure.md").read_text(encoding="utf-8").rstrip("\n") == markdown
+
+
+def test_closure_views_choose_the_rows() -> None:
+    from benchmarks import closure
+
+    assert closure.configs(closure.parse_args([])) == [(8, False), (0, False), (8, True)]
+    assert closure.configs(closure.parse_args(["--views", "projected"])) == [(8, True)]
+    assert closure.configs(closure.parse_args(["--views", "projected", "full", "--histories", "0"])) == [
+        (0, False),
+        (8, True),
+    ]
+    assert closure.parse_args(["--views", "all"]).views == ["full", "projected"]
+    assert closure.parse_args([]).train_length is None
+    assert closure.train_length("Compare", closure.parse_args(["--train-length", "4"])) == 4
+
+
+def test_certification_quick_writes_results(tmp_path: Path) -> None:
+    """Copy, fit on its projected verification set: certified, and exact everywhere it is measured."""
+    result, folder = run_with_default_output("certification", ("--quick", "--tasks", "Copy"), tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == ["certification.json", "certification.md"]
+    document = json.loads((folder / "certification.json").read_text(encoding="utf-8"))
+    check_smoke(result, document)
+    (row,) = document["rows"]
+    assert (row["task"], row["seed"], row["train_length"], row["projected"]) == ("Copy", 0, 5, True)
+    assert row["verdict"] == "certified" and row["reasons"] == [] and row["fit_reached"]
+    assert row["agreement"] == 1.0 and row["min_margin"] >= 1.0 and row["fit_steps"] > 0
+    assert [probe["strays"] for probe in row["closure"]] == [0] * len(row["closure"]) != []
+    assert row["fit_seconds"] > 0 and row["certify_seconds"] > 0
+    scores = row["exact_match"]
+    assert [score["asked_length"] for score in scores.values()] == [50, 500]
+    assert scores["50"]["length"] == 50 and list(scores)[1] != "500"  # capped by the quick episode budget
+    for score in scores.values():
+        assert score["exact_match"] == 1.0 and score["problems"] == 8
+    markdown = document["markdown"]
+    line = "- Copy: 1 of 1 seeds certified; exact match >= 0.999 at every length on 1 of 1 seeds"
+    assert line in markdown.splitlines()
+    assert "| Copy | 0 | 1..5 | " in markdown and "kernels pinned" in markdown
+    assert (folder / "certification.md").read_text(encoding="utf-8").rstrip("\n") == markdown
+
+
+def test_certification_seeds_and_lengths() -> None:
+    from benchmarks import certification
+
+    args = certification.parse_args(["--tasks", "Sort", "Copy", "Sort"])
+    assert args.tasks == ["Copy", "Sort"]  # in the tasks' order
+    assert (certification.seeds_of("Copy", args), certification.seeds_of("Sort", args)) == (5, 10)
+    args = certification.parse_args(["--seeds", "2"])
+    assert {certification.seeds_of(task, args) for task in args.tasks} == {2}
+    assert certification.parse_args(["--quick"]).seeds == 1
+    assert certification.train_length("Compare") == 4 and certification.train_length("Addition") == 3
+    args = certification.parse_args([])
+    assert [e["length"] for e in certification.eval_plan("Multiplication", 3, args)] == [30, 100]
+    assert [e["problems"] for e in certification.eval_plan("Multiplication", 3, args)] == [100, 100]
+    expression = certification.eval_plan("Expression", 2, args)
+    assert [e["asked_length"] for e in expression] == [20, 200] and 20 < expression[1]["length"] < 200
 
 
 def test_throughput_rewrites_readme_block(tmp_path: Path) -> None:
@@ -411,6 +491,11 @@ SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
         ("--tasks", "Copy", "--agents", "expert", "--multipliers", "1", "--episodes", "2", "--seeds", "1"),
         {},
     ),
+    "closure": (
+        ("--tasks", "Reverse", "--views", "projected", "--budget", "2000", "--exhaustive-budget", "2000"),
+        {},
+    ),
+    "certification": (("--tasks", "Copy", "--seeds", "1", "--problems", "8"), {}),
 }
 
 

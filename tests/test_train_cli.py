@@ -37,7 +37,7 @@ from actformer_gym.train.trainer import Trainer
 TINY = [
     "ppo", "--num-steps", "8", "--num-minibatches", "2", "--update-epochs", "1",
     "--task", "Copy", "--num-envs", "8", "--no-imitation", "--eval-lengths", "1", "2",
-    "--eval-episodes", "8", "--no-progress",
+    "--eval-episodes", "8", "--no-progress", "--no-certify",
 ]  # fmt: skip
 
 

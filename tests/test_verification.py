@@ -243,8 +243,7 @@ class Tally(SequenceTask):
     def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return 4 * lengths + 1
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         return np.select(
             [last == _READ, last == _WRITE, last == _COUNT, view.under(P0) == BLANK],
@@ -393,7 +392,8 @@ def test_closure_script_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     from benchmarks import closure
 
     out = tmp_path / "run"
-    assert closure.main(["--quick", "--tasks", "Reverse", "Parity", "--out", str(out)]) == 0
+    argv = ["--quick", "--tasks", "Reverse", "Parity", "--views", "full", "--out", str(out)]
+    assert closure.main(argv) == 0
     document = json.loads((out / "closure.json").read_text(encoding="utf-8"))
     assert document["smoke"] is True and document["settings"]["histories"] == [8, 0]
     rows = {(row["task"], row["history_length"]): row for row in document["rows"]}
@@ -411,7 +411,8 @@ def test_closure_script_enumerates_further_where_the_screen_finds_no_stray(tmp_p
     from benchmarks import closure
 
     out = tmp_path / "run"
-    argv = ["--tasks", "Reverse", "--histories", "0", "--budget", "30000", "--exhaustive-budget", "300000"]
+    argv = ["--tasks", "Reverse", "--views", "full", "--histories", "0", "--budget", "30000"]
+    argv += ["--exhaustive-budget", "300000"]
     argv += ["--samples", "300", "--far-samples", "4", "--max-episode-steps", "300", "--out", str(out)]
     assert closure.main(argv) == 0
     (row,) = json.loads((out / "closure.json").read_text(encoding="utf-8"))["rows"]

@@ -44,6 +44,7 @@ from actformer_envs.config import EnvConfig
 from actformer_envs.env import task_class
 from actformer_envs.episodes import Episodes
 from actformer_envs.instructions import instruction_name
+from actformer_envs.reads import project
 from actformer_envs.rendering import render_text
 from actformer_envs.symbols import SYMBOL_CHARS
 from actformer_envs.tasks import MultiTask, Task
@@ -51,9 +52,11 @@ from actformer_envs.tasks.base import MAX_ENUMERATION
 from actformer_envs.verification import (
     BATCH,
     ObservationSet,
+    affordable_length,
     collect,
     enumerable,
     expert_observations,
+    mean_episode_steps,
     nearest_member,
     new_observations,
 )
@@ -70,6 +73,9 @@ DEFAULT_SAMPLES = 10_000
 DEFAULT_CAP = 10**5
 #: Random problems at each multiple of the training length (long episodes: fewer of them).
 PROBE_SAMPLES = 100
+#: A far probe's length is lowered until the expert's mean episode takes at most this many steps
+#: (a 300 x 300 multiplication takes about 720,000), and it runs at most ``PROBE_STEPS`` in all.
+PROBE_EPISODE_STEPS, PROBE_STEPS = 20_000, 2_000_000
 #: The second batch composition: the set in a fixed permutation, in batches of this (prime) size.
 SECOND_BATCH, PERMUTATION_SEED = 61, 0
 #: Stray observations and disagreements listed by index in the JSON (all are counted).
@@ -312,6 +318,21 @@ class Certificate:
             }
         )
 
+    def summary(self) -> dict[str, Any]:
+        """The verdict and its headline numbers (what ``eval.json`` keeps of it), plain JSON."""
+        return jsonable(
+            {
+                "verdict": self.verdict,
+                "reasons": self.reasons,
+                "projected": bool(self.settings.get("projected", False)),
+                "observations": len(self.observation_set),
+                "exhaustive": self.verification["exhaustive"],
+                "strays": sum(probe.strays for probe in self.closure),
+                "agreement": self.agreement.agreement,
+                "min_margin": self.agreement.min_margin,
+            }
+        )
+
     def write(self, path: Path, **extra: Any) -> None:
         """The certificate as JSON at ``path``, with ``extra`` entries (e.g. the checkpoint) first."""
         path.write_text(json.dumps({**jsonable(extra), **self.to_dict()}, indent=2) + "\n")
@@ -354,15 +375,11 @@ def certify(
     }
     say = log or (lambda line: None)
 
-    counts = [None if _enumerable(task_type, n, cap, kwargs) else samples for n in lengths]
+    projected = policy.projected
+    counts = set_plan(task_type, lengths, samples, cap, kwargs)
     say(f"verification set: the expert on {_describe(lengths, counts, len(given))}")
     started = time.perf_counter()
-    obs_set = collect(
-        task_type, lengths, counts, seed=seed, cap=cap, batch=BATCH, min_length=min(lengths), **kwargs
-    )
-    if given:
-        extra = expert_observations(task_type, problems=given, batch=BATCH, **kwargs)
-        obs_set = merge(obs_set, extra)
+    obs_set = verification_set(task_type, lengths, counts, seed, cap, kwargs, projected, given)
     verification = {
         "observations": len(obs_set),
         "provenance": _describe(lengths, counts, len(given), seed),
@@ -381,8 +398,21 @@ def certify(
     for label, length, drawn in _probe_plan(max(lengths), samples, probe_samples, probe_multipliers):
         every = label.startswith("train+") and _enumerable(task_type, length, cap, kwargs)
         count = None if every else drawn
+        if not label.startswith("train+"):
+            wanted = length
+            length = affordable_length(
+                task_type, length, max(lengths) + 2, PROBE_EPISODE_STEPS, seed, **kwargs
+            )
+            steps = mean_episode_steps(task_type, length, seed, **kwargs)
+            count = max(1, min(drawn, int(PROBE_STEPS // steps)))
+            if length != wanted:
+                label = (
+                    f"{label} (run at {length}: episodes of {wanted} exceed {PROBE_EPISODE_STEPS:,} steps)"
+                )
         say(f"closure: {_describe([length], [count], 0)} ({label})")
-        closure.append(_probe(task_type, obs_set, label, length, count, seed + length, cap, kwargs))
+        closure.append(
+            _probe(task_type, obs_set, label, length, count, seed + length, cap, kwargs, projected)
+        )
 
     say(f"greedy agreement on {len(obs_set)} observations, two batch compositions")
     agreement = greedy_agreement(policy, obs_set, batch_size)
@@ -437,6 +467,60 @@ def _check_arguments(
     for multiplier in probe_multipliers:
         check_int("probe_multipliers", multiplier, low=2, numpy_ints=True)
     return sorted({int(length) for length in lengths})
+
+
+def set_plan(
+    task_type: TaskType, lengths: Sequence[int], samples: int, cap: int, kwargs: Mapping[str, Any]
+) -> list[int | None]:
+    """Per training length, how its problems join the verification set: None, every one (the task
+    enumerates at most ``cap`` of them), else ``samples`` random ones."""
+    return [None if _enumerable(task_type, n, cap, kwargs) else samples for n in lengths]
+
+
+def verification_set(
+    task_type: TaskType,
+    lengths: Sequence[int],
+    counts: Sequence[int | None],
+    seed: int,
+    cap: int,
+    kwargs: Mapping[str, Any],
+    projected: bool = False,
+    given: Sequence[Any] = (),
+) -> ObservationSet:
+    """The verification set of a task trained at ``lengths``: the expert's distinct observations on
+    the problems ``counts`` says (:func:`set_plan`), seeded by ``seed``, plus any ``given`` problems;
+    as the expert reads them with ``projected``. ``kwargs``: the env's observation settings.
+    ``certify`` and imitation's fit on the set (``train.set_fit``) build it the same way.
+
+    Deterministic, so the last few sets built without ``given`` problems are kept and returned again
+    (the same object: do not modify it), as a run fits one set and then certifies on it."""
+    key = (task_type, tuple(lengths), tuple(counts), seed, cap, tuple(sorted(kwargs.items())), projected)
+    if not given and key in _SETS:
+        return _SETS[key]
+    obs_set = collect(
+        task_type,
+        lengths,
+        counts,
+        seed=seed,
+        cap=cap,
+        batch=BATCH,
+        projected=projected,
+        min_length=min(lengths),
+        **kwargs,
+    )
+    if given:
+        extra = expert_observations(task_type, problems=given, batch=BATCH, projected=projected, **kwargs)
+        obs_set = merge(obs_set, extra)
+    else:
+        _SETS[key] = obs_set
+        while len(_SETS) > KEPT_SETS:
+            del _SETS[next(iter(_SETS))]
+    return obs_set
+
+
+#: Verification sets ``verification_set`` keeps (the most recently built, by their arguments).
+KEPT_SETS = 4
+_SETS: dict[tuple[Any, ...], ObservationSet] = {}
 
 
 def _enumerable(task_type: TaskType, length: int, cap: int, kwargs: Mapping[str, Any]) -> bool:
@@ -498,6 +582,7 @@ def _probe(
     seed: int,
     cap: int,
     kwargs: Mapping[str, Any],
+    projected: bool = False,
 ) -> Probe:
     """The closure probe at ``length``: the expert on every problem (``count`` None) or ``count``
     random ones, and the observations it makes that the set lacks (the strays)."""
@@ -505,7 +590,15 @@ def _probe(
     probe = Probe(label=label, length=length, exhaustive=count is None, seed=seed)
     try:
         found = collect(
-            task_type, [length], [count], seed=seed, cap=cap, batch=BATCH, min_length=length, **kwargs
+            task_type,
+            [length],
+            [count],
+            seed=seed,
+            cap=cap,
+            batch=BATCH,
+            projected=projected,
+            min_length=length,
+            **kwargs,
         )
     except ValueError as error:
         probe.error = " ".join(str(error).split())
@@ -667,7 +760,9 @@ def episode_source(
                     return {"problem": problems[episode - offset]}
                 length = int(source["length"])
                 settings = {
-                    k: v for k, v in obs_set.settings.items() if k not in ("min_length", "max_length")
+                    k: v
+                    for k, v in obs_set.settings.items()
+                    if k not in ("min_length", "max_length", "projected")
                 }
                 every = enumerable(task or obs_set.task, length, count, **settings)
                 if every is None or len(every) != count:
@@ -719,7 +814,10 @@ def counterexample(
         while True:
             obs = episodes.observation()
             if steps == step:
-                reproduced = bool(np.array_equal(_row(obs, obs_set.keys), obs_set.rows[index]))
+                seen = (
+                    project(obs, episodes.mixture.read_masks()) if obs_set.settings.get("projected") else obs
+                )
+                reproduced = bool(np.array_equal(_row(seen, obs_set.keys), obs_set.rows[index]))
             expert = int(episodes.expert_action()[0])
             with torch.no_grad():
                 logits = policy(obs)[0]
@@ -771,8 +869,9 @@ def _frame(episodes: Episodes) -> str:
 
 
 def _set_config(task_type: TaskType, settings: Mapping[str, Any]) -> EnvConfig:
-    """The env config the set was built with (its settings name the env's arguments)."""
-    return EnvConfig.for_task(task_type, **settings)
+    """The env config the set was built with (its settings name the env's arguments, and whether
+    the set is projected)."""
+    return EnvConfig.for_task(task_type, **{k: v for k, v in settings.items() if k != "projected"})
 
 
 def _row(obs: Mapping[str, Any], keys: Sequence[str]) -> np.ndarray:

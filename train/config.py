@@ -98,8 +98,13 @@ class PolicySettings:
     """Policy token width (even, divisible by 2 attention heads)."""
     hidden: int = 64
     """Policy MLP width."""
+    projected: Annotated[bool, flag("projected")] = False
+    """The policy sees only what the task's expert reads (its declared view, actformer_envs.reads):
+    its certificate is then over a set that stops growing with length."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.projected, bool):
+            raise ValueError(f"projected must be a bool, got {self.projected!r}")
         check_int("d_model", self.d_model, low=1)
         check_int("hidden", self.hidden, low=1)
         if self.d_model % 2:
@@ -113,7 +118,8 @@ class ImitationSettings:
     enabled: Annotated[bool, flag("imitation")] = True
     """Warm start: behaviour cloning on expert data, then DAgger rounds, before RL."""
     pairs: Annotated[int, flag("imitation-pairs")] = 20_000
-    """Expert (observation, action) pairs for behaviour cloning."""
+    """Expert (observation, action) pairs for behaviour cloning (0 = none, and no DAgger: only the
+    fit on the verification set, which fit_set must then turn on)."""
     epochs: Annotated[int, flag("imitation-epochs")] = 20
     """Behaviour-cloning epochs (and retraining epochs of each DAgger round)."""
     lr: Annotated[float, flag("imitation-lr")] = 3e-3
@@ -126,12 +132,34 @@ class ImitationSettings:
     """States visited (and labelled by the expert) per DAgger round."""
     dagger_beta: float = 0.0
     """Probability that DAgger's rollouts take the expert's action instead of the policy's, in [0, 1]."""
+    fit_set: Annotated[bool, flag("fit-set")] = False
+    """Then fit on the verification set (each distinct observation the expert visits at the training
+    lengths, once) until greedy agreement is 100% with margin fit_margin, or fit_steps are spent."""
+    fit_margin: float = 1.0
+    """The logit margin the fit on the verification set must reach on every observation, > 0."""
+    fit_steps: int = 20_000
+    """Optimizer steps the fit on the verification set may take at most."""
+    set_samples: int = 10_000
+    """Random problems per training length in the verification set where it does not run every
+    problem of the length (more than set_cap of them)."""
+    set_cap: int = 100_000
+    """Every problem of a training length joins the verification set where there are at most this many."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.enabled, bool):
-            raise ValueError(f"imitation must be a bool, got {self.enabled!r}")
-        for name, value in (("pairs", self.pairs), ("epochs", self.epochs), ("batch_size", self.batch_size)):
+        for name, shown in (("enabled", "imitation"), ("fit_set", "fit_set")):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{shown} must be a bool, got {getattr(self, name)!r}")
+        check_int("imitation_pairs", self.pairs, low=0)
+        if self.pairs == 0 and not self.fit_set:
+            raise ValueError(
+                "imitation_pairs must be >= 1 unless fit_set is on (0 pairs: nothing to imitate)"
+            )
+        for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size)):
             check_int(f"imitation_{name}", value, low=1)
+        check_number("fit_margin", self.fit_margin, low=0.0, strict=True)
+        check_int("fit_steps", self.fit_steps, low=1)
+        check_int("set_samples", self.set_samples, low=1)
+        check_int("set_cap", self.set_cap, low=0)
         check_int("dagger_steps", self.dagger_steps, low=1)
         check_int("dagger_rounds", self.dagger_rounds, low=0)
         check_number("imitation_lr", self.lr, low=0.0, strict=True)
@@ -241,26 +269,36 @@ class RunSettings:
     device: str = "auto"
     """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ..."""
     total_steps: int = 1_000_000
-    """Environment steps of RL (num_envs per vector step), after the warm start."""
+    """Environment steps of RL (num_envs per vector step), after the warm start (0 = no RL)."""
     eval_lengths: tuple[int, ...] = (3, 30, 300, 1000)
     """Problem lengths of the greedy exact-match evaluation, separated by spaces: --eval-lengths 3 30 300."""
     eval_episodes: int = 200
     """Episodes per evaluation length."""
+    certify: Annotated[bool, flag("certify")] = True
+    """Certify the final policy (actformer certify) and write certificate.json in the run directory."""
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, low=0, high=MAX_SEED)
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"device must be 'auto' or a torch device (cpu, cuda), got {self.device!r}")
-        check_int("total_steps", self.total_steps, low=1)
+        check_int("total_steps", self.total_steps, low=0)
         if not isinstance(self.eval_lengths, (tuple, list)) or not self.eval_lengths:
             raise ValueError(f"eval_lengths must be a tuple of ints >= 1, got {self.eval_lengths!r}")
         for length in self.eval_lengths:
             check_int("eval_lengths", length, low=1)
         object.__setattr__(self, "eval_lengths", tuple(self.eval_lengths))
         check_int("eval_episodes", self.eval_episodes, low=1)
+        if not isinstance(self.certify, bool):
+            raise ValueError(f"certify must be a bool, got {self.certify!r}")
 
     #: The fields ``--resume`` may change: they do not alter the trajectory of training.
-    resumable: ClassVar[tuple[str, ...]] = ("total_steps", "device", "eval_lengths", "eval_episodes")
+    resumable: ClassVar[tuple[str, ...]] = (
+        "total_steps",
+        "device",
+        "eval_lengths",
+        "eval_episodes",
+        "certify",
+    )
 
 
 Algo = Annotated[PPO, tyro.conf.subcommand("ppo")] | Annotated[A2C, tyro.conf.subcommand("a2c")]

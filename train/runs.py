@@ -26,6 +26,7 @@ import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.config import check_size
 from actformer_envs.tasks import TASKS
 from actformer_gym.agents.actformer import ActformerPolicy
+from actformer_gym.train.certify import CERTIFICATE_NAME, certify
 from actformer_gym.train.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT_VERSION,
@@ -146,8 +147,13 @@ def load_policy(payload: Mapping[str, Any], config: TrainConfig, device: str = "
     env = gym.make(config.env.env_id, max_length=config.env.length_cap, **config.env.observation_kwargs())
     try:
         check_env_signature(payload, config.env.env_id, env.observation_space)
+        reads = env.unwrapped.mixture.read_masks() if config.policy.projected else None  # type: ignore[attr-defined]
         policy = ActformerPolicy(
-            env.observation_space, d_model=config.policy.d_model, hidden=config.policy.hidden, device=device
+            env.observation_space,
+            d_model=config.policy.d_model,
+            hidden=config.policy.hidden,
+            device=device,
+            reads=reads,
         )
     except (RuntimeError, ValueError) as error:
         raise UsageError(" ".join(str(error).split())) from None
@@ -244,9 +250,13 @@ def _run(trainer: Trainer, run_dir: Path, payload: Mapping[str, Any] | None, opt
             log_metrics(writer, trainer.warm_start(options.progress), trainer.global_step)
             save_run(checkpoint, trainer, writer)
         _train_loop(trainer, writer, checkpoint, options)
+        rolled_back = keep_agreement(trainer, writer, checkpoint)
         rows = final_evaluation(trainer, options.progress)
         for row in rows:
             writer.add_scalar(f"eval/exact_match_{row['length']}", row["exact_match"], trainer.global_step)
+        certificate = (
+            certify_run(trainer, run_dir, checkpoint, options.progress) if config.run.certify else None
+        )
     except FloatingPointError as error:  # TrainingDiverged, or a checkpoint refusing a non-finite policy
         if not isinstance(error, TrainingDiverged):
             error = TrainingDiverged(f"step {trainer.global_step}", " ".join(str(error).split()))
@@ -267,6 +277,9 @@ def _run(trainer: Trainer, run_dir: Path, payload: Mapping[str, Any] | None, opt
         "task": config.env.task,
         "algo": config.algo.name,
         "global_step": trainer.global_step,
+        "warm_start": trainer.warm_metrics,
+        "rolled_back": rolled_back,
+        "certificate": certificate,
         "rows": rows,
     }
     (run_dir / EVAL_NAME).write_text(json.dumps(report, indent=2) + "\n")
@@ -346,6 +359,42 @@ def log_metrics(writer: SummaryWriter, metrics: Mapping[str, Any], step: int) ->
         elif isinstance(value, (list, tuple, np.ndarray)):
             for index, item in enumerate(np.asarray(value, dtype=float).reshape(-1)):
                 writer.add_scalar(key, float(item), index)
+
+
+def keep_agreement(trainer: Trainer, writer: SummaryWriter, checkpoint: Path) -> bool:
+    """Roll RL back to the warm start if it lost what the fit on the verification set reached
+    (greedy agreement 1.0): whether it did. Nothing to check without that fit or without RL."""
+    reached = trainer.warm_metrics.get("imitation/fit_reached") == 1.0
+    if not reached or trainer.global_step == 0:
+        return False
+    agreement, margin = trainer.agreement()
+    writer.add_scalar("eval/set_agreement", agreement, trainer.global_step)
+    writer.add_scalar("eval/set_min_margin", margin, trainer.global_step)
+    if agreement == 1.0:
+        return False
+    print(
+        f"RL lowered greedy agreement on the verification set to {agreement:.4f}: "
+        "rolled back to the warm-start policy",
+        file=sys.stderr,
+    )
+    trainer.roll_back()
+    save_run(checkpoint, trainer, writer)
+    return True
+
+
+def certify_run(trainer: Trainer, run_dir: Path, checkpoint: Path, progress: bool) -> dict[str, Any]:
+    """Certify the run's final policy on its training lengths (as ``actformer certify`` would),
+    write ``certificate.json`` in the run directory, and say the verdict; a summary for ``eval.json``."""
+    config = trainer.config
+    lengths = range(config.env.min_length, config.env.length_cap + 1)
+    kwargs = {"obs_mode": config.env.obs_mode, "history_length": config.env.history_length}
+    say = (lambda line: print(f"certify: {line}", file=sys.stderr)) if progress else None
+    certificate = certify(trainer.policy, config.env.task, lengths, kwargs, log=say)
+    path = run_dir / CERTIFICATE_NAME
+    certificate.write(path, checkpoint=str(checkpoint))
+    reasons = "" if certificate.certified else f" ({'; '.join(certificate.reasons)})"
+    print(f"{certificate.verdict}{reasons}; certificate: {path}", file=sys.stderr)
+    return certificate.summary()
 
 
 def final_evaluation(trainer: Trainer, progress: bool = True) -> list[dict[str, Any]]:

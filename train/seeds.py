@@ -16,6 +16,8 @@ name            offset  seeds
                         its action draws, with this seed ``+ (r + 1) * num_envs``, and retrains
                         with behaviour cloning seeded ``+ r + 1``
 ``evaluation``   30000  the evaluation env's problems (``Trainer.evaluate``, ``actformer eval``)
+``set_fit``      40000  the minibatches of the fit on the verification set (``train.set_fit``; a
+                        set no larger than a batch is fit whole, and this draws nothing)
 ==============  ======  ======================================================================
 
 Every draw comes from a generator of its own, seeded here: nothing in training reads or moves
@@ -31,6 +33,7 @@ SEED_OFFSETS: dict[str, int] = {
     "expert_data": 10_000,
     "dagger": 20_000,
     "evaluation": 30_000,
+    "set_fit": 40_000,
 }
 
 

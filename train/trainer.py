@@ -18,9 +18,12 @@ import numpy as np
 import torch
 
 from actformer_envs import ActformerVectorEnv
+from actformer_envs.env import task_class
 from actformer_envs.rollout import Rollout
+from actformer_envs.verification import ObservationSet
 from actformer_gym.agents.actformer import ActformerPolicy
 from actformer_gym.train.algorithms import LOSS_KEYS, make_algorithm
+from actformer_gym.train.certify import greedy_agreement, set_plan, verification_set
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.curriculum import Curriculum
 from actformer_gym.train.dagger import dagger
@@ -29,6 +32,7 @@ from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.experience import Episodes, Experience
 from actformer_gym.train.imitation import behaviour_cloning, collect_expert_data
 from actformer_gym.train.seeds import seed_for
+from actformer_gym.train.set_fit import fit_to_set
 
 #: Metric keys of ``Trainer.iterate``.
 METRIC_KEYS = (
@@ -61,6 +65,9 @@ class Trainer:
             config.curriculum.step,
         )
         self.env.set_length_range(config.env.min_length, self.curriculum.length)
+        reads = self.env.mixture.read_masks() if config.policy.projected else None
+        if config.policy.projected and reads is None:
+            raise ValueError(f"projected needs the expert's declared reads: {config.env.task} declares none")
         with torch.random.fork_rng(devices=[]):  # initialized from the seed, torch's own generator untouched
             torch.manual_seed(seed)
             self.policy = ActformerPolicy(
@@ -68,6 +75,7 @@ class Trainer:
                 d_model=config.policy.d_model,
                 hidden=config.policy.hidden,
                 device=config.run.device,
+                reads=reads,
             )
         self.device = self.policy.device
         #: RL's draws: the rollouts' actions and the minibatches' order.
@@ -81,6 +89,9 @@ class Trainer:
         self.algorithm = make_algorithm(config, self.generator)
         self.warm_policy = self._frozen_copy()
         self.warm_started = False
+        #: What the warm start measured (``imitation/...``: losses, agreement and margin on the set).
+        self.warm_metrics: dict[str, float] = {}
+        self._verification_set: ObservationSet | None = None
         self.iteration = 0
         self.rollout = Rollout(self.env, seed=seed)
         self.experience = Experience(self.rollout, self.curriculum, config.env.min_length, self.generator)
@@ -107,38 +118,83 @@ class Trainer:
             return metrics
         if c.imitation.enabled:
             start = time.perf_counter()
-            env, imitation, seed = c.env, c.imitation, c.run.seed
-            data = collect_expert_data(
-                env.env_id,
-                steps=imitation.pairs,
-                num_envs=env.num_envs,
-                seed=seed_for(seed, "expert_data"),
-                **env.kwargs(),
-            )
-            bc = {
-                "epochs": imitation.epochs,
-                "batch_size": imitation.batch_size,
-                "lr": imitation.lr,
-                "weight_decay": c.algo.weight_decay,
-                "action_mask": self.rollout.mask[0],
-                "progress": progress,
-            }
-            losses = behaviour_cloning(self.policy, data, seed=seed_for(seed, "run"), **bc)
-            metrics["imitation/bc_loss"] = losses[-1]
-            if imitation.dagger_rounds:
-                dagger_env = ActformerVectorEnv(env.num_envs, env.task, **env.kwargs())
-                _, rounds = dagger(
-                    self.policy, dagger_env, data, imitation.dagger_rounds, imitation.dagger_steps,
-                    imitation.dagger_beta, seed_for(seed, "dagger"), self.rng, **bc,
-                )  # fmt: skip
-                for i, stats in enumerate(rounds):
-                    for key, value in stats.items():
-                        metrics[f"imitation/dagger{i}_{key}"] = value
+            if c.imitation.pairs:
+                metrics.update(self._clone(progress))
+            if c.imitation.fit_set:
+                imitation = c.imitation
+                fit = fit_to_set(
+                    self.policy,
+                    self.verification_set(),
+                    margin=imitation.fit_margin,
+                    max_steps=imitation.fit_steps,
+                    lr=imitation.lr,
+                    seed=seed_for(c.run.seed, "set_fit"),
+                    progress=progress,
+                )
+                metrics.update(fit.metrics())
             metrics["imitation/seconds"] = time.perf_counter() - start
             self.policy.train()
         self.warm_policy = self._frozen_copy()
         self.warm_started = True
+        self.warm_metrics = dict(metrics)
         return metrics
+
+    def _clone(self, progress: bool) -> dict[str, float]:
+        """Behaviour cloning on ``pairs`` expert pairs, then ``dagger_rounds`` of DAgger."""
+        c, metrics = self.config, {}
+        env, imitation, seed = c.env, c.imitation, c.run.seed
+        data = collect_expert_data(
+            env.env_id,
+            steps=imitation.pairs,
+            num_envs=env.num_envs,
+            seed=seed_for(seed, "expert_data"),
+            **env.kwargs(),
+        )
+        bc = {
+            "epochs": imitation.epochs,
+            "batch_size": imitation.batch_size,
+            "lr": imitation.lr,
+            "weight_decay": c.algo.weight_decay,
+            "action_mask": self.rollout.mask[0],
+            "progress": progress,
+        }
+        losses = behaviour_cloning(self.policy, data, seed=seed_for(seed, "run"), **bc)
+        metrics["imitation/bc_loss"] = losses[-1]
+        if imitation.dagger_rounds:
+            dagger_env = ActformerVectorEnv(env.num_envs, env.task, **env.kwargs())
+            _, rounds = dagger(
+                self.policy, dagger_env, data, imitation.dagger_rounds, imitation.dagger_steps,
+                imitation.dagger_beta, seed_for(seed, "dagger"), self.rng, **bc,
+            )  # fmt: skip
+            for i, stats in enumerate(rounds):
+                for key, value in stats.items():
+                    metrics[f"imitation/dagger{i}_{key}"] = value
+        return metrics
+
+    def verification_set(self) -> ObservationSet:
+        """The expert's distinct observations at the training lengths (``min_length`` to
+        ``max_length``), as the policy sees them (projected if it is): built once, as
+        ``actformer certify`` builds it (every problem of a length where there are at most
+        ``set_cap``, else ``set_samples`` random ones, seed 0)."""
+        if self._verification_set is None:
+            c = self.config
+            task = task_class(c.env.task)
+            lengths = list(range(c.env.min_length, c.env.length_cap + 1))
+            kwargs = {"obs_mode": c.env.obs_mode, "history_length": c.env.history_length}
+            counts = set_plan(task, lengths, c.imitation.set_samples, c.imitation.set_cap, kwargs)
+            self._verification_set = verification_set(
+                task, lengths, counts, 0, c.imitation.set_cap, kwargs, projected=self.policy.projected
+            )
+        return self._verification_set
+
+    def agreement(self) -> tuple[float, float]:
+        """(greedy agreement, minimum margin) of the policy on the verification set."""
+        result = greedy_agreement(self.policy, self.verification_set())
+        return result.agreement, result.min_margin
+
+    def roll_back(self) -> None:
+        """Put the warm-start policy back (an RL phase that lost agreement on the set)."""
+        self.policy.load_state_dict(self.warm_policy.state_dict())
 
     # -- RL ------------------------------------------------------------------------------------
 
@@ -213,6 +269,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "warm_policy": self.warm_policy.state_dict(),
             "warm_started": self.warm_started,
+            "warm_metrics": self.warm_metrics,
             "curriculum": self.curriculum.state_dict(),
             "global_step": self.global_step,
             "iteration": self.iteration,
@@ -235,6 +292,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.warm_policy.load_state_dict(state["warm_policy"])
         self.warm_started = bool(state["warm_started"])
+        self.warm_metrics = {key: float(value) for key, value in state.get("warm_metrics", {}).items()}
         self.curriculum.load_state_dict(state["curriculum"])
         self.experience.env_steps, self.iteration = int(state["global_step"]), int(state["iteration"])
         self.generator.set_state(state["generator"])

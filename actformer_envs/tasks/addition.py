@@ -6,6 +6,7 @@ import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.observation import P0, P1, P2, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
@@ -63,6 +64,10 @@ class Addition(TwoNumbers):
     """
 
     name = "Addition"
+    reads = ExpertReads(
+        values=("last_action", "flags[carry]", "boundaries[P2.end]"),
+        kinds=("symbols[P0.under]", "symbols[P1.under]"),
+    )
     text_format = NumberPair(("+",))
     recipe = Recipe(3, (3, 30, 300, 1000), 1000)
     allowed_instructions = (
@@ -111,8 +116,7 @@ class Addition(TwoNumbers):
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base)
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         operands_done = (view.under(P0) == BLANK) & (view.under(P1) == BLANK) & (view.carry == 0)
         out_at_end = view.at_end(P2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, overload
 
@@ -18,6 +18,8 @@ import numpy as np
 from actformer_envs.checks import check_int
 from actformer_envs.digits import number_text
 from actformer_envs.instructions import NUM_POINTERS, mask_from_names
+from actformer_envs.observation import ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.recipe import Recipe
@@ -137,6 +139,8 @@ class Task(ABC):
     #: How it is trained and how far it is evaluated (``benchmarks.common.PLANS``); None: not in
     #: the train suite (every built-in task has one).
     recipe: ClassVar[Recipe | None] = None
+    #: What the expert reads of the observation (see ``actformer_envs.reads``); None: anything.
+    reads: ClassVar[ExpertReads | None] = None
 
     def __init__(self, base: int, **options: Any) -> None:
         """``options``: the task's own kwargs, already checked by :meth:`check_options`."""
@@ -195,9 +199,17 @@ class Task(ABC):
         """The answers output rows (n, width) hold (``None`` where one is not well formed): a list,
         or an object array."""
 
+    def expert(self, observation: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The correct next action for a batch of observations: :meth:`decide` on the expert's
+        declared view (``reads``: the projected observation behind a guard that raises
+        ``UndeclaredRead`` outside the declaration), so it is a function of that view alone."""
+        view = self.reads.view(observation) if self.reads is not None else ObservationView(observation)
+        return self.decide(view)
+
     @abstractmethod
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        """The correct next action for a batch of observations (a function of the observation)."""
+    def decide(self, view: ObservationView) -> np.ndarray:
+        """The expert's rule: the next action (n,) int64 for a batch of observations, read through
+        ``view`` (its reads confined to ``reads``)."""
 
 
 # Helpers shared by the tasks -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, P1, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, answer_lengths, pad_rows
@@ -80,8 +81,13 @@ class Compare(TwoNumbers):
     """
 
     name = "Compare"
+    reads = ExpertReads(
+        values=("last_action", "boundaries[P0.start]", "flags[compare]", "registers[R0]"),
+        kinds=("symbols[P0.under]", "symbols[P1.under]"),
+    )
     text_format = NumberPair(("<>", "?"))
-    recipe = Recipe(3, (3, 30, 300), 200)
+    # Its projected set closes only from length 4: one observation the expert reads first occurs there.
+    recipe = Recipe(3, (3, 30, 300), 200, certify_length=4)
     base_range = (3, 36)
     allowed_instructions = (
         "READ P0->R0", "READ P0->R1", "READ P1->R0", "READ P1->R1", "CMP R0,R1",
@@ -112,8 +118,7 @@ class Compare(TwoNumbers):
         answers[~ok] = None
         return answers.tolist()
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         past_both = (view.under(P0) == BLANK) & (view.under(P1) == BLANK)
         at_column_0 = view.at_start(P0)

@@ -6,6 +6,7 @@ import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
@@ -57,6 +58,7 @@ class Copy(SequenceTask):
     """
 
     name = "Copy"
+    reads = ExpertReads(values=("last_action",), kinds=("symbols[P0.under]",))
     text_format = SymbolString()
     recipe = Recipe(5, (5, 50, 500), 200)
     allowed_instructions = SEQUENCE_INSTRUCTIONS
@@ -67,8 +69,7 @@ class Copy(SequenceTask):
     def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return 3 * lengths + 1
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         input_done = view.under(P0) == BLANK
         return np.select(

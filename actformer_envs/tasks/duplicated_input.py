@@ -8,6 +8,7 @@ import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Enumeration, Problems, check_sequence, fill_from, index_digits
@@ -63,6 +64,7 @@ class DuplicatedInput(SequenceTask):
     """
 
     name = "DuplicatedInput"
+    reads = ExpertReads(values=("last_action",), kinds=("symbols[P0.under]",))
     text_format = SymbolString()  # (the input as posed: each symbol twice)
     recipe = Recipe(5, (5, 50, 500), 200)
     allowed_instructions = SEQUENCE_INSTRUCTIONS
@@ -122,8 +124,7 @@ class DuplicatedInput(SequenceTask):
         """Steps on inputs of ``lengths`` = 2n symbols: 4 per output symbol, then HALT."""
         return 2 * lengths + 1
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         input_done = view.under(P0) == BLANK
         return np.select(

@@ -10,6 +10,7 @@ import numpy as np
 from actformer_envs.digits import digit_count, digits_of, from_digits, shown
 from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_index
 from actformer_envs.observation import P0, P1, P2, P3, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import Problems, Task
@@ -166,9 +167,27 @@ class Expression(Task):
     """
 
     name = "Expression"
+    reads = ExpertReads(
+        values=(
+            "last_action",
+            "memory[M0]",
+            "boundaries[P2.start]",
+            "boundaries[P2.end]",
+            "boundaries[P3.start]",
+        ),
+        kinds=(
+            "symbols[P0.under]",
+            "symbols[P0.left]",
+            "symbols[P1.left]",
+            "symbols[P1.under]",
+            "symbols[P3.under]",
+        ),
+    )
     text_format = PythonLiteral()  # (a, b, c, d, e) as the stage says
     # Long episodes: more expert data and no history (see ``Recipe``).
-    recipe = Recipe(2, (2, 20, 40), 50, expert_pairs=60_000, history_length=0)
+    # Its projected set closes only from length 3: P2 past the start of OUT, and a digit left of P0,
+    # first occur in decisions there (210 observations; none new at 4, 5 or 30).
+    recipe = Recipe(2, (2, 20, 40), 50, expert_pairs=60_000, history_length=0, certify_length=3)
     rows = ("X", "Y", "OUT", "U")
     output_row = 2
     pointer_rows = (0, 1, 2, 3)
@@ -293,8 +312,7 @@ class Expression(Task):
 
     # -- the expert ------------------------------------------------------------------------------
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         seen = np.stack(
             [
                 view.under(P0) == BLANK,

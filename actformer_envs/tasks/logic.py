@@ -8,6 +8,7 @@ import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, NUM_ACTIONS, instruction_index
 from actformer_envs.observation import P2, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import (
@@ -153,6 +154,7 @@ class Logic(Task):
     """
 
     name = "Logic"
+    reads = ExpertReads(values=("last_action", "symbols[P2.under]"), kinds=("symbols[P2.right]",))
     text_format = PythonLiteral()  # (b0, b1, [g1, ..., gB])
     recipe = Recipe(5, (5, 50, 500), 200)
     rows = ("BITS", "GATES", "OUT")
@@ -230,8 +232,7 @@ class Logic(Task):
         written = (answer_lengths(rows) == 1).tolist()
         return [bit if ok else None for bit, ok in zip(rows[:, 0].tolist(), written, strict=True)]
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         gate = np.minimum(view.under(P2), NUM_GATES)  # NUM_GATES: none (BLANK)
         another = view.right(P2) < NUM_GATES  # a gate right of P2: the chain goes on

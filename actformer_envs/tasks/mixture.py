@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from actformer_envs.digits import shown
+from actformer_envs.reads import ReadMasks
 from actformer_envs.streams import BatchRandom
-from actformer_envs.symbols import EDGE
+from actformer_envs.symbols import EDGE, NUM_TASK_IDS
 from actformer_envs.tasks.base import Problems, Task, as_objects
 
 
@@ -52,6 +53,20 @@ class Mixture:
     def draws_member(self) -> bool:
         """Whether each problem's member is drawn (and shown as ``obs["task"]``): a MultiTask's."""
         return self.ids is not None
+
+    def read_masks(self) -> ReadMasks | None:
+        """What the members' experts read (their ``reads``), as projection masks: a plain task's,
+        or one row per task id for a mixture that draws its member (which also reads ``task``);
+        None if a member declares no reads."""
+        declared = [member.reads for member in self.members]
+        if any(reads is None for reads in declared):
+            return None
+        masks = [reads.masks() for reads in declared if reads is not None]
+        if self.ids is None:
+            return masks[0]
+        for member_masks in masks:
+            member_masks.keep["task"][0] = 1
+        return ReadMasks.stack(dict(zip(self.ids, masks, strict=True)), NUM_TASK_IDS)
 
     def member_shown(self, observation: dict[str, Any], env: int = 0) -> Task:
         """The member whose problem env ``env`` of a batched observation poses (by its

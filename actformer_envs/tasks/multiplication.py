@@ -7,6 +7,7 @@ import numpy as np
 from actformer_envs.digits import digits_of, from_digits
 from actformer_envs.instructions import NUM_ACTIONS, instruction_index
 from actformer_envs.observation import P0, P1, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
@@ -105,6 +106,9 @@ class Multiplication(TwoNumbers):
     """
 
     name = "Multiplication"
+    reads = ExpertReads(
+        values=("last_action", "boundaries[P0.start]"), kinds=("symbols[P0.under]", "symbols[P1.under]")
+    )
     text_format = NumberPair(("*", "x"))
     # Long episodes: more expert data and no history (see ``Recipe``).
     recipe = Recipe(3, (3, 30, 100), 50, expert_pairs=60_000, history_length=0)
@@ -143,8 +147,7 @@ class Multiplication(TwoNumbers):
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         seen = (view.under(P0) == BLANK) + 2 * view.at_start(P0) + 4 * (view.under(P1) == BLANK)
         return _EXPERT[view.last_action, seen]
 

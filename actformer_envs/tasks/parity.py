@@ -6,6 +6,7 @@ import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
@@ -56,6 +57,7 @@ class Parity(SequenceTask):
     """
 
     name = "Parity"
+    reads = ExpertReads(values=("last_action",), kinds=("symbols[P0.under]",))
     text_format = SymbolString(single_symbol_answer=True)  # (the answer: one bit)
     recipe = Recipe(5, (5, 50, 500), 200)
     default_base = 2
@@ -78,8 +80,7 @@ class Parity(SequenceTask):
     def decode_batch(self, rows: np.ndarray) -> list[int | None]:
         return [a[0] if a is not None and len(a) == 1 else None for a in super().decode_batch(rows)]
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         input_done = view.under(P0) == BLANK
         return np.select(

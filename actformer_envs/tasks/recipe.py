@@ -38,6 +38,16 @@ class Recipe:
     config's ``imitation_pairs``); None: the default."""
     history_length: int | None = None
     """The env's ``history_length`` (past actions in the observation); None: the default."""
+    certify_length: int | None = None
+    """The longest training length of the certified recipe (a projected policy fit on the
+    verification set of lengths 1..certify_length); None: ``train_length``. Longer where the set of
+    what the expert reads closes only from a longer length (``benchmarks/closure.py``)."""
+
+    @property
+    def certified_length(self) -> int:
+        """The longest training length of the certified recipe (``certify_length``, else
+        ``train_length``)."""
+        return self.certify_length if self.certify_length is not None else self.train_length
 
     def __post_init__(self) -> None:
         for name in ("train_length", "eval_episodes"):
@@ -49,6 +59,8 @@ class Recipe:
             check_int("eval_lengths", length, low=1)
         if any(a >= b for a, b in itertools.pairwise(lengths)):
             raise ValueError(f"eval_lengths must increase, got {lengths!r}")
+        if self.certify_length is not None:
+            check_int("certify_length", self.certify_length, low=1)
         if self.expert_pairs is not None:
             check_int("expert_pairs", self.expert_pairs, low=1)
         if self.history_length is not None and (

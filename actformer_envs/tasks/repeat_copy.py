@@ -8,6 +8,7 @@ import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, P2, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import (
@@ -80,6 +81,9 @@ class RepeatCopy(Task):
     """
 
     name = "RepeatCopy"
+    reads = ExpertReads(
+        values=("last_action", "boundaries[P0.start]"), kinds=("symbols[P0.under]", "symbols[P2.under]")
+    )
     text_format = PythonLiteral()  # (sequence, n)
     recipe = Recipe(5, (5, 50, 500), 200)
     rows = ("IN", "COUNT", "OUT")
@@ -173,8 +177,7 @@ class RepeatCopy(Task):
         lengths = answer_lengths(rows).tolist()
         return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         input_done = view.under(P0) == BLANK  # P0 on the BLANK after the input
         counted = view.under(P2) == BLANK  # P2 on the BLANK after the marks: n passes done

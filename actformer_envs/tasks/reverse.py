@@ -6,6 +6,7 @@ import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.copy import SEQUENCE_INSTRUCTIONS
 from actformer_envs.tasks.recipe import Recipe
@@ -55,6 +56,7 @@ class Reverse(SequenceTask):
     """
 
     name = "Reverse"
+    reads = ExpertReads(values=("last_action", "boundaries[P0.start]"), kinds=("symbols[P0.under]",))
     text_format = SymbolString()
     recipe = Recipe(5, (5, 50, 500), 200)
     allowed_instructions = SEQUENCE_INSTRUCTIONS
@@ -68,8 +70,7 @@ class Reverse(SequenceTask):
     def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return 5 * lengths
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         on_blank = view.under(P0) == BLANK
         at_start = view.at_start(P0)

@@ -9,6 +9,7 @@ import numpy as np
 from actformer_envs.digits import shown
 from actformer_envs.instructions import NO_ACTION, instruction_index
 from actformer_envs.observation import P0, ObservationView
+from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
@@ -75,6 +76,7 @@ class Subtraction(TwoNumbers):
     """
 
     name = "Subtraction"
+    reads = ExpertReads(values=("last_action",), kinds=("symbols[P0.under]",))
     text_format = NumberPair(("-",))
     recipe = Recipe(3, (3, 30, 300), 200)
     allowed_instructions = (
@@ -129,8 +131,7 @@ class Subtraction(TwoNumbers):
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
 
-    def expert(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        view = ObservationView(observation)
+    def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action
         a_done = view.under(P0) == BLANK
         return np.select(

@@ -1,0 +1,417 @@
+"""The certification table: per task and seed, fit a projected policy on its verification set, certify
+it, and measure its greedy exact match far beyond the training lengths.
+
+Per single task and seed: a policy that sees only what the task's expert reads (``projected``) is fit
+on the verification set of the training lengths 1..L (every distinct observation the expert visits
+there, once) until its greedy action is the expert's on all of them with a logit margin of 1.0 (the
+budget is optimizer steps: ``imitation/fit_steps``; no expert pairs, no DAgger, no RL); then
+``actformer certify`` with its default arguments (the set, closure at L + 1, L + 2, 10x and 100x,
+greedy agreement and margin, the verdict); then greedy exact match at 10x and 100x the training length
+(Multiplication: at 30 and 100 digits, on fewer problems), the 100x length lowered to the longest
+whose mean expert episode fits ``--max-episode-steps`` (said in the table). Addition also faces its
+adversarial carry chains at those lengths. The fit and the certification are timed apart.
+
+    python -m benchmarks.certification                          # every task, 5 or 10 seeds each
+    python -m benchmarks.certification --tasks Copy Reverse     # some tasks (space-separated)
+    python -m benchmarks.certification --tasks Addition --seeds 2 --problems 200
+    python -m benchmarks.certification --quick                  # smoke test: tiny budgets
+    python -m benchmarks.certification --update-results         # refresh benchmarks/results/
+
+Results: ``certification.json`` and ``certification.md`` in a fresh
+``benchmarks/runs/certification-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
+committed ``benchmarks/results/``), and the Markdown table on stdout. Results are run with the kernels
+pinned (``ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 OMP_NUM_THREADS=1``), recorded in the context line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from actformer_envs.tasks import SINGLE_TASKS
+from actformer_envs.tasks.registry import env_id
+from actformer_envs.verification import affordable_length
+from actformer_gym.train.certify import certify, jsonable
+from actformer_gym.train.config import (
+    EnvSettings,
+    ImitationSettings,
+    PolicySettings,
+    RunSettings,
+    TrainConfig,
+)
+from actformer_gym.train.evaluate import exact_match
+from actformer_gym.train.seeds import seed_for
+from actformer_gym.train.trainer import Trainer
+from benchmarks.closure import source_revision
+from benchmarks.common import (
+    QUICK_HELP,
+    add_output_flags,
+    add_tasks_flag,
+    announce_smoke,
+    check_output_flags,
+    expand_all,
+    machine_info,
+    output_dir,
+    positive,
+    run_stamp,
+    torch_context_line,
+    write_results,
+)
+from benchmarks.train_suite import adversarial_additions, solves
+
+RESULTS_NAME = "certification.json"
+#: Seeds per task by default (seeds 0..N-1); ``--seeds`` overrides every task's.
+DEFAULT_SEEDS = 5
+SEEDS = {"Multiplication": 10, "Reverse": 10, "Sort": 10, "Expression": 10}
+#: Evaluation lengths that are not 10x and 100x the training length, with the reason.
+EVAL_LENGTHS = {
+    # 3 x 300 digits would take the expert about 900,000 steps a problem; 100 digits (about 100,700)
+    # is what the train suite evaluates. Run as given (on --long-problems problems), not capped.
+    "Multiplication": (30, 100),
+}
+#: The multiples of the training length evaluated at (the last one capped by --max-episode-steps).
+MULTIPLES = (10, 100)
+#: A task's exact match counts as generalizing where it is at least this at every length.
+EXACT = 0.999
+DEFAULT_PROBLEMS, DEFAULT_LONG_PROBLEMS = 1000, 100
+DEFAULT_MAX_EPISODE_STEPS = 20_000
+QUICK = {"seeds": 1, "problems": 8, "long_problems": 2, "max_episode_steps": 1000}
+#: The observation settings of the env, the policy and the certificate (projected: the history is
+#: zeroed, so its length changes nothing the policy sees).
+OBSERVATION = {"history_length": 8, "obs_mode": "local"}
+
+
+def train_length(task: str) -> int:
+    """The longest training length of ``task``'s certified recipe (``Recipe.certified_length``)."""
+    recipe = SINGLE_TASKS[task].recipe
+    assert recipe is not None
+    return recipe.certified_length
+
+
+def seeds_of(task: str, args: argparse.Namespace) -> int:
+    """How many seeds ``task`` runs: ``--seeds``, else ``SEEDS``, else ``DEFAULT_SEEDS``."""
+    return args.seeds if args.seeds is not None else SEEDS.get(task, DEFAULT_SEEDS)
+
+
+def eval_plan(task: str, length: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The exact-match evaluations of ``task`` trained on 1..``length``: per length, the one asked
+    for, the one run (the last multiple lowered where its expert episodes exceed
+    ``--max-episode-steps``) and the problems."""
+    if task in EVAL_LENGTHS:
+        return [{"asked_length": n, "length": n, "problems": args.long_problems} for n in EVAL_LENGTHS[task]]
+    plan = []
+    for multiple in MULTIPLES:
+        asked = multiple * length
+        run = asked
+        if multiple == MULTIPLES[-1]:
+            floor = MULTIPLES[0] * length
+            run = affordable_length(task, asked, floor, args.max_episode_steps, **OBSERVATION)
+        plan.append({"asked_length": asked, "length": run, "problems": args.problems})
+    return plan
+
+
+def config_of(task: str, length: int, seed: int) -> TrainConfig:
+    """A projected policy fit on the verification set of lengths 1..``length`` alone: no expert
+    pairs, no DAgger, no RL, no certificate at the end (this script certifies)."""
+    return TrainConfig(
+        env=EnvSettings(task=task, max_length=length, num_envs=64, **OBSERVATION),
+        policy=PolicySettings(projected=True),
+        imitation=ImitationSettings(pairs=0, fit_set=True),
+        run=RunSettings(seed=seed, total_steps=0, certify=False, eval_lengths=(length,), eval_episodes=1),
+    )
+
+
+def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Fit, certify and evaluate one seed of ``task``: one row."""
+    length = train_length(task)
+    trainer = Trainer(config_of(task, length, seed))
+    began = time.perf_counter()
+    warm = trainer.warm_start()
+    fit_seconds = time.perf_counter() - began
+    policy = trainer.policy.eval()
+    began = time.perf_counter()
+    certificate = certify(policy, task, range(1, length + 1), dict(OBSERVATION))
+    certify_seconds = time.perf_counter() - began
+    evaluation_seed = seed_for(seed, "evaluation")
+    scores: dict[str, dict[str, Any]] = {}
+    adversarial: dict[str, list[bool]] = {}
+    for item in eval_plan(task, length, args):
+        began = time.perf_counter()
+        score = exact_match(
+            policy,
+            env_id(task),
+            item["length"],
+            item["problems"],
+            seed=evaluation_seed,
+            num_envs=min(item["problems"], 256),
+            **OBSERVATION,
+        )
+        scores[str(item["length"])] = {**item, "exact_match": score, "seconds": time.perf_counter() - began}
+        if task == "Addition":
+            adversarial[str(item["length"])] = [
+                solves(policy, env_id(task), problem, item["length"])
+                for problem in adversarial_additions(item["length"])
+            ]
+    summary = certificate.summary()
+    row: dict[str, Any] = {
+        "task": task,
+        "seed": seed,
+        "train_length": length,
+        "set_size": summary["observations"],
+        "exhaustive": summary["exhaustive"],
+        "closure": [
+            {
+                "label": probe.label,
+                "length": probe.length,
+                "strays": probe.strays,
+                "problems": probe.problems,
+                "exhaustive": probe.exhaustive,
+                "error": probe.error,
+            }
+            for probe in certificate.closure
+        ],
+        "agreement": certificate.agreement.agreement,
+        "min_margin": certificate.agreement.min_margin,
+        "projected": summary["projected"],
+        "verdict": certificate.verdict,
+        "reasons": list(certificate.reasons),
+        "fit_steps": int(warm["imitation/fit_steps"]),
+        "fit_reached": bool(warm["imitation/fit_reached"]),
+        "fit_seconds": fit_seconds,
+        "certify_seconds": certify_seconds,
+        "warm_start": warm,
+        "evaluation_seed": evaluation_seed,
+        "exact_match": scores,
+    }
+    if task == "Addition":
+        row["adversarial"] = adversarial
+    return jsonable(row)
+
+
+def generalizes(row: dict[str, Any]) -> bool:
+    """Exact match at least ``EXACT`` at every evaluated length."""
+    return all(score["exact_match"] >= EXACT for score in row["exact_match"].values())
+
+
+# -- the tables -------------------------------------------------------------------------------------
+
+
+def _closure_cell(row: dict[str, Any]) -> str:
+    """Strays per probe: ``+1 (6): 0, ...``; a probe that could not run says so."""
+    cells = []
+    for probe in row["closure"]:
+        label = probe["label"].split(" (", 1)[0].replace("train", "")  # "10x (run at 44: ...)" -> "10x"
+        strays = "not run" if probe["error"] is not None else f"{probe['strays']:,}"
+        cells.append(f"{label} ({probe['length']}): {strays}")
+    return ", ".join(cells)
+
+
+def _score_cell(row: dict[str, Any]) -> str:
+    """Exact match per length: ``50: 1.000 (200)``, ``500 -> 330: ...`` where the length was capped."""
+    cells = []
+    for score in row["exact_match"].values():
+        asked = f"{score['asked_length']} -> " if score["asked_length"] != score["length"] else ""
+        cells.append(f"{asked}{score['length']}: {score['exact_match']:.3f} ({score['problems']})")
+    return ", ".join(cells)
+
+
+def _adversarial_cell(row: dict[str, Any]) -> str:
+    if "adversarial" not in row:
+        return ""
+    solved = sum(sum(results) for results in row["adversarial"].values())
+    total = sum(len(results) for results in row["adversarial"].values())
+    return f"{solved}/{total} solved"
+
+
+def _margin(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)  # ("inf", "nan" as strings)
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    """One row per task and seed."""
+    head = [
+        "task",
+        "seed",
+        "trained on",
+        "set size",
+        "set",
+        "closure strays (length)",
+        "agreement",
+        "min margin",
+        "projected",
+        "verdict",
+        "fit steps",
+        "fit s",
+        "certify s",
+        "exact match (problems)",
+        "adversarial",
+    ]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|---|---:|---:|---:|---|---|---:|---:|---|---|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        verdict = row["verdict"] + (": " + "; ".join(row["reasons"]) if row["reasons"] else "")
+        cells = [
+            row["task"],
+            str(row["seed"]),
+            f"1..{row['train_length']}",
+            f"{row['set_size']:,}",
+            "exhaustive" if row["exhaustive"] else "sampled",
+            _closure_cell(row),
+            f"{row['agreement']:.6f}",
+            _margin(row["min_margin"]),
+            "yes" if row["projected"] else "no",
+            verdict.replace("|", "/"),
+            f"{row['fit_steps']:,}",
+            f"{row['fit_seconds']:.1f}",
+            f"{row['certify_seconds']:.1f}",
+            _score_cell(row),
+            _adversarial_cell(row),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Per task: ``Copy: k of n seeds certified; exact match >= 0.999 at every length on k of n seeds``."""
+    lines = []
+    for task in dict.fromkeys(row["task"] for row in rows):
+        mine = [row for row in rows if row["task"] == task]
+        certified = sum(row["verdict"] == "certified" for row in mine)
+        exact = sum(generalizes(row) for row in mine)
+        lines.append(
+            f"{task}: {certified} of {len(mine)} seeds certified; exact match >= {EXACT} at every length "
+            f"on {exact} of {len(mine)} seeds"
+        )
+    return lines
+
+
+def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: str) -> str:
+    """The table, the per-task summary, what the columns mean, and where and how the run was made."""
+    notes = (
+        "Per task and seed: a projected policy (it sees only what the expert reads) fit on the "
+        "verification set of lengths 1..L (L: the recipe's `certified_length`) until greedy "
+        "agreement is 100% with margin 1.0 (fit steps: optimizer steps, the budget); then `actformer "
+        "certify` with its default arguments (closure strays at L+1, L+2 and random problems at 10x "
+        "and 100x, capped where the expert's episodes are long); then greedy exact match at 10x and "
+        f"100x L on {args.problems:,} problems each (Multiplication: 30 and 100 digits, "
+        f"{args.long_problems:,} problems), 100x lowered to the longest length whose mean expert "
+        f"episode takes at most {args.max_episode_steps:,} steps (`asked -> run`), evaluation seed "
+        "`seed_for(seed, 'evaluation')`. Adversarial: Addition's carry-chain families at those lengths."
+    )
+    return "\n\n".join([table(rows), "\n".join(f"- {line}" for line in summary_lines(rows)), notes, context])
+
+
+# -- the command line ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    names = list(SINGLE_TASKS)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_tasks_flag(parser, names, "every single task")
+    parser.add_argument(
+        "--seeds",
+        type=positive(int),
+        default=None,
+        help=f"seeds per task, 0..N-1 (default: {DEFAULT_SEEDS}; "
+        + ", ".join(f"{task} {count}" for task, count in SEEDS.items())
+        + ")",
+    )
+    parser.add_argument(
+        "--problems",
+        type=positive(int),
+        default=None,
+        help=f"problems per evaluated length (default {DEFAULT_PROBLEMS:,})",
+    )
+    parser.add_argument(
+        "--long-problems",
+        type=positive(int),
+        default=None,
+        help=f"problems per evaluated length of Multiplication (default {DEFAULT_LONG_PROBLEMS:,})",
+    )
+    parser.add_argument(
+        "--max-episode-steps",
+        type=positive(int),
+        default=None,
+        help="evaluate 100x at the longest length whose mean expert episode fits "
+        f"(default {DEFAULT_MAX_EPISODE_STEPS:,})",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} ({QUICK})")
+    add_output_flags(parser, "certification")
+    args = parser.parse_args(argv)
+    check_output_flags(parser, args)
+    args.tasks = [task for task in names if task in expand_all(args.tasks, names)]  # (in the tasks' order)
+    defaults = {
+        "problems": DEFAULT_PROBLEMS,
+        "long_problems": DEFAULT_LONG_PROBLEMS,
+        "max_episode_steps": DEFAULT_MAX_EPISODE_STEPS,
+    }
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, QUICK[name] if args.quick else value)
+    if args.quick and args.seeds is None:
+        args.seeds = QUICK["seeds"]
+    return args
+
+
+def context(machine: dict[str, Any], command: str, date: str) -> str:
+    """The context line: machine, torch, date and command, the pinned kernels and the commit."""
+    line = torch_context_line(machine, command, date)
+    pins = " ".join(f"{name}={value}" for name, value in machine["kernel_env"].items() if value is not None)
+    line = line[:-1] + f"; kernels pinned: {pins or 'none'}"
+    revision = source_revision()
+    if revision["commit"]:
+        dirty = " + uncommitted changes" if revision["uncommitted_changes"] else ""
+        line += f"; commit {revision['commit'][:12]}{dirty}"
+    return line + "_"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair on a shared machine
+    announce_smoke(args.quick)
+    started = time.perf_counter()
+    date, command = run_stamp("certification", argv)
+    rows = []
+    for task in args.tasks:
+        for seed in range(seeds_of(task, args)):
+            row = run_seed(task, seed, args)
+            print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)
+            rows.append(row)
+    machine = machine_info()
+    document = {
+        "benchmark": "certification",
+        "date": date,
+        "command": command,
+        "revision": source_revision(),
+        "settings": {
+            "tasks": args.tasks,
+            "seeds": {task: seeds_of(task, args) for task in args.tasks},
+            "train_lengths": {task: train_length(task) for task in args.tasks},
+            "problems": args.problems,
+            "long_problems": args.long_problems,
+            "max_episode_steps": args.max_episode_steps,
+            "observation": OBSERVATION,
+            "exact": EXACT,
+            "quick": args.quick,
+        },
+        "machine": machine,
+        "rows": rows,
+        "summary": summary_lines(rows),
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "markdown": markdown(rows, args, context(machine, command, date)),
+    }
+    folder = output_dir(args, "certification")
+    write_results(folder, RESULTS_NAME, document, smoke=args.quick, markdown_file=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -56,6 +56,7 @@ from benchmarks.common import (
     check_output_flags,
     expand_all,
     machine_info,
+    merge_rows,
     output_dir,
     positive,
     run_stamp,
@@ -305,7 +306,32 @@ def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: 
         f"episode takes at most {args.max_episode_steps:,} steps (`asked -> run`), evaluation seed "
         "`seed_for(seed, 'evaluation')`. Adversarial: Addition's carry-chain families at those lengths."
     )
-    return "\n\n".join([table(rows), "\n".join(f"- {line}" for line in summary_lines(rows)), notes, context])
+    parts = [table(rows), "\n".join(f"- {line}" for line in summary_lines(rows)), notes, context]
+    return "\n\n".join([*parts, *runs_note(rows)])
+
+
+def runs_note(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Where ``--update`` mixed runs: each run's command, date and commit, and the tasks it measured."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    commits: dict[tuple[str, str], str] = {}
+    for row in rows:
+        run = row.get("run")
+        if run is None:
+            continue
+        key = (run["date"], run["command"])
+        if row["task"] not in runs.setdefault(key, []):
+            runs[key].append(row["task"])
+        revision = run.get("revision") or {}
+        commits[key] = (revision.get("commit") or "")[:12] + (
+            " + uncommitted" if revision.get("uncommitted_changes") else ""
+        )
+    if len(runs) < 2:
+        return []
+    lines = [
+        f"- `{command}` ({date}, commit {commits[(date, command)] or 'unknown'}): {', '.join(tasks)}"
+        for (date, command), tasks in runs.items()
+    ]
+    return ["Rows from several runs (`--update`):\n" + "\n".join(lines)]
 
 
 # -- the command line ---------------------------------------------------------------------------------
@@ -344,6 +370,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} ({QUICK})")
     add_output_flags(parser, "certification")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help=f"keep the other tasks' rows of the {RESULTS_NAME} already in the output folder, else of "
+        "the committed one (each row records its own run)",
+    )
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
     args.tasks = [task for task in names if task in expand_all(args.tasks, names)]  # (in the tasks' order)
@@ -379,18 +411,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     announce_smoke(args.quick)
     started = time.perf_counter()
     date, command = run_stamp("certification", argv)
+    revision = source_revision()
     rows = []
     for task in args.tasks:
         for seed in range(seeds_of(task, args)):
             row = run_seed(task, seed, args)
+            row["run"] = {"date": date, "command": command, "revision": revision}
             print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)
             rows.append(row)
+    folder = output_dir(args, "certification")
+    rows = merge_rows(rows, folder, RESULTS_NAME, list(SINGLE_TASKS), args.update)
     machine = machine_info()
     document = {
         "benchmark": "certification",
         "date": date,
         "command": command,
-        "revision": source_revision(),
+        "revision": revision,
         "settings": {
             "tasks": args.tasks,
             "seeds": {task: seeds_of(task, args) for task in args.tasks},
@@ -408,7 +444,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total_seconds": round(time.perf_counter() - started, 1),
         "markdown": markdown(rows, args, context(machine, command, date)),
     }
-    folder = output_dir(args, "certification")
     write_results(folder, RESULTS_NAME, document, smoke=args.quick, markdown_file=True)
     return 0
 

@@ -258,6 +258,27 @@ def name_of(choices: Sequence[str], what: str) -> Callable[[str], str]:
     return parse
 
 
+def merge_rows(
+    rows: list[dict[str, Any]], folder: Path, name: str, order: Sequence[str], keep: bool
+) -> list[dict[str, Any]]:
+    """``rows`` (each with its ``run``), plus, with ``keep`` (``--update``), the rows of the other
+    tasks in ``folder/name`` if it exists, else in the committed results: each kept row keeps the run
+    that measured it (its own ``run``, else its document's date, command and revision). Sorted by
+    ``order`` (task names), then seed."""
+    if not keep:
+        return rows
+    previous_file = folder / name if (folder / name).is_file() else RESULTS_DIR / name
+    if not previous_file.is_file():
+        return rows
+    previous = json.loads(previous_file.read_text(encoding="utf-8"))
+    rerun = {row["task"] for row in rows}
+    kept = [row for row in previous["rows"] if row["task"] not in rerun]
+    run = {key: previous[key] for key in ("date", "command", "revision") if key in previous}
+    for row in kept:
+        row.setdefault("run", dict(run))
+    return sorted([*kept, *rows], key=lambda row: (order.index(row["task"]), row.get("seed", 0)))
+
+
 def add_tasks_flag(parser: argparse.ArgumentParser, names: Sequence[str], default: str = "all") -> None:
     """``--tasks``: task names from ``names``, space-separated, or ``all`` (the default, which
     ``expand_all`` turns into ``names``); ``default`` says what ``all`` means in the help."""

@@ -18,7 +18,6 @@ there; ``--update-results``: the committed ``benchmarks/results/``), and a Markd
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -32,7 +31,6 @@ from actformer_envs.tasks.registry import env_id
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.trainer import Trainer
-from benchmarks import common
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
     PLANS,
@@ -44,6 +42,7 @@ from benchmarks.common import (
     check_output_flags,
     expand_all,
     machine_info,
+    merge_rows,
     output_dir,
     plan_settings,
     positive,
@@ -235,17 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(markdown_table([row]).splitlines()[-1], file=sys.stderr)
         rows.append(row)
     folder = output_dir(args, "train_suite")
-    previous_file = folder / RESULTS_NAME
-    if not previous_file.is_file():
-        previous_file = common.RESULTS_DIR / RESULTS_NAME
-    if args.update and previous_file.is_file():
-        previous = json.loads(previous_file.read_text(encoding="utf-8"))
-        rerun = {plan.task for plan in args.plans}
-        kept = [r for r in previous["rows"] if r["task"] not in rerun]
-        for row in kept:
-            row.setdefault("run", {"date": previous["date"], "command": previous["command"]})
-        order = [plan.task for plan in PLANS]
-        rows = sorted([*kept, *rows], key=lambda r: order.index(r["task"]))
+    rows = merge_rows(rows, folder, RESULTS_NAME, [plan.task for plan in PLANS], args.update)
     machine = machine_info(with_torch=False)  # torch's version is the document's own key
     document = {
         "benchmark": "train_suite",

@@ -221,6 +221,23 @@ def test_certification_quick_writes_results(tmp_path: Path) -> None:
     assert (folder / "certification.md").read_text(encoding="utf-8").rstrip("\n") == markdown
 
 
+def test_certification_update_keeps_the_other_tasks_rows(tmp_path: Path) -> None:
+    """``--update`` reruns the given tasks and keeps the other tasks' rows, each with its own run."""
+    from benchmarks import certification
+
+    assert certification.main(["--quick", "--tasks", "Parity", "--out", str(tmp_path)]) == 0
+    assert certification.main(["--quick", "--update", "--tasks", "Copy", "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "certification.json").read_text(encoding="utf-8"))
+    assert [(row["task"], row["seed"]) for row in document["rows"]] == [("Copy", 0), ("Parity", 0)]
+    commands = {row["task"]: row["run"]["command"] for row in document["rows"]}
+    assert "--update" in commands["Copy"] and "--update" not in commands["Parity"]
+    assert "Rows from several runs" in document["markdown"]
+    assert certification.main(["--quick", "--tasks", "Copy", "--out", str(tmp_path)]) == 0  # no --update
+    assert [row["task"] for row in json.loads((tmp_path / "certification.json").read_text())["rows"]] == [
+        "Copy"
+    ]
+
+
 def test_certification_seeds_and_lengths() -> None:
     from benchmarks import certification
 

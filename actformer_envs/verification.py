@@ -41,6 +41,13 @@ from actformer_envs.tasks.base import ENUMERATION_CAP, MAX_ENUMERATION, Enumerat
 
 #: Episodes run together; a batch's observations are deduplicated before they join the set.
 BATCH = 1024
+#: Random problems per training length in a verification set where they are not all run: enough
+#: for Copy and Reverse at ``history_length=0``, lengths 1..3, to reach their exhaustive sets (3,640
+#: and 5,950 observations). Used by ``actformer certify`` and by imitation's fit on the set.
+SET_SAMPLES = 10_000
+#: Every problem of a length joins the set where there are at most this many: seconds for 10**5
+#: (10**7 takes minutes a length, and memory).
+SET_CAP = 100_000
 
 
 @dataclass

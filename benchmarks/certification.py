@@ -8,14 +8,18 @@ budget is optimizer steps: ``imitation/fit_steps``; no expert pairs, no DAgger, 
 ``actformer certify`` with its default arguments (the set, closure at L + 1, L + 2, 10x and 100x,
 greedy agreement and margin, the verdict); then greedy exact match at 10x and 100x the training length
 (Multiplication: at 30 and 100 digits, on fewer problems), the 100x length lowered to the longest
-whose mean expert episode fits ``--max-episode-steps`` (said in the table). Addition also faces its
-adversarial carry chains at those lengths. The fit and the certification are timed apart.
+whose mean expert episode fits ``--max-episode-steps`` (said in the table), and the task's
+adversarial families (``Task.adversarial_problems``) at those lengths. The fit and the
+certification are timed apart.
 
     python -m benchmarks.certification                          # every task, 5 or 10 seeds each
     python -m benchmarks.certification --tasks Copy Reverse     # some tasks (space-separated)
     python -m benchmarks.certification --tasks Addition --seeds 2 --problems 200
     python -m benchmarks.certification --quick                  # smoke test: tiny budgets
     python -m benchmarks.certification --update-results         # refresh benchmarks/results/
+    python -m benchmarks.certification --out runs/c --tasks Sort --resume   # go on after a stop
+    python -m benchmarks.certification --update-results --update --merge A/certification.json B/...
+                                        # the rows of runs made apart (e.g. in parallel), run nothing
 
 Results: ``certification.json`` and ``certification.md`` in a fresh
 ``benchmarks/runs/certification-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
@@ -26,9 +30,11 @@ pinned (``ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 OMP_NUM_THREADS=1``), recorded 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -37,17 +43,10 @@ from actformer_envs.tasks import SINGLE_TASKS
 from actformer_envs.tasks.registry import env_id
 from actformer_envs.verification import affordable_length
 from actformer_gym.train.certify import certify, jsonable
-from actformer_gym.train.config import (
-    EnvSettings,
-    ImitationSettings,
-    PolicySettings,
-    RunSettings,
-    TrainConfig,
-)
+from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trainer import Trainer
-from benchmarks.closure import source_revision
 from benchmarks.common import (
     QUICK_HELP,
     add_output_flags,
@@ -60,12 +59,17 @@ from benchmarks.common import (
     output_dir,
     positive,
     run_stamp,
+    source_revision,
     torch_context_line,
+    with_pins_and_commit,
     write_results,
 )
-from benchmarks.train_suite import adversarial_additions, solves
+from benchmarks.train_suite import solves
 
 RESULTS_NAME = "certification.json"
+#: The rows finished so far, one JSON line each, in the output folder while a run goes on
+#: (``--resume`` continues from them; removed once the results are written).
+PROGRESS_NAME = "certification.progress.jsonl"
 #: Seeds per task by default (seeds 0..N-1); ``--seeds`` overrides every task's.
 DEFAULT_SEEDS = 5
 SEEDS = {"Multiplication": 10, "Reverse": 10, "Sort": 10, "Expression": 10}
@@ -117,13 +121,17 @@ def eval_plan(task: str, length: int, args: argparse.Namespace) -> list[dict[str
 
 
 def config_of(task: str, length: int, seed: int) -> TrainConfig:
-    """A projected policy fit on the verification set of lengths 1..``length`` alone: no expert
-    pairs, no DAgger, no RL, no certificate at the end (this script certifies)."""
-    return TrainConfig(
-        env=EnvSettings(task=task, max_length=length, num_envs=64, **OBSERVATION),
-        policy=PolicySettings(projected=True),
-        imitation=ImitationSettings(pairs=0, fit_set=True),
-        run=RunSettings(seed=seed, total_steps=0, certify=False, eval_lengths=(length,), eval_episodes=1),
+    """``task``'s recipe (``TrainConfig.for_task``: a projected policy fit on the verification set
+    of lengths 1..``length`` alone; no expert pairs, no DAgger, no RL) without the certificate and
+    the evaluation at the end (this script certifies and evaluates)."""
+    return TrainConfig.for_task(
+        task,
+        seed=seed,
+        max_length=length,
+        certify=False,
+        eval_lengths=(length,),
+        eval_episodes=1,
+        **OBSERVATION,
     )
 
 
@@ -153,11 +161,10 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
             **OBSERVATION,
         )
         scores[str(item["length"])] = {**item, "exact_match": score, "seconds": time.perf_counter() - began}
-        if task == "Addition":
-            adversarial[str(item["length"])] = [
-                solves(policy, env_id(task), problem, item["length"])
-                for problem in adversarial_additions(item["length"])
-            ]
+        families = SINGLE_TASKS[task](SINGLE_TASKS[task].default_base).adversarial_problems(item["length"])
+        adversarial[str(item["length"])] = [
+            solves(policy, env_id(task), problem, item["length"]) for problem in families
+        ]
     summary = certificate.summary()
     row: dict[str, Any] = {
         "task": task,
@@ -189,14 +196,15 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         "evaluation_seed": evaluation_seed,
         "exact_match": scores,
     }
-    if task == "Addition":
-        row["adversarial"] = adversarial
+    row["adversarial"] = adversarial
     return jsonable(row)
 
 
 def generalizes(row: dict[str, Any]) -> bool:
-    """Exact match at least ``EXACT`` at every evaluated length."""
-    return all(score["exact_match"] >= EXACT for score in row["exact_match"].values())
+    """Exact match at least ``EXACT`` at every evaluated length, and every adversarial problem
+    solved (rows of runs that posed none: Addition's alone had families then)."""
+    solved = all(all(results) for results in row.get("adversarial", {}).values())
+    return solved and all(score["exact_match"] >= EXACT for score in row["exact_match"].values())
 
 
 # -- the tables -------------------------------------------------------------------------------------
@@ -288,7 +296,7 @@ def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
         exact = sum(generalizes(row) for row in mine)
         lines.append(
             f"{task}: {certified} of {len(mine)} seeds certified; exact match >= {EXACT} at every length "
-            f"on {exact} of {len(mine)} seeds"
+            f"(and every adversarial problem posed solved) on {exact} of {len(mine)} seeds"
         )
     return lines
 
@@ -304,7 +312,9 @@ def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: 
         f"100x L on {args.problems:,} problems each (Multiplication: 30 and 100 digits, "
         f"{args.long_problems:,} problems), 100x lowered to the longest length whose mean expert "
         f"episode takes at most {args.max_episode_steps:,} steps (`asked -> run`), evaluation seed "
-        "`seed_for(seed, 'evaluation')`. Adversarial: Addition's carry-chain families at those lengths."
+        "`seed_for(seed, 'evaluation')`. Adversarial: the task's families (`Task.adversarial_problems`) at "
+        "those lengths, solved of posed (empty: a row run before the task declared them; Addition's "
+        "carry chains were the only ones then)."
     )
     parts = [table(rows), "\n".join(f"- {line}" for line in summary_lines(rows)), notes, context]
     return "\n\n".join([*parts, *runs_note(rows)])
@@ -376,8 +386,25 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help=f"keep the other tasks' rows of the {RESULTS_NAME} already in the output folder, else of "
         "the committed one (each row records its own run)",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"keep the rows a stopped run finished ({PROGRESS_NAME} in the output folder, which "
+        "--out or --update-results must name) and run only the others",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help=f"run nothing: take the rows of these runs' {RESULTS_NAME} files (the tasks each measured, "
+        "each with its run), e.g. of runs made in parallel; --tasks, --seeds and budgets do not apply",
+    )
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
+    if args.resume and args.out is None and not args.update_results:
+        parser.error("--resume needs the folder of the stopped run: --out DIR or --update-results")
     args.tasks = [task for task in names if task in expand_all(args.tasks, names)]  # (in the tasks' order)
     defaults = {
         "problems": DEFAULT_PROBLEMS,
@@ -392,34 +419,63 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def context(machine: dict[str, Any], command: str, date: str) -> str:
-    """The context line: machine, torch, date and command, the pinned kernels and the commit."""
-    line = torch_context_line(machine, command, date)
-    pins = " ".join(f"{name}={value}" for name, value in machine["kernel_env"].items() if value is not None)
-    line = line[:-1] + f"; kernels pinned: {pins or 'none'}"
-    revision = source_revision()
-    if revision["commit"]:
-        dirty = " + uncommitted changes" if revision["uncommitted_changes"] else ""
-        line += f"; commit {revision['commit'][:12]}{dirty}"
-    return line + "_"
+def read_progress(path: Path) -> list[dict[str, Any]]:
+    """The rows a stopped run finished (``PROGRESS_NAME``: one JSON row per line, each with its
+    run), the last of each task and seed; none if there is no such file. A line cut short by the
+    stop is left out."""
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            rows[(row["task"], row["seed"])] = row
+    return list(rows.values())
+
+
+def measured_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """The rows each of these ``certification.json`` files measured itself (its ``--tasks``; not
+    the rows it kept with ``--update``), each with its own run."""
+    rows = []
+    for path in paths:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        measured = document["settings"]["tasks"]
+        run = {key: document[key] for key in ("date", "command", "revision")}
+        rows += [{**row, "run": row.get("run", run)} for row in document["rows"] if row["task"] in measured]
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    missing = [str(path) for path in args.merge if not path.is_file()]
+    if missing:
+        print(f"--merge: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair on a shared machine
     announce_smoke(args.quick)
     started = time.perf_counter()
     date, command = run_stamp("certification", argv)
     revision = source_revision()
-    rows = []
-    for task in args.tasks:
+    folder = output_dir(args, "certification")
+    progress = folder / PROGRESS_NAME
+    done = read_progress(progress) if args.resume else []
+    rows = measured_rows(args.merge) if args.merge else [row for row in done if row["task"] in args.tasks]
+    if args.merge:
+        args.tasks = [task for task in SINGLE_TASKS if any(row["task"] == task for row in rows)]
+    measured = {task: sum(row["task"] == task for row in rows) for task in args.tasks}
+    finished = {(row["task"], row["seed"]) for row in rows}
+    for task in [] if args.merge else args.tasks:
         for seed in range(seeds_of(task, args)):
+            if (task, seed) in finished:
+                continue
             row = run_seed(task, seed, args)
             row["run"] = {"date": date, "command": command, "revision": revision}
             print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)
+            with progress.open("a", encoding="utf-8") as handle:  # (a stopped run resumes from it)
+                handle.write(json.dumps(row) + "\n")
             rows.append(row)
-    folder = output_dir(args, "certification")
     rows = merge_rows(rows, folder, RESULTS_NAME, list(SINGLE_TASKS), args.update)
     machine = machine_info()
     document = {
@@ -429,7 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "revision": revision,
         "settings": {
             "tasks": args.tasks,
-            "seeds": {task: seeds_of(task, args) for task in args.tasks},
+            "seeds": measured if args.merge else {task: seeds_of(task, args) for task in args.tasks},
+            "merged": [str(path) for path in args.merge],
             "train_lengths": {task: train_length(task) for task in args.tasks},
             "problems": args.problems,
             "long_problems": args.long_problems,
@@ -442,9 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": rows,
         "summary": summary_lines(rows),
         "total_seconds": round(time.perf_counter() - started, 1),
-        "markdown": markdown(rows, args, context(machine, command, date)),
+        "markdown": markdown(
+            rows, args, with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
+        ),
     }
     write_results(folder, RESULTS_NAME, document, smoke=args.quick, markdown_file=True)
+    progress.unlink(missing_ok=True)
     return 0
 
 

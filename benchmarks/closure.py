@@ -30,7 +30,6 @@ tables on stdout. The committed results were run with the kernels pinned as ever
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -57,7 +56,6 @@ from actformer_envs.verification import (
 )
 from benchmarks.common import (
     QUICK_HELP,
-    REPO_ROOT,
     add_output_flags,
     add_tasks_flag,
     announce_smoke,
@@ -70,6 +68,8 @@ from benchmarks.common import (
     output_dir,
     positive,
     run_stamp,
+    source_revision,
+    with_pins_and_commit,
     write_results,
 )
 
@@ -575,26 +575,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def source_revision() -> dict[str, Any]:
-    """The commit the code ran at, and whether tracked files differed from it (read-only git calls);
-    None where git cannot say."""
-
-    def git(*command: str) -> subprocess.CompletedProcess[str] | None:
-        try:
-            return subprocess.run(
-                ["git", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
-            )
-        except OSError:
-            return None
-
-    head = git("rev-parse", "HEAD")
-    changed = git("diff-index", "--quiet", "HEAD", "--")
-    return {
-        "commit": head.stdout.strip() if head is not None and head.returncode == 0 else None,
-        "uncommitted_changes": None if changed is None or changed.returncode > 1 else changed.returncode == 1,
-    }
-
-
 def configs(args: argparse.Namespace) -> list[tuple[int, bool]]:
     """Each task's configurations, as (history length, projected): the full view at every
     ``--histories`` length, then the projected one."""
@@ -615,13 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     machine = machine_info(with_torch=False)
     revision = source_revision()
-    context = context_line(machine, command, date)
-    pins = " ".join(f"{name}={value}" for name, value in machine["kernel_env"].items() if value is not None)
-    context = context[:-1] + f"; kernels pinned: {pins or 'none'}"
-    if revision["commit"]:
-        dirty = " + uncommitted changes" if revision["uncommitted_changes"] else ""
-        context += f"; commit {revision['commit'][:12]}{dirty}"
-    context += "_"
+    context = with_pins_and_commit(context_line(machine, command, date), machine, revision)
     document = {
         "benchmark": "closure",
         "date": date,

@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,37 @@ def torch_context_line(machine: dict[str, Any], command: str, date: str) -> str:
         f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs, "
         f"{machine['torch_threads']} torch thread(s); PyTorch {machine['torch']}; {date}; `{command}`_"
     )
+
+
+def source_revision() -> dict[str, Any]:
+    """The commit the code ran at, and whether tracked files differed from it (read-only git calls);
+    None where git cannot say."""
+
+    def git(*command: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run(
+                ["git", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
+            )
+        except OSError:
+            return None
+
+    head = git("rev-parse", "HEAD")
+    changed = git("diff-index", "--quiet", "HEAD", "--")
+    return {
+        "commit": head.stdout.strip() if head is not None and head.returncode == 0 else None,
+        "uncommitted_changes": None if changed is None or changed.returncode > 1 else changed.returncode == 1,
+    }
+
+
+def with_pins_and_commit(line: str, machine: dict[str, Any], revision: dict[str, Any]) -> str:
+    """A context line (``context_line``, ``torch_context_line``) that also says which kernel paths
+    were pinned (``machine["kernel_env"]``) and the commit the code ran at (``source_revision``)."""
+    pins = " ".join(f"{name}={value}" for name, value in machine["kernel_env"].items() if value is not None)
+    line = line[:-1] + f"; kernels pinned: {pins or 'none'}"
+    if revision["commit"]:
+        dirty = " + uncommitted changes" if revision["uncommitted_changes"] else ""
+        line += f"; commit {revision['commit'][:12]}{dirty}"
+    return line + "_"
 
 
 def run_stamp(module: str, argv: Sequence[str]) -> tuple[str, str]:

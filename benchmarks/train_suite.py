@@ -27,6 +27,7 @@ import gymnasium as gym
 import torch
 
 from actformer_envs.rollout import Rollout, Step
+from actformer_envs.tasks import TASKS
 from actformer_envs.tasks.registry import env_id
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
@@ -52,19 +53,6 @@ from benchmarks.common import (
 
 RESULTS_NAME = "train_suite.json"
 QUICK_EPISODES, QUICK_STEPS = 8, 2048
-
-
-def adversarial_additions(length: int) -> list[tuple[int, int]]:
-    """Addition problems of ``length`` digits whose carries ripple the furthest."""
-    nines = 10**length - 1
-    return [
-        (nines, 1),  # a carry through every column, into a new one
-        (1, nines),
-        (nines, nines),  # a carry out of every column
-        (nines // 9 * 5, nines // 9 * 5),  # 55..5 + 55..5: every column generates
-        (nines // 9 * 4 + 1, nines // 9 * 5),  # 44..45 + 55..5: one carry propagates through all
-        (10 ** (length - 1), nines - 10 ** (length - 1)),  # no carry at all: 9..9
-    ]
 
 
 def solves(policy: torch.nn.Module, env_id: str, problem: Any, length: int) -> bool:
@@ -140,7 +128,8 @@ def run_plan(
     if plan.task == "Addition":
         row["adversarial"] = {
             str(length): [
-                solves(trainer.policy, config.env.env_id, p, length) for p in adversarial_additions(length)
+                solves(trainer.policy, config.env.env_id, p, length)
+                for p in TASKS["Addition"](10).adversarial_problems(length)
             ]
             for length in plan.eval_lengths
         }

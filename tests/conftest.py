@@ -9,6 +9,8 @@ import pytest
 import torch
 from helpers import actformer_specs
 
+from actformer_envs.set_cache import CACHE_ENV
+
 #: Every registered spec whose entry point lives in ``actformer_envs``.
 SPECS = actformer_specs()
 ENV_IDS = [spec.id for spec in SPECS]
@@ -26,6 +28,15 @@ def env_id(request: pytest.FixtureRequest) -> str:
 def spec(request: pytest.FixtureRequest) -> gym.envs.registration.EnvSpec:
     """Each registered Actformer spec in turn."""
     return request.param
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_set_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Verification sets are cached on disk (``actformer_envs.set_cache``): the tests use a folder
+    of their own, never the user's cache, and subprocesses inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("set_cache")))
+        yield
 
 
 def pytest_configure(config: pytest.Config) -> None:

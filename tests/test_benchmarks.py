@@ -26,6 +26,7 @@ import gymnasium as gym
 import pytest
 
 from actformer_envs import demo
+from actformer_envs.tasks import TASKS
 from benchmarks import common
 from benchmarks.common import SMOKE_BANNER
 
@@ -215,8 +216,13 @@ def test_certification_quick_writes_results(tmp_path: Path) -> None:
     for score in scores.values():
         assert score["exact_match"] == 1.0 and score["problems"] == 8
     markdown = document["markdown"]
-    line = "- Copy: 1 of 1 seeds certified; exact match >= 0.999 at every length on 1 of 1 seeds"
+    line = (
+        "- Copy: 1 of 1 seeds certified; exact match >= 0.999 at every length (and every adversarial "
+        "problem posed solved) on 1 of 1 seeds"
+    )
     assert line in markdown.splitlines()
+    families = len(TASKS["Copy"](10).adversarial_problems(50))
+    assert row["adversarial"]["50"] == [True] * families and "| 14/14 solved |" in markdown
     assert "| Copy | 0 | 1..5 | " in markdown and "kernels pinned" in markdown
     assert (folder / "certification.md").read_text(encoding="utf-8").rstrip("\n") == markdown
 
@@ -236,6 +242,79 @@ def test_certification_update_keeps_the_other_tasks_rows(tmp_path: Path) -> None
     assert [row["task"] for row in json.loads((tmp_path / "certification.json").read_text())["rows"]] == [
         "Copy"
     ]
+
+
+def test_certification_merges_runs_made_apart(tmp_path: Path) -> None:
+    """``--merge``: the rows each run measured (not those it kept with ``--update``), each with its
+    own run, and with ``--update`` the other tasks' rows of the output folder; nothing is run."""
+    from benchmarks import certification
+
+    committed = json.loads((RESULTS / "certification.json").read_text(encoding="utf-8"))
+    tasks = list(dict.fromkeys(row["task"] for row in committed["rows"]))
+    first, second, kept = tasks[0], tasks[1], tasks[2]
+    files = []
+    for name, measured in (("a", [first]), ("b", [second])):
+        run = {"date": f"date-{name}", "command": f"command-{name}", "revision": {"commit": name * 40}}
+        document = {**committed, **run, "settings": {**committed["settings"], "tasks": measured}}
+        document["rows"] = [{k: v for k, v in row.items() if k != "run"} for row in committed["rows"]]
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(document), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "certification.json").write_text(
+        json.dumps({**committed, "rows": [row for row in committed["rows"] if row["task"] in (first, kept)]})
+    )
+    argv = ["--merge", *map(str, files), "--out", str(out)]
+    assert certification.main([*argv, "--update"]) == 0
+    document = json.loads((out / "certification.json").read_text(encoding="utf-8"))
+    runs = {row["task"]: row["run"]["command"] for row in document["rows"]}
+    assert runs[first] == "command-a" and runs[second] == "command-b" and kept in runs
+    assert set(runs) == {first, second, kept}
+    expected = [row for row in committed["rows"] if row["task"] in (first, second, kept)]
+    assert [(row["task"], row["seed"]) for row in document["rows"]] == [
+        (r["task"], r["seed"]) for r in expected
+    ]
+    assert document["settings"]["tasks"] == [first, second]
+    assert "command-a" in document["markdown"] and "command-b" in document["markdown"]
+    assert certification.main(argv) == 0  # without --update: the merged rows alone
+    document = json.loads((out / "certification.json").read_text(encoding="utf-8"))
+    assert {row["task"] for row in document["rows"]} == {first, second}
+    assert certification.main(["--merge", str(tmp_path / "missing.json")]) == 2
+
+
+def test_certification_resumes_a_stopped_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each finished row is saved as it finishes; ``--resume`` keeps them and runs only the others
+    (a line cut short by the stop is ignored), and the progress file goes once the results are written."""
+    from benchmarks import certification
+
+    template = next(
+        row
+        for row in json.loads((RESULTS / "certification.json").read_text(encoding="utf-8"))["rows"]
+        if row["task"] == "Copy"
+    )
+    ran: list[tuple[str, int]] = []
+
+    def fake_run_seed(task: str, seed: int, args: Any) -> dict[str, Any]:
+        ran.append((task, seed))
+        if len(ran) == 2 and not args.resume:
+            raise KeyboardInterrupt  # stopped after the first row
+        return {**template, "task": task, "seed": seed}
+
+    monkeypatch.setattr(certification, "run_seed", fake_run_seed)
+    argv = ["--tasks", "Copy", "--seeds", "3", "--out", str(tmp_path)]
+    with pytest.raises(KeyboardInterrupt):
+        certification.main(argv)
+    progress = tmp_path / certification.PROGRESS_NAME
+    assert [json.loads(line)["seed"] for line in progress.read_text().splitlines()] == [0]
+    progress.write_text(progress.read_text() + '{"task": "Copy", "se')  # a line cut short
+    ran.clear()
+    assert certification.main([*argv, "--resume"]) == 0
+    assert ran == [("Copy", 1), ("Copy", 2)]
+    document = json.loads((tmp_path / "certification.json").read_text(encoding="utf-8"))
+    assert [row["seed"] for row in document["rows"]] == [0, 1, 2]
+    assert not progress.exists()
+    with pytest.raises(SystemExit):
+        certification.parse_args(["--resume"])  # (no folder to resume in)
 
 
 def test_certification_seeds_and_lengths() -> None:

@@ -377,6 +377,7 @@ def copy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     argv += ["--num-envs", "8", "--num-steps", "8", "--num-minibatches", "2", "--update-epochs", "1"]
     argv += ["--total-steps", "64", "--imitation-pairs", "5000", "--imitation-epochs", "10"]
     argv += ["--dagger-rounds", "0", "--eval-lengths", "3", "--eval-episodes", "8", "--no-progress"]
+    argv += ["--no-projected", "--no-fit-set"]  # (behaviour cloning alone, on the full observation)
     assert main([*argv, "--no-certify", "--runs-dir", str(runs)]) == 0
     (run,) = runs.iterdir()
     return run

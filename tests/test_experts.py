@@ -166,3 +166,24 @@ def test_expert_through_the_vector_env(env_id: str) -> None:
                 assert out == target
         ended += int(done.sum())
     assert ended >= 2 * 64
+
+
+@pytest.mark.parametrize("length", [1, 2, 9])
+@pytest.mark.parametrize(
+    "env_id", [spec.id for spec in actformer_specs() if spec.kwargs["task"] != "MultiTask"]
+)
+def test_adversarial_families_are_posed_and_solved(env_id: str, length: int) -> None:
+    """Every single task declares adversarial families (``Task.adversarial_problems``): distinct
+    problems of exactly the length asked, in each base the task takes, that the env accepts as
+    posed and the expert solves, held to the task's oracle. (A MultiTask poses its members'.)"""
+    task = task_name(env_id)
+    length = min(length, oracle(task).longest)
+    for base in oracle(task).bases:
+        env = _env(env_id, max(length, 1), base)
+        families = env.unwrapped.task.adversarial_problems(length)
+        assert families, f"{task} declares no adversarial problems"
+        assert len({repr(problem) for problem in families}) == len(families), families
+        for problem in families:
+            assert problem_length(task, problem, base) == length, problem
+            posed, _ = _check_solved(env_id, env, seed=0, options={"problem": problem})
+            assert problem_length(task, posed, base) == length

@@ -47,6 +47,21 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert commands[1] in ci
 
 
+def test_the_main_job_is_additions_recipe_with_ppo() -> None:
+    """The Quick start's first command trains Addition's certified recipe (the task's defaults)
+    with 65,536 env-steps of PPO, as the README says."""
+    from actformer_gym.train.cli import parse_train
+    from actformer_gym.train.config import TrainConfig
+
+    quick_start = README.read_text(encoding="utf-8").split("## Quick start")[1]
+    main_job = re.search(r"```bash\n(.*?)```", quick_start, flags=re.DOTALL).group(1).splitlines()[0]
+    argv = main_job.split(".venv/bin/actformer train ")[1].split()
+    options, config, _ = parse_train(argv)
+    assert options.threads == 1
+    assert config == TrainConfig.for_task("Addition", total_steps=65536)
+    assert config.policy.projected and config.imitation.fit_set and config.env.max_length == 3
+
+
 @pytest.mark.parametrize(
     ("marker", "folder"), [("generalization", ""), ("generalization-full", "generalization_full")]
 )

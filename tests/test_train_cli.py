@@ -37,7 +37,7 @@ from actformer_gym.train.trainer import Trainer
 TINY = [
     "ppo", "--num-steps", "8", "--num-minibatches", "2", "--update-epochs", "1",
     "--task", "Copy", "--num-envs", "8", "--no-imitation", "--eval-lengths", "1", "2",
-    "--eval-episodes", "8", "--no-progress", "--no-certify",
+    "--eval-episodes", "8", "--no-progress", "--no-certify", "--no-projected", "--no-fit-set",
 ]  # fmt: skip
 
 
@@ -128,14 +128,41 @@ def test_a2c_subcommand_takes_its_own_defaults_unless_overridden(tmp_path: Path)
 
 
 def test_max_length_follows_the_task_given_after_a_config_file(tmp_path: Path) -> None:
-    """A config file of Copy (its max_length left to the task) then --task Multiplication: the
-    run's max_length is Multiplication's default, not Copy's."""
-    path = write_config(tmp_path / "copy.yaml", {"env": {"task": "Copy"}})
+    """A config file of Copy (its max_length left to the recipe) then --task Multiplication: the
+    run's max_length is Multiplication's recipe's, not Copy's; the file's own fields still hold."""
+    path = write_config(tmp_path / "copy.yaml", {"env": {"task": "Copy", "num_envs": 8}})
     config = parse_train(["--config", str(path), "--task", "Multiplication"])[1]
-    assert config.env.task == "Multiplication" and config.env.max_length is None
-    assert config.env.length_cap == TASKS["Multiplication"].default_lengths[1] == 4
-    assert config.env.kwargs()["max_length"] == 4
-    assert parse_train(["--config", str(path)])[1].env.length_cap == 10
+    assert config == TrainConfig.for_task("Multiplication", num_envs=8)
+    assert config.env.max_length == TASKS["Multiplication"].recipe.certified_length == 3
+    assert parse_train(["--config", str(path)])[1] == TrainConfig.for_task("Copy", num_envs=8)
+    assert parse_train(["--config", str(path)])[1].env.max_length == 5
+    # Where the file sets max_length to None, the task's default max_length holds (not the recipe's).
+    open_ended = write_config(tmp_path / "open.yaml", {"env": {"task": "Copy", "max_length": None}})
+    assert parse_train(["--config", str(open_ended)])[1].env.length_cap == TASKS["Copy"].default_lengths[1]
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_the_defaults_of_a_task_are_its_recipe(task: str) -> None:
+    """``actformer train --task T --seed S`` with no other flag: T's recipe (the certified one where
+    T declares a recipe: projected, fit on the verification set of lengths 1..certified_length, no
+    expert pairs, no RL), the seed given, and every other field the config's default."""
+    config = parse_train(["--task", task, "--seed", "7"])[1]
+    assert config == TrainConfig.for_task(task, seed=7)
+    assert parse_train([f"--task={task}", "--seed=7"])[1] == config
+    recipe = TASKS[task].recipe
+    if recipe is None:
+        assert config == TrainConfig.from_flat(task=task, seed=7)
+        return
+    assert config.env.max_length == recipe.certified_length
+    assert config.policy.projected and config.imitation.fit_set and config.imitation.pairs == 0
+    assert (
+        config.run.total_steps == 0 and config.run.certify and config.run.eval_lengths == recipe.eval_lengths
+    )
+    # Every flag still overrides its recipe value.
+    custom = parse_train(
+        ["--task", task, "--no-projected", "--imitation-pairs", "100", "--total-steps", "64"]
+    )[1]
+    assert not custom.policy.projected and custom.imitation.pairs == 100 and custom.run.total_steps == 64
 
 
 @pytest.mark.parametrize(
@@ -164,7 +191,7 @@ def test_config_file_unknown_section_or_field_is_named(
         (["train", "--num-envs", "0"], ["num_envs"]),
         (["train", "--task", "Nope"], ["task", "Nope"]),
         (["train", "--history-length", "500"], ["history_length"]),
-        (["train", "--task", "Copy", "--start-length", "11"], ["start_length", "max_length=10"]),
+        (["train", "--task", "Copy", "--start-length", "6"], ["start_length", "max_length=5"]),
         (["train", "ppo", "--num-minibatches", "3"], ["num_minibatches"]),
         (["train", "a2c", "--clip-coef", "0.1"], ["--clip-coef"]),  # PPO's flag, not A2C's
         (["train", "--algo", "a2c"], ["--algo"]),  # the algorithm is a subcommand now
@@ -769,7 +796,7 @@ def test_training_shows_what_it_is_doing(tmp_path: Path, capsys: pytest.CaptureF
     assert re.search(r"64/64 .*curriculum_length=1, success_rate=([\d.]+|nan)", final["PPO"])
     legend = (
         "PPO bar: curriculum_length = the curriculum's current max problem length (training problems "
-        "have lengths 1..curriculum_length; it grows up to 10); success_rate = fraction of the "
+        "have lengths 1..curriculum_length; it grows up to 5); success_rate = fraction of the "
         "training episodes that ended in the last rollout that were solved exactly, acting by "
         "sampling (nan: none ended)"
     )

@@ -3,6 +3,7 @@ A2C on the native vector env, and exact resume. Seeded, CPU, one thread; each te
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 from dataclasses import replace
@@ -15,6 +16,7 @@ import yaml
 
 from actformer_envs import ActformerVectorEnv
 from actformer_envs.tasks import TASKS
+from actformer_envs.verification import expert_observations
 from actformer_gym.agents import ActformerPolicy
 from actformer_gym.train.config import (
     A2C,
@@ -255,6 +257,34 @@ def test_dagger_labels_visited_decisions_with_the_expert() -> None:
     assert len(labels) == 300 and all(len(value) == 300 for value in observations.values())
     np.testing.assert_array_equal(env.task.expert(observations), labels)
     assert 0.0 <= stats["agreement"] <= 1.0
+
+
+def test_dagger_on_the_experts_trajectory_labels_only_states_the_expert_reaches() -> None:
+    """``labels="expert-trajectory"``: every labelled state is one the expert's own actions reach
+    (a member of the expert's observations on every problem of lengths 1..3, an independent
+    enumeration); an untrained policy strays at once, and ``labels="all"`` then labels states the
+    expert never visits."""
+    env = ActformerVectorEnv(8, "Copy", max_length=3)
+    torch.manual_seed(0)
+    policy = ActformerPolicy(env.single_observation_space, device="cpu")
+    problems = [list(digits) for n in (1, 2, 3) for digits in itertools.product(range(10), repeat=n)]
+    visited = expert_observations("Copy", problems=problems, max_length=3)
+    for labels, inside in (("expert-trajectory", True), ("all", False)):
+        (observations, actions), _ = collect_on_policy(
+            policy,
+            ActformerVectorEnv(8, "Copy", max_length=3),
+            300,
+            rng=np.random.default_rng(0),
+            seed=0,
+            labels=labels,
+        )
+        rows = np.concatenate(
+            [observations[key].reshape(300, -1).astype(np.int64) for key in visited.keys], 1
+        )
+        assert visited.contains(rows).all() == inside, labels
+        np.testing.assert_array_equal(env.task.expert(observations), actions)
+    with pytest.raises(ValueError, match="labels must be one of"):
+        collect_on_policy(policy, env, 10, labels="some")
 
 
 # -- training ----------------------------------------------------------------------------------

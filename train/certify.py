@@ -28,6 +28,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -46,11 +47,14 @@ from actformer_envs.episodes import Episodes
 from actformer_envs.instructions import instruction_name
 from actformer_envs.reads import project
 from actformer_envs.rendering import render_text
+from actformer_envs.set_cache import cache_dir, load_set, save_set, set_key
 from actformer_envs.symbols import SYMBOL_CHARS
 from actformer_envs.tasks import MultiTask, Task
 from actformer_envs.tasks.base import MAX_ENUMERATION
 from actformer_envs.verification import (
     BATCH,
+    SET_CAP,
+    SET_SAMPLES,
     ObservationSet,
     affordable_length,
     collect,
@@ -64,13 +68,9 @@ from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
 
 #: Where ``actformer certify`` writes its JSON by default: beside the checkpoint.
 CERTIFICATE_NAME = "certificate.json"
-#: Random problems per training length (and at train+1, train+2) where they are not all run: enough
-#: for Copy and Reverse at ``history_length=0``, lengths 1..3, to reach their exhaustive sets (3,640
-#: and 5,950 observations).
-DEFAULT_SAMPLES = 10_000
-#: Run every problem of a length (training length, train+1, train+2) where there are at most this
-#: many: seconds for 10**5 (the issue's ~10**7 takes minutes a length, and memory).
-DEFAULT_CAP = 10**5
+#: Random problems per training length (and at train+1, train+2) where they are not all run, and the
+#: most problems of a length run all (``actformer_envs.verification``; imitation's fit uses the same).
+DEFAULT_SAMPLES, DEFAULT_CAP = SET_SAMPLES, SET_CAP
 #: Random problems at each multiple of the training length (long episodes: fewer of them).
 PROBE_SAMPLES = 100
 #: A far probe's length is lowered until the expert's mean episode takes at most this many steps
@@ -492,11 +492,18 @@ def verification_set(
     as the expert reads them with ``projected``. ``kwargs``: the env's observation settings.
     ``certify`` and imitation's fit on the set (``train.set_fit``) build it the same way.
 
-    Deterministic, so the last few sets built without ``given`` problems are kept and returned again
-    (the same object: do not modify it), as a run fits one set and then certifies on it."""
+    Deterministic, so a set built without ``given`` problems is kept on disk
+    (``actformer_envs.set_cache``: per env version, settings and expert code) and the last few in
+    memory, and returned again (the same object: do not modify it), as a run fits one set and then
+    certifies on it."""
     key = (task_type, tuple(lengths), tuple(counts), seed, cap, tuple(sorted(kwargs.items())), projected)
     if not given and key in _SETS:
         return _SETS[key]
+    path = None if given else _cache_path(task_type, key)
+    cached = None if path is None else load_set(path)
+    if cached is not None:
+        _keep(key, cached)
+        return cached
     obs_set = collect(
         task_type,
         lengths,
@@ -512,15 +519,32 @@ def verification_set(
         extra = expert_observations(task_type, problems=given, batch=BATCH, projected=projected, **kwargs)
         obs_set = merge(obs_set, extra)
     else:
-        _SETS[key] = obs_set
-        while len(_SETS) > KEPT_SETS:
-            del _SETS[next(iter(_SETS))]
+        _keep(key, obs_set)
+        if path is not None:
+            with contextlib.suppress(OSError):  # (a read-only home: no disk cache, the set stands)
+                save_set(obs_set, path)
     return obs_set
 
 
-#: Verification sets ``verification_set`` keeps (the most recently built, by their arguments).
+#: Verification sets ``verification_set`` keeps in memory (the most recent, by their arguments).
 KEPT_SETS = 4
 _SETS: dict[tuple[Any, ...], ObservationSet] = {}
+#: What a cached set's key names besides the task (``verification_set``'s arguments, in order).
+_KEY_FIELDS = ("lengths", "counts", "seed", "cap", "settings", "projected")
+
+
+def _cache_path(task_type: TaskType, key: tuple[Any, ...]) -> Path | None:
+    """Where the set of ``key`` is kept on disk; None without a disk cache or an expert fingerprint."""
+    folder = cache_dir()
+    name = set_key(task_type, **dict(zip(_KEY_FIELDS, key[1:], strict=True)))
+    return None if folder is None or name is None else folder / f"{name}.npz"
+
+
+def _keep(key: tuple[Any, ...], obs_set: ObservationSet) -> None:
+    """Keep ``obs_set`` in memory under ``key``, dropping the oldest beyond ``KEPT_SETS``."""
+    _SETS[key] = obs_set
+    while len(_SETS) > KEPT_SETS:
+        del _SETS[next(iter(_SETS))]
 
 
 def _enumerable(task_type: TaskType, length: int, cap: int, kwargs: Mapping[str, Any]) -> bool:

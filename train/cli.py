@@ -30,6 +30,7 @@ from typing import Annotated, Any, NamedTuple
 
 import tyro
 
+from actformer_envs.tasks import TASKS
 from actformer_gym.train.certify import (
     CERTIFICATE_NAME,
     DEFAULT_CAP,
@@ -38,13 +39,14 @@ from actformer_gym.train.certify import (
     certify,
     format_certificate,
 )
-from actformer_gym.train.config import ALGOS, SECTIONS, TrainConfig, flag_names
+from actformer_gym.train.config import ALGOS, SECTIONS, EnvSettings, TrainConfig, flag_names
 from actformer_gym.train.runs import (
     RunOptions,
     UsageError,
     check_eval_lengths,
     check_report_path,
     check_resumable,
+    config_from,
     eval_run,
     evaluation_seed,
     load,
@@ -209,16 +211,27 @@ def parse_train(argv: Sequence[str]) -> tuple[RunOptions, TrainConfig, tuple[Pat
     payload = load(options.resume) if options.resume is not None else None
     if payload is not None:
         defaults = saved_config(payload)
-    elif options.config is not None:
-        defaults = read_config_file(options.config)
     else:
-        defaults = TrainConfig()
+        values = read_config_file(options.config) if options.config is not None else {}
+        task = task_flag(argv) or values.get("env", {}).get("task") or EnvSettings.task
+        defaults = config_from(values, f"config file {options.config}" if values else "config", task)
     parsed = parse_args(TrainCommand, argv, prog="actformer train", default=TrainCommand(options, defaults))
     if payload is None or options.resume is None:
         return parsed.launch, parsed.config, None
     check_resumable(parsed.config, defaults)
     run_dir = options.resume if options.resume.is_dir() else options.resume.parent
     return parsed.launch, parsed.config, (run_dir, payload)
+
+
+def task_flag(argv: Sequence[str]) -> str | None:
+    """The value of ``--task`` in ``argv`` (its recipe gives the defaults of every other flag), or
+    None; an unknown task is left to the parse, which names the choices."""
+    for index, token in enumerate(argv):
+        name, equals, value = token.partition("=")
+        if name == "--task":
+            found = value if equals else (argv[index + 1] if index + 1 < len(argv) else "")
+            return found if found in TASKS else None
+    return None
 
 
 def train_main(argv: Sequence[str]) -> int:

@@ -20,7 +20,11 @@ from actformer_envs.checks import check_int, check_number
 from actformer_envs.config import EnvConfig
 from actformer_envs.tasks import TASKS
 from actformer_envs.tasks.registry import env_id
+from actformer_envs.verification import SET_CAP, SET_SAMPLES
 
+#: What DAgger labels (``dagger_labels``): every visited state, or only those on the expert's
+#: trajectory (``train.dagger``).
+DAGGER_LABELS = ("all", "expert-trajectory")
 #: The largest seed: 32 bits, as NumPy's legacy seeding and most RL code take.
 MAX_SEED = 2**32 - 1
 
@@ -132,6 +136,11 @@ class ImitationSettings:
     """States visited (and labelled by the expert) per DAgger round."""
     dagger_beta: float = 0.0
     """Probability that DAgger's rollouts take the expert's action instead of the policy's, in [0, 1]."""
+    dagger_labels: str = "all"
+    """States DAgger labels: all (every state the learner visits, as Ross et al.) or
+    expert-trajectory (only where the expert's label is guaranteed right: each episode's states up
+    to and including the learner's first step off the expert's actions; the experts are defined on
+    their own trajectories)."""
     fit_set: Annotated[bool, flag("fit-set")] = False
     """Then fit on the verification set (each distinct observation the expert visits at the training
     lengths, once) until greedy agreement is 100% with margin fit_margin, or fit_steps are spent."""
@@ -139,10 +148,10 @@ class ImitationSettings:
     """The logit margin the fit on the verification set must reach on every observation, > 0."""
     fit_steps: int = 20_000
     """Optimizer steps the fit on the verification set may take at most."""
-    set_samples: int = 10_000
+    set_samples: int = SET_SAMPLES
     """Random problems per training length in the verification set where it does not run every
     problem of the length (more than set_cap of them)."""
-    set_cap: int = 100_000
+    set_cap: int = SET_CAP
     """Every problem of a training length joins the verification set where there are at most this many."""
 
     def __post_init__(self) -> None:
@@ -150,7 +159,7 @@ class ImitationSettings:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{shown} must be a bool, got {getattr(self, name)!r}")
         check_int("imitation_pairs", self.pairs, low=0)
-        if self.pairs == 0 and not self.fit_set:
+        if self.enabled and self.pairs == 0 and not self.fit_set:
             raise ValueError(
                 "imitation_pairs must be >= 1 unless fit_set is on (0 pairs: nothing to imitate)"
             )
@@ -164,6 +173,10 @@ class ImitationSettings:
         check_int("dagger_rounds", self.dagger_rounds, low=0)
         check_number("imitation_lr", self.lr, low=0.0, strict=True)
         check_number("dagger_beta", self.dagger_beta, low=0.0, high=1.0)
+        if self.dagger_labels not in DAGGER_LABELS:
+            raise ValueError(
+                f"dagger_labels must be one of {list(DAGGER_LABELS)}, got {self.dagger_labels!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -353,9 +366,15 @@ class TrainConfig:
         return sections
 
     @classmethod
-    def from_dict(cls, values: Any, where: str = "config") -> TrainConfig:
-        """The config a ``to_dict`` mapping (or any part of one) describes, the rest defaults;
-        ``ValueError`` naming an unknown section or field, or a bad value."""
+    def for_task(cls, task: str, algo: str = "ppo", **values: Any) -> TrainConfig:
+        """``task``'s recipe as a config (``recipe_settings``: what ``actformer train --task TASK``
+        starts from), then ``values`` by their flags' names, as ``from_flat`` takes them."""
+        return cls.from_flat(algo, **{**recipe_settings(task), **values})
+
+    @classmethod
+    def from_dict(cls, values: Any, where: str = "config", base: TrainConfig | None = None) -> TrainConfig:
+        """The config a ``to_dict`` mapping (or any part of one) describes, the rest from ``base``
+        (default: the defaults); ``ValueError`` naming an unknown section or field, or a bad value."""
         if not isinstance(values, dict):
             raise ValueError(f"{where} must be a mapping of sections, got {type(values).__name__}")
         unknown = sorted(str(key) for key in values if key not in SECTIONS)
@@ -378,7 +397,13 @@ class TrainConfig:
                 raise ValueError(
                     f"unknown field(s) {bad} of section {name!r} in {where}; its fields: {allowed}"
                 )
-            built[name] = kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in section.items()})
+            given = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
+            inherited = getattr(base, name, None)
+            if isinstance(inherited, kind):  # (another algorithm than the base's: its own defaults)
+                given = {**asdict(inherited), **given}
+            built[name] = kind(**given)
+        if base is not None:
+            built = {name: built.get(name, getattr(base, name)) for name in SECTIONS}
         return cls(**built)
 
     @classmethod
@@ -396,6 +421,36 @@ class TrainConfig:
         if values:
             raise TypeError(f"unexpected keyword argument(s) {sorted(values)} for a {algo} TrainConfig")
         return cls.from_dict(sections, "settings")
+
+
+#: Evaluation episodes per length of a task's recipe at most (its recipe may ask for more: the
+#: benchmarks' count, which at 1000 digits takes minutes).
+RECIPE_EVAL_EPISODES = 200
+
+
+def recipe_settings(task: str) -> dict[str, Any]:
+    """The flags of ``task``'s certified recipe (``Task.recipe``), the defaults of ``actformer train
+    --task TASK``: a projected policy (it sees what the expert reads) fit on the verification set of
+    lengths 1..``certified_length`` until greedy agreement is 100% with margin ``fit_margin``, then
+    certified; no expert pairs, no DAgger, no RL (RL cannot improve a certified policy, and the
+    certificate is about the fit; ``--total-steps N`` adds N env-steps of it, rolled back if they
+    cost agreement). Evaluation at the recipe's lengths. A task without a recipe (MultiTask): the
+    defaults."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
+    recipe = TASKS[task].recipe
+    if recipe is None:
+        return {"task": task}
+    return {
+        "task": task,
+        "max_length": recipe.certified_length,
+        "projected": TASKS[task].reads is not None,  # (a task of yours may declare no reads)
+        "fit_set": True,
+        "imitation_pairs": 0,
+        "total_steps": 0,
+        "eval_lengths": recipe.eval_lengths,
+        "eval_episodes": min(recipe.eval_episodes, RECIPE_EVAL_EPISODES),
+    }
 
 
 def flag_names(kind: type) -> dict[str, str]:

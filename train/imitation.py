@@ -88,9 +88,12 @@ class ExpertLabels:
         self._chunks: list[Observations] = []
         self._labels: list[np.ndarray] = []
 
-    def add(self, step: Step, labels: np.ndarray | None = None) -> np.ndarray:
-        """Keep ``step``'s decisions; which envs were kept, (n,) bool."""
+    def add(self, step: Step, labels: np.ndarray | None = None, only: np.ndarray | None = None) -> np.ndarray:
+        """Keep ``step``'s decisions (of the envs ``only`` marks, (n,) bool, if given); which envs
+        were kept, (n,) bool."""
         keep = step.decision & step.counted
+        if only is not None:
+            keep &= only
         if self.limit is not None:
             keep &= np.cumsum(keep) <= self.limit - self.collected
         if keep.any():

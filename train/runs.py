@@ -77,10 +77,10 @@ class RunOptions:
 # -- config files and checkpoints --------------------------------------------------------------
 
 
-def read_config_file(path: Path) -> TrainConfig:
-    """The config a YAML (.yaml, .yml) or JSON (.json) file of sections describes (the rest
-    defaults); ``UsageError`` for a missing or malformed file, an unknown section or field, or a
-    bad value."""
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The sections a YAML (.yaml, .yml) or JSON (.json) config file holds (``config_from`` makes
+    them a config); ``UsageError`` for a missing or malformed file, or one that is no mapping of
+    sections, or a bad config in it."""
     if not path.is_file():
         raise UsageError(f"config file not found: {path}")
     suffix = path.suffix.lower()
@@ -92,13 +92,17 @@ def read_config_file(path: Path) -> TrainConfig:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
         detail = " ".join(str(error).split())
         raise UsageError(f"cannot read config file {path}: {detail}") from None
-    return config_from(values or {}, f"config file {path}")
+    values = values or {}
+    config_from(values, f"config file {path}")  # (its errors now, the file named)
+    return values
 
 
-def config_from(values: Any, where: str) -> TrainConfig:
-    """``TrainConfig.from_dict(values)``, with its errors as ``UsageError``."""
+def config_from(values: Any, where: str, task: str | None = None) -> TrainConfig:
+    """``TrainConfig.from_dict(values)`` over the defaults, or with ``task`` over that task's recipe
+    (``TrainConfig.for_task``), with its errors as ``UsageError``."""
     try:
-        return TrainConfig.from_dict(values, where)
+        base = TrainConfig.for_task(task) if task is not None else None
+        return TrainConfig.from_dict(values, where, base)
     except (TypeError, ValueError) as error:
         raise UsageError(f"bad config: {error}") from None
 

@@ -164,7 +164,7 @@ class Trainer:
             dagger_env = ActformerVectorEnv(env.num_envs, env.task, **env.kwargs())
             _, rounds = dagger(
                 self.policy, dagger_env, data, imitation.dagger_rounds, imitation.dagger_steps,
-                imitation.dagger_beta, seed_for(seed, "dagger"), self.rng, **bc,
+                imitation.dagger_beta, seed_for(seed, "dagger"), self.rng, imitation.dagger_labels, **bc,
             )  # fmt: skip
             for i, stats in enumerate(rounds):
                 for key, value in stats.items():

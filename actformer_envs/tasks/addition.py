@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from actformer_envs.instructions import NO_ACTION, instruction_index
@@ -10,7 +12,7 @@ from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers
+from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers, distinct, extreme_numbers
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import NumberPair
 
@@ -115,6 +117,23 @@ class Addition(TwoNumbers):
 
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base)
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """Carries that ripple the furthest: through every column into a new one, out of every
+        column, generated everywhere (``55..5 + 55..5``), propagated through all (``44..45 +
+        55..5``), and none at all."""
+        all_top, power, ones = extreme_numbers(self.base, length)
+        half = self.base // 2
+        return distinct(
+            [
+                (all_top, 1),
+                (1, all_top),
+                (all_top, all_top),
+                (ones * half, ones * half),
+                (ones * (half - 1) + 1, ones * half),
+                (power, all_top - power),
+            ]
+        )
 
     def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action

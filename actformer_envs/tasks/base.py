@@ -194,6 +194,14 @@ class Task(ABC):
             return None
         return self._enumerate(length, count)
 
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """Problems of ``length`` (``problem_length``) built to stress the procedure where random
+        problems rarely do (Addition's longest carry chains, Sort's reversed input, one symbol
+        throughout, ...), in the form ``reset(options={"problem": p})`` takes, without repeats: the
+        adversarial families that benchmarks and certificates run beside random problems. Every
+        built-in task declares its own; a task without any returns none."""
+        return []
+
     @abstractmethod
     def decode_batch(self, rows: np.ndarray) -> Sequence[Any] | np.ndarray:
         """The answers output rows (n, width) hold (``None`` where one is not well formed): a list,

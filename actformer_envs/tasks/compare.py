@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
@@ -10,7 +12,7 @@ from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, answer_lengths, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers
+from actformer_envs.tasks.numbers import TwoNumbers, distinct, extreme_numbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import NumberPair
@@ -117,6 +119,21 @@ class Compare(TwoNumbers):
         answers = answer.astype(object)  # Python ints
         answers[~ok] = None
         return answers.tolist()
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """Numbers that agree as far as they can: equal, differing only in the last digit (each
+        way round), only in the top digit, and the largest against the smallest."""
+        all_top, power, _ = extreme_numbers(self.base, length)
+        return distinct(
+            [
+                (all_top, all_top),
+                (power, power),
+                (all_top, all_top - 1),
+                (all_top - 1, all_top),
+                (all_top, all_top - power),
+                (power, all_top),
+            ]
+        )
 
     def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action

@@ -14,7 +14,7 @@ from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Enumeration, Problems, check_sequence, fill_from, index_digits
 from actformer_envs.tasks.copy import SEQUENCE_INSTRUCTIONS
 from actformer_envs.tasks.recipe import Recipe
-from actformer_envs.tasks.sequence import SequenceTask
+from actformer_envs.tasks.sequence import SequenceTask, symbol_families
 from actformer_envs.tasks.text import SymbolString
 
 _READ = instruction_index("READ P0->R0")
@@ -123,6 +123,12 @@ class DuplicatedInput(SequenceTask):
     def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Steps on inputs of ``lengths`` = 2n symbols: 4 per output symbol, then HALT."""
         return 2 * lengths + 1
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """The symbol families (``symbol_families``), each symbol posed twice."""
+        return [
+            [symbol for symbol in family for _ in range(2)] for family in symbol_families(self.base, length)
+        ]
 
     def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action

@@ -14,7 +14,7 @@ from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks.base import Problems, Task
-from actformer_envs.tasks.numbers import check_operands, decode_numbers
+from actformer_envs.tasks.numbers import check_operands, decode_numbers, extreme_numbers
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import PythonLiteral
 
@@ -91,6 +91,12 @@ def _successors() -> np.ndarray:
 
 
 _SUCCESSORS = _successors()
+
+
+def expression_value(operands: tuple[int, ...]) -> int:
+    """The value of a problem's operands: ``a*b + c``, ``a*b + c - d`` or ``a*b + c - d*e``."""
+    a, b, c, *rest = operands
+    return a * b + c - (rest[0] if len(rest) == 1 else rest[0] * rest[1] if rest else 0)
 
 
 class Expression(Task):
@@ -256,8 +262,7 @@ class Expression(Task):
 
     def encode(self, problem: Any, width: int) -> Problems:
         operands = self._check(problem)
-        a, b, c, *rest = operands
-        value = a * b + c - (rest[0] if len(rest) == 1 else rest[0] * rest[1] if rest else 0)
+        value = expression_value(operands)
         if value < 0:
             raise ValueError(
                 f"{self.name} problem {shown(operands)} has the value {shown(value)}; it must be >= 0"
@@ -311,6 +316,18 @@ class Expression(Task):
         return decode_numbers(rows, self.base, leading_zeros=True)
 
     # -- the expert ------------------------------------------------------------------------------
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """Every operand the largest of ``length`` digits, every one the smallest, and the two
+        interleaved (the value stays >= 0: the families whose value would not are left out)."""
+        all_top, power, _ = extreme_numbers(self.base, length)
+        mixed = [all_top if i % 2 == 0 else power for i in range(self.operands)]
+        families = [(all_top,) * self.operands, (power,) * self.operands, tuple(mixed)]
+        kept = []
+        for problem in families:
+            if expression_value(problem) >= 0 and problem not in kept:
+                kept.append(problem)
+        return kept
 
     def decide(self, view: ObservationView) -> np.ndarray:
         seen = np.stack(

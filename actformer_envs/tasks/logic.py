@@ -20,6 +20,7 @@ from actformer_envs.tasks.base import (
     is_sequence,
     pad_rows,
 )
+from actformer_envs.tasks.numbers import distinct
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import PythonLiteral
 
@@ -231,6 +232,13 @@ class Logic(Task):
     def decode_batch(self, rows: np.ndarray) -> list[int | None]:
         written = (answer_lengths(rows) == 1).tolist()
         return [bit if ok else None for bit, ok in zip(rows[:, 0].tolist(), written, strict=True)]
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """Each gate throughout, from both unequal starting bits, and every gate in turn."""
+        cycle = [gate % NUM_GATES for gate in range(length)]
+        return distinct(
+            [(b0, 1 - b0, [gate] * length) for gate in range(NUM_GATES) for b0 in (0, 1)] + [(0, 1, cycle)]
+        )
 
     def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action

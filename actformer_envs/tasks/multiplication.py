@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from actformer_envs.digits import digits_of, from_digits
@@ -11,7 +13,7 @@ from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers
+from actformer_envs.tasks.numbers import TwoNumbers, decode_numbers, distinct, extreme_numbers
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import NumberPair
 
@@ -146,6 +148,14 @@ class Multiplication(TwoNumbers):
 
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """The largest carries (``99..9 * 99..9``), partial products of zeros (``10..0 * 10..0``),
+        and the two mixed, each way round."""
+        all_top, power, ones = extreme_numbers(self.base, length)
+        return distinct(
+            [(all_top, all_top), (power, power), (all_top, power), (power, all_top), (ones, all_top)]
+        )
 
     def decide(self, view: ObservationView) -> np.ndarray:
         seen = (view.under(P0) == BLANK) + 2 * view.at_start(P0) + 4 * (view.under(P1) == BLANK)

@@ -146,6 +146,22 @@ def _least_values(base: int, short: int, leading_zeros: bool) -> np.ndarray:
     return least
 
 
+def extreme_numbers(base: int, length: int) -> tuple[int, int, int]:
+    """``(all_top, power, repunit)`` of ``length`` digits in ``base``: the largest number
+    (``99..9``), the smallest (``10..0``) and ``11..1``, the building blocks of adversarial families."""
+    all_top = base**length - 1
+    return all_top, base ** (length - 1), all_top // (base - 1)
+
+
+def distinct(problems: list[Any]) -> list[Any]:
+    """``problems`` in order without repeats (families coincide at length 1)."""
+    kept: list[Any] = []
+    for problem in problems:
+        if problem not in kept:
+            kept.append(problem)
+    return kept
+
+
 class TwoNumbers(Task):
     """The layout of the tasks on two numbers: operands on rows ``A`` and ``B`` (``P0``, ``P1``), the
     answer on ``OUT`` (``P2``), least significant digit first, shown most significant first.

@@ -22,6 +22,7 @@ from actformer_envs.tasks.base import (
     pad_rows,
 )
 from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.sequence import symbol_families
 from actformer_envs.tasks.text import PythonLiteral
 
 _READ = instruction_index("READ P0->R0")
@@ -176,6 +177,11 @@ class RepeatCopy(Task):
     def decode_batch(self, rows: np.ndarray) -> list[list[int] | None]:
         lengths = answer_lengths(rows).tolist()
         return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """The symbol families (``symbol_families``), copied once and the most times allowed."""
+        counts = sorted({1, self.max_repeats})
+        return [(family, count) for family in symbol_families(self.base, length) for count in counts]
 
     def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action

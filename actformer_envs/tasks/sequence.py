@@ -21,6 +21,28 @@ from actformer_envs.tasks.base import (
 )
 
 
+def symbol_families(base: int, length: int) -> list[list[int]]:
+    """Sequences of ``length`` symbols that random ones rarely are: one symbol throughout (the
+    smallest, the largest), the two alternating, ascending and descending runs (wrapping at
+    ``base``), and those runs sorted each way; without repeats."""
+    top = base - 1
+    ramp = [i % base for i in range(length)]
+    families = [
+        [0] * length,
+        [top] * length,
+        [top * (i % 2) for i in range(length)],
+        ramp,
+        [top - symbol for symbol in ramp],
+        sorted(ramp),
+        sorted(ramp, reverse=True),
+    ]
+    kept: list[list[int]] = []
+    for family in families:
+        if family not in kept:
+            kept.append(family)
+    return kept
+
+
 class SequenceTask(Task):
     """``IN`` holds n symbols then a BLANK (n + 1 columns); ``P0`` stands on ``IN``, ``P1`` on ``OUT``.
 
@@ -48,6 +70,10 @@ class SequenceTask(Task):
 
     def problem_length(self, problem: Any) -> int:
         return len(check_sequence(problem, self.base, self.name))
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """The symbol families (``symbol_families``): constant, alternating, runs, sorted each way."""
+        return symbol_families(self.base, length)
 
     def encode(self, problem: Any, width: int) -> Problems:
         symbols = check_sequence(problem, self.base, self.name)

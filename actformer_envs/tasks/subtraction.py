@@ -13,7 +13,14 @@ from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
 from actformer_envs.tasks.base import Problems, fill_from, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers, digit_range
+from actformer_envs.tasks.numbers import (
+    TwoNumbers,
+    carries_in,
+    decode_numbers,
+    digit_range,
+    distinct,
+    extreme_numbers,
+)
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import NumberPair
@@ -130,6 +137,21 @@ class Subtraction(TwoNumbers):
 
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
+
+    def adversarial_problems(self, length: int) -> list[Any]:
+        """Borrows that ripple the furthest: ``10..0 - 1`` (through every column), ``10..0 -
+        99..9`` (down to 1, leading zeros), ``a - a`` (0), and none at all (``99..9 - 1``, ``- 0``)."""
+        all_top, power, _ = extreme_numbers(self.base, length)
+        return distinct(
+            [
+                (power, 1),
+                (power, max(power - 1, 0)),
+                (all_top, all_top),
+                (power, power),
+                (all_top, 1),
+                (all_top, 0),
+            ]
+        )
 
     def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action

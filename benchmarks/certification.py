@@ -324,6 +324,7 @@ def runs_note(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Where ``--update`` mixed runs: each run's command, date and commit, and the tasks it measured."""
     runs: dict[tuple[str, str], list[str]] = {}
     commits: dict[tuple[str, str], str] = {}
+    pins: dict[tuple[str, str], str] = {}
     for row in rows:
         run = row.get("run")
         if run is None:
@@ -335,10 +336,15 @@ def runs_note(rows: Sequence[dict[str, Any]]) -> list[str]:
         commits[key] = (revision.get("commit") or "")[:12] + (
             " + uncommitted" if revision.get("uncommitted_changes") else ""
         )
+        pinned = " ".join(
+            f"{name}={value}" for name, value in run.get("kernel_env", {}).items() if value is not None
+        )
+        pins[key] = f"; kernels pinned: {pinned or 'none'}" if "kernel_env" in run else ""
     if len(runs) < 2:
         return []
     lines = [
-        f"- `{command}` ({date}, commit {commits[(date, command)] or 'unknown'}): {', '.join(tasks)}"
+        f"- `{command}` ({date}, commit {commits[(date, command)] or 'unknown'}{pins[(date, command)]}): "
+        + ", ".join(tasks)
         for (date, command), tasks in runs.items()
     ]
     return ["Rows from several runs (`--update`):\n" + "\n".join(lines)]
@@ -442,7 +448,12 @@ def measured_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
         document = json.loads(path.read_text(encoding="utf-8"))
         measured = document["settings"]["tasks"]
         run = {key: document[key] for key in ("date", "command", "revision")}
-        rows += [{**row, "run": row.get("run", run)} for row in document["rows"] if row["task"] in measured]
+        run["kernel_env"] = document["machine"]["kernel_env"]
+        rows += [
+            {**row, "run": {**run, **row.get("run", {})}}
+            for row in document["rows"]
+            if row["task"] in measured
+        ]
     return rows
 
 
@@ -458,6 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     date, command = run_stamp("certification", argv)
     revision = source_revision()
+    kernel_env = machine_info(with_torch=False)["kernel_env"]
     folder = output_dir(args, "certification")
     progress = folder / PROGRESS_NAME
     done = read_progress(progress) if args.resume else []
@@ -471,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if (task, seed) in finished:
                 continue
             row = run_seed(task, seed, args)
-            row["run"] = {"date": date, "command": command, "revision": revision}
+            row["run"] = {"date": date, "command": command, "revision": revision, "kernel_env": kernel_env}
             print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)
             with progress.open("a", encoding="utf-8") as handle:  # (a stopped run resumes from it)
                 handle.write(json.dumps(row) + "\n")

@@ -295,7 +295,8 @@ def merge_rows(
 ) -> list[dict[str, Any]]:
     """``rows`` (each with its ``run``), plus, with ``keep`` (``--update``), the rows of the other
     tasks in ``folder/name`` if it exists, else in the committed results: each kept row keeps the run
-    that measured it (its own ``run``, else its document's date, command and revision). Sorted by
+    that measured it (its own ``run``, completed from its document's date, command, revision and
+    pinned kernels). Sorted by
     ``order`` (task names), then seed."""
     if not keep:
         return rows
@@ -306,8 +307,10 @@ def merge_rows(
     rerun = {row["task"] for row in rows}
     kept = [row for row in previous["rows"] if row["task"] not in rerun]
     run = {key: previous[key] for key in ("date", "command", "revision") if key in previous}
+    if "kernel_env" in previous.get("machine", {}):
+        run["kernel_env"] = previous["machine"]["kernel_env"]
     for row in kept:
-        row.setdefault("run", dict(run))
+        row["run"] = {**run, **row.get("run", {})}
     return sorted([*kept, *rows], key=lambda row: (order.index(row["task"]), row.get("seed", 0)))
 
 

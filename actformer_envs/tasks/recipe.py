@@ -1,7 +1,9 @@
 """How a task is trained and how far it is asked to generalize: each task declares its ``Recipe``.
 
-The train suite and the generalization grid (``benchmarks.common.PLANS``) are built from these
-declarations. This module imports nothing (the standard library only).
+``actformer train --task T`` starts from T's certified recipe (``TrainConfig.for_task``: the
+``certified_length`` and the evaluation lengths), the certification table runs it on every seed,
+and the train suite and the generalization grid (``benchmarks.common.PLANS``) are built from the
+rest. This module imports nothing (the standard library only).
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ from benchmarks.common import (
     machine_info,
     merge_rows,
     output_dir,
+    pinned_kernels,
     positive,
     run_stamp,
     source_revision,
@@ -336,10 +337,7 @@ def runs_note(rows: Sequence[dict[str, Any]]) -> list[str]:
         commits[key] = (revision.get("commit") or "")[:12] + (
             " + uncommitted" if revision.get("uncommitted_changes") else ""
         )
-        pinned = " ".join(
-            f"{name}={value}" for name, value in run.get("kernel_env", {}).items() if value is not None
-        )
-        pins[key] = f"; kernels pinned: {pinned or 'none'}" if "kernel_env" in run else ""
+        pins[key] = f"; kernels pinned: {pinned_kernels(run['kernel_env'])}" if "kernel_env" in run else ""
     if len(runs) < 2:
         return []
     lines = [

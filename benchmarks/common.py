@@ -128,11 +128,15 @@ def source_revision() -> dict[str, Any]:
     }
 
 
+def pinned_kernels(kernel_env: dict[str, str | None]) -> str:
+    """``ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 ...``: the kernel paths a run pinned, or ``none``."""
+    return " ".join(f"{name}={value}" for name, value in kernel_env.items() if value is not None) or "none"
+
+
 def with_pins_and_commit(line: str, machine: dict[str, Any], revision: dict[str, Any]) -> str:
     """A context line (``context_line``, ``torch_context_line``) that also says which kernel paths
     were pinned (``machine["kernel_env"]``) and the commit the code ran at (``source_revision``)."""
-    pins = " ".join(f"{name}={value}" for name, value in machine["kernel_env"].items() if value is not None)
-    line = line[:-1] + f"; kernels pinned: {pins or 'none'}"
+    line = line[:-1] + f"; kernels pinned: {pinned_kernels(machine['kernel_env'])}"
     if revision["commit"]:
         dirty = " + uncommitted changes" if revision["uncommitted_changes"] else ""
         line += f"; commit {revision['commit'][:12]}{dirty}"

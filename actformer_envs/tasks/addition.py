@@ -11,8 +11,8 @@ from actformer_envs.observation import P0, P1, P2, ObservationView
 from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, fill_from, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers, distinct, extreme_numbers
+from actformer_envs.tasks.base import Problems, distinct, fill_from, pad_rows
+from actformer_envs.tasks.numbers import TwoNumbers, carries_in, decode_numbers, extreme_numbers
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import NumberPair
 

@@ -119,6 +119,15 @@ class Number(int):
     __str__ = __repr__
 
 
+def distinct(problems: list[Any]) -> list[Any]:
+    """``problems`` in order without repeats (adversarial families coincide at short lengths)."""
+    kept: list[Any] = []
+    for problem in problems:
+        if problem not in kept:
+            kept.append(problem)
+    return kept
+
+
 class Task(ABC):
     """A task's hooks. Subclasses set the class attributes and implement the abstract methods."""
 

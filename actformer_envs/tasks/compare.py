@@ -11,8 +11,8 @@ from actformer_envs.observation import P0, P1, ObservationView
 from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Problems, answer_lengths, pad_rows
-from actformer_envs.tasks.numbers import TwoNumbers, distinct, extreme_numbers
+from actformer_envs.tasks.base import Problems, answer_lengths, distinct, pad_rows
+from actformer_envs.tasks.numbers import TwoNumbers, extreme_numbers
 from actformer_envs.tasks.pairs import compare_rows, random_pairs
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import NumberPair

@@ -13,7 +13,7 @@ from actformer_envs.observation import P0, P1, P2, P3, ObservationView
 from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, EDGE
-from actformer_envs.tasks.base import Problems, Task
+from actformer_envs.tasks.base import Problems, Task, distinct
 from actformer_envs.tasks.numbers import check_operands, decode_numbers, extreme_numbers
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import PythonLiteral
@@ -323,11 +323,7 @@ class Expression(Task):
         all_top, power, _ = extreme_numbers(self.base, length)
         mixed = [all_top if i % 2 == 0 else power for i in range(self.operands)]
         families = [(all_top,) * self.operands, (power,) * self.operands, tuple(mixed)]
-        kept = []
-        for problem in families:
-            if expression_value(problem) >= 0 and problem not in kept:
-                kept.append(problem)
-        return kept
+        return distinct([problem for problem in families if expression_value(problem) >= 0])
 
     def decide(self, view: ObservationView) -> np.ndarray:
         seen = np.stack(

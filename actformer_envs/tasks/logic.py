@@ -16,11 +16,11 @@ from actformer_envs.tasks.base import (
     Problems,
     Task,
     answer_lengths,
+    distinct,
     index_digits,
     is_sequence,
     pad_rows,
 )
-from actformer_envs.tasks.numbers import distinct
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.text import PythonLiteral
 

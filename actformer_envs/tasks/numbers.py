@@ -153,15 +153,6 @@ def extreme_numbers(base: int, length: int) -> tuple[int, int, int]:
     return all_top, base ** (length - 1), all_top // (base - 1)
 
 
-def distinct(problems: list[Any]) -> list[Any]:
-    """``problems`` in order without repeats (families coincide at length 1)."""
-    kept: list[Any] = []
-    for problem in problems:
-        if problem not in kept:
-            kept.append(problem)
-    return kept
-
-
 class TwoNumbers(Task):
     """The layout of the tasks on two numbers: operands on rows ``A`` and ``B`` (``P0``, ``P1``), the
     answer on ``OUT`` (``P2``), least significant digit first, shown most significant first.

@@ -15,6 +15,7 @@ from actformer_envs.tasks.base import (
     Task,
     answer_lengths,
     check_sequence,
+    distinct,
     fill_from,
     index_digits,
     pad_rows,
@@ -27,20 +28,17 @@ def symbol_families(base: int, length: int) -> list[list[int]]:
     ``base``), and those runs sorted each way; without repeats."""
     top = base - 1
     ramp = [i % base for i in range(length)]
-    families = [
-        [0] * length,
-        [top] * length,
-        [top * (i % 2) for i in range(length)],
-        ramp,
-        [top - symbol for symbol in ramp],
-        sorted(ramp),
-        sorted(ramp, reverse=True),
-    ]
-    kept: list[list[int]] = []
-    for family in families:
-        if family not in kept:
-            kept.append(family)
-    return kept
+    return distinct(
+        [
+            [0] * length,
+            [top] * length,
+            [top * (i % 2) for i in range(length)],
+            ramp,
+            [top - symbol for symbol in ramp],
+            sorted(ramp),
+            sorted(ramp, reverse=True),
+        ]
+    )
 
 
 class SequenceTask(Task):

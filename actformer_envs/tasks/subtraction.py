@@ -12,13 +12,12 @@ from actformer_envs.observation import P0, ObservationView
 from actformer_envs.reads import ExpertReads
 from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK, SYMBOL_VALUE
-from actformer_envs.tasks.base import Problems, fill_from, pad_rows
+from actformer_envs.tasks.base import Problems, distinct, fill_from, pad_rows
 from actformer_envs.tasks.numbers import (
     TwoNumbers,
     carries_in,
     decode_numbers,
     digit_range,
-    distinct,
     extreme_numbers,
 )
 from actformer_envs.tasks.pairs import compare_rows, random_pairs

@@ -141,8 +141,8 @@ class ActformerEnv(gym.Env):
         if seed is not None or not self._stream_seeded:
             episodes.problems.seed(_ENV, self.np_random.integers(2**63, size=1, dtype=np.uint64))
             self._stream_seeded = True
-        lengths, problem = episodes.parse_options(options)
-        episodes.reset(_ENV, lengths=lengths, problem=problem)
+        lengths, problem, problems = episodes.parse_options(options)
+        episodes.reset(_ENV, lengths=lengths, problem=problem, problems=problems)
         self._last_reward = None
         self._posed, self._ended = True, False
         return self._observation(), {"action_mask": self.action_masks()}

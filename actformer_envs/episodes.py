@@ -145,32 +145,53 @@ class Episodes:
 
     # -- reset ---------------------------------------------------------------------------------
 
-    def parse_options(self, options: dict[str, Any] | None) -> tuple[np.ndarray | None, Any]:
-        """(lengths, problem) from ``reset(options=...)``; ``ValueError`` for anything malformed.
+    def parse_options(
+        self, options: dict[str, Any] | None
+    ) -> tuple[np.ndarray | None, Any, list[Any] | None]:
+        """(lengths, problem, problems) from ``reset(options=...)``; ``ValueError`` for anything
+        malformed.
 
-        ``"length"``: an int (every env) or one int per env; ``"problem"``: the user's problem.
+        ``"length"``: an int (every env) or one int per env; ``"problem"``: the user's problem, for
+        every env; ``"problems"``: a sequence of them, one per env (a vector env's batch at once).
         """
         if not options:
-            return None, None
-        unknown = set(options) - {"length", "problem"}
+            return None, None, None
+        allowed = ("length", "problem", "problems")
+        unknown = set(options) - set(allowed)
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: 'length', 'problem'")
-        if "length" in options and "problem" in options:
-            raise ValueError("reset options 'length' and 'problem' exclude each other")
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; allowed: {', '.join(map(repr, allowed))}"
+            )
+        given = [key for key in allowed if key in options]
+        if len(given) > 1:
+            raise ValueError(f"reset options {' and '.join(map(repr, given))} exclude each other")
         if "problem" in options:
             if options["problem"] is None:  # (None is how ``reset`` says "no problem": refuse it here)
                 raise ValueError(
                     f"options['problem'] must be a {self.task.name} problem (see the task's docstring), "
                     "got None; leave the option out for a random problem"
                 )
-            return None, options["problem"]
+            return None, options["problem"], None
+        if "problems" in options:
+            problems = options["problems"]
+            if isinstance(problems, (str, bytes)) or not isinstance(problems, Sequence):
+                raise ValueError(
+                    f"options['problems'] must be a list of {self.batch} {self.task.name} problems (one per "
+                    f"env), got {type(problems).__name__}"
+                )
+            if len(problems) != self.batch or any(problem is None for problem in problems):
+                raise ValueError(
+                    f"options['problems'] must hold {self.batch} {self.task.name} problems (one per env, "
+                    f"none None), got {len(problems)}"
+                )
+            return None, None, list(problems)
         length = options["length"]
         if np.ndim(length) == 0:
-            return np.full(self.batch, self._check_length(length)), None
+            return np.full(self.batch, self._check_length(length)), None, None
         lengths = [self._check_length(n) for n in length]
         if len(lengths) != self.batch:
             raise ValueError(f"options['length'] must be an int or {self.batch} ints, got {len(lengths)}")
-        return np.array(lengths), None
+        return np.array(lengths), None, None
 
     def _check_length(self, length: Any) -> int:
         if (

@@ -86,8 +86,8 @@ class ActformerVectorEnv(VectorEnv):
                 self._envs, self.np_random.integers(2**63, size=self.num_envs, dtype=np.uint64)
             )
             self._streams_seeded = True
-        lengths, problem = episodes.parse_options(options)
-        episodes.reset(self._envs, lengths=lengths, problem=problem)
+        lengths, problem, problems = episodes.parse_options(options)
+        episodes.reset(self._envs, lengths=lengths, problem=problem, problems=problems)
         self._autoreset, self._autoreset_envs = np.zeros(self.num_envs, dtype=bool), self._envs[:0]
         self._last_rewards = None
         self._needs_reset = False

@@ -57,9 +57,9 @@ from benchmarks.common import (
     machine_info,
     merge_rows,
     output_dir,
-    pinned_kernels,
     positive,
     run_stamp,
+    runs_note,
     source_revision,
     torch_context_line,
     with_pins_and_commit,
@@ -163,9 +163,7 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         )
         scores[str(item["length"])] = {**item, "exact_match": score, "seconds": time.perf_counter() - began}
         families = SINGLE_TASKS[task](SINGLE_TASKS[task].default_base).adversarial_problems(item["length"])
-        adversarial[str(item["length"])] = [
-            solves(policy, env_id(task), problem, item["length"]) for problem in families
-        ]
+        adversarial[str(item["length"])] = solves(policy, env_id(task), families, item["length"])
     summary = certificate.summary()
     row: dict[str, Any] = {
         "task": task,
@@ -319,33 +317,6 @@ def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: 
     )
     parts = [table(rows), "\n".join(f"- {line}" for line in summary_lines(rows)), notes, context]
     return "\n\n".join([*parts, *runs_note(rows)])
-
-
-def runs_note(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Where ``--update`` mixed runs: each run's command, date and commit, and the tasks it measured."""
-    runs: dict[tuple[str, str], list[str]] = {}
-    commits: dict[tuple[str, str], str] = {}
-    pins: dict[tuple[str, str], str] = {}
-    for row in rows:
-        run = row.get("run")
-        if run is None:
-            continue
-        key = (run["date"], run["command"])
-        if row["task"] not in runs.setdefault(key, []):
-            runs[key].append(row["task"])
-        revision = run.get("revision") or {}
-        commits[key] = (revision.get("commit") or "")[:12] + (
-            " + uncommitted" if revision.get("uncommitted_changes") else ""
-        )
-        pins[key] = f"; kernels pinned: {pinned_kernels(run['kernel_env'])}" if "kernel_env" in run else ""
-    if len(runs) < 2:
-        return []
-    lines = [
-        f"- `{command}` ({date}, commit {commits[(date, command)] or 'unknown'}{pins[(date, command)]}): "
-        + ", ".join(tasks)
-        for (date, command), tasks in runs.items()
-    ]
-    return ["Rows from several runs (`--update`):\n" + "\n".join(lines)]
 
 
 # -- the command line ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ flags, a register that counts...).
     python -m benchmarks.closure --tasks Compare --views projected --train-length 4
     python -m benchmarks.closure --quick                 # smoke test: tiny budgets
     python -m benchmarks.closure --update-results        # refresh benchmarks/results/closure.{json,md}
+    python -m benchmarks.closure --tasks Sort --views projected --update-results --update  # one row
 
 Results: ``closure.json`` and ``closure.md`` in a fresh ``benchmarks/runs/closure-<UTC time>/``
 (``--out DIR``: there; ``--update-results``: the committed ``benchmarks/results/``), and the Markdown
@@ -64,10 +65,12 @@ from benchmarks.common import (
     context_line,
     expand_all,
     machine_info,
+    merge_rows,
     name_of,
     output_dir,
     positive,
     run_stamp,
+    runs_note,
     source_revision,
     with_pins_and_commit,
     write_results,
@@ -473,6 +476,7 @@ def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: 
             "What breaks closure:",
             strays_table(rows),
             context,
+            *runs_note(rows),
         ]
     )
 
@@ -554,6 +558,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=at_least(int, 0), default=0, help="seed of the random problems")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} ({QUICK})")
     add_output_flags(parser, "closure")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help=f"keep the rows of the other tasks and views of the {RESULTS_NAME} already in the output "
+        "folder, else of the committed one (each row records its own run)",
+    )
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
     if args.cap > MAX_ENUMERATION:
@@ -582,19 +592,27 @@ def configs(args: argparse.Namespace) -> list[tuple[int, bool]]:
     return full + ([(PROJECTED_HISTORY, True)] if "projected" in args.views else [])
 
 
+def _measures(row: dict[str, Any]) -> tuple[str, str, int]:
+    """What a row measures (``--update`` replaces a kept row measuring the same): task and view."""
+    return row["task"], row["view"], row["history_length"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     announce_smoke(args.quick)
     started = time.perf_counter()
     date, command = run_stamp("closure", argv)
+    machine = machine_info(with_torch=False)
+    revision = source_revision()
+    run = {"date": date, "command": command, "revision": revision, "kernel_env": machine["kernel_env"]}
     rows = [
-        run_config(task, history, args, projected)
+        {**run_config(task, history, args, projected), "run": run}
         for task in args.tasks
         for history, projected in configs(args)
     ]
-    machine = machine_info(with_torch=False)
-    revision = source_revision()
+    folder = output_dir(args, "closure")
+    rows = merge_rows(rows, folder, RESULTS_NAME, list(SINGLE_TASKS), args.update, measures=_measures)
     context = with_pins_and_commit(context_line(machine, command, date), machine, revision)
     document = {
         "benchmark": "closure",
@@ -622,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total_seconds": round(time.perf_counter() - started, 1),
         "markdown": markdown(rows, args, context),
     }
-    write_results(output_dir(args, "closure"), RESULTS_NAME, document, smoke=args.quick, markdown_file=True)
+    write_results(folder, RESULTS_NAME, document, smoke=args.quick, markdown_file=True)
     return 0
 
 

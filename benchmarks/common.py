@@ -295,27 +295,59 @@ def name_of(choices: Sequence[str], what: str) -> Callable[[str], str]:
 
 
 def merge_rows(
-    rows: list[dict[str, Any]], folder: Path, name: str, order: Sequence[str], keep: bool
+    rows: list[dict[str, Any]],
+    folder: Path,
+    name: str,
+    order: Sequence[str],
+    keep: bool,
+    measures: Callable[[dict[str, Any]], Any] = lambda row: row["task"],
 ) -> list[dict[str, Any]]:
     """``rows`` (each with its ``run``), plus, with ``keep`` (``--update``), the rows of the other
     tasks in ``folder/name`` if it exists, else in the committed results: each kept row keeps the run
     that measured it (its own ``run``, completed from its document's date, command, revision and
-    pinned kernels). Sorted by
-    ``order`` (task names), then seed."""
+    pinned kernels). A previous row is replaced where a new one ``measures`` the same (default: the
+    task). Sorted by ``order`` (task names), then seed."""
     if not keep:
         return rows
     previous_file = folder / name if (folder / name).is_file() else RESULTS_DIR / name
     if not previous_file.is_file():
         return rows
     previous = json.loads(previous_file.read_text(encoding="utf-8"))
-    rerun = {row["task"] for row in rows}
-    kept = [row for row in previous["rows"] if row["task"] not in rerun]
+    rerun = {measures(row) for row in rows}
+    kept = [row for row in previous["rows"] if measures(row) not in rerun]
     run = {key: previous[key] for key in ("date", "command", "revision") if key in previous}
     if "kernel_env" in previous.get("machine", {}):
         run["kernel_env"] = previous["machine"]["kernel_env"]
     for row in kept:
         row["run"] = {**run, **row.get("run", {})}
     return sorted([*kept, *rows], key=lambda row: (order.index(row["task"]), row.get("seed", 0)))
+
+
+def runs_note(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Where ``--update`` mixed runs: each run's command, date and commit, and the tasks it measured."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    commits: dict[tuple[str, str], str] = {}
+    pins: dict[tuple[str, str], str] = {}
+    for row in rows:
+        run = row.get("run")
+        if run is None:
+            continue
+        key = (run["date"], run["command"])
+        if row["task"] not in runs.setdefault(key, []):
+            runs[key].append(row["task"])
+        revision = run.get("revision") or {}
+        commits[key] = (revision.get("commit") or "")[:12] + (
+            " + uncommitted" if revision.get("uncommitted_changes") else ""
+        )
+        pins[key] = f"; kernels pinned: {pinned_kernels(run['kernel_env'])}" if "kernel_env" in run else ""
+    if len(runs) < 2:
+        return []
+    lines = [
+        f"- `{command}` ({date}, commit {commits[(date, command)] or 'unknown'}{pins[(date, command)]}): "
+        + ", ".join(tasks)
+        for (date, command), tasks in runs.items()
+    ]
+    return ["Rows from several runs (`--update`):\n" + "\n".join(lines)]
 
 
 def add_tasks_flag(parser: argparse.ArgumentParser, names: Sequence[str], default: str = "all") -> None:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 from actformer_envs.rollout import Rollout, Step
@@ -55,20 +56,28 @@ RESULTS_NAME = "train_suite.json"
 QUICK_EPISODES, QUICK_STEPS = 8, 2048
 
 
-def solves(policy: torch.nn.Module, env_id: str, problem: Any, length: int) -> bool:
-    """Whether the greedy policy solves one posed problem (one episode of a one-env vector env)."""
-    env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", max_length=length)
-    solved = []
+def solves(policy: torch.nn.Module, env_id: str, problems: Sequence[Any], length: int) -> list[bool]:
+    """Whether the greedy policy solves each posed problem: one episode each, all at once in a
+    vector env of one env per problem (``reset(options={"problems": ...})``)."""
+    if not problems:
+        return []
+    env = gym.make_vec(
+        env_id, num_envs=len(problems), vectorization_mode="vector_entry_point", max_length=length
+    )
+    solved = np.zeros(len(problems), dtype=bool)
 
     def record(step: Step) -> None:
-        if step.ended[0]:
-            solved.append(bool(step.infos["is_success"][0]))
+        ended = step.ended & step.counted
+        if ended.any():
+            solved[ended] = np.asarray(step.infos["is_success"], dtype=bool)[ended]
 
     try:
-        Rollout(env, seed=0, options={"problem": problem}, episodes=1).run(policy.act, record)
+        Rollout(env, seed=0, options={"problems": list(problems)}, episodes=len(problems)).run(
+            policy.act, record
+        )
     finally:
         env.close()
-    return solved[0]
+    return solved.tolist()
 
 
 #: ``--quick``: a warm start small enough for a smoke test.
@@ -127,10 +136,9 @@ def run_plan(
     }
     if plan.task == "Addition":
         row["adversarial"] = {
-            str(length): [
-                solves(trainer.policy, config.env.env_id, p, length)
-                for p in TASKS["Addition"](10).adversarial_problems(length)
-            ]
+            str(length): solves(
+                trainer.policy, config.env.env_id, TASKS["Addition"](10).adversarial_problems(length), length
+            )
             for length in plan.eval_lengths
         }
     return row

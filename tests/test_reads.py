@@ -38,11 +38,13 @@ from actformer_envs.observation import (
     ACTION_VALUES,
     COMPARE,
     EDGES,
+    LEFT,
     NUM_FLAGS,
     P0,
     P1,
     P2,
     P3,
+    RIGHT,
     UNDER,
     WINDOW_SIZE,
     ObservationView,
@@ -713,7 +715,7 @@ def test_guard_lets_declared_reads_through_as_projected() -> None:
 
 
 def test_guard_on_partly_declared_fields() -> None:
-    """Sort reads R0, R1, the compare flag, and the cells of P0..P2 by relation: those, not the rest."""
+    """Sort reads R0, R1, the compare flag, and six cells of P0..P2 by relation: those, not the rest."""
     observation = visited("Sort")
     reads = Sort.reads
     assert reads is not None
@@ -723,13 +725,18 @@ def test_guard_on_partly_declared_fields() -> None:
     assert np.array_equal(view.registers[..., :2], observation["registers"][:, :2])
     assert np.array_equal(view.compare, observation["flags"][:, COMPARE])
     for pointer in (P0, P1, P2):
-        assert np.array_equal(view.window(pointer), projected["symbols"][:, 3 * pointer : 3 * pointer + 3])
-    assert np.array_equal(view.symbols[..., :9], projected["symbols"][:, :9])
+        assert np.array_equal(view.left(pointer), projected["symbols"][:, 3 * pointer + LEFT])
+    for pointer in (P1, P2):
+        assert np.array_equal(view.under(pointer), projected["symbols"][:, 3 * pointer + UNDER])
+    assert np.array_equal(view.right(P0), projected["symbols"][:, 3 * P0 + RIGHT])
     refused: list[tuple[Callable[[ObservationView], Any], str]] = [
         (lambda v: v.register(2), "registers[R2]"),
         (lambda v: v.registers.reshape(-1), "registers[R2]"),
         (lambda v: v.carry, "flags[carry]"),
         (lambda v: v.window(P3), "symbols[P3.left]"),
+        (lambda v: v.under(P0), "symbols[P0.under]"),
+        (lambda v: v.window(P1), "symbols[P1.right]"),
+        (lambda v: v.symbols[..., :9], "symbols[P0.under]"),
         (lambda v: v.unders, "symbols[P3.under]"),
         (lambda v: v.symbols[..., -1], "symbols[P3.right]"),
         (lambda v: v.value_fields(), "memory"),
@@ -807,8 +814,11 @@ def test_reads_accept_a_cell_in_several_pairs() -> None:
     reads = ExpertReads(relations=((a, b), (b, c), (c, a), (b, a), (a, b)))
     assert reads.relations == ((a, b), (b, c), (c, a), (b, a), (a, b))
     assert reads.related == (a, b, c)
-    assert Sort.reads is not None and len(Sort.reads.relations) == 8
-    assert set(Sort.reads.related) == {name for name in SYMBOL_NAMES if not name.startswith("symbols[P3.")}
+    assert Sort.reads is not None and len(Sort.reads.relations) == 4
+    cells = {
+        f"symbols[{cell}]" for cell in ("P0.left", "P0.right", "P1.left", "P1.under", "P2.left", "P2.under")
+    }
+    assert set(Sort.reads.related) == cells
 
 
 @pytest.mark.parametrize(

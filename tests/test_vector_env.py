@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -301,6 +302,19 @@ def test_bad_num_envs(env_id: str, num_envs) -> None:
         make_vec(env_id, num_envs)
 
 
+def expert_finishes(vec: Any, steps: int) -> list[int]:
+    """The step at which each env's first episode ends under the expert (0: not within ``steps``),
+    each checked solved."""
+    finished = [0] * vec.num_envs
+    for step in range(1, steps + 1):
+        _, _, terminated, truncated, info = vec.step(vec.expert_action())
+        for i in np.flatnonzero(terminated | truncated):
+            if not finished[i]:
+                finished[i] = step
+                assert info["is_success"][i]
+    return finished
+
+
 @pytest.mark.parametrize("length", [1, 6, 20])
 def test_reset_length_option(env_id: str, length: int) -> None:
     task = task_name(env_id)
@@ -312,14 +326,7 @@ def test_reset_length_option(env_id: str, length: int) -> None:
     assert len({repr(p) for p in problems}) > 1 or length == 1
     # The expert finishes every env at its program length.
     expected = [program_length(task, p, base) for p in problems]
-    finished = [0] * 5
-    for step in range(1, max(expected) + 1):
-        _, _, terminated, truncated, info = vec.step(vec.expert_action())
-        for i in np.flatnonzero(terminated | truncated):
-            if not finished[i]:
-                finished[i] = step
-                assert info["is_success"][i]
-    assert finished == expected
+    assert expert_finishes(vec, max(expected)) == expected
 
 
 def test_reset_length_list_and_problem_options(env_id: str) -> None:
@@ -341,6 +348,29 @@ def test_reset_length_list_and_problem_options(env_id: str) -> None:
         {"length": 1, "problem": problem},
     ):
         with pytest.raises(ValueError):
+            vec.reset(seed=0, options=options)
+
+
+def test_reset_problems_option(env_id: str) -> None:
+    """``options={"problems": [...]}`` poses one problem per env, each as ``{"problem": p}`` poses it
+    alone; the expert then solves each at its program length."""
+    task = task_name(env_id)
+    vec = make_vec(env_id, 3, obs_mode="full", max_length=10)
+    base = vec.unwrapped.task.base
+    problems = [oracle(task).largest(base, n) for n in (1, 4, 10)]
+    obs, _ = vec.reset(seed=0, options={"problems": problems})
+    assert [problem_from_full_obs(task, _row(obs, i), base) for i in range(3)] == problems
+    expected = [program_length(task, p, base) for p in problems]
+    assert expert_finishes(vec, max(expected)) == expected
+    for options in (
+        {"problems": problems[:2]},
+        {"problems": [*problems, problems[0]]},
+        {"problems": [problems[0], None, problems[1]]},
+        {"problems": "abc"},
+        {"problems": problems, "problem": problems[0]},
+        {"problems": problems, "length": 3},
+    ):
+        with pytest.raises(ValueError, match="problems"):
             vec.reset(seed=0, options=options)
 
 

@@ -10,7 +10,6 @@ from actformer_envs.reads import ExpertReads
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
-from actformer_envs.tasks.text import SymbolString
 
 _READ = instruction_index("READ P0->R2")
 _CMP_LOW = instruction_index("CMP R0,R2")
@@ -64,16 +63,18 @@ class Sort(SequenceTask):
     then MOVE P1 RIGHT; then MOVE P0 RIGHT, or INC R0 where P0 is the middle's last cell. A high
     pass mirrors it from there back to P1: READ P0->R2, CMP R1,R2, on CMP = 0 MOVE P2 LEFT then
     SWAP P0,P2; then MOVE P0 LEFT, or DEC R1 where P0 is on P1 (Lomuto's partition, one value
-    at a time). The expert tells where pointers meet from their windows alone: the sorted parts
-    hold no value of the middle's range, so P0 sees P1's window only on P1, P0 and its right
-    neighbour match P2's left neighbour and P2 only at the middle's end, and P1 sees P2's window
-    only when the middle is empty. It HALTs as soon as the middle is empty (also mid-pass, right
-    after the move that empties it), or when R0 >= R1 (the middle holds one value). With c_v the
-    number of symbols of value v, a pass over a middle of s symbols, m of them its value, takes
-    3 s + 2 m steps (READ, CMP, MOVE or end, 2 per symbol moved), and the pass that moves the
-    whole middle takes 5 s - 1 (low) or 5 s - 2 (high), HALT next; the program is
-    n + (base - 1) + the passes + 1 steps: at most 3 (base - 1) n + n + base, about
-    1.5 base n for uniform random symbols (the middle shrinks as passes go).
+    at a time). The expert tells where pointers meet from four equalities of cells, as the sorted
+    parts hold no value of the middle's range (left of P1: values up to R0, EDGE at column 0; from
+    P2 on: values above R1, then BLANK): P1 is on P2 (the middle is empty) only where their cells
+    and their left neighbours match; in a high pass P0 is on P1 only where their left neighbours
+    match (left of P0 lies unscanned middle); in a low pass P0 is just left of P2 only where P0's
+    right neighbour is P2's cell (right of P0 lies unscanned middle). It HALTs as soon as the
+    middle is empty (also mid-pass, right after the move that empties it), or when R0 >= R1 (the
+    middle holds one value). With c_v the number of symbols of value v, a pass over a middle of s
+    symbols, m of them its value, takes 3 s + 2 m steps (READ, CMP, MOVE or end, 2 per symbol
+    moved), and the pass that moves the whole middle takes 5 s - 1 (low) or 5 s - 2 (high), HALT
+    next; the program is n + (base - 1) + the passes + 1 steps: at most 3 (base - 1) n + n + base,
+    about 1.5 base n for uniform random symbols (the middle shrinks as passes go).
 
     ## Arguments
     ``base`` 2..36: the alphabet size (default 10); lengths default to 1..10 (the expert's
@@ -87,20 +88,21 @@ class Sort(SequenceTask):
     """
 
     name = "Sort"
+    # Four equalities tell where the pointers meet (see Episode End): the sorted parts hold no value
+    # of the middle's range, so these cells differ unless the pointers stand where the rule says.
     reads = ExpertReads(
         values=("last_action", "registers[R0]", "registers[R1]", "flags[compare]"),
         relations=(
-            *((f"symbols[P1.{c}]", f"symbols[P2.{c}]") for c in ("left", "under", "right")),  # P1 on P2
-            *((f"symbols[P0.{c}]", f"symbols[P1.{c}]") for c in ("left", "under", "right")),  # P0 on P1
-            ("symbols[P0.under]", "symbols[P2.left]"),  # P0 just left of P2
-            ("symbols[P0.right]", "symbols[P2.under]"),
+            ("symbols[P1.left]", "symbols[P2.left]"),  # P1 on P2: the middle is empty
+            ("symbols[P1.under]", "symbols[P2.under]"),
+            ("symbols[P0.left]", "symbols[P1.left]"),  # P0 on P1 (a high pass's end)
+            ("symbols[P0.right]", "symbols[P2.under]"),  # P0 just left of P2 (a low pass's end)
         ),
     )
-    text_format = SymbolString()
     # Long episodes: more expert data and no history (see ``Recipe``).
-    # Its projected set closes only from length 10: the equalities among the windows of three pointers
-    # combine in ways short rows cannot show (7,028 observations; none new at 11, 12, 50 or 100).
-    recipe = Recipe(5, (5, 50, 500), 200, expert_pairs=60_000, history_length=0, certify_length=10)
+    # Its projected set closes from length 6 (every row of up to 5 symbols shows 1,394 observations;
+    # 10,000 random rows of 6 add the 4 that longer rows show too; none new at 7, 8, 60 or 600).
+    recipe = Recipe(5, (5, 50, 500), 200, expert_pairs=60_000, history_length=0, certify_length=6)
     rows = ("IN",)
     output_row = 0
     pointer_rows = (0, 0, 0, None)
@@ -138,10 +140,10 @@ class Sort(SequenceTask):
         low_value, high_value = view.register(0), view.register(1)
         found = view.compare == 0  # the cell holds the pass's value
         low = low_value + high_value == self.base - 1  # this pass goes right and gathers the low value
-        empty = (view.window(P1) == view.window(P2)).all(axis=-1)  # P1 on P2: the middle is empty
-        at_low_end = (view.window(P0) == view.window(P1)).all(axis=-1)  # P0 on P1
-        # P0 just left of P2: its cell and right neighbour are P2's left neighbour and cell.
-        at_high_end = (view.under(P0) == view.left(P2)) & (view.right(P0) == view.under(P2))
+        # Where the pointers meet, from the four declared equalities (see Episode End).
+        empty = (view.left(P1) == view.left(P2)) & (view.under(P1) == view.under(P2))  # P1 on P2
+        at_low_end = view.left(P0) == view.left(P1)  # P0 on P1 (read in high passes only)
+        at_high_end = view.right(P0) == view.under(P2)  # P0 just left of P2 (low passes only)
         scanned = (last == _CMP_LOW) | (last == _CMP_HIGH)
         return np.select(
             [

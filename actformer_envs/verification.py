@@ -189,13 +189,31 @@ def enumerable(
 ) -> Enumeration | None:
     """Every problem of ``length`` of the env's task with the env's settings (``env_kwargs``: ``base``
     and the task's own options), if the task enumerates them and they number at most ``cap``; else
-    None (MultiTask: None)."""
+    None. A MultiTask of one member (``tasks=[name]``) enumerates that member's problems, as the
+    ``(name, problem)`` pairs it poses; one of several members: None."""
     task_type = task_class(task)
-    if not issubclass(task_type, Task):
-        return None
     settings = {key: value for key, value in env_kwargs.items() if key not in ("min_length", "max_length")}
     config = EnvConfig.for_task(task_type, max_length=max(length, 1), **settings)
-    return task_type(config.base, **config.task_options).all_problems(length, cap)
+    made = task_type(config.base, **config.task_options)
+    if isinstance(made, MultiTask):
+        return _member_problems(made, length, cap)
+    return made.all_problems(length, cap)
+
+
+def _member_problems(task: MultiTask, length: int, cap: int) -> Enumeration | None:
+    """A MultiTask of one member: that member's problems of ``length`` as ``(name, problem)`` pairs,
+    laid out as the member lays them out (a mixture of one member has its rows)."""
+    if len(task.mixture.members) != 1:
+        return None
+    member = task.mixture.members[0]
+    inner = member.all_problems(length, cap)
+    if inner is None:
+        return None
+
+    def problems_at(indices: np.ndarray) -> list[Any]:
+        return [(member.name, problem) for problem in inner.problems_at(indices)]
+
+    return Enumeration(member, length, len(inner), problems_at, inner.pose_at)
 
 
 def exhaustive(
@@ -347,10 +365,11 @@ class _Collector:
     ) -> None:
         self.task_type, self.config, self.batch = task_type, config, batch
         self.projected = projected
+        task = task_type(config.base, **config.task_options)
+        self.mixture = task.mixture if isinstance(task, MultiTask) else Mixture.of(task)
         self.masks: ReadMasks | None = None
         if projected:
-            task = task_type(config.base, **config.task_options)
-            self.masks = (task.mixture if isinstance(task, MultiTask) else Mixture.of(task)).read_masks()
+            self.masks = self.mixture.read_masks()
             if self.masks is None:
                 raise ValueError(
                     f"projected=True needs declared reads: {task_type.name}'s expert declares none"
@@ -406,14 +425,15 @@ class _Collector:
 
     def lays_out(self, enumeration: Enumeration) -> bool:
         """Whether ``enumeration``'s batched layout poses what this env would: its task is the env's
-        (same class, base and options) and it has one. Otherwise its problems are posed one by one,
-        each checked, as any user's."""
-        task = enumeration.task
+        one member (same class, base and options: the task itself, or a MultiTask's only member)
+        and it has one. Otherwise its problems are posed one by one, each checked, as any user's."""
+        task, members = enumeration.task, self.mixture.members
         return (
             enumeration.pose_at is not None
-            and type(task) is self.task_type
-            and task.base == self.config.base
-            and task.options == {**task.option_defaults, **self.config.task_options}
+            and len(members) == 1
+            and type(task) is type(members[0])
+            and task.base == members[0].base
+            and task.options == members[0].options
             and enumeration.length <= self.config.max_length
         )
 
@@ -427,9 +447,7 @@ class _Collector:
     @property
     def width(self) -> int:
         """The scratchpad's columns in this env."""
-        task = self.task_type(self.config.base, **self.config.task_options)
-        mixture = task.mixture if isinstance(task, MultiTask) else Mixture.of(task)
-        return mixture.width(self.config.max_length)
+        return self.mixture.width(self.config.max_length)
 
     def _rows(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """The batched observation as int64 rows, keys in the env's order (projected if asked)."""
@@ -500,8 +518,13 @@ class _Given(ProblemQueue):
 
 
 def _observed_settings(obs_set: ObservationSet) -> dict[str, Any]:
-    """A set's env settings but for the problem lengths, which the observation does not show."""
-    return {key: value for key, value in obs_set.settings.items() if key not in ("min_length", "max_length")}
+    """A set's env settings but for the problem lengths, which the observation does not show (a
+    list as a tuple: a set read back from disk has its tuples as lists)."""
+    return {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in obs_set.settings.items()
+        if key not in ("min_length", "max_length")
+    }
 
 
 def _key_spans(obs_set: ObservationSet) -> dict[str, tuple[int, int]]:

@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from actformer_envs.tasks import SINGLE_TASKS
+from actformer_envs.tasks import SINGLE_TASKS, TASKS
 from actformer_envs.tasks.registry import env_id
 from actformer_envs.verification import affordable_length
 from actformer_gym.train.certify import certify, jsonable
@@ -73,7 +73,7 @@ RESULTS_NAME = "certification.json"
 PROGRESS_NAME = "certification.progress.jsonl"
 #: Seeds per task by default (seeds 0..N-1); ``--seeds`` overrides every task's.
 DEFAULT_SEEDS = 5
-SEEDS = {"Multiplication": 10, "Reverse": 10, "Sort": 10, "Expression": 10}
+SEEDS = {"Multiplication": 10, "Reverse": 10, "Sort": 10, "Expression": 10, "MultiTask": 3}
 #: Evaluation lengths that are not 10x and 100x the training length, with the reason.
 EVAL_LENGTHS = {
     # 3 x 300 digits would take the expert about 900,000 steps a problem; 100 digits (about 100,700)
@@ -94,7 +94,7 @@ OBSERVATION = {"history_length": 8, "obs_mode": "local"}
 
 def train_length(task: str) -> int:
     """The longest training length of ``task``'s certified recipe (``Recipe.certified_length``)."""
-    recipe = SINGLE_TASKS[task].recipe
+    recipe = TASKS[task].recipe
     assert recipe is not None
     return recipe.certified_length
 
@@ -107,7 +107,13 @@ def seeds_of(task: str, args: argparse.Namespace) -> int:
 def eval_plan(task: str, length: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     """The exact-match evaluations of ``task`` trained on 1..``length``: per length, the one asked
     for, the one run (the last multiple lowered where its expert episodes exceed
-    ``--max-episode-steps``) and the problems."""
+    ``--max-episode-steps``) and the problems. MultiTask: each member at the first of its own
+    evaluation lengths, on ``--long-problems`` problems (``member`` names it)."""
+    if task == "MultiTask":
+        return [
+            {**eval_plan(name, train_length(name), args)[0], "member": name, "problems": args.long_problems}
+            for name in SINGLE_TASKS
+        ]
     if task in EVAL_LENGTHS:
         return [{"asked_length": n, "length": n, "problems": args.long_problems} for n in EVAL_LENGTHS[task]]
     plan = []
@@ -152,6 +158,7 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     adversarial: dict[str, list[bool]] = {}
     for item in eval_plan(task, length, args):
         began = time.perf_counter()
+        member = {"tasks": [item["member"]]} if "member" in item else {}  # (a MultiTask's member alone)
         score = exact_match(
             policy,
             env_id(task),
@@ -160,10 +167,15 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
             seed=evaluation_seed,
             num_envs=min(item["problems"], 256),
             **OBSERVATION,
+            **member,
         )
-        scores[str(item["length"])] = {**item, "exact_match": score, "seconds": time.perf_counter() - began}
-        families = SINGLE_TASKS[task](SINGLE_TASKS[task].default_base).adversarial_problems(item["length"])
-        adversarial[str(item["length"])] = solves(policy, env_id(task), families, item["length"])
+        key = f"{item['member']} {item['length']}" if member else str(item["length"])
+        scores[key] = {**item, "exact_match": score, "seconds": time.perf_counter() - began}
+        if not member:
+            single = SINGLE_TASKS[task](SINGLE_TASKS[task].default_base)
+            adversarial[key] = solves(
+                policy, env_id(task), single.adversarial_problems(item["length"]), item["length"]
+            )
     summary = certificate.summary()
     row: dict[str, Any] = {
         "task": task,
@@ -174,6 +186,7 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         "closure": [
             {
                 "label": probe.label,
+                "member": probe.member,
                 "length": probe.length,
                 "strays": probe.strays,
                 "problems": probe.problems,
@@ -210,7 +223,14 @@ def generalizes(row: dict[str, Any]) -> bool:
 
 
 def _closure_cell(row: dict[str, Any]) -> str:
-    """Strays per probe: ``+1 (6): 0, ...``; a probe that could not run says so."""
+    """Strays per probe: ``+1 (6): 0, ...``; a probe that could not run says so. A MultiTask's, per
+    member: ``48 probes of 12 members: 0 strays`` (those with strays or not run named)."""
+    members = list(dict.fromkeys(probe.get("member") for probe in row["closure"]))
+    if members != [None]:
+        strays = sum(probe["strays"] for probe in row["closure"])
+        failed = sorted({probe["member"] for probe in row["closure"] if probe["strays"] or probe["error"]})
+        named = f" (in {', '.join(failed)})" if failed else ""
+        return f"{len(row['closure'])} probes of {len(members)} members: {strays:,} strays{named}"
     cells = []
     for probe in row["closure"]:
         label = probe["label"].split(" (", 1)[0].replace("train", "")  # "10x (run at 44: ...)" -> "10x"
@@ -224,7 +244,8 @@ def _score_cell(row: dict[str, Any]) -> str:
     cells = []
     for score in row["exact_match"].values():
         asked = f"{score['asked_length']} -> " if score["asked_length"] != score["length"] else ""
-        cells.append(f"{asked}{score['length']}: {score['exact_match']:.3f} ({score['problems']})")
+        member = f"{score['member']} " if "member" in score else ""
+        cells.append(f"{member}{asked}{score['length']}: {score['exact_match']:.3f} ({score['problems']})")
     return ", ".join(cells)
 
 
@@ -313,7 +334,10 @@ def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: 
         f"episode takes at most {args.max_episode_steps:,} steps (`asked -> run`), evaluation seed "
         "`seed_for(seed, 'evaluation')`. Adversarial: the task's families (`Task.adversarial_problems`) at "
         "those lengths, solved of posed (empty: a row run before the task declared them; Addition's "
-        "carry chains were the only ones then)."
+        "carry chains were the only ones then). MultiTask: one projected policy fit on every member's "
+        "verification set (each member at its own recipe's lengths, in the MultiTask env), certified "
+        "member by member (the same probes at each member's lengths), exact match per member at its "
+        f"first evaluation length on {args.long_problems:,} problems, no adversarial families."
     )
     parts = [table(rows), "\n".join(f"- {line}" for line in summary_lines(rows)), notes, context]
     return "\n\n".join([*parts, *runs_note(rows)])
@@ -323,9 +347,9 @@ def markdown(rows: Sequence[dict[str, Any]], args: argparse.Namespace, context: 
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    names = list(SINGLE_TASKS)
+    names = list(TASKS)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_tasks_flag(parser, names, "every single task")
+    add_tasks_flag(parser, names, "every task, MultiTask last")
     parser.add_argument(
         "--seeds",
         type=positive(int),
@@ -444,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     done = read_progress(progress) if args.resume else []
     rows = measured_rows(args.merge) if args.merge else [row for row in done if row["task"] in args.tasks]
     if args.merge:
-        args.tasks = [task for task in SINGLE_TASKS if any(row["task"] == task for row in rows)]
+        args.tasks = [task for task in TASKS if any(row["task"] == task for row in rows)]
     measured = {task: sum(row["task"] == task for row in rows) for task in args.tasks}
     finished = {(row["task"], row["seed"]) for row in rows}
     for task in [] if args.merge else args.tasks:
@@ -457,7 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with progress.open("a", encoding="utf-8") as handle:  # (a stopped run resumes from it)
                 handle.write(json.dumps(row) + "\n")
             rows.append(row)
-    rows = merge_rows(rows, folder, RESULTS_NAME, list(SINGLE_TASKS), args.update)
+    rows = merge_rows(rows, folder, RESULTS_NAME, list(TASKS), args.update)
     machine = machine_info()
     document = {
         "benchmark": "certification",

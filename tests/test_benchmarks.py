@@ -26,7 +26,7 @@ import gymnasium as gym
 import pytest
 
 from actformer_envs import demo
-from actformer_envs.tasks import TASKS
+from actformer_envs.tasks import SINGLE_TASKS, TASKS
 from benchmarks import common
 from benchmarks.common import SMOKE_BANNER
 
@@ -332,6 +332,25 @@ def test_certification_seeds_and_lengths() -> None:
     assert [e["problems"] for e in certification.eval_plan("Multiplication", 3, args)] == [100, 100]
     expression = certification.eval_plan("Expression", 2, args)
     assert [e["asked_length"] for e in expression] == [20, 200] and 20 < expression[1]["length"] < 200
+    assert args.tasks[-1] == "MultiTask" and certification.seeds_of("MultiTask", args) == 3
+    assert certification.train_length("MultiTask") == 6
+    members = certification.eval_plan("MultiTask", 6, args)
+    assert [e["member"] for e in members] == list(SINGLE_TASKS)
+    assert {e["problems"] for e in members} == {100}
+    assert members[2] == {"member": "Multiplication", "asked_length": 30, "length": 30, "problems": 100}
+    assert members[4]["length"] == 50  # Copy: 10 x 5
+
+
+def test_certification_multitask_closure_cell() -> None:
+    """A MultiTask row sums its members' probes, naming the members with strays."""
+    from benchmarks import certification
+
+    probe = {"label": "train+1", "length": 4, "strays": 0, "problems": 8, "exhaustive": True, "error": None}
+    row = {"closure": [{**probe, "member": name} for name in ("Copy", "Sort") for _ in range(4)]}
+    assert certification._closure_cell(row) == "8 probes of 2 members: 0 strays"
+    row["closure"][5]["strays"] = 3
+    assert certification._closure_cell(row) == "8 probes of 2 members: 3 strays (in Sort)"
+    assert certification._closure_cell({"closure": [{**probe, "member": None}]}) == "+1 (4): 0"
 
 
 def test_throughput_rewrites_readme_block(tmp_path: Path) -> None:

@@ -59,8 +59,8 @@ def small_set() -> ObservationSet:
     return obs_set
 
 
-def observation_space(**env_kwargs: Any) -> gym.spaces.Dict:
-    env = gym.make(COPY, max_length=3, **env_kwargs)
+def observation_space(env_id: str = COPY, **env_kwargs: Any) -> gym.spaces.Dict:
+    env = gym.make(env_id, max_length=3, **env_kwargs)
     try:
         return env.observation_space
     finally:
@@ -78,9 +78,13 @@ class LookupPolicy(ActformerPolicy):
     observation of ``obs_set`` and 0 elsewhere (off the set, all 0: the argmax is the first allowed
     action), then whatever ``logits`` sets for an observation (by its row's bytes)."""
 
-    def __init__(self, obs_set: ObservationSet, margin: float = 1.0) -> None:
+    def __init__(
+        self, obs_set: ObservationSet, margin: float = 1.0, env_id: str = COPY, **env_kwargs: Any
+    ) -> None:
         settings = obs_set.settings
-        space = observation_space(base=settings["base"], history_length=settings["history_length"])
+        space = observation_space(
+            env_id, base=settings["base"], history_length=settings["history_length"], **env_kwargs
+        )
         super().__init__(space, device="cpu")
         self.keys = obs_set.keys
         self.expert = {

@@ -64,7 +64,7 @@ def test_every_task_declares_a_text_format_and_the_built_in_ones_a_recipe() -> N
         assert isinstance(cls.text_format, TextFormat), name
     for name, cls in SINGLE_TASKS.items():
         assert isinstance(cls.recipe, Recipe), name
-    assert MultiTask.recipe is None  # trained as its single tasks
+    assert isinstance(MultiTask.recipe, Recipe)  # its members' sets, each at its own lengths
 
 
 def test_the_declared_formats() -> None:

@@ -245,6 +245,7 @@ class Probe:
 
     label: str  # "train+1", "train+2", "10x", ...
     length: int
+    member: str | None = None  # a MultiTask's member whose problems it ran (None: a plain task's)
     exhaustive: bool = False  # every problem of the length, else random ones
     problems: int = 0
     observations: int = 0  # distinct
@@ -376,14 +377,14 @@ def certify(
     say = log or (lambda line: None)
 
     projected = policy.projected
-    counts = set_plan(task_type, lengths, samples, cap, kwargs)
-    say(f"verification set: the expert on {_describe(lengths, counts, len(given))}")
+    parts = set_parts(task_type, lengths, samples, cap, kwargs, given)
+    say(f"verification set: the expert on {_provenance(parts)}")
     started = time.perf_counter()
-    obs_set = verification_set(task_type, lengths, counts, seed, cap, kwargs, projected, given)
+    obs_set, part_sets = whole_set(task_type, parts, seed, cap, kwargs, projected)
     verification = {
         "observations": len(obs_set),
-        "provenance": _describe(lengths, counts, len(given), seed),
-        "exhaustive": all(count is None for count in counts),
+        "provenance": _provenance(parts, seed),
+        "exhaustive": all(count is None for part in parts for count in part.counts),
         "episodes": obs_set.episodes,
         "visits": obs_set.visits,
         "growth": _growth(obs_set),
@@ -393,25 +394,16 @@ def certify(
         "keys": list(obs_set.keys),
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if any(part.member is not None for part in parts):
+        verification["members"] = {
+            part.member: {"train_lengths": part.lengths, "observations": len(part_set)}
+            for part, part_set in zip(parts, part_sets, strict=True)
+        }
 
     closure = []
-    for label, length, drawn in _probe_plan(max(lengths), samples, probe_samples, probe_multipliers):
-        every = label.startswith("train+") and _enumerable(task_type, length, cap, kwargs)
-        count = None if every else drawn
-        if not label.startswith("train+"):
-            wanted = length
-            length = affordable_length(
-                task_type, length, max(lengths) + 2, PROBE_EPISODE_STEPS, seed, **kwargs
-            )
-            steps = mean_episode_steps(task_type, length, seed, **kwargs)
-            count = max(1, min(drawn, int(PROBE_STEPS // steps)))
-            if length != wanted:
-                label = (
-                    f"{label} (run at {length}: episodes of {wanted} exceed {PROBE_EPISODE_STEPS:,} steps)"
-                )
-        say(f"closure: {_describe([length], [count], 0)} ({label})")
-        closure.append(
-            _probe(task_type, obs_set, label, length, count, seed + length, cap, kwargs, projected)
+    for part, part_set in zip(parts, part_sets, strict=True):
+        closure += _closure(
+            task_type, part, part_set, samples, probe_samples, probe_multipliers, seed, cap, say
         )
 
     say(f"greedy agreement on {len(obs_set)} observations, two batch compositions")
@@ -421,7 +413,11 @@ def certify(
     if len(agreement.disagreements):
         index = int(agreement.disagreements[0])
         say(f"counterexample: replaying the episode where observation {index} was first seen")
-        found = counterexample(policy, task_type, obs_set, index, given)
+        for part, part_set in zip(parts, part_sets, strict=True):  # (the member whose set holds it)
+            if index < len(part_set):
+                found = counterexample(policy, task_type, part_set, index, part.given)
+                break
+            index -= len(part_set)
     return Certificate(
         task=task_type.name,
         settings={k: v for k, v in obs_set.settings.items() if k not in ("min_length", "max_length")},
@@ -438,12 +434,55 @@ def certify(
         verification=verification,
         closure=closure,
         agreement=agreement,
-        assumptions=_assumptions(obs_set, closure, agreement, lengths, counts, len(given)),
+        assumptions=_assumptions(obs_set, closure, agreement, _provenance(parts)),
         verdict="not certified" if reasons else "certified",
         reasons=reasons,
         counterexample=found,
         observation_set=obs_set,
     )
+
+
+def _closure(
+    task_type: TaskType,
+    part: SetPart,
+    obs_set: ObservationSet,
+    samples: int,
+    probe_samples: int,
+    probe_multipliers: Sequence[int],
+    seed: int,
+    cap: int,
+    say: Callable[[str], None],
+) -> list[Probe]:
+    """The closure probes of one part of the set: its longest length + 1 and + 2, and multiples."""
+    probes, top, kwargs = [], max(part.lengths), part.kwargs
+    of = "" if part.member is None else f"{part.member} "
+    for label, length, drawn in _probe_plan(top, samples, probe_samples, probe_multipliers):
+        every = label.startswith("train+") and _enumerable(task_type, length, cap, kwargs)
+        count = None if every else drawn
+        if not label.startswith("train+"):
+            wanted = length
+            length = affordable_length(task_type, length, top + 2, PROBE_EPISODE_STEPS, seed, **kwargs)
+            steps = mean_episode_steps(task_type, length, seed, **kwargs)
+            count = max(1, min(drawn, int(PROBE_STEPS // steps)))
+            if length != wanted:
+                label = (
+                    f"{label} (run at {length}: episodes of {wanted} exceed {PROBE_EPISODE_STEPS:,} steps)"
+                )
+        say(f"closure: {of}{_describe([length], [count], 0)} ({label})")
+        probe = _probe(
+            task_type,
+            obs_set,
+            label,
+            length,
+            count,
+            seed + length,
+            cap,
+            kwargs,
+            obs_set.settings["projected"],
+        )
+        probe.member = part.member
+        probes.append(probe)
+    return probes
 
 
 def _check_arguments(
@@ -475,6 +514,95 @@ def set_plan(
     """Per training length, how its problems join the verification set: None, every one (the task
     enumerates at most ``cap`` of them), else ``samples`` random ones."""
     return [None if _enumerable(task_type, n, cap, kwargs) else samples for n in lengths]
+
+
+@dataclass(frozen=True)
+class SetPart:
+    """One share of a verification set: a plain task's problems (``member`` None), or those of one
+    member of a MultiTask, posed in a MultiTask of that member alone (the same observations, its
+    task id included) at the training lengths up to its recipe's ``certified_length``."""
+
+    member: str | None
+    lengths: list[int]
+    counts: list[int | None]  # per length: None, every problem; else that many random ones
+    kwargs: dict[str, Any]  # the env's settings for it (a member's: ``tasks=(member,)``)
+    given: list[Any]  # the given problems that are its
+
+
+def set_parts(
+    task_type: TaskType,
+    lengths: Sequence[int],
+    samples: int,
+    cap: int,
+    kwargs: Mapping[str, Any],
+    given: Sequence[Any] = (),
+) -> list[SetPart]:
+    """How a verification set is made (:func:`whole_set`): a plain task's, one part at ``lengths``
+    (:func:`set_plan`); a MultiTask's, one part per member at the ``lengths`` up to the member's
+    recipe's ``certified_length`` (all of them for a member without a recipe), its given problems
+    the ``(member, problem)`` pairs of ``given``. ``ValueError`` for a given pair of no member."""
+    if not issubclass(task_type, MultiTask):
+        counts = set_plan(task_type, lengths, samples, cap, kwargs)
+        return [SetPart(None, list(lengths), counts, dict(kwargs), list(given))]
+    config = EnvConfig.for_task(task_type, max_length=max(lengths), **kwargs)
+    members = [member for member in task_type(config.base, **config.task_options).mixture.members]
+    names = [member.name for member in members]
+    stray = [p for p in given if not (isinstance(p, (tuple, list)) and len(p) == 2 and p[0] in names)]
+    if stray:
+        raise ValueError(f"problems must be (member, problem) pairs of the members {names}, got {stray[0]!r}")
+    parts = []
+    for member in members:
+        top = max(lengths) if member.recipe is None else member.recipe.certified_length
+        own = [n for n in lengths if n <= top] or [min(lengths)]
+        own_kwargs = {**kwargs, "tasks": (member.name,)}
+        counts = set_plan(task_type, own, samples, cap, own_kwargs)
+        parts.append(SetPart(member.name, own, counts, own_kwargs, [p for p in given if p[0] == member.name]))
+    return parts
+
+
+def whole_set(
+    task_type: TaskType,
+    parts: Sequence[SetPart],
+    seed: int,
+    cap: int,
+    kwargs: Mapping[str, Any],
+    projected: bool = False,
+) -> tuple[ObservationSet, list[ObservationSet]]:
+    """The verification set of ``parts`` (:func:`set_parts`), and each part's own
+    (:func:`verification_set`): a MultiTask's is its members' sets in order, one set of the env of
+    ``kwargs`` (rows of two members never coincide: their task ids differ)."""
+    sets = [
+        verification_set(task_type, part.lengths, part.counts, seed, cap, part.kwargs, projected, part.given)
+        for part in parts
+    ]
+    if all(part.member is None for part in parts):
+        return sets[0], sets
+    offsets = np.cumsum([0, *(each.episodes for each in sets[:-1])])
+    first = sets[0]
+    whole = replace(
+        first,
+        rows=np.concatenate([each.rows for each in sets]),
+        expert_actions=np.concatenate([each.expert_actions for each in sets]),
+        action_masks=np.concatenate([each.action_masks for each in sets]),
+        episode=np.concatenate([each.episode + offset for each, offset in zip(sets, offsets, strict=True)]),
+        step=np.concatenate([each.step for each in sets]),
+        sources=[
+            {**source, "member": part.member}
+            for part, each in zip(parts, sets, strict=True)
+            for source in each.sources
+        ],
+        episodes=sum(each.episodes for each in sets),
+        visits=sum(each.visits for each in sets),
+        expert_failures=sum(each.expert_failures for each in sets),
+        conflicts=sum(each.conflicts for each in sets),
+        settings={
+            **first.settings,
+            "tasks": kwargs.get("tasks"),
+            "min_length": min(each.settings["min_length"] for each in sets),
+            "max_length": max(each.settings["max_length"] for each in sets),
+        },
+    )
+    return whole, sets
 
 
 def verification_set(
@@ -662,7 +790,9 @@ def _reasons(obs_set: ObservationSet, closure: Sequence[Probe], agreement: Agree
             "(it is not a function of the observation)"
         )
     for probe in closure:
-        where = f"length {probe.length} ({probe.label})"
+        where = (
+            "" if probe.member is None else f"{probe.member} "
+        ) + f"length {probe.length} ({probe.label})"
         if probe.error is not None:
             reasons.append(f"closure not checked at {where}: {probe.error}")
             continue
@@ -696,21 +826,25 @@ def _reasons(obs_set: ObservationSet, closure: Sequence[Probe], agreement: Agree
 
 
 def _assumptions(
-    obs_set: ObservationSet,
-    closure: Sequence[Probe],
-    agreement: Agreement,
-    lengths: Sequence[int],
-    counts: Sequence[int | None],
-    given: int,
+    obs_set: ObservationSet, closure: Sequence[Probe], agreement: Agreement, provenance: str
 ) -> list[str]:
-    """What the certificate rests on, as checked."""
+    """What the certificate rests on, as checked (``provenance``: where the set comes from)."""
     probed = [p for p in closure if p.error is None]
-    probes = _describe([p.length for p in probed], [None if p.exhaustive else p.problems for p in probed], 0)
+    members = list(dict.fromkeys(p.member for p in probed))
+    probes = "; ".join(
+        ("" if member is None else f"{member}: ")
+        + _describe(
+            [p.length for p in probed if p.member == member],
+            [None if p.exhaustive else p.problems for p in probed if p.member == member],
+            0,
+        )
+        for member in members
+    )
     solved = obs_set.episodes + sum(p.problems for p in probed)
     failures = obs_set.expert_failures + sum(p.expert_failures for p in probed)
     sampled = any(p.exhaustive is False for p in probed)
     return [
-        f"closure as checked: the set comes from {_describe(lengths, counts, given)}; beyond the training "
+        f"closure as checked: the set comes from {provenance}; beyond the training "
         f"lengths, {probes or 'nothing'} showed no observation outside it"
         + (" (a sample: a stray on a problem not drawn would escape the check)" if sampled else ""),
         "the policy is a deterministic function of the observation: checked as identical greedy actions "
@@ -718,6 +852,15 @@ def _assumptions(
         f"the expert is correct as tested: it is checked to solve the {solved} problems run "
         f"(failures: {failures}) and to choose one action per observation",
     ]
+
+
+def _provenance(parts: Sequence[SetPart], seed: int | None = None) -> str:
+    """Which problems a set comes from, member by member for a MultiTask (:func:`_describe`)."""
+    return "; ".join(
+        ("" if part.member is None else f"{part.member}: ")
+        + _describe(part.lengths, part.counts, len(part.given), seed)
+        for part in parts
+    )
 
 
 def _describe(
@@ -745,6 +888,8 @@ def _growth(obs_set: ObservationSet) -> dict[str, int]:
     for source in obs_set.sources:
         count = int(source.get("count", source.get("samples", 0)))
         label = "given" if source.get("problems") == "given" else str(source.get("length"))
+        if source.get("member") is not None:
+            label = f"{source['member']} {label}"
         seen = (obs_set.episode >= first) & (obs_set.episode < first + count)
         growth[label] = growth.get(label, 0) + int(np.count_nonzero(seen))
         first += count
@@ -959,7 +1104,8 @@ def format_certificate(certificate: Certificate, source: str) -> str:
         "closure:",
     ]
     for probe in c.closure:
-        where = f"  length {probe.length:>6} ({probe.label}):"
+        of = "" if probe.member is None else f"{probe.member}, "
+        where = f"  {of}length {probe.length:>6} ({probe.label}):"
         if probe.error is not None:
             lines.append(f"{where} not checked: {probe.error}")
         else:

@@ -18,7 +18,7 @@ import tyro
 
 from actformer_envs.checks import check_int, check_number
 from actformer_envs.config import EnvConfig
-from actformer_envs.tasks import TASKS
+from actformer_envs.tasks import TASKS, MultiTask
 from actformer_envs.tasks.registry import env_id
 from actformer_envs.verification import SET_CAP, SET_SAMPLES
 
@@ -434,17 +434,19 @@ def recipe_settings(task: str) -> dict[str, Any]:
     lengths 1..``certified_length`` until greedy agreement is 100% with margin ``fit_margin``, then
     certified; no expert pairs, no DAgger, no RL (RL cannot improve a certified policy, and the
     certificate is about the fit; ``--total-steps N`` adds N env-steps of it, rolled back if they
-    cost agreement). Evaluation at the recipe's lengths. A task without a recipe (MultiTask): the
-    defaults."""
+    cost agreement). Evaluation at the recipe's lengths. MultiTask: its members' sets, each at its
+    own recipe's lengths (``train.certify.set_parts``). A task without a recipe: the defaults."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
-    recipe = TASKS[task].recipe
+    task_type = TASKS[task]
+    recipe = task_type.recipe
     if recipe is None:
         return {"task": task}
+    members = task_type.catalogue.values() if issubclass(task_type, MultiTask) else [task_type]
     return {
         "task": task,
         "max_length": recipe.certified_length,
-        "projected": TASKS[task].reads is not None,  # (a task of yours may declare no reads)
+        "projected": all(member.reads is not None for member in members),  # (yours may declare none)
         "fit_set": True,
         "imitation_pairs": 0,
         "total_steps": 0,

@@ -23,7 +23,7 @@ from actformer_envs.rollout import Rollout
 from actformer_envs.verification import ObservationSet
 from actformer_gym.agents.actformer import ActformerPolicy
 from actformer_gym.train.algorithms import LOSS_KEYS, make_algorithm
-from actformer_gym.train.certify import greedy_agreement, set_plan, verification_set
+from actformer_gym.train.certify import greedy_agreement, set_parts, whole_set
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.curriculum import Curriculum
 from actformer_gym.train.dagger import dagger
@@ -181,9 +181,9 @@ class Trainer:
             task = task_class(c.env.task)
             lengths = list(range(c.env.min_length, c.env.length_cap + 1))
             kwargs = {"obs_mode": c.env.obs_mode, "history_length": c.env.history_length}
-            counts = set_plan(task, lengths, c.imitation.set_samples, c.imitation.set_cap, kwargs)
-            self._verification_set = verification_set(
-                task, lengths, counts, 0, c.imitation.set_cap, kwargs, projected=self.policy.projected
+            parts = set_parts(task, lengths, c.imitation.set_samples, c.imitation.set_cap, kwargs)
+            self._verification_set, _ = whole_set(
+                task, parts, 0, c.imitation.set_cap, kwargs, projected=self.policy.projected
             )
         return self._verification_set
 

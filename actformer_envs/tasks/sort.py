@@ -10,6 +10,7 @@ from actformer_envs.reads import ExpertReads
 from actformer_envs.symbols import BLANK
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
+from actformer_envs.tasks.text import SymbolString
 
 _READ = instruction_index("READ P0->R2")
 _CMP_LOW = instruction_index("CMP R0,R2")
@@ -99,6 +100,7 @@ class Sort(SequenceTask):
             ("symbols[P0.right]", "symbols[P2.under]"),  # P0 just left of P2 (a low pass's end)
         ),
     )
+    text_format = SymbolString()
     # Long episodes: more expert data and no history (see ``Recipe``).
     # Its projected set closes from length 6 (every row of up to 5 symbols shows 1,394 observations;
     # 10,000 random rows of 6 add the 4 that longer rows show too; none new at 7, 8, 60 or 600).

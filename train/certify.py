@@ -545,7 +545,7 @@ def set_parts(
         counts = set_plan(task_type, lengths, samples, cap, kwargs)
         return [SetPart(None, list(lengths), counts, dict(kwargs), list(given))]
     config = EnvConfig.for_task(task_type, max_length=max(lengths), **kwargs)
-    members = [member for member in task_type(config.base, **config.task_options).mixture.members]
+    members = list(task_type(config.base, **config.task_options).mixture.members)
     names = [member.name for member in members]
     stray = [p for p in given if not (isinstance(p, (tuple, list)) and len(p) == 2 and p[0] in names)]
     if stray:

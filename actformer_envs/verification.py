@@ -124,8 +124,8 @@ def expert_observations(
         env_kwargs["max_length"] = max(sizes, default=1)
     config = EnvConfig.for_task(task_type, **env_kwargs)
     collector = _Collector(task_type, config, batch, projected)
-    if enumerated is not None and collector.lays_out(enumerated):
-        collector.run_enumeration(enumerated)
+    if enumerated is not None:
+        collector.run_all(enumerated)
     else:
         for start in range(0, len(explicit), batch):
             collector.run(problems=explicit[start : start + batch])
@@ -191,22 +191,44 @@ def enumerable(
     and the task's own options), if the task enumerates them and they number at most ``cap``; else
     None. A MultiTask of one member (``tasks=[name]``) enumerates that member's problems, as the
     ``(name, problem)`` pairs it poses; one of several members: None."""
+    return _family(task, length, cap, env_kwargs, covering=False)
+
+
+def covering(
+    task: str | type[Task] | type[MultiTask], length: int, cap: int = ENUMERATION_CAP, **env_kwargs: Any
+) -> Enumeration | None:
+    """The env's task's covering problems of ``length`` (``Task.covering_problems``: what a
+    verification set runs in full besides its random problems of a length), as :func:`enumerable`
+    gives every problem; None where the task has none, or more than ``cap``."""
+    return _family(task, length, cap, env_kwargs, covering=True)
+
+
+def _family(
+    task: str | type[Task] | type[MultiTask],
+    length: int,
+    cap: int,
+    env_kwargs: dict[str, Any],
+    covering: bool,
+) -> Enumeration | None:
+    """Every problem of ``length`` (``Task.all_problems``) or its covering ones, of the env's task:
+    :func:`enumerable` and :func:`covering`."""
     task_type = task_class(task)
     settings = {key: value for key, value in env_kwargs.items() if key not in ("min_length", "max_length")}
     config = EnvConfig.for_task(task_type, max_length=max(length, 1), **settings)
     made = task_type(config.base, **config.task_options)
     if isinstance(made, MultiTask):
-        return _member_problems(made, length, cap)
-    return made.all_problems(length, cap)
+        return _member_problems(made, length, cap, covering)
+    return made.covering_problems(length, cap) if covering else made.all_problems(length, cap)
 
 
-def _member_problems(task: MultiTask, length: int, cap: int) -> Enumeration | None:
-    """A MultiTask of one member: that member's problems of ``length`` as ``(name, problem)`` pairs,
-    laid out as the member lays them out (a mixture of one member has its rows)."""
+def _member_problems(task: MultiTask, length: int, cap: int, covering: bool) -> Enumeration | None:
+    """A MultiTask of one member: that member's problems of ``length`` (every one, or its covering
+    ones) as ``(name, problem)`` pairs, laid out as the member lays them out (a mixture of one member
+    has its rows)."""
     if len(task.mixture.members) != 1:
         return None
     member = task.mixture.members[0]
-    inner = member.all_problems(length, cap)
+    inner = member.covering_problems(length, cap) if covering else member.all_problems(length, cap)
     if inner is None:
         return None
 
@@ -248,16 +270,21 @@ def collect(
     cap: int = ENUMERATION_CAP,
     batch: int = BATCH,
     projected: bool = False,
+    with_covering: bool = False,
     **env_kwargs: Any,
 ) -> ObservationSet:
     """One set from each of ``lengths`` in turn: every problem of it where its entry of ``samples``
     is None (``Task.all_problems``, at most ``cap`` of them), else that many random problems (one
     generator seeded by ``seed`` draws their seeds, over the sampled lengths in order, as
-    :func:`expert_observations` draws them). ``env_kwargs`` as :func:`expert_observations`'.
+    :func:`expert_observations` draws them), and with ``with_covering`` then the task's covering
+    problems of the length (:func:`covering`, if any, at most ``cap``): a verification set's.
+    ``env_kwargs`` as :func:`expert_observations`'.
 
     The sources say which: ``{"problems": "all", "length": n, "count": ...}``, whose episode ``e``
-    (counted from the source's first) is ``all_problems(n)[e]``, or ``{"length": n, "samples": k,
-    "seed": s}``. ``ValueError`` naming ``samples`` where a length's problems are not enumerable.
+    (counted from the source's first) is ``all_problems(n)[e]``; ``{"length": n, "samples": k,
+    "seed": s}``; ``{"problems": "covering", "length": n, "count": ...}``, whose episode ``e`` is
+    ``covering_problems(n)[e]``. ``ValueError`` naming ``samples`` where a length's problems are not
+    enumerable.
     """
     if len(samples) != len(lengths) or not len(lengths):
         raise ValueError(f"samples must hold one entry per length ({len(lengths)}), got {len(samples)}")
@@ -277,17 +304,19 @@ def collect(
                     f"samples must give a count for length {length}: {task_type.name} does not enumerate "
                     f"its problems of that length within cap={cap}"
                 )
-            if collector.lays_out(enumeration):
-                collector.run_enumeration(enumeration)
-            else:
-                for start in range(0, len(enumeration), batch):
-                    collector.run(problems=enumeration[start : start + batch])
+            collector.run_all(enumeration)
             collector.sources.append({"problems": "all", "length": int(length), "count": len(enumeration)})
         else:
             for start in range(0, count, batch):
                 size = min(batch, count - start)
                 collector.run(lengths=np.full(size, length), seeds=random.integers(2**63, size=size))
             collector.sources.append({"length": int(length), "samples": int(count), "seed": int(seed)})
+            family = covering(task, int(length), cap, **env_kwargs) if with_covering else None
+            if family is not None:
+                collector.run_all(family)
+                collector.sources.append(
+                    {"problems": "covering", "length": int(length), "count": len(family)}
+                )
     return collector.result()
 
 
@@ -436,6 +465,15 @@ class _Collector:
             and task.options == members[0].options
             and enumeration.length <= self.config.max_length
         )
+
+    def run_all(self, enumeration: Enumeration) -> None:
+        """Run every problem of ``enumeration``: laid out a batch at a time where it lays out what
+        this env would pose (:meth:`lays_out`), else posed one by one."""
+        if self.lays_out(enumeration):
+            self.run_enumeration(enumeration)
+        else:
+            for start in range(0, len(enumeration), self.batch):
+                self.run(problems=enumeration[start : start + self.batch])
 
     def run_enumeration(self, enumeration: Enumeration) -> None:
         """Run every problem of ``enumeration``, ``batch`` at a time, laid out by its ``pose_at``."""

@@ -18,8 +18,9 @@ from actformer_envs.config import EnvConfig
 from actformer_envs.episodes import Episodes
 from actformer_envs.set_cache import load_set, save_set
 from actformer_envs.tasks import SINGLE_TASKS, MultiTask
-from actformer_envs.verification import collect, enumerable, expert_observations, new_observations
-from actformer_gym.train.certify import certify, set_parts, whole_set
+from actformer_envs.tasks.sort import Sort
+from actformer_envs.verification import collect, covering, enumerable, expert_observations, new_observations
+from actformer_gym.train.certify import certify, episode_source, set_parts, whole_set
 
 MULTITASK = "Actformer/MultiTask-v0"
 MEMBERS = ("Copy", "Reverse")
@@ -67,6 +68,22 @@ def test_a_one_member_multitask_enumerates_its_members_problems() -> None:
     every = enumerable(MultiTask, 3, tasks=["Copy"], base=2)
     assert every is not None and len(every) == 8 and every[5] == ("Copy", [1, 0, 1])
     assert enumerable(MultiTask, 3, tasks=list(MEMBERS), base=2) is None  # (a member per problem)
+
+
+def test_a_members_covering_problems_join_its_part_of_the_set() -> None:
+    """Sort's part at a sampled length runs Sort's covering problems, as ``(Sort, row)`` pairs laid out
+    in the one-member MultiTask: the part holds what the single task's set holds, its sources say so,
+    and a covering episode is regenerated from them."""
+    settings = {"base": 4, "history_length": 0, "tasks": ("Sort",)}
+    parts = set_parts(MultiTask, [6], 1, 3000, settings)
+    assert [(part.member, part.counts, part.covering) for part in parts] == [("Sort", [1], [2536])]
+    whole, _ = whole_set(MultiTask, parts, 0, 3000, settings, projected=True)
+    assert whole.sources[-1] == {"problems": "covering", "length": 6, "count": 2536, "member": "Sort"}
+    single = collect("Sort", [6], [1], cap=3000, with_covering=True, base=4, history_length=0, projected=True)
+    assert len(whole) == len(single) and whole.episodes == single.episodes == 2537
+    family = covering(MultiTask, 6, 3000, **settings)
+    assert family is not None and family[7] == ("Sort", Sort(4).covering_problems(6)[7])
+    assert episode_source(whole, (), 1 + 7, task=MultiTask) == {"problem": family[7], "length": 6, "index": 7}
 
 
 def test_the_set_is_the_members_sets_posed_in_the_multitask(small_set: Any) -> None:

@@ -1,8 +1,10 @@
-"""Sort beyond the battery: the row stays a permutation of the input, and an in-place task keeps the
-shaping credit of the cells that start in place."""
+"""Sort beyond the battery: the row stays a permutation of the input, an in-place task keeps the
+shaping credit of the cells that start in place, and its covering problems (every row over at most
+three symbols) give a verification set what every row of the length gives."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import gymnasium as gym
@@ -12,6 +14,9 @@ from helpers import run_expert
 
 from actformer_envs import instruction_index
 from actformer_envs.symbols import BLANK
+from actformer_envs.tasks.copy import Copy
+from actformer_envs.tasks.sort import Sort, few_valued_count
+from actformer_envs.verification import collect, new_observations
 
 
 def test_halting_on_a_sorted_input_earns_the_success_reward() -> None:
@@ -78,3 +83,50 @@ def test_the_expert_places_a_symbol_on_the_machines_compare_flag() -> None:
         if terminated or truncated:
             break
     assert info["is_success"] and len(seen) == 6
+
+
+# -- the covering problems of a verification set ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("base", "length"), [(4, 1), (4, 3), (5, 6), (10, 4), (3, 4), (2, 5)])
+def test_covering_problems_are_every_row_over_at_most_three_symbols(base: int, length: int) -> None:
+    """Counted and listed against itertools: each row once, of ``length`` symbols, at most three of
+    them distinct (every row where the base is 3 or less), posed by the batch as ``encode`` poses it."""
+    sort = Sort(base)
+    family = sort.covering_problems(length)
+    assert family is not None
+    expected = {row for row in itertools.product(range(base), repeat=length) if len(set(row)) <= 3}
+    listed = [tuple(problem) for problem in family]
+    assert len(listed) == len(family) == len(expected) and set(listed) == expected
+    some = np.unique(np.linspace(0, len(family) - 1, 50).astype(np.int64))
+    batch = family.pose_at(some, sort.width(length))
+    for i, index in enumerate(some.tolist()):
+        one = sort.encode(family[index], sort.width(length))
+        assert np.array_equal(one.scratchpad[0], batch.scratchpad[i])
+        assert one.program_length[0] == batch.program_length[i]
+
+
+def test_covering_problems_counts_and_cap() -> None:
+    sort = Sort(10)
+    assert few_valued_count(10, 6, 3) == 67_600 and few_valued_count(10, 7, 3) == 222_400
+    family = sort.covering_problems(6, cap=67_600)
+    assert family is not None and len(family) == 67_600
+    assert sort.covering_problems(6, cap=67_599) is None
+    assert sort.covering_problems(600, cap=10**7) is None  # counted, never listed
+    assert Copy(10).covering_problems(3) is None  # the default: no family
+
+
+def test_with_its_covering_problems_one_random_row_gives_the_set_of_every_row() -> None:
+    """Base 4, projected, lengths 1..6, length 6 sampled (4,096 rows, over the cap): one random row of
+    6 misses an observation that the rows of 6 show; with the covering problems any such sample gives
+    the set of every row of 6, whatever its seed."""
+    settings = {"base": 4, "history_length": 0, "projected": True}
+    every = collect("Sort", range(1, 7), [None] * 6, cap=4096, **settings)
+    sampled = [None] * 5 + [1]
+    alone = collect("Sort", range(1, 7), sampled, cap=3000, **settings)
+    assert len(new_observations(alone, every)) >= 1
+    for seed in (0, 1):
+        covered = collect("Sort", range(1, 7), sampled, seed=seed, cap=3000, with_covering=True, **settings)
+        assert covered.sources[-1] == {"problems": "covering", "length": 6, "count": 2536}
+        assert len(new_observations(covered, every)) == len(new_observations(every, covered)) == 0
+        assert covered.expert_failures == covered.conflicts == 0

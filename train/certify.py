@@ -58,6 +58,7 @@ from actformer_envs.verification import (
     ObservationSet,
     affordable_length,
     collect,
+    covering,
     enumerable,
     expert_observations,
     mean_episode_steps,
@@ -527,6 +528,7 @@ class SetPart:
     counts: list[int | None]  # per length: None, every problem; else that many random ones
     kwargs: dict[str, Any]  # the env's settings for it (a member's: ``tasks=(member,)``)
     given: list[Any]  # the given problems that are its
+    covering: list[int]  # per length: the task's covering problems run besides the random ones
 
 
 def set_parts(
@@ -543,7 +545,8 @@ def set_parts(
     the ``(member, problem)`` pairs of ``given``. ``ValueError`` for a given pair of no member."""
     if not issubclass(task_type, MultiTask):
         counts = set_plan(task_type, lengths, samples, cap, kwargs)
-        return [SetPart(None, list(lengths), counts, dict(kwargs), list(given))]
+        extra = _covering_counts(task_type, lengths, counts, cap, kwargs)
+        return [SetPart(None, list(lengths), counts, dict(kwargs), list(given), extra)]
     config = EnvConfig.for_task(task_type, max_length=max(lengths), **kwargs)
     members = list(task_type(config.base, **config.task_options).mixture.members)
     names = [member.name for member in members]
@@ -556,8 +559,26 @@ def set_parts(
         own = [n for n in lengths if n <= top] or [min(lengths)]
         own_kwargs = {**kwargs, "tasks": (member.name,)}
         counts = set_plan(task_type, own, samples, cap, own_kwargs)
-        parts.append(SetPart(member.name, own, counts, own_kwargs, [p for p in given if p[0] == member.name]))
+        mine = [p for p in given if p[0] == member.name]
+        extra = _covering_counts(task_type, own, counts, cap, own_kwargs)
+        parts.append(SetPart(member.name, own, counts, own_kwargs, mine, extra))
     return parts
+
+
+def _covering_counts(
+    task_type: TaskType,
+    lengths: Sequence[int],
+    counts: Sequence[int | None],
+    cap: int,
+    kwargs: Mapping[str, Any],
+) -> list[int]:
+    """Per training length, the task's covering problems a verification set runs there: at a
+    sampled length, its ``covering_problems`` (at most ``cap``); else none."""
+    families = [
+        None if count is None else covering(task_type, n, cap, **kwargs)
+        for n, count in zip(lengths, counts, strict=True)
+    ]
+    return [0 if family is None else len(family) for family in families]
 
 
 def whole_set(
@@ -616,7 +637,8 @@ def verification_set(
     given: Sequence[Any] = (),
 ) -> ObservationSet:
     """The verification set of a task trained at ``lengths``: the expert's distinct observations on
-    the problems ``counts`` says (:func:`set_plan`), seeded by ``seed``, plus any ``given`` problems;
+    the problems ``counts`` says (:func:`set_plan`), seeded by ``seed``, and at each sampled length
+    the task's covering problems (``Task.covering_problems``), plus any ``given`` problems;
     as the expert reads them with ``projected``. ``kwargs``: the env's observation settings.
     ``certify`` and imitation's fit on the set (``train.set_fit``) build it the same way.
 
@@ -640,6 +662,7 @@ def verification_set(
         cap=cap,
         batch=BATCH,
         projected=projected,
+        with_covering=True,
         min_length=min(lengths),
         **kwargs,
     )
@@ -858,15 +881,20 @@ def _provenance(parts: Sequence[SetPart], seed: int | None = None) -> str:
     """Which problems a set comes from, member by member for a MultiTask (:func:`_describe`)."""
     return "; ".join(
         ("" if part.member is None else f"{part.member}: ")
-        + _describe(part.lengths, part.counts, len(part.given), seed)
+        + _describe(part.lengths, part.counts, len(part.given), seed, part.covering)
         for part in parts
     )
 
 
 def _describe(
-    lengths: Sequence[int], counts: Sequence[int | None], given: int, seed: int | None = None
+    lengths: Sequence[int],
+    counts: Sequence[int | None],
+    given: int,
+    seed: int | None = None,
+    covering: Sequence[int] = (),
 ) -> str:
-    """Which problems: "every problem of length 1, 2; 10000 random problems of length 3 (seed 0)"."""
+    """Which problems: "every problem of length 1, 2; 10000 random problems of length 3 (seed 0);
+    the 5000 covering problems of length 3" (``covering``: per length, ``Task.covering_problems``)."""
     every = [n for n, count in zip(lengths, counts, strict=True) if count is None]
     sampled: dict[int, list[int]] = {}
     for n, count in zip(lengths, counts, strict=True):
@@ -875,6 +903,11 @@ def _describe(
     parts = [f"every problem of length {_span(every)}"] if every else []
     drawn = f" (seed {seed})" if seed is not None else ""
     parts += [f"{count} random problems of length {_span(ns)}{drawn}" for count, ns in sampled.items()]
+    parts += [
+        f"the {count} covering problems of length {n}"
+        for n, count in zip(lengths, covering, strict=False)
+        if count
+    ]
     if given:
         parts.append(f"{given} given problems")
     return "; ".join(parts)
@@ -916,13 +949,14 @@ def episode_source(
     """The problem of episode ``episode`` of ``obs_set`` (numbered in generation order, over its
     sources in order): ``{"problem": p}`` for one of the given ``problems``; ``{"problem": p,
     "length": n, "index": i}`` for problem ``i`` of every problem of length ``n``
-    (``Task.all_problems`` of ``task``, default the set's); ``{"length": n, "problem_seed": s}`` for
+    (``Task.all_problems`` of ``task``, default the set's) or of its covering problems of length
+    ``n`` (``Task.covering_problems``); ``{"length": n, "problem_seed": s}`` for
     a random one, its seed drawn again as the set drew it (one generator seeded with the set's seed,
     over the sampled lengths in order, ``batch`` problems at a time). ``ValueError`` if the set's
     sources do not reach that episode."""
     offset, random = 0, None
     for source in obs_set.sources:
-        if source.get("problems") in ("given", "all"):
+        if source.get("problems") in ("given", "all", "covering"):
             count = int(source["count"])
             if offset <= episode < offset + count:
                 if source["problems"] == "given":
@@ -933,7 +967,8 @@ def episode_source(
                     for k, v in obs_set.settings.items()
                     if k not in ("min_length", "max_length", "projected")
                 }
-                every = enumerable(task or obs_set.task, length, count, **settings)
+                family = covering if source["problems"] == "covering" else enumerable
+                every = family(task or obs_set.task, length, count, **settings)
                 if every is None or len(every) != count:
                     break
                 return {"problem": every[episode - offset], "length": length, "index": episode - offset}

@@ -203,6 +203,14 @@ class Task(ABC):
             return None
         return self._enumerate(length, count)
 
+    def covering_problems(self, length: int, cap: int = ENUMERATION_CAP) -> Enumeration | None:
+        """A family of problems of ``length`` that a verification set runs in full where it samples
+        the length (too many problems to run them all): problems on which the expert makes the
+        observations that random problems show rarely, so that a set holds them whatever its sample
+        (Sort: every row over at most three distinct symbols). None: no such family (the default),
+        or more than ``cap`` problems in it."""
+        return None
+
     def adversarial_problems(self, length: int) -> list[Any]:
         """Problems of ``length`` (``problem_length``) built to stress the procedure where random
         problems rarely do (Addition's longest carry chains, Sort's reversed input, one symbol

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, P1, P2, ObservationView
 from actformer_envs.reads import ExpertReads
 from actformer_envs.symbols import BLANK
+from actformer_envs.tasks.base import ENUMERATION_CAP, Enumeration, Problems, index_digits
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
 from actformer_envs.tasks.text import SymbolString
@@ -26,6 +30,8 @@ _SETUP_TOP = instruction_index("INC R1")
 _LOW_DONE = instruction_index("INC R0")
 _HIGH_DONE = instruction_index("DEC R1")
 _HALT = instruction_index("HALT")
+#: Distinct symbols of the rows in Sort's covering problems (``Sort.covering_problems``).
+COVERING_VALUES = 3
 
 
 class Sort(SequenceTask):
@@ -102,8 +108,8 @@ class Sort(SequenceTask):
     )
     text_format = SymbolString()
     # Long episodes: more expert data and no history (see ``Recipe``).
-    # Its projected set closes from length 6 (every row of up to 5 symbols shows 1,394 observations;
-    # 10,000 random rows of 6 add the 4 that longer rows show too; none new at 7, 8, 60 or 600).
+    # Its projected set closes from length 6: every row of up to 5 symbols shows 1,394 observations,
+    # the rows of 6 add 4 (``covering_problems``), and longer rows show none new (7, 8, 60, 600).
     recipe = Recipe(5, (5, 50, 500), 200, expert_pairs=60_000, history_length=0, certify_length=6)
     rows = ("IN",)
     output_row = 0
@@ -119,6 +125,30 @@ class Sort(SequenceTask):
 
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.sort(inputs, axis=1)  # BLANK sorts after every digit
+
+    def covering_problems(self, length: int, cap: int = ENUMERATION_CAP) -> Enumeration | None:
+        """Every row of ``length`` over at most ``COVERING_VALUES`` distinct symbols (every row where
+        the base is that small), None if more than ``cap``. The observations that rows of 6 add to
+        those of shorter rows (a low pass that swaps where P1's and P2's left neighbours are equal
+        and P2 holds a higher value: 4 at base 10) need a value repeated around the pointers, which
+        few-valued rows make common and random rows of 10 symbols rare (10,000 random rows of 6 miss
+        some on some seeds). Ordered by the number of distinct symbols, then their values
+        (``itertools.permutations``), then where each stands."""
+        if self.base <= COVERING_VALUES:
+            return self.all_problems(length, cap)
+        if few_valued_count(self.base, length, COVERING_VALUES) > cap:  # (then also 3**length > cap)
+            return None
+        rows = few_valued_rows(self.base, length, COVERING_VALUES)
+
+        def problems_at(indices: np.ndarray) -> list[list[int]]:
+            return rows[indices].tolist()
+
+        def pose_at(indices: np.ndarray, width: int) -> Problems:
+            inputs = np.full((len(indices), width), BLANK, dtype=np.int8)
+            inputs[:, :length] = rows[indices]
+            return self._pose(inputs, np.full(len(indices), length, dtype=np.int64))
+
+        return Enumeration(self, length, len(rows), problems_at, pose_at)
 
     def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Setup (n + base - 1), the passes over the shrinking middle, HALT; see Episode End. (It
@@ -169,3 +199,29 @@ class Sort(SequenceTask):
             ],
             default=_LEFT,
         )  # fmt: skip
+
+
+def few_valued_count(base: int, length: int, values: int) -> int:
+    """How many rows of ``length`` symbols of ``[0, base)`` hold at most ``values`` distinct ones:
+    the sum over k of S(length, k) (the ways to split the columns into k classes, Stirling numbers
+    of the second kind) times base! / (base - k)! (the classes' distinct symbols)."""
+    classes = [1] + [0] * values  # S(n, k) for k = 0..values, from n = 0 up
+    for _ in range(length):
+        classes = [0] + [k * classes[k] + classes[k - 1] for k in range(1, values + 1)]
+    return sum(classes[k] * math.perm(base, k) for k in range(1, values + 1))
+
+
+def few_valued_rows(base: int, length: int, values: int) -> np.ndarray:
+    """Every row of ``length`` symbols of ``[0, base)`` with at most ``values`` distinct ones, each
+    once, (few_valued_count, length) int8: per k distinct symbols, per ordered choice of them, the
+    rows whose i-th new symbol is the choice's i-th (class patterns in ``product`` order)."""
+    patterns = index_digits(np.arange(values**length, dtype=np.int64), values, length)
+    seen = np.maximum.accumulate(patterns, axis=1)
+    before = np.concatenate([np.full((len(patterns), 1), -1), seen[:, :-1]], axis=1)
+    patterns = patterns[(patterns <= before + 1).all(axis=1)]  # each new class takes the next label
+    kinds = patterns.max(axis=1) + 1
+    rows = [
+        np.array(list(itertools.permutations(range(base), k)), dtype=np.int8)[:, patterns[kinds == k]]
+        for k in range(1, min(values, base) + 1)
+    ]
+    return np.concatenate([part.reshape(-1, length) for part in rows])

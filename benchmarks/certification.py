@@ -382,8 +382,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--update",
         action="store_true",
-        help=f"keep the other tasks' rows of the {RESULTS_NAME} already in the output folder, else of "
-        "the committed one (each row records its own run)",
+        help=f"keep the rows of the other tasks and seeds of the {RESULTS_NAME} already in the output "
+        "folder, else of the committed one (each row records its own run)",
     )
     parser.add_argument(
         "--resume",
@@ -416,6 +416,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.quick and args.seeds is None:
         args.seeds = QUICK["seeds"]
     return args
+
+
+def task_and_seed(row: dict[str, Any]) -> tuple[str, int]:
+    """What a row measures: a new row replaces the kept one of the same task and seed (``--update``)."""
+    return row["task"], row["seed"]
 
 
 def read_progress(path: Path) -> list[dict[str, Any]]:
@@ -481,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with progress.open("a", encoding="utf-8") as handle:  # (a stopped run resumes from it)
                 handle.write(json.dumps(row) + "\n")
             rows.append(row)
-    rows = merge_rows(rows, folder, RESULTS_NAME, list(TASKS), args.update)
+    rows = merge_rows(rows, folder, RESULTS_NAME, list(TASKS), args.update, measures=task_and_seed)
     machine = machine_info()
     document = {
         "benchmark": "certification",

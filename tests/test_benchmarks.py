@@ -244,6 +244,20 @@ def test_certification_update_keeps_the_other_tasks_rows(tmp_path: Path) -> None
     ]
 
 
+def test_certification_update_replaces_the_seeds_it_runs(tmp_path: Path) -> None:
+    """A rerun of some seeds of a task replaces those rows and keeps the task's other seeds."""
+    from benchmarks import certification
+
+    assert certification.main(["--quick", "--tasks", "Copy", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    argv = ["--quick", "--update", "--tasks", "Copy", "--seeds", "1", "--out", str(tmp_path)]
+    assert certification.main(argv) == 0
+    rows = json.loads((tmp_path / "certification.json").read_text(encoding="utf-8"))["rows"]
+    assert [(row["task"], row["seed"], "--update" in row["run"]["command"]) for row in rows] == [
+        ("Copy", 0, True),
+        ("Copy", 1, False),
+    ]
+
+
 def test_certification_merges_runs_made_apart(tmp_path: Path) -> None:
     """``--merge``: the rows each run measured (not those it kept with ``--update``), each with its
     own run, and with ``--update`` the other tasks' rows of the output folder; nothing is run."""

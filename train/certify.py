@@ -358,7 +358,8 @@ def certify(
 
     The verification set: the expert's observations on every problem of each training length where
     the task enumerates them and they number at most ``cap`` (``Task.all_problems``), else on
-    ``samples`` random problems of it (seed ``seed``), plus any given ``problems`` (e.g. a task's
+    ``samples`` random problems of it (seed ``seed``) and the task's covering problems of it
+    (``Task.covering_problems``, at most ``cap``), plus any given ``problems`` (e.g. a task's
     adversarial families). Closure: the longest training length + 1 and + 2 the same way (every
     problem, else ``samples``), and ``probe_samples`` random problems at each multiple of it in
     ``probe_multipliers``; a probe of length ``n`` draws with seed ``seed + n``. ``env_kwargs`` are

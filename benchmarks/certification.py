@@ -254,7 +254,7 @@ def _adversarial_cell(row: dict[str, Any]) -> str:
         return ""
     solved = sum(sum(results) for results in row["adversarial"].values())
     total = sum(len(results) for results in row["adversarial"].values())
-    return f"{solved}/{total} solved"
+    return f"{solved}/{total} solved" if total else "none posed"
 
 
 def _margin(value: Any) -> str:

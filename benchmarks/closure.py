@@ -6,7 +6,8 @@ For every single task at its recipe's training lengths (1 up to ``Recipe.train_l
 ``history_length`` 8 (the default) and 0, and ``projected``, each observation as the expert reads it
 (``Task.reads``: its declared view, every entry it does not read 0, the history too): the expert's
 distinct observations on the training lengths (every problem of a length where ``Task.all_problems``
-enumerates them and the run fits the budget, else random ones), then the observations it visits at
+enumerates them and the run fits the budget, else random ones and the task's covering problems,
+``Task.covering_problems``, as a verification set runs them), then the observations it visits at
 train + 1 and train + 2 (likewise) and on random problems at 10x and 100x the training length, and
 how many of those the set lacks (the strays). A probe whose expert episodes would run past
 ``--max-episode-steps`` is moved to the longest length that fits (said in the table). For the first
@@ -212,10 +213,12 @@ def run_phase(
         history_length=history,
         max_length=top,
         projected=projected,
+        with_covering=True,
     )
+    covering = {s["length"]: s["count"] for s in train.sources if s.get("problems") == "covering"}
     again = ", enumerating further" if screened else ""
     view = view_label(history, projected)
-    print(f"{task} {view}{again}: set of {len(train):,} from {_built(plans)}", file=sys.stderr)
+    print(f"{task} {view}{again}: set of {len(train):,} from {_built(plans, covering)}", file=sys.stderr)
     records = []
     for index, (label, target, plan) in enumerate(probes):
         if screened and plan == _plan_of(screened["probes"][index]):
@@ -228,6 +231,7 @@ def run_phase(
             "episodes": train.episodes,
             "visits": train.visits,
             "built": [_plan_record(plan) for plan in plans],
+            "covering": covering,  # the task's covering problems run at sampled lengths, by length
             "expert_failures": train.expert_failures,
             "conflicts": train.conflicts,
         },
@@ -345,9 +349,10 @@ def _example(train: ObservationSet, found: ObservationSet, index: int) -> dict[s
 # -- the tables -------------------------------------------------------------------------------------
 
 
-def _built(plans: Sequence[LengthPlan]) -> str:
+def _built(plans: Sequence[LengthPlan], covering: dict[int, int] | None = None) -> str:
     """How a set was built, lengths with the same kind of run grouped: ``all 1-4 (11,110); 5: 20,000
-    random``."""
+    random``, then the covering problems of sampled lengths (``Task.covering_problems``): ``5:
+    18,685 covering``."""
     parts, i = [], 0
     while i < len(plans):
         j = i
@@ -362,6 +367,7 @@ def _built(plans: Sequence[LengthPlan]) -> str:
         else:
             parts.append(f"{span}: {plans[i].samples:,} random each")
         i = j + 1
+    parts += [f"{length}: {count:,} covering" for length, count in (covering or {}).items()]
     return "; ".join(parts)
 
 
@@ -393,7 +399,7 @@ def closure_table(rows: Sequence[dict[str, Any]]) -> str:
             str(row["history_length"]),
             view_cell(row),
             f"{row['set']['observations']:,}",
-            _built(plans),
+            _built(plans, {int(n): count for n, count in row["set"].get("covering", {}).items()}),
             *(_probe_cell(p) for p in row["probes"]),
             str(failures),
             str(conflicts),

@@ -184,6 +184,14 @@ def test_closure_quick_writes_results(tmp_path: Path) -> None:
     assert (folder / "closure.md").read_text(encoding="utf-8").rstrip("\n") == markdown
 
 
+def test_closure_says_how_a_set_was_built_covering_problems_too() -> None:
+    from benchmarks.closure import LengthPlan, _built
+
+    plans = [LengthPlan(1, None, 10, 5.0), LengthPlan(2, None, 100, 9.0), LengthPlan(3, 200, 1000, 14.0)]
+    assert _built(plans) == "all 1-2 (110); 3: 200 random each"
+    assert _built(plans, {3: 1000}) == "all 1-2 (110); 3: 200 random each; 3: 1,000 covering"
+
+
 def test_closure_views_choose_the_rows() -> None:
     from benchmarks import closure
 

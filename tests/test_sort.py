@@ -114,6 +114,10 @@ def test_covering_problems_counts_and_cap() -> None:
     assert sort.covering_problems(6, cap=67_599) is None
     assert sort.covering_problems(600, cap=10**7) is None  # counted, never listed
     assert Copy(10).covering_problems(3) is None  # the default: no family
+    with pytest.raises(ValueError, match=r"^length must be an int >= 1, got 0$"):
+        sort.covering_problems(0)
+    with pytest.raises(ValueError, match=r"^cap must be an int in"):
+        Copy(10).covering_problems(3, cap=-1)
 
 
 def test_with_its_covering_problems_one_random_row_gives_the_set_of_every_row() -> None:

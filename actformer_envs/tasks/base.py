@@ -209,6 +209,13 @@ class Task(ABC):
         observations that random problems show rarely, so that a set holds them whatever its sample
         (Sort: every row over at most three distinct symbols). None: no such family (the default),
         or more than ``cap`` problems in it."""
+        check_int("length", length, low=1)
+        check_int("cap", cap, low=0, high=MAX_ENUMERATION)
+        return self._covering(length, cap)
+
+    def _covering(self, length: int, cap: int) -> Enumeration | None:
+        """The covering problems of ``length``, None if none or more than ``cap``; tasks with such a
+        family override this (arguments checked); callers use :meth:`covering_problems`."""
         return None
 
     def adversarial_problems(self, length: int) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -86,13 +87,18 @@ class SequenceTask(Task):
 
     def _enumerate(self, length: int, count: int) -> Enumeration:
         """The sequences in ``itertools.product`` order, as lists of ints."""
+        return self._sequences(length, count, lambda indices: index_digits(indices, self.base, length))
+
+    def _sequences(self, length: int, count: int, rows_at: Callable[[np.ndarray], np.ndarray]) -> Enumeration:
+        """``count`` sequences of ``length`` symbols, sequence ``i`` row ``i`` of ``rows_at``
+        ((m,) indices to (m, length) symbols), as lists of ints, laid out as ``encode`` lays them out."""
 
         def problems_at(indices: np.ndarray) -> list[Any]:
-            return index_digits(indices, self.base, length).tolist()
+            return rows_at(indices).tolist()
 
         def pose_at(indices: np.ndarray, width: int) -> Problems:
             inputs = np.full((len(indices), width), BLANK, dtype=np.int8)
-            inputs[:, :length] = index_digits(indices, self.base, length)
+            inputs[:, :length] = rows_at(indices)
             return self._pose(inputs, np.full(len(indices), length, dtype=np.int64))
 
         return Enumeration(self, length, count, problems_at, pose_at)

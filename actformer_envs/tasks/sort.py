@@ -11,7 +11,7 @@ from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, P1, P2, ObservationView
 from actformer_envs.reads import ExpertReads
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import ENUMERATION_CAP, Enumeration, Problems, index_digits
+from actformer_envs.tasks.base import Enumeration, index_digits
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.sequence import SequenceTask
 from actformer_envs.tasks.text import SymbolString
@@ -126,7 +126,7 @@ class Sort(SequenceTask):
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.sort(inputs, axis=1)  # BLANK sorts after every digit
 
-    def covering_problems(self, length: int, cap: int = ENUMERATION_CAP) -> Enumeration | None:
+    def _covering(self, length: int, cap: int) -> Enumeration | None:
         """Every row of ``length`` over at most ``COVERING_VALUES`` distinct symbols (every row where
         the base is that small), None if more than ``cap``. The observations that rows of 6 add to
         those of shorter rows (a low pass that swaps where P1's and P2's left neighbours are equal
@@ -136,19 +136,11 @@ class Sort(SequenceTask):
         (``itertools.permutations``), then where each stands."""
         if self.base <= COVERING_VALUES:
             return self.all_problems(length, cap)
-        if few_valued_count(self.base, length, COVERING_VALUES) > cap:  # (then also 3**length > cap)
+        count = few_valued_count(self.base, length, COVERING_VALUES)
+        if count > cap:  # (then also 3**length > cap: the patterns below are never more than cap)
             return None
         rows = few_valued_rows(self.base, length, COVERING_VALUES)
-
-        def problems_at(indices: np.ndarray) -> list[list[int]]:
-            return rows[indices].tolist()
-
-        def pose_at(indices: np.ndarray, width: int) -> Problems:
-            inputs = np.full((len(indices), width), BLANK, dtype=np.int8)
-            inputs[:, :length] = rows[indices]
-            return self._pose(inputs, np.full(len(indices), length, dtype=np.int64))
-
-        return Enumeration(self, length, len(rows), problems_at, pose_at)
+        return self._sequences(length, count, lambda indices: rows[indices])
 
     def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Setup (n + base - 1), the passes over the shrinking middle, HALT; see Episode End. (It

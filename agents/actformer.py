@@ -318,6 +318,15 @@ class ActformerPolicy(nn.Module):
         hidden = self.trunk(self.network(tensors))
         return self.actor(hidden), self.critic(hidden).squeeze(-1)
 
+    @torch.no_grad()
+    def view(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """What the network sees of a batch of observations, as NumPy arrays: the observation, or its
+        projection where the policy is projected. The policy's output is a function of this alone."""
+        if self.projection is None:
+            return {key: np.asarray(value) for key, value in observation.items()}
+        projected = self.projection(self.as_tensors(observation))
+        return {key: value.cpu().numpy() for key, value in projected.items()}
+
     @property
     def projected(self) -> bool:
         """Whether the policy sees only what its task's expert reads (``reads``)."""

@@ -42,6 +42,7 @@ import torch
 from actformer_envs.tasks import SINGLE_TASKS, TASKS
 from actformer_envs.tasks.registry import env_id
 from actformer_envs.verification import affordable_length
+from actformer_gym.agents.cached import CachedGreedy
 from actformer_gym.train.certify import certify, jsonable
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
@@ -52,6 +53,7 @@ from benchmarks.common import (
     add_output_flags,
     add_tasks_flag,
     announce_smoke,
+    at_least,
     check_output_flags,
     expand_all,
     machine_info,
@@ -86,6 +88,8 @@ MULTIPLES = (10, 100)
 EXACT = 0.999
 DEFAULT_PROBLEMS, DEFAULT_LONG_PROBLEMS = 1000, 100
 DEFAULT_MAX_EPISODE_STEPS = 20_000
+#: Envs an evaluation runs at once (fewer where it has fewer problems).
+DEFAULT_EVAL_ENVS = 256
 QUICK = {"seeds": 1, "problems": 8, "long_problems": 2, "max_episode_steps": 1000}
 #: The observation settings of the env, the policy and the certificate (projected: the history is
 #: zeroed, so its length changes nothing the policy sees).
@@ -154,18 +158,19 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     certificate = certify(policy, task, range(1, length + 1), dict(OBSERVATION))
     certify_seconds = time.perf_counter() - began
     evaluation_seed = seed_for(seed, "evaluation")
+    greedy = CachedGreedy(policy)  # (long episodes revisit a few hundred views: one forward per view)
     scores: dict[str, dict[str, Any]] = {}
     adversarial: dict[str, list[bool]] = {}
     for item in eval_plan(task, length, args):
         began = time.perf_counter()
         member = {"tasks": [item["member"]]} if "member" in item else {}  # (a MultiTask's member alone)
         score = exact_match(
-            policy,
+            greedy,
             env_id(task),
             item["length"],
             item["problems"],
             seed=evaluation_seed,
-            num_envs=min(item["problems"], 256),
+            num_envs=min(item["problems"], args.eval_envs),
             **OBSERVATION,
             **member,
         )
@@ -174,7 +179,7 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         if not member:
             single = SINGLE_TASKS[task](SINGLE_TASKS[task].default_base)
             adversarial[key] = solves(
-                policy, env_id(task), single.adversarial_problems(item["length"]), item["length"]
+                greedy, env_id(task), single.adversarial_problems(item["length"]), item["length"]
             )
     summary = certificate.summary()
     row: dict[str, Any] = {
@@ -359,6 +364,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         + ")",
     )
     parser.add_argument(
+        "--first-seed",
+        type=at_least(int, 0),
+        default=0,
+        help="run seeds FIRST..FIRST+N-1 (N from --seeds), e.g. to split a task's seeds over processes",
+    )
+    parser.add_argument(
         "--problems",
         type=positive(int),
         default=None,
@@ -376,6 +387,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=None,
         help="evaluate 100x at the longest length whose mean expert episode fits "
         f"(default {DEFAULT_MAX_EPISODE_STEPS:,})",
+    )
+    parser.add_argument(
+        "--eval-envs",
+        type=positive(int),
+        default=DEFAULT_EVAL_ENVS,
+        help="envs an exact-match evaluation steps at once: which problems each env poses depends on it "
+        f"(default {DEFAULT_EVAL_ENVS})",
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} ({QUICK})")
     add_output_flags(parser, "certification")
@@ -477,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     measured = {task: sum(row["task"] == task for row in rows) for task in args.tasks}
     finished = {(row["task"], row["seed"]) for row in rows}
     for task in [] if args.merge else args.tasks:
-        for seed in range(seeds_of(task, args)):
+        for seed in range(args.first_seed, args.first_seed + seeds_of(task, args)):
             if (task, seed) in finished:
                 continue
             row = run_seed(task, seed, args)
@@ -496,11 +514,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": {
             "tasks": args.tasks,
             "seeds": measured if args.merge else {task: seeds_of(task, args) for task in args.tasks},
+            "first_seed": args.first_seed,
             "merged": [str(path) for path in args.merge],
             "train_lengths": {task: train_length(task) for task in args.tasks},
             "problems": args.problems,
             "long_problems": args.long_problems,
             "max_episode_steps": args.max_episode_steps,
+            "eval_envs": args.eval_envs,
             "observation": OBSERVATION,
             "exact": EXACT,
             "quick": args.quick,

@@ -30,6 +30,7 @@ import torch
 from actformer_envs.rollout import Rollout, Step
 from actformer_envs.tasks import TASKS
 from actformer_envs.tasks.registry import env_id
+from actformer_gym.agents.baselines import Agent
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.trainer import Trainer
@@ -56,9 +57,9 @@ RESULTS_NAME = "train_suite.json"
 QUICK_EPISODES, QUICK_STEPS = 8, 2048
 
 
-def solves(policy: torch.nn.Module, env_id: str, problems: Sequence[Any], length: int) -> list[bool]:
-    """Whether the greedy policy solves each posed problem: one episode each, all at once in a
-    vector env of one env per problem (``reset(options={"problems": ...})``)."""
+def solves(policy: Agent, env_id: str, problems: Sequence[Any], length: int) -> list[bool]:
+    """Whether the greedy policy (any ``Agent``) solves each posed problem: one episode each, all at
+    once in a vector env of one env per problem (``reset(options={"problems": ...})``)."""
     if not problems:
         return []
     env = gym.make_vec(

@@ -15,7 +15,9 @@ import numpy as np
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.checks import check_int
 from actformer_envs.rollout import Rollout, Step
+from actformer_gym.agents.actformer import ActformerPolicy
 from actformer_gym.agents.baselines import Agent
+from actformer_gym.agents.cached import CachedGreedy
 
 #: Builds the agent to evaluate from the vector env it will act in, e.g.
 #: ``lambda env: ExpertAgent(env.unwrapped.task)``.
@@ -47,7 +49,8 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
     ``i`` contributes its first ``episodes // n`` (plus one for ``i < episodes % n``) episodes and
     later ones are ignored. So the counted set does not favour episodes that happen to end early
     (a quick wrong HALT), as "the first ``episodes`` to end" would. ``agent.act`` gets the batched
-    observation and the action masks; an ``ActformerPolicy`` acts greedily (its default).
+    observation and the action masks. An ``ActformerPolicy`` acts greedily (its default), through
+    ``CachedGreedy``: its network runs once per distinct view it meets, not once per step.
     """
     check_int("length", length, low=1, numpy_ints=True)
     check_int("episodes", episodes, low=1, numpy_ints=True)
@@ -65,6 +68,8 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
             success = infos.get("is_success", nothing).astype(bool) & infos.get("_is_success", nothing)
             solved += int((step.ended & step.counted & success).sum())
 
+    if isinstance(agent, ActformerPolicy):
+        agent = CachedGreedy(agent)
     Rollout(env, seed=seed, episodes=episodes).run(agent.act, count)
     return solved
 

@@ -46,6 +46,7 @@ SCRIPTS = (
     "generalization",
     "closure",
     "certification",
+    "main_job",
 )
 
 
@@ -615,6 +616,18 @@ def fake_suite_row(plan: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     return {"task": plan.task, "train_length": plan.train_length, "train_seconds": 1.0, "exact_match": scores}
 
 
+def fake_baseline(revision: str, folder: Path) -> Any:
+    """A baseline ``main_job.Version`` without a worktree (nothing of it is run: ``fake_main_job``)."""
+    from benchmarks.main_job import Version
+
+    return Version("baseline", "0" * 40, ["train", "--total-steps", "65536"], [], None)
+
+
+def fake_main_job(version: Any, total_steps: int | None) -> dict[str, Any]:
+    """A run of a main job, without the run (a minute or more)."""
+    return {"seconds": 3.0 if version.label == "baseline" else 1.0, "exact_match": {"3": 1.0, "1000": 1.0}}
+
+
 #: Per script: arguments of a small run that is not a smoke test, and what to stub (the training and
 #: measuring of those that take more than a few seconds: only the writing is under test).
 SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
@@ -633,6 +646,7 @@ SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
         {},
     ),
     "certification": (("--tasks", "Copy", "--seeds", "1", "--problems", "8"), {}),
+    "main_job": (("--repeats", "2"), {"baseline_version": fake_baseline, "run_once": fake_main_job}),
 }
 
 

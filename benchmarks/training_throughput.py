@@ -11,13 +11,20 @@ on the CPU with one torch thread, in the same run:
 - ``sb3-multiinput``: SB3 ``PPO`` with its stock ``MultiInputPolicy`` (flattened one-hot
   observation, one hidden layer of 64 per head, as ours), a second reference.
 
-Each learner first runs one untimed iteration (rollout + update), then ``--iterations`` timed ones,
-``--repeats`` times; the median env-steps/s (rollout and update together, wall clock) is reported,
-and its ratio to each SB3 learner's. Results go to a Markdown table on stdout and to
+Beside them, ``network-alone`` is the roofline: the Actformer network's own forwards (the rollout's
+``num_steps`` batches of ``num_envs`` observations, without autograd) and forward+backward passes (the
+update's ``update_epochs x num_minibatches`` minibatches) on real Addition observations, with nothing
+else; no learner running this network can train faster, and each Actformer learner is reported as a
+fraction of it.
+
+Each learner first runs one untimed iteration (rollout + update); then in each of ``--repeats``
+rounds every learner in turn runs ``--iterations`` timed ones (interleaved, so a change of the
+machine's speed meets all alike); the median env-steps/s (rollout and update together, wall clock)
+is reported, with the Trainer's ratio to each SB3 learner's. Results go to a Markdown table on stdout and to
 ``training_throughput.json`` and ``.md`` in a fresh ``benchmarks/runs/training_throughput-<UTC time>/``
 (``--out DIR``: there; ``--update-results``: the committed ``benchmarks/results/``).
 
-    python -m benchmarks.training_throughput                   # 64 envs x 64 steps, 8 iterations x 3 repeats
+    python -m benchmarks.training_throughput                   # 64 envs x 64 steps, 8 iterations x 5 repeats
     python -m benchmarks.training_throughput --quick           # smoke test: tiny sizes
     python -m benchmarks.training_throughput --update-results  # refresh benchmarks/results/
 """
@@ -31,14 +38,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import stable_baselines3
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
+from actformer_gym.agents.baselines import ExpertAgent
 from actformer_gym.agents.sb3 import ActformerPolicy as SB3ActformerPolicy
 from actformer_gym.train.config import PPO as PPOSettings
 from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.evaluate import make_eval_env
 from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
     QUICK_HELP,
@@ -49,13 +59,19 @@ from benchmarks.common import (
     output_dir,
     positive,
     run_stamp,
+    source_revision,
     torch_context_line,
+    with_pins_and_commit,
     write_results,
 )
 
 TASK, MIN_LENGTH, MAX_LENGTH = "Addition", 1, 3
 LEARNERS = ("trainer", "sb3-actformer", "sb3-multiinput")
-DEFAULTS = {"num_envs": 64, "num_steps": 64, "iterations": 8, "repeats": 3}
+#: The network alone (``network_passes``): the same forwards and forward+backward passes as an iteration.
+ROOFLINE = "network-alone"
+DEFAULTS = {"num_envs": 64, "num_steps": 64, "iterations": 8, "repeats": 5}
+#: Expert steps after reset before the roofline's observations are taken (mid-episode ones).
+EXPERT_STEPS = 5
 QUICK = {"num_envs": 8, "num_steps": 16, "iterations": 1, "repeats": 1}
 
 
@@ -121,32 +137,80 @@ def make_learner(name: str, config: TrainConfig) -> tuple[Callable[[], None], in
     return iterate, parameters(model.policy)
 
 
+def network_passes(config: TrainConfig) -> tuple[Callable[[], None], int]:
+    """(the network's share of one iteration, alone: ``num_steps`` forwards of ``num_envs``
+    observations without autograd, as the rollout makes, then ``update_epochs x num_minibatches``
+    forward+backward passes of a minibatch, as the update makes; parameter count). Its env-steps/s
+    is the roofline: no learner that runs this network can train faster."""
+    assert isinstance(config.algo, PPOSettings)
+    envs = make_eval_env(config.env.env_id, MAX_LENGTH, config.batch_size, **config.env.observation_kwargs())
+    observation, _ = envs.reset(seed=config.run.seed)
+    expert = ExpertAgent(envs.unwrapped.task)
+    for _ in range(EXPERT_STEPS):  # (mid-episode observations, not all alike)
+        observation, *_ = envs.step(expert.act(observation))
+    masks = torch.as_tensor(np.array(envs.unwrapped.action_masks()))
+    actions = torch.as_tensor(expert.act(observation))
+    envs.close()
+    policy = Trainer(config).policy
+    batch = policy.as_tensors(observation)
+    size, steps = config.batch_size // config.algo.num_minibatches, config.algo.num_steps
+    rollout = [{key: value[i::steps] for key, value in batch.items()} for i in range(steps)]
+    passes = config.algo.update_epochs * config.algo.num_minibatches
+    starts = [(i * size) % config.batch_size for i in range(passes)]
+
+    def iterate() -> None:
+        with torch.no_grad():
+            for part in rollout:
+                policy(part)
+        for start in starts:
+            part = {key: value[start : start + size] for key, value in batch.items()}
+            _, log_prob, entropy, value = policy.get_action_and_value(
+                part, actions[start : start + size], masks[start : start + size]
+            )
+            (log_prob.mean() + entropy.mean() + value.square().mean()).backward()
+
+    return iterate, parameters(policy)
+
+
 def parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def measure(name: str, config: TrainConfig, iterations: int, repeats: int) -> dict[str, Any]:
-    """Env-steps/s of ``repeats`` timed runs of ``iterations`` iterations, after one untimed one."""
-    iterate, count = make_learner(name, config)
-    iterate()
-    rates = []
+def measure(config: TrainConfig, iterations: int, repeats: int) -> list[dict[str, Any]]:
+    """Env-steps/s of every learner and of the network alone (``ROOFLINE``): each runs one untimed
+    iteration, then ``repeats`` rounds time ``iterations`` iterations of each in turn (interleaved,
+    so that a change in the machine's speed meets them all alike); the median of each one's rounds."""
+    makers = {name: (lambda name=name: make_learner(name, config)) for name in LEARNERS}
+    makers[ROOFLINE] = lambda: network_passes(config)
+    built = {name: make() for name, make in makers.items()}
+    for iterate, _ in built.values():
+        iterate()
+    rates: dict[str, list[float]] = {name: [] for name in built}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(iterations):
-            iterate()
-        rates.append(iterations * config.batch_size / (time.perf_counter() - start))
-    return {
-        "learner": name,
-        "steps_per_second": statistics.median(rates),
-        "repeats": rates,
-        "parameters": count,
-    }
+        for name, (iterate, _) in built.items():
+            start = time.perf_counter()
+            for _ in range(iterations):
+                iterate()
+            rates[name].append(iterations * config.batch_size / (time.perf_counter() - start))
+    return [
+        {
+            "learner": name,
+            "steps_per_second": statistics.median(rates[name]),
+            "repeats": rates[name],
+            "parameters": count,
+        }
+        for name, (_, count) in built.items()
+    ]
 
 
 def ratios(results: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """The Trainer's steps/s over each SB3 learner's."""
+    """The Trainer's steps/s over each SB3 learner's, and each Actformer learner's over the roofline's
+    (the fraction of the network's own speed it trains at)."""
     by_name = {r["learner"]: r["steps_per_second"] for r in results}
-    return {f"trainer/{name}": by_name["trainer"] / by_name[name] for name in LEARNERS[1:]}
+    table = {f"trainer/{name}": by_name["trainer"] / by_name[name] for name in LEARNERS[1:]}
+    for name in ("trainer", "sb3-actformer"):
+        table[f"{name}/{ROOFLINE}"] = by_name[name] / by_name[ROOFLINE]
+    return table
 
 
 def markdown_table(
@@ -166,7 +230,8 @@ def markdown_table(
     lines.append(
         f"PPO on {config.env.env_id} (lengths {MIN_LENGTH}-{MAX_LENGTH}), {config.env.num_envs} envs x "
         f"{config.algo.num_steps} steps per rollout, {config.algo.update_epochs} epochs of "
-        f"{config.algo.num_minibatches} minibatches; rollout and update timed together."
+        f"{config.algo.num_minibatches} minibatches; rollout and update timed together; {ROOFLINE}: "
+        "the network's forwards and forward+backward passes of an iteration, alone (the roofline)."
     )
     return "\n".join(lines)
 
@@ -206,16 +271,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     announce_smoke(args.quick)
     started = time.perf_counter()
     config = trainer_config(args)
-    results = []
-    for name in LEARNERS:
-        result = measure(name, config, args.iterations, args.repeats)
-        print(f"{name:<16} {result['steps_per_second']:>10,.0f} env-steps/s", file=sys.stderr)
-        results.append(result)
+    results = measure(config, args.iterations, args.repeats)
+    for result in results:
+        print(f"{result['learner']:<16} {result['steps_per_second']:>10,.0f} env-steps/s", file=sys.stderr)
     ratio_table = ratios(results)
     date, command = run_stamp("training_throughput", argv)
-    machine = machine_info()
+    machine, revision = machine_info(), source_revision()
     machine["stable_baselines3"] = stable_baselines3.__version__
     table = markdown_table(results, ratio_table, config)
+    context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
     document = {
         "benchmark": "training_throughput",
         "date": date,
@@ -232,12 +296,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "repeats": args.repeats,
             "trainer_config": config.to_dict(),
             "sb3_env": "make_vec_env (DummyVecEnv of gym.make envs)",
-            "timed": "wall clock of rollout + update per iteration, after one untimed iteration",
+            "timed": "wall clock of rollout + update per iteration, after one untimed iteration; "
+            f"learners interleaved in each of the repeats; {ROOFLINE}: the network's forwards and "
+            "forward+backward passes of an iteration alone",
         },
         "machine": machine,
         "results": results,
         "ratios": ratio_table,
-        "markdown": f"{table}\n\n{torch_context_line(machine, command, date)}",
+        "revision": revision,
+        "markdown": f"{table}\n\n{context}",
         "total_seconds": time.perf_counter() - started,
     }
     folder = output_dir(args, "training_throughput")

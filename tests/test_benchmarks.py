@@ -585,9 +585,14 @@ def fake_rl_run(run: Any, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def fake_learner(name: str, *args: Any) -> dict[str, Any]:
+def fake_learners(*args: Any) -> list[dict[str, Any]]:
     """A ``training_throughput`` measurement, without SB3's and our training."""
-    return {"learner": name, "steps_per_second": 1.0, "repeats": [1.0], "parameters": 1}
+    from benchmarks.training_throughput import LEARNERS, ROOFLINE
+
+    return [
+        {"learner": name, "steps_per_second": 1.0, "repeats": [1.0], "parameters": 1}
+        for name in (*LEARNERS, ROOFLINE)
+    ]
 
 
 def fake_ablation_run(history_length: int, weight_decay: float, seed: int, args: Any) -> dict[str, Any]:
@@ -632,7 +637,7 @@ def fake_main_job(version: Any, total_steps: int | None) -> dict[str, Any]:
 #: measuring of those that take more than a few seconds: only the writing is under test).
 SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
     "throughput": (("--tasks", "Copy", "--seconds", "0.02", "--repeats", "1", "--no-reference"), {}),
-    "training_throughput": (("--iterations", "1", "--repeats", "1"), {"measure": fake_learner}),
+    "training_throughput": (("--iterations", "1", "--repeats", "1"), {"measure": fake_learners}),
     "policy_speed": (("--repeats", "1", "--warmup", "1", "--batches", "1", "--device", "cpu"), {}),
     "history_ablation": (("--seeds", "0", "--weight-decays", "0"), {"run": fake_ablation_run}),
     "rl_from_scratch": (("--tasks", "Copy", "--steps", "64"), {"train": fake_rl_run}),

@@ -86,12 +86,17 @@ def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
     settings = document["settings"]
     assert settings["num_envs"] == 8 and settings["num_steps"] == 16 and settings["repeats"] == 1
     results = document["results"]
-    assert [r["learner"] for r in results] == ["trainer", "sb3-actformer", "sb3-multiinput"]
+    assert [r["learner"] for r in results] == ["trainer", "sb3-actformer", "sb3-multiinput", "network-alone"]
     for r in results:
         assert len(r["repeats"]) == 1
         assert math.isfinite(r["steps_per_second"]) and r["steps_per_second"] > 0
         assert r["parameters"] > 0
-    assert set(document["ratios"]) == {"trainer/sb3-actformer", "trainer/sb3-multiinput"}
+    assert set(document["ratios"]) == {
+        "trainer/sb3-actformer",
+        "trainer/sb3-multiinput",
+        "trainer/network-alone",
+        "sb3-actformer/network-alone",
+    }
     assert all(math.isfinite(v) and v > 0 for v in document["ratios"].values())
     assert "stable_baselines3" in document["machine"]
 

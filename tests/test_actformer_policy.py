@@ -86,3 +86,45 @@ def test_device_auto_and_bad_arguments() -> None:
             ActformerPolicy(space, **kwargs)
     with pytest.raises(ValueError, match="observation_space"):
         ActformerPolicy(gym.spaces.Box(0, 1, (3,)))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [
+        ("Actformer/Addition-v0", {}),
+        ("Actformer/Addition-v0", {"obs_mode": "full"}),
+        ("Actformer/MultiTask-v0", {}),
+    ],
+)
+def test_fast_lookups_are_the_embeddings_bit_for_bit(
+    env_id: str, kwargs: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``lookup`` (index_select) and the cached rotations change no bit of the outputs or gradients:
+    training with them is training without them."""
+    from actformer_gym.agents import actformer
+
+    envs, obs, mask = _batch(env_id, 64, **kwargs)
+    torch.manual_seed(0)
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    actions = torch.as_tensor(np.argmax(np.asarray(mask), axis=1))
+
+    def outputs_and_gradients() -> list[torch.Tensor]:
+        policy.zero_grad()
+        _, log_prob, entropy, value = policy.get_action_and_value(obs, actions, mask)
+        (log_prob.sum() + entropy.sum() + value.square().sum()).backward()
+        gradients = [p.grad.clone() for p in policy.parameters() if p.grad is not None]
+        return [log_prob.detach(), value.detach(), *gradients]
+
+    fast = outputs_and_gradients()
+    monkeypatch.setattr(actformer, "lookup", lambda table, indices: table(indices))
+    monkeypatch.setattr(
+        actformer.HistoryAttention,
+        "rotations",
+        lambda self, length, width, device: (
+            actformer.rotary_angles(length, width).to(device).cos(),
+            actformer.rotary_angles(length, width).to(device).sin(),
+        ),
+    )
+    slow = outputs_and_gradients()
+    assert len(fast) == len(slow) > 10
+    assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))

@@ -9,8 +9,11 @@ from actformer_envs.checks import check_choice, check_int
 from actformer_envs.posing import MAX_POSED_BYTES, posed_bytes
 from actformer_envs.tasks import MultiTask, Task
 
-REWARD_MODES = ("shaped", "sparse")
+REWARD_MODES = ("shaped", "sparse", "dense")
 OBS_MODES = ("local", "full")
+#: ``allowed``: the task's instructions (fixed per task); ``valid``: of those, the ones that would not
+#: fault in the current state (the machine's own fault rule: a WRITE of a value that is not a digit).
+MASK_MODES = ("allowed", "valid")
 RENDER_MODES = ("ansi", "rgb_array")
 #: The keyword arguments every task takes (its own, ``Task.option_defaults``, come on top).
 COMMON_ARGUMENTS = (
@@ -21,6 +24,7 @@ COMMON_ARGUMENTS = (
     "obs_mode",
     "history_length",
     "render_mode",
+    "mask_mode",
 )
 #: The history's MultiDiscrete space is int16; its summed sizes must fit that dtype.
 MAX_HISTORY = 128
@@ -38,6 +42,7 @@ class EnvConfig:
     history_length: int = 8
     render_mode: str | None = None
     task_options: dict[str, Any] = field(default_factory=dict)  # the task's own kwargs
+    mask_mode: str = "allowed"
 
     @classmethod
     def for_task(
@@ -51,6 +56,7 @@ class EnvConfig:
         obs_mode: str = "local",
         history_length: int = 8,
         render_mode: str | None = None,
+        mask_mode: str = "allowed",
         owner: str = "ActformerEnv",
         **task_options: Any,
     ) -> EnvConfig:
@@ -85,8 +91,17 @@ class EnvConfig:
         check_int("history_length", history_length, low=0, high=MAX_HISTORY)
         if render_mode is not None:
             check_choice("render_mode", render_mode, RENDER_MODES)
+        check_choice("mask_mode", mask_mode, MASK_MODES)
         return cls(
-            min_length, max_length, base, reward_mode, obs_mode, history_length, render_mode, task_options
+            min_length,
+            max_length,
+            base,
+            reward_mode,
+            obs_mode,
+            history_length,
+            render_mode,
+            task_options,
+            mask_mode,
         )
 
 

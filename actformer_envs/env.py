@@ -68,7 +68,8 @@ class ActformerEnv(gym.Env):
 
     ## Action Space
     ``Discrete(139)``: an index into ``actformer_envs.INSTRUCTIONS``, the same table for every task.
-    Each task allows a subset: ``action_masks()`` (True = allowed), also ``info["action_mask"]``.
+    Each task allows a subset: ``action_masks()`` (True = allowed), also ``info["action_mask"]``;
+    with ``mask_mode="valid"`` the mask also leaves out, state by state, every WRITE that would fault.
     A masked-out instruction, or a WRITE of a value that is not a digit of the base, is a no-op
     that costs a step and a penalty and sets ``info["invalid_action"]``. An index outside
     ``[0, 139)`` raises ``ValueError``.
@@ -86,7 +87,9 @@ class ActformerEnv(gym.Env):
     the same +1, plus the change in the fraction of target digits written correctly (a potential
     that returns to its starting value at HALT, so the shaping of a halted episode sums to 0 and
     cannot be farmed), minus 0.1 spread over the expert's program length per step, minus 0.05 per
-    invalid instruction.
+    invalid instruction. ``"dense"``: as ``"shaped"``, but the potential is kept at the end, so an
+    episode earns the net fraction of target digits it got right (rewriting a cell back and forth
+    still earns nothing), in the spirit of the classic Gym algorithmic envs.
 
     ## Starting State
     A random problem of a length uniform in ``[min_length, max_length]``;
@@ -104,8 +107,10 @@ class ActformerEnv(gym.Env):
 
     ## Arguments
     ``task``, ``min_length``, ``max_length``, ``base`` (digit tasks, 2..36), ``reward_mode``
-    (``"shaped"``, ``"sparse"``), ``obs_mode`` (``"local"``, ``"full"``), ``history_length``
-    (0..128, default 8), ``render_mode`` (``"ansi"``, ``"rgb_array"``), and the task's own
+    (``"shaped"``, ``"sparse"``, ``"dense"``), ``obs_mode`` (``"local"``, ``"full"``),
+    ``history_length`` (0..128, default 8), ``render_mode`` (``"ansi"``, ``"rgb_array"``),
+    ``mask_mode`` (``"allowed"``: the task's instructions; ``"valid"``: of those, the ones that
+    would not fault in the current state), and the task's own
     (``Task.option_defaults``: Expression's ``stage``, RepeatCopy's ``max_repeats``, MultiTask's
     ``tasks``). An unknown keyword is a ``TypeError``.
 
@@ -171,9 +176,10 @@ class ActformerEnv(gym.Env):
         return self._observation(), self._last_reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
-        """The allowed instructions of this task (True = allowed), as MaskablePPO expects. A plain
-        task's never change, so they are defined before the first reset; a MultiTask's are not."""
-        if not self._posed and self._episodes.mixture.draws_member:
+        """The allowed instructions of this task (True = allowed), as MaskablePPO expects; with
+        ``mask_mode="valid"``, only those that would not fault in the current state. A plain task's
+        allowed set never changes, so it is defined before the first reset; the others are not."""
+        if not self._posed and self._episodes.masks_vary:
             raise reset_needed("action_masks()")
         return self._episodes.action_masks(0).copy()
 

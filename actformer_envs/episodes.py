@@ -75,7 +75,11 @@ class Episodes:
         self._spare_history = self._history.copy()
         self._fresh_history = row_items(np.full((1, self._history.shape[1]), NO_ACTION, np.int16))
         self._make_views()
-        self.shaped = config.reward_mode == "shaped"
+        # Progress terms (the change in the fraction of target digits written correctly) are paid
+        # in both modes; "shaped" takes the potential back in an episode's last state, "dense" not.
+        self.progress = config.reward_mode in ("shaped", "dense")
+        self.returns_potential = config.reward_mode == "shaped"
+        self.valid_masks = config.mask_mode == "valid"
 
     def _make_views(self) -> None:
         """Flat and row views of the history buffers (rebuilt on unpickling, not pickled)."""
@@ -270,13 +274,14 @@ class Episodes:
             np.greater(truncated, halted, out=truncated)  # truncated and not halted
         else:
             success = halted  # (no env halted: all False)
-        if self.shaped:
+        if self.progress:
             potential = self.machine.correct * self.inverse_target_digits
-            # An episode's last state, halted or truncated, gets back the starting potential: the
-            # shaping of every episode sums to 0, so it moves credit earlier but never pays for
-            # writing an answer without halting (in-place tasks start with target digits correct).
-            ended = halted | truncated if any_halted else truncated
-            np.copyto(potential, self.start_potential, where=ended)  # (``np.where``: a slow loop)
+            if self.returns_potential:
+                # An episode's last state, halted or truncated, gets back the starting potential: the
+                # shaping of every episode sums to 0, so it moves credit earlier but never pays for
+                # writing an answer without halting (in-place tasks start with target digits correct).
+                ended = halted | truncated if any_halted else truncated
+                np.copyto(potential, self.start_potential, where=ended)  # (``np.where``: a slow loop)
             reward = potential - self.potential
             reward -= self.step_cost
             reward -= _INVALID_PENALTY * invalid  # (arithmetic: a ``where=`` loop is several times slower)
@@ -334,12 +339,21 @@ class Episodes:
 
     def action_masks(self, env: int | None = None) -> np.ndarray:
         """Allowed instructions of every env (batch, actions), or of env ``env`` (actions,): a
-        read-only view for a mixture of one member (a plain task), whose envs all share one mask."""
+        read-only view for a mixture of one member (a plain task), whose envs all share one mask.
+        With ``mask_mode="valid"``, of those only the ones that would not fault now (fresh arrays)."""
         if env is not None:
-            return self.masks[self.machine.layout[env]]
-        if len(self.masks) == 1:
-            return self._shared_masks
-        return self.masks[self.machine.layout]
+            masks = self.masks[self.machine.layout[env]]
+        elif len(self.masks) == 1:
+            masks = self._shared_masks
+        else:
+            masks = self.masks[self.machine.layout]
+        return self.machine.without_faults(masks, env) if self.valid_masks else masks
+
+    @property
+    def masks_vary(self) -> bool:
+        """Whether the masks depend on the state (a MultiTask's member, ``mask_mode="valid"``): then
+        they are undefined before the first reset."""
+        return self.mixture.draws_member or self.valid_masks
 
     def expert_action(self) -> np.ndarray:
         """The expert's next action for every env, computed from the observation."""

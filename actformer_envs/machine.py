@@ -29,6 +29,7 @@ from actformer_envs.instructions import (
     NUM_SLOTS,
     OPCODES,
     OPERANDS,
+    REGISTER_SLOTS,
     UNDER_SLOTS,
     VALUE_LIMIT,
     WINDOW,
@@ -352,6 +353,19 @@ class Machine:
         self._set_cells(envs, cursors, np.where(ok, value.astype(np.int8), old), old)
         return None if np.count_nonzero(ok) == len(ok) else envs[~ok]
 
+    def without_faults(self, masks: np.ndarray, env: int | None = None) -> np.ndarray:
+        """``masks`` (every env's, or env ``env``'s) less the instructions that would fault now, by
+        ``_write``'s rule: a WRITE of a register that does not hold a digit of the base. (The other
+        fault, a WRITE or SWAP through an unused pointer, is run as not allowed: never in ``masks``.)"""
+        rows = slice(None) if env is None else env
+        registers = self.values[rows][..., _REGISTER_SLOTS]
+        base = self.base if self.base.ndim == 0 else self.base[rows]
+        # (As unsigned, a negative value is too large: one comparison checks both ends, as in ``_write``.)
+        digit = registers.view(np.uint32) < np.expand_dims(base, -1).view(np.uint32)
+        masks = masks.copy()
+        masks[..., _WRITE_ACTIONS] &= digit[..., _WRITE_REGISTERS]
+        return masks
+
     def _swap(self, g: Group) -> None:
         """SWAP Pa,Pb: exchange the cells under two pointers."""
         envs, first, second = g.envs, self._pointer(g.envs, g.a), self._pointer(g.envs, g.b)
@@ -384,6 +398,10 @@ class Machine:
 
 
 _FIRST = np.zeros(1, dtype=np.intp)
+#: The WRITE instructions, and the register each writes (``without_faults``).
+_WRITE_ACTIONS = np.array([i for i, ins in enumerate(INSTRUCTIONS) if ins.op == Op.WRITE], dtype=np.intp)
+_WRITE_REGISTERS = OPERANDS[_WRITE_ACTIONS, 1]
+_REGISTER_SLOTS = slice(REGISTER_SLOTS[0], REGISTER_SLOTS[-1] + 1)
 
 # Operands of the hot path's ufuncs, in the dtypes of the arrays they meet.
 _EDGE, _BLANK = constant(EDGE, np.int8), constant(BLANK, np.int8)

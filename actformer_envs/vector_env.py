@@ -232,9 +232,10 @@ class ActformerVectorEnv(VectorEnv):
         return self._episodes.mixture
 
     def action_masks(self) -> np.ndarray:
-        """Allowed instructions per environment, (num_envs, 139) bool, True = allowed (defined before
-        the first reset for a plain task, whose mask never changes; not for a MultiTask)."""
-        if self._needs_reset and self._episodes.mixture.draws_member:
+        """Allowed instructions per environment, (num_envs, 139) bool, True = allowed (with
+        ``mask_mode="valid"``, only those that would not fault in the current state); defined before
+        the first reset for a plain task's allowed set, which never changes, not for the others."""
+        if self._needs_reset and self._episodes.masks_vary:
             raise reset_needed("action_masks()")
         return np.array(self._episodes.action_masks())
 
@@ -323,5 +324,6 @@ def _check_seed(seed: Any, name: str) -> int:
 def _config_record(config: EnvConfig, task: Task | MultiTask, num_envs: int) -> dict[str, Any]:
     """What an env was made with, as plain values: a state fits only an env made alike."""
     record = dataclasses.asdict(config)
-    record.pop("render_mode")  # (rendering changes nothing the state holds)
+    for derived in ("render_mode", "mask_mode"):  # (pictures and masks are read off the state)
+        record.pop(derived)
     return {"task": task.name, "num_envs": num_envs, **record}

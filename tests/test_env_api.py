@@ -41,8 +41,20 @@ VARIANTS = [
     {"obs_mode": "full", "history_length": 0, "reward_mode": "sparse"},
     {"render_mode": "ansi"},
     {"render_mode": "rgb_array"},
+    {"reward_mode": "dense"},
+    {"mask_mode": "valid"},
 ]
-VARIANT_IDS = ["default", "full", "history0", "sparse", "full-history0-sparse", "ansi", "rgb_array"]
+VARIANT_IDS = [
+    "default",
+    "full",
+    "history0",
+    "sparse",
+    "full-history0-sparse",
+    "ansi",
+    "rgb_array",
+    "dense",
+    "valid-mask",
+]
 
 
 # -- the checkers ------------------------------------------------------------------------------
@@ -140,10 +152,14 @@ def _episode_ends(records: list) -> int:
     return sum(1 for r in records if r[0] == "reset") - 1
 
 
-@pytest.mark.parametrize("obs_mode", ["local", "full"])
-def test_same_seed_same_episodes(env_id: str, obs_mode: str) -> None:
-    first = _rollout(gym.make(env_id, obs_mode=obs_mode), 7, 400, seed=123)
-    second = _rollout(gym.make(env_id, obs_mode=obs_mode), 7, 400, seed=123)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"obs_mode": "local"}, {"obs_mode": "full"}, {"reward_mode": "dense", "mask_mode": "valid"}],
+    ids=["local", "full", "dense-valid"],
+)
+def test_same_seed_same_episodes(env_id: str, kwargs: dict) -> None:
+    first = _rollout(gym.make(env_id, **kwargs), 7, 400, seed=123)
+    second = _rollout(gym.make(env_id, **kwargs), 7, 400, seed=123)
     assert _episode_ends(first) >= 3
     assert values_equal(first, second)
 
@@ -461,7 +477,7 @@ BAD_KWARGS = [
     ({"base": 1}, "base"),
     ({"base": 37}, "base"),
     ({"base": 10.0}, "base"),
-    ({"reward_mode": "dense"}, "reward_mode"),
+    ({"reward_mode": "potential"}, "reward_mode"),
     ({"obs_mode": "x"}, "obs_mode"),
     ({"history_length": -1}, "history_length"),
     ({"history_length": 1.5}, "history_length"),
@@ -576,3 +592,95 @@ def test_maskable_ppo_learns_a_little(env_id: str) -> None:
         obs, _, terminated, truncated, _ = env.step(int(action))
         if terminated or truncated:
             obs, _ = env.reset()
+
+
+# -- the opt-in modes: per-state masks and the dense reward -------------------------------------
+
+
+def test_valid_mask_is_exactly_the_fault_rule(env_id: str) -> None:
+    """``mask_mode="valid"`` leaves out exactly the allowed instructions that would fault in the
+    state (the documented rule, ``would_fault``), changes nothing else (an ``"allowed"`` env run in
+    lockstep sees the same observations), and a masked-out WRITE does fault."""
+    valid, allowed = gym.make(env_id, mask_mode="valid"), gym.make(env_id)
+    rng = np.random.default_rng(11)
+    obs, info = valid.reset(seed=5)
+    same_obs, same_info = allowed.reset(seed=5)
+    counts = {"allowed": [], "valid": []}
+    faulted = states_with_faults = 0
+    for step in range(1500):
+        task = valid.unwrapped.current_task
+        assert_obs_equal(obs, same_obs, f"step {step}")
+        expected = same_info["action_mask"] & ~np.array(
+            [would_fault(a, obs, task.base, task.pointer_rows) for a in range(NUM_ACTIONS)]
+        )
+        assert np.array_equal(info["action_mask"], expected), step
+        assert np.array_equal(valid.unwrapped.action_masks(), expected), step
+        counts["allowed"].append(same_info["action_mask"].sum())
+        counts["valid"].append(expected.sum())
+        # Mostly valid actions (so episodes go somewhere), sometimes one the valid mask leaves out.
+        left_out = (same_info["action_mask"] & ~expected).nonzero()[0]
+        states_with_faults += len(left_out) > 0
+        if len(left_out) and rng.random() < 0.5:
+            action = int(rng.choice(left_out))
+        else:
+            action = int(rng.choice(expected.nonzero()[0]))
+        obs, _, terminated, truncated, info = valid.step(action)
+        same_obs, _, same_terminated, same_truncated, same_info = allowed.step(action)
+        assert (terminated, truncated) == (same_terminated, same_truncated)
+        if action in left_out:
+            assert info["invalid_action"] and same_info["invalid_action"]
+            faulted += 1
+        else:
+            assert not info["invalid_action"]
+        if terminated or truncated:
+            obs, info = valid.reset()
+            same_obs, same_info = allowed.reset()
+    # (Where the task's instructions can put a non-digit in a register, the masks differ somewhere.)
+    assert faulted >= states_with_faults // 4
+
+
+def test_valid_masks_need_a_reset() -> None:
+    for env in (
+        gym.make("Actformer/Copy-v0", mask_mode="valid").unwrapped,
+        make_vec_native(mask_mode="valid"),
+    ):
+        with pytest.raises(gym.error.ResetNeeded):
+            env.action_masks()
+    assert gym.make("Actformer/Copy-v0").unwrapped.action_masks().any()  # (the allowed set: defined)
+
+
+def make_vec_native(**kwargs: object) -> gym.vector.VectorEnv:
+    return gym.make_vec("Actformer/Copy-v0", num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dense_reward_pays_net_progress_and_cannot_be_farmed(env_id: str, seed: int) -> None:
+    """Run in lockstep with ``"shaped"``, ``"dense"`` pays the same reward on every step but an
+    episode's last, where it keeps the potential instead of giving it back: an episode's dense
+    return is its shaped return plus the net change of the fraction of target digits written
+    correctly, at most 1 however the agent writes, rewrites and unwrites cells."""
+    dense, shaped = gym.make(env_id, reward_mode="dense"), gym.make(env_id)
+    rng = np.random.default_rng(seed)
+    dense.reset(seed=seed)
+    shaped.reset(seed=seed)
+    mask = dense.unwrapped.action_masks()
+    episodes, returns = 0, [0.0, 0.0]
+    for _ in range(3000):
+        expert = dense.unwrapped.expert_action()
+        action = action_mix(rng, mask, expert, 0.7, 0.1)
+        _, dense_reward, terminated, truncated, _ = dense.step(action)
+        _, shaped_reward, *_ = shaped.step(action)
+        returns[0] += dense_reward
+        returns[1] += shaped_reward
+        if not (terminated or truncated):
+            assert dense_reward == shaped_reward
+            continue
+        net_progress = returns[0] - returns[1]
+        assert -1.0 - 1e-9 <= net_progress <= 1.0 + 1e-9
+        assert returns[0] <= 2.0 + 1e-9  # success plus every target digit, less the costs
+        episodes += 1
+        returns = [0.0, 0.0]
+        dense.reset()
+        shaped.reset()
+        mask = dense.unwrapped.action_masks()
+    assert episodes >= 3

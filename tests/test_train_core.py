@@ -64,7 +64,8 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
     [
         (lambda: TrainConfig(env=EnvSettings(task="Nope")), "task"),
         (lambda: TrainConfig(env=EnvSettings(num_envs=0)), "num_envs"),
-        (lambda: TrainConfig(env=EnvSettings(reward_mode="dense")), "reward_mode"),
+        (lambda: TrainConfig(env=EnvSettings(reward_mode="potential")), "reward_mode"),
+        (lambda: TrainConfig(env=EnvSettings(mask_mode="all")), "mask_mode"),
         (lambda: TrainConfig(env=EnvSettings(history_length=500)), "history_length"),  # the env's rule
         (lambda: TrainConfig(env=EnvSettings(min_length=4, max_length=3)), "max_length"),
         (lambda: TrainConfig(policy=PolicySettings(d_model=3)), "d_model"),

@@ -38,11 +38,15 @@ def _row(obs: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
     return {key: value[i] for key, value in obs.items()}
 
 
-@pytest.mark.parametrize("num_envs", [1, 3, 8])
-def test_vector_matches_single_envs_step_for_step(env_id: str, num_envs: int) -> None:
+@pytest.mark.parametrize(
+    ("num_envs", "modes"),
+    [(1, {}), (3, {}), (8, {}), (3, {"reward_mode": "dense", "mask_mode": "valid"})],
+    ids=["1", "3", "8", "3-dense-valid"],
+)
+def test_vector_matches_single_envs_step_for_step(env_id: str, num_envs: int, modes: dict) -> None:
     seed, steps = 17 * num_envs, 400
-    vec = make_vec(env_id, num_envs, obs_mode="full")
-    singles = [gym.make(env_id, obs_mode="full") for _ in range(num_envs)]
+    vec = make_vec(env_id, num_envs, obs_mode="full", **modes)
+    singles = [gym.make(env_id, obs_mode="full", **modes) for _ in range(num_envs)]
     rng = np.random.default_rng(num_envs)
 
     obs, info = vec.reset(seed=seed)
@@ -77,6 +81,7 @@ def test_vector_matches_single_envs_step_for_step(env_id: str, num_envs: int) ->
             if not restart[i]:
                 assert bool(info["invalid_action"][i]) is single_info["invalid_action"], where
                 invalid += single_info["invalid_action"]
+                assert np.array_equal(info["action_mask"][i], single_info["action_mask"]), where
             ended = term or trunc
             for key in OUTCOME_KEYS:
                 if ended:

@@ -48,11 +48,13 @@ class EnvSettings:
     max_length: int | None = None
     """The curriculum's last max length, and the env's max_length (None = the task's default)."""
     reward_mode: str = "shaped"
-    """Env reward: shaped (progress rewards) or sparse (success only)."""
+    """Env reward: shaped (progress rewards summing to 0), dense (progress kept), sparse (success only)."""
     obs_mode: str = "local"
     """Env observation: local (pointer windows) or full (adds the scratchpad)."""
     history_length: int = 8
     """Past actions in the observation (0 = none)."""
+    mask_mode: str = "allowed"
+    """Action masks: allowed (the task's instructions) or valid (those that would not fault now)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.task, str) or self.task not in TASKS:
@@ -69,6 +71,7 @@ class EnvSettings:
             reward_mode=self.reward_mode,
             obs_mode=self.obs_mode,
             history_length=self.history_length,
+            mask_mode=self.mask_mode,
         )
 
     @property
@@ -82,11 +85,12 @@ class EnvSettings:
         return self.resolved().max_length
 
     def observation_kwargs(self) -> dict[str, Any]:
-        """The env arguments the policy's observations depend on."""
+        """The env arguments the policy's observations and masks depend on."""
         return {
             "reward_mode": self.reward_mode,
             "obs_mode": self.obs_mode,
             "history_length": self.history_length,
+            "mask_mode": self.mask_mode,
         }
 
     def kwargs(self) -> dict[str, Any]:

@@ -289,6 +289,12 @@ class InputProjection(nn.Module):
         masks = ReadMasks.from_arrays({name: getattr(self, name) for name in self.names}, self.relates)
         return project(obs, masks)
 
+    def numpy_masks(self) -> ReadMasks:
+        """The masks as NumPy arrays (views of the buffers on the CPU), for projecting NumPy
+        observations without torch's per-op cost."""
+        arrays = {name: getattr(self, name).cpu().numpy() for name in self.names}
+        return ReadMasks.from_arrays(arrays, self.relates)
+
 
 class ActformerPolicy(nn.Module):
     """The Actformer actor-critic: ``ActformerNetwork`` features, then an MLP to logits and a value.
@@ -339,10 +345,10 @@ class ActformerPolicy(nn.Module):
     def view(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """What the network sees of a batch of observations, as NumPy arrays: the observation, or its
         projection where the policy is projected. The policy's output is a function of this alone."""
+        arrays = {key: np.asarray(value) for key, value in observation.items()}
         if self.projection is None:
-            return {key: np.asarray(value) for key, value in observation.items()}
-        projected = self.projection(self.as_tensors(observation))
-        return {key: value.cpu().numpy() for key, value in projected.items()}
+            return arrays
+        return project(arrays, self.projection.numpy_masks())
 
     @property
     def projected(self) -> bool:

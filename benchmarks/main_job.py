@@ -5,7 +5,8 @@ own README (train Addition on at most 3 digits, then print greedy exact match at
 1000 digits). The earlier version runs from a git worktree of ``--baseline`` (default: the commit
 the performance work started from), imported from there through ``PYTHONPATH``; this checkout runs
 as installed. Each run is a fresh subprocess in an empty working folder (its run directory goes
-there), with the kernel pins of this process; the two versions alternate, ``--repeats`` times each,
+there) with an empty verification-set cache (``ACTFORMER_CACHE_DIR``), as on a fresh machine, and
+the kernel pins of this process; the two versions alternate, ``--repeats`` times each,
 and the medians and their ratio are reported, with every run's exact-match table (a faster job must
 still reach 1.000 at every length). Results go to a Markdown table on stdout and to ``main_job.json``
 and ``.md`` in a fresh ``benchmarks/runs/main_job-<UTC time>/`` (``--out DIR``: there;
@@ -134,6 +135,7 @@ def run_once(version: Version, total_steps: int | None) -> dict[str, Any]:
     if version.pythonpath is not None:
         environment["PYTHONPATH"] = version.pythonpath
     with tempfile.TemporaryDirectory(prefix="main_job-") as folder:
+        environment["ACTFORMER_CACHE_DIR"] = str(Path(folder) / "cache")  # (as on a fresh machine)
         began = time.perf_counter()
         done = subprocess.run(
             [*version.launcher, *arguments], cwd=folder, env=environment, capture_output=True, text=True

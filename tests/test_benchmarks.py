@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium as gym
 import pytest
 
-from actformer_envs import demo
+from actformer_envs import NUM_ACTIONS, demo
 from actformer_envs.tasks import SINGLE_TASKS, TASKS
 from benchmarks import common
 from benchmarks.common import SMOKE_BANNER
@@ -47,6 +47,7 @@ SCRIPTS = (
     "closure",
     "certification",
     "main_job",
+    "action_masks",
 )
 
 
@@ -652,6 +653,7 @@ SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
     ),
     "certification": (("--tasks", "Copy", "--seeds", "1", "--problems", "8"), {}),
     "main_job": (("--repeats", "2"), {"baseline_version": fake_baseline, "run_once": fake_main_job}),
+    "action_masks": (("--tasks", "Copy", "--steps", "5", "--num-envs", "2"), {}),
 }
 
 
@@ -751,3 +753,13 @@ def test_every_script_documents_its_output_and_smoke_test() -> None:
         assert any("--quick" in args for args in by_script[script]), script
         assert any("--update-results" in args for args in by_script[script]), script
         assert f"benchmarks/runs/{script}-<UTC" in " ".join(doc.split()), script
+
+
+def test_action_masks_counts_both_masks_on_the_same_states() -> None:
+    from benchmarks.action_masks import measure
+
+    copy, addition = measure("Copy", 4, 30), measure("Addition", 4, 30)
+    for row in (copy, addition):
+        assert row["states"] == 120 and 1 <= row["mean_valid"] <= row["mean_allowed"] < NUM_ACTIONS
+    # Addition's registers hold sums and carries that are no digit: some WRITEs fault there.
+    assert addition["mean_valid"] < addition["mean_allowed"] and addition["states_where_they_differ"] > 0

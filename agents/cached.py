@@ -62,7 +62,10 @@ class CachedGreedy:
             return int(self.act(batch, mask)[0])
         rows = self._rows(observation, action_mask)
         first, inverse = distinct_rows(rows)
-        distinct_keys = [row.tobytes() for row in rows[first]]
+        # (The fields' shapes end every key: views of other widths, obs_mode="full" at another
+        # length, never share one.)
+        shapes = repr([(key, np.shape(value)[1:]) for key, value in sorted(observation.items())]).encode()
+        distinct_keys = [row.tobytes() + shapes for row in rows[first]]
         chosen = np.empty(len(first), dtype=np.int64)
         missing = []
         for index, key in enumerate(distinct_keys):

@@ -100,3 +100,22 @@ def test_distinct_rows_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch)
     rows = np.repeat(np.arange(4, dtype=np.uint8)[:, None], 16, axis=1)[[0, 1, 1, 3, 2, 0]]
     first, inverse = distinct_rows(rows)
     assert len(first) == 4 and np.array_equal(rows[first][inverse], rows)
+
+
+def test_views_of_other_shapes_never_share_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two ``obs_mode="full"`` views with the same bytes but scratchpads of other shapes (as at
+    another length) are two entries, each computed by the network (here a stand-in for it)."""
+    envs = _envs("Actformer/Copy-v0", 1, 6)
+    policy = _policy(envs, projected=False)
+    monkeypatch.setattr(
+        policy, "act", lambda batch, mask: np.zeros(len(batch["last_action"]), dtype=np.int64)
+    )
+    greedy = CachedGreedy(policy)
+    obs = {
+        "last_action": np.zeros(1, dtype=np.int64),
+        "scratchpad": np.arange(6, dtype=np.int8).reshape(1, 2, 3),
+    }
+    other = {**obs, "scratchpad": obs["scratchpad"].reshape(1, 3, 2)}  # (the same bytes)
+    greedy.act(obs)
+    greedy.act(other)
+    assert greedy.computed == 2 and len(greedy.actions) == 2

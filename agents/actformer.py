@@ -77,7 +77,7 @@ def orthogonal_(layer: nn.Linear, gain: float = math.sqrt(2)) -> nn.Linear:
 def lookup(table: nn.Embedding, indices: torch.Tensor) -> torch.Tensor:
     """``table(indices)``, bit for bit, forward and backward, but several times cheaper to train on
     the CPU: ``index_select``'s backward (``index_add_``) sums the same rows in the same order as the
-    embedding's own backward, without its per-index overhead (the network's costliest op before)."""
+    embedding's own backward, without its per-index overhead."""
     return table.weight.index_select(0, indices.reshape(-1)).reshape(*indices.shape, -1)
 
 

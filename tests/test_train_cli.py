@@ -509,6 +509,24 @@ def test_a_diverging_run_is_one_line_error_and_keeps_its_last_good_checkpoint(
     assert not (run_dir(tmp_path) / "eval.json").exists()
 
 
+def test_a_learning_rate_too_large_for_float32_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """torch refuses an Adam step that overflows float32 with a RuntimeError; it is a divergence."""
+    argv = ["train", *TINY, "--no-imitation", "--learning-rate", "1e38", "--total-steps", "256"]
+    assert main([*argv, "--runs-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(
+            "actformer train: error: training diverged at update of iteration 1: the optimizer's step "
+            "overflows float32 (learning rate too large)"
+        )
+    )
+
+
 # ------------------------------------------------------------- the command line as a user meets it
 
 

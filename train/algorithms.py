@@ -17,7 +17,7 @@ import torch
 
 from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
 from actformer_gym.train.config import PPO, AlgoSettings, TrainConfig
-from actformer_gym.train.divergence import check_finite, check_parameters
+from actformer_gym.train.divergence import check_finite, check_parameters, optimizer_step
 from actformer_gym.train.losses import (
     a2c_policy_loss,
     approx_kl,
@@ -105,7 +105,7 @@ class Algorithm(ABC):
                 loss.backward()
                 norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
                 check_finite(where, loss=loss, gradient_norm=norm)
-                optimizer.step()
+                optimizer_step(where, optimizer)
                 with torch.no_grad():
                     kl = approx_kl(ratio, log_ratio).item()
                 sums["losses/policy"].append(policy_loss.item())

@@ -68,6 +68,18 @@ def check_parameters(where: str, module: nn.Module) -> None:
         raise TrainingDiverged(where, f"non-finite parameters {listed}")
 
 
+def optimizer_step(where: str, optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.step()``; ``TrainingDiverged`` at ``where`` if the step's size overflows the
+    parameters' float type (a learning rate so large that torch refuses the step)."""
+    try:
+        optimizer.step()
+    except RuntimeError as error:
+        if "overflow" not in str(error):
+            raise
+        what = "the optimizer's step overflows float32 (learning rate too large)"
+        raise TrainingDiverged(where, what) from None
+
+
 def _finite_sum(tensors: Iterable[torch.Tensor]) -> bool:
     """Whether the sum of every element of ``tensors`` is finite (one sync)."""
     with torch.no_grad():

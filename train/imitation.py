@@ -20,7 +20,7 @@ import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.checks import check_int, check_number
 from actformer_envs.rollout import Observations, Rollout, Step
 from actformer_gym.agents.actformer import masked_logits
-from actformer_gym.train.divergence import check_finite, check_parameters
+from actformer_gym.train.divergence import check_finite, check_parameters, optimizer_step
 
 
 def collect_expert_data(
@@ -192,7 +192,7 @@ def behaviour_cloning(
             loss.backward()
             batch_loss = loss.item()
             check_finite(where, loss=batch_loss)  # before the step: the parameters stay finite
-            optimizer.step()
+            optimizer_step(where, optimizer)
             total += batch_loss * len(batch)
         check_parameters(where, policy)
         losses.append(total / count)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from actformer_envs.checks import check_int, check_number
 from actformer_envs.verification import ObservationSet
 from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
-from actformer_gym.train.divergence import check_finite, check_parameters
+from actformer_gym.train.divergence import check_finite, check_parameters, optimizer_step
 
 #: The margin imitation fits to by default: the expert action's logit at least this far above every
 #: other allowed action's, on every observation of the set (far above float rounding between CPUs).
@@ -130,7 +130,7 @@ def fit_to_set(
             check_finite(where, loss=loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            optimizer_step(where, optimizer)
             result.steps += 1
             bar.update(1)
             if result.steps % check_every == 0:

@@ -36,6 +36,7 @@ from benchmarks.common import (
     check_output_flags,
     context_line,
     expand_all,
+    fill_unset,
     machine_info,
     output_dir,
     positive,
@@ -108,9 +109,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
     args.tasks = [task for task in TASKS if task in expand_all(args.tasks, list(TASKS))]
-    for key, value in (QUICK if args.quick else DEFAULTS).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    fill_unset(args, QUICK if args.quick else DEFAULTS)
     return args
 
 

@@ -56,6 +56,7 @@ from benchmarks.common import (
     at_least,
     check_output_flags,
     expand_all,
+    fill_unset,
     machine_info,
     merge_rows,
     output_dir,
@@ -428,9 +429,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "long_problems": DEFAULT_LONG_PROBLEMS,
         "max_episode_steps": DEFAULT_MAX_EPISODE_STEPS,
     }
-    for name, value in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, QUICK[name] if args.quick else value)
+    fill_unset(args, {name: QUICK[name] if args.quick else value for name, value in defaults.items()})
     if args.quick and args.seeds is None:
         args.seeds = QUICK["seeds"]
     return args

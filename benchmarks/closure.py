@@ -65,6 +65,7 @@ from benchmarks.common import (
     check_output_flags,
     context_line,
     expand_all,
+    fill_unset,
     machine_info,
     merge_rows,
     name_of,
@@ -585,9 +586,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "max_episode_steps": DEFAULT_MAX_EPISODE_STEPS,
         "strays": DEFAULT_STRAYS,
     }
-    for name, value in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, QUICK[name] if args.quick else value)
+    fill_unset(args, {name: QUICK[name] if args.quick else value for name, value in defaults.items()})
     return args
 
 

@@ -30,7 +30,7 @@ import os
 import platform
 import shlex
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,6 +256,14 @@ def write_results(
         print(f"\n{SMOKE_BANNER}")
     print(f"\nWrote {', '.join(written)} to {folder}{os.sep}", flush=True)
     return path
+
+
+def fill_unset(args: argparse.Namespace, values: Mapping[str, Any]) -> None:
+    """Set each flag of ``values`` that was not given (None) to its value there: a script's defaults,
+    or its ``--quick`` sizes."""
+    for name, value in values.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def positive(kind: type) -> Callable[[str], Any]:

@@ -87,6 +87,7 @@ from benchmarks.common import (
     announce_smoke,
     check_output_flags,
     expand_all,
+    fill_unset,
     machine_info,
     name_of,
     output_dir,
@@ -830,9 +831,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.multipliers = SMOKE_MULTIPLIERS if args.quick else MULTIPLIERS
     args.multipliers = tuple(sorted(set(args.multipliers)))
     args.budget = "smoke" if args.quick else args.budget or "full"
-    for key in ("seeds", "episodes"):
-        if getattr(args, key) is None:
-            setattr(args, key, BUDGETS[args.budget][key])
+    fill_unset(args, {key: BUDGETS[args.budget][key] for key in ("seeds", "episodes")})
     return args
 
 

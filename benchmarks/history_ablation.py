@@ -38,6 +38,7 @@ from benchmarks.common import (
     announce_smoke,
     at_least,
     check_output_flags,
+    fill_unset,
     machine_info,
     output_dir,
     positive,
@@ -252,9 +253,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "seeds": [0, 1, 2, 3, 4],
         "weight_decays": list(WEIGHT_DECAYS),
     }
-    for key, value in (QUICK if args.quick else defaults).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    fill_unset(args, QUICK if args.quick else defaults)
     return args
 
 

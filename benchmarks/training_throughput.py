@@ -55,6 +55,7 @@ from benchmarks.common import (
     add_output_flags,
     announce_smoke,
     check_output_flags,
+    fill_unset,
     machine_info,
     output_dir,
     positive,
@@ -255,9 +256,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_output_flags(parser, "training_throughput")
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
-    for key, value in (QUICK if args.quick else DEFAULTS).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    fill_unset(args, QUICK if args.quick else DEFAULTS)
     if (args.num_envs * args.num_steps) % 4:
         parser.error("--num-envs x --num-steps must be divisible by 4 (the minibatches)")
     return args

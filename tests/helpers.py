@@ -11,6 +11,14 @@ from oracles import oracle
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs import INSTRUCTIONS, NUM_ACTIONS, Op
+from actformer_envs.vector_env import ActformerVectorEnv
+
+
+def make_vec(env_id: str, num_envs: int, **kwargs: Any) -> ActformerVectorEnv:
+    """The native vector env of ``env_id`` (``gym.make_vec``'s ``vector_entry_point``)."""
+    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    assert isinstance(env, ActformerVectorEnv)
+    return env
 
 
 def actformer_specs() -> list:

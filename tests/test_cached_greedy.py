@@ -6,17 +6,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from helpers import make_vec
 
 from actformer_envs.reads import project
 from actformer_gym.agents import cached
 from actformer_gym.agents.actformer import ActformerPolicy
 from actformer_gym.agents.baselines import ExpertAgent
 from actformer_gym.agents.cached import CachedGreedy, distinct_rows
-
-
-def _envs(env_id: str, num_envs: int, max_length: int) -> gym.vector.VectorEnv:
-    mode = "vector_entry_point"
-    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, max_length=max_length)
 
 
 def _policy(envs: gym.vector.VectorEnv, projected: bool) -> ActformerPolicy:
@@ -32,7 +28,7 @@ def _policy(envs: gym.vector.VectorEnv, projected: bool) -> ActformerPolicy:
 @pytest.mark.parametrize("projected", [False, True])
 @pytest.mark.parametrize("task", ["Addition", "Expression", "MultiTask"])
 def test_actions_are_the_policys_greedy_actions(task: str, projected: bool) -> None:
-    envs = _envs(f"Actformer/{task}-v0", 24, 4)
+    envs = make_vec(f"Actformer/{task}-v0", 24, max_length=4)
     obs, infos = envs.reset(seed=3)
     mask = infos["action_mask"]
     policy, expert = _policy(envs, projected), ExpertAgent(envs.unwrapped.task)
@@ -50,7 +46,7 @@ def test_actions_are_the_policys_greedy_actions(task: str, projected: bool) -> N
 
 
 def test_projected_view_is_the_declared_projection_and_keys_ignore_what_it_hides() -> None:
-    envs = _envs("Actformer/Copy-v0", 8, 5)
+    envs = make_vec("Actformer/Copy-v0", 8, max_length=5)
     obs, infos = envs.reset(seed=0)
     masks = envs.unwrapped.mixture.read_masks()
     policy = _policy(envs, projected=True)
@@ -67,7 +63,7 @@ def test_projected_view_is_the_declared_projection_and_keys_ignore_what_it_hides
 
 
 def test_single_observation_bounded_cache_and_bad_arguments() -> None:
-    envs = _envs("Actformer/Copy-v0", 6, 5)
+    envs = make_vec("Actformer/Copy-v0", 6, max_length=5)
     obs, infos = envs.reset(seed=1)
     mask = infos["action_mask"]
     policy = _policy(envs, projected=False)
@@ -105,7 +101,7 @@ def test_distinct_rows_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch)
 def test_views_of_other_shapes_never_share_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two ``obs_mode="full"`` views with the same bytes but scratchpads of other shapes (as at
     another length) are two entries, each computed by the network (here a stand-in for it)."""
-    envs = _envs("Actformer/Copy-v0", 1, 6)
+    envs = make_vec("Actformer/Copy-v0", 1, max_length=6)
     policy = _policy(envs, projected=False)
     monkeypatch.setattr(
         policy, "act", lambda batch, mask: np.zeros(len(batch["last_action"]), dtype=np.int64)

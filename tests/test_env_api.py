@@ -17,6 +17,7 @@ from helpers import (
     BAD_ACTIONS,
     action_mix,
     assert_obs_equal,
+    make_vec,
     problem_from_full_obs,
     problem_length,
     program_length,
@@ -642,15 +643,11 @@ def test_valid_mask_is_exactly_the_fault_rule(env_id: str) -> None:
 def test_valid_masks_need_a_reset() -> None:
     for env in (
         gym.make("Actformer/Copy-v0", mask_mode="valid").unwrapped,
-        make_vec_native(mask_mode="valid"),
+        make_vec("Actformer/Copy-v0", 2, mask_mode="valid"),
     ):
         with pytest.raises(gym.error.ResetNeeded):
             env.action_masks()
     assert gym.make("Actformer/Copy-v0").unwrapped.action_masks().any()  # (the allowed set: defined)
-
-
-def make_vec_native(**kwargs: object) -> gym.vector.VectorEnv:
-    return gym.make_vec("Actformer/Copy-v0", num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
 
 
 @pytest.mark.parametrize("seed", range(3))

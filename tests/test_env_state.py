@@ -4,19 +4,12 @@ autoresets, curriculum ranges and MultiTask layouts; a state that does not fit i
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
-from helpers import action_mix, values_equal
+from helpers import action_mix, make_vec, values_equal
 
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs import ActformerVectorEnv
-
-
-def make_vec(env_id: str, num_envs: int, **kwargs: object) -> ActformerVectorEnv:
-    env = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point", **kwargs)
-    assert isinstance(env, ActformerVectorEnv)
-    return env
 
 
 def mixed_actions(vec: ActformerVectorEnv, rng: np.random.Generator) -> np.ndarray:

@@ -15,7 +15,7 @@ import pytest
 from gymnasium.error import ResetNeeded
 from gymnasium.wrappers import RecordEpisodeStatistics
 from gymnasium.wrappers.vector import RecordEpisodeStatistics as RecordVectorEpisodeStatistics
-from helpers import assert_obs_equal, run_expert, task_name, values_equal
+from helpers import assert_obs_equal, make_vec, run_expert, task_name, values_equal
 from oracles import oracle
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
@@ -26,10 +26,6 @@ from actformer_envs import ActformerVectorEnv, instruction_index
 HALT = instruction_index("HALT")
 CLONES = [lambda e: pickle.loads(pickle.dumps(e)), copy.deepcopy]
 CLONE_IDS = ["pickle", "deepcopy"]
-
-
-def make_vec(env_id: str, num_envs: int, **kwargs: Any) -> ActformerVectorEnv:
-    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
 
 
 def single(env_id: str, wrapped: bool, **kwargs: Any) -> gym.Env:

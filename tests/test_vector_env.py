@@ -17,6 +17,7 @@ from gymnasium.vector.utils import batch_space
 from helpers import (
     action_mix,
     assert_obs_equal,
+    make_vec,
     problem_from_full_obs,
     problem_length,
     program_length,
@@ -28,10 +29,6 @@ from oracles import oracle
 from actformer_envs import NUM_ACTIONS, ActformerVectorEnv, instruction_index
 
 OUTCOME_KEYS = ("is_success", "output", "target")
-
-
-def make_vec(env_id: str, num_envs: int, **kwargs) -> ActformerVectorEnv:
-    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
 
 
 def _row(obs: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:

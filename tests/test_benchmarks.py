@@ -363,6 +363,23 @@ def test_certification_seeds_and_lengths() -> None:
     assert {e["problems"] for e in members} == {100}
     assert members[2] == {"member": "Multiplication", "asked_length": 30, "length": 30, "problems": 100}
     assert members[4]["length"] == 50  # Copy: 10 x 5
+    args = certification.parse_args(["--first-seed", "7", "--seeds", "3", "--eval-envs", "1000"])
+    assert (args.first_seed, args.eval_envs) == (7, 1000) and args.seeds == 3
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--first-seed", "-1"), ("--eval-envs", "0"), ("--first-seed", "x")]
+)
+def test_certification_rejects_bad_seed_and_env_counts(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import certification
+
+    with pytest.raises(SystemExit) as exit_info:
+        certification.parse_args([flag, value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(rf".+: error: argument {flag}: .+", err.splitlines()[-1])  # (after argparse's usage)
 
 
 def test_certification_multitask_closure_cell() -> None:

@@ -483,6 +483,7 @@ BAD_KWARGS = [
     ({"history_length": -1}, "history_length"),
     ({"history_length": 1.5}, "history_length"),
     ({"render_mode": "rgb"}, "render_mode"),
+    ({"mask_mode": "task"}, "mask_mode"),
 ]
 
 

@@ -160,20 +160,16 @@ class ActformerEnv(gym.Env):
                 "Cannot call env.step() after the episode ended (terminated or truncated): call env.reset()"
             )
         self._action[0] = check_action(action)
-        reward, terminated_envs, truncated_envs, invalid, success = self._episodes.step(self._action)
-        terminated, truncated = bool(terminated_envs[0]), bool(truncated_envs[0])
-        info: dict[str, Any] = {
-            "action_mask": self.action_masks(),
-            "invalid_action": bool(invalid[0]),
-        }
+        reward, terminated, truncated, invalid, success = self._episodes.step_one(self._action)
+        info: dict[str, Any] = {"action_mask": self.action_masks(), "invalid_action": invalid}
         if terminated or truncated:
             self._ended = True
             (output,), (target,) = self._episodes.outcomes(_ENV)
-            info["is_success"] = bool(success[0])
+            info["is_success"] = success
             info["output"] = as_info_value(output)
             info["target"] = as_info_value(target)
-        self._last_reward = float(reward[0])
-        return self._observation(), self._last_reward, terminated, truncated, info
+        self._last_reward = reward
+        return self._observation(), reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
         """The allowed instructions of this task (True = allowed), as MaskablePPO expects; with

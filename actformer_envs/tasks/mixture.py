@@ -136,8 +136,16 @@ class Mixture:
     # -- helpers -------------------------------------------------------------------------------
 
     def _groups(self, member: np.ndarray) -> list[tuple[Task, np.ndarray]]:
-        """(member task, the problems of that member) for each member present in ``member``."""
-        return [(m, np.flatnonzero(member == i)) for i, m in enumerate(self.members) if (member == i).any()]
+        """(member task, the problems of that member, in order) for each member present in
+        ``member``: one stable sort of the problems by member, cut where the member changes."""
+        order = member.argsort(kind="stable")
+        ends = np.cumsum(np.bincount(member, minlength=len(self.members))).tolist()
+        groups, start = [], 0
+        for task, end in zip(self.members, ends, strict=True):
+            if end > start:
+                groups.append((task, order[start:end]))
+            start = end
+        return groups
 
     def _combine(self, parts: list[tuple[np.ndarray, Problems]], n: int, width: int) -> Problems:
         """Members' problems, in their rows of the batch, on a scratchpad of every member's rows."""

@@ -371,8 +371,8 @@ class Episodes:
             masks = self.masks[self.machine.layout[env]]
         elif len(self.masks) == 1:
             masks = self._shared_masks
-        else:
-            masks = self.masks[self.machine.layout]
+        else:  # (``take`` copies whole rows: several times faster than fancy indexing)
+            masks = self.masks.take(self.machine.layout, axis=0)
         return self.machine.without_faults(masks, env) if self.valid_masks else masks
 
     @property

@@ -83,19 +83,20 @@ class Measurement:
         return statistics.median(self.repeats)
 
 
-#: Gymnasium's own native vector env, measured in the same run as a yardstick for the machine.
-REFERENCE = Config("CartPole-v1", "native", max(NATIVE_SIZES))
+#: Gymnasium's own CartPole, single and as its native vector env, measured in the same run as a
+#: yardstick for the machine: each Actformer env's single env and largest vector env are set against them.
+REFERENCES = (Config("CartPole-v1", "single", 1), Config("CartPole-v1", "native", max(NATIVE_SIZES)))
 
 
 def configurations(env_ids: Sequence[str], reference: bool = True) -> list[Config]:
-    """The five configurations measured for each env id, then the reference (CartPole) if asked."""
+    """The five configurations measured for each env id, then the references (CartPole) if asked."""
     configs = []
     for env_id in env_ids:
         configs.append(Config(env_id, "single", 1))
         configs.append(Config(env_id, "sync", SYNC_SIZE))
         configs.extend(Config(env_id, "native", n) for n in NATIVE_SIZES)
     if reference:
-        configs.append(REFERENCE)
+        configs.extend(REFERENCES)
     return configs
 
 
@@ -122,28 +123,30 @@ def measure_all(configs: Sequence[Config], seconds: float, repeats: int, seed: i
 
 
 def ratios(measurements: Sequence[Measurement]) -> dict[str, dict[str, float]]:
-    """Per env id: the largest native vector env's steps/s over sync-64's and over the single env's."""
+    """Per env id: the largest native vector env's steps/s over sync-64's and over the single env's;
+    with the references, that and the single env's over CartPole's, the same face and size."""
     by_key = {(m.config.env_id, m.config.key): m.steps_per_second for m in measurements}
     native = f"native-{max(NATIVE_SIZES)}"
     sync = f"sync-{SYNC_SIZE}"
     result = {}
-    reference = by_key.get((REFERENCE.env_id, REFERENCE.key))
+    cartpole = {config.key: by_key.get((config.env_id, config.key)) for config in REFERENCES}
     for env_id in dict.fromkeys(m.config.env_id for m in measurements):
-        if env_id == REFERENCE.env_id:
+        if env_id == REFERENCES[0].env_id:
             continue
         top = by_key[(env_id, native)]
         result[env_id] = {
             f"{native}/{sync}": top / by_key[(env_id, sync)],
             f"{native}/single": top / by_key[(env_id, "single")],
         }
-        if reference:
-            result[env_id][f"{native}/CartPole-{native}"] = top / reference
+        for key, reference in cartpole.items():
+            if reference:
+                result[env_id][f"{key}/CartPole-{key}"] = by_key[(env_id, key)] / reference
     return result
 
 
 def markdown_table(measurements: Sequence[Measurement], ratio_table: dict[str, dict[str, float]]) -> str:
     """One row per env id with the median steps/s of each configuration, then the ratios per env id."""
-    keys = list(dict.fromkeys(m.config.key for m in measurements if m.config != REFERENCE))
+    keys = list(dict.fromkeys(m.config.key for m in measurements if m.config not in REFERENCES))
     by_env: dict[str, dict[str, float]] = {}
     for m in measurements:
         by_env.setdefault(m.config.env_id, {})[m.config.key] = m.steps_per_second
@@ -235,7 +238,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--no-reference",
         dest="reference",
         action="store_false",
-        help=f"skip the yardstick: Gymnasium's {REFERENCE.env_id} native vector env at {REFERENCE.num_envs}",
+        help=f"skip the yardstick: Gymnasium's {REFERENCES[0].env_id}, single and native vector env at "
+        f"{REFERENCES[1].num_envs}",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the envs and the actions (default 0)")
     add_output_flags(parser, "throughput")

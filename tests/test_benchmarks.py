@@ -143,17 +143,23 @@ def test_throughput_quick_writes_results(tmp_path: Path) -> None:
         document
     )
     configurations = document["configurations"]
-    reference = configurations.pop()  # Gymnasium's CartPole vector env, the yardstick
-    assert (reference["env_id"], reference["face"], reference["num_envs"]) == ("CartPole-v1", "native", 4096)
+    references = [configurations.pop() for _ in range(2)][::-1]  # Gymnasium's CartPole, the yardstick
+    faces = [(r["env_id"], r["face"], r["num_envs"]) for r in references]
+    assert faces == [("CartPole-v1", "single", 1), ("CartPole-v1", "native", 4096)]
     assert {(c["face"], c["num_envs"]) for c in configurations} == CONFIGURATIONS
-    for config in [*configurations, reference]:
+    for config in [*configurations, *references]:
         assert config["env_id"] in ("Actformer/Addition-v0", "CartPole-v1")
         assert len(config["repeats"]) == 1
         assert all(math.isfinite(r) and r > 0 for r in config["repeats"])
         assert config["steps_per_second"] > 0
 
     ratios = document["ratios"]["Actformer/Addition-v0"]
-    assert set(ratios) == {"native-4096/sync-64", "native-4096/single", "native-4096/CartPole-native-4096"}
+    assert set(ratios) == {
+        "native-4096/sync-64",
+        "native-4096/single",
+        "single/CartPole-single",
+        "native-4096/CartPole-native-4096",
+    }
     assert all(value > 0 for value in ratios.values())
 
     machine = document["machine"]
@@ -589,16 +595,14 @@ def fake_rl_run(run: Any, args: argparse.Namespace) -> dict[str, Any]:
     """A finished ``rl_from_scratch`` run, without the training (minutes without --quick)."""
     return {
         "task": run.task,
-        "algorithm": run.algorithm,
-        "reward_mode": run.reward_mode,
-        "warm_start": run.warm_start,
+        "learner": run.learner,
         "seed": run.seed,
-        "max_length": 5,
+        "train_length": 5,
+        "budget": args.steps,
         "steps": args.steps,
-        "final_success_rate": 0.5,
-        "final_curriculum_length": 5,
-        "exact_match": 0.5,
-        "exact_match_before_rl": None,
+        "steps_to_target": None,
+        "checks": {"steps": [args.steps], "exact_match": [0.5]},
+        "exact_match": {"1": 0.5, "10": 0.0, "100": 0.0},
         "wall_seconds": 1.0,
     }
 

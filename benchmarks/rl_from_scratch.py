@@ -1,62 +1,102 @@
-"""RL from scratch: PPO and A2C without the warm start, shaped and sparse rewards, on short problems.
+"""RL from scratch: the project's PPO and A2C, and sb3-contrib's MaskablePPO, on the classic
+algorithmic tasks with no expert anywhere in the loop; then the learned policies at 10x and 100x.
 
-For each task (Addition at max length 3, Copy and Reverse at 5), each algorithm (PPO, A2C) and each
-reward mode (shaped, sparse), ``actformer_gym.train.trainer.Trainer`` trains a fresh ``ActformerPolicy`` with
-``imitation=False`` for a fixed budget of env-steps, under the default length curriculum (problems
-uniform in [1, current], lengthened at 90 % success up to the max length). Every iteration's
-training success rate, episodic return and curriculum length are recorded against env-steps (the
-learning curves, in the JSON file); at the end the greedy exact match at the max length is measured.
-Two more runs per task, warm start (behaviour cloning + DAgger) then PPO under each reward mode for
-the same RL budget, measure in the same run what the warm start is worth (and whether RL keeps it:
-greedy exact match is also measured right after the warm start). Torch runs on one thread.
-Results go to a Markdown table on stdout and to ``rl_from_scratch.json`` and ``.md`` in a fresh
-``benchmarks/runs/rl_from_scratch-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
-committed ``benchmarks/results/``).
+No imitation, no expert labels, no expert-derived view or reward (``RECIPE``): the policy sees the
+whole local observation (``projected=False``: the expert's declared reads would be expert knowledge),
+the reward is the env's ``dense`` mode (the progress of every correct digit written is kept, a wrong
+overwrite takes it back, a step and an invalid action cost a little, halting on the exact answer
+earns 1) and the action mask is ``valid`` (the task's instructions less those that would fault now:
+one machine predicate for every task). The length curriculum starts at 1 and lengthens at 90 %
+success up to the training length.
 
-    python -m benchmarks.rl_from_scratch                     # 3 tasks x 6 runs, 300k env-steps each
-    python -m benchmarks.rl_from_scratch --steps 1000000 --seeds 3 --tasks Addition Copy
+Each run trains for at most ``--steps`` env-steps and measures greedy exact match at the training
+length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches
+``TARGET`` with the curriculum at the training length, and those env-steps are its steps to the
+target. The final policy is evaluated greedily at 1x, 10x and 100x the training length
+(``--eval-episodes`` problems each). MaskablePPO (``MultiInputPolicy``, sb3-contrib's defaults but
+the rollout size) runs on ``SB3_TASKS`` with the same env modes, budget, checks and stopping rule;
+it has no curriculum, so its problems are of every length up to the training length from the start.
+Torch runs on one thread.
+
+Results: a Markdown table (every run, then k of n seeds per task and learner) on stdout and in
+``rl_from_scratch.md``; every run with its learning curve in ``rl_from_scratch.json``; the curves as
+``rl_from_scratch.png``; in a fresh ``benchmarks/runs/rl_from_scratch-<UTC time>/`` (``--out DIR``:
+there; ``--update-results``: the committed ``benchmarks/results/``).
+
+    python -m benchmarks.rl_from_scratch                      # every task and learner, 3 seeds
+    python -m benchmarks.rl_from_scratch --tasks Copy --learners PPO --seeds 1
+    python -m benchmarks.rl_from_scratch --merge A/rl_from_scratch.json B/rl_from_scratch.json
     python -m benchmarks.rl_from_scratch --tasks Copy --quick  # smoke test: tiny budget
-    python -m benchmarks.rl_from_scratch --update-results    # refresh benchmarks/results/
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from actformer_envs.tasks.registry import env_id
+from actformer_gym.agents.baselines import Agent
 from actformer_gym.train.config import TrainConfig
+from actformer_gym.train.evaluate import exact_match
+from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
     QUICK_HELP,
+    SMOKE_BANNER,
     add_output_flags,
+    add_tasks_flag,
     announce_smoke,
     check_output_flags,
     expand_all,
+    fill_unset,
     machine_info,
     name_of,
     output_dir,
     positive,
     run_stamp,
+    runs_note,
+    source_revision,
     torch_context_line,
+    with_pins_and_commit,
     write_results,
 )
 
-#: Task -> training max length (short: the question is whether RL finds the procedure at all).
-TASK_LENGTHS = {"Addition": 3, "Copy": 5, "Reverse": 5}
-ALGORITHMS = {"PPO": "ppo", "A2C": "a2c"}  # name in the tables: the config's algo
-REWARD_MODES = ("shaped", "sparse")
-DEFAULT_STEPS, DEFAULT_SEEDS, DEFAULT_EVAL_EPISODES = 300_000, 1, 256
-#: --quick: a few iterations with small rollouts, a small warm start; for tests only.
-QUICK = {"steps": 2048, "eval_episodes": 32, "num_envs": 16, "imitation_pairs": 500, "imitation_epochs": 1}
-#: The final training success rate is the mean over the iterations of the budget's last fraction.
-FINAL_FRACTION = 0.1
+TASKS = ("Copy", "Reverse", "DuplicatedInput", "RepeatCopy", "Parity", "Addition")
+#: The training length of every task (symbols, or digits of each operand).
+TRAIN_LENGTH = 5
+MULTIPLIERS = (1, 10, 100)
+#: Greedy exact match at the training length at which a run counts as solved, and stops.
+TARGET = 0.99
+#: The learners: the project's trainer with each algorithm, and sb3-contrib's MaskablePPO.
+LEARNERS = {"PPO": "ppo", "A2C": "a2c", "MaskablePPO": "sb3"}
+#: The tasks MaskablePPO runs on (it is slower per env-step: a comparison, not a sweep).
+SB3_TASKS = ("Copy", "Reverse")
+#: The env's modes for every learner: what the agents see, get and may do.
+ENV_MODES = {"reward_mode": "dense", "mask_mode": "valid"}
+#: The training config of the project's learners besides the task, seed, budget and algorithm.
+RECIPE: dict[str, Any] = {
+    "imitation": False,
+    "projected": False,
+    **ENV_MODES,
+    "ent_coef": 0.05,
+    "weight_decay": 0.0,
+}
+#: MaskablePPO's settings besides sb3-contrib's defaults: 64 envs, as the project's trainer.
+SB3_ENVS = 64
+SB3_KWARGS = {"n_steps": 64, "batch_size": 1024, "n_epochs": 4}
+DEFAULTS = {"steps": 10_000_000, "check_every": 262_144, "check_episodes": 200, "eval_episodes": 1000}
+#: --quick: a few iterations with small rollouts; for tests only.
+QUICK = {"steps": 2048, "check_every": 1024, "check_episodes": 8, "eval_episodes": 8}
+QUICK_ENVS = 16
 
 
 @dataclass(frozen=True)
@@ -64,214 +104,414 @@ class Run:
     """One training run."""
 
     task: str
-    algorithm: str  # a key of ALGORITHMS
-    reward_mode: str
-    warm_start: bool
+    learner: str  # a key of LEARNERS
     seed: int
 
     @property
     def name(self) -> str:
-        start = "warm start + " if self.warm_start else ""
-        return f"{self.task} {start}{self.algorithm} {self.reward_mode} seed {self.seed}"
+        return f"{self.task} {self.learner} seed {self.seed}"
 
 
-def runs(tasks: Sequence[str], seeds: int) -> list[Run]:
-    """Per task and seed: PPO and A2C from scratch, then warm start + PPO, under each reward mode."""
-    result = []
-    for task in tasks:
-        for seed in range(seeds):
-            for algorithm in ALGORITHMS:
-                result.extend(Run(task, algorithm, mode, False, seed) for mode in REWARD_MODES)
-            result.extend(Run(task, "PPO", mode, True, seed) for mode in REWARD_MODES)
-    return result
+def runs(tasks: Sequence[str], learners: Sequence[str], seeds: Sequence[int]) -> list[Run]:
+    """Every (task, learner, seed), MaskablePPO only on ``SB3_TASKS``."""
+    return [
+        Run(task, learner, seed)
+        for task in tasks
+        for learner in learners
+        if learner != "MaskablePPO" or task in SB3_TASKS
+        for seed in seeds
+    ]
 
 
 def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
-    """The run's config: the algorithm's defaults, except the budget, lengths and warm start."""
-    length = TASK_LENGTHS[run.task]
-    extra: dict[str, Any] = {}
-    if args.quick:
-        extra = {key: QUICK[key] for key in ("num_envs", "imitation_pairs", "imitation_epochs")}
-        extra["dagger_steps"] = 256
+    """The project's training config of ``run`` (PPO or A2C)."""
+    extra = {"num_envs": QUICK_ENVS} if args.quick else {}
     return TrainConfig.from_flat(
-        ALGORITHMS[run.algorithm],
+        LEARNERS[run.learner],
         task=run.task,
         seed=run.seed,
         device="cpu",
         total_steps=args.steps,
-        reward_mode=run.reward_mode,
-        imitation=run.warm_start,
-        max_length=length,
-        eval_lengths=(length,),
-        eval_episodes=args.eval_episodes,
+        max_length=TRAIN_LENGTH,
+        eval_lengths=(TRAIN_LENGTH,),
+        eval_episodes=args.check_episodes,
+        **RECIPE,
         **extra,
     )
 
 
-def finite(value: float) -> float | None:
-    """``value`` rounded for the JSON file, or None for NaN (no episode ended)."""
-    return round(value, 4) if math.isfinite(value) else None
+def score(agent: Agent, task: str, length: int, episodes: int, seed: int) -> float:
+    """Greedy exact match of ``agent`` on ``episodes`` problems of ``length`` (the evaluation's
+    problems of seed ``seed``, the same for every learner)."""
+    return exact_match(
+        agent, env_id(task), length, episodes, seed=seed_for(seed, "evaluation"), num_envs=64, **ENV_MODES
+    )
+
+
+class Checks:
+    """Greedy exact match at the training length every ``every`` env-steps, and whether it is time
+    to stop (the target reached, with the curriculum at the training length)."""
+
+    def __init__(self, run: Run, args: argparse.Namespace) -> None:
+        self.run, self.every, self.episodes = run, args.check_every, args.check_episodes
+        self.next = args.check_every
+        self.steps: list[int] = []
+        self.exact_match: list[float] = []
+        self.reached: int | None = None
+
+    def due(self, steps: int) -> bool:
+        return steps >= self.next
+
+    def measure(self, agent: Agent, steps: int, full_length: bool) -> bool:
+        """Record a check at ``steps``; whether the run is solved (and stops)."""
+        self.next = (steps // self.every + 1) * self.every
+        exact = score(agent, self.run.task, TRAIN_LENGTH, self.episodes, self.run.seed)
+        self.steps.append(steps)
+        self.exact_match.append(exact)
+        if exact >= TARGET and full_length:
+            self.reached = steps
+        return self.reached is not None
 
 
 def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
-    """Train ``run`` for the budget; its learning curve, final figures and timings."""
-    config = make_config(run, args)
+    """Train ``run`` until solved or out of budget; its row: curve, checks, final exact match."""
     started = time.perf_counter()
-    trainer = Trainer(config)
-    warm = trainer.warm_start()
-    warm_seconds = time.perf_counter() - started
-    length = TASK_LENGTHS[run.task]
-    # What RL starts from: the warm start's greedy exact match (a fresh policy's is not measured).
-    before = trainer.evaluate((length,), args.eval_episodes)[length] if run.warm_start else None
-    curve: dict[str, list[Any]] = {key: [] for key in ("steps", "success_rate", "episodic_return", "length")}
-    rl_started = time.perf_counter()
-    while not trainer.done():
-        metrics = trainer.iterate()
-        curve["steps"].append(trainer.global_step)
-        curve["success_rate"].append(finite(metrics["charts/success_rate"]))
-        curve["episodic_return"].append(finite(metrics["charts/episodic_return"]))
-        curve["length"].append(int(metrics["charts/curriculum_length"]))
-    rl_seconds = time.perf_counter() - rl_started
-    exact = trainer.evaluate((length,), args.eval_episodes)[length]
-    tail = max(1, math.ceil(FINAL_FRACTION * len(curve["steps"])))
-    final = [value for value in curve["success_rate"][-tail:] if value is not None]
-    returns = [value for value in curve["episodic_return"][-tail:] if value is not None]
+    if run.learner == "MaskablePPO":
+        agent, steps, checks, extra = train_maskable(run, args)
+    else:
+        agent, steps, checks, extra = train_own(run, args)
     return {
         "task": run.task,
-        "algorithm": run.algorithm,
-        "reward_mode": run.reward_mode,
-        "warm_start": run.warm_start,
+        "learner": run.learner,
         "seed": run.seed,
-        "max_length": length,
-        "steps": trainer.global_step,
-        "iterations": trainer.iteration,
-        "final_success_rate": sum(final) / len(final) if final else None,
-        "final_episodic_return": sum(returns) / len(returns) if returns else None,
-        "final_curriculum_length": curve["length"][-1],
-        "exact_match": exact,
-        "exact_match_before_rl": before,
-        "warm_start_seconds": warm_seconds if run.warm_start else 0.0,
-        "warm_start_metrics": warm,
-        "rl_seconds": rl_seconds,
+        "train_length": TRAIN_LENGTH,
+        "budget": args.steps,
+        "steps": steps,
+        "steps_to_target": checks.reached,
+        "checks": {"steps": checks.steps, "exact_match": checks.exact_match},
+        "exact_match": {
+            str(m): score(agent, run.task, m * TRAIN_LENGTH, args.eval_episodes, run.seed)
+            for m in MULTIPLIERS
+        },
+        **extra,
         "wall_seconds": time.perf_counter() - started,
-        "curve": curve,
     }
+
+
+def train_own(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Checks, dict[str, Any]]:
+    """The project's trainer (PPO or A2C) on ``RECIPE``, checked every ``check_every`` env-steps."""
+    trainer = Trainer(make_config(run, args))
+    checks = Checks(run, args)
+    curve: dict[str, list[Any]] = {key: [] for key in ("steps", "success_rate", "length")}
+    while not trainer.done():
+        metrics = trainer.iterate()
+        steps = trainer.global_step
+        curve["steps"].append(steps)
+        rate = metrics["charts/success_rate"]
+        curve["success_rate"].append(round(rate, 4) if math.isfinite(rate) else None)
+        curve["length"].append(trainer.curriculum.length)
+        if checks.due(steps) or trainer.done():
+            at_length = trainer.curriculum.length == TRAIN_LENGTH
+            if checks.measure(trainer.policy.eval(), steps, at_length):
+                break
+    extra = {"curriculum_length": trainer.curriculum.length, "curve": curve}
+    return trainer.policy.eval(), trainer.global_step, checks, extra
+
+
+def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Checks, dict[str, Any]]:
+    """sb3-contrib's MaskablePPO with ``MultiInputPolicy``, checked as the project's learners are."""
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from benchmarks.generalization import SB3Agent
+
+    num_envs = QUICK_ENVS if args.quick else SB3_ENVS
+    kwargs = {**SB3_KWARGS, "batch_size": min(SB3_KWARGS["batch_size"], num_envs * SB3_KWARGS["n_steps"])}
+    envs = make_vec_env(
+        env_id(run.task), n_envs=num_envs, seed=run.seed, env_kwargs={"max_length": TRAIN_LENGTH, **ENV_MODES}
+    )
+    model = MaskablePPO("MultiInputPolicy", envs, seed=run.seed, device="cpu", verbose=0, **kwargs)
+    agent, checks = SB3Agent(model, masked=True), Checks(run, args)
+
+    class Check(BaseCallback):
+        def _on_step(self) -> bool:
+            steps = self.model.num_timesteps
+            return not (checks.due(steps) and checks.measure(agent, steps, full_length=True))
+
+    model.learn(args.steps, callback=Check())
+    envs.close()
+    if not checks.steps or checks.steps[-1] != model.num_timesteps:  # (the budget's end)
+        checks.measure(agent, model.num_timesteps, full_length=True)
+    return agent, int(model.num_timesteps), checks, {"sb3_settings": {"n_envs": num_envs, **kwargs}}
+
+
+# -- tables and chart ----------------------------------------------------------------------------
 
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f} %"
 
 
-def markdown_table(results: Sequence[dict[str, Any]]) -> str:
-    """One row per run: final training success, curriculum length reached, exact match, steps, time."""
+def markdown_table(rows: Sequence[dict[str, Any]], budget: int) -> str:
+    """Per (task, learner): seeds solved; then one line per run."""
+    target = f"{TARGET:.0%}"
     lines = [
-        "| task (max length) | algorithm | reward | seed | final success (train) | curriculum length "
-        "| exact match @ max length | before RL | env-steps | wall s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| task | learner | seeds ≥ {target} at 1x | at 10x | at 100x | env-steps to {target} (per seed) |",
+        "|---|---|---:|---:|---:|---|",
     ]
-    for r in results:
-        algorithm = f"warm start + {r['algorithm']}" if r["warm_start"] else f"{r['algorithm']} (scratch)"
-        lines.append(
-            f"| {r['task']} ({r['max_length']}) | {algorithm} | {r['reward_mode']} | {r['seed']} "
-            f"| {percent(r['final_success_rate'])} | {r['final_curriculum_length']} / {r['max_length']} "
-            f"| {percent(r['exact_match'])} | {percent(r['exact_match_before_rl'])} "
-            f"| {r['steps']:,} | {r['wall_seconds']:.0f} |"
+    groups = list(dict.fromkeys((r["task"], r["learner"]) for r in rows))
+    for task, learner in groups:
+        group = [r for r in rows if (r["task"], r["learner"]) == (task, learner)]
+        count = [sum(r["exact_match"][str(m)] >= TARGET for r in group) for m in MULTIPLIERS]
+        reached = ", ".join(
+            "-" if r["steps_to_target"] is None else f"{r['steps_to_target']:,}" for r in group
         )
-    lines.append("")
-    lines.append(
-        f"Final success: sampled-policy success rate of the training episodes over the last "
-        f"{FINAL_FRACTION:.0%} of iterations (at the curriculum's lengths, uniform in [1, current]). "
-        "Exact match: greedy policy, problems of exactly the max length; before RL: the same measured "
-        "right after the warm start. Wall time includes the "
-        "warm start (about 20-25 s) where there is one."
-    )
+        n = len(group)
+        lines.append(
+            f"| {task} | {learner} | {count[0]} of {n} | {count[1]} of {n} | {count[2]} of {n} | {reached} |"
+        )
+    lines += [
+        "",
+        "| task | learner | seed | env-steps | steps to target | exact 1x | 10x | 100x |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        reached = "-" if r["steps_to_target"] is None else f"{r['steps_to_target']:,}"
+        exact = " | ".join(percent(r["exact_match"][str(m)]) for m in MULTIPLIERS)
+        lines.append(f"| {r['task']} | {r['learner']} | {r['seed']} | {r['steps']:,} | {reached} | {exact} |")
+    lines += [
+        "",
+        f"Training length {TRAIN_LENGTH}; budget {budget:,} env-steps per run, stopped once greedy exact "
+        f"match at the training length reached {target} (checked on problems of exactly that length, "
+        "with the curriculum there). Exact match: greedy actions, problems of exactly 1x, 10x, 100x the "
+        "training length. No expert in the loop: full local observation, `dense` reward, `valid` masks.",
+    ]
     return "\n".join(lines)
 
 
+def draw_chart(rows: Sequence[dict[str, Any]], path: Path, budget: int, smoke: bool = False) -> None:
+    """Greedy exact match at the training length against env-steps, one panel per task, a color per
+    learner and a marker per seed; each (learner, seed) is offset a little, so equal curves (at 0
+    or at 1) stay apart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    seeds = sorted({r["seed"] for r in rows})
+    curves = list(dict.fromkeys((r["learner"], r["seed"]) for r in rows))
+    columns = min(3, max(1, len(tasks)))
+    lines = max(1, math.ceil(len(tasks) / columns))
+    width = max(7.5, 4.2 * columns)
+    figure, axes = plt.subplots(
+        lines, columns, figsize=(width, 3.2 * lines + 1.2), squeeze=False, sharey=True
+    )
+    colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate(LEARNERS)}
+    for axis, task in zip(axes.flat, tasks, strict=False):
+        for r in (r for r in rows if r["task"] == task):
+            offset = 0.01 * (curves.index((r["learner"], r["seed"])) - (len(curves) - 1) / 2)
+            axis.plot(
+                [s / 1e6 for s in r["checks"]["steps"]],
+                [v + offset for v in r["checks"]["exact_match"]],
+                marker="os^vDPXh"[seeds.index(r["seed"]) % 8],
+                markersize=3,
+                linewidth=1,
+                color=colors[r["learner"]],
+                label=f"{r['learner']} seed {r['seed']}",
+            )
+        axis.set_title(task)
+        axis.set_xlabel("env-steps (millions)")
+        axis.set_ylim(-0.05, 1.05)
+        axis.grid(True, alpha=0.3)
+    for axis in axes[:, 0]:
+        axis.set_ylabel(f"greedy exact match, length {TRAIN_LENGTH}")
+    for axis in list(axes.flat)[len(tasks) :]:
+        axis.set_visible(False)
+    handles: dict[str, Any] = {}
+    for axis in axes.flat:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    per_line = max(1, len(seeds))
+    figure.legend(
+        handles.values(), handles.keys(), loc="lower center", ncol=per_line, frameon=False, fontsize=8
+    )
+    title = (
+        f"RL from scratch, no expert: {len(seeds)} seed(s) per learner, at most {budget:,} env-steps a run"
+    )
+    figure.suptitle(f"{SMOKE_BANNER}\n{title}" if smoke else title, color="darkred" if smoke else "black")
+    legend_height = 0.22 * math.ceil(len(handles) / per_line) / (3.2 * lines + 1.2)
+    figure.tight_layout(rect=(0, legend_height + 0.02, 1, 1))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line; ``--quick`` sets the budget and evaluation episodes that were not given."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_tasks_flag(parser, TASKS)
     parser.add_argument(
-        "--tasks",
-        type=name_of(list(TASK_LENGTHS), "task"),
+        "--learners",
+        type=name_of(list(LEARNERS), "learner"),
         nargs="+",
-        default=["all"],
-        metavar="TASK",
-        help=f"tasks, space-separated, from {' '.join(TASK_LENGTHS)} (default: all)",
+        default=list(LEARNERS),
+        metavar="LEARNER",
+        help=f"learners, space-separated, from {' '.join(LEARNERS)} (default: all; MaskablePPO runs on "
+        f"{' and '.join(SB3_TASKS)} only)",
+    )
+    parser.add_argument("--seeds", type=positive(int), default=3, help="seeds per run (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0)")
+    parser.add_argument(
+        "--steps",
+        type=positive(int),
+        default=None,
+        help=f"env-step budget per run (default {DEFAULTS['steps']:,})",
     )
     parser.add_argument(
-        "--steps", type=positive(int), default=None, help=f"RL env-steps per run (default {DEFAULT_STEPS:,})"
+        "--check-every",
+        type=positive(int),
+        default=None,
+        help=f"env-steps between greedy checks at the training length (default {DEFAULTS['check_every']:,})",
     )
     parser.add_argument(
-        "--seeds", type=positive(int), default=DEFAULT_SEEDS, help="seeds 0..N-1 per run (default 1)"
+        "--check-episodes",
+        type=positive(int),
+        default=None,
+        help=f"problems per check (default {DEFAULTS['check_episodes']})",
     )
     parser.add_argument(
         "--eval-episodes",
         type=positive(int),
         default=None,
-        help=f"greedy episodes of the final exact match (default {DEFAULT_EVAL_EPISODES})",
+        help=f"problems per final evaluation length (default {DEFAULTS['eval_episodes']})",
     )
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_HELP} (tiny budget, 16 envs, tiny warm start)"
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="train nothing: write the rows of these rl_from_scratch.json files (split runs) as one result",
     )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} (tiny budget, 16 envs)")
     add_output_flags(parser, "rl_from_scratch")
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
-    args.tasks = expand_all(args.tasks, list(TASK_LENGTHS))
-    if args.steps is None:
-        args.steps = QUICK["steps"] if args.quick else DEFAULT_STEPS
-    if args.eval_episodes is None:
-        args.eval_episodes = QUICK["eval_episodes"] if args.quick else DEFAULT_EVAL_EPISODES
+    if args.first_seed < 0:
+        parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
+    args.tasks = expand_all(args.tasks, list(TASKS))
+    args.learners = list(dict.fromkeys(args.learners))
+    fill_unset(args, QUICK if args.quick else DEFAULTS)
     return args
 
 
+def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows of several results files (a later file's row replaces an earlier one of the same
+    task, learner and seed), each with the run that measured it; and the first file's settings,
+    with the largest budget. ``ValueError`` if the files' checks or evaluations differ."""
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    settings: dict[str, Any] = {}
+    for path in paths:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        own = {key: document["settings"][key] for key in MERGED_SETTINGS}
+        if settings and own != {key: settings[key] for key in MERGED_SETTINGS}:
+            raise ValueError(f"--merge: {path} was run with other checks or evaluations than {paths[0]}")
+        settings = settings or dict(document["settings"])
+        for row in document["results"]:
+            rows[(row["task"], row["learner"], row["seed"])] = row
+    order = list(LEARNERS)
+    ordered = sorted(
+        rows.values(), key=lambda r: (TASKS.index(r["task"]), order.index(r["learner"]), r["seed"])
+    )
+    settings["budget"] = max(r["budget"] for r in ordered)
+    return ordered, settings
+
+
+#: What the files merged into one result must agree on.
+MERGED_SETTINGS = ("train_length", "multipliers", "target", "check_every", "check_episodes", "eval_episodes")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run every configuration, print the table, write the JSON and Markdown files; the exit status."""
+    """Run every configuration (or merge files), print the table, write JSON, Markdown and chart."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    missing = [str(path) for path in args.merge if not path.is_file()]
+    if missing:
+        print(f"--merge: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)  # the benchmark machine is shared; also what makes runs comparable
     announce_smoke(args.quick)
     started = time.perf_counter()
-    results = []
-    for run in runs(args.tasks, args.seeds):
-        result = train(run, args)
-        print(
-            f"{run.name:<40} success {percent(result['final_success_rate']):>8} "
-            f"length {result['final_curriculum_length']} exact {percent(result['exact_match']):>8} "
-            f"({result['wall_seconds']:.0f} s)",
-            file=sys.stderr,
-        )
-        results.append(result)
     date, command = run_stamp("rl_from_scratch", argv)
     machine = machine_info()
-    table = markdown_table(results)
+    revision = source_revision()
+    settings = {
+        "train_length": TRAIN_LENGTH,
+        "multipliers": list(MULTIPLIERS),
+        "target": TARGET,
+        "budget": args.steps,
+        "check_every": args.check_every,
+        "check_episodes": args.check_episodes,
+        "eval_episodes": args.eval_episodes,
+        "env_modes": ENV_MODES,
+        "recipe": RECIPE,
+        "sb3": {"policy": "MultiInputPolicy", "n_envs": SB3_ENVS, **SB3_KWARGS, "tasks": list(SB3_TASKS)},
+        "quick": args.quick,
+    }
+    if args.merge:
+        try:
+            results, settings = merged(args.merge)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+    else:
+        results = []
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        run_record = {
+            "date": date,
+            "command": command,
+            "revision": revision,
+            "kernel_env": machine["kernel_env"],
+        }
+        for run in runs(args.tasks, args.learners, seeds):
+            result = train(run, args)
+            result["run"] = run_record
+            exact = ", ".join(f"{m}x {percent(result['exact_match'][str(m)])}" for m in MULTIPLIERS)
+            reached = result["steps_to_target"]
+            print(
+                f"{run.name:<32} {'solved at ' + format(reached, ',') if reached else 'not solved':<22} "
+                f"{exact} ({result['wall_seconds']:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+            results.append(result)
+    notes = runs_note(results)
+    table = markdown_table(results, settings["budget"]) + "".join(f"\n\n{note}" for note in notes)
+    context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
     document = {
         "benchmark": "rl_from_scratch",
         "date": date,
         "command": command,
-        "settings": {
-            "steps_per_run": args.steps,
-            "seeds": args.seeds,
-            "eval_episodes": args.eval_episodes,
-            "task_max_lengths": {task: TASK_LENGTHS[task] for task in args.tasks},
-            "quick": args.quick,
-            "configs": {
-                f"{run.algorithm}{' warm' if run.warm_start else ''}": make_config(run, args).to_dict()
-                for run in runs(args.tasks[:1], 1)
-                if run.reward_mode == "shaped"
-            },
-            "curriculum": "default: start length 1, +1 at 90 % success over 256 episodes, up to max length",
-            "final_success_rate": f"mean per-iteration success rate over the last {FINAL_FRACTION:.0%}",
-            "curve": "per iteration: env-steps so far, success rate and mean return of the episodes that "
-            "ended in its rollout (null when none did), curriculum max length",
-        },
+        "revision": revision,
+        "settings": {**settings, "merged": [str(path) for path in args.merge]},
         "machine": machine,
         "results": results,
-        "markdown": f"{table}\n\n{torch_context_line(machine, command, date)}",
+        "markdown": f"{table}\n\n{context}",
         "total_seconds": time.perf_counter() - started,
     }
     folder = output_dir(args, "rl_from_scratch")
-    write_results(folder, "rl_from_scratch.json", document, smoke=args.quick, markdown_file=True)
+    draw_chart(results, folder / "rl_from_scratch.png", settings["budget"], smoke=args.quick)
+    write_results(
+        folder,
+        "rl_from_scratch.json",
+        document,
+        smoke=args.quick,
+        markdown_file=True,
+        also=["rl_from_scratch.png"],
+    )
     return 0
 
 

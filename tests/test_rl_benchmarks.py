@@ -28,14 +28,12 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def load(output: Path, result: subprocess.CompletedProcess[str]) -> dict:
+def load(output: Path, result: subprocess.CompletedProcess[str], also: tuple[str, ...] = ()) -> dict:
     """The JSON document of a ``--quick`` run, after checking the run, its smoke-test marks, the
-    Markdown file beside it and the printed table."""
+    Markdown file beside it (and the files ``also``) and the printed table."""
     assert result.returncode == 0, result.stderr
-    assert sorted(path.name for path in output.parent.iterdir()) == [
-        output.name,
-        output.with_suffix(".md").name,
-    ]
+    written = [output.name, output.with_suffix(".md").name, *also]
+    assert sorted(path.name for path in output.parent.iterdir()) == sorted(written)
     document = json.loads(output.read_text(encoding="utf-8"))
     assert set(document) >= DOCUMENT_KEYS
     assert output.with_suffix(".md").read_text(encoding="utf-8").strip() == document["markdown"].strip()
@@ -46,37 +44,62 @@ def load(output: Path, result: subprocess.CompletedProcess[str]) -> dict:
 
 
 def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
-    result, folder = run_with_default_output("rl_from_scratch", ("--quick", "--tasks", "Copy"), tmp_path)
-    document = load(folder / "rl_from_scratch.json", result)
+    result, folder = run_with_default_output(
+        "rl_from_scratch",
+        ("--quick", "--tasks", "Copy", "Parity", "--seeds", "2", "--first-seed", "3"),
+        tmp_path,
+    )
+    document = load(folder / "rl_from_scratch.json", result, also=("rl_from_scratch.png",))
     assert document["benchmark"] == "rl_from_scratch"
     settings = document["settings"]
-    assert settings["seeds"] == 1 and settings["quick"] and settings["task_max_lengths"] == {"Copy": 5}
-    results = document["results"]
-    runs = {(r["algorithm"], r["reward_mode"], r["warm_start"]) for r in results}
-    assert runs == {
-        ("PPO", "shaped", False),
-        ("PPO", "sparse", False),
-        ("A2C", "shaped", False),
-        ("A2C", "sparse", False),
-        ("PPO", "shaped", True),
-        ("PPO", "sparse", True),
-    }
-    for r in results:
-        assert r["task"] == "Copy" and r["max_length"] == 5 and r["seed"] == 0
-        assert r["steps"] >= settings["steps_per_run"]
-        assert 0.0 <= r["exact_match"] <= 1.0
-        assert r["final_success_rate"] is None or 0.0 <= r["final_success_rate"] <= 1.0
-        assert 1 <= r["final_curriculum_length"] <= 5
-        assert r["wall_seconds"] >= r["rl_seconds"] > 0
-        curve = r["curve"]
-        assert set(curve) == {"steps", "success_rate", "episodic_return", "length"}
-        assert len(curve["steps"]) == r["iterations"] >= 1
-        assert all(len(values) == r["iterations"] for values in curve.values())
-        assert curve["steps"] == sorted(curve["steps"]) and curve["steps"][-1] == r["steps"]
-        assert all(v is None or 0.0 <= v <= 1.0 for v in curve["success_rate"])
-        assert bool(r["warm_start_metrics"]) == r["warm_start"]
-        assert (r["exact_match_before_rl"] is None) != r["warm_start"]
-    assert document["markdown"].count("| Copy (5) |") == len(results)
+    assert settings["quick"] and settings["train_length"] == 5 and settings["multipliers"] == [1, 10, 100]
+    assert settings["env_modes"] == {"reward_mode": "dense", "mask_mode": "valid"}
+    assert settings["recipe"]["imitation"] is False and settings["recipe"]["projected"] is False
+    runs = [(r["task"], r["learner"], r["seed"]) for r in document["results"]]
+    assert runs == [
+        *[("Copy", learner, seed) for learner in ("PPO", "A2C", "MaskablePPO") for seed in (3, 4)],
+        *[("Parity", learner, seed) for learner in ("PPO", "A2C") for seed in (3, 4)],  # (no MaskablePPO)
+    ]
+    for r in document["results"]:
+        assert r["steps"] <= r["budget"] + 1024 and r["budget"] == settings["budget"]
+        checks = r["checks"]
+        assert checks["steps"] == sorted(checks["steps"]) and checks["steps"][-1] == r["steps"]
+        assert all(0.0 <= v <= 1.0 for v in checks["exact_match"])
+        assert set(r["exact_match"]) == {"1", "10", "100"}
+        assert r["steps_to_target"] is None or r["steps_to_target"] == r["steps"]
+        assert r["run"]["command"] == document["command"]
+        if r["learner"] != "MaskablePPO":
+            assert 1 <= r["curriculum_length"] <= 5 and r["curve"]["steps"][-1] == r["steps"]
+    assert document["markdown"].count("| Copy | PPO |") == 1 + 2  # the seeds line, then each run
+
+
+def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
+    from benchmarks import rl_from_scratch
+
+    def document(seed: int, budget: int) -> dict:
+        row = {
+            "task": "Copy", "learner": "PPO", "seed": seed, "train_length": 5, "budget": budget,
+            "steps": budget, "steps_to_target": budget, "checks": {"steps": [budget], "exact_match": [1.0]},
+            "exact_match": {"1": 1.0, "10": 1.0, "100": 0.5},
+            "run": {"date": f"2026-01-0{seed + 1}", "command": f"run {seed}", "revision": {"commit": "a"}},
+        }  # fmt: skip
+        settings = {key: 1 for key in rl_from_scratch.MERGED_SETTINGS}
+        return {"settings": {**settings, "budget": budget}, "results": [row]}
+
+    paths = []
+    for seed in (1, 0):
+        paths.append(tmp_path / f"{seed}.json")
+        paths[-1].write_text(json.dumps(document(seed, 100 * (seed + 1))), encoding="utf-8")
+    rows, settings = rl_from_scratch.merged(paths)
+    assert [row["seed"] for row in rows] == [0, 1] and settings["budget"] == 200
+    table = rl_from_scratch.markdown_table(rows, settings["budget"])
+    assert "| Copy | PPO | 2 of 2 | 2 of 2 | 0 of 2 | 100, 200 |" in table
+    other = document(2, 300)
+    other["settings"]["check_every"] = 2
+    paths.append(tmp_path / "other.json")
+    paths[-1].write_text(json.dumps(other), encoding="utf-8")
+    with pytest.raises(ValueError, match="other checks"):
+        rl_from_scratch.merged(paths)
 
 
 def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
@@ -120,6 +143,8 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("rl_from_scratch", ("--tasks", "Sort")),
         ("rl_from_scratch", ("--tasks", "Copy,Reverse")),  # lists are space-separated
         ("rl_from_scratch", ("--steps", "0")),
+        ("rl_from_scratch", ("--learners", "SAC")),
+        ("rl_from_scratch", ("--first-seed", "-1")),
         ("training_throughput", ("--num-envs", "0")),
         ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
         ("history_ablation", ("--seeds", "0,1")),
@@ -138,7 +163,7 @@ def test_list_flags_are_space_separated() -> None:
 
     args = rl_from_scratch.parse_args(["--tasks", "Reverse", "Copy", "Reverse"])
     assert args.tasks == ["Reverse", "Copy"]
-    assert rl_from_scratch.parse_args([]).tasks == list(rl_from_scratch.TASK_LENGTHS)
+    assert rl_from_scratch.parse_args([]).tasks == list(rl_from_scratch.TASKS)
     args = history_ablation.parse_args(["--seeds", "0", "3", "--weight-decays", "0.3", "0"])
     assert args.seeds == [0, 3] and args.weight_decays == [0.3, 0.0]
     assert history_ablation.parse_args([]).seeds == [0, 1, 2, 3, 4]

@@ -1,15 +1,14 @@
 """PPO learns from scratch, with no expert anywhere in the loop: the recipe of
-``benchmarks/rl_from_scratch.py`` on Copy, for a budget a fifth of what it takes to solve it.
+``benchmarks/rl_from_scratch.py`` on Copy, for a fifth of what solving it takes.
 
-A random policy solves almost no one-symbol copy (it must READ, WRITE and HALT in that order among
-ten valid instructions); after 200k env-steps the greedy policy solves nearly all of them on every
-seed and kernel path tried. The bar sits far below that and far above random, so the test fails only
-when learning breaks, not when float bits differ between CPUs.
+A random policy solves almost no one-symbol copy (it must READ, WRITE and HALT, in that order,
+among ten valid instructions). After 200k env-steps the greedy policy solves every one of them on
+three of these four seeds, under AVX2 and AVX-512 kernels alike (seed 2 has not found HALT yet on
+either). The bar, two of four, leaves a seed of margin for other CPUs' float bits, and fails when
+learning breaks.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from actformer_gym.agents.baselines import RandomAgent
 from actformer_gym.train.config import TrainConfig
@@ -18,11 +17,11 @@ from actformer_gym.train.trainer import Trainer
 from benchmarks.rl_from_scratch import ENV_MODES, RECIPE
 
 STEPS = 200_704  # 49 iterations of 64 envs x 64 steps
-BAR = 0.5
+SEEDS = (0, 1, 2, 3)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_ppo_from_scratch_learns_to_copy(seed: int) -> None:
+def greedy_after_training(seed: int) -> tuple[float, float]:
+    """Greedy exact match on one-symbol copies before and after ``STEPS`` env-steps of PPO."""
     config = TrainConfig.from_flat(
         "ppo", task="Copy", seed=seed, device="cpu", total_steps=STEPS, max_length=5, **RECIPE
     )
@@ -31,7 +30,12 @@ def test_ppo_from_scratch_learns_to_copy(seed: int) -> None:
     before = trainer.evaluate((1,), 200)[1]
     while not trainer.done():
         trainer.iterate()
-    after = trainer.evaluate((1,), 200)[1]
-    random = exact_match(RandomAgent(seed), "Actformer/Copy-v0", 1, 200, seed=seed, **ENV_MODES)
-    assert max(before, random) < 0.1
-    assert after >= BAR, f"greedy exact match at length 1 after {STEPS:,} env-steps: {after}"
+    return before, trainer.evaluate((1,), 200)[1]
+
+
+def test_ppo_from_scratch_learns_to_copy() -> None:
+    random = exact_match(RandomAgent(0), "Actformer/Copy-v0", 1, 200, **ENV_MODES)
+    results = {seed: greedy_after_training(seed) for seed in SEEDS}
+    assert random < 0.1 and all(before < 0.1 for before, _ in results.values()), results
+    learned = [seed for seed, (_, after) in results.items() if after >= 0.9]
+    assert len(learned) >= 2, f"greedy exact match at length 1 (before, after) per seed: {results}"

@@ -175,9 +175,11 @@ class ActformerEnv(gym.Env):
         """The allowed instructions of this task (True = allowed), as MaskablePPO expects; with
         ``mask_mode="valid"``, only those that would not fault in the current state. A plain task's
         allowed set never changes, so it is defined before the first reset; the others are not."""
-        if not self._posed and self._episodes.masks_vary:
+        episodes = self._episodes
+        if not self._posed and episodes.masks_vary:
             raise reset_needed("action_masks()")
-        return self._episodes.action_masks(0).copy()
+        masks = episodes.action_masks(0)
+        return masks if episodes.valid_masks else masks.copy()  # (valid masks are fresh already)
 
     @property
     def current_task(self) -> Task:

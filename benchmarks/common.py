@@ -108,20 +108,19 @@ def torch_context_line(machine: dict[str, Any], command: str, date: str) -> str:
     )
 
 
+def run_git(*command: str) -> subprocess.CompletedProcess[str] | None:
+    """A git command in this repository, its output captured; None where git cannot run."""
+    try:
+        return subprocess.run(["git", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
 def source_revision() -> dict[str, Any]:
     """The commit the code ran at, and whether tracked files differed from it (read-only git calls);
     None where git cannot say."""
-
-    def git(*command: str) -> subprocess.CompletedProcess[str] | None:
-        try:
-            return subprocess.run(
-                ["git", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
-            )
-        except OSError:
-            return None
-
-    head = git("rev-parse", "HEAD")
-    changed = git("diff-index", "--quiet", "HEAD", "--")
+    head = run_git("rev-parse", "HEAD")
+    changed = run_git("diff-index", "--quiet", "HEAD", "--")
     return {
         "commit": head.stdout.strip() if head is not None and head.returncode == 0 else None,
         "uncommitted_changes": None if changed is None or changed.returncode > 1 else changed.returncode == 1,

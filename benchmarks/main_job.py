@@ -44,6 +44,7 @@ from benchmarks.common import (
     machine_info,
     output_dir,
     positive,
+    run_git,
     run_stamp,
     source_revision,
     with_pins_and_commit,
@@ -86,10 +87,12 @@ def with_total_steps(arguments: list[str], steps: int) -> list[str]:
 
 
 def git(*command: str) -> str:
-    """The output of a read-only git command in this repository; ``RuntimeError`` if it fails."""
-    done = subprocess.run(["git", *command], cwd=REPO_ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(command)}: {done.stderr.strip()}")
+    """The output of a git command in this repository; ``RuntimeError`` if it fails."""
+    done = run_git(*command)
+    if done is None or done.returncode != 0:
+        raise RuntimeError(
+            f"git {' '.join(command)}: {'git did not run' if done is None else done.stderr.strip()}"
+        )
     return done.stdout.strip()
 
 

@@ -9,7 +9,7 @@ earns 1) and the action mask is ``valid`` (the task's instructions less those th
 one machine predicate for every task). Problems are of every length up to the training length from
 the start, and there is no entropy bonus: with the length curriculum (lengths up to 1, then 2, ...)
 and a bonus of 0.05, PPO solved Copy on 1 of 3 seeds in 2M env-steps; without either, on 3 of 3 in
-400k (``benchmarks/results/rl_from_scratch.md`` has the run).
+400k (the first run: ``benchmarks/results/rl_from_scratch_curriculum/``, at commit 6227fe8).
 
 Each run trains for at most ``--steps`` env-steps and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches

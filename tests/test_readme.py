@@ -74,3 +74,14 @@ def test_readme_generalization_tables_are_the_committed_ones(marker: str, folder
     assert block.strip() == document["markdown"].strip()
     chart = (results / "generalization.png").relative_to(README.parent).as_posix()
     assert f"]({chart})" in text and (results / "generalization.png").is_file()
+
+
+def test_readme_rl_from_scratch_table_is_the_committed_one() -> None:
+    """The RL-from-scratch summary (seeds solved per task and learner) is the committed results'
+    own, and its chart exists."""
+    results = README.parent / "benchmarks" / "results"
+    document = json.loads((results / "rl_from_scratch.json").read_text(encoding="utf-8"))
+    text = README.read_text(encoding="utf-8")
+    block = text.split("<!-- rl-from-scratch:start -->")[1].split("<!-- rl-from-scratch:end -->")[0]
+    assert block.strip() == document["markdown"].split("\n\n")[0].strip()
+    assert "](benchmarks/results/rl_from_scratch.png)" in text and (results / "rl_from_scratch.png").is_file()

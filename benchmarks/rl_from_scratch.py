@@ -27,6 +27,7 @@ there; ``--update-results``: the committed ``benchmarks/results/``).
 
     python -m benchmarks.rl_from_scratch                      # every task and learner, 3 seeds
     python -m benchmarks.rl_from_scratch --tasks Copy --learners PPO --seeds 1
+    python -m benchmarks.rl_from_scratch --update-results     # refresh benchmarks/results/
     python -m benchmarks.rl_from_scratch --merge A/rl_from_scratch.json B/rl_from_scratch.json
     python -m benchmarks.rl_from_scratch --tasks Copy --quick  # smoke test: tiny budget
 """

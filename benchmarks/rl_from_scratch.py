@@ -422,7 +422,7 @@ def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]
         document = json.loads(path.read_text(encoding="utf-8"))
         own = {key: document["settings"][key] for key in MERGED_SETTINGS}
         if settings and own != {key: settings[key] for key in MERGED_SETTINGS}:
-            raise ValueError(f"--merge: {path} was run with other checks or evaluations than {paths[0]}")
+            raise ValueError(f"{path} was run with other checks or evaluations than {paths[0]}")
         settings = settings or dict(document["settings"])
         for row in document["results"]:
             rows[(row["task"], row["learner"], row["seed"])] = row
@@ -468,8 +468,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.merge:
         try:
             results, settings = merged(args.merge)
-        except ValueError as error:
-            print(error, file=sys.stderr)
+        except ValueError as error:  # (a file that is no JSON is a ValueError too)
+            print(f"--merge: {error}", file=sys.stderr)
+            return 2
+        except (KeyError, TypeError) as error:
+            print(f"--merge: not an rl_from_scratch results file (missing {error})", file=sys.stderr)
             return 2
     else:
         results = []

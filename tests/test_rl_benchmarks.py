@@ -167,3 +167,12 @@ def test_list_flags_are_space_separated() -> None:
     args = history_ablation.parse_args(["--seeds", "0", "3", "--weight-decays", "0.3", "0"])
     assert args.seeds == [0, 3] and args.weight_decays == [0.3, 0.0]
     assert history_ablation.parse_args([]).seeds == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("content", ["not json", '{"settings": {}}', '{"results": []}'])
+def test_rl_from_scratch_merge_refuses_other_files_in_one_line(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "other.json"
+    path.write_text(content, encoding="utf-8")
+    result = run_script("rl_from_scratch", "--merge", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("--merge: ")

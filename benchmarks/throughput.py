@@ -40,6 +40,7 @@ from benchmarks.common import (
     output_dir,
     positive,
     run_stamp,
+    source_revision,
     write_results,
 )
 
@@ -283,6 +284,7 @@ def results_document(
         "benchmark": "throughput",
         "date": date,
         "command": command,
+        "revision": source_revision(),
         "settings": {
             "seconds": args.seconds,
             "repeats": args.repeats,

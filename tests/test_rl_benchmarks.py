@@ -102,6 +102,66 @@ def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
         rl_from_scratch.merged(paths)
 
 
+def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
+    result, folder = run_with_default_output(
+        "weak_warm_start", ("--quick", "--tasks", "Sort", "--seeds", "2"), tmp_path
+    )
+    document = load(folder / "weak_warm_start.json", result, also=("weak_warm_start.png",))
+    assert document["benchmark"] == "weak_warm_start"
+    settings = document["settings"]
+    assert settings["quick"] and settings["multipliers"] == [1, 10] and settings["warm_pairs"] == 256
+    assert settings["recipe"]["dagger_rounds"] == 0 and "projected" not in settings["recipe"]
+    assert settings["arms"] == {"KL anchor": 1.0, "no anchor": 0.0}
+    assert settings["views"] == {"full": False, "projected": True}
+    rows = document["results"]
+    assert [(r["task"], r["seed"], r["view"], r["arm"]) for r in rows] == [
+        ("Sort", seed, view, arm)
+        for seed in (0, 1)
+        for view in ("full", "projected")
+        for arm in ("KL anchor", "no anchor")
+    ]
+    for anchored, free in zip(rows[::2], rows[1::2], strict=True):
+        assert anchored["before"] == free["before"]  # one clone, measured once, for both arms
+    for r in rows:
+        assert r["train_length"] == 5 and r["steps"] >= r["budget"] == settings["budget"]
+        checks = r["checks"]
+        assert checks["steps"][0] == 0 and checks["exact_match"][0] == r["before"]["1"]
+        assert checks["steps"] == sorted(checks["steps"]) and checks["steps"][-1] == r["steps"]
+        assert set(r["before"]) == set(r["after"]) == {"1", "10"}
+        assert all(0.0 <= v <= 1.0 for v in [*r["before"].values(), *r["after"].values()])
+    assert document["markdown"].count("| Sort | full | KL anchor |") == 1 + 2  # the seeds line, then each run
+
+
+def test_weak_warm_start_table_counts_seeds_raised_and_lowered(tmp_path: Path) -> None:
+    from benchmarks import weak_warm_start
+
+    def row(seed: int, before: float, after: float) -> dict:
+        return {
+            "task": "Sort", "view": "full", "arm": "no anchor", "kl_coef": 0.0, "seed": seed,
+            "train_length": 5,
+            "before": {"1": before, "10": 0.0}, "after": {"1": after, "10": 0.0},
+            "checks": {"steps": [0, 10], "exact_match": [before, after]}, "budget": 10,
+            "run": {"date": "2026-01-01", "command": f"run {seed}", "revision": {"commit": "a"}},
+        }  # fmt: skip
+
+    rows = [row(0, 0.5, 0.9), row(1, 0.5, 0.2), row(2, 0.5, 0.5)]
+    table = weak_warm_start.markdown_table(rows, 10, 3000)
+    assert "| Sort | full | no anchor | 0 | 1 of 3 | 0 of 3 | 1 of 3 | 0 of 3 |" in table
+    assert "| Sort | full | no anchor | 1 | 5 | 50.0 % | 20.0 % | 0.0 % | 0.0 % |" in table
+    paths = []
+    for name, part in (("a", rows[:2]), ("b", rows[1:])):
+        settings = {key: 1 for key in weak_warm_start.MERGED_SETTINGS}
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps({"settings": settings, "results": part}), encoding="utf-8")
+    merged, _ = weak_warm_start.merged(paths)
+    assert [r["seed"] for r in merged] == [0, 1, 2]
+    other = {"settings": {**settings, "budget": 2}, "results": rows}
+    paths.append(tmp_path / "other.json")
+    paths[-1].write_text(json.dumps(other), encoding="utf-8")
+    with pytest.raises(ValueError, match="other settings"):
+        weak_warm_start.merged(paths)
+
+
 def test_training_throughput_quick_writes_results(tmp_path: Path) -> None:
     result, folder = run_with_default_output("training_throughput", ("--quick",), tmp_path)
     document = load(folder / "training_throughput.json", result)
@@ -145,6 +205,9 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("rl_from_scratch", ("--steps", "0")),
         ("rl_from_scratch", ("--learners", "SAC")),
         ("rl_from_scratch", ("--first-seed", "-1")),
+        ("weak_warm_start", ("--tasks", "Copy")),
+        ("weak_warm_start", ("--steps", "0")),
+        ("weak_warm_start", ("--first-seed", "-1")),
         ("training_throughput", ("--num-envs", "0")),
         ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
         ("history_ablation", ("--seeds", "0,1")),

@@ -1,0 +1,443 @@
+"""RL after a weak warm start: behaviour cloning on a few expert pairs (no DAgger), then the same
+env-step budget of PPO with and without the KL anchor to the clone; greedy exact match before and
+after, at the training length and at 10x.
+
+The question is whether RL improves an imperfect imitation instead of holding still. Each
+(task, seed) and view (``VIEWS``: the whole local observation, or the task's declared reads)
+clones ``WARM_PAIRS`` expert pairs once (no DAgger, no fit on the verification set: a deliberately
+weak start); every arm (``ARMS``) then starts from that same clone (checked parameter for
+parameter) and runs ``--steps`` env-steps of the project's PPO on ``RECIPE``: the ``dense``
+reward, no entropy bonus and no weight decay. (With the trainer's defaults instead, the ``shaped``
+reward, an entropy bonus of 0.01 and weight decay 0.3, PPO without the anchor took a projected
+Sort clone from 47% to 4% in 500k env-steps, seed 0.) The arms differ only in ``kl_coef``, the
+penalty on KL(policy || clone): 1.0, the trainer's default, or 0. Greedy exact match at the
+training length is checked every ``--check-every`` env-steps (``--check-episodes`` problems; the
+curves of the chart); the final policy, and the clone before it, are measured on
+``--eval-episodes`` problems of exactly 1x and 10x the training length (the same problems for
+both). The training length is the task's recipe's (``Task.recipe``).
+Torch runs on one thread.
+
+Results: a Markdown table (per task, view and arm: seeds whose exact match RL raised, at 1x and
+10x; then every run, before -> after) on stdout and in ``weak_warm_start.md``; every run with its checks in
+``weak_warm_start.json``; the curves as ``weak_warm_start.png``; in a fresh
+``benchmarks/runs/weak_warm_start-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
+committed ``benchmarks/results/``).
+
+    python -m benchmarks.weak_warm_start                       # Multiplication and Sort, 3 seeds
+    python -m benchmarks.weak_warm_start --tasks Sort --seeds 1
+    python -m benchmarks.weak_warm_start --update-results      # refresh benchmarks/results/
+    python -m benchmarks.weak_warm_start --merge A/weak_warm_start.json B/weak_warm_start.json
+    python -m benchmarks.weak_warm_start --tasks Sort --quick  # smoke test: tiny budget
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from actformer_gym.train.config import EnvSettings, TrainConfig
+from actformer_gym.train.trainer import Trainer
+from benchmarks.common import (
+    PLANS,
+    QUICK_HELP,
+    SMOKE_BANNER,
+    Plan,
+    add_output_flags,
+    add_tasks_flag,
+    announce_smoke,
+    check_output_flags,
+    expand_all,
+    fill_unset,
+    machine_info,
+    output_dir,
+    positive,
+    run_stamp,
+    runs_note,
+    source_revision,
+    torch_context_line,
+    with_pins_and_commit,
+    write_results,
+)
+
+TASKS = ("Multiplication", "Sort")
+#: Each task's plan: its recipe's training length (and history length).
+TASK_PLANS: dict[str, Plan] = {plan.task: plan for plan in PLANS if plan.task in TASKS}
+MULTIPLIERS = (1, 10)
+#: Expert pairs of the weak clone (the recipes' full imitation takes 60,000 and DAgger).
+WARM_PAIRS = 3000
+#: The arms: ``kl_coef`` of each, the weight of KL(policy || clone) in the RL loss.
+ARMS = {"KL anchor": 1.0, "no anchor": 0.0}
+#: The policy's views (``projected``): the whole local observation, or what the task's expert reads.
+VIEWS = {"full": False, "projected": True}
+#: The training config of every run besides the task, seed, budget, view and ``kl_coef``.
+RECIPE: dict[str, Any] = {
+    "imitation_pairs": WARM_PAIRS,
+    "dagger_rounds": 0,
+    "reward_mode": "dense",
+    "ent_coef": 0.0,
+    "weight_decay": 0.0,
+}
+DEFAULTS = {"steps": 2_000_000, "check_every": 131_072, "check_episodes": 200, "eval_episodes": 500}
+#: --quick: a few iterations with small rollouts; for tests only.
+QUICK = {"steps": 2048, "check_every": 1024, "check_episodes": 4, "eval_episodes": 4}
+QUICK_ENVS = 16
+QUICK_PAIRS = 256
+
+
+def make_config(task: str, seed: int, view: str, kl_coef: float, args: argparse.Namespace) -> TrainConfig:
+    """The training config of one arm of ``(task, seed, view)``."""
+    plan = TASK_PLANS[task]
+    quick = {"num_envs": QUICK_ENVS, "imitation_pairs": QUICK_PAIRS} if args.quick else {}
+    return TrainConfig.from_flat(
+        "ppo",
+        task=task,
+        seed=seed,
+        device="cpu",
+        total_steps=args.steps,
+        max_length=plan.train_length,
+        start_length=plan.train_length,  # (no curriculum: every length up to it from the start)
+        history_length=dict(plan.settings).get("history_length", EnvSettings().history_length),
+        projected=VIEWS[view],
+        kl_coef=kl_coef,
+        eval_lengths=(plan.train_length,),
+        eval_episodes=args.check_episodes,
+        **{**RECIPE, **quick},
+    )
+
+
+def exact(trainer: Trainer, task: str, episodes: int) -> dict[str, float]:
+    """Greedy exact match of the trainer's policy at 1x and 10x the training length, by multiplier."""
+    length = TASK_PLANS[task].train_length
+    scores = trainer.evaluate(tuple(m * length for m in MULTIPLIERS), episodes)
+    return {str(m): scores[m * length] for m in MULTIPLIERS}
+
+
+def same_parameters(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
+
+
+def run_clone(task: str, seed: int, view: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every arm of ``(task, seed, view)`` from one clone: a row per arm, with the clone's exact match."""
+    rows, clone, before = [], None, None
+    for arm, kl_coef in ARMS.items():
+        started = time.perf_counter()
+        trainer = Trainer(make_config(task, seed, view, kl_coef, args))
+        warm = trainer.warm_start()
+        if clone is None:
+            clone = {key: value.clone() for key, value in trainer.policy.state_dict().items()}
+            before = exact(trainer, task, args.eval_episodes)
+        elif not same_parameters(clone, trainer.policy.state_dict()):
+            raise RuntimeError(
+                f"{task} seed {seed} ({view} view): the arms' clones differ (imitation is not deterministic)"
+            )
+        checks: dict[str, list[float]] = {"steps": [0], "exact_match": [before["1"]]}
+        next_check = args.check_every
+        while not trainer.done():
+            trainer.iterate()
+            if trainer.global_step >= next_check or trainer.done():
+                next_check = (trainer.global_step // args.check_every + 1) * args.check_every
+                checks["steps"].append(trainer.global_step)
+                checks["exact_match"].append(trainer.evaluate()[TASK_PLANS[task].train_length])
+        rows.append(
+            {
+                "task": task,
+                "view": view,
+                "arm": arm,
+                "kl_coef": kl_coef,
+                "seed": seed,
+                "train_length": TASK_PLANS[task].train_length,
+                "budget": args.steps,
+                "steps": trainer.global_step,
+                "imitation_bc_loss": warm.get("imitation/bc_loss"),
+                "before": before,
+                "after": exact(trainer, task, args.eval_episodes),
+                "checks": checks,
+                "wall_seconds": time.perf_counter() - started,
+            }
+        )
+    return rows
+
+
+# -- tables and chart ----------------------------------------------------------------------------
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int) -> str:
+    """Per (task, view, arm): the seeds RL raised (and lowered) at 1x and 10x; then one line per
+    run, the clone's exact match beside the final policy's."""
+    lines = [
+        "| task | view | arm | kl_coef | seeds raised at 1x | at 10x | seeds lowered at 1x | at 10x |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key in dict.fromkeys((r["task"], r["view"], r["arm"]) for r in rows):
+        group = [r for r in rows if (r["task"], r["view"], r["arm"]) == key]
+        n, cells = len(group), []
+        for compare in (float.__gt__, float.__lt__):
+            for m in MULTIPLIERS:
+                count = sum(compare(float(r["after"][str(m)]), float(r["before"][str(m)])) for r in group)
+                cells.append(f"{count} of {n}")
+        lines.append(f"| {' | '.join(key)} | {group[0]['kl_coef']:g} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        "| task | view | arm | seed | length | clone 1x | after RL | clone 10x | after RL |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cells = " | ".join(
+            f"{percent(r['before'][str(m)])} | {percent(r['after'][str(m)])}" for m in MULTIPLIERS
+        )
+        lines.append(
+            f"| {r['task']} | {r['view']} | {r['arm']} | {r['seed']} | {r['train_length']} | {cells} |"
+        )
+    lines += [
+        "",
+        f"Clone: behaviour cloning on {warm_pairs:,} expert pairs, no DAgger, seeing the whole local "
+        "observation (`full`) or what the task's expert reads (`projected`); then "
+        f"{budget:,} env-steps of PPO per arm from that same clone (`dense` reward, no entropy bonus, no "
+        "weight decay); the arms differ only in the KL penalty to the clone. Exact match: greedy "
+        "actions, problems of exactly 1x and 10x the training length (the task's recipe's), the same "
+        "problems for the clone and after RL.",
+    ]
+    return "\n".join(lines)
+
+
+def draw_chart(
+    rows: Sequence[dict[str, Any]], path: Path, budget: int, warm_pairs: int, smoke: bool = False
+) -> None:
+    """Greedy exact match at the training length against env-steps, a panel per task (rows) and
+    view (columns), a color per arm and a marker per seed, each curve offset a little so equal ones
+    stay apart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    views = [view for view in VIEWS if any(r["view"] == view for r in rows)]
+    seeds = sorted({r["seed"] for r in rows})
+    curves = list(dict.fromkeys((r["arm"], r["seed"]) for r in rows))
+    figure, axes = plt.subplots(
+        len(tasks), len(views), figsize=(4.6 * len(views) + 1, 3.4 * len(tasks) + 1.2), squeeze=False
+    )
+    colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate(ARMS)}
+    for (task, view), axis in zip(itertools.product(tasks, views), axes.flat, strict=True):
+        panel = [r for r in rows if (r["task"], r["view"]) == (task, view)]
+        for r in panel:
+            offset = 0.01 * (curves.index((r["arm"], r["seed"])) - (len(curves) - 1) / 2)
+            axis.plot(
+                [s / 1e6 for s in r["checks"]["steps"]],
+                [v + offset for v in r["checks"]["exact_match"]],
+                marker="os^vDPXh"[seeds.index(r["seed"]) % 8],
+                markersize=3,
+                linewidth=1,
+                color=colors[r["arm"]],
+                label=f"{r['arm']} seed {r['seed']}",
+            )
+        length = panel[0]["train_length"] if panel else "?"
+        axis.set_title(f"{task}, {view} view (length {length})")
+        axis.set_ylim(-0.05, 1.05)
+        axis.grid(True, alpha=0.3)
+    for axis in axes[-1, :]:
+        axis.set_xlabel("RL env-steps after the clone (millions)")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("greedy exact match, training length")
+    handles: dict[str, Any] = {}
+    for axis in axes.flat:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    per_line = max(1, len(seeds))
+    figure.legend(
+        handles.values(), handles.keys(), loc="lower center", ncol=per_line, frameon=False, fontsize=8
+    )
+    title = (
+        f"PPO after a weak clone ({warm_pairs:,} expert pairs): {len(seeds)} seed(s), {budget:,} env-steps"
+    )
+    figure.suptitle(f"{SMOKE_BANNER}\n{title}" if smoke else title, color="darkred" if smoke else "black")
+    height = 3.4 * len(tasks) + 1.2
+    figure.tight_layout(rect=(0, 0.22 * math.ceil(len(handles) / per_line) / height + 0.02, 1, 1))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_tasks_flag(parser, TASKS)
+    parser.add_argument("--seeds", type=positive(int), default=3, help="seeds per task (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0)")
+    for flag, what in (
+        ("steps", "RL env-steps per arm"),
+        ("check_every", "env-steps between greedy checks at the training length"),
+        ("check_episodes", "problems per check"),
+        ("eval_episodes", "problems per length of the before/after evaluation"),
+    ):
+        parser.add_argument(
+            f"--{flag.replace('_', '-')}",
+            type=positive(int),
+            default=None,
+            help=f"{what} (default {DEFAULTS[flag]:,})",
+        )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="train nothing: write the rows of these weak_warm_start.json files (split runs) as one result",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} (tiny budget, 16 envs)")
+    add_output_flags(parser, "weak_warm_start")
+    args = parser.parse_args(argv)
+    check_output_flags(parser, args)
+    if args.first_seed < 0:
+        parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
+    args.tasks = expand_all(args.tasks, list(TASKS))
+    fill_unset(args, QUICK if args.quick else DEFAULTS)
+    return args
+
+
+#: What the files merged into one result must agree on.
+MERGED_SETTINGS = (
+    "multipliers",
+    "warm_pairs",
+    "arms",
+    "views",
+    "budget",
+    "check_every",
+    "eval_episodes",
+    "recipe",
+)
+
+
+def order(row: dict[str, Any]) -> tuple[int, int, int, int]:
+    """Rows by task, seed, view and arm (the order a run makes them in)."""
+    return (
+        TASKS.index(row["task"]),
+        row["seed"],
+        list(VIEWS).index(row["view"]),
+        list(ARMS).index(row["arm"]),
+    )
+
+
+def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows of several results files (a later file's row replaces an earlier one of the same
+    task, arm and seed) and their settings; ``ValueError`` if the files' settings differ."""
+    rows: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+    settings: dict[str, Any] = {}
+    for path in paths:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        own = {key: document["settings"][key] for key in MERGED_SETTINGS}
+        if settings and own != {key: settings[key] for key in MERGED_SETTINGS}:
+            raise ValueError(f"{path} was run with other settings than {paths[0]}")
+        settings = settings or dict(document["settings"])
+        for row in document["results"]:
+            rows[(row["task"], row["view"], row["arm"], row["seed"])] = row
+    ordered = sorted(rows.values(), key=order)
+    return ordered, settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every (task, seed) and arm (or merge files), print the table, write JSON, Markdown, chart."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    missing = [str(path) for path in args.merge if not path.is_file()]
+    if missing:
+        print(f"--merge: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)  # the benchmark machine is shared; also what makes runs comparable
+    announce_smoke(args.quick)
+    started = time.perf_counter()
+    date, command = run_stamp("weak_warm_start", argv)
+    machine = machine_info()
+    revision = source_revision()
+    settings = {
+        "multipliers": list(MULTIPLIERS),
+        "warm_pairs": QUICK_PAIRS if args.quick else WARM_PAIRS,
+        "arms": ARMS,
+        "views": VIEWS,
+        "budget": args.steps,
+        "check_every": args.check_every,
+        "check_episodes": args.check_episodes,
+        "eval_episodes": args.eval_episodes,
+        "recipe": RECIPE,
+        "quick": args.quick,
+    }
+    if args.merge:
+        try:
+            results, settings = merged(args.merge)
+        except ValueError as error:  # (a file that is no JSON is a ValueError too)
+            print(f"--merge: {error}", file=sys.stderr)
+            return 2
+        except (KeyError, TypeError) as error:
+            print(f"--merge: not a weak_warm_start results file (missing {error})", file=sys.stderr)
+            return 2
+    else:
+        results = []
+        run_record = {
+            "date": date,
+            "command": command,
+            "revision": revision,
+            "kernel_env": machine["kernel_env"],
+        }
+        for task in args.tasks:
+            for seed, view in itertools.product(range(args.first_seed, args.first_seed + args.seeds), VIEWS):
+                for row in run_clone(task, seed, view, args):
+                    row["run"] = run_record
+                    change = ", ".join(
+                        f"{m}x {percent(row['before'][str(m)])} -> {percent(row['after'][str(m)])}"
+                        for m in MULTIPLIERS
+                    )
+                    print(
+                        f"{task} {view} view, {row['arm']}, seed {seed}: {change} "
+                        f"({row['wall_seconds']:.0f} s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    results.append(row)
+    notes = runs_note(results)
+    table = markdown_table(results, settings["budget"], settings["warm_pairs"]) + "".join(
+        f"\n\n{note}" for note in notes
+    )
+    context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
+    document = {
+        "benchmark": "weak_warm_start",
+        "date": date,
+        "command": command,
+        "revision": revision,
+        "settings": {**settings, "merged": [str(path) for path in args.merge]},
+        "machine": machine,
+        "results": results,
+        "markdown": f"{table}\n\n{context}",
+        "total_seconds": time.perf_counter() - started,
+    }
+    folder = output_dir(args, "weak_warm_start")
+    draw_chart(
+        results, folder / "weak_warm_start.png", settings["budget"], settings["warm_pairs"], smoke=args.quick
+    )
+    write_results(
+        folder,
+        "weak_warm_start.json",
+        document,
+        smoke=args.quick,
+        markdown_file=True,
+        also=["weak_warm_start.png"],
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

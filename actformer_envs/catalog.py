@@ -1,11 +1,15 @@
-"""The table of registered envs, generated from the registry so that it cannot drift.
+"""The table of registered envs and each env's documentation page, generated from the registry
+and the task docstrings so that they cannot drift.
 
-``env_table()`` is the Markdown table; ``python -m scripts.env_table --readme`` writes it into the
-README (a test checks the committed README equals it). This module reads and writes no files.
+``env_table()`` is the Markdown table; ``python -m scripts.env_table --write`` writes it into the
+docs' environments page (a test checks the committed page equals it). ``env_page(env_id)`` is the
+env's page of the docs site (``docs/gen_pages.py`` writes one per registered id at build time).
+This module reads and writes no files.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import cast
 
@@ -64,10 +68,42 @@ def env_table() -> str:
         base = f"{config.base}" if low == high else f"{config.base} ({low}-{high})"
         allowed = int(env.action_masks().sum()) if not env.mixture.draws_member else "per task"
         lines.append(
-            f"| `{env_id}` | {describe(env_id)} | {observation}; full: {full} | "
+            f"| [`{env_id}`]({page_name(env_id)}) | {describe(env_id)} | {observation}; full: {full} | "
             f"{config.min_length}-{config.max_length} | {base} | {allowed} | `{trace_line(env_id)}` |"
         )
     return "\n".join(lines)
+
+
+def page_name(env_id: str) -> str:
+    """The file name of an env's docs page: ``Addition.md`` for ``Actformer/Addition-v0``."""
+    return env_id.split("/")[1].rsplit("-v", 1)[0] + ".md"
+
+
+def env_page(env_id: str) -> str:
+    """The Markdown page of ``env_id``: its summary table, then its task's docstring sections
+    (Description, Action Space, ... Version History, as Gymnasium's env pages have them)."""
+    env = cast(ActformerEnv, gym.make(env_id).unwrapped)
+    task, config = env.task, env.config
+    doc = inspect.cleandoc(type(task).__doc__ or "")
+    _, _, body = doc.partition("\n\n")
+    low, high = task.base_range
+    allowed = (
+        ", ".join(f"`{instruction_name(int(i))}`" for i in env.action_masks().nonzero()[0])
+        if not env.mixture.draws_member
+        else "the drawn task's (see each task's page)"
+    )
+    rows = [
+        ("Import", f'`gym.make("{env_id}")`'),
+        ("Action space", f"`{env.action_space}`: the shared instruction table"),
+        ("Allowed instructions", allowed),
+        ("Observation keys", ", ".join(f"`{key}`" for key in env.observation_space.spaces)),
+        ("Default lengths", f"{config.min_length} to {config.max_length}"),
+        ("Base", f"{config.base}" + ("" if low == high else f" ({low} to {high})")),
+        ("Expert trace (length 2)", f"`{trace_line(env_id)}`"),
+    ]
+    table = "\n".join(["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)])
+    text = re.sub(r"``([^`]+)``", r"`\1`", body)  # reST literals as Markdown code
+    return f"# {env_id}\n\n{describe(env_id).capitalize()}.\n\n{table}\n\n{text}\n"
 
 
 def _compact(row: str) -> str:

@@ -11,7 +11,7 @@ time>/`` (``--out DIR``: there; ``--update-results``: the committed ``benchmarks
     python -m benchmarks.throughput                        # every registered id, 3 s x 3 repeats each
     python -m benchmarks.throughput --tasks Addition Copy  # some tasks (names or ids, space-separated)
     python -m benchmarks.throughput --quick                # smoke test: 0.5 s x 1 repeat
-    python -m benchmarks.throughput --update-results --readme  # refresh results/ and README's table
+    python -m benchmarks.throughput --update-results --page  # refresh results/ and the docs' table
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from benchmarks.common import (
     write_results,
 )
 
-DEFAULT_README = REPO_ROOT / "README.md"
-README_START = "<!-- throughput:start -->"
-README_END = "<!-- throughput:end -->"
+DEFAULT_PAGE = REPO_ROOT / "docs" / "throughput.md"
+PAGE_START = "<!-- throughput:start -->"
+PAGE_END = "<!-- throughput:end -->"
 
 DEFAULT_SECONDS, DEFAULT_REPEATS = 3.0, 3
 QUICK_SECONDS, QUICK_REPEATS = 0.5, 1
@@ -167,22 +167,22 @@ def markdown_table(measurements: Sequence[Measurement], ratio_table: dict[str, d
     return "\n".join(lines)
 
 
-def rewrite_readme(readme: Path, block: str) -> None:
-    """Replace what lies between the throughput markers of ``readme`` with ``block``."""
-    text = readme.read_text(encoding="utf-8")
-    head, _, rest = text.partition(README_START)
-    _, _, tail = rest.partition(README_END)
-    readme.write_text(f"{head}{README_START}\n{block}\n{README_END}{tail}", encoding="utf-8")
+def rewrite_page(page: Path, block: str) -> None:
+    """Replace what lies between the throughput markers of ``page`` with ``block``."""
+    text = page.read_text(encoding="utf-8")
+    head, _, rest = text.partition(PAGE_START)
+    _, _, tail = rest.partition(PAGE_END)
+    page.write_text(f"{head}{PAGE_START}\n{block}\n{PAGE_END}{tail}", encoding="utf-8")
 
 
-def readme_problem(readme: Path) -> str | None:
-    """Why ``readme`` cannot take the table (missing, or no start/end markers in order), else None."""
-    if not readme.is_file():
-        return f"{readme} does not exist"
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_START), text.find(README_END)
+def page_problem(page: Path) -> str | None:
+    """Why ``page`` cannot take the table (missing, or no start/end markers in order), else None."""
+    if not page.is_file():
+        return f"{page} does not exist"
+    text = page.read_text(encoding="utf-8")
+    start, end = text.find(PAGE_START), text.find(PAGE_END)
     if start < 0 or end < start:
-        return f"{readme} lacks the markers {README_START} ... {README_END}"
+        return f"{page} lacks the markers {PAGE_START} ... {PAGE_END}"
     return None
 
 
@@ -245,21 +245,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the envs and the actions (default 0)")
     add_output_flags(parser, "throughput")
     parser.add_argument(
-        "--readme",
+        "--page",
+        "--readme",  # (the flag's name when the table was in the README: committed commands use it)
         type=Path,
         nargs="?",
-        const=DEFAULT_README,
+        const=DEFAULT_PAGE,
         default=None,
-        help="rewrite the block between the throughput markers of README.md (or of the given file); "
-        "README.md's own only with --update-results, never with --quick",
+        help="rewrite the block between the throughput markers of docs/throughput.md (or of the given "
+        "file); the committed page's only with --update-results, never with --quick (also: --readme)",
     )
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
-    if args.readme is not None and args.quick:
-        parser.exit(2, f"{parser.prog}: error: --quick is a smoke test; its table never goes into a README\n")
-    if args.readme is not None and not args.update_results and args.readme.resolve() == DEFAULT_README:
+    if args.page is not None and args.quick:
+        parser.exit(2, f"{parser.prog}: error: --quick is a smoke test; its table never goes into the docs\n")
+    if args.page is not None and not args.update_results and args.page.resolve() == DEFAULT_PAGE:
         parser.exit(
-            2, f"{parser.prog}: error: README.md's table is the committed results': add --update-results\n"
+            2,
+            f"{parser.prog}: error: docs/throughput.md's table is the committed results': "
+            "add --update-results\n",
         )
     args.tasks = list(dict.fromkeys(env_id for ids in args.tasks or [registered_ids()] for env_id in ids))
     if args.seconds is None:
@@ -311,10 +314,10 @@ def results_document(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, print the table, write the JSON (and the README block); the exit status."""
+    """Run the benchmark, print the table, write the JSON (and the docs page's block); the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    if args.readme is not None and (problem := readme_problem(args.readme)):
+    if args.page is not None and (problem := page_problem(args.page)):
         print(f"error: {problem}", file=sys.stderr)
         return 1
     announce_smoke(args.quick)
@@ -323,8 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     measurements = measure_all(configs, args.seconds, args.repeats, args.seed)
     document = results_document(args, argv, measurements, ratios(measurements), time.perf_counter() - started)
     write_results(output_dir(args, "throughput"), "throughput.json", document, smoke=args.quick)
-    if args.readme is not None:
-        rewrite_readme(args.readme, document["markdown"])
+    if args.page is not None:
+        rewrite_page(args.page, document["markdown"])
     return 0
 
 

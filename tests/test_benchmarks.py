@@ -400,11 +400,11 @@ def test_certification_multitask_closure_cell() -> None:
     assert certification._closure_cell({"closure": [{**probe, "member": None}]}) == "+1 (4): 0"
 
 
-def test_throughput_rewrites_readme_block(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
+def test_throughput_rewrites_the_page_block(tmp_path: Path) -> None:
+    readme = tmp_path / "throughput.md"
     readme.write_text("# Title\n<!-- throughput:start -->\nold\n<!-- throughput:end -->\nafter\n")
     args = ("--tasks", "Copy", "--seconds", "0.05", "--repeats", "1", "--out", str(tmp_path / "out"))
-    result = run_benchmark(*args, "--readme", str(readme))
+    result = run_benchmark(*args, "--page", str(readme))
     assert result.returncode == 0, result.stderr
     check_not_smoke(result.stdout, json.loads((tmp_path / "out" / "throughput.json").read_text()))
     text = readme.read_text()
@@ -448,11 +448,11 @@ def test_throughput_comma_list_gets_a_hint(capsys: pytest.CaptureFixture[str]) -
     assert "space-separated" in capsys.readouterr().err.splitlines()[-1]
 
 
-def test_throughput_readme_without_markers_fails(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
+def test_throughput_page_without_markers_fails(tmp_path: Path) -> None:
+    readme = tmp_path / "throughput.md"
     readme.write_text("# No markers here\n")
     result = run_benchmark(
-        "--seconds", "0.05", "--tasks", "Copy", "--out", str(tmp_path / "out"), "--readme", str(readme)
+        "--seconds", "0.05", "--tasks", "Copy", "--out", str(tmp_path / "out"), "--page", str(readme)
     )
     assert result.returncode != 0
     assert "markers" in result.stderr
@@ -462,11 +462,11 @@ def test_throughput_readme_without_markers_fails(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--quick", "--readme", "{tmp}/README.md"), "smoke test"),  # smoke numbers never go into a README
-        (("--readme",), "--update-results"),  # README.md's table is the committed results'
+        (("--quick", "--page", "{tmp}/throughput.md"), "smoke test"),  # smoke numbers never go into the docs
+        (("--page",), "--update-results"),  # docs/throughput.md's table is the committed results'
     ],
 )
-def test_throughput_readme_refusals(
+def test_throughput_page_refusals(
     args: tuple[str, ...], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from benchmarks import throughput

@@ -1,0 +1,106 @@
+"""The docs site: it builds with ``mkdocs build --strict``, every registered env has its page in the
+navigation, every Python example runs, and every table of results is the committed results' own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+RESULTS = ROOT / "benchmarks" / "results"
+PAGES = sorted(DOCS.rglob("*.md"))
+BLOCKS = [
+    (page.relative_to(DOCS).as_posix(), code)
+    for page in PAGES
+    for code in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+]
+
+
+def block(page: str, marker: str) -> str:
+    """What lies between ``<!-- marker:start -->`` and ``<!-- marker:end -->`` on a docs page."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return text.split(f"<!-- {marker}:start -->")[1].split(f"<!-- {marker}:end -->")[0].strip()
+
+
+def test_docs_build_strict(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    site = tmp_path / "site"
+    from actformer_envs.catalog import page_name
+    from actformer_envs.registration import ENV_IDS
+
+    for env_id in ENV_IDS:
+        page = (site / "envs" / page_name(env_id).removesuffix(".md") / "index.html").read_text(
+            encoding="utf-8"
+        )
+        assert env_id in page and "Version History" in page
+
+
+def test_every_env_and_page_is_in_the_navigation() -> None:
+    from actformer_envs.catalog import page_name
+    from actformer_envs.registration import ENV_IDS
+
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    listed = set(re.findall(r":\s+(\S+\.md)\s*$", config, flags=re.MULTILINE))
+    pages = {page.relative_to(DOCS).as_posix() for page in PAGES}
+    assert pages <= listed, f"not in mkdocs.yml's nav: {sorted(pages - listed)}"
+    assert {f"envs/{page_name(env_id)}" for env_id in ENV_IDS} <= listed
+
+
+@pytest.mark.parametrize("page, code", BLOCKS, ids=[f"{page}-{i}" for i, (page, _) in enumerate(BLOCKS)])
+def test_docs_example_runs(page: str, code: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_env_table_is_current() -> None:
+    """The table of registered envs is what ``python -m scripts.env_table`` prints now."""
+    from actformer_envs.catalog import env_table
+
+    assert block("envs/index.md", "envs") == env_table(), "run: python -m scripts.env_table --write"
+
+
+@pytest.mark.parametrize(
+    ("marker", "folder"), [("generalization", ""), ("generalization-full", "generalization_full")]
+)
+def test_generalization_tables_are_the_committed_ones(marker: str, folder: str) -> None:
+    """The length-generalization tables are the committed results' own, and their charts exist."""
+    document = json.loads((RESULTS / folder / "generalization.json").read_text(encoding="utf-8"))
+    assert block("generalization.md", marker) == document["markdown"].strip()
+    chart = Path("results", folder, "generalization.png").as_posix()
+    assert f"]({chart})" in (DOCS / "generalization.md").read_text(encoding="utf-8")
+    assert (RESULTS / folder / "generalization.png").is_file()
+
+
+def test_rl_from_scratch_table_is_the_committed_one() -> None:
+    """The RL-from-scratch summary (seeds solved per task and learner) is the committed results'
+    own, and its chart exists."""
+    document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))
+    assert block("rl_from_scratch.md", "rl-from-scratch") == document["markdown"].split("\n\n")[0].strip()
+    assert "](results/rl_from_scratch.png)" in (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
+    assert (RESULTS / "rl_from_scratch.png").is_file()
+
+
+def test_throughput_table_is_the_committed_one() -> None:
+    document = json.loads((RESULTS / "throughput.json").read_text(encoding="utf-8"))
+    assert block("throughput.md", "throughput") == document["markdown"].strip()

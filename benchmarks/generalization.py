@@ -136,6 +136,18 @@ AGENTS: dict[str, AgentSpec] = {
     )
 }
 
+
+def agent_spec(name: str) -> AgentSpec:
+    """The grid's own agent ``name``, or an outside one (``benchmarks.protocol``): a learned agent
+    labelled by its name."""
+    return AGENTS.get(name) or AgentSpec(name, name, name, learned=True)
+
+
+def agent_rank(name: str) -> int:
+    """Where ``name`` sorts among agents: the grid's own in ``AGENTS``' order, outside ones first."""
+    return list(AGENTS).index(name) + 1 if name in AGENTS else 0
+
+
 #: Largest multiplier evaluated per task, as (learned agents, reference agents); tasks absent: none.
 #: Learned agents may never HALT, so their episodes can run to the step limit (twice the expert's
 #: program); the full caps keep each such evaluation under about 75,000 steps (a 60 x 60 product,
@@ -374,7 +386,7 @@ def skip_reason(task: str, agent: str, multiplier: int, settings: Settings) -> s
     if task not in settings.caps:
         return None
     learned_cap, reference_cap = settings.caps[task]
-    learned = AGENTS[agent].learned
+    learned = agent_spec(agent).learned
     cap = learned_cap if learned else reference_cap
     if multiplier <= cap:
         return None
@@ -540,8 +552,8 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             pooled["accuracy"] = pooled["solved"] / pooled["episodes"]
             pooled["ci_low"], pooled["ci_high"] = wilson_interval(pooled["solved"], pooled["episodes"])
         result.append(pooled)
-    tasks, order = list(dict.fromkeys(row["task"] for row in rows)), list(AGENTS)
-    return sorted(result, key=lambda r: (tasks.index(r["task"]), order.index(r["agent"]), r["multiplier"]))
+    tasks = list(dict.fromkeys(row["task"] for row in rows))
+    return sorted(result, key=lambda r: (tasks.index(r["task"]), agent_rank(r["agent"]), r["multiplier"]))
 
 
 CSV_COLUMNS = ("task", "agent", "multiplier", "length", "seeds", "episodes", "accuracy", "ci_low", "ci_high")
@@ -590,7 +602,9 @@ def markdown_table(document: dict[str, Any]) -> str:
     lengths = document["settings"]["train_lengths"]
     for task, agent in dict.fromkeys((r["task"], r["agent"]) for r in rows):
         cells = [table_cell(by_key.get((task, agent, m))) for m in multipliers]
-        lines.append(f"| {task} (≤ {lengths[task]}) | {AGENTS[agent].label} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {task} (≤ {lengths[task]}) | {agent_spec(agent).label} | " + " | ".join(cells) + " |"
+        )
     settings = document["settings"]
     lines += [
         "",
@@ -615,8 +629,11 @@ def markdown_from_file(path: Path) -> str:
 
 def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> None:
     """Accuracy vs multiplier (log x), one panel per task, one line per agent, the interval as error
-    bars; only measured points are drawn. With no row at all (every cell failed) the chart says so;
-    a smoke test's (``smoke``) is titled with the smoke banner."""
+    bars. Agents are set apart a little in x and in y, so lines that sit on 1.0 or 0.0 stay
+    distinguishable (each also has its own marker); a multiplier skipped for an agent is marked with
+    an x at the panel's foot in that agent's colour. The title states the seeds, problems and
+    budget. With no row at all (every cell failed) the chart says so; a smoke test's (``smoke``) is
+    titled with the smoke banner."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -637,19 +654,31 @@ def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> Non
     figure, axes = plt.subplots(
         lines, columns, figsize=(4.2 * columns, 3.4 * lines), squeeze=False, sharey=True
     )
-    agents = [name for name in AGENTS if any(r["agent"] == name for r in document["aggregated"])]
-    colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate(AGENTS)}
+    agents = sorted({r["agent"] for r in document["aggregated"]}, key=lambda name: (agent_rank(name), name))
+    outside = [name for name in agents if name not in AGENTS]
+    colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate([*AGENTS, *outside])}
     for axis, task in zip(axes.flat, tasks, strict=False):
         for index, agent in enumerate(agents):
-            # Agents side by side around each multiplier, so equal scores do not hide each other.
-            dodge = 10 ** (0.015 * (index - (len(agents) - 1) / 2))
+            # Agents side by side around each multiplier and a little apart in height, so equal
+            # scores (all at 1.0, all at 0.0) do not hide each other.
+            middle = index - (len(agents) - 1) / 2
+            dodge, lift = 10 ** (0.015 * middle), 0.01 * middle
+            skipped = [
+                r["multiplier"] * dodge
+                for r in document["aggregated"]
+                if r["task"] == task and r["agent"] == agent and r["accuracy"] is None
+            ]
+            if skipped:
+                axis.scatter(
+                    skipped, [-0.03] * len(skipped), marker="x", s=14, color=colors[agent], clip_on=False
+                )
             points = sorted(
                 (r for r in rows if r["task"] == task and r["agent"] == agent), key=lambda r: r["multiplier"]
             )
             if not points:
                 continue
             x = [r["multiplier"] * dodge for r in points]
-            y = [r["accuracy"] for r in points]
+            y = [r["accuracy"] + lift for r in points]
             error = [
                 [r["accuracy"] - r["ci_low"] for r in points],
                 [r["ci_high"] - r["accuracy"] for r in points],
@@ -660,10 +689,10 @@ def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> Non
                 yerr=error,
                 marker="os^vDPXh"[index % 8],
                 markersize=3.5,
-                linestyle="--" if not AGENTS[agent].learned else "-",
+                linestyle="--" if not agent_spec(agent).learned else "-",
                 capsize=2,
                 color=colors[agent],
-                label=AGENTS[agent].label,
+                label=agent_spec(agent).label,
             )
         axis.set_xscale("log")
         multipliers = document["settings"]["multipliers"]
@@ -683,10 +712,18 @@ def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> Non
             if label not in labels:
                 handles.append(handle)
                 labels.append(label)
+    if any(r["accuracy"] is None for r in document["aggregated"]):
+        handles.append(axes.flat[0].scatter([], [], marker="x", s=14, color="grey"))
+        labels.append("skipped (x at the foot)")
     figure.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
-    if smoke:
-        figure.suptitle(SMOKE_BANNER, color="darkred")
-    figure.tight_layout(rect=(0, 0.08 if lines > 1 else 0.14, 1, 1))
+    settings = document["settings"]
+    title = (
+        f"Exact match (greedy) vs problem length: {settings['seeds']} seed(s) pooled, "
+        f"{settings['episodes']} problems per seed and length, {settings['budget']} training budget"
+    )
+    figure.suptitle(f"{SMOKE_BANNER}\n{title}" if smoke else title, color="darkred" if smoke else "black")
+    legend_rows = math.ceil(len(labels) / min(4, len(labels)))
+    figure.tight_layout(rect=(0, (0.03 + 0.025 * legend_rows) * (2 / lines if lines > 1 else 4), 1, 1))
     figure.savefig(path, dpi=120)
     plt.close(figure)
 
@@ -697,9 +734,12 @@ def results_document(
     settings: Settings,
     results: Sequence[dict[str, Any]],
     seconds: float,
+    training: dict[str, Any] | None = None,
+    script: str = "generalization",
 ) -> dict[str, Any]:
-    """Everything the JSON file holds (``markdown`` included)."""
-    date, command = run_stamp("generalization", argv)
+    """Everything the JSON file holds (``markdown`` included). ``training``: how the agents were
+    trained (default: the grid's own budgets); ``script``: the module whose command line ran."""
+    date, command = run_stamp(script, argv)
     rows = [row for result in results for row in result["rows"]]
     aggregated = aggregate(rows)
     document: dict[str, Any] = {
@@ -716,17 +756,11 @@ def results_document(
             "quick": args.quick,
             "budget": settings.budget,
             "train_lengths": {task: PLANS_BY_TASK[task].train_length for task in args.tasks},
-            "actformer": {
-                "ppo_env_steps": settings.actformer_steps,
-                "overrides": dict(settings.actformer_overrides),
-                "plans": {task: dict(PLANS_BY_TASK[task].settings) for task in args.tasks},
-            },
-            "sb3": {"env_steps": settings.sb3_steps, "n_envs": SB3_ENVS, **SB3_KWARGS},
-            "transformer_seconds": settings.transformer_seconds,
+            **(training if training is not None else grid_training(args.tasks, settings)),
             "caps": {task: {"learned": c[0], "reference": c[1]} for task, c in settings.caps.items()},
             "ci": "95 % Wilson score interval on the episodes pooled over seeds",
             "evaluation_seeds": f"seed s: env seeds {EVAL_SEED} + 1000 s + i",
-            "ray": args.ray,
+            "ray": getattr(args, "ray", None),
         },
         "machine": machine_info(),
         "cells": [{k: v for k, v in result.items() if k != "rows"} for result in results],
@@ -746,6 +780,19 @@ def results_document(
     return document
 
 
+def grid_training(tasks: Sequence[str], settings: Settings) -> dict[str, Any]:
+    """How the grid's own agents are trained: the results document's record of it."""
+    return {
+        "actformer": {
+            "ppo_env_steps": settings.actformer_steps,
+            "overrides": dict(settings.actformer_overrides),
+            "plans": {task: dict(PLANS_BY_TASK[task].settings) for task in tasks},
+        },
+        "sb3": {"env_steps": settings.sb3_steps, "n_envs": SB3_ENVS, **SB3_KWARGS},
+        "transformer_seconds": settings.transformer_seconds,
+    }
+
+
 def write_outputs(document: dict[str, Any], output: Path, smoke: bool, chart: bool = True) -> None:
     """The JSON (and .md beside it), the CSV files and, with ``chart``, the PNG, in the folder ``output``."""
     written = ["generalization.csv", "generalization_seeds.csv"]
@@ -760,10 +807,8 @@ def write_outputs(document: dict[str, Any], output: Path, smoke: bool, chart: bo
 # -- command line ----------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line; the budget (``--quick``: the smoke one) sets the seeds and episodes that were
-    not given."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_grid_tasks_flag(parser: argparse.ArgumentParser) -> None:
+    """``--tasks``: the grid's tasks, space-separated, or all (default: ``DEFAULT_TASKS``)."""
     parser.add_argument(
         "--tasks",
         type=name_of(list(PLANS_BY_TASK), "task"),
@@ -772,6 +817,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="TASK",
         help=f"task names, space-separated, or all (default: {' '.join(DEFAULT_TASKS)})",
     )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; the budget (``--quick``: the smoke one) sets the seeds and episodes that were
+    not given."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_grid_tasks_flag(parser)
     parser.add_argument(
         "--agents",
         type=name_of(list(AGENTS), "agent"),
@@ -823,8 +875,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run the cells as Ray tasks: on a local Ray without ADDRESS, else on that cluster",
     )
     parser.add_argument("--no-chart", dest="chart", action="store_false", help="do not draw the PNG")
+    parser.add_argument(
+        "--redraw",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="run nothing: draw the chart of this generalization.json again, beside it",
+    )
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
+    if args.redraw is not None and not args.redraw.is_file():
+        parser.error(f"--redraw: no such file: {args.redraw}")
     args.tasks = expand_all(args.tasks, list(PLANS_BY_TASK))
     args.agents = expand_all(args.agents, list(AGENTS))
     if args.multipliers is None:
@@ -839,6 +900,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the grid, print the table, write the outputs; exit status 1 if a cell failed."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.redraw is not None:
+        document = json.loads(args.redraw.read_text(encoding="utf-8"))
+        draw_chart(document, args.redraw.with_name("generalization.png"), smoke=bool(document.get("smoke")))
+        print(f"drew {args.redraw.with_name('generalization.png')}")
+        return 0
     torch.set_num_threads(1)
     announce_smoke(args.quick)
     started = time.perf_counter()

@@ -300,3 +300,16 @@ def test_learned_agents_train_and_evaluate_on_tiny_budgets() -> None:
         ]
         assert all(0.0 <= r["accuracy"] <= 1.0 and r["episodes"] == 4 for r in result["rows"])
     assert result["train"]["env_steps"] >= 64
+
+
+def test_redraw_draws_a_committed_results_chart_again(tmp_path: Path) -> None:
+    import shutil
+
+    source = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "generalization.json"
+    copy = tmp_path / "generalization.json"
+    shutil.copy(source, copy)
+    assert generalization.main(["--redraw", str(copy)]) == 0
+    assert (tmp_path / "generalization.png").stat().st_size > 10_000
+    with pytest.raises(SystemExit) as exit_info:
+        generalization.parse_args(["--redraw", str(tmp_path / "missing.json")])
+    assert exit_info.value.code == 2

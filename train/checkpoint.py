@@ -38,6 +38,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from actformer_envs import INSTRUCTIONS
+from actformer_gym.train.pretrained import is_pretrained, pretrained_path
 
 #: Bumped whenever the payload's layout changes; other versions are refused with a clear message.
 #: Version 1 was a pickle (``torch.save``); it is refused unread, as unpickling can run code.
@@ -139,8 +140,11 @@ def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """``path`` itself if it is a file, ``path / checkpoint.pt`` if it is a run directory;
-    ``FileNotFoundError`` saying which path was looked for otherwise."""
+    """``path`` itself if it is a file, ``path / checkpoint.pt`` if it is a run directory, the
+    shipped file of ``pretrained:NAME`` (``train/pretrained.py``); ``FileNotFoundError`` saying
+    which path was looked for (or which names exist) otherwise."""
+    if is_pretrained(path):
+        return pretrained_path(path)
     path = Path(path)
     if path.is_dir():
         candidate = path / CHECKPOINT_NAME

@@ -251,7 +251,7 @@ class EvalArgs:
     (Ctrl-C stops it and keeps the rows done)."""
 
     checkpoint: Path
-    """Checkpoint file, or a run directory holding checkpoint.pt."""
+    """Checkpoint file, a run directory holding checkpoint.pt, or pretrained:TASK (a shipped policy)."""
     lengths: tuple[int, ...] | None = None
     """Problem lengths, ints >= 1 separated by spaces, e.g. --lengths 3 30 300 1000 (default: the
     run's eval_lengths)."""
@@ -303,7 +303,7 @@ class TraceArgs:
     """The saved policy solving your problem, one line per step."""
 
     checkpoint: Path
-    """Checkpoint file, or a run directory holding checkpoint.pt."""
+    """Checkpoint file, a run directory holding checkpoint.pt, or pretrained:TASK (a shipped policy)."""
     problem: str
     """The problem in its task's text format (``Task.text_format``), e.g. 123+456 (Addition),
     31415 (Copy, Sort), or a Python literal in the env's problem format, e.g. "([3, 1], 2)"
@@ -347,7 +347,7 @@ class CertifyArgs:
     writes the certificate as JSON; exit status 0 if certified, 1 if not."""
 
     checkpoint: Path
-    """Checkpoint file, or a run directory holding checkpoint.pt."""
+    """Checkpoint file, a run directory holding checkpoint.pt, or pretrained:TASK (a shipped policy)."""
     samples: int = DEFAULT_SAMPLES
     """Random problems of each training length for the verification set, and at the longest training
     length + 1 and + 2 to check its closure, where not every problem of the length is run (--cap)."""

@@ -327,6 +327,40 @@ def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def number_range(values: Sequence[int]) -> str:
+    """``75\u2013175`` (smallest to largest, an en dash between), or the one value."""
+    low, high = min(values), max(values)
+    return f"{low:,}" if low == high else f"{low:,}\u2013{high:,}"
+
+
+def task_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Per single task (the docs' table): seeds certified, the set's size, the seeds' range of fit
+    steps, the smallest margin, the worst seed's exact match per length with its problems, and the
+    adversarial problems solved of those posed, over seeds and lengths."""
+    lines = [
+        "| task | trained on | certified | set size | fit steps | min margin | "
+        "greedy exact match (problems) |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for task in dict.fromkeys(row["task"] for row in rows if row.get("adversarial")):
+        mine = [row for row in rows if row["task"] == task]
+        certified = sum(row["verdict"] == "certified" for row in mine)
+        sizes = number_range([row["set_size"] for row in mine])
+        fit = number_range([row["fit_steps"] for row in mine])
+        margin = min(row["min_margin"] for row in mine)
+        scores = []
+        for key, entry in mine[0]["exact_match"].items():
+            worst = min(row["exact_match"][key]["exact_match"] for row in mine)
+            scores.append(f"{entry['length']}: {worst:.3f} ({entry['problems']:,})")
+        solved = sum(sum(results) for row in mine for results in row["adversarial"].values())
+        posed = sum(len(results) for row in mine for results in row["adversarial"].values())
+        lines.append(
+            f"| {task} | 1..{mine[0]['train_length']} | {certified} of {len(mine)} | {sizes} | {fit} | "
+            f"{margin:.2f} | {', '.join(scores)}; families {solved}/{posed} |"
+        )
+    return "\n".join(lines)
+
+
 def headline_table(rows: Sequence[dict[str, Any]]) -> str:
     """Per task (the README's headline): training lengths, seeds certified, seeds exact at every
     length evaluated, and the longest length evaluated with the worst seed's exact match there."""

@@ -104,3 +104,15 @@ def test_rl_from_scratch_table_is_the_committed_one() -> None:
 def test_throughput_table_is_the_committed_one() -> None:
     document = json.loads((RESULTS / "throughput.json").read_text(encoding="utf-8"))
     assert block("throughput.md", "throughput") == document["markdown"].strip()
+
+
+def test_certification_table_is_the_committed_one() -> None:
+    from benchmarks.certification import task_table
+
+    document = json.loads((RESULTS / "certification.json").read_text(encoding="utf-8"))
+    assert block("certificates.md", "certification") == task_table(document["rows"])
+
+
+def test_train_suite_table_is_the_committed_one() -> None:
+    document = json.loads((RESULTS / "train_suite.json").read_text(encoding="utf-8"))
+    assert block("training.md", "train-suite") == document["markdown"].strip()

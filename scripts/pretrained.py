@@ -78,6 +78,7 @@ def evaluate(record: dict[str, Any]) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(1)
+    revision, machine = source_revision(), machine_info()  # (before this script rewrites its files)
     records = []
     for task in TASKS:
         record = make(task)
@@ -87,10 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         records.append(record)
-    machine = machine_info()
     document = {
         "command": "python -m scripts.pretrained",
-        "revision": source_revision(),
+        "revision": revision,
         "kernel_env": machine["kernel_env"],
         "cpu": machine["cpu_model"],
         "torch": machine["torch"],

@@ -1,7 +1,7 @@
 """Score an SB3 model on the suite's length-generalization protocol (``benchmarks/protocol.py``),
 the way the project's own agents are scored: same problems, lengths, caps and output files.
 
-    python -m examples.sb3_protocol --timesteps 20000 --seeds 1
+    python examples/sb3_protocol.py --timesteps 20000 --seeds 1
     python -m benchmarks.protocol --agent examples.sb3_protocol:make_agent --name "MaskablePPO (mine)"
 
 ``make_agent(task, seed)`` trains sb3-contrib's MaskablePPO (``MultiInputPolicy``) on the task's
@@ -12,7 +12,9 @@ from the batched observation and action masks to one action per env.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -20,6 +22,8 @@ import numpy as np
 from sb3_contrib import MaskablePPO
 
 from actformer_envs.tasks.registry import env_id
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the repository's, not installed
 from benchmarks.common import fresh_run_dir
 from benchmarks.generalization import PLANS_BY_TASK, write_outputs
 from benchmarks.protocol import score
@@ -53,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--episodes", type=int, default=100, help="problems per seed and length (default 100)"
     )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: benchmarks/runs/protocol-<UTC time>/)"
+    )
     args = parser.parse_args(argv)
     document = score(
         lambda task, seed: make_agent(task, seed, args.timesteps),
@@ -62,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         episodes=args.episodes,
         training=f"MaskablePPO MultiInputPolicy from scratch, {args.timesteps:,} env-steps",
     )
-    folder = fresh_run_dir("protocol")
+    folder = args.out or fresh_run_dir("protocol")
+    folder.mkdir(parents=True, exist_ok=True)
     write_outputs(document, folder, smoke=False)
     return 1 if document["failed"] else 0
 

@@ -123,3 +123,18 @@ def test_protocol_command_rejects_bad_input_in_one_line(args: tuple[str, ...]) -
     result = run(*args)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].count("\n") == 0 and "Traceback" not in result.stderr
+
+
+def test_sb3_protocol_example_runs(tmp_path: Path) -> None:
+    args = ("--timesteps", "256", "--episodes", "4", "--out", str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "examples/sb3_protocol.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| Copy (≤ 5) | MaskablePPO (example) |" in (tmp_path / "generalization.md").read_text(
+        encoding="utf-8"
+    )

@@ -116,3 +116,28 @@ def test_certification_table_is_the_committed_one() -> None:
 def test_train_suite_table_is_the_committed_one() -> None:
     document = json.loads((RESULTS / "train_suite.json").read_text(encoding="utf-8"))
     assert block("training.md", "train-suite") == document["markdown"].strip()
+
+
+#: The multiplication sign the pages write ratios with.
+TIMES = "\u00d7"
+
+
+def test_training_prose_figures_are_the_committed_ones() -> None:
+    """The training page's main-job and training-throughput sentences state the committed runs'
+    numbers, as rounded there."""
+    text = " ".join((DOCS / "training.md").read_text(encoding="utf-8").split())
+    main_job = json.loads((RESULTS / "main_job.json").read_text(encoding="utf-8"))
+    current, baseline = (
+        v for label in ("current", "baseline") for v in main_job["versions"] if v["label"] == label
+    )
+    assert f"**{current['median_seconds']:.1f} s** against {baseline['median_seconds']:.1f} s" in text
+    assert f"**{main_job['speedup']:.2f}{TIMES}** as fast" in text
+    throughput = json.loads((RESULTS / "training_throughput.json").read_text(encoding="utf-8"))
+    speed = {row["learner"]: row["steps_per_second"] for row in throughput["results"]}
+    ratios = throughput["ratios"]
+    assert (
+        f"**{speed['trainer']:,.0f} env-steps/s**, {ratios['trainer/sb3-actformer']:.2f}{TIMES} SB3's PPO"
+        in text
+    )
+    assert f"({speed['sb3-actformer']:,.0f}) and {ratios['trainer/sb3-multiinput']:.2f}{TIMES} SB3's" in text
+    assert f"`MultiInputPolicy` ({speed['sb3-multiinput']:,.0f})" in text

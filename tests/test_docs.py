@@ -141,3 +141,18 @@ def test_training_prose_figures_are_the_committed_ones() -> None:
     )
     assert f"({speed['sb3-actformer']:,.0f}) and {ratios['trainer/sb3-multiinput']:.2f}{TIMES} SB3's" in text
     assert f"`MultiInputPolicy` ({speed['sb3-multiinput']:,.0f})" in text
+
+
+def test_rl_from_scratch_prose_ranges_are_the_committed_ones() -> None:
+    """The sentence on Copy states each learner's range of env-steps to 99 % over its seeds."""
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))
+    for learner in ("PPO", "A2C", "MaskablePPO"):
+        steps = [
+            r["steps_to_target"]
+            for r in document["results"]
+            if (r["task"], r["learner"]) == ("Copy", learner)
+        ]
+        low, high = (round(value / 1000) for value in (min(steps), max(steps)))
+        shown = f"{low}k" if low == high else f"{low}k\u2013{high}k"
+        assert f"({shown}" in text, (learner, shown)

@@ -156,3 +156,14 @@ def test_rl_from_scratch_prose_ranges_are_the_committed_ones() -> None:
         low, high = (round(value / 1000) for value in (min(steps), max(steps)))
         shown = f"{low}k" if low == high else f"{low}k\u2013{high}k"
         assert f"({shown}" in text, (learner, shown)
+
+
+def test_weak_warm_start_table_is_the_committed_one() -> None:
+    document = json.loads((RESULTS / "weak_warm_start.json").read_text(encoding="utf-8"))
+    assert block("rl_from_scratch.md", "weak-warm-start") == document["markdown"].split("\n\n")[0].strip()
+    assert "](results/weak_warm_start.png)" in (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
+    rows = [r for r in document["results"] if r["before"]["1"] < 1.0]
+    raised = sum(r["after"]["1"] > r["before"]["1"] for r in rows)
+    assert f"on {raised} of the {len(rows)} runs whose clone" in (DOCS / "rl_from_scratch.md").read_text(
+        encoding="utf-8"
+    )

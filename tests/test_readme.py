@@ -82,3 +82,11 @@ def test_readme_headline_is_the_committed_certification() -> None:
     assert block.strip() == headline_table(rows["rows"])
     charts = re.findall(r"\]\((benchmarks/results/[^)]+\.png)\)", text)
     assert charts and all((README.parent / chart).is_file() for chart in charts)
+
+
+def test_readme_weak_warm_start_count_is_the_committed_one() -> None:
+    results = README.parent / "benchmarks" / "results" / "weak_warm_start.json"
+    rows = [r for r in json.loads(results.read_text(encoding="utf-8"))["results"] if r["before"]["1"] < 1.0]
+    raised = sum(r["after"]["1"] > r["before"]["1"] for r in rows)
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"training length on {raised} of {len(rows)} runs" in text

@@ -155,15 +155,18 @@ class TextTask:
         arithmetic tasks and one-symbol answers, a list of symbols otherwise); ``None`` if not well formed.
 
         Reading stops at the first ``<eos>``; without one, or with a token that is not a symbol of
-        the task before it, or a number with a leading zero, the answer is not well formed.
+        the task before it, or a number with a leading zero, the answer is not well formed (an empty
+        one is, for a task whose answer is a sequence).
         """
         tokens = list(tokens)
         if EOS not in tokens:
             return None
         symbols = tokens[: tokens.index(EOS)]
         base = self.task.base
-        if not symbols or any(not 0 <= s < base for s in symbols):
+        if any(not 0 <= s < base for s in symbols):
             return None
+        if not symbols:  # (a sequence may be empty, as StackManipulation's empty stack; a number not)
+            return None if self.is_arithmetic or self.single_symbol_answer else []
         if self.is_arithmetic:
             least_first = symbols if self.reverse_digits else symbols[::-1]
             if least_first[-1] == 0 and len(least_first) > 1:

@@ -41,7 +41,8 @@ def small_set() -> Any:
 def test_a_members_observations_are_the_multitasks(name: str) -> None:
     """A member's problem posed in a MultiTask of that member alone shows, step for step, the
     observations, action masks and expert actions it shows in the MultiTask of every member."""
-    every = Episodes(MultiTask, EnvConfig.for_task(MultiTask, max_length=9), batch=1)
+    all_tasks = EnvConfig.for_task(MultiTask, max_length=9, tasks=list(SINGLE_TASKS))
+    every = Episodes(MultiTask, all_tasks, batch=1)
     alone = Episodes(MultiTask, EnvConfig.for_task(MultiTask, max_length=9, tasks=[name]), batch=1)
     member = alone.mixture.members[0]
     env = np.zeros(1, dtype=np.intp)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import run_expert
 
-from actformer_envs.tasks import SINGLE_TASKS, task_id
+from actformer_envs.tasks import SINGLE_TASKS, MultiTask, task_id
 
 MULTI = "Actformer/MultiTask-v0"
 
@@ -27,7 +27,7 @@ def test_every_member_is_drawn_and_identified() -> None:
             member = SINGLE_TASKS[list(SINGLE_TASKS)[obs["task"][i]]]
             assert np.array_equal(masks[i], member(member.default_base).action_mask)
         obs, *_ = vec.step(vec.expert_action())
-    assert seen == {task_id(name) for name in SINGLE_TASKS}
+    assert seen == {task_id(name) for name in MultiTask.default_members}
 
 
 def test_chosen_members_only() -> None:

@@ -905,7 +905,7 @@ def test_projected_policy_ignores_what_the_expert_does_not_read(task: str) -> No
                 )
             elif groups[name] == "values":  # (what it reads as it is, it sees)
                 assert (projected_after != projected_before).any(1).all(), f"{name} is read, yet ignored"
-    assert {"history[-1]", "history[-8]", "symbols[P3.right]", "registers[R3]"} <= unread
+    assert {"history[-1]", "history[-8]", "symbols[P3.right]", "memory[M3]"} <= unread
     # A cell read by kind: which digit it holds is not seen, that it holds one is.
     base = mixture_of(task).members[0].base
     for name in reads.kinds:

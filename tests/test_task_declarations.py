@@ -161,7 +161,8 @@ def test_parse_problem_of_an_unknown_task_names_the_tasks() -> None:
 def test_token_tasks_are_the_declared_formats_with_tokens() -> None:
     assert tuple(name for name, cls in TASKS.items() if has_text_form(cls)) == SUPPORTED_TASKS
     assert SUPPORTED_TASKS == (
-        "Addition", "Multiplication", "Copy", "Reverse", "DuplicatedInput", "Sort", "Parity",
+        "Addition", "Multiplication", "Copy", "Reverse", "DuplicatedInput", "Sort", "Parity", "EvenPairs",
+        "CycleNavigation", "StackManipulation", "DuplicateString", "OddsFirst", "MissingDuplicate",
     )  # fmt: skip
     # Subtraction's and Compare's operators have no token; Python literals have no text form.
     for name in ("Subtraction", "Compare", "RepeatCopy", "Logic", "Expression", "MultiTask"):

@@ -11,12 +11,17 @@ from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.compare import Compare
 from actformer_envs.tasks.copy import Copy
+from actformer_envs.tasks.cycle_navigation import CycleNavigation
+from actformer_envs.tasks.duplicate_string import DuplicateString
 from actformer_envs.tasks.duplicated_input import DuplicatedInput
+from actformer_envs.tasks.even_pairs import EvenPairs
 from actformer_envs.tasks.expression import Expression
 from actformer_envs.tasks.logic import Logic
+from actformer_envs.tasks.missing_duplicate import MissingDuplicate
 from actformer_envs.tasks.mixture import Mixture
 from actformer_envs.tasks.multiplication import Multiplication
 from actformer_envs.tasks.multitask import MultiTask
+from actformer_envs.tasks.odds_first import OddsFirst
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.recipe import Recipe
 from actformer_envs.tasks.registry import (
@@ -31,6 +36,7 @@ from actformer_envs.tasks.registry import (
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
 from actformer_envs.tasks.sort import Sort
+from actformer_envs.tasks.stack_manipulation import StackManipulation
 from actformer_envs.tasks.subtraction import Subtraction
 from actformer_envs.tasks.text import NumberPair, PythonLiteral, SymbolString, TextFormat
 
@@ -42,13 +48,18 @@ __all__ = [
     "Addition",
     "Compare",
     "Copy",
+    "CycleNavigation",
+    "DuplicateString",
     "DuplicatedInput",
+    "EvenPairs",
     "Expression",
     "Logic",
+    "MissingDuplicate",
     "Mixture",
     "MultiTask",
     "Multiplication",
     "NumberPair",
+    "OddsFirst",
     "Parity",
     "Problems",
     "PythonLiteral",
@@ -56,6 +67,7 @@ __all__ = [
     "RepeatCopy",
     "Reverse",
     "Sort",
+    "StackManipulation",
     "Subtraction",
     "SymbolString",
     "Task",

@@ -47,7 +47,9 @@ class MultiTask:
     As the member's.
 
     ## Arguments
-    ``tasks``: names of single tasks (default: every one), at least one, no repeats. ``base``:
+    ``tasks``: names of single tasks, at least one, no repeats (default: the twelve of v0,
+    ``MultiTask.default_members``, Addition to Expression; the tasks added since join by name, as
+    a change of the default mixture would be a new version). ``base``:
     the base of every member that works in it; the others keep their own (Parity and Logic are
     binary). Members' own options keep their defaults.
 
@@ -74,6 +76,11 @@ class MultiTask:
     #: ``obs["task"]``, is its position here): the registry's ``SINGLE_TASKS``, which the registry
     #: hands to this class (``tasks.registry``), so that no task module imports the registry.
     catalogue: ClassVar[Mapping[str, type[Task]]] = {}
+    #: The members when ``tasks`` is not given: the mixture of v0, fixed with its version.
+    default_members: ClassVar[tuple[str, ...]] = (
+        "Addition", "Subtraction", "Multiplication", "Compare", "Copy", "Reverse", "DuplicatedInput",
+        "RepeatCopy", "Sort", "Parity", "Logic", "Expression",
+    )  # fmt: skip
 
     def __init__(self, base: int, **options: Any) -> None:
         """``options``: ``tasks``, already checked by :meth:`check_options`."""
@@ -81,7 +88,7 @@ class MultiTask:
         self.options = {**self.option_defaults, **options}
         self.action_mask = mask_from_names(self.allowed_instructions)
         names = list(self.catalogue)
-        chosen = self.options["tasks"] or names
+        chosen = self.options["tasks"] or self.default_members
         classes = [self.catalogue[name] for name in chosen]
         members = tuple(cls(base if _works_in(cls, base) else cls.default_base) for cls in classes)
         #: The members and their ids: what the episodes of a MultiTask run on.

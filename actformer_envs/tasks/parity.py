@@ -58,6 +58,7 @@ class Parity(SequenceTask):
 
     name = "Parity"
     reads = ExpertReads(values=("last_action",), kinds=("symbols[P0.under]",))
+    answer_is_one_symbol = True
     text_format = SymbolString(single_symbol_answer=True)  # (the answer: one bit)
     recipe = Recipe(5, (5, 50, 500), 200)
     default_base = 2
@@ -76,9 +77,6 @@ class Parity(SequenceTask):
 
     def program_length(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return 5 * lengths + 2
-
-    def decode_batch(self, rows: np.ndarray) -> list[int | None]:
-        return [a[0] if a is not None and len(a) == 1 else None for a in super().decode_batch(rows)]
 
     def decide(self, view: ObservationView) -> np.ndarray:
         last = view.last_action

@@ -17,15 +17,21 @@ from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Task
 from actformer_envs.tasks.compare import Compare
 from actformer_envs.tasks.copy import Copy
+from actformer_envs.tasks.cycle_navigation import CycleNavigation
+from actformer_envs.tasks.duplicate_string import DuplicateString
 from actformer_envs.tasks.duplicated_input import DuplicatedInput
+from actformer_envs.tasks.even_pairs import EvenPairs
 from actformer_envs.tasks.expression import Expression
 from actformer_envs.tasks.logic import Logic
+from actformer_envs.tasks.missing_duplicate import MissingDuplicate
 from actformer_envs.tasks.multiplication import Multiplication
 from actformer_envs.tasks.multitask import MultiTask
+from actformer_envs.tasks.odds_first import OddsFirst
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
 from actformer_envs.tasks.sort import Sort
+from actformer_envs.tasks.stack_manipulation import StackManipulation
 from actformer_envs.tasks.subtraction import Subtraction
 
 #: The single tasks, in the order that gives their ids (``obs["task"]`` of a MultiTask): new tasks
@@ -45,6 +51,12 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         Parity,
         Logic,
         Expression,
+        EvenPairs,
+        CycleNavigation,
+        StackManipulation,
+        DuplicateString,
+        OddsFirst,
+        MissingDuplicate,
     )
 }
 #: The id of each single task: its position in :data:`SINGLE_TASKS`.

@@ -53,6 +53,8 @@ class SequenceTask(Task):
     rows: ClassVar[tuple[str, ...]] = ("IN", "OUT")
     output_row = 1
     pointer_rows: ClassVar[tuple[int | None, ...]] = (0, 1, None, None)
+    #: The answer is one symbol in the first cell of the output row (Parity's bit), not a sequence.
+    answer_is_one_symbol: ClassVar[bool] = False
 
     @abstractmethod
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -103,10 +105,15 @@ class SequenceTask(Task):
 
         return Enumeration(self, length, count, problems_at, pose_at)
 
+    def extent(self, lengths: np.ndarray) -> np.ndarray:
+        """Columns of every row for inputs of ``lengths`` symbols: the input and a BLANK (a task
+        whose answer is longer, as DuplicateString's, overrides this and ``width``)."""
+        return lengths + 1
+
     def _pose(self, inputs: np.ndarray, lengths: np.ndarray) -> Problems:
         """The input on the first of ``rows``, every other row BLANK (a layout of one row, as Sort's,
-        is the input alone)."""
-        extent = lengths + 1
+        is the input alone), each ``extent`` columns."""
+        extent = self.extent(lengths)
         scratchpad = np.full((len(inputs), len(self.rows), inputs.shape[1]), BLANK, dtype=inputs.dtype)
         scratchpad[:, 0] = inputs
         target = self.answer(inputs, lengths)
@@ -117,7 +124,9 @@ class SequenceTask(Task):
         )
 
     def decode_batch(self, rows: np.ndarray) -> list[Any]:
-        """Each output row's written symbols (a list of ints), None where they have a gap (a
-        subclass, as Parity, may decode its own answer from these)."""
+        """Each output row's written symbols (a list of ints), None where they have a gap; for a task
+        whose answer is one symbol, that symbol (an int), None unless exactly one is written."""
         lengths = answer_lengths(rows).tolist()
+        if self.answer_is_one_symbol:
+            return [row[0] if n == 1 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
         return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]

@@ -10,6 +10,12 @@ from hypothesis import strategies as st
 from actformer_envs.tasks import SINGLE_TASKS
 from oracles.base import Oracle
 
+#: The members of the default mixture (v0's): the twelve tasks of its release, in id order.
+MEMBERS = (
+    "Addition", "Subtraction", "Multiplication", "Compare", "Copy", "Reverse", "DuplicatedInput",
+    "RepeatCopy", "Sort", "Parity", "Logic", "Expression",
+)  # fmt: skip
+
 
 class MultiTaskOracle(Oracle):
     task = "MultiTask"
@@ -18,7 +24,7 @@ class MultiTaskOracle(Oracle):
 
     @property
     def property_length(self) -> int:  # type: ignore[override]
-        return max(_member_oracle(name).property_length for name in SINGLE_TASKS)
+        return max(_member_oracle(name).property_length for name in MEMBERS)
 
     def problem_from_full_obs(self, obs: dict[str, np.ndarray], base: int) -> Any:
         name = list(SINGLE_TASKS)[int(obs["task"])]
@@ -39,7 +45,7 @@ class MultiTaskOracle(Oracle):
     def edge_cases(self, base: int) -> list[Any]:
         """A few of each member's edge cases (those that fit ``longest``)."""
         cases = []
-        for name in SINGLE_TASKS:
+        for name in MEMBERS:
             oracle, inner_base = _member_oracle(name), member_base(name, base)
             fitting = [p for p in oracle.edge_cases(inner_base) if oracle.problem_length(p, inner_base) <= 30]
             cases += [(name, p) for p in fitting[:3]]
@@ -65,7 +71,7 @@ class MultiTaskOracle(Oracle):
             inner = _member_oracle(name).problems(member_base(name, base))
             return inner.map(lambda p: (name, p))
 
-        return st.sampled_from(list(SINGLE_TASKS)).flatmap(member_problems)
+        return st.sampled_from(MEMBERS).flatmap(member_problems)
 
 
 def member_base(name: str, base: int) -> int:

@@ -1,0 +1,571 @@
+"""The Chomsky-hierarchy benchmark (Delétang et al., "Neural Networks and the Chomsky Hierarchy",
+ICLR 2023) on its own protocol: train on lengths 1..40, test on 41..500.
+
+Each of the paper's 15 tasks is an env of the suite (``CHOMSKY_TASKS``: its id, base and length
+unit, and where our format differs from the paper's) or is listed with the reason it is not run.
+Per task, training range and seed:
+
+- ``actformer``: a projected Actformer fit on the verification set of lengths 1..L from expert
+  traces, as ``benchmarks.certification`` fits it (no expert pairs, no DAgger, no RL); L is 40, the
+  paper's range, and the task's own short training length (``Task.recipe``);
+- ``transformer`` (opt-in, ``--agents``): the token Transformer (``agents.token_transformer``)
+  trained on input/output pairs of lengths 1..40, for ``--transformer-steps`` optimizer steps.
+
+Both answer greedily at every test length (41, 50, 60, ..., 500 by default: ``--test-lengths``),
+on ``--problems`` fresh problems each. Two scores per seed:
+
+- the paper's: per-token accuracy (the fraction of the answer's tokens right; a one-symbol answer
+  is right or wrong; where the paper ends an answer with a termination token, StackManipulation,
+  whether the answer ends where it should counts as one more token), averaged over the test
+  lengths; the paper reports the maximum of it over seeds (and learning rates), which the table
+  shows beside theirs;
+- ours: greedy exact match per length, and how many seeds are exact (>= 0.999) at every length.
+
+The paper's lengths are its input's lengths; a task whose length counts other units here is
+evaluated at the problem length that makes the same input (``ChomskyTask.our_length``: Missing
+Duplicate halves it).
+
+    python -m benchmarks.chomsky                                   # every runnable task, 3 seeds
+    python -m benchmarks.chomsky --tasks EvenPairs StackManipulation --seeds 1
+    python -m benchmarks.chomsky --agents actformer transformer --tasks CycleNavigation
+    python -m benchmarks.chomsky --quick                           # smoke test: tiny budgets
+    python -m benchmarks.chomsky --update-results                  # refresh benchmarks/results/
+
+Results: ``chomsky.json``, ``chomsky.md`` and ``chomsky.png`` (accuracy against length, one panel
+per task) in a fresh ``benchmarks/runs/chomsky-<UTC time>/`` (``--out DIR``: there;
+``--update-results``: the committed ``benchmarks/results/``). Run with the kernels pinned
+(``ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 OMP_NUM_THREADS=1``), recorded in the context line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from actformer_envs.rollout import Rollout, Step
+from actformer_envs.tasks import SINGLE_TASKS
+from actformer_envs.tasks.registry import env_id
+from actformer_gym.agents.cached import CachedGreedy
+from actformer_gym.train.evaluate import make_eval_env
+from actformer_gym.train.seeds import seed_for
+from actformer_gym.train.trainer import Trainer
+from benchmarks.certification import OBSERVATION, config_of
+from benchmarks.common import (
+    QUICK_HELP,
+    add_output_flags,
+    announce_smoke,
+    at_least,
+    check_output_flags,
+    expand_all,
+    fill_unset,
+    machine_info,
+    merge_rows,
+    output_dir,
+    positive,
+    run_stamp,
+    source_revision,
+    torch_context_line,
+    with_pins_and_commit,
+    write_results,
+)
+
+RESULTS_NAME = "chomsky.json"
+#: The paper's training range and test lengths.
+PAPER_TRAIN_LENGTH = 40
+PAPER_TEST_LENGTHS = (41, 500)
+#: Exact match counts as generalizing where it is at least this at every test length.
+EXACT = 0.999
+AGENTS = ("actformer", "transformer")
+#: What each agent learns from (the table's supervision column).
+SUPERVISION = {
+    "actformer": "expert traces (every action of the expert's program)",
+    "transformer": "input/output pairs",
+    "published": "input/output pairs",
+}
+DEFAULTS = {"seeds": 3, "problems": 100, "test_lengths": None, "transformer_steps": 10_000}
+QUICK = {"seeds": 1, "problems": 4, "test_lengths": [41, 60], "transformer_steps": 20}
+#: The one training range of a ``--quick`` run.
+QUICK_TRAIN_LENGTH = 2
+
+
+@dataclass(frozen=True)
+class ChomskyTask:
+    """One task of the paper and the env that poses it here (None: not run, ``reason`` says why)."""
+
+    paper: str
+    """The paper's name of the task."""
+    level: str
+    """Its level of the hierarchy: R (regular), DCF (deterministic context-free), CS (context-sensitive)."""
+    task: str | None = None
+    """The suite's task that poses it, or None."""
+    base: int | None = None
+    """The alphabet the paper uses, where it is not the env's default (the env's ``base``)."""
+    halve_length: bool = False
+    """The paper's length counts twice the units of ours (MissingDuplicate: n is half the string)."""
+    terminated: bool = False
+    """The paper ends the answer with a termination token (its accuracy counts it as one token)."""
+    train_lengths: tuple[int, ...] | None = None
+    """The training lengths run where not the task's recipe length and 40 (a reason in ``note``)."""
+    max_test_length: int | None = None
+    """The longest of our problem lengths tested, where the test lengths are capped (see ``note``)."""
+    note: str = ""
+    """How our format differs from the paper's, or why the task is not run."""
+
+    def our_length(self, paper_length: int) -> int:
+        """The problem length of ours whose input is as long as the paper's ``paper_length``."""
+        return max(1, paper_length // 2) if self.halve_length else paper_length
+
+
+CHOMSKY_TASKS = (
+    ChomskyTask("Even Pairs", "R", "EvenPairs"),
+    ChomskyTask(
+        "Modular Arithmetic (Simple)",
+        "R",
+        note="not expressible yet: its operators (+, -, *) need symbols beyond the modulus 5, and "
+        "the machine's CARRY takes its modulus from the alphabet's size (base); a task with "
+        "operator symbols would need a CARRY by a modulus of its own (a new instruction, changing "
+        "every env's action space) or reducing mod 5 by compare-and-subtract loops (not written)",
+    ),
+    ChomskyTask("Parity Check", "R", "Parity"),
+    ChomskyTask("Cycle Navigation", "R", "CycleNavigation"),
+    ChomskyTask(
+        "Stack Manipulation",
+        "DCF",
+        "StackManipulation",
+        terminated=True,
+        note="the answer is the written cells of OUT, no termination token or padding",
+    ),
+    ChomskyTask(
+        "Reverse String",
+        "DCF",
+        "Reverse",
+        base=2,
+        note="trained at the env's default base 10, tested on bits",
+    ),
+    ChomskyTask(
+        "Modular Arithmetic",
+        "DCF",
+        note="not written yet: brackets and operators as for Modular Arithmetic (Simple), and a "
+        "stack of pending operations on the tape",
+    ),
+    ChomskyTask(
+        "Solve Equation", "DCF", note="not written yet: Modular Arithmetic with an unknown to solve for"
+    ),
+    ChomskyTask("Duplicate String", "CS", "DuplicateString"),
+    ChomskyTask(
+        "Missing Duplicate",
+        "CS",
+        "MissingDuplicate",
+        halve_length=True,
+        note="our length n is half the string, the paper's L (its odd lengths add a pad token): "
+        "tested at n = L // 2",
+    ),
+    ChomskyTask(
+        "Odds First",
+        "CS",
+        "OddsFirst",
+        note="the paper's definition (s1 s3 ... first); its published code takes s2 s4 ... first",
+    ),
+    ChomskyTask(
+        "Binary Addition",
+        "CS",
+        note="not run yet: Addition in base 2 poses two rows of equal digit counts, not the paper's "
+        "one string x+y; training in base 2 needs a base in the training config",
+    ),
+    ChomskyTask(
+        "Binary Multiplication",
+        "CS",
+        note="not run yet: as Binary Addition, and its programs grow with the square of the length",
+    ),
+    ChomskyTask("Compute Sqrt", "CS", note="not written yet: digit-by-digit square root on the tape"),
+    ChomskyTask(
+        "Bucket Sort",
+        "CS",
+        note="not run yet: Sort in base 5 poses it; training in base 5 needs a base in the training "
+        "config, and Sort's fit takes minutes per seed at length 6",
+    ),
+)
+TASK_NAMES = tuple(entry.task for entry in CHOMSKY_TASKS if entry.task is not None)
+
+
+def chomsky_task(task: str) -> ChomskyTask:
+    """The entry of the suite's ``task``."""
+    return next(entry for entry in CHOMSKY_TASKS if entry.task == task)
+
+
+def default_test_lengths() -> list[int]:
+    """The paper's test range 41..500 every 10 (41, 50, 60, ..., 500)."""
+    low, high = PAPER_TEST_LENGTHS
+    return [low, *range(50, high + 1, 10)]
+
+
+# -- scoring -------------------------------------------------------------------------------------
+
+
+def token_accuracy(output: Any, target: Any, terminated: bool = False) -> float:
+    """The fraction of ``target``'s tokens that ``output`` has right, position by position (None, a
+    malformed answer: none right); a one-symbol answer is right or wrong. ``terminated``: whether
+    the answer ends where the target does counts as one more token (the paper's termination token)."""
+    if not isinstance(target, list):
+        return float(output == target)
+    shown = output if isinstance(output, list) else []
+    right = sum(i < len(shown) and shown[i] == symbol for i, symbol in enumerate(target))
+    if terminated:
+        return (right + (len(shown) == len(target))) / (len(target) + 1)
+    return right / max(len(target), 1)
+
+
+def score_answers(answers: Sequence[tuple[Any, Any]], terminated: bool) -> dict[str, float]:
+    """Exact match and mean token accuracy of (output, target) pairs."""
+    return {
+        "exact_match": float(np.mean([output == target for output, target in answers])),
+        "token_accuracy": float(np.mean([token_accuracy(o, t, terminated) for o, t in answers])),
+    }
+
+
+def actformer_answers(
+    agent: CachedGreedy, entry: ChomskyTask, length: int, problems: int, seed: int
+) -> list[tuple[Any, Any]]:
+    """(output, target) of ``problems`` episodes of exactly ``length`` in the native vector env."""
+    base = {"base": entry.base} if entry.base is not None else {}
+    assert entry.task is not None
+    env = make_eval_env(env_id(entry.task), length, min(problems, 64), **OBSERVATION, **base)
+    answers: list[tuple[Any, Any]] = []
+
+    def collect(step: Step) -> None:
+        for i in np.flatnonzero(step.ended & step.counted):
+            answers.append((_plain(step.infos["output"][i]), _plain(step.infos["target"][i])))
+
+    try:
+        Rollout(env, seed=seed, episodes=problems).run(agent.act, collect)
+    finally:
+        env.close()
+    return answers
+
+
+def _plain(value: Any) -> Any:
+    """An answer as plain Python (lists of ints, ints, None) for comparison and JSON."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    return None if value is None else int(value)
+
+
+# -- one seed ------------------------------------------------------------------------------------
+
+
+def run_actformer(task: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Fit the projected Actformer on lengths 1..``train_length`` and score it at every test length."""
+    entry = chomsky_task(task)
+    trainer = Trainer(config_of(task, train_length, seed))
+    began = time.perf_counter()
+    warm = trainer.warm_start()
+    fit_seconds = time.perf_counter() - began
+    greedy = CachedGreedy(trainer.policy.eval())
+    evaluation_seed = seed_for(seed, "evaluation")
+    scores = []
+    for paper_length in args.test_lengths:
+        length = entry.our_length(paper_length)
+        answers = actformer_answers(greedy, entry, length, args.problems, evaluation_seed + paper_length)
+        scores.append(
+            {"paper_length": paper_length, "length": length, **score_answers(answers, entry.terminated)}
+        )
+    return {
+        "fit_steps": int(warm["imitation/fit_steps"]),
+        "fit_reached": bool(warm["imitation/fit_reached"]),
+        "fit_seconds": round(fit_seconds, 2),
+        "scores": scores,
+    }
+
+
+def run_transformer(task: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Train the token Transformer on lengths 1..``train_length`` for ``--transformer-steps``
+    optimizer steps and score it at every test length."""
+    from actformer_gym.agents.token_transformer import (
+        TokenTransformerConfig,
+        sample_problems,
+        train_token_transformer,
+    )
+
+    entry = chomsky_task(task)
+    config = TokenTransformerConfig(max_steps=args.transformer_steps, target_accuracy=1.0, eval_every=500)
+    model, stats = train_token_transformer(task, train_length, seed=seed, config=config)
+    scores = []
+    for paper_length in args.test_lengths:
+        length = entry.our_length(paper_length)
+        pairs = sample_problems(task, length, args.problems, seed_for(seed, "evaluation") + paper_length)
+        outputs = model.answer([problem for problem, _ in pairs])
+        answers = [(_plain(o), _plain(t)) for o, (_, t) in zip(outputs, pairs, strict=True)]
+        scores.append(
+            {"paper_length": paper_length, "length": length, **score_answers(answers, entry.terminated)}
+        )
+    parameters = sum(p.numel() for p in model.parameters())
+    return {
+        "steps": int(stats["steps"]),
+        "batch_size": config.batch_size,
+        "parameters": parameters,
+        "in_range_exact_match": stats["accuracy"],
+        "scores": scores,
+    }
+
+
+def run_seed(task: str, agent: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One row: ``agent`` trained on ``task``'s lengths 1..``train_length`` with ``seed``, scored."""
+    began = time.perf_counter()
+    run = run_actformer if agent == "actformer" else run_transformer
+    result = run(task, train_length, seed, args)
+    scores = result["scores"]
+    return {
+        "task": task,
+        "agent": agent,
+        "train_length": train_length,
+        "seed": seed,
+        **result,
+        "score": float(np.mean([s["token_accuracy"] for s in scores])),
+        "exact_everywhere": all(s["exact_match"] >= EXACT for s in scores),
+        "min_exact_match": min(s["exact_match"] for s in scores),
+        "seconds": round(time.perf_counter() - began, 1),
+    }
+
+
+def train_lengths_of(task: str, agent: str) -> list[int]:
+    """The training ranges 1..L run: the paper's 40, and for the Actformer also the task's own."""
+    entry = chomsky_task(task)
+    if entry.train_lengths is not None:
+        return list(entry.train_lengths)
+    recipe = SINGLE_TASKS[task].recipe
+    own = recipe.train_length if recipe is not None else PAPER_TRAIN_LENGTH
+    return sorted({own, PAPER_TRAIN_LENGTH}) if agent == "actformer" else [PAPER_TRAIN_LENGTH]
+
+
+# -- the table and the chart ---------------------------------------------------------------------
+
+
+def group_rows(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str, int], list[dict[str, Any]]]:
+    """Rows by (task, agent, training length), seeds in order."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: r["seed"]):
+        groups.setdefault((row["task"], row["agent"], row["train_length"]), []).append(row)
+    return groups
+
+
+def markdown(rows: Sequence[dict[str, Any]], context: str) -> str:
+    """The table: every task of the paper, each trained (agent, range) of ours beside it."""
+    groups = group_rows(rows)
+    lines = [
+        "| Level | Task (paper) | Env | Agent (supervision) | Trained on | Paper's score (max over seeds) "
+        "| Score per seed | Exact at every length |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in CHOMSKY_TASKS:
+        runs = [(key, group) for key, group in groups.items() if key[0] == entry.task]
+        if not runs:
+            env = f"`{env_id(entry.task)}`" if entry.task else "-"
+            lines.append(f"| {entry.level} | {entry.paper} | {env} | - | - | - | - | not run (see below) |")
+            continue
+        for (task, agent, train_length), group in sorted(runs, key=lambda item: (item[0][1], item[0][2])):
+            per_seed = ", ".join(f"{100 * row['score']:.1f}" for row in group)
+            exact = sum(row["exact_everywhere"] for row in group)
+            env = f"`{env_id(task)}`" + (f" (base {entry.base})" if entry.base is not None else "")
+            lines.append(
+                f"| {entry.level} | {entry.paper} | {env} | {agent} ({SUPERVISION[agent].split(' (')[0]}) "
+                f"| 1..{train_length} | {100 * max(row['score'] for row in group):.1f} | {per_seed} "
+                f"| {exact} of {len(group)} seeds |"
+            )
+    notes = [f"- **{entry.paper}**: {entry.note}" for entry in CHOMSKY_TASKS if entry.note]
+    return "\n".join(
+        [
+            context,
+            "",
+            "Score: the paper's metric, per-token accuracy averaged over the test lengths (in %), per "
+            "seed and its maximum over seeds as the paper reports it; exact: greedy exact match "
+            f">= {EXACT} at every test length.",
+            "",
+            *lines,
+            "",
+            *notes,
+        ]
+    )
+
+
+def draw_chart(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Token accuracy and exact match against the paper's test length, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = group_rows(rows)
+    tasks = [entry.task for entry in CHOMSKY_TASKS if any(key[0] == entry.task for key in groups)]
+    if not tasks:
+        return
+    columns = min(3, len(tasks))
+    lines = (len(tasks) + columns - 1) // columns
+    figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.0 * lines), squeeze=False)
+    for axis, task in zip(axes.flat, tasks, strict=False):
+        entry = chomsky_task(task)
+        for offset, ((_, agent, train_length), group) in enumerate(
+            sorted((key, group) for key, group in groups.items() if key[0] == task)
+        ):
+            lengths = [s["paper_length"] for s in group[0]["scores"]]
+            exact = np.mean([[s["exact_match"] for s in row["scores"]] for row in group], axis=0)
+            tokens = np.mean([[s["token_accuracy"] for s in row["scores"]] for row in group], axis=0)
+            shift = 0.015 * offset  # (lines on 1.0 stay apart)
+            label = f"{agent} 1..{train_length}"
+            (line,) = axis.plot(lengths, exact + shift, marker="o", markersize=2.5, label=f"{label}: exact")
+            axis.plot(
+                lengths, tokens - shift, linestyle="--", color=line.get_color(), label=f"{label}: per token"
+            )
+        axis.set_title(f"{entry.paper} ({entry.level})", fontsize=9)
+        axis.set_ylim(-0.05, 1.08)
+        axis.set_xlabel("input length (the paper's)", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.legend(fontsize=6, loc="lower left")
+    for axis in list(axes.flat)[len(tasks) :]:
+        axis.axis("off")
+    seeds = max(len(group) for group in groups.values())
+    figure.suptitle(
+        f"Chomsky-hierarchy tasks: trained on 1..L, tested on 41..500 (mean of {seeds} seed(s))", fontsize=10
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--tasks",
+        nargs="+",
+        default=["all"],
+        metavar="TASK",
+        help=f"the suite's tasks to run, or all (default): {' '.join(TASK_NAMES)}",
+    )
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        default=["actformer"],
+        choices=AGENTS,
+        help="agents to run (default: actformer)",
+    )
+    parser.add_argument(
+        "--seeds", type=positive(int), default=None, help=f"seeds 0..N-1 (default {DEFAULTS['seeds']})"
+    )
+    parser.add_argument(
+        "--problems",
+        type=positive(int),
+        default=None,
+        help=f"problems per test length (default {DEFAULTS['problems']})",
+    )
+    parser.add_argument(
+        "--test-lengths",
+        type=at_least(int, PAPER_TRAIN_LENGTH + 1),
+        nargs="+",
+        default=None,
+        metavar="L",
+        help="the paper's input lengths to test at (default: 41, 50, 60, ..., 500)",
+    )
+    parser.add_argument(
+        "--transformer-steps",
+        type=positive(int),
+        default=None,
+        help=f"the token Transformer's optimizer steps (batch 64; default {DEFAULTS['transformer_steps']:,})",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} ({QUICK})")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help=f"keep the rows of other tasks, agents and seeds of the {RESULTS_NAME} already in the output "
+        "folder, else of the committed one",
+    )
+    add_output_flags(parser, "chomsky")
+    args = parser.parse_args(argv)
+    check_output_flags(parser, args)
+    unknown = [t for t in args.tasks if t != "all" and t not in TASK_NAMES]
+    if unknown:
+        parser.error(f"--tasks: unknown {unknown}; choose from {list(TASK_NAMES)} or all")
+    args.tasks = [task for task in TASK_NAMES if task in expand_all(args.tasks, list(TASK_NAMES))]
+    fill_unset(args, QUICK if args.quick else DEFAULTS)
+    if args.test_lengths is None:
+        args.test_lengths = default_test_lengths()
+    return args
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, str, int, int]:
+    """What a row measures: a new row replaces a kept one of the same key (``--update``)."""
+    return row["task"], row["agent"], row["train_length"], row["seed"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    announce_smoke(args.quick)
+    started = time.perf_counter()
+    date, command = run_stamp("chomsky", argv)
+    revision = source_revision()
+    kernel_env = machine_info(with_torch=False)["kernel_env"]
+    folder = output_dir(args, "chomsky")
+    rows = []
+    for task in args.tasks:
+        for agent in args.agents:
+            for train_length in [QUICK_TRAIN_LENGTH] if args.quick else train_lengths_of(task, agent):
+                for seed in range(args.seeds):
+                    row = run_seed(task, agent, train_length, seed, args)
+                    row["run"] = {
+                        "date": date,
+                        "command": command,
+                        "revision": revision,
+                        "kernel_env": kernel_env,
+                    }
+                    print(
+                        f"{task} {agent} 1..{train_length} seed {seed}: score {100 * row['score']:.1f}, "
+                        f"exact everywhere {row['exact_everywhere']} ({row['seconds']} s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    rows.append(row)
+    rows = merge_rows(rows, folder, RESULTS_NAME, list(TASK_NAMES), args.update, measures=row_key)
+    machine = machine_info()
+    context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
+    document = {
+        "benchmark": "chomsky",
+        "date": date,
+        "command": command,
+        "revision": revision,
+        "settings": {
+            "tasks": args.tasks,
+            "agents": args.agents,
+            "seeds": args.seeds,
+            "problems": args.problems,
+            "test_lengths": args.test_lengths,
+            "transformer_steps": args.transformer_steps,
+            "observation": OBSERVATION,
+            "exact": EXACT,
+            "quick": args.quick,
+        },
+        "tasks": [entry.__dict__ for entry in CHOMSKY_TASKS],
+        "machine": machine,
+        "rows": rows,
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "markdown": markdown(rows, context),
+    }
+    draw_chart(rows, folder / "chomsky.png")
+    write_results(folder, RESULTS_NAME, document, smoke=args.quick, markdown_file=True, also=["chomsky.png"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

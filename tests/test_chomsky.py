@@ -1,0 +1,87 @@
+"""The Chomsky-hierarchy benchmark: its task list, its scores, and a tiny run end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from actformer_envs.tasks import SINGLE_TASKS
+from benchmarks import chomsky
+
+PAPER_TASKS = {
+    "R": ["Even Pairs", "Modular Arithmetic (Simple)", "Parity Check", "Cycle Navigation"],
+    "DCF": ["Stack Manipulation", "Reverse String", "Modular Arithmetic", "Solve Equation"],
+    "CS": [
+        "Duplicate String", "Missing Duplicate", "Odds First", "Binary Addition", "Binary Multiplication",
+        "Compute Sqrt", "Bucket Sort",
+    ],
+}  # fmt: skip
+
+
+def test_every_task_of_the_paper_is_listed_once_with_an_env_or_a_reason() -> None:
+    listed = {level: [e.paper for e in chomsky.CHOMSKY_TASKS if e.level == level] for level in PAPER_TASKS}
+    assert listed == PAPER_TASKS
+    for entry in chomsky.CHOMSKY_TASKS:
+        assert entry.task in SINGLE_TASKS or (entry.task is None and entry.note), entry
+        if entry.base is not None:
+            low, high = SINGLE_TASKS[entry.task].base_range  # type: ignore[index]
+            assert low <= entry.base <= high
+
+
+def test_lengths_map_to_the_same_input() -> None:
+    missing = chomsky.chomsky_task("MissingDuplicate")
+    assert [missing.our_length(n) for n in (41, 50, 500)] == [20, 25, 250]  # 2n cells (+ the paper's pad)
+    assert chomsky.chomsky_task("EvenPairs").our_length(41) == 41
+    assert chomsky.default_test_lengths() == [41, *range(50, 501, 10)]
+
+
+@pytest.mark.parametrize(
+    ("output", "target", "terminated", "expected"),
+    [
+        (1, 1, False, 1.0),
+        (0, 1, False, 0.0),
+        (None, 1, False, 0.0),
+        ([1, 0, 1, 1], [1, 0, 0, 1], False, 0.75),
+        ([1, 0], [1, 0, 0, 1], False, 0.5),
+        ([1, 0, 0, 1, 1], [1, 0, 0, 1], False, 1.0),  # (too long: each target position right)
+        (None, [1, 0], False, 0.0),
+        ([1, 0], [1, 0], True, 1.0),
+        ([1, 0, 1], [1, 0], True, 2 / 3),  # right tokens, wrong end
+        ([], [], True, 1.0),  # an empty stack, answered empty
+        ([0], [], True, 0.0),
+    ],
+)
+def test_token_accuracy(output: object, target: object, terminated: bool, expected: float) -> None:
+    assert chomsky.token_accuracy(output, target, terminated) == pytest.approx(expected)
+
+
+def test_quick_run_writes_the_table_and_the_chart(tmp_path: Path) -> None:
+    argv = ["--quick", "--tasks", "EvenPairs", "Reverse", "--agents", "actformer", "transformer"]
+    assert chomsky.main([*argv, "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "chomsky.json").read_text(encoding="utf-8"))
+    assert document["smoke"] is True and (tmp_path / "chomsky.png").is_file()
+    rows = document["rows"]
+    assert {(row["task"], row["agent"]) for row in rows} == {
+        (task, agent) for task in ("EvenPairs", "Reverse") for agent in ("actformer", "transformer")
+    }
+    for row in rows:
+        assert [s["paper_length"] for s in row["scores"]] == [41, 60]
+        assert all(0 <= s["token_accuracy"] <= 1 and 0 <= s["exact_match"] <= 1 for s in row["scores"])
+        assert row["score"] == pytest.approx(sum(s["token_accuracy"] for s in row["scores"]) / 2)
+    transformer = next(row for row in rows if row["agent"] == "transformer")
+    assert transformer["steps"] == 20 and transformer["parameters"] > 0  # (the budget is in steps)
+    table = (tmp_path / "chomsky.md").read_text(encoding="utf-8")
+    for entry in chomsky.CHOMSKY_TASKS:
+        assert f"| {entry.paper} |" in table
+
+
+@pytest.mark.parametrize(
+    "argv", [["--tasks", "Addition"], ["--seeds", "0"], ["--test-lengths", "40"], ["--agents", "ppo"]]
+)
+def test_bad_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        chomsky.parse_args(argv)
+    assert stop.value.code == 2
+    assert "error: " in capsys.readouterr().err.strip().splitlines()[-1]

@@ -9,7 +9,9 @@ Per task, training range and seed:
   traces, as ``benchmarks.certification`` fits it (no expert pairs, no DAgger, no RL); L is 40, the
   paper's range, and the task's own short training length (``Task.recipe``);
 - ``transformer`` (opt-in, ``--agents``): the token Transformer (``agents.token_transformer``)
-  trained on input/output pairs of lengths 1..40, for ``--transformer-steps`` optimizer steps.
+  trained on input/output pairs of lengths 1..40, for ``--transformer-steps`` optimizer steps of
+  64 problems (far fewer than the paper's models trained for: this checks our baseline against
+  its Transformer row; it does not reproduce the paper's budget).
 
 Both answer greedily at every test length (41, 50, 60, ..., 500 by default: ``--test-lengths``),
 on ``--problems`` fresh problems each. Two scores per seed:
@@ -30,6 +32,8 @@ Duplicate halves it).
     python -m benchmarks.chomsky --agents actformer transformer --tasks CycleNavigation
     python -m benchmarks.chomsky --quick                           # smoke test: tiny budgets
     python -m benchmarks.chomsky --update-results                  # refresh benchmarks/results/
+    python -m benchmarks.chomsky --update-results --merge A/chomsky.json B/chomsky.json
+                                        # the rows of runs made apart (e.g. in parallel), run nothing
 
 Results: ``chomsky.json``, ``chomsky.md`` and ``chomsky.png`` (accuracy against length, one panel
 per task) in a fresh ``benchmarks/runs/chomsky-<UTC time>/`` (``--out DIR``: there;
@@ -40,6 +44,7 @@ per task) in a fresh ``benchmarks/runs/chomsky-<UTC time>/`` (``--out DIR``: the
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -90,7 +95,7 @@ SUPERVISION = {
     "transformer": "input/output pairs",
     "published": "input/output pairs",
 }
-DEFAULTS = {"seeds": 3, "problems": 100, "test_lengths": None, "transformer_steps": 10_000}
+DEFAULTS = {"seeds": 3, "problems": 100, "test_lengths": None, "transformer_steps": 2_000}
 QUICK = {"seeds": 1, "problems": 4, "test_lengths": [41, 60], "transformer_steps": 20}
 #: The one training range of a ``--quick`` run.
 QUICK_TRAIN_LENGTH = 2
@@ -490,6 +495,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help=f"keep the rows of other tasks, agents and seeds of the {RESULTS_NAME} already in the output "
         "folder, else of the committed one",
     )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help=f"run nothing: take the rows of these runs' {RESULTS_NAME} files (e.g. of runs made in "
+        "parallel), each row with its own run",
+    )
     add_output_flags(parser, "chomsky")
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
@@ -508,6 +522,18 @@ def row_key(row: dict[str, Any]) -> tuple[str, str, int, int]:
     return row["task"], row["agent"], row["train_length"], row["seed"]
 
 
+def merged_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """The rows of several runs' results files, each with the run that measured it (a later file's
+    row replaces an earlier one of the same key)."""
+    rows: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    for path in paths:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        run = {key: document[key] for key in ("date", "command", "revision")}
+        for row in document["rows"]:
+            rows[row_key(row)] = {**row, "run": row.get("run", run)}
+    return sorted(rows.values(), key=lambda row: (TASK_NAMES.index(row["task"]), row_key(row)[1:]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
@@ -517,9 +543,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     date, command = run_stamp("chomsky", argv)
     revision = source_revision()
     kernel_env = machine_info(with_torch=False)["kernel_env"]
+    missing = [str(path) for path in args.merge if not path.is_file()]
+    if missing:
+        print(f"--merge: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
     folder = output_dir(args, "chomsky")
-    rows = []
-    for task in args.tasks:
+    rows = merged_rows(args.merge)
+    for task in [] if args.merge else args.tasks:
         for agent in args.agents:
             for train_length in [QUICK_TRAIN_LENGTH] if args.quick else train_lengths_of(task, agent):
                 for seed in range(args.seeds):

@@ -34,6 +34,12 @@ def test_lengths_map_to_the_same_input() -> None:
     missing = chomsky.chomsky_task("MissingDuplicate")
     assert [missing.our_length(n) for n in (41, 50, 500)] == [20, 25, 250]  # 2n cells (+ the paper's pad)
     assert chomsky.chomsky_task("EvenPairs").our_length(41) == 41
+    arithmetic = chomsky.chomsky_task("ModularArithmetic")
+    assert [arithmetic.our_length(n) for n in (41, 50, 500)] == [
+        21,
+        25,
+        250,
+    ]  # 2n - 1 symbols (even: one fewer)
     assert chomsky.default_test_lengths() == [41, *range(50, 501, 10)]
 
 

@@ -106,6 +106,13 @@ def test_throughput_table_is_the_committed_one() -> None:
     assert block("throughput.md", "throughput") == document["markdown"].strip()
 
 
+def test_chomsky_table_is_the_committed_one() -> None:
+    document = json.loads((RESULTS / "chomsky.json").read_text(encoding="utf-8"))
+    assert block("chomsky.md", "chomsky") == document["markdown"].strip()
+    assert "](results/chomsky.png)" in (DOCS / "chomsky.md").read_text(encoding="utf-8")
+    assert (RESULTS / "chomsky.png").is_file() and not document["smoke"]
+
+
 def test_certification_table_is_the_committed_one() -> None:
     from benchmarks.certification import task_table
 

@@ -4,6 +4,7 @@ EvenPairs, CycleNavigation, StackManipulation, DuplicateString, OddsFirst, Missi
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 from hypothesis import strategies as st
@@ -173,4 +174,93 @@ class MissingDuplicateOracle(SequenceOracle):
         half = self.property_length // 2
         return st.lists(st.integers(0, 1), min_size=1, max_size=half).flatmap(
             lambda bits: st.integers(0, 2 * len(bits) - 1).map(lambda hidden: self._pose(bits, hidden))
+        )
+
+
+class ModularArithmeticOracle(SequenceOracle):
+    """Numbers 0..4 and operators 5 (+), 6 (-), 7 (*), alternating; the value mod 5, products first."""
+
+    task = "ModularArithmetic"
+    bases = (8,)
+
+    @staticmethod
+    def _terms(problem: list[int]) -> list[tuple[int, list[int]]]:
+        """The expression as signed products: (sign, factors) per term."""
+        terms = [(1, [problem[0]])]
+        for operator, number in zip(problem[1::2], problem[2::2], strict=True):
+            if operator == 7:
+                terms[-1][1].append(number)
+            else:
+                terms.append((1 if operator == 5 else -1, [number]))
+        return terms
+
+    def problem_length(self, problem: Any, base: int) -> int:
+        return (len(problem) + 1) // 2
+
+    def answer(self, problem: Any, base: int) -> Any:
+        return sum(sign * math.prod(factors) for sign, factors in self._terms(list(problem))) % 5
+
+    def program_length(self, problem: Any, base: int) -> int:
+        """The documented procedure: 5 INC R3, READ, MOVE; per + number: fold, MOVE, READ, MOVE; per
+        - number: fold, MOVE, 4 to negate, reduce, MOVE; per * number: MOVE, READ, MUL, reduce, MOVE;
+        at the end a fold, WRITE, HALT. A fold is ADD then a reduction; a reduction is CMP, then SUB and
+        CMP per 5 taken off."""
+        steps, total, term = 7, 0, problem[0]
+        for operator, number in zip(problem[1::2], problem[2::2], strict=True):
+            if operator in (5, 6):
+                steps += 2 + 2 * ((total + term) // 5)  # ADD, CMP (+ SUB, CMP)
+                total = (total + term) % 5
+                steps += 1  # MOVE onto the number
+                if operator == 5:
+                    steps += 2
+                    term = number
+                else:
+                    steps += 4 + 1 + 2 * ((5 - number) // 5) + 1
+                    term = (5 - number) % 5
+            else:
+                steps += 1 + 2 + 1 + 2 * ((term * number) // 5) + 1
+                term = term * number % 5
+        return steps + 2 + 2 * ((total + term) // 5) + 2
+
+    def edge_cases(self, base: int) -> list[Any]:
+        def chain(numbers: list[int], operators: list[int]) -> list[int]:
+            row = [numbers[0]]
+            for i, number in enumerate(numbers[1:]):
+                row += [operators[i % len(operators)], number]
+            return row
+
+        return [
+            [0],
+            [4],
+            [1, 5, 2, 7, 3],  # the paper's examples: 1 + 2 * 3 = 2
+            [1, 6, 1, 6, 1],  # 1 - 1 - 1 = 4
+            [0, 7, 1, 5, 4, 7, 3, 6, 2],  # 0 * 1 + 4 * 3 - 2 = 0
+            chain([4] * 500, [7]),
+            chain([4] * 500, [6]),
+            chain([0, 4] * 250, [5, 6, 7]),
+            chain([3] * 499 + [4], [6, 7]),
+        ]
+
+    def malformed(self, base: int, max_length: int) -> list[Any]:
+        return [
+            *SEQUENCE_MALFORMED,
+            [],
+            [5],
+            [1, 5],
+            [1, 2],
+            [5, 1, 1],
+            [1, 5, 8],
+            [1, 5, 6, 2],
+            [1, 5] * max_length + [1],
+        ]
+
+    def largest(self, base: int, max_length: int) -> Any:
+        return [4, 7] * (max_length - 1) + [4]
+
+    def problems(self, base: int) -> st.SearchStrategy:
+        numbers = st.lists(st.integers(0, 4), min_size=1, max_size=self.property_length // 2)
+        return numbers.flatmap(
+            lambda ns: st.lists(st.integers(5, 7), min_size=len(ns) - 1, max_size=len(ns) - 1).map(
+                lambda ops: [x for pair in zip(ns, [*ops, None], strict=True) for x in pair if x is not None]
+            )
         )

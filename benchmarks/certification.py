@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from actformer_envs.tasks import SINGLE_TASKS, TASKS
+from actformer_envs.tasks import SINGLE_TASKS, TASKS, MultiTask
 from actformer_envs.tasks.registry import env_id
 from actformer_envs.verification import affordable_length
 from actformer_gym.agents.cached import CachedGreedy
@@ -113,11 +113,12 @@ def eval_plan(task: str, length: int, args: argparse.Namespace) -> list[dict[str
     """The exact-match evaluations of ``task`` trained on 1..``length``: per length, the one asked
     for, the one run (the last multiple lowered where its expert episodes exceed
     ``--max-episode-steps``) and the problems. MultiTask: each member at the first of its own
-    evaluation lengths, on ``--long-problems`` problems (``member`` names it)."""
+    evaluation lengths, on ``--long-problems`` problems (``member`` names it; the members of its
+    default mixture, which its certified recipe fits)."""
     if task == "MultiTask":
         return [
             {**eval_plan(name, train_length(name), args)[0], "member": name, "problems": args.long_problems}
-            for name in SINGLE_TASKS
+            for name in MultiTask.default_members
         ]
     if task in EVAL_LENGTHS:
         return [{"asked_length": n, "length": n, "problems": args.long_problems} for n in EVAL_LENGTHS[task]]

@@ -51,7 +51,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -95,7 +95,6 @@ AGENTS = ("actformer", "transformer")
 SUPERVISION = {
     "actformer": "expert traces (every action of the expert's program)",
     "transformer": "input/output pairs",
-    "published": "input/output pairs",
 }
 DEFAULTS = {"seeds": 3, "problems": 100, "test_lengths": None, "transformer_steps": 2_000}
 QUICK = {"seeds": 1, "problems": 4, "test_lengths": [41, 60], "transformer_steps": 20}
@@ -105,7 +104,7 @@ QUICK_TRAIN_LENGTH = 2
 
 @dataclass(frozen=True)
 class ChomskyTask:
-    """One task of the paper and the env that poses it here (None: not run, ``reason`` says why)."""
+    """One task of the paper and the env that poses it here (None: not run, ``note`` says why)."""
 
     paper: str
     """The paper's name of the task."""
@@ -115,16 +114,12 @@ class ChomskyTask:
     """The suite's task that poses it, or None."""
     base: int | None = None
     """The alphabet the paper uses, where it is not the env's default (the env's ``base``)."""
-    length_unit: str = "symbols"
+    length_unit: Literal["symbols", "half", "terms"] = "symbols"
     """What our problem length counts: the input's symbols as the paper's does, ``half`` of them
     (MissingDuplicate: a string twice) or ``terms`` (ModularArithmetic: numbers, with an operator
     between each two)."""
     terminated: bool = False
     """The paper ends the answer with a termination token (its accuracy counts it as one token)."""
-    train_lengths: tuple[int, ...] | None = None
-    """The training lengths run where not the task's recipe length and 40 (a reason in ``note``)."""
-    max_test_length: int | None = None
-    """The longest of our problem lengths tested, where the test lengths are capped (see ``note``)."""
     note: str = ""
     """How our format differs from the paper's, or why the task is not run."""
 
@@ -352,9 +347,6 @@ def run_seed(task: str, agent: str, train_length: int, seed: int, args: argparse
 
 def train_lengths_of(task: str, agent: str) -> list[int]:
     """The training ranges 1..L run: the paper's 40, and for the Actformer also the task's own."""
-    entry = chomsky_task(task)
-    if entry.train_lengths is not None:
-        return list(entry.train_lengths)
     recipe = SINGLE_TASKS[task].recipe
     own = recipe.train_length if recipe is not None else PAPER_TRAIN_LENGTH
     return sorted({own, PAPER_TRAIN_LENGTH}) if agent == "actformer" else [PAPER_TRAIN_LENGTH]

@@ -26,7 +26,7 @@ import gymnasium as gym
 import pytest
 
 from actformer_envs import NUM_ACTIONS, demo
-from actformer_envs.tasks import SINGLE_TASKS, TASKS
+from actformer_envs.tasks import TASKS, MultiTask
 from benchmarks import common
 from benchmarks.common import SMOKE_BANNER
 
@@ -365,7 +365,7 @@ def test_certification_seeds_and_lengths() -> None:
     assert args.tasks[-1] == "MultiTask" and certification.seeds_of("MultiTask", args) == 3
     assert certification.train_length("MultiTask") == 6
     members = certification.eval_plan("MultiTask", 6, args)
-    assert [e["member"] for e in members] == list(SINGLE_TASKS)
+    assert [e["member"] for e in members] == list(MultiTask.default_members)
     assert {e["problems"] for e in members} == {100}
     assert members[2] == {"member": "Multiplication", "asked_length": 30, "length": 30, "problems": 100}
     assert members[4]["length"] == 50  # Copy: 10 x 5

@@ -90,3 +90,16 @@ def test_readme_weak_warm_start_count_is_the_committed_one() -> None:
     raised = sum(r["after"]["1"] > r["before"]["1"] for r in rows)
     text = " ".join(README.read_text(encoding="utf-8").split())
     assert f"training length on {raised} of {len(rows)} runs" in text
+
+
+def test_readme_chomsky_counts_are_the_committed_ones() -> None:
+    results = README.parent / "benchmarks" / "results" / "chomsky.json"
+    rows = [r for r in json.loads(results.read_text(encoding="utf-8"))["rows"] if r["agent"] == "actformer"]
+    exact = sum(row["exact_everywhere"] for row in rows)
+    tasks = {row["task"] for row in rows}
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    numbers = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    assert f"On {numbers[len(tasks)]} of the fifteen tasks" in text
+    assert f"exact at every test length on {exact} of {len(rows)} runs" in text
+    assert "the paper's score, at most 100, is 100 on each" in text
+    assert all(row["score"] == 1.0 for row in rows)

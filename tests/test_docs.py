@@ -113,6 +113,21 @@ def test_chomsky_table_is_the_committed_one() -> None:
     assert (RESULTS / "chomsky.png").is_file() and not document["smoke"]
 
 
+def test_chomsky_transformer_sentence_is_the_committed_results() -> None:
+    """The token Transformer's budget and in-range exact match, as the page states them."""
+    rows = json.loads((RESULTS / "chomsky.json").read_text(encoding="utf-8"))["rows"]
+    text = " ".join((DOCS / "chomsky.md").read_text(encoding="utf-8").split())
+    transformer = [row for row in rows if row["agent"] == "transformer"]
+    assert {row["steps"] for row in transformer} == {2000} and "for 2,000 optimizer steps of 64" in text
+    for task, name in [
+        ("CycleNavigation", "Cycle"),
+        ("StackManipulation", "Stack"),
+        ("MissingDuplicate", "Missing"),
+    ]:
+        values = [100 * row["in_range_exact_match"] for row in transformer if row["task"] == task]
+        assert f"{min(values):.0f}\N{EN DASH}{max(values):.0f} % on {name} " in text
+
+
 def test_certification_table_is_the_committed_one() -> None:
     from benchmarks.certification import task_table
 

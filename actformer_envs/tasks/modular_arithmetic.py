@@ -35,40 +35,56 @@ _HALT = _I("HALT")
 _R3 = 3
 
 
+#: The discrete logarithm base 2 of the residues 1..4 mod 5 (2 generates them: 1, 2, 4, 3), and back.
+_LOG = np.array([0, 0, 1, 3, 2])
+_POWER = np.array([1, 2, 4, 3])
+_MINUS_ONE_LOG = 2  # -1 = 4 = 2**2 mod 5
+
+
 def run_programs(inputs: np.ndarray, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values mod 5, the expert's steps) of expressions of ``terms`` numbers, (n,) each, running the
-    expert's procedure: a sum of finished terms and the current term, both kept below 5."""
-    rows = len(inputs)
-    total = np.zeros(rows, dtype=np.int64)
-    term = inputs[:, 0].astype(np.int64)
-    steps = np.full(rows, MODULUS + 2, dtype=np.int64)  # INC R3 x 5, READ, MOVE
+    """(values mod 5, the expert's steps) of expressions of ``terms`` numbers, (n,) each, as the
+    expert computes them: a sum of finished terms and a current term, both kept below 5.
 
-    def reduced(values: np.ndarray, live: np.ndarray) -> np.ndarray:
-        """Count CMP, then SUB and CMP per 5 taken off, where ``live``; the values mod 5."""
-        steps[live] += 1 + 2 * (values[live] // MODULUS)
-        return values % MODULUS
+    No loop over the symbols: a term's running product mod 5 is 0 once a factor is 0, else 2 to the
+    sum of its factors' logarithms (a minus sign adds the logarithm of -1), summed within each term
+    from a cumulative sum; the sum before each fold is a cumulative sum over the terms' values."""
+    width = int(terms.max(initial=1))
+    numbers = inputs[:, : 2 * width - 1 : 2].astype(np.int64)  # (n, width): number i of each row
+    live = np.arange(width) < terms[:, None]
+    numbers = np.where(live, numbers, 1)
+    operators = np.full(numbers.shape, PLUS, dtype=np.int64)  # (the operator before number i)
+    operators[:, 1:] = inputs[:, 1 : 2 * width - 2 : 2]
+    operators = np.where(live, operators, PLUS)
+    starts = operators != TIMES  # number i starts a term (number 0 too: PLUS before it)
+    columns = np.arange(width)
+    start_of = np.maximum.accumulate(np.where(starts, columns, 0), axis=1)  # each number's term start
 
-    for index in range(1, int(terms.max(initial=1))):
-        live = index < terms
-        operator = inputs[:, 2 * index - 1].astype(np.int64)
-        number = inputs[:, 2 * index].astype(np.int64)
-        folds = live & (operator != TIMES)
-        steps[folds] += 1  # ADD R0,R1
-        total = np.where(folds, reduced(total + term, folds), total)
-        steps[live] += 1  # MOVE P0 RIGHT onto the number (after the fold, or from the *)
-        times, minus = live & (operator == TIMES), live & (operator == MINUS)
-        steps[live & (operator == PLUS)] += 2  # READ P0->R1, MOVE P0 RIGHT
-        steps[minus] += 4  # READ P0->R2, CLR R1, ADD R1,R3, SUB R1,R2
-        term = np.where(minus, reduced(MODULUS - number, minus), term)
-        steps[minus] += 1  # MOVE P0 RIGHT
-        steps[times] += 2  # READ P0->R2, MUL R1,R2
-        term = np.where(times, reduced(term * number, times), term)
-        steps[times] += 1  # MOVE P0 RIGHT
-        term = np.where(live & (operator == PLUS), number, term)
-    everyone = np.ones(rows, dtype=bool)
-    steps += 1  # the last fold: ADD R0,R1
-    total = reduced(total + term, everyone)
-    return total, steps + 2  # WRITE, HALT
+    def within_term(values: np.ndarray) -> np.ndarray:
+        """Sums of ``values`` from each number's term start to it (inclusive)."""
+        total = np.cumsum(values, axis=1)
+        before = np.take_along_axis(total - values, start_of, axis=1)
+        return total - before
+
+    logs = _LOG[numbers] + np.where(operators == MINUS, _MINUS_ONE_LOG, 0)
+    zeros = within_term((numbers == 0).astype(np.int64))
+    running = np.where(zeros > 0, 0, _POWER[within_term(logs) % 4])  # the term after number i
+    ends = np.zeros_like(starts)
+    ends[:, :-1] = starts[:, 1:]
+    ends |= columns == (terms - 1)[:, None]
+    ends &= live
+    values = np.where(ends, running, 0)  # each finished term's value, where it ends
+    before_fold = (np.cumsum(values, axis=1) - values) % MODULUS
+    fold_steps = np.where(ends, 2 + 2 * ((before_fold + values) // MODULUS), 0)  # ADD, CMP (SUB, CMP)
+    previous = np.ones_like(running)
+    previous[:, 1:] = running[:, :-1]
+    later = live & (columns > 0)
+    number_steps = np.select(
+        [operators == PLUS, operators == MINUS],
+        [3, 7 + 2 * (numbers == 0)],  # MOVE, READ, MOVE; MOVE, READ, CLR, ADD, SUB, CMP (SUB, CMP), MOVE
+        default=5 + 2 * ((previous * numbers) // MODULUS),  # MOVE, READ, MUL, CMP (SUB, CMP), MOVE
+    )
+    steps = MODULUS + 2 + (fold_steps.sum(axis=1) + np.where(later, number_steps, 0).sum(axis=1)) + 2
+    return values.sum(axis=1) % MODULUS, steps
 
 
 class ModularArithmetic(SequenceTask):

@@ -33,21 +33,26 @@ _HALT = instruction_index("HALT")
 
 def run_stacks(inputs: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run every input row's actions: (stacks (n, width) bottom to top, heights (n,), the expert's
-    steps on the input (n,): 1 per POP of an empty stack, 2 per other POP, 3 per push)."""
-    rows = np.arange(len(inputs))
+    steps on the input (n,): 1 per POP of an empty stack, 2 per other POP, 3 per push).
+
+    No loop over the symbols: the height is the walk of pushes (+1) and POPs (-1) held at 0 (the walk
+    minus its running minimum, where negative), and a pushed bit is on the final stack exactly when
+    the height never falls below its own after it."""
+    live = np.arange(inputs.shape[1]) < lengths[:, None]
+    pop = live & (inputs == POP)
+    push = live & ~pop
+    walk = np.cumsum(push.astype(np.int64) - pop, axis=1)
+    heights = walk - np.minimum(np.minimum.accumulate(walk, axis=1), 0)  # after each symbol
+    before = np.zeros_like(heights)
+    before[:, 1:] = heights[:, :-1]
+    steps = (3 * push + 2 * pop - (pop & (before == 0))).sum(axis=1)
+    lowest_after = np.full_like(heights, np.iinfo(np.int64).max)
+    lowest_after[:, :-1] = np.minimum.accumulate(heights[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    rows, columns = np.nonzero(push & (lowest_after >= heights))
+    bits = np.where(inputs >= PUSH_0, inputs - PUSH_0, inputs)
     stacks = np.zeros(inputs.shape, dtype=inputs.dtype)
-    heights = np.zeros(len(inputs), dtype=np.int64)
-    steps = np.zeros(len(inputs), dtype=np.int64)
-    for column in range(int(lengths.max(initial=0))):
-        symbol = inputs[:, column]
-        live = column < lengths
-        pop = live & (symbol == POP)
-        push = live & ~pop
-        stacks[rows[push], heights[push]] = np.where(symbol >= PUSH_0, symbol - PUSH_0, symbol)[push]
-        steps += 3 * push + pop + (pop & (heights > 0))
-        heights += push
-        heights -= pop & (heights > 0)
-    return stacks, heights, steps
+    stacks[rows, heights[rows, columns] - 1] = bits[rows, columns]
+    return stacks, heights[:, -1], steps
 
 
 class StackManipulation(SequenceTask):

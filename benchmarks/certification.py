@@ -61,6 +61,7 @@ from benchmarks.common import (
     merge_rows,
     output_dir,
     positive,
+    rows_of_runs,
     run_stamp,
     runs_note,
     source_revision,
@@ -520,18 +521,7 @@ def read_progress(path: Path) -> list[dict[str, Any]]:
 def measured_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
     """The rows each of these ``certification.json`` files measured itself (its ``--tasks``; not
     the rows it kept with ``--update``), each with its own run."""
-    rows = []
-    for path in paths:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        measured = document["settings"]["tasks"]
-        run = {key: document[key] for key in ("date", "command", "revision")}
-        run["kernel_env"] = document["machine"]["kernel_env"]
-        rows += [
-            {**row, "run": {**run, **row.get("run", {})}}
-            for row in document["rows"]
-            if row["task"] in measured
-        ]
-    return rows
+    return rows_of_runs(paths, lambda document, row: row["task"] in document["settings"]["tasks"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -45,7 +45,6 @@ per task) in a fresh ``benchmarks/runs/chomsky-<UTC time>/`` (``--out DIR``: the
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -76,6 +75,7 @@ from benchmarks.common import (
     merge_rows,
     output_dir,
     positive,
+    rows_of_runs,
     run_stamp,
     runs_note,
     source_revision,
@@ -524,14 +524,14 @@ def row_key(row: dict[str, Any]) -> tuple[str, str, int, int]:
 
 
 def merged_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    """The rows of several runs' results files, each with the run that measured it (a later file's
-    row replaces an earlier one of the same key)."""
-    rows: dict[tuple[str, str, int, int], dict[str, Any]] = {}
-    for path in paths:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        run = {key: document[key] for key in ("date", "command", "revision")}
-        for row in document["rows"]:
-            rows[row_key(row)] = {**row, "run": row.get("run", run)}
+    """The rows each of several runs' results files measured itself (its ``--tasks`` and
+    ``--agents``), each with its run; a later file's row replaces an earlier one of the same key."""
+
+    def measured(document: dict[str, Any], row: dict[str, Any]) -> bool:
+        settings = document["settings"]
+        return row["task"] in settings["tasks"] and row["agent"] in settings["agents"]
+
+    rows = {row_key(row): row for row in rows_of_runs(paths, measured)}
     return sorted(rows.values(), key=lambda row: (TASK_NAMES.index(row["task"]), row_key(row)[1:]))
 
 

@@ -330,6 +330,24 @@ def merge_rows(
     return sorted([*kept, *rows], key=lambda row: (order.index(row["task"]), row.get("seed", 0)))
 
 
+def rows_of_runs(
+    paths: Sequence[Path], measured: Callable[[dict[str, Any], dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    """The rows each of these results files measured itself (``measured(document, row)``: not the
+    rows it kept with ``--update``), each with its own run (date, command, revision, pinned kernels)."""
+    rows = []
+    for path in paths:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        run = {key: document[key] for key in ("date", "command", "revision")}
+        run["kernel_env"] = document["machine"]["kernel_env"]
+        rows += [
+            {**row, "run": {**run, **row.get("run", {})}}
+            for row in document["rows"]
+            if measured(document, row)
+        ]
+    return rows
+
+
 def runs_note(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Where ``--update`` mixed runs: each run's command, date and commit, and the tasks it measured."""
     runs: dict[tuple[str, str], list[str]] = {}

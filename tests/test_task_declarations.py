@@ -289,3 +289,10 @@ def test_unregister_task_refuses_the_packages_tasks_and_unknown_names() -> None:
     with pytest.raises(ValueError, match="no task 'Nope'"):
         unregister_task("Nope")
     assert "Copy" in TASKS and "Actformer/Copy-v0" in gym.registry
+
+
+def test_a_one_symbol_answer_is_declared_alike_for_the_env_and_for_text() -> None:
+    """A sequence task whose env decodes one symbol writes its answer as one symbol in text."""
+    for name, cls in SINGLE_TASKS.items():
+        if isinstance(cls.text_format, SymbolString) and hasattr(cls, "answer_is_one_symbol"):
+            assert cls.answer_is_one_symbol == cls.text_format.single_symbol_answer, name

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from actformer_envs.instructions import instruction_index
 from actformer_envs.observation import P0, ObservationView
 from actformer_envs.reads import ExpertReads
-from actformer_envs.streams import BatchRandom
 from actformer_envs.symbols import BLANK
-from actformer_envs.tasks.base import Enumeration, Problems, check_sequence, fill_from, index_digits
 from actformer_envs.tasks.recipe import Recipe
-from actformer_envs.tasks.sequence import SequenceTask, symbol_families
+from actformer_envs.tasks.sequence import SequenceTask
 from actformer_envs.tasks.text import SymbolString
 
 #: The moves, as input symbols: a step to the left, staying put, a step to the right.
@@ -80,25 +76,10 @@ class CycleNavigation(SequenceTask):
         "INC R0", "DEC R0", "CARRY R0", "MOVE P0 LEFT", "MOVE P0 RIGHT", "WRITE R0->P1", "HALT",
     )  # fmt: skip
 
-    def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
-        moves = random.integers(MOVES, width).astype(np.int8)
-        return self._pose(fill_from(moves, lengths, BLANK), lengths)
-
-    def encode(self, problem: Any, width: int) -> Problems:
-        return super().encode(check_sequence(problem, MOVES, self.name), width)
-
-    def problem_length(self, problem: Any) -> int:
-        return len(check_sequence(problem, MOVES, self.name))
-
-    def problem_count(self, length: int) -> int:
-        return MOVES**length
-
-    def _enumerate(self, length: int, count: int) -> Enumeration:
-        return self._sequences(length, count, lambda indices: index_digits(indices, MOVES, length))
-
-    def adversarial_problems(self, length: int) -> list[Any]:
-        """The symbol families of the three moves: one move throughout, alternating, runs."""
-        return symbol_families(MOVES, length)
+    @property
+    def alphabet(self) -> int:
+        """The three moves (the base is the cycle's length, 5)."""
+        return MOVES
 
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         written = np.arange(inputs.shape[1]) < lengths[:, None]

@@ -120,9 +120,7 @@ class MissingDuplicate(SequenceTask):
             inputs, _ = self._doubled(bits, lengths, indices % (2 * length), 2 * length)
             return inputs.astype(np.int64)
 
-        enumeration = self._sequences(2 * length, count, rows_at)  # (inputs of 2n cells)
-        enumeration.length = length
-        return enumeration
+        return self._sequences(length, count, rows_at, cells=2 * length)
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """Zeros, ones and alternating bits, hidden at the first, middle and last cell."""

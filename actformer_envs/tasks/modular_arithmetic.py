@@ -189,9 +189,7 @@ class ModularArithmetic(SequenceTask):
             rows[:, 1::2] = PLUS + index_digits(indices % operators, 3, length - 1)
             return rows
 
-        enumeration = self._sequences(2 * length - 1, count, rows_at)  # (inputs of 2n - 1 cells)
-        enumeration.length = length
-        return enumeration
+        return self._sequences(length, count, rows_at, cells=2 * length - 1)
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """One operator throughout, over 4s (the largest products and sums) and over 0s, and the

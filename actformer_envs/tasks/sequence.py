@@ -56,6 +56,12 @@ class SequenceTask(Task):
     #: The answer is one symbol in the first cell of the output row (Parity's bit), not a sequence.
     answer_is_one_symbol: ClassVar[bool] = False
 
+    @property
+    def alphabet(self) -> int:
+        """How many symbols (0, 1, ...) an input may hold: ``base``, unless a task's inputs use fewer
+        (CycleNavigation's three moves in base 5)."""
+        return self.base
+
     @abstractmethod
     def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The target output rows (n, width) for input rows (n, width) of the given lengths."""
@@ -66,42 +72,50 @@ class SequenceTask(Task):
         ``program_length`` of their posed problems (most tasks' depend on the lengths alone)."""
 
     def generate(self, random: BatchRandom, lengths: np.ndarray, width: int) -> Problems:
-        symbols = random.integers(self.base, width).astype(np.int8)
+        symbols = random.integers(self.alphabet, width).astype(np.int8)
         return self._pose(fill_from(symbols, lengths, BLANK), lengths)
 
     def problem_length(self, problem: Any) -> int:
-        return len(check_sequence(problem, self.base, self.name))
+        return len(check_sequence(problem, self.alphabet, self.name))
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """The symbol families (``symbol_families``): constant, alternating, runs, sorted each way."""
-        return symbol_families(self.base, length)
+        return symbol_families(self.alphabet, length)
 
     def encode(self, problem: Any, width: int) -> Problems:
-        symbols = check_sequence(problem, self.base, self.name)
+        symbols = check_sequence(problem, self.alphabet, self.name)
         row = np.full((1, width), BLANK, dtype=np.int8)
         row[0, : len(symbols)] = symbols
         return self._pose(row, np.array([len(symbols)]))
 
     def problem_count(self, length: int) -> int:
-        """``base ** length``: every sequence of ``length`` symbols (a subclass whose problems are
+        """``alphabet ** length``: every sequence of ``length`` symbols (a subclass whose problems are
         not, as DuplicatedInput's, overrides this and ``_enumerate``)."""
-        return self.base**length
+        return self.alphabet**length
 
     def _enumerate(self, length: int, count: int) -> Enumeration:
         """The sequences in ``itertools.product`` order, as lists of ints."""
-        return self._sequences(length, count, lambda indices: index_digits(indices, self.base, length))
+        return self._sequences(length, count, lambda indices: index_digits(indices, self.alphabet, length))
 
-    def _sequences(self, length: int, count: int, rows_at: Callable[[np.ndarray], np.ndarray]) -> Enumeration:
-        """``count`` sequences of ``length`` symbols, sequence ``i`` row ``i`` of ``rows_at``
-        ((m,) indices to (m, length) symbols), as lists of ints, laid out as ``encode`` lays them out."""
+    def _sequences(
+        self,
+        length: int,
+        count: int,
+        rows_at: Callable[[np.ndarray], np.ndarray],
+        cells: int | None = None,
+    ) -> Enumeration:
+        """``count`` problems of ``length``, each an input of ``cells`` symbols (default: ``length``;
+        MissingDuplicate's are 2n), problem ``i`` row ``i`` of ``rows_at`` ((m,) indices to
+        (m, cells) symbols), as lists of ints, laid out as ``encode`` lays them out."""
+        cells = length if cells is None else cells
 
         def problems_at(indices: np.ndarray) -> list[Any]:
             return rows_at(indices).tolist()
 
         def pose_at(indices: np.ndarray, width: int) -> Problems:
             inputs = np.full((len(indices), width), BLANK, dtype=np.int8)
-            inputs[:, :length] = rows_at(indices)
-            return self._pose(inputs, np.full(len(indices), length, dtype=np.int64))
+            inputs[:, :cells] = rows_at(indices)
+            return self._pose(inputs, np.full(len(indices), cells, dtype=np.int64))
 
         return Enumeration(self, length, count, problems_at, pose_at)
 

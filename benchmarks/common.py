@@ -237,11 +237,12 @@ def write_results(
     smoke: bool,
     markdown_file: bool = False,
     also: Sequence[str] = (),
+    quiet: bool = False,
 ) -> Path:
     """Write a benchmark's results document as ``folder/name`` (JSON, with ``"smoke"``), print its
     Markdown table (also written beside the JSON as ``.md`` with ``markdown_file``), the smoke banner
     above and below it when ``smoke``, and where the files went (``also``: others the script wrote
-    there); the JSON file's path."""
+    there), unless ``quiet``; the JSON file's path."""
     document["smoke"] = smoke
     document["markdown"] = smoke_markdown(document["markdown"], smoke)
     path = folder / name
@@ -250,6 +251,8 @@ def write_results(
     if markdown_file:
         path.with_suffix(".md").write_text(document["markdown"] + "\n", encoding="utf-8")
         written.insert(1, path.with_suffix(".md").name)
+    if quiet:
+        return path
     print(document["markdown"])
     if smoke:
         print(f"\n{SMOKE_BANNER}")

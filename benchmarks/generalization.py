@@ -12,7 +12,11 @@ multiplier, on fresh problems of exactly that length, greedily. Agents:
   on 8 copies of the single env (SB3's ``make_vec_env``) for the same RL env-steps as the Actformer's
   PPO, then evaluated through ``predict(deterministic=True)`` (MaskablePPO with the action masks).
 - ``transformer``: the token-predicting Transformer (``actformer_gym.agents.token_transformer``),
-  trained on the same lengths for a wall-clock budget.
+  trained from input/output pairs on the same lengths until 99 % held-out exact match in range or
+  ``transformer_steps`` optimizer steps (batch 64), with rotary positions; ``transformer-randomized``,
+  ``transformer-nope``, ``transformer-abacus``: the same with randomized positions, no positions
+  (NoPE) or Abacus digit-index embeddings, the position schemes the length-generalization
+  literature found to work best.
 - ``expert`` (the upper bound) and ``random`` (uniform over allowed actions).
 
 Work is split into cells: a cell is (task, agents sharing one training, seed); it trains once and
@@ -95,7 +99,9 @@ from benchmarks.common import (
     positive,
     run_stamp,
     smoke_markdown,
+    source_revision,
     torch_context_line,
+    with_pins_and_commit,
     write_results,
 )
 
@@ -130,7 +136,10 @@ AGENTS: dict[str, AgentSpec] = {
         AgentSpec("actformer-imitation", "Actformer (imitation only)", "actformer", True),
         AgentSpec("ppo", "SB3 PPO (from scratch)", "ppo", True),
         AgentSpec("maskable-ppo", "MaskablePPO (from scratch)", "maskable-ppo", True),
-        AgentSpec("transformer", "token Transformer", "transformer", True),
+        AgentSpec("transformer", "token Transformer (rotary)", "transformer", True),
+        AgentSpec("transformer-randomized", "token Transformer (randomized)", "transformer-randomized", True),
+        AgentSpec("transformer-nope", "token Transformer (NoPE)", "transformer-nope", True),
+        AgentSpec("transformer-abacus", "token Transformer (Abacus)", "transformer-abacus", True),
         AgentSpec("expert", "expert", "expert", False),
         AgentSpec("random", "random", "random", False),
     )
@@ -178,17 +187,17 @@ class Settings:
     actformer_steps: int = DEFAULT_TOTAL_STEPS  # PPO env-steps after the warm start
     actformer_overrides: tuple[tuple[str, Any], ...] = ()  # on top of the plan's settings
     sb3_steps: int = DEFAULT_TOTAL_STEPS
-    transformer_seconds: float = 300.0
+    transformer_steps: int = 20_000  # at most; training stops at 99 % held-out exact match in range
     caps: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(FULL_CAPS))
     budget: str = "full"  # "full", "small" or "smoke", named in skip reasons
 
 
 #: --budget small: a small warm start and short RL; a few minutes of training per seed over the six tasks.
 SMALL_ACTFORMER = (("imitation_pairs", 5000), ("imitation_epochs", 5), ("dagger_steps", 1000))
-SMALL = {"episodes": 32, "seeds": 1, "actformer_steps": 8192, "sb3_steps": 8192, "transformer_seconds": 60.0}
+SMALL = {"episodes": 32, "seeds": 1, "actformer_steps": 8192, "sb3_steps": 8192, "transformer_steps": 20_000}
 #: --quick: a smoke test of every agent's training and evaluation; nothing is learned to speak of.
 SMOKE_ACTFORMER = (("imitation_pairs", 500), ("imitation_epochs", 1), ("dagger_steps", 256), ("num_envs", 16))
-SMOKE = {"episodes": 8, "seeds": 1, "actformer_steps": 1024, "sb3_steps": 1024, "transformer_seconds": 5.0}
+SMOKE = {"episodes": 8, "seeds": 1, "actformer_steps": 1024, "sb3_steps": 1024, "transformer_steps": 20}
 #: --quick's multipliers unless given: untrained agents never HALT, so long evaluations run to the step limit.
 SMOKE_MULTIPLIERS = (1, 2)
 #: The full budget's defaults of --seeds and --episodes.
@@ -207,7 +216,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
         actformer_steps=budget["actformer_steps"],
         actformer_overrides=overrides,
         sb3_steps=budget["sb3_steps"],
-        transformer_seconds=budget["transformer_seconds"],
+        transformer_steps=budget["transformer_steps"],
         caps=dict(SMALL_CAPS),
         budget=args.budget,
     )
@@ -332,22 +341,36 @@ def train_sb3(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[s
     return {name: lambda length, episodes, seed: solved_by(agent, cell.task, length, episodes, seed)}, info
 
 
-def train_transformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
-    """The token Transformer, trained on the task's training lengths for ``transformer_seconds``."""
-    from actformer_gym.agents.token_transformer import (
-        TokenTransformerConfig,
-        token_exact_match,
-        train_token_transformer,
-    )
+#: The position scheme of each token Transformer agent (``TokenTransformerConfig.positions``).
+TRANSFORMER_POSITIONS = {
+    "transformer": "rotary",
+    "transformer-randomized": "randomized",
+    "transformer-nope": "none",
+    "transformer-abacus": "abacus",
+}
 
-    config = TokenTransformerConfig(max_seconds=settings.transformer_seconds)
+
+def transformer_config(**overrides: Any) -> Any:
+    """The token Transformer's ``TokenTransformerConfig`` (imported only when asked for)."""
+    from actformer_gym.agents.token_transformer import TokenTransformerConfig
+
+    return TokenTransformerConfig(**overrides)
+
+
+def train_transformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
+    """A token Transformer, trained on the task's training lengths until 99 % held-out exact match
+    in range or ``transformer_steps`` optimizer steps, with its agent's position scheme."""
+    from actformer_gym.agents.token_transformer import token_exact_match, train_token_transformer
+
+    (name,) = cell.agents
+    config = transformer_config(max_steps=settings.transformer_steps, positions=TRANSFORMER_POSITIONS[name])
     length = PLANS_BY_TASK[cell.task].train_length
     model, stats = train_token_transformer(cell.task, length, seed=cell.seed, config=config, progress=False)
 
     def score(length: int, episodes: int, seed: int) -> int:
         return round(token_exact_match(model, cell.task, length, episodes, seed) * episodes)
 
-    return {"transformer": score}, {"stats": stats, "config": config}
+    return {name: score}, {"stats": stats, "config": config}
 
 
 def reference_agents(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
@@ -372,7 +395,7 @@ TRAINERS: dict[str, Callable[[Cell, Settings], tuple[dict[str, Scorer], dict[str
     "actformer": train_actformer,
     "ppo": train_sb3,
     "maskable-ppo": train_sb3,
-    "transformer": train_transformer,
+    **dict.fromkeys(TRANSFORMER_POSITIONS, train_transformer),
     "expert": reference_agents,
     "random": reference_agents,
 }
@@ -464,8 +487,17 @@ def json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=default, allow_nan=True))
 
 
+#: Called with the results so far after each finished cell (e.g. to write them, so a long grid
+#: stopped early keeps what it measured).
+OnResult = Callable[[list[dict[str, Any]]], None]
+
+
 def run_cells(
-    cells: Sequence[Cell], settings: Settings, ray_address: str | None = None, log: bool = True
+    cells: Sequence[Cell],
+    settings: Settings,
+    ray_address: str | None = None,
+    log: bool = True,
+    on_result: OnResult | None = None,
 ) -> list[dict[str, Any]]:
     """Every cell's result, in ``cells``' order: in-process, or as Ray tasks when ``ray_address`` is
     given (``"local"``: a local Ray, or the one already initialised in this process)."""
@@ -475,12 +507,18 @@ def run_cells(
             results.append(run_cell(cell, settings))
             if log:
                 print(progress_line(results[-1], index + 1, len(cells)), file=sys.stderr)
+            if on_result is not None:
+                on_result(results)
         return results
-    return run_cells_on_ray(cells, settings, ray_address, log)
+    return run_cells_on_ray(cells, settings, ray_address, log, on_result)
 
 
 def run_cells_on_ray(
-    cells: Sequence[Cell], settings: Settings, address: str, log: bool = True
+    cells: Sequence[Cell],
+    settings: Settings,
+    address: str,
+    log: bool = True,
+    on_result: OnResult | None = None,
 ) -> list[dict[str, Any]]:
     """Each cell as a one-CPU Ray task; results gathered as they finish, returned in order."""
     try:
@@ -504,6 +542,8 @@ def run_cells_on_ray(
         done += 1
         if log:
             print(progress_line(results[index], done, len(cells)), file=sys.stderr)
+        if on_result is not None:
+            on_result([result for result in results if result is not None])
     return [result for result in results if result is not None]
 
 
@@ -616,7 +656,15 @@ def markdown_table(document: dict[str, Any]) -> str:
     lines += [f"Skipped: {reason}." for reason in reasons]
     for failure in document["failed"]:
         lines.append(f"Failed: {failure['task']} {'+'.join(failure['agents'])} seed {failure['seed']}.")
-    lines += ["", torch_context_line(document["machine"], document["command"], document["date"])]
+    context = torch_context_line(document["machine"], document["command"], document["date"])
+    if "revision" in document:
+        context = with_pins_and_commit(context, document["machine"], document["revision"])
+    lines += ["", context]
+    for run in document.get("runs", []):
+        commit = (run.get("revision") or {}).get("commit") or "not recorded"
+        lines.append(
+            f"- {', '.join(run['measured'])}: `{run['command']}` ({run['date']}, commit {commit[:12]})"
+        )
     return "\n".join(lines)
 
 
@@ -728,6 +776,15 @@ def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> Non
     plt.close(figure)
 
 
+def skipped_rows(aggregated: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pooled rows that were skipped, with why."""
+    return [
+        {k: r[k] for k in ("task", "agent", "multiplier", "length", "skipped")}
+        for r in aggregated
+        if r["skipped"]
+    ]
+
+
 def results_document(
     args: argparse.Namespace,
     argv: Sequence[str],
@@ -763,14 +820,11 @@ def results_document(
             "ray": getattr(args, "ray", None),
         },
         "machine": machine_info(),
+        "revision": source_revision(),
         "cells": [{k: v for k, v in result.items() if k != "rows"} for result in results],
         "rows": rows,
         "aggregated": aggregated,
-        "skipped": [
-            {k: r[k] for k in ("task", "agent", "multiplier", "length", "skipped")}
-            for r in aggregated
-            if r["skipped"]
-        ],
+        "skipped": skipped_rows(aggregated),
         "failed": [
             {k: r[k] for k in ("task", "agents", "seed", "error")} for r in results if r["status"] != "ok"
         ],
@@ -789,19 +843,105 @@ def grid_training(tasks: Sequence[str], settings: Settings) -> dict[str, Any]:
             "plans": {task: dict(PLANS_BY_TASK[task].settings) for task in tasks},
         },
         "sb3": {"env_steps": settings.sb3_steps, "n_envs": SB3_ENVS, **SB3_KWARGS},
-        "transformer_seconds": settings.transformer_seconds,
+        "transformer": {
+            "max_optimizer_steps": settings.transformer_steps,
+            "batch_size": transformer_config().batch_size,
+            "stops_at": "99 % held-out exact match in range",
+            "positions": TRANSFORMER_POSITIONS,
+        },
     }
 
 
-def write_outputs(document: dict[str, Any], output: Path, smoke: bool, chart: bool = True) -> None:
-    """The JSON (and .md beside it), the CSV files and, with ``chart``, the PNG, in the folder ``output``."""
+def merge_documents(paths: Sequence[Path], argv: Sequence[str]) -> dict[str, Any]:
+    """One results document from several runs' ``generalization.json`` (e.g. runs made in parallel,
+    or a re-run of some agents over a committed grid): a later file's rows and cells of a (task,
+    agent) replace every earlier one's. The settings are the last file's, with the tasks and agents
+    of all; ``runs`` records each file's command, date, commit and pinned kernels, and what it still
+    measures in the merged document."""
+    documents = [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
+    episodes = {document["settings"]["episodes"] for document in documents}
+    if len(episodes) > 1:
+        raise ValueError(
+            f"--merge: the runs evaluated different numbers of problems per length: {sorted(episodes)}"
+        )
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    source: dict[tuple[str, str], int] = {}
+    for index, document in enumerate(documents):
+        measured = {(row["task"], row["agent"]) for row in document["rows"]}
+        for key in measured:
+            rows[key], cells[key], source[key] = [], [], index
+        for row in document["rows"]:
+            rows[(row["task"], row["agent"])].append(row)
+        for cell in document["cells"]:
+            for agent in cell["agents"]:
+                if (cell["task"], agent) in measured and cell not in cells[(cell["task"], agent)]:
+                    cells[(cell["task"], agent)].append(cell)
+    last = documents[-1]
+    date, command = run_stamp("generalization", argv)
+    tasks = list(dict.fromkeys(task for document in documents for task in document["settings"]["tasks"]))
+    agents = list(dict.fromkeys(agent for document in documents for agent in document["settings"]["agents"]))
+    merged_cells: list[dict[str, Any]] = []
+    for group in cells.values():
+        merged_cells += [cell for cell in group if cell not in merged_cells]
+    runs = []
+    for index, document in enumerate(documents):
+        measured = sorted({f"{task}/{agent}" for (task, agent), i in source.items() if i == index})
+        if measured:
+            runs.append(
+                {
+                    "command": document["command"],
+                    "date": document["date"],
+                    "revision": document.get("revision"),
+                    "kernel_env": document["machine"].get("kernel_env"),
+                    "partial": document.get("partial"),
+                    "measured": measured,
+                }
+            )
+    all_rows = [row for group in rows.values() for row in group]
+    all_rows.sort(key=lambda r: (tasks.index(r["task"]), agent_rank(r["agent"]), r["seed"], r["multiplier"]))
+    aggregated = aggregate(all_rows)
+    merged: dict[str, Any] = {
+        "benchmark": "generalization",
+        "date": date,
+        "command": command,
+        "settings": {
+            **last["settings"],
+            "tasks": tasks,
+            "agents": agents,
+            "train_lengths": {
+                task: length
+                for document in documents
+                for task, length in document["settings"]["train_lengths"].items()
+            },
+        },
+        "machine": last["machine"],
+        "runs": runs,
+        "cells": merged_cells,
+        "rows": all_rows,
+        "aggregated": aggregated,
+        "skipped": skipped_rows(aggregated),
+        "failed": [failure for document in documents for failure in document["failed"]],
+        "total_seconds": sum(document["total_seconds"] for document in documents),
+    }
+    merged["markdown"] = markdown_table(merged)
+    return merged
+
+
+def write_outputs(
+    document: dict[str, Any], output: Path, smoke: bool, chart: bool = True, quiet: bool = False
+) -> None:
+    """The JSON (and .md beside it), the CSV files and, with ``chart``, the PNG, in the folder
+    ``output``; the table printed unless ``quiet``."""
     written = ["generalization.csv", "generalization_seeds.csv"]
     write_csv(output / written[0], document["aggregated"], CSV_COLUMNS)
     write_csv(output / written[1], document["rows"], SEED_CSV_COLUMNS)
     if chart:
         written.append("generalization.png")
         draw_chart(document, output / written[-1], smoke)
-    write_results(output, "generalization.json", document, smoke=smoke, markdown_file=True, also=written)
+    write_results(
+        output, "generalization.json", document, smoke=smoke, markdown_file=True, also=written, quiet=quiet
+    )
 
 
 # -- command line ----------------------------------------------------------------------------------
@@ -876,6 +1016,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-chart", dest="chart", action="store_false", help="do not draw the PNG")
     parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="run nothing: merge these generalization.json files (a later file's rows of a task and "
+        "agent replace an earlier one's) and write the result",
+    )
+    parser.add_argument(
         "--redraw",
         type=Path,
         default=None,
@@ -886,6 +1035,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_output_flags(parser, args)
     if args.redraw is not None and not args.redraw.is_file():
         parser.error(f"--redraw: no such file: {args.redraw}")
+    missing = [str(path) for path in args.merge or [] if not path.is_file()]
+    if missing:
+        parser.error(f"--merge: no such file: {', '.join(missing)}")
     args.tasks = expand_all(args.tasks, list(PLANS_BY_TASK))
     args.agents = expand_all(args.agents, list(AGENTS))
     if args.multipliers is None:
@@ -905,14 +1057,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         draw_chart(document, args.redraw.with_name("generalization.png"), smoke=bool(document.get("smoke")))
         print(f"drew {args.redraw.with_name('generalization.png')}")
         return 0
+    if args.merge is not None:
+        try:
+            document = merge_documents(args.merge, argv)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        write_outputs(document, output_dir(args, "generalization"), smoke=False, chart=args.chart)
+        return 0
     torch.set_num_threads(1)
     announce_smoke(args.quick)
     started = time.perf_counter()
     settings = settings_for(args)
     cells = make_cells(args.tasks, args.agents, args.seeds)
-    results = run_cells(cells, settings, args.ray)
+    output = output_dir(args, "generalization")
+
+    def write_so_far(results: list[dict[str, Any]]) -> None:  # the table so far; the chart at the end
+        document = results_document(args, argv, settings, results, time.perf_counter() - started)
+        document["partial"] = f"{len(results)} of {len(cells)} cells"
+        write_outputs(document, output, smoke=args.quick, chart=False, quiet=True)
+
+    results = run_cells(cells, settings, args.ray, on_result=write_so_far if len(cells) > 1 else None)
     document = results_document(args, argv, settings, results, time.perf_counter() - started)
-    write_outputs(document, output_dir(args, "generalization"), smoke=args.quick, chart=args.chart)
+    write_outputs(document, output, smoke=args.quick, chart=args.chart)
     return 1 if document["failed"] else 0
 
 

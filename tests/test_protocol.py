@@ -22,12 +22,8 @@ def test_protocol_scores_an_sb3_model_in_the_grids_format() -> None:
     from examples.sb3_protocol import make_agent
 
     document = score(lambda task, seed: make_agent(task, seed, timesteps=256), "MaskablePPO (tiny)", **SMALL)
-    assert set(document) == set(COMMITTED) and document["benchmark"] == "generalization"
-    assert set(document["settings"]) >= set(COMMITTED["settings"]) - {
-        "actformer",
-        "sb3",
-        "transformer_seconds",
-    }
+    assert set(document) >= set(COMMITTED) - {"runs"} and document["benchmark"] == "generalization"
+    assert set(document["settings"]) >= set(COMMITTED["settings"]) - {"actformer", "sb3", "transformer"}
     assert document["settings"]["agent"]["name"] == "MaskablePPO (tiny)"
     assert not document["failed"]
     for row, committed in (

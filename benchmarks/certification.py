@@ -134,14 +134,15 @@ def eval_plan(task: str, length: int, args: argparse.Namespace) -> list[dict[str
     return plan
 
 
-def config_of(task: str, length: int, seed: int) -> TrainConfig:
+def config_of(task: str, length: int, seed: int, base: int | None = None) -> TrainConfig:
     """``task``'s recipe (``TrainConfig.for_task``: a projected policy fit on the verification set
     of lengths 1..``length`` alone; no expert pairs, no DAgger, no RL) without the certificate and
-    the evaluation at the end (this script certifies and evaluates)."""
+    the evaluation at the end (this script certifies and evaluates); in ``base`` if given."""
     return TrainConfig.for_task(
         task,
         seed=seed,
         max_length=length,
+        base=base,
         certify=False,
         eval_lengths=(length,),
         eval_episodes=1,

@@ -55,6 +55,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from actformer_envs.digits import to_digits
 from actformer_envs.rollout import Rollout, Step
 from actformer_envs.tasks import SINGLE_TASKS
 from actformer_envs.tasks.registry import env_id
@@ -114,12 +115,18 @@ class ChomskyTask:
     """The suite's task that poses it, or None."""
     base: int | None = None
     """The alphabet the paper uses, where it is not the env's default (the env's ``base``)."""
+    trained_in_base: bool = False
+    """The Actformer is trained in ``base`` too (else at the env's default base, and tested in ``base``)."""
     length_unit: Literal["symbols", "half", "terms"] = "symbols"
     """What our problem length counts: the input's symbols as the paper's does, ``half`` of them
-    (MissingDuplicate: a string twice) or ``terms`` (ModularArithmetic: numbers, with an operator
-    between each two)."""
+    (MissingDuplicate: a string twice; Binary Addition and Multiplication: two numbers) or ``terms``
+    (ModularArithmetic: numbers, with an operator between each two)."""
     terminated: bool = False
     """The paper ends the answer with a termination token (its accuracy counts it as one token)."""
+    number_answer: bool = False
+    """The answer is a number, scored digit by digit, least significant first, as the paper writes it."""
+    max_test_length: int | None = None
+    """The longest of the paper's test lengths run (None: all); the score averages over those run."""
     note: str = ""
     """How our format differs from the paper's, or why the task is not run."""
 
@@ -185,21 +192,32 @@ CHOMSKY_TASKS = (
     ChomskyTask(
         "Binary Addition",
         "CS",
-        note="not run yet: Addition in base 2 poses two rows of equal digit counts, not the paper's "
-        "one string x+y; training in base 2 needs a base in the training config",
+        "Addition",
+        base=2,
+        trained_in_base=True,
+        length_unit="half",
+        terminated=True,
+        number_answer=True,
+        note="the operands are two rows, one of n bits and the other of 1..n, where the paper writes "
+        "one string x+y of L symbols split at random: tested at n = L // 2 (inputs of n + 1..2n bits)",
     ),
     ChomskyTask(
         "Binary Multiplication",
         "CS",
-        note="not run yet: as Binary Addition, and its programs grow with the square of the length",
+        "Multiplication",
+        base=2,
+        trained_in_base=True,
+        length_unit="half",
+        terminated=True,
+        number_answer=True,
+        max_test_length=100,
+        note="both operands have n bits (the paper's x*y: L symbols split at random), tested at "
+        "n = L // 2; the program grows with the square of n (a 50 x 50-bit product is 25,351 steps, "
+        "a 250 x 250-bit one 626,751), so the test lengths stop at L = 100 and the score averages "
+        "over 41..100",
     ),
     ChomskyTask("Compute Sqrt", "CS", note="not written yet: digit-by-digit square root on the tape"),
-    ChomskyTask(
-        "Bucket Sort",
-        "CS",
-        note="not run yet: Sort in base 5 poses it; training in base 5 needs a base in the training "
-        "config, and Sort's fit takes minutes per seed at length 6",
-    ),
+    ChomskyTask("Bucket Sort", "CS", "Sort", base=5, trained_in_base=True),
 )
 TASK_NAMES = tuple(entry.task for entry in CHOMSKY_TASKS if entry.task is not None)
 
@@ -213,6 +231,20 @@ def default_test_lengths() -> list[int]:
     """The paper's test range 41..500 every 10 (41, 50, 60, ..., 500)."""
     low, high = PAPER_TEST_LENGTHS
     return [low, *range(50, high + 1, 10)]
+
+
+def test_lengths_of(entry: ChomskyTask, lengths: Sequence[int]) -> list[int]:
+    """The paper's test lengths of ``lengths`` that ``entry`` runs (up to its ``max_test_length``)."""
+    cap = entry.max_test_length
+    return [length for length in lengths if cap is None or length <= cap]
+
+
+def as_scored(entry: ChomskyTask, answer: Any) -> Any:
+    """An answer as the paper scores it: a number as its digits in ``entry.base``, least significant
+    first (None stays None); anything else as it is."""
+    if not entry.number_answer or answer is None:
+        return answer
+    return to_digits(int(answer), entry.base or 10)
 
 
 # -- scoring -------------------------------------------------------------------------------------
@@ -250,7 +282,8 @@ def actformer_answers(
 
     def collect(step: Step) -> None:
         for i in np.flatnonzero(step.ended & step.counted):
-            answers.append((_plain(step.infos["output"][i]), _plain(step.infos["target"][i])))
+            output, target = (_plain(step.infos[key][i]) for key in ("output", "target"))
+            answers.append((as_scored(entry, output), as_scored(entry, target)))
 
     try:
         Rollout(env, seed=seed, episodes=problems).run(agent.act, collect)
@@ -274,14 +307,15 @@ def _plain(value: Any) -> Any:
 def run_actformer(task: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """Fit the projected Actformer on lengths 1..``train_length`` and score it at every test length."""
     entry = chomsky_task(task)
-    trainer = Trainer(config_of(task, train_length, seed))
+    base = entry.base if entry.trained_in_base else None
+    trainer = Trainer(config_of(task, train_length, seed, base=base))
     began = time.perf_counter()
     warm = trainer.warm_start()
     fit_seconds = time.perf_counter() - began
     greedy = CachedGreedy(trainer.policy.eval())
     evaluation_seed = seed_for(seed, "evaluation")
     scores = []
-    for paper_length in args.test_lengths:
+    for paper_length in test_lengths_of(entry, args.test_lengths):
         length = entry.our_length(paper_length)
         answers = actformer_answers(greedy, entry, length, args.problems, evaluation_seed + paper_length)
         scores.append(
@@ -308,11 +342,14 @@ def run_transformer(task: str, train_length: int, seed: int, args: argparse.Name
     config = TokenTransformerConfig(max_steps=args.transformer_steps, target_accuracy=1.0, eval_every=500)
     model, stats = train_token_transformer(task, train_length, seed=seed, config=config)
     scores = []
-    for paper_length in args.test_lengths:
+    for paper_length in test_lengths_of(entry, args.test_lengths):
         length = entry.our_length(paper_length)
         pairs = sample_problems(task, length, args.problems, seed_for(seed, "evaluation") + paper_length)
         outputs = model.answer([problem for problem, _ in pairs])
-        answers = [(_plain(o), _plain(t)) for o, (_, t) in zip(outputs, pairs, strict=True)]
+        answers = [
+            (as_scored(entry, _plain(o)), as_scored(entry, _plain(t)))
+            for o, (_, t) in zip(outputs, pairs, strict=True)
+        ]
         scores.append(
             {"paper_length": paper_length, "length": length, **score_answers(answers, entry.terminated)}
         )
@@ -346,10 +383,15 @@ def run_seed(task: str, agent: str, train_length: int, seed: int, args: argparse
 
 
 def train_lengths_of(task: str, agent: str) -> list[int]:
-    """The training ranges 1..L run: the paper's 40, and for the Actformer also the task's own."""
+    """The training ranges 1..L run: the paper's (inputs of up to 40 symbols: L = 40 in our units),
+    and for the Actformer also the task's own. The token Transformer writes text in the tasks'
+    default bases only: none for a task trained in another."""
+    entry = chomsky_task(task)
+    paper = entry.our_length(PAPER_TRAIN_LENGTH)
+    if agent != "actformer":
+        return [] if entry.trained_in_base else [paper]
     recipe = SINGLE_TASKS[task].recipe
-    own = recipe.train_length if recipe is not None else PAPER_TRAIN_LENGTH
-    return sorted({own, PAPER_TRAIN_LENGTH}) if agent == "actformer" else [PAPER_TRAIN_LENGTH]
+    return sorted({recipe.train_length if recipe is not None else paper, paper})
 
 
 # -- the table and the chart ---------------------------------------------------------------------
@@ -518,8 +560,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def rerun_key(row: dict[str, Any]) -> tuple[str, str, int]:
+    """What ``--update`` replaces: a new run of a task, agent and seed replaces every kept row of
+    them (each training range: a range no longer run is dropped, not kept stale)."""
+    return row["task"], row["agent"], row["seed"]
+
+
 def row_key(row: dict[str, Any]) -> tuple[str, str, int, int]:
-    """What a row measures: a new row replaces a kept one of the same key (``--update``)."""
+    """What a row measures: a later ``--merge`` file's row replaces an earlier one of the same key."""
     return row["task"], row["agent"], row["train_length"], row["seed"]
 
 
@@ -568,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         flush=True,
                     )
                     rows.append(row)
-    rows = merge_rows(rows, folder, RESULTS_NAME, list(TASK_NAMES), args.update, measures=row_key)
+    rows = merge_rows(rows, folder, RESULTS_NAME, list(TASK_NAMES), args.update, measures=rerun_key)
     machine = machine_info()
     context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
     document = {

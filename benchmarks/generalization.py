@@ -104,6 +104,12 @@ from benchmarks.common import (
     with_pins_and_commit,
     write_results,
 )
+from benchmarks.token_training import (
+    TRANSFORMER_POSITIONS,
+    draw_learning_curves,
+    scheme_label,
+    training_markdown,
+)
 
 PLANS_BY_TASK: dict[str, Plan] = {plan.task: plan for plan in PLANS}
 DEFAULT_TASKS = ("Addition", "Multiplication", "Copy", "Reverse", "Sort", "Parity")
@@ -136,10 +142,10 @@ AGENTS: dict[str, AgentSpec] = {
         AgentSpec("actformer-imitation", "Actformer (imitation only)", "actformer", True),
         AgentSpec("ppo", "SB3 PPO (from scratch)", "ppo", True),
         AgentSpec("maskable-ppo", "MaskablePPO (from scratch)", "maskable-ppo", True),
-        AgentSpec("transformer", "token Transformer (rotary)", "transformer", True),
-        AgentSpec("transformer-randomized", "token Transformer (randomized)", "transformer-randomized", True),
-        AgentSpec("transformer-nope", "token Transformer (NoPE)", "transformer-nope", True),
-        AgentSpec("transformer-abacus", "token Transformer (Abacus)", "transformer-abacus", True),
+        *(
+            AgentSpec(name, f"token Transformer ({scheme_label(name)})", name, True)
+            for name in TRANSFORMER_POSITIONS
+        ),
         AgentSpec("expert", "expert", "expert", False),
         AgentSpec("random", "random", "random", False),
     )
@@ -339,15 +345,6 @@ def train_sb3(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[s
     agent = SB3Agent(model, masked=name == "maskable-ppo")
     info = {"env_steps": int(model.num_timesteps), "n_envs": SB3_ENVS, **SB3_KWARGS}
     return {name: lambda length, episodes, seed: solved_by(agent, cell.task, length, episodes, seed)}, info
-
-
-#: The position scheme of each token Transformer agent (``TokenTransformerConfig.positions``).
-TRANSFORMER_POSITIONS = {
-    "transformer": "rotary",
-    "transformer-randomized": "randomized",
-    "transformer-nope": "none",
-    "transformer-abacus": "abacus",
-}
 
 
 def transformer_config(**overrides: Any) -> Any:
@@ -939,6 +936,13 @@ def write_outputs(
     if chart:
         written.append("generalization.png")
         draw_chart(document, output / written[-1], smoke)
+        if draw_learning_curves(document, output / "transformer_training.png"):
+            written.append("transformer_training.png")
+    training = training_markdown(document)
+    if training:
+        document["transformer_training_markdown"] = training
+        (output / "transformer_training.md").write_text(training + "\n", encoding="utf-8")
+        written.append("transformer_training.md")
     write_results(
         output, "generalization.json", document, smoke=smoke, markdown_file=True, also=written, quiet=quiet
     )

@@ -63,6 +63,26 @@ def test_token_accuracy(output: object, target: object, terminated: bool, expect
     assert chomsky.token_accuracy(output, target, terminated) == pytest.approx(expected)
 
 
+def test_numbers_are_scored_digit_by_digit_least_significant_first() -> None:
+    binary = chomsky.chomsky_task("Addition")
+    assert chomsky.as_scored(binary, 6) == [0, 1, 1] and chomsky.as_scored(binary, None) is None
+    assert chomsky.token_accuracy(chomsky.as_scored(binary, 7), chomsky.as_scored(binary, 6), True) == 0.75
+    assert chomsky.as_scored(chomsky.chomsky_task("Reverse"), [1, 0]) == [1, 0]  # (not a number)
+
+
+def test_training_ranges_are_the_papers_inputs_in_our_units() -> None:
+    """The paper trains on inputs of 1..40 symbols: n <= 20 where n is half the input or counts
+    terms; the token Transformer only on tasks trained in their default base."""
+    assert chomsky.train_lengths_of("MissingDuplicate", "actformer")[-1] == 20
+    assert chomsky.train_lengths_of("ModularArithmetic", "transformer") == [20]
+    assert chomsky.train_lengths_of("EvenPairs", "actformer")[-1] == 40
+    assert chomsky.train_lengths_of("Addition", "actformer") == [3, 20]
+    assert chomsky.train_lengths_of("Addition", "transformer") == []
+    multiplication = chomsky.chomsky_task("Multiplication")
+    assert chomsky.test_lengths_of(multiplication, chomsky.default_test_lengths())[-1] == 100
+    assert chomsky.test_lengths_of(chomsky.chomsky_task("Sort"), [41, 500]) == [41, 500]
+
+
 def test_quick_run_writes_the_table_and_the_chart(tmp_path: Path) -> None:
     argv = ["--quick", "--tasks", "EvenPairs", "Reverse", "--agents", "actformer", "transformer"]
     assert chomsky.main([*argv, "--out", str(tmp_path)]) == 0
@@ -84,7 +104,7 @@ def test_quick_run_writes_the_table_and_the_chart(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--tasks", "Addition"], ["--seeds", "0"], ["--test-lengths", "40"], ["--agents", "ppo"]]
+    "argv", [["--tasks", "Copy"], ["--seeds", "0"], ["--test-lengths", "40"], ["--agents", "ppo"]]
 )
 def test_bad_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:

@@ -47,6 +47,8 @@ class EnvSettings:
     """Shortest problem length posed."""
     max_length: int | None = None
     """The curriculum's last max length, and the env's max_length (None = the task's default)."""
+    base: int | None = None
+    """The symbols' base (None = the task's default; e.g. 2 for Addition on bits)."""
     reward_mode: str = "shaped"
     """Env reward: shaped (progress rewards summing to 0), dense (progress kept), sparse (success only)."""
     obs_mode: str = "local"
@@ -68,6 +70,7 @@ class EnvSettings:
             TASKS[self.task],
             min_length=self.min_length,
             max_length=self.max_length,
+            base=self.base,
             reward_mode=self.reward_mode,
             obs_mode=self.obs_mode,
             history_length=self.history_length,
@@ -85,13 +88,24 @@ class EnvSettings:
         return self.resolved().max_length
 
     def observation_kwargs(self) -> dict[str, Any]:
-        """The env arguments the policy's observations and masks depend on."""
+        """The env arguments the policy's observations and masks depend on (``base`` only where set:
+        the task's default is the env's own)."""
         return {
+            **self.problem_kwargs(),
             "reward_mode": self.reward_mode,
             "obs_mode": self.obs_mode,
             "history_length": self.history_length,
             "mask_mode": self.mask_mode,
         }
+
+    def verification_kwargs(self) -> dict[str, Any]:
+        """The env arguments a verification set (and so a certificate) is made with: what the
+        expert's observations depend on."""
+        return {"obs_mode": self.obs_mode, "history_length": self.history_length, **self.problem_kwargs()}
+
+    def problem_kwargs(self) -> dict[str, Any]:
+        """The env arguments that change the problems posed besides their lengths: ``base`` where set."""
+        return {} if self.base is None else {"base": self.base}
 
     def kwargs(self) -> dict[str, Any]:
         """The env's arguments besides ``num_envs`` and ``task``."""

@@ -391,7 +391,7 @@ def certify_run(trainer: Trainer, run_dir: Path, checkpoint: Path, progress: boo
     write ``certificate.json`` in the run directory, and say the verdict; a summary for ``eval.json``."""
     config = trainer.config
     lengths = range(config.env.min_length, config.env.length_cap + 1)
-    kwargs = {"obs_mode": config.env.obs_mode, "history_length": config.env.history_length}
+    kwargs = config.env.verification_kwargs()
     say = (lambda line: print(f"certify: {line}", file=sys.stderr)) if progress else None
     certificate = certify(trainer.policy, config.env.task, lengths, kwargs, log=say)
     path = run_dir / CERTIFICATE_NAME

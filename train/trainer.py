@@ -180,7 +180,7 @@ class Trainer:
             c = self.config
             task = task_class(c.env.task)
             lengths = list(range(c.env.min_length, c.env.length_cap + 1))
-            kwargs = {"obs_mode": c.env.obs_mode, "history_length": c.env.history_length}
+            kwargs = c.env.verification_kwargs()
             parts = set_parts(task, lengths, c.imitation.set_samples, c.imitation.set_cap, kwargs)
             self._verification_set, _ = whole_set(
                 task, parts, 0, c.imitation.set_cap, kwargs, projected=self.policy.projected

@@ -97,6 +97,8 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
         ),
         (lambda: TrainConfig(algo=PPO(num_minibatches=3)), "num_minibatches"),
         (lambda: TrainConfig(env=EnvSettings(num_envs=5), algo=PPO(num_steps=3)), "num_minibatches"),
+        (lambda: TrainConfig(env=EnvSettings(task="Addition", base=1)), "base"),
+        (lambda: TrainConfig(env=EnvSettings(task="Parity", base=3)), "base"),  # (Parity works in base 2)
     ],
 )
 def test_config_errors_name_the_field(build: Any, field: str) -> None:
@@ -126,6 +128,23 @@ def test_config_defaults() -> None:
     a2c = TrainConfig(algo=A2C())
     assert a2c.algo.learning_rate == 7e-4 and a2c.algo.num_steps == 16 and a2c.batch_size == 64 * 16
     assert a2c.algo.gamma == config.algo.gamma  # the rest shared with PPO
+
+
+def test_a_task_trains_and_is_judged_in_the_base_it_is_given() -> None:
+    """``base`` reaches every env of a run: the trainer's, the verification set's, the evaluation's
+    (a policy fit on 1..3-bit additions adds 40-bit numbers; in base 10 it would be judged on
+    decimal problems it never saw, and the set would hold decimal views)."""
+    config = TrainConfig.for_task(
+        "Addition", base=2, max_length=3, certify=False, eval_lengths=(3,), eval_episodes=1, seed=0
+    )
+    assert config.env.observation_kwargs()["base"] == 2 and config.env.verification_kwargs()["base"] == 2
+    assert "base" not in TrainConfig(env=EnvSettings(task="Addition")).env.observation_kwargs()
+    assert TrainConfig.from_dict(config.to_dict()).env.base == 2  # (checkpoints record it)
+    trainer = Trainer(config)
+    assert trainer.env.config.base == 2 and trainer.verification_set().settings["base"] == 2
+    warm = trainer.warm_start()
+    assert warm["imitation/fit_reached"] == 1.0
+    assert trainer.evaluate((3, 40), 32) == {3: 1.0, 40: 1.0}
 
 
 def test_max_length_none_resolves_to_each_tasks_default() -> None:

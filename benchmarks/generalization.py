@@ -212,20 +212,25 @@ BUDGETS = {"full": FULL, "small": SMALL, "smoke": SMOKE}
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
-    """The budgets of a run: the full, small or smoke (--quick) ones, with --episodes and --multipliers."""
+    """The budgets of a run: the full, small or smoke (--quick) ones, with --episodes, --multipliers
+    and --transformer-steps."""
     if args.budget == "full":
-        return Settings(multipliers=args.multipliers, episodes=args.episodes)
-    budget, overrides = (SMOKE, SMOKE_ACTFORMER) if args.budget == "smoke" else (SMALL, SMALL_ACTFORMER)
-    return Settings(
-        multipliers=args.multipliers,
-        episodes=args.episodes,
-        actformer_steps=budget["actformer_steps"],
-        actformer_overrides=overrides,
-        sb3_steps=budget["sb3_steps"],
-        transformer_steps=budget["transformer_steps"],
-        caps=dict(SMALL_CAPS),
-        budget=args.budget,
-    )
+        settings = Settings(multipliers=args.multipliers, episodes=args.episodes)
+    else:
+        budget, overrides = (SMOKE, SMOKE_ACTFORMER) if args.budget == "smoke" else (SMALL, SMALL_ACTFORMER)
+        settings = Settings(
+            multipliers=args.multipliers,
+            episodes=args.episodes,
+            actformer_steps=budget["actformer_steps"],
+            actformer_overrides=overrides,
+            sb3_steps=budget["sb3_steps"],
+            transformer_steps=budget["transformer_steps"],
+            caps=dict(SMALL_CAPS),
+            budget=args.budget,
+        )
+    if args.transformer_steps is not None:
+        settings = dataclasses.replace(settings, transformer_steps=args.transformer_steps)
+    return settings
 
 
 @dataclass(frozen=True)
@@ -997,6 +1002,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help=f"problems per seed, task, agent and multiplier (default {FULL['episodes']}; "
         f"small {SMALL['episodes']}; quick {SMOKE['episodes']})",
+    )
+    parser.add_argument(
+        "--transformer-steps",
+        type=positive(int),
+        default=None,
+        metavar="N",
+        help="the token Transformers' optimizer steps at most (default: the budget's, "
+        f"{Settings.transformer_steps:,}; quick {SMOKE['transformer_steps']})",
     )
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument(

@@ -662,6 +662,11 @@ def markdown_table(document: dict[str, Any]) -> str:
     if "revision" in document:
         context = with_pins_and_commit(context, document["machine"], document["revision"])
     lines += ["", context]
+    if document.get("dropped"):
+        lines.append(
+            f"Left out: {', '.join(document['dropped'])} (rows of earlier runs, made before the agent's "
+            "training changed, and not re-run since)."
+        )
     for run in document.get("runs", []):
         commit = (run.get("revision") or {}).get("commit") or "not recorded"
         lines.append(
@@ -854,12 +859,14 @@ def grid_training(tasks: Sequence[str], settings: Settings) -> dict[str, Any]:
     }
 
 
-def merge_documents(paths: Sequence[Path], argv: Sequence[str]) -> dict[str, Any]:
+def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[str] = ()) -> dict[str, Any]:
     """One results document from several runs' ``generalization.json`` (e.g. runs made in parallel,
     or a re-run of some agents over a committed grid): a later file's rows and cells of a (task,
-    agent) replace every earlier one's. The settings are the last file's, with the tasks and agents
-    of all; ``runs`` records each file's command, date, commit and pinned kernels, and what it still
-    measures in the merged document."""
+    agent) replace every earlier one's; those of ``drop`` (``AGENT`` or ``TASK/AGENT``: rows whose
+    agent's training has changed since and that were not re-run) are left out, and the table says
+    so. The settings are the last file's, with the tasks and agents of all; ``runs`` records each
+    file's command, date, commit and pinned kernels, and what it still measures in the merged
+    document."""
     documents = [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
     episodes = {document["settings"]["episodes"] for document in documents}
     if len(episodes) > 1:
@@ -879,10 +886,20 @@ def merge_documents(paths: Sequence[Path], argv: Sequence[str]) -> dict[str, Any
             for agent in cell["agents"]:
                 if (cell["task"], agent) in measured and cell not in cells[(cell["task"], agent)]:
                     cells[(cell["task"], agent)].append(cell)
+    dropped = sorted(f"{task}/{agent}" for task, agent in rows if f"{task}/{agent}" in drop or agent in drop)
+    for name in dropped:
+        key = tuple(name.split("/"))
+        del rows[key], cells[key], source[key]  # type: ignore[arg-type]
     last = documents[-1]
     date, command = run_stamp("generalization", argv)
     tasks = list(dict.fromkeys(task for document in documents for task in document["settings"]["tasks"]))
-    agents = list(dict.fromkeys(agent for document in documents for agent in document["settings"]["agents"]))
+    agents = [
+        agent
+        for agent in dict.fromkeys(
+            agent for document in documents for agent in document["settings"]["agents"]
+        )
+        if any(key[1] == agent for key in rows)
+    ]
     merged_cells: list[dict[str, Any]] = []
     for group in cells.values():
         merged_cells += [cell for cell in group if cell not in merged_cells]
@@ -919,6 +936,7 @@ def merge_documents(paths: Sequence[Path], argv: Sequence[str]) -> dict[str, Any
         },
         "machine": last["machine"],
         "runs": runs,
+        "dropped": dropped,
         "cells": merged_cells,
         "rows": all_rows,
         "aggregated": aggregated,
@@ -1042,16 +1060,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "agent replace an earlier one's) and write the result",
     )
     parser.add_argument(
+        "--drop",
+        nargs="+",
+        default=[],
+        metavar="AGENT|TASK/AGENT",
+        help="with --merge: leave out these rows (of an agent whose training changed, not re-run)",
+    )
+    parser.add_argument(
         "--redraw",
         type=Path,
         default=None,
         metavar="JSON",
-        help="run nothing: draw the chart of this generalization.json again, beside it",
+        help="run nothing: draw the charts of this generalization.json again, beside it",
     )
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
     if args.redraw is not None and not args.redraw.is_file():
         parser.error(f"--redraw: no such file: {args.redraw}")
+    if args.drop and args.merge is None:
+        parser.error("--drop: only with --merge")
     missing = [str(path) for path in args.merge or [] if not path.is_file()]
     if missing:
         parser.error(f"--merge: no such file: {', '.join(missing)}")
@@ -1073,10 +1100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         document = json.loads(args.redraw.read_text(encoding="utf-8"))
         draw_chart(document, args.redraw.with_name("generalization.png"), smoke=bool(document.get("smoke")))
         print(f"drew {args.redraw.with_name('generalization.png')}")
+        if draw_learning_curves(document, args.redraw.with_name("transformer_training.png")):
+            print(f"drew {args.redraw.with_name('transformer_training.png')}")
         return 0
     if args.merge is not None:
         try:
-            document = merge_documents(args.merge, argv)
+            document = merge_documents(args.merge, argv, args.drop)
         except ValueError as error:
             print(error, file=sys.stderr)
             return 2

@@ -313,3 +313,98 @@ def test_redraw_draws_a_committed_results_chart_again(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         generalization.parse_args(["--redraw", str(tmp_path / "missing.json")])
     assert exit_info.value.code == 2
+
+
+def tiny_grid(folder: Path, *args: str) -> dict[str, object]:
+    """A quick grid of 1 seed, 4 problems at 1x, written to ``folder``: its document."""
+    argv = ["--quick", "--multipliers", "1", "--episodes", "4", *args, "--out", str(folder), "--no-chart"]
+    assert generalization.main(argv) == 0
+    document: dict[str, object] = json.loads((folder / "generalization.json").read_text(encoding="utf-8"))
+    return document
+
+
+def test_merge_replaces_a_task_and_agent_whole_and_drops_what_is_asked(tmp_path: Path) -> None:
+    """A later run's rows of a (task, agent) replace an earlier run's, ``--drop`` leaves rows out,
+    and the merged table names every run and what it still measures."""
+    first = tiny_grid(tmp_path / "a", "--tasks", "Copy", "Parity", "--agents", "expert", "random")
+    tiny_grid(tmp_path / "b", "--tasks", "Copy", "--agents", "expert")
+    argv = [
+        "--merge",
+        str(tmp_path / "a" / "generalization.json"),
+        str(tmp_path / "b" / "generalization.json"),
+    ]
+    assert generalization.main([*argv, "--drop", "Parity/random", "--out", str(tmp_path / "m")]) == 0
+    merged = json.loads((tmp_path / "m" / "generalization.json").read_text(encoding="utf-8"))
+    assert sorted({(r["task"], r["agent"]) for r in merged["rows"]}) == [
+        ("Copy", "expert"),
+        ("Copy", "random"),
+        ("Parity", "expert"),
+    ]
+    copy_expert = [r for r in merged["rows"] if (r["task"], r["agent"]) == ("Copy", "expert")]
+    assert len(copy_expert) == 1 and copy_expert[0] not in first["rows"]  # type: ignore[operator]
+    assert merged["dropped"] == ["Parity/random"] and "Left out: Parity/random" in merged["markdown"]
+    assert [run["measured"] for run in merged["runs"]] == [
+        ["Copy/random", "Parity/expert"],
+        ["Copy/expert"],
+    ]
+    assert all(run["revision"] is not None for run in merged["runs"])
+    assert merged["settings"]["agents"] == ["expert", "random"]
+    with pytest.raises(SystemExit) as exit_info:
+        generalization.parse_args(["--drop", "random"])  # (only with --merge)
+    assert exit_info.value.code == 2
+
+
+def test_merge_refuses_runs_of_different_problem_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_grid(tmp_path / "a", "--tasks", "Copy", "--agents", "expert")
+    (tmp_path / "b").mkdir()
+    document = json.loads((tmp_path / "a" / "generalization.json").read_text(encoding="utf-8"))
+    document["settings"]["episodes"] = 5
+    (tmp_path / "b" / "generalization.json").write_text(json.dumps(document), encoding="utf-8")
+    paths = [str(tmp_path / name / "generalization.json") for name in ("a", "b")]
+    assert generalization.main(["--merge", *paths, "--out", str(tmp_path / "m")]) == 2
+    assert "different numbers of problems" in capsys.readouterr().err
+
+
+def test_a_grid_writes_what_it_has_after_every_cell(tmp_path: Path) -> None:
+    """A long grid stopped early keeps its finished cells: the results are written after each."""
+    seen: list[int] = []
+    original = generalization.write_outputs
+
+    def spy(
+        document: dict[str, object], output: Path, smoke: bool, chart: bool = True, quiet: bool = False
+    ) -> None:
+        seen.append(len(document["cells"]))  # type: ignore[arg-type]
+        original(document, output, smoke, chart, quiet)
+
+    generalization.write_outputs = spy  # type: ignore[assignment]
+    try:
+        tiny_grid(tmp_path, "--tasks", "Copy", "Parity", "--agents", "expert")
+    finally:
+        generalization.write_outputs = original  # type: ignore[assignment]
+    assert seen == [1, 2, 2]  # after each cell (quietly, no chart), then the whole
+
+
+def test_token_transformer_agents_record_their_training(tmp_path: Path) -> None:
+    """Each position scheme is its own agent, trained for --transformer-steps optimizer steps; the
+    grid records its curve, parameters and FLOPs, and writes the training table and curves."""
+    args = generalization.parse_args(["--quick", "--transformer-steps", "3"])
+    assert generalization.settings_for(args).transformer_steps == 3
+    for name, positions in generalization.TRANSFORMER_POSITIONS.items():
+        result = run_cell(
+            Cell("Copy", (name,), 0),
+            generalization.Settings(multipliers=(1,), episodes=2, transformer_steps=3),
+        )
+        assert result["status"] == "ok", result.get("error")
+        stats, config = result["train"]["stats"], result["train"]["config"]
+        assert stats["steps"] == 3 and config["positions"] == positions and stats["parameters"] > 0
+        assert [point["step"] for point in stats["curve"]] == [3] and stats["flops"] > 0
+    document = tiny_grid(tmp_path, "--tasks", "Parity", "--agents", "transformer", "transformer-abacus")
+    table = (tmp_path / "transformer_training.md").read_text(encoding="utf-8")
+    assert table.strip() == document["transformer_training_markdown"]
+    assert "| Parity (≤ 5) | rotary |" in table and "| Parity (≤ 5) | Abacus |" in table
+    assert "below 0.99 after 20 steps" in table  # (the quick budget)
+    (tmp_path / "transformer_training.png").unlink(missing_ok=True)
+    assert generalization.main(["--redraw", str(tmp_path / "generalization.json")]) == 0
+    assert (tmp_path / "transformer_training.png").read_bytes()[:8] == PNG_SIGNATURE

@@ -196,6 +196,11 @@ class Settings:
     transformer_steps: int = 20_000  # at most; training stops at 99 % held-out exact match in range
     caps: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(FULL_CAPS))
     budget: str = "full"  # "full", "small" or "smoke", named in skip reasons
+    train_length: int | None = None  # every task's training length (None: its plan's)
+
+    def train_length_of(self, task: str) -> int:
+        """The longest problem ``task`` is trained on: ``train_length``, else the task's plan's."""
+        return self.train_length or PLANS_BY_TASK[task].train_length
 
 
 #: --budget small: a small warm start and short RL; a few minutes of training per seed over the six tasks.
@@ -230,7 +235,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
         )
     if args.transformer_steps is not None:
         settings = dataclasses.replace(settings, transformer_steps=args.transformer_steps)
-    return settings
+    return dataclasses.replace(settings, train_length=args.train_length)
 
 
 @dataclass(frozen=True)
@@ -292,9 +297,10 @@ def solved_by(agent: Agent, task: str, length: int, episodes: int, seed: int, **
 def train_actformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
     """Warm start, then PPO only if ``actformer`` (imitation + PPO) is among the cell's agents."""
     plan = PLANS_BY_TASK[cell.task]
-    config = TrainConfig.from_flat(
-        **plan_settings(plan, settings.actformer_steps, cell.seed, **dict(settings.actformer_overrides))
-    )
+    overrides = dict(settings.actformer_overrides)
+    if settings.train_length is not None:
+        overrides["max_length"] = settings.train_length
+    config = TrainConfig.from_flat(**plan_settings(plan, settings.actformer_steps, cell.seed, **overrides))
     trainer = Trainer(config)
     warm = trainer.warm_start()
     metrics: dict[str, float] = {}
@@ -342,7 +348,7 @@ def train_sb3(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[s
         from sb3_contrib import MaskablePPO as algorithm
     else:
         from stable_baselines3 import PPO as algorithm
-    length = PLANS_BY_TASK[cell.task].train_length
+    length = settings.train_length_of(cell.task)
     envs = make_vec_env(env_id(cell.task), n_envs=SB3_ENVS, seed=cell.seed, env_kwargs={"max_length": length})
     model = algorithm("MultiInputPolicy", envs, seed=cell.seed, device="cpu", verbose=0, **SB3_KWARGS)
     model.learn(settings.sb3_steps)
@@ -366,7 +372,7 @@ def train_transformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer]
 
     (name,) = cell.agents
     config = transformer_config(max_steps=settings.transformer_steps, positions=TRANSFORMER_POSITIONS[name])
-    length = PLANS_BY_TASK[cell.task].train_length
+    length = settings.train_length_of(cell.task)
     model, stats = train_token_transformer(cell.task, length, seed=cell.seed, config=config, progress=False)
 
     def score(length: int, episodes: int, seed: int) -> int:
@@ -422,7 +428,7 @@ def skip_reason(task: str, agent: str, multiplier: int, settings: Settings) -> s
 
 def evaluate_cell(cell: Cell, scorers: dict[str, Scorer], settings: Settings) -> list[dict[str, Any]]:
     """One row per agent and multiplier: measured (solved, accuracy, seconds) or skipped (reason)."""
-    train_length = PLANS_BY_TASK[cell.task].train_length
+    train_length = settings.train_length_of(cell.task)
     rows = []
     for agent in cell.agents:
         for multiplier in settings.multipliers:
@@ -819,7 +825,7 @@ def results_document(
             "episodes_note": "per seed, task, agent and multiplier; pooled over seeds in 'aggregated'",
             "quick": args.quick,
             "budget": settings.budget,
-            "train_lengths": {task: PLANS_BY_TASK[task].train_length for task in args.tasks},
+            "train_lengths": {task: settings.train_length_of(task) for task in args.tasks},
             **(training if training is not None else grid_training(args.tasks, settings)),
             "caps": {task: {"learned": c[0], "reference": c[1]} for task, c in settings.caps.items()},
             "ci": "95 % Wilson score interval on the episodes pooled over seeds",
@@ -1020,6 +1026,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help=f"problems per seed, task, agent and multiplier (default {FULL['episodes']}; "
         f"small {SMALL['episodes']}; quick {SMOKE['episodes']})",
+    )
+    parser.add_argument(
+        "--train-length",
+        type=positive(int),
+        default=None,
+        metavar="N",
+        help="train every task on problems of lengths 1..N (default: each task's plan's, e.g. 3 for "
+        "Addition); the multipliers are of N",
     )
     parser.add_argument(
         "--transformer-steps",

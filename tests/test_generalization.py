@@ -408,3 +408,16 @@ def test_token_transformer_agents_record_their_training(tmp_path: Path) -> None:
     (tmp_path / "transformer_training.png").unlink(missing_ok=True)
     assert generalization.main(["--redraw", str(tmp_path / "generalization.json")]) == 0
     assert (tmp_path / "transformer_training.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_train_length_sets_every_tasks_training_range(tmp_path: Path) -> None:
+    document = tiny_grid(tmp_path, "--tasks", "Copy", "Parity", "--agents", "expert", "--train-length", "7")
+    assert document["settings"]["train_lengths"] == {"Copy": 7, "Parity": 7}  # type: ignore[index]
+    assert {row["length"] for row in document["rows"]} == {7}  # type: ignore[union-attr]
+    imitation = (("imitation_pairs", 64), ("imitation_epochs", 1), ("dagger_rounds", 0), ("num_envs", 8))
+    settings = Settings(
+        multipliers=(1,), episodes=2, actformer_steps=0, actformer_overrides=imitation, train_length=2
+    )
+    result = run_cell(Cell("Copy", ("actformer-imitation",), 0), settings)
+    assert result["status"] == "ok", result.get("error")
+    assert result["train"]["config"]["env"]["max_length"] == 2 and result["rows"][0]["length"] == 2

@@ -668,17 +668,31 @@ def markdown_table(document: dict[str, Any]) -> str:
     if "revision" in document:
         context = with_pins_and_commit(context, document["machine"], document["revision"])
     lines += ["", context]
+    tasks = list(document["settings"]["tasks"])
     if document.get("dropped"):
         lines.append(
-            f"Left out: {', '.join(document['dropped'])} (rows of earlier runs, made before the agent's "
-            "training changed, and not re-run since)."
+            f"Left out: {by_agent(document['dropped'], tasks)} (rows of earlier runs, made before the "
+            "agent's training changed, and not re-run since)."
         )
     for run in document.get("runs", []):
         commit = (run.get("revision") or {}).get("commit") or "not recorded"
         lines.append(
-            f"- {', '.join(run['measured'])}: `{run['command']}` ({run['date']}, commit {commit[:12]})"
+            f"- {by_agent(run['measured'], tasks)}: `{run['command']}` ({run['date']}, commit {commit[:12]})"
         )
     return "\n".join(lines)
+
+
+def by_agent(pairs: Sequence[str], tasks: Sequence[str]) -> str:
+    """``TASK/AGENT`` pairs said per agent: ``agent`` where it covers every task of ``tasks``, else
+    ``agent (task, task)``."""
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        task, agent = pair.split("/")
+        grouped.setdefault(agent, []).append(task)
+    return "; ".join(
+        agent if set(tasks) <= set(covered) else f"{agent} ({', '.join(covered)})"
+        for agent, covered in grouped.items()
+    )
 
 
 def markdown_from_file(path: Path) -> str:

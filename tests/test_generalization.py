@@ -342,7 +342,7 @@ def test_merge_replaces_a_task_and_agent_whole_and_drops_what_is_asked(tmp_path:
     ]
     copy_expert = [r for r in merged["rows"] if (r["task"], r["agent"]) == ("Copy", "expert")]
     assert len(copy_expert) == 1 and copy_expert[0] not in first["rows"]  # type: ignore[operator]
-    assert merged["dropped"] == ["Parity/random"] and "Left out: Parity/random" in merged["markdown"]
+    assert merged["dropped"] == ["Parity/random"] and "Left out: random (Parity)" in merged["markdown"]
     assert [run["measured"] for run in merged["runs"]] == [
         ["Copy/random", "Parity/expert"],
         ["Copy/expert"],

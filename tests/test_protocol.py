@@ -22,8 +22,11 @@ def test_protocol_scores_an_sb3_model_in_the_grids_format() -> None:
     from examples.sb3_protocol import make_agent
 
     document = score(lambda task, seed: make_agent(task, seed, timesteps=256), "MaskablePPO (tiny)", **SMALL)
-    assert set(document) >= set(COMMITTED) - {"runs"} and document["benchmark"] == "generalization"
-    assert set(document["settings"]) >= set(COMMITTED["settings"]) - {"actformer", "sb3", "transformer"}
+    # (what only a merge of runs or a written file adds; the grid's own agents' training records)
+    assert set(document) >= set(COMMITTED) - {"runs", "dropped", "smoke"}
+    assert document["benchmark"] == "generalization"
+    own_agents = {"actformer", "sb3", "transformer", "transformer_seconds"}
+    assert set(document["settings"]) >= set(COMMITTED["settings"]) - own_agents
     assert document["settings"]["agent"]["name"] == "MaskablePPO (tiny)"
     assert not document["failed"]
     for row, committed in (

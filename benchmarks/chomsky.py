@@ -597,6 +597,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--merge: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     folder = output_dir(args, "chomsky")
+    machine = machine_info()
+    context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
+
+    def document_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "benchmark": "chomsky",
+            "date": date,
+            "command": command,
+            "revision": revision,
+            "settings": {
+                "tasks": args.tasks,
+                "agents": args.agents,
+                "seeds": args.seeds,
+                "problems": args.problems,
+                "test_lengths": args.test_lengths,
+                "transformer_steps": args.transformer_steps,
+                "observation": OBSERVATION,
+                "exact": EXACT,
+                "quick": args.quick,
+            },
+            "tasks": [entry.__dict__ for entry in CHOMSKY_TASKS],
+            "machine": machine,
+            "rows": rows,
+            "total_seconds": round(time.perf_counter() - started, 1),
+            "markdown": markdown(rows, context),
+        }
+
     rows = merged_rows(args.merge)
     for task in [] if args.merge else args.tasks:
         for agent in args.agents:
@@ -616,31 +643,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         flush=True,
                     )
                     rows.append(row)
+                    if (
+                        not args.update
+                    ):  # (--update reads the folder's file at the end: not overwritten before)
+                        so_far = {
+                            **document_of(rows),
+                            "partial": f"{len(rows)} rows so far",
+                        }  # kept if stopped
+                        write_results(
+                            folder, RESULTS_NAME, so_far, args.quick, markdown_file=True, quiet=True
+                        )
     rows = merge_rows(rows, folder, RESULTS_NAME, list(TASK_NAMES), args.update, measures=rerun_key)
-    machine = machine_info()
-    context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
-    document = {
-        "benchmark": "chomsky",
-        "date": date,
-        "command": command,
-        "revision": revision,
-        "settings": {
-            "tasks": args.tasks,
-            "agents": args.agents,
-            "seeds": args.seeds,
-            "problems": args.problems,
-            "test_lengths": args.test_lengths,
-            "transformer_steps": args.transformer_steps,
-            "observation": OBSERVATION,
-            "exact": EXACT,
-            "quick": args.quick,
-        },
-        "tasks": [entry.__dict__ for entry in CHOMSKY_TASKS],
-        "machine": machine,
-        "rows": rows,
-        "total_seconds": round(time.perf_counter() - started, 1),
-        "markdown": markdown(rows, context),
-    }
+    document = document_of(rows)
     draw_chart(rows, folder / "chomsky.png")
     write_results(folder, RESULTS_NAME, document, smoke=args.quick, markdown_file=True, also=["chomsky.png"])
     return 0

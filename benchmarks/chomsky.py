@@ -560,10 +560,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def rerun_key(row: dict[str, Any]) -> tuple[str, str, int]:
-    """What ``--update`` replaces: a new run of a task, agent and seed replaces every kept row of
-    them (each training range: a range no longer run is dropped, not kept stale)."""
-    return row["task"], row["agent"], row["seed"]
+def rerun_key(row: dict[str, Any]) -> tuple[str, str]:
+    """What ``--update`` replaces: a new run of a task and agent replaces every kept row of them
+    (every seed and training range: a range or seed no longer run is dropped, not kept stale)."""
+    return row["task"], row["agent"]
 
 
 def row_key(row: dict[str, Any]) -> tuple[str, str, int, int]:

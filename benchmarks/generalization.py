@@ -820,10 +820,13 @@ def results_document(
     seconds: float,
     training: dict[str, Any] | None = None,
     script: str = "generalization",
+    started: tuple[str, str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything the JSON file holds (``markdown`` included). ``training``: how the agents were
-    trained (default: the grid's own budgets); ``script``: the module whose command line ran."""
-    date, command = run_stamp(script, argv)
+    trained (default: the grid's own budgets); ``script``: the module whose command line ran;
+    ``started``: the run's date, command and source revision as they were when it began (default:
+    now's; a long run's code must be recorded as it was at launch, not when it ends)."""
+    date, command, revision = started or (*run_stamp(script, argv), source_revision())
     rows = [row for result in results for row in result["rows"]]
     aggregated = aggregate(rows)
     document: dict[str, Any] = {
@@ -847,7 +850,7 @@ def results_document(
             "ray": getattr(args, "ray", None),
         },
         "machine": machine_info(),
-        "revision": source_revision(),
+        "revision": revision,
         "cells": [{k: v for k, v in result.items() if k != "rows"} for result in results],
         "rows": rows,
         "aggregated": aggregated,
@@ -1145,14 +1148,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_for(args)
     cells = make_cells(args.tasks, args.agents, args.seeds)
     output = output_dir(args, "generalization")
+    launch = (*run_stamp("generalization", argv), source_revision())
 
     def write_so_far(results: list[dict[str, Any]]) -> None:  # the table so far; the chart at the end
-        document = results_document(args, argv, settings, results, time.perf_counter() - started)
+        document = results_document(
+            args, argv, settings, results, time.perf_counter() - started, started=launch
+        )
         document["partial"] = f"{len(results)} of {len(cells)} cells"
         write_outputs(document, output, smoke=args.quick, chart=False, quiet=True)
 
     results = run_cells(cells, settings, args.ray, on_result=write_so_far if len(cells) > 1 else None)
-    document = results_document(args, argv, settings, results, time.perf_counter() - started)
+    document = results_document(args, argv, settings, results, time.perf_counter() - started, started=launch)
     write_outputs(document, output, smoke=args.quick, chart=args.chart)
     return 1 if document["failed"] else 0
 

@@ -81,7 +81,13 @@ def test_env_table_is_current() -> None:
 
 
 @pytest.mark.parametrize(
-    ("marker", "folder"), [("generalization", ""), ("generalization-full", "generalization_full")]
+    ("marker", "folder"),
+    [
+        ("generalization", ""),
+        ("generalization-full", "generalization_full"),
+        ("token-variants", "generalization_token_variants"),
+        ("token-long", "generalization_token_long"),
+    ],
 )
 def test_generalization_tables_are_the_committed_ones(marker: str, folder: str) -> None:
     """The length-generalization tables are the committed results' own, and their charts exist."""
@@ -90,6 +96,24 @@ def test_generalization_tables_are_the_committed_ones(marker: str, folder: str) 
     chart = Path("results", folder, "generalization.png").as_posix()
     assert f"]({chart})" in (DOCS / "generalization.md").read_text(encoding="utf-8")
     assert (RESULTS / folder / "generalization.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("marker", "folder"),
+    [
+        ("token-training", "generalization_full"),
+        ("token-variants-training", "generalization_token_variants"),
+        ("token-long-training", "generalization_token_long"),
+    ],
+)
+def test_token_transformer_training_tables_are_the_committed_ones(marker: str, folder: str) -> None:
+    """How the grids' token Transformers trained (steps, in-range exact match, parameters, FLOPs)
+    is the committed results' own table, and their learning curves exist."""
+    document = json.loads((RESULTS / folder / "generalization.json").read_text(encoding="utf-8"))
+    assert block("generalization.md", marker) == document["transformer_training_markdown"].strip()
+    assert (RESULTS / folder / "transformer_training.png").is_file()
+    page = (DOCS / "generalization.md").read_text(encoding="utf-8")
+    assert "](results/generalization_full/transformer_training.png)" in page
 
 
 def test_rl_from_scratch_table_is_the_committed_one() -> None:

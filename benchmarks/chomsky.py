@@ -6,12 +6,16 @@ unit, and where our format differs from the paper's) or is listed with the reaso
 Per task, training range and seed:
 
 - ``actformer``: a projected Actformer fit on the verification set of lengths 1..L from expert
-  traces, as ``benchmarks.certification`` fits it (no expert pairs, no DAgger, no RL); L is 40, the
-  paper's range, and the task's own short training length (``Task.recipe``);
+  traces, as ``benchmarks.certification`` fits it (no expert pairs, no DAgger, no RL); L is the
+  paper's range, inputs of up to 40 symbols (``ChomskyTask.our_length(40)``: 40, or 20 where our
+  length counts half the input or its numbers), and the task's own short training length
+  (``Task.recipe``); a task the paper poses in another base is trained in it where
+  ``ChomskyTask.trained_in_base`` says so;
 - ``transformer`` (opt-in, ``--agents``): the token Transformer (``agents.token_transformer``)
-  trained on input/output pairs of lengths 1..40, for ``--transformer-steps`` optimizer steps of
-  64 problems (the paper trained for 1,000,000 steps of 128, its Appendix A.4: this checks our
-  baseline against its Transformer row; it does not reproduce that budget).
+  trained on input/output pairs of the paper's range (tasks in their default base only), for
+  ``--transformer-steps`` optimizer steps of 64 problems (the paper trained for 1,000,000 steps of
+  128, its Appendix A.4: this checks our baseline against its Transformer row; it does not
+  reproduce that budget).
 
 Both answer greedily at every test length (41, 50, 60, ..., 500 by default, ``--test-lengths``; the
 paper averages over every length 41..500), on ``--problems`` fresh problems each. Two scores per

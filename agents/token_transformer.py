@@ -362,6 +362,13 @@ class TokenTransformer(nn.Module):
     ) -> torch.Tensor:
         """Teacher-forced cross-entropy of the answer tokens (and ``<eos>``) given the problem.
         ``generator``: the random draws of the position scheme (a fresh, unseeded one if None)."""
+        return self.batch_loss(*self.teacher_forced(problems, targets), generator=generator)
+
+    def teacher_forced(
+        self, problems: Sequence[Any], targets: Sequence[Any]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A batch as text: tokens (B, T; problem then answer, padded), labels (the next token of
+        each answer position, -100 elsewhere: not scored) and each row's room (:func:`answer_room`)."""
         prompts = [self.text.prompt(p) for p in problems]
         answers = [self.text.answer_tokens(t) for t in targets]
         rows = [p + a for p, a in zip(prompts, answers, strict=True)]
@@ -371,8 +378,17 @@ class TokenTransformer(nn.Module):
         for i, (prompt, row) in enumerate(zip(prompts, rows, strict=True)):
             tokens[i, : len(row)] = torch.tensor(row)
             labels[i, len(prompt) - 1 : len(row) - 1] = torch.tensor(row[len(prompt) :])
-        tokens, labels = tokens.to(self.device), labels.to(self.device)
-        room = torch.tensor([len(p) + answer_room(len(p)) for p in prompts], device=self.device)
+        room = torch.tensor([len(p) + answer_room(len(p)) for p in prompts])
+        return tokens.to(self.device), labels.to(self.device), room.to(self.device)
+
+    def batch_loss(
+        self,
+        tokens: torch.Tensor,
+        labels: torch.Tensor,
+        room: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """The cross-entropy of a :meth:`teacher_forced` batch."""
         key_mask = tokens != PAD
         positions, _ = self.positions_of(tokens, key_mask, room, generator or torch.Generator())
         logits = self(tokens, positions, key_mask)
@@ -562,11 +578,9 @@ def train_token_transformer(
         batch_lengths = lengths.integers(1, max_length + 1, size=config.batch_size)
         random = _random(seed, _TRAIN_STREAM, config.batch_size, step)
         problems, targets = model.text.draw(random, batch_lengths)
-        tokens += sum(
-            len(model.text.prompt(p)) + len(model.text.answer_tokens(t))
-            for p, t in zip(problems, targets, strict=True)
-        )
-        loss = model.loss(problems, targets, positions)
+        batch = model.teacher_forced(problems, targets)
+        tokens += int((batch[0] != PAD).sum())
+        loss = model.batch_loss(*batch, generator=positions)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)

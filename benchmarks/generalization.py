@@ -910,6 +910,9 @@ def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[s
                 if (cell["task"], agent) in measured and cell not in cells[(cell["task"], agent)]:
                     cells[(cell["task"], agent)].append(cell)
     dropped = sorted(f"{task}/{agent}" for task, agent in rows if f"{task}/{agent}" in drop or agent in drop)
+    unmatched = [name for name in drop if not any(name in (pair, pair.split("/")[1]) for pair in dropped)]
+    if unmatched:
+        raise ValueError(f"--drop: {', '.join(unmatched)} matches no rows of the runs (AGENT or TASK/AGENT)")
     for name in dropped:
         key = tuple(name.split("/"))
         del rows[key], cells[key], source[key]  # type: ignore[arg-type]

@@ -349,6 +349,9 @@ def test_merge_replaces_a_task_and_agent_whole_and_drops_what_is_asked(tmp_path:
     ]
     assert all(run["revision"] is not None for run in merged["runs"])
     assert merged["settings"]["agents"] == ["expert", "random"]
+    assert (
+        generalization.main([*argv, "--drop", "Parity/rnadom", "--out", str(tmp_path / "n")]) == 2
+    )  # (a typo)
     with pytest.raises(SystemExit) as exit_info:
         generalization.parse_args(["--drop", "random"])  # (only with --merge)
     assert exit_info.value.code == 2

@@ -21,7 +21,8 @@ multiplier, on fresh problems of exactly that length, greedily. Agents:
 
 Work is split into cells: a cell is (task, agents sharing one training, seed); it trains once and
 evaluates at every multiplier. A cell is a plain picklable call (``run_cell(cell, settings)``), run
-in-process or, with ``--ray``, as a Ray task on a local or existing cluster. Seeds vary both the
+in-process, in one of ``--workers N`` local processes, or, with ``--ray``, as a Ray task on a local or
+existing cluster. Seeds vary both the
 training and the evaluation problems. Per (task, agent, multiplier) the seeds' episodes are pooled:
 accuracy = solved / episodes, with a 95 % Wilson score interval on the pooled episodes (so it covers
 problem sampling, not seed-to-seed spread; the per-seed accuracies are kept beside it).
@@ -39,6 +40,7 @@ whose numbers are not results (never written to ``benchmarks/results/``).
     python -m benchmarks.generalization --budget small       # 1 seed, small budgets: about 7 minutes*
     python -m benchmarks.generalization --quick              # smoke test: tiny budgets, 1 seed
     python -m benchmarks.generalization --tasks Copy Parity --agents expert random --multipliers 1 10
+    python -m benchmarks.generalization --workers 3          # cells in 3 local processes at once
     python -m benchmarks.generalization --ray                # cells as Ray tasks on a local Ray
     python -m benchmarks.generalization --ray 10.0.0.5:6379  # ... on an existing cluster
     python -m benchmarks.generalization --budget small --seeds 3 --update-results   # refresh results/
@@ -59,14 +61,16 @@ committed ``benchmarks/results/``).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import dataclasses
 import json
 import math
+import multiprocessing
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -506,19 +510,56 @@ def run_cells(
     ray_address: str | None = None,
     log: bool = True,
     on_result: OnResult | None = None,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
-    """Every cell's result, in ``cells``' order: in-process, or as Ray tasks when ``ray_address`` is
-    given (``"local"``: a local Ray, or the one already initialised in this process)."""
-    if ray_address is None:
-        results = []
-        for index, cell in enumerate(cells):
-            results.append(run_cell(cell, settings))
-            if log:
-                print(progress_line(results[-1], index + 1, len(cells)), file=sys.stderr)
-            if on_result is not None:
-                on_result(results)
-        return results
-    return run_cells_on_ray(cells, settings, ray_address, log, on_result)
+    """Every cell's result, in ``cells``' order: in-process, in ``workers`` local processes when more
+    than one, or as Ray tasks when ``ray_address`` is given (``"local"``: a local Ray, or the one
+    already initialised in this process)."""
+    if ray_address is not None:
+        return run_cells_on_ray(cells, settings, ray_address, log, on_result)
+    if workers > 1:
+        return run_cells_in_processes(cells, settings, workers, log, on_result)
+    results = []
+    for index, cell in enumerate(cells):
+        results.append(run_cell(cell, settings))
+        if log:
+            print(progress_line(results[-1], index + 1, len(cells)), file=sys.stderr)
+        if on_result is not None:
+            on_result(results)
+    return results
+
+
+def gather_in_order(
+    finished: Iterator[tuple[int, dict[str, Any]]],
+    total: int,
+    log: bool = True,
+    on_result: OnResult | None = None,
+) -> list[dict[str, Any]]:
+    """The results of ``finished`` (cell index, result; in the order the cells finish), returned in
+    the cells' order; each one logged and reported as it comes."""
+    results: list[dict[str, Any] | None] = [None] * total
+    for done, (index, result) in enumerate(finished, start=1):
+        results[index] = result
+        if log:
+            print(progress_line(result, done, total), file=sys.stderr)
+        if on_result is not None:
+            on_result([result for result in results if result is not None])
+    return [result for result in results if result is not None]
+
+
+def run_cells_in_processes(
+    cells: Sequence[Cell],
+    settings: Settings,
+    workers: int,
+    log: bool = True,
+    on_result: OnResult | None = None,
+) -> list[dict[str, Any]]:
+    """Each cell in one of ``workers`` fresh local processes (spawned: no state forked from this one)."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = {pool.submit(run_cell, cell, settings): index for index, cell in enumerate(cells)}
+        finished = ((pending[future], future.result()) for future in concurrent.futures.as_completed(pending))
+        return gather_in_order(finished, len(cells), log, on_result)
 
 
 def run_cells_on_ray(
@@ -541,18 +582,13 @@ def run_cells_on_ray(
             ray.init(address=address, runtime_env={"working_dir": str(REPO_ROOT), "excludes": excludes})
     remote_cell = ray.remote(num_cpus=1)(run_cell)
     pending = {remote_cell.remote(cell, settings): index for index, cell in enumerate(cells)}
-    results: list[dict[str, Any] | None] = [None] * len(cells)
-    done = 0
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        index = pending.pop(ready[0])
-        results[index] = ray.get(ready[0])
-        done += 1
-        if log:
-            print(progress_line(results[index], done, len(cells)), file=sys.stderr)
-        if on_result is not None:
-            on_result([result for result in results if result is not None])
-    return [result for result in results if result is not None]
+
+    def finished() -> Iterator[tuple[int, dict[str, Any]]]:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            yield pending.pop(ready[0]), ray.get(ready[0])
+
+    return gather_in_order(finished(), len(cells), log, on_result)
 
 
 def progress_line(result: dict[str, Any], done: int, total: int) -> str:
@@ -848,6 +884,7 @@ def results_document(
             "ci": "95 % Wilson score interval on the episodes pooled over seeds",
             "evaluation_seeds": f"seed s: env seeds {EVAL_SEED} + 1000 s + i",
             "ray": getattr(args, "ray", None),
+            "workers": getattr(args, "workers", 1),
         },
         "machine": machine_info(),
         "revision": revision,
@@ -1083,6 +1120,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="ADDRESS",
         help="run the cells as Ray tasks: on a local Ray without ADDRESS, else on that cluster",
     )
+    parser.add_argument(
+        "--workers",
+        type=positive(int),
+        default=1,
+        metavar="N",
+        help="run the cells in N local processes at once (default 1: in this process)",
+    )
     parser.add_argument("--no-chart", dest="chart", action="store_false", help="do not draw the PNG")
     parser.add_argument(
         "--merge",
@@ -1113,6 +1157,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--redraw: no such file: {args.redraw}")
     if args.drop and args.merge is None:
         parser.error("--drop: only with --merge")
+    if args.workers > 1 and args.ray is not None:
+        parser.error("--workers: not with --ray (Ray schedules the cells itself)")
     missing = [str(path) for path in args.merge or [] if not path.is_file()]
     if missing:
         parser.error(f"--merge: no such file: {', '.join(missing)}")
@@ -1160,7 +1206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         document["partial"] = f"{len(results)} of {len(cells)} cells"
         write_outputs(document, output, smoke=args.quick, chart=False, quiet=True)
 
-    results = run_cells(cells, settings, args.ray, on_result=write_so_far if len(cells) > 1 else None)
+    results = run_cells(
+        cells, settings, args.ray, on_result=write_so_far if len(cells) > 1 else None, workers=args.workers
+    )
     document = results_document(args, argv, settings, results, time.perf_counter() - started, started=launch)
     write_outputs(document, output, smoke=args.quick, chart=args.chart)
     return 1 if document["failed"] else 0

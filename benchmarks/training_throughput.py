@@ -2,7 +2,8 @@
 
 All three train PPO on Addition (problems of length 1 to 3, shaped reward, ``obs_mode="local"``,
 history 8) with the same number of envs, rollout length, epochs, minibatch size and hyperparameters,
-on the CPU with one torch thread, in the same run:
+with one torch thread, in the same run; the envs step on the CPU, the networks run on the CPU or, with
+``--device cuda``, on the GPU:
 
 - ``trainer``: ``actformer_gym.train.trainer.Trainer`` (native vector env, ``ActformerPolicy``, action
   masks);
@@ -26,6 +27,7 @@ is reported, with the Trainer's ratio to each SB3 learner's. Results go to a Mar
 
     python -m benchmarks.training_throughput                   # 64 envs x 64 steps, 8 iterations x 5 repeats
     python -m benchmarks.training_throughput --quick           # smoke test: tiny sizes
+    python -m benchmarks.training_throughput --device cuda     # the networks on the GPU
     python -m benchmarks.training_throughput --update-results  # refresh benchmarks/results/
 """
 
@@ -80,7 +82,7 @@ def trainer_config(args: argparse.Namespace) -> TrainConfig:
     """Our PPO at its defaults, without warm start, at fixed lengths 1..3 (no curriculum)."""
     return TrainConfig.from_flat(
         task=TASK,
-        device="cpu",
+        device=args.device,
         num_envs=args.num_envs,
         num_steps=args.num_steps,
         imitation=False,
@@ -127,7 +129,7 @@ def make_learner(name: str, config: TrainConfig) -> tuple[Callable[[], None], in
         max_grad_norm=config.algo.max_grad_norm,
         policy_kwargs=policy_kwargs,
         seed=config.run.seed,
-        device="cpu",
+        device=config.run.device,
     )
     first = [True]
 
@@ -149,10 +151,10 @@ def network_passes(config: TrainConfig) -> tuple[Callable[[], None], int]:
     expert = ExpertAgent(envs.unwrapped.task)
     for _ in range(EXPERT_STEPS):  # (mid-episode observations, not all alike)
         observation, *_ = envs.step(expert.act(observation))
-    masks = torch.as_tensor(np.array(envs.unwrapped.action_masks()))
-    actions = torch.as_tensor(expert.act(observation))
-    envs.close()
     policy = Trainer(config).policy
+    masks = torch.as_tensor(np.array(envs.unwrapped.action_masks()), device=policy.device)
+    actions = torch.as_tensor(expert.act(observation), device=policy.device)
+    envs.close()
     batch = policy.as_tensors(observation)
     size, steps = config.batch_size // config.algo.num_minibatches, config.algo.num_steps
     rollout = [{key: value[i::steps] for key, value in batch.items()} for i in range(steps)]
@@ -189,9 +191,11 @@ def measure(config: TrainConfig, iterations: int, repeats: int) -> list[dict[str
     rates: dict[str, list[float]] = {name: [] for name in built}
     for _ in range(repeats):
         for name, (iterate, _) in built.items():
+            synchronize(config.run.device)
             start = time.perf_counter()
             for _ in range(iterations):
                 iterate()
+            synchronize(config.run.device)
             rates[name].append(iterations * config.batch_size / (time.perf_counter() - start))
     return [
         {
@@ -202,6 +206,12 @@ def measure(config: TrainConfig, iterations: int, repeats: int) -> list[dict[str
         }
         for name, (_, count) in built.items()
     ]
+
+
+def synchronize(device: str) -> None:
+    """Wait for the GPU's queued work (timings on CUDA end when the work does); nothing on the CPU."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def ratios(results: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -229,7 +239,8 @@ def markdown_table(
     lines.append(", ".join(f"{name} = {value:.2f}x" for name, value in ratio_table.items()))
     lines.append("")
     lines.append(
-        f"PPO on {config.env.env_id} (lengths {MIN_LENGTH}-{MAX_LENGTH}), {config.env.num_envs} envs x "
+        f"PPO on {config.env.env_id} (lengths {MIN_LENGTH}-{MAX_LENGTH}), networks on "
+        f"{config.run.device}, {config.env.num_envs} envs x "
         f"{config.algo.num_steps} steps per rollout, {config.algo.update_epochs} epochs of "
         f"{config.algo.num_minibatches} minibatches; rollout and update timed together; {ROOFLINE}: "
         "the network's forwards and forward+backward passes of an iteration, alone (the roofline)."
@@ -252,6 +263,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             default=None,
             help=f"{help_text} (default {DEFAULTS[flag]})",
         )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device of every learner's network and of the roofline's, e.g. cuda "
+        "(default cpu); the envs step on the CPU",
+    )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} (tiny sizes unless given)")
     add_output_flags(parser, "training_throughput")
     args = parser.parse_args(argv)

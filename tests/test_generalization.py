@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_benchmarks import check_smoke, run_with_default_output
@@ -83,6 +84,13 @@ def test_tiny_grid_writes_outputs(tmp_path: Path) -> None:
     assert generalization.markdown_from_file(folder / "generalization.json") == document["markdown"]
 
 
+def rows_without_timings(results: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Each cell's rows, less the wall-clock fields that differ from run to run."""
+    return [
+        [{k: v for k, v in row.items() if k != "seconds"} for row in result["rows"]] for result in results
+    ]
+
+
 def test_a_cell_runs_the_same_through_ray() -> None:
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'actformer-gym[ray]'")
     cells = [Cell("Copy", ("expert",), 0), Cell("Copy", ("random",), 1)]
@@ -94,12 +102,23 @@ def test_a_cell_runs_the_same_through_ray() -> None:
     finally:
         ray.shutdown()
     assert [r["status"] for r in remote] == ["ok", "ok"]
-    strip = ("seconds",)
-    for mine, theirs in zip(local, remote, strict=True):
-        assert [{k: v for k, v in row.items() if k not in strip} for row in mine["rows"]] == [
-            {k: v for k, v in row.items() if k not in strip} for row in theirs["rows"]
-        ]
+    assert rows_without_timings(local) == rows_without_timings(remote)
     assert remote[0]["rows"][0]["accuracy"] == 1.0
+
+
+def test_cells_in_worker_processes_run_the_same_and_come_back_in_order() -> None:
+    cells = [Cell("Copy", ("random",), 1), Cell("Copy", ("expert",), 0), Cell("Parity", ("random",), 0)]
+    settings = Settings(multipliers=(1, 2), episodes=8)
+    local = run_cells(cells, settings, log=False)
+    seen: list[int] = []
+    spawned = run_cells(
+        cells, settings, log=False, workers=2, on_result=lambda so_far: seen.append(len(so_far))
+    )
+    assert [(r["task"], r["agents"], r["seed"]) for r in spawned] == [
+        (cell.task, list(cell.agents), cell.seed) for cell in cells
+    ]
+    assert rows_without_timings(local) == rows_without_timings(spawned)
+    assert seen == [1, 2, 3]
 
 
 @pytest.mark.parametrize(

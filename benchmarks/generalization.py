@@ -93,6 +93,7 @@ from benchmarks.common import (
     Plan,
     add_output_flags,
     announce_smoke,
+    at_least,
     check_output_flags,
     expand_all,
     fill_unset,
@@ -251,14 +252,15 @@ class Cell:
     seed: int
 
 
-def make_cells(tasks: Iterable[str], agents: Iterable[str], seeds: int) -> list[Cell]:
-    """Every (task, family, seed) cell, seed-major so that a partial run covers every task."""
+def make_cells(tasks: Iterable[str], agents: Iterable[str], seeds: int, first_seed: int = 0) -> list[Cell]:
+    """Every (task, family, seed) cell for seeds ``first_seed .. first_seed + seeds - 1``, seed-major
+    so that a partial run covers every task."""
     families: dict[str, list[str]] = {}
     for name in agents:
         families.setdefault(AGENTS[name].family, []).append(name)
     return [
         Cell(task, tuple(members), seed)
-        for seed in range(seeds)
+        for seed in range(first_seed, first_seed + seeds)
         for task in tasks
         for members in families.values()
     ]
@@ -873,6 +875,7 @@ def results_document(
             "tasks": args.tasks,
             "agents": args.agents,
             "seeds": args.seeds,
+            "first_seed": args.first_seed,
             "multipliers": list(settings.multipliers),
             "episodes": settings.episodes,
             "episodes_note": "per seed, task, agent and multiplier; pooled over seeds in 'aggregated'",
@@ -922,37 +925,39 @@ def grid_training(tasks: Sequence[str], settings: Settings) -> dict[str, Any]:
 def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[str] = ()) -> dict[str, Any]:
     """One results document from several runs' ``generalization.json`` (e.g. runs made in parallel,
     or a re-run of some agents over a committed grid): a later file's rows and cells of a (task,
-    agent) replace every earlier one's; those of ``drop`` (``AGENT`` or ``TASK/AGENT``: rows whose
-    agent's training has changed since and that were not re-run) are left out, and the table says
-    so. The settings are the last file's, with the tasks and agents of all; ``runs`` records each
-    file's command, date, commit and pinned kernels, and what it still measures in the merged
-    document."""
+    agent, seed) replace every earlier one's (so runs of other seeds add up); those of ``drop``
+    (``AGENT`` or ``TASK/AGENT``: rows whose agent's training has changed since and that were not
+    re-run) are left out, and the table says so. The settings are the last file's, with the tasks
+    and agents of all; ``runs`` records each file's command, date, commit and pinned kernels, and
+    what it still measures in the merged document."""
     documents = [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
     episodes = {document["settings"]["episodes"] for document in documents}
     if len(episodes) > 1:
         raise ValueError(
             f"--merge: the runs evaluated different numbers of problems per length: {sorted(episodes)}"
         )
-    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    source: dict[tuple[str, str], int] = {}
+    Key = tuple[str, str, int]  # (task, agent, seed)
+    rows: dict[Key, list[dict[str, Any]]] = {}
+    cells: dict[Key, list[dict[str, Any]]] = {}
+    source: dict[Key, int] = {}
     for index, document in enumerate(documents):
-        measured = {(row["task"], row["agent"]) for row in document["rows"]}
+        measured = {(row["task"], row["agent"], row["seed"]) for row in document["rows"]}
         for key in measured:
             rows[key], cells[key], source[key] = [], [], index
         for row in document["rows"]:
-            rows[(row["task"], row["agent"])].append(row)
+            rows[(row["task"], row["agent"], row["seed"])].append(row)
         for cell in document["cells"]:
             for agent in cell["agents"]:
-                if (cell["task"], agent) in measured and cell not in cells[(cell["task"], agent)]:
-                    cells[(cell["task"], agent)].append(cell)
-    dropped = sorted(f"{task}/{agent}" for task, agent in rows if f"{task}/{agent}" in drop or agent in drop)
+                key = (cell["task"], agent, cell["seed"])
+                if key in measured and cell not in cells[key]:
+                    cells[key].append(cell)
+    dropped_keys = [key for key in rows if f"{key[0]}/{key[1]}" in drop or key[1] in drop]
+    dropped = sorted({f"{task}/{agent}" for task, agent, _ in dropped_keys})
     unmatched = [name for name in drop if not any(name in (pair, pair.split("/")[1]) for pair in dropped)]
     if unmatched:
         raise ValueError(f"--drop: {', '.join(unmatched)} matches no rows of the runs (AGENT or TASK/AGENT)")
-    for name in dropped:
-        key = tuple(name.split("/"))
-        del rows[key], cells[key], source[key]  # type: ignore[arg-type]
+    for key in dropped_keys:
+        del rows[key], cells[key], source[key]
     last = documents[-1]
     date, command = run_stamp("generalization", argv)
     tasks = list(dict.fromkeys(task for document in documents for task in document["settings"]["tasks"]))
@@ -968,7 +973,7 @@ def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[s
         merged_cells += [cell for cell in group if cell not in merged_cells]
     runs = []
     for index, document in enumerate(documents):
-        measured = sorted({f"{task}/{agent}" for (task, agent), i in source.items() if i == index})
+        measured = sorted({f"{task}/{agent}" for (task, agent, _), i in source.items() if i == index})
         if measured:
             runs.append(
                 {
@@ -1067,6 +1072,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=positive(int),
         default=None,
         help=f"seeds 0..N-1 (default {FULL['seeds']}; small and quick {SMALL['seeds']})",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=at_least(int, 0),
+        default=0,
+        metavar="S",
+        help="run seeds S..S+N-1 instead of 0..N-1 (e.g. one more seed, merged with --merge; default 0)",
     )
     parser.add_argument(
         "--multipliers",
@@ -1195,7 +1207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     announce_smoke(args.quick)
     started = time.perf_counter()
     settings = settings_for(args)
-    cells = make_cells(args.tasks, args.agents, args.seeds)
+    cells = make_cells(args.tasks, args.agents, args.seeds, args.first_seed)
     output = output_dir(args, "generalization")
     launch = (*run_stamp("generalization", argv), source_revision())
 

@@ -343,7 +343,7 @@ def tiny_grid(folder: Path, *args: str) -> dict[str, object]:
 
 
 def test_merge_replaces_a_task_and_agent_whole_and_drops_what_is_asked(tmp_path: Path) -> None:
-    """A later run's rows of a (task, agent) replace an earlier run's, ``--drop`` leaves rows out,
+    """A later run's rows of a (task, agent, seed) replace an earlier run's, ``--drop`` leaves rows out,
     and the merged table names every run and what it still measures."""
     first = tiny_grid(tmp_path / "a", "--tasks", "Copy", "Parity", "--agents", "expert", "random")
     tiny_grid(tmp_path / "b", "--tasks", "Copy", "--agents", "expert")
@@ -374,6 +374,21 @@ def test_merge_replaces_a_task_and_agent_whole_and_drops_what_is_asked(tmp_path:
     with pytest.raises(SystemExit) as exit_info:
         generalization.parse_args(["--drop", "random"])  # (only with --merge)
     assert exit_info.value.code == 2
+
+
+def test_runs_of_other_seeds_add_up_in_a_merge(tmp_path: Path) -> None:
+    """``--first-seed`` runs later seeds; merged, a (task, agent) has the seeds of both runs."""
+    first = tiny_grid(tmp_path / "a", "--tasks", "Copy", "--agents", "random", "--seeds", "2")
+    later = tiny_grid(tmp_path / "b", "--tasks", "Copy", "--agents", "random", "--first-seed", "2")
+    assert {r["seed"] for r in first["rows"]} == {0, 1} and {r["seed"] for r in later["rows"]} == {2}  # type: ignore[union-attr, index]
+    paths = [str(tmp_path / name / "generalization.json") for name in ("a", "b")]
+    assert generalization.main(["--merge", *paths, "--out", str(tmp_path / "m")]) == 0
+    merged = json.loads((tmp_path / "m" / "generalization.json").read_text(encoding="utf-8"))
+    assert sorted({r["seed"] for r in merged["rows"]}) == [0, 1, 2]
+    assert all(row["seeds"] == 3 for row in merged["aggregated"])
+    assert sorted(cell["seed"] for cell in merged["cells"]) == [0, 1, 2]
+    with pytest.raises(SystemExit):
+        generalization.parse_args(["--first-seed", "-1"])
 
 
 def test_merge_refuses_runs_of_different_problem_counts(

@@ -101,9 +101,11 @@ def context_line(machine: dict[str, Any], command: str, date: str) -> str:
 
 
 def torch_context_line(machine: dict[str, Any], command: str, date: str) -> str:
-    """One Markdown line saying where (CPU, torch threads), when and how a torch benchmark ran."""
+    """One Markdown line saying where (the GPU if PyTorch saw one, the CPU, torch threads), when and
+    how a torch benchmark ran."""
+    gpu = f"{machine['cuda']} GPU; " if machine.get("cuda") else ""
     return (
-        f"_{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs, "
+        f"_{gpu}{machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs, "
         f"{machine['torch_threads']} torch thread(s); PyTorch {machine['torch']}; {date}; `{command}`_"
     )
 

@@ -714,8 +714,12 @@ def markdown_table(document: dict[str, Any]) -> str:
         )
     for run in document.get("runs", []):
         commit = (run.get("revision") or {}).get("commit") or "not recorded"
+        listed = run.get("seeds") or []
+        seeds = f" (seed{'s' if len(listed) > 1 else ''} {', '.join(map(str, listed))})" if listed else ""
+        stopped = f"; stopped after {run['partial']}" if run.get("partial") else ""
         lines.append(
-            f"- {by_agent(run['measured'], tasks)}: `{run['command']}` ({run['date']}, commit {commit[:12]})"
+            f"- {by_agent(run['measured'], tasks)}{seeds}: `{run['command']}` ({run['date']}, "
+            f"commit {commit[:12]}{stopped})"
         )
     return "\n".join(lines)
 
@@ -875,7 +879,7 @@ def results_document(
             "tasks": args.tasks,
             "agents": args.agents,
             "seeds": args.seeds,
-            "first_seed": args.first_seed,
+            "first_seed": getattr(args, "first_seed", 0),
             "multipliers": list(settings.multipliers),
             "episodes": settings.episodes,
             "episodes_note": "per seed, task, agent and multiplier; pooled over seeds in 'aggregated'",
@@ -983,6 +987,7 @@ def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[s
                     "kernel_env": document["machine"].get("kernel_env"),
                     "partial": document.get("partial"),
                     "measured": measured,
+                    "seeds": sorted({seed for (*_, seed), i in source.items() if i == index}),
                 }
             )
     all_rows = [row for group in rows.values() for row in group]
@@ -994,6 +999,7 @@ def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[s
         "command": command,
         "settings": {
             **last["settings"],
+            "seeds": len({row["seed"] for row in all_rows}),
             "tasks": tasks,
             "agents": agents,
             "train_lengths": {

@@ -189,6 +189,18 @@ def test_training_prose_figures_are_the_committed_ones() -> None:
     assert f"`MultiInputPolicy` ({speed['sb3-multiinput']:,.0f})" in text
 
 
+@pytest.mark.parametrize(
+    ("marker", "name"),
+    [("gpu-policy-speed", "policy_speed.json"), ("gpu-training-throughput", "training_throughput.json")],
+)
+def test_gpu_tables_are_the_committed_ones(marker: str, name: str) -> None:
+    """The GPU figures on the throughput page are the committed GPU runs' own tables, and the runs
+    name their GPU."""
+    document = json.loads((RESULTS / "gpu" / name).read_text(encoding="utf-8"))
+    assert block("throughput.md", marker) == document["markdown"].strip()
+    assert document["machine"]["cuda"] and f"{document['machine']['cuda']} GPU" in document["markdown"]
+
+
 def test_rl_from_scratch_prose_ranges_are_the_committed_ones() -> None:
     """The sentence on Copy states each learner's range of env-steps to 99 % over its seeds."""
     text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+EN_DASH = "\u2013"
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
 
@@ -104,6 +105,20 @@ def test_readme_token_baseline_sentence_is_the_committed_grid() -> None:
     assert {c["task"] for c in cells} == {"Addition", "Copy", "Reverse", "Sort", "Parity"}
     text = " ".join(README.read_text(encoding="utf-8").split())
     assert f"Parity within {max(s['steps'] for s in stats):,} optimizer steps" in text
+
+
+def test_readme_long_abacus_sentence_is_the_committed_run() -> None:
+    """Abacus trained on 1..20 digits: the seeds at the target and the per-seed range at 2x (40
+    digits) and 5x (100 digits) that the README states are the committed run's."""
+    results = README.parent / "benchmarks" / "results" / "generalization_token_long" / "generalization.json"
+    document = json.loads(results.read_text(encoding="utf-8"))
+    stats = [cell["train"]["stats"] for cell in document["cells"]]
+    reached = sum(int(s["reached_target"]) for s in stats)
+    at = {m: [r["accuracy"] for r in document["rows"] if r["multiplier"] == m] for m in (2, 5)}
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"(99 % in range on {reached} of {len(stats)} seeds)" in text
+    assert f"scores {min(at[2]):.2f}{EN_DASH}{max(at[2]):.2f} at 40 digits and 0 at 100" in text
+    assert max(at[5]) == 0.0 and document["settings"]["train_lengths"] == {"Addition": 20}
 
 
 def test_readme_chomsky_counts_are_the_committed_ones() -> None:

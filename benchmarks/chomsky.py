@@ -172,8 +172,8 @@ CHOMSKY_TASKS = (
     ChomskyTask(
         "Modular Arithmetic",
         "DCF",
-        note="not written yet: Modular Arithmetic (Simple) with brackets, which needs a stack of "
-        "pending sums and operators on the tape",
+        "ModularArithmeticBrackets",
+        note="the paper's grammar and encoding, with multiplication as its experiments run it",
     ),
     ChomskyTask(
         "Solve Equation", "DCF", note="not written yet: Modular Arithmetic with an unknown to solve for"

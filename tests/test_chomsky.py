@@ -40,6 +40,7 @@ def test_lengths_map_to_the_same_input() -> None:
         25,
         250,
     ]  # 2n - 1 symbols (even: one fewer)
+    assert chomsky.chomsky_task("ModularArithmeticBrackets").our_length(41) == 41  # symbols, as the paper's
     assert chomsky.default_test_lengths() == [41, *range(50, 501, 10)]
 
 

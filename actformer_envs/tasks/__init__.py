@@ -20,6 +20,7 @@ from actformer_envs.tasks.logic import Logic
 from actformer_envs.tasks.missing_duplicate import MissingDuplicate
 from actformer_envs.tasks.mixture import Mixture
 from actformer_envs.tasks.modular_arithmetic import ModularArithmetic
+from actformer_envs.tasks.modular_brackets import ModularArithmeticBrackets
 from actformer_envs.tasks.multiplication import Multiplication
 from actformer_envs.tasks.multitask import MultiTask
 from actformer_envs.tasks.odds_first import OddsFirst
@@ -58,6 +59,7 @@ __all__ = [
     "MissingDuplicate",
     "Mixture",
     "ModularArithmetic",
+    "ModularArithmeticBrackets",
     "MultiTask",
     "Multiplication",
     "NumberPair",

@@ -25,6 +25,7 @@ from actformer_envs.tasks.expression import Expression
 from actformer_envs.tasks.logic import Logic
 from actformer_envs.tasks.missing_duplicate import MissingDuplicate
 from actformer_envs.tasks.modular_arithmetic import ModularArithmetic
+from actformer_envs.tasks.modular_brackets import ModularArithmeticBrackets
 from actformer_envs.tasks.multiplication import Multiplication
 from actformer_envs.tasks.multitask import MultiTask
 from actformer_envs.tasks.odds_first import OddsFirst
@@ -59,6 +60,7 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         OddsFirst,
         MissingDuplicate,
         ModularArithmetic,
+        ModularArithmeticBrackets,
     )
 }
 #: The id of each single task: its position in :data:`SINGLE_TASKS`.

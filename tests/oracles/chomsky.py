@@ -1,5 +1,6 @@
 """The tasks of the Chomsky-hierarchy benchmark (Delétang et al., 2023) that the suite adds:
-EvenPairs, CycleNavigation, StackManipulation, DuplicateString, OddsFirst, MissingDuplicate."""
+EvenPairs, CycleNavigation, StackManipulation, DuplicateString, OddsFirst, MissingDuplicate,
+ModularArithmetic and ModularArithmeticBrackets."""
 
 from __future__ import annotations
 
@@ -263,4 +264,111 @@ class ModularArithmeticOracle(SequenceOracle):
             lambda ns: st.lists(st.integers(5, 7), min_size=len(ns) - 1, max_size=len(ns) - 1).map(
                 lambda ops: [x for pair in zip(ns, [*ops, None], strict=True) for x in pair if x is not None]
             )
+        )
+
+
+class ModularArithmeticBracketsOracle(SequenceOracle):
+    """Expressions of the paper's grammar (d, -d, (d), (-d), (E op E)) over 0..4, 5 (+), 6 (-),
+    7 (*), 8 ( and 9 ); the value mod 5."""
+
+    task = "ModularArithmeticBrackets"
+    bases = (10,)
+    longest = 500
+
+    @staticmethod
+    def _tree(problem: list[int]) -> tuple[Any, int]:
+        """(the parse tree, the index after it) of the expression at the start of ``problem``: a
+        number, ("neg", d), or (op, left, right); ``(d)`` and ``(-d)`` parse as their term."""
+        first = problem[0]
+        if first < 5:
+            return first, 1
+        if first == 6:
+            return ("neg", problem[1]), 2
+        if problem[1] == 6 and problem[3] == 9:
+            return ("neg", problem[2]), 4
+        if problem[1] < 5 and problem[2] == 9:
+            return problem[1], 3
+        left, used = ModularArithmeticBracketsOracle._tree(problem[1:])
+        right, used_right = ModularArithmeticBracketsOracle._tree(problem[2 + used :])
+        return (problem[1 + used], left, right), used + used_right + 3
+
+    def _walk(self, tree: Any) -> tuple[int, int]:
+        """(the value mod 5, the steps of the combines): each combine of the documented expert is
+        MOVE P2 LEFT, READ P2->R1, MOVE P2 LEFT, READ P2->R2, its arithmetic (ADD: 1; SUB, CLR,
+        ADD, ADD: 4; MUL: 1), CMP R0,R3, and SUB R0,R3 and CMP R0,R3 per 5 taken off."""
+        if isinstance(tree, int):
+            return tree, 0
+        if tree[0] == "neg":
+            raw = 0 - tree[1] + 5
+            return raw % 5, 9 + 2 * (raw // 5)
+        operator, (left, left_steps), (right, right_steps) = tree[0], self._walk(tree[1]), self._walk(tree[2])
+        raw = {5: left + right, 6: left - right + 5, 7: left * right}[operator]
+        return raw % 5, left_steps + right_steps + (9 if operator == 6 else 6) + 2 * (raw // 5)
+
+    def answer(self, problem: Any, base: int) -> Any:
+        return self._walk(self._tree(list(problem))[0])[0]
+
+    def program_length(self, problem: Any, base: int) -> int:
+        """5 INC R3 and CMP R0,R3, then per symbol: ( 4 (READ, WRITE, MOVE, MOVE), a binary
+        operator 6 (the value and the operator pushed, MOVE P0), a unary minus 7 (CLR R0 first), a
+        number 2 (READ, and the MOVE P0 RIGHT once its value is complete), a ) 3 (READ,
+        MOVE P2 LEFT, MOVE P0 RIGHT); the combines; WRITE R0->P1 and HALT."""
+        problem = list(problem)
+        unary = sum(
+            symbol == 6 and (i == 0 or problem[i - 1] in (5, 6, 7, 8)) for i, symbol in enumerate(problem)
+        )
+        per_symbol = sum({8: 4, 5: 6, 6: 6, 7: 6, 9: 3}.get(symbol, 2) for symbol in problem) + unary
+        return 6 + per_symbol + self._walk(self._tree(problem)[0])[1] + 2
+
+    @staticmethod
+    def _nested(length: int, operator: int, number: int) -> list[int]:
+        """``(((t op n) op n) ...)`` of exactly ``length`` symbols, t a term of length 1..4."""
+        size = (length - 1) % 4 + 1
+        expression = [[number], [6, number], [8, number, 9], [8, 6, number, 9]][size - 1]
+        while len(expression) < length:
+            expression = [8, *expression, operator, number, 9]
+        return expression
+
+    def edge_cases(self, base: int) -> list[Any]:
+        return [
+            [0],
+            [6, 0],
+            [8, 4, 9],
+            [8, 6, 4, 9],
+            [8, 8, 1, 5, 2, 9, 7, 3, 9],  # the paper's kind of example: (1 + 2) * 3 = 4
+            [8, 6, 3, 6, 6, 2, 9],  # -3 - -2 = 4
+            [8, 8, 6, 1, 9, 7, 8, 6, 2, 9, 9],  # (-1) * (-2) = 2
+            self._nested(500, 7, 4),
+            self._nested(499, 6, 4),
+            self._nested(498, 5, 4),
+            self._nested(497, 6, 0),
+        ]
+
+    def malformed(self, base: int, max_length: int) -> list[Any]:
+        return [
+            *SEQUENCE_MALFORMED,
+            [],
+            [5],
+            [9],
+            [1, 5, 2],  # a binary operation without its brackets
+            [8, 8, 1, 9, 9],  # ((1)): not of the grammar
+            [6, 6, 1],
+            [8, 1, 5, 2],
+            [8, 1, 5, 2, 9, 9],
+            [1, 1],
+            [10],
+            self._nested(max_length + 1, 5, 1),
+        ]
+
+    def largest(self, base: int, max_length: int) -> Any:
+        return self._nested(max_length, 7, 4)
+
+    def problems(self, base: int) -> st.SearchStrategy:
+        terms = st.integers(0, 4).flatmap(lambda d: st.sampled_from([[d], [6, d], [8, d, 9], [8, 6, d, 9]]))
+        return st.recursive(
+            terms,
+            lambda parts: st.tuples(parts, st.sampled_from([5, 6, 7]), parts).map(
+                lambda t: [8, *t[0], t[1], *t[2], 9]
+            ),
+            max_leaves=10,
         )

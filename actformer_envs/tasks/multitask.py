@@ -69,8 +69,8 @@ class MultiTask:
     #: Problems as a Python literal, ``("Addition", (12, 34))``: the member's name and its problem.
     text_format: ClassVar[TextFormat] = PythonLiteral()
     #: Its certified recipe: one projected policy fit on every member's verification set, each member
-    #: at its own recipe's lengths 1..``certified_length`` (6: the longest of them, Sort's), evaluated
-    #: in distribution (a test holds 6 to the members' recipes).
+    #: at its own recipe's lengths 1..``certified_length`` (6: the longest of its default members',
+    #: Sort's), evaluated in distribution (a test holds 6 to the default members' recipes).
     recipe: ClassVar[Recipe | None] = Recipe(6, (6,), 200)
     #: The single tasks a MultiTask mixes, by name, in the order of their ids (a member's id, its
     #: ``obs["task"]``, is its position here): the registry's ``SINGLE_TASKS``, which the registry

@@ -46,6 +46,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
+from actformer_gym.agents.actformer import resolve_device
 from actformer_gym.agents.baselines import ExpertAgent
 from actformer_gym.agents.sb3 import ActformerPolicy as SB3ActformerPolicy
 from actformer_gym.train.config import PPO as PPOSettings
@@ -274,6 +275,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     check_output_flags(parser, args)
     fill_unset(args, QUICK if args.quick else DEFAULTS)
+    try:
+        torch.device(args.device)
+    except RuntimeError:
+        parser.error(f"--device: not a torch device (cpu, cuda, cuda:1, ...): {args.device!r}")
     if (args.num_envs * args.num_steps) % 4:
         parser.error("--num-envs x --num-steps must be divisible by 4 (the minibatches)")
     return args
@@ -284,6 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(1)  # the benchmark machine is shared; SB3 and the Trainer alike
+    try:
+        resolve_device(args.device)
+    except ValueError as error:  # (e.g. cuda where torch finds no GPU)
+        print(f"training_throughput: error: --device: {error}", file=sys.stderr)
+        return 2
     announce_smoke(args.quick)
     started = time.perf_counter()
     config = trainer_config(args)

@@ -430,6 +430,23 @@ def test_throughput_rejects_bad_flags(args: tuple[str, ...]) -> None:
     assert "error:" in result.stderr
 
 
+def test_training_throughput_rejects_a_bad_device(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from benchmarks import training_throughput
+
+    with pytest.raises(SystemExit) as exit_info:
+        training_throughput.parse_args(["--device", "toaster"])
+    assert exit_info.value.code == 2
+    assert "--device: not a torch device" in capsys.readouterr().err.splitlines()[-1]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no GPU, as in CI
+    assert training_throughput.main(["--device", "cuda", "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--device:" in err and "Traceback" not in err
+
+
 def test_throughput_tasks_are_a_space_separated_list() -> None:
     from benchmarks import throughput
 

@@ -198,6 +198,8 @@ def test_a_failing_cell_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
         ("--multipliers", []),
         ("--episodes", ["-3"]),
         ("--budget", ["tiny"]),
+        ("--workers", ["0"]),
+        ("--first-seed", ["-1"]),
     ],
 )
 def test_bad_flags_are_rejected(flag: str, values: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -376,6 +378,12 @@ def test_merge_replaces_a_task_and_agent_whole_and_drops_what_is_asked(tmp_path:
     assert exit_info.value.code == 2
 
 
+def test_workers_and_ray_are_one_or_the_other(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        generalization.parse_args(["--workers", "2", "--ray"])
+    assert exit_info.value.code == 2 and "--workers: not with --ray" in capsys.readouterr().err
+
+
 def test_runs_of_other_seeds_add_up_in_a_merge(tmp_path: Path) -> None:
     """``--first-seed`` runs later seeds; merged, a (task, agent) has the seeds of both runs."""
     first = tiny_grid(tmp_path / "a", "--tasks", "Copy", "--agents", "random", "--seeds", "2")
@@ -387,8 +395,6 @@ def test_runs_of_other_seeds_add_up_in_a_merge(tmp_path: Path) -> None:
     assert sorted({r["seed"] for r in merged["rows"]}) == [0, 1, 2]
     assert all(row["seeds"] == 3 for row in merged["aggregated"])
     assert sorted(cell["seed"] for cell in merged["cells"]) == [0, 1, 2]
-    with pytest.raises(SystemExit):
-        generalization.parse_args(["--first-seed", "-1"])
 
 
 def test_merge_refuses_runs_of_different_problem_counts(

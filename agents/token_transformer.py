@@ -570,7 +570,8 @@ def train_token_transformer(
     warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / ramp))
     lengths = np.random.default_rng([_TRAIN_STREAM, seed])
     positions = torch.Generator().manual_seed(seed)  # the position scheme's draws
-    accuracy, step, tokens, start = 0.0, 0, 0, time.perf_counter()
+    accuracy, step, start = 0.0, 0, time.perf_counter()
+    seen = torch.zeros((), dtype=torch.long, device=device)  # tokens trained on, summed where they are
     curve: list[dict[str, float]] = []
     bar = tqdm(total=config.max_steps, desc=f"{task} ≤ {max_length}", disable=not progress)
     while step < config.max_steps:
@@ -579,7 +580,7 @@ def train_token_transformer(
         random = _random(seed, _TRAIN_STREAM, config.batch_size, step)
         problems, targets = model.text.draw(random, batch_lengths)
         batch = model.teacher_forced(problems, targets)
-        tokens += int((batch[0] != PAD).sum())
+        seen += (batch[0] != PAD).sum()  # (no .item() per step: on a GPU it would wait for the step)
         loss = model.batch_loss(*batch, generator=positions)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -596,7 +597,7 @@ def train_token_transformer(
                 break
     bar.close()
     model.eval()
-    parameters = parameter_count(model)
+    parameters, tokens = parameter_count(model), int(seen)
     stats = {
         "steps": step,
         "seconds": time.perf_counter() - start,

@@ -30,7 +30,8 @@ seed:
 
 The paper's lengths are its input's lengths; a task whose length counts other units here is
 evaluated at the problem length that makes the same input (``ChomskyTask.our_length``: Missing
-Duplicate halves it, Modular Arithmetic counts its numbers).
+Duplicate halves it, Modular Arithmetic counts its numbers, Solve Equation the symbols before
+``= v``).
 
     python -m benchmarks.chomsky                                   # every runnable task, 3 seeds
     python -m benchmarks.chomsky --tasks EvenPairs StackManipulation --seeds 1
@@ -121,10 +122,11 @@ class ChomskyTask:
     """The alphabet the paper uses, where it is not the env's default (the env's ``base``)."""
     trained_in_base: bool = False
     """The Actformer is trained in ``base`` too (else at the env's default base, and tested in ``base``)."""
-    length_unit: Literal["symbols", "half", "terms"] = "symbols"
+    length_unit: Literal["symbols", "half", "terms", "equation"] = "symbols"
     """What our problem length counts: the input's symbols as the paper's does, ``half`` of them
-    (MissingDuplicate: a string twice; Binary Addition and Multiplication: two numbers) or ``terms``
-    (ModularArithmetic: numbers, with an operator between each two)."""
+    (MissingDuplicate: a string twice; Binary Addition and Multiplication: two numbers), ``terms``
+    (ModularArithmetic: numbers, with an operator between each two) or ``equation`` (SolveEquation:
+    the expression's symbols, two fewer than ``E = v``)."""
     terminated: bool = False
     """The paper ends the answer with a termination token (its accuracy counts it as one token)."""
     number_answer: bool = False
@@ -140,6 +142,8 @@ class ChomskyTask:
             return max(1, paper_length // 2)
         if self.length_unit == "terms":
             return (paper_length + 1) // 2
+        if self.length_unit == "equation":
+            return max(1, paper_length - 2)
         return paper_length
 
 
@@ -176,7 +180,12 @@ CHOMSKY_TASKS = (
         note="the paper's grammar and encoding, with multiplication as its experiments run it",
     ),
     ChomskyTask(
-        "Solve Equation", "DCF", note="not written yet: Modular Arithmetic with an unknown to solve for"
+        "Solve Equation",
+        "DCF",
+        "SolveEquation",
+        length_unit="equation",
+        note="our length n counts the symbols of the expression, the paper's L those of the "
+        "equation (E = v: n + 2): tested at n = L - 2",
     ),
     ChomskyTask("Duplicate String", "CS", "DuplicateString"),
     ChomskyTask(

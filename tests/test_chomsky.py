@@ -41,6 +41,7 @@ def test_lengths_map_to_the_same_input() -> None:
         250,
     ]  # 2n - 1 symbols (even: one fewer)
     assert chomsky.chomsky_task("ModularArithmeticBrackets").our_length(41) == 41  # symbols, as the paper's
+    assert chomsky.chomsky_task("SolveEquation").our_length(41) == 39  # the expression of E = v
     assert chomsky.default_test_lengths() == [41, *range(50, 501, 10)]
 
 

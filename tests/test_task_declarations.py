@@ -163,7 +163,7 @@ def test_token_tasks_are_the_declared_formats_with_tokens() -> None:
     assert SUPPORTED_TASKS == (
         "Addition", "Multiplication", "Copy", "Reverse", "DuplicatedInput", "Sort", "Parity", "EvenPairs",
         "CycleNavigation", "StackManipulation", "DuplicateString", "OddsFirst", "MissingDuplicate",
-        "ModularArithmetic", "ModularArithmeticBrackets",
+        "ModularArithmetic", "ModularArithmeticBrackets", "SolveEquation",
     )  # fmt: skip
     # Subtraction's and Compare's operators have no token; Python literals have no text form.
     for name in ("Subtraction", "Compare", "RepeatCopy", "Logic", "Expression", "MultiTask"):

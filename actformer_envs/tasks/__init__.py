@@ -37,6 +37,7 @@ from actformer_envs.tasks.registry import (
 )
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
+from actformer_envs.tasks.solve_equation import SolveEquation
 from actformer_envs.tasks.sort import Sort
 from actformer_envs.tasks.stack_manipulation import StackManipulation
 from actformer_envs.tasks.subtraction import Subtraction
@@ -70,6 +71,7 @@ __all__ = [
     "Recipe",
     "RepeatCopy",
     "Reverse",
+    "SolveEquation",
     "Sort",
     "StackManipulation",
     "Subtraction",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -342,7 +342,7 @@ class ModularArithmeticBrackets(SequenceTask):
     recipe = Recipe(20, (20, 200, 500), 200)  # (what the expert reads closes from length 20)
     default_base = SYMBOLS
     base_range = (SYMBOLS, SYMBOLS)
-    allowed_instructions = (
+    allowed_instructions: ClassVar[tuple[str, ...]] = (
         "INC R3", "READ P0->R0", "READ P0->R1", "READ P2->R1", "READ P2->R2", "CLR R0", "WRITE R1->P2",
         "WRITE R0->P2", "WRITE R0->P1", "ADD R0,R2", "ADD R0,R3", "SUB R2,R0", "SUB R0,R3",
         "MUL R0,R2", "CMP R0,R3", "MOVE P0 LEFT", "MOVE P0 RIGHT", "MOVE P2 LEFT", "MOVE P2 RIGHT",

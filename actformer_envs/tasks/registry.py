@@ -32,6 +32,7 @@ from actformer_envs.tasks.odds_first import OddsFirst
 from actformer_envs.tasks.parity import Parity
 from actformer_envs.tasks.repeat_copy import RepeatCopy
 from actformer_envs.tasks.reverse import Reverse
+from actformer_envs.tasks.solve_equation import SolveEquation
 from actformer_envs.tasks.sort import Sort
 from actformer_envs.tasks.stack_manipulation import StackManipulation
 from actformer_envs.tasks.subtraction import Subtraction
@@ -61,6 +62,7 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         MissingDuplicate,
         ModularArithmetic,
         ModularArithmeticBrackets,
+        SolveEquation,
     )
 }
 #: The id of each single task: its position in :data:`SINGLE_TASKS`.

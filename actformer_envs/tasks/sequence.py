@@ -130,12 +130,15 @@ class SequenceTask(Task):
         extent = self.extent(lengths)
         scratchpad = np.full((len(inputs), len(self.rows), inputs.shape[1]), BLANK, dtype=inputs.dtype)
         scratchpad[:, 0] = inputs
-        target = self.answer(inputs, lengths)
+        target, program_length = self.solve(inputs, lengths)
         return Problems(
-            pad_rows(scratchpad, extent),
-            pad_rows(target, extent),
-            self.program_length(inputs, lengths).astype(np.int64),
+            pad_rows(scratchpad, extent), pad_rows(target, extent), program_length.astype(np.int64)
         )
+
+    def solve(self, inputs: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`answer`, :meth:`program_length`) of input rows; a task that finds both in one
+        computation (SolveEquation's search) overrides this."""
+        return self.answer(inputs, lengths), self.program_length(inputs, lengths)
 
     def decode_batch(self, rows: np.ndarray) -> list[Any]:
         """Each output row's written symbols (a list of ints), None where they have a gap; for a task

@@ -1,6 +1,6 @@
 """The tasks of the Chomsky-hierarchy benchmark (Delétang et al., 2023) that the suite adds:
 EvenPairs, CycleNavigation, StackManipulation, DuplicateString, OddsFirst, MissingDuplicate,
-ModularArithmetic and ModularArithmeticBrackets."""
+ModularArithmetic, ModularArithmeticBrackets and SolveEquation."""
 
 from __future__ import annotations
 
@@ -372,3 +372,114 @@ class ModularArithmeticBracketsOracle(SequenceOracle):
             ),
             max_leaves=10,
         )
+
+
+class SolveEquationOracle(SequenceOracle):
+    """Equations ``E = v`` over 0..4, 5 (+), 6 (-), 7 (, 8 ), 9 (x), 10 (=): ``E`` of the bracketed
+    grammar over + and - with one unknown; the x in 0..4 for which ``E`` is ``v`` mod 5. Checked by
+    substituting each value and evaluating with the brackets' oracle (its encoding: ( 8, ) 9)."""
+
+    task = "SolveEquation"
+    bases = (11,)
+    longest = 100  # (up to five passes over the expression: 4,000 steps at 100 symbols)
+    property_length = 20
+    brackets = ModularArithmeticBracketsOracle()
+
+    @staticmethod
+    def _unknown_last(expression: list[int]) -> list[int]:
+        """``expression`` (brackets' encoding) with its last number marked as the unknown (-1)."""
+        last = max(i for i, s in enumerate(expression) if 0 <= s < 5)
+        return [*expression[:last], -1, *expression[last + 1 :]]
+
+    def _substituted(self, expression: list[int], x: int) -> list[int]:
+        """``expression`` with ``x`` for the unknown, in the brackets' encoding."""
+        return [{7: 8, 8: 9, 9: x}.get(symbol, symbol) for symbol in expression]
+
+    def _solution(self, problem: list[int]) -> int:
+        expression, value = problem[:-2], problem[-1]
+        substituted = [self._substituted(expression, x) for x in range(5)]
+        solutions = [x for x in range(5) if self.brackets.answer(substituted[x], 10) == value]
+        assert len(solutions) == 1, (problem, solutions)  # +x or -x: one value solves it
+        return solutions[0]
+
+    def problem_length(self, problem: Any, base: int) -> int:
+        return len(problem) - 2
+
+    def answer(self, problem: Any, base: int) -> Any:
+        return self._solution(list(problem))
+
+    def program_length(self, problem: Any, base: int) -> int:
+        """5 INC R3 and CMP R0,R3; per value tried up to the solution, the brackets' evaluation of
+        ``E`` (its program less its 6 setup and 2 finish steps) and MOVE P0 RIGHT, READ P0->R1,
+        CMP R0,R1; after each wrong value LOAD M0->R2, INC R2, STORE R2->M0 and MOVE P0 LEFT back
+        from ``v`` to the first column; LOAD M0->R0, WRITE R0->P1, HALT."""
+        problem = list(problem)
+        solution = self._solution(problem)
+        expression = problem[:-2]
+        passes = sum(
+            self.brackets.program_length(self._substituted(expression, x), 10) - 8 + 3
+            for x in range(solution + 1)
+        )
+        return 6 + passes + solution * (3 + len(problem) - 1) + 3
+
+    def _equation(self, expression: list[int], x: int) -> list[int]:
+        """``expression`` (brackets' encoding, one number marked as -1 for x) as ``E = v`` with
+        ``v`` its value at ``x``."""
+        value = self.brackets.answer([x if s == -1 else s for s in expression], 10)
+        return [{8: 7, 9: 8, -1: 9}.get(s, s) for s in expression] + [10, value]
+
+    def edge_cases(self, base: int) -> list[Any]:
+        nested = self.brackets._nested(self.longest, 6, 4)  # (((t - 4) - 4) ...)
+        first = next(i for i, s in enumerate(nested) if s < 5)
+        return [
+            [9, 10, 0],  # x = 0
+            [9, 10, 4],  # x = 4
+            [6, 9, 10, 1],  # -x = 1: x = 4
+            [7, 9, 8, 10, 3],
+            [7, 6, 9, 8, 10, 2],
+            self._equation([8, 8, -1, 5, 2, 9, 6, 3, 9], 4),  # (x + 2) - 3, solved on the fifth pass
+            self._equation([8, 6, 3, 6, 8, 6, -1, 9, 9], 0),  # -3 - (-x)
+            self._equation([*nested[:first], -1, *nested[first + 1 :]], 4),
+            self._equation(self._unknown_last(nested), 4),
+            self._equation(self._unknown_last(self.brackets._nested(self.longest - 1, 5, 0)), 3),
+        ]
+
+    def malformed(self, base: int, max_length: int) -> list[Any]:
+        return [
+            *SEQUENCE_MALFORMED,
+            [],
+            [9],
+            [9, 10],
+            [1, 10, 1],  # no unknown
+            [7, 9, 5, 9, 8, 10, 1],  # two unknowns
+            [9, 10, 5],  # v not a number
+            [9, 1, 1],  # no =
+            [7, 9, 5, 2, 8, 1],
+            [9, 5, 2, 10, 1],  # a binary operation without its brackets
+            [7, 7, 9, 8, 8, 10, 0],  # ((x)): not of the grammar
+            [11],
+            [9, 10, 1, 10, 1],
+            self.largest(base, max_length + 1),
+        ]
+
+    def largest(self, base: int, max_length: int) -> Any:
+        return self._equation(self._unknown_last(self.brackets._nested(max_length, 6, 4)), 4)
+
+    def problems(self, base: int) -> st.SearchStrategy:
+        terms = st.integers(0, 4).flatmap(lambda d: st.sampled_from([[d], [6, d], [8, d, 9], [8, 6, d, 9]]))
+        expressions = st.recursive(
+            terms,
+            lambda parts: st.tuples(parts, st.sampled_from([5, 6]), parts).map(
+                lambda t: [8, *t[0], t[1], *t[2], 9]
+            ),
+            max_leaves=4,
+        ).filter(lambda expression: len(expression) <= self.property_length)
+
+        def with_unknown(draw: Any) -> Any:
+            expression, pick, x = draw
+            numbers = [i for i, s in enumerate(expression) if s < 5]
+            marked = list(expression)
+            marked[numbers[pick % len(numbers)]] = -1
+            return self._equation(marked, x)
+
+        return st.tuples(expressions, st.integers(0, 1000), st.integers(0, 4)).map(with_unknown)

@@ -6,9 +6,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from torch.distributions import Categorical
 
 from actformer_envs import NUM_ACTIONS
-from actformer_gym.agents.actformer import ActformerPolicy, resolve_device
+from actformer_gym.agents.actformer import ActformerPolicy, masked_logits, resolve_device
+from actformer_gym.train.losses import masked_entropy, masked_kl
 
 
 def _batch(env_id: str = "Actformer/Addition-v0", num_envs: int = 32, **kwargs: object):
@@ -128,3 +130,49 @@ def test_fast_lookups_are_the_embeddings_bit_for_bit(
     slow = outputs_and_gradients()
     assert len(fast) == len(slow) > 10
     assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
+
+
+def test_the_distribution_is_categoricals_over_the_allowed_actions() -> None:
+    """``get_action_and_value`` scores actions as ``torch.distributions.Categorical`` does over the
+    masked logits (log-probability and entropy, to float tolerance), with and without a mask."""
+    envs, obs, mask = _batch(num_envs=64)
+    torch.manual_seed(0)
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    with torch.no_grad():
+        for action_mask in (mask, None):
+            logits = masked_logits(policy(obs)[0], action_mask, policy.device)
+            reference = Categorical(logits=logits)
+            action, log_prob, entropy, _ = policy.get_action_and_value(obs, action_mask=action_mask)
+            torch.testing.assert_close(log_prob, reference.log_prob(action))
+            torch.testing.assert_close(entropy, reference.entropy())
+            if action_mask is not None:
+                assert np.asarray(action_mask)[np.arange(64), action.numpy()].all()
+
+
+def test_masked_entropy_and_kl_are_the_textbook_formulas_bit_for_bit() -> None:
+    """The trainer's masked entropy and KL skip ``exp`` of the masked log-probabilities (a slow
+    path of ATen's) and change no bit of their values or of the gradients."""
+    generator = torch.Generator().manual_seed(0)
+    logits = (3 * torch.randn(256, NUM_ACTIONS, generator=generator)).requires_grad_()
+    reference = 3 * torch.randn(256, NUM_ACTIONS, generator=generator)
+    mask = torch.rand(256, NUM_ACTIONS, generator=generator) < 0.2
+    mask[:, 0] = True
+
+    def textbook() -> torch.Tensor:
+        log_p = torch.log_softmax(masked_logits(logits, mask, logits.device), -1)
+        entropy = -(log_p.exp() * log_p).where(mask, 0.0).sum(-1).mean()
+        log_p = torch.log_softmax(masked_logits(logits, mask, logits.device), -1)  # (as masked_kl)
+        log_q = torch.log_softmax(masked_logits(reference, mask, logits.device), -1)
+        return entropy + (log_p.exp() * (log_p - log_q)).where(mask, 0.0).sum(-1).mean()
+
+    def ours() -> torch.Tensor:
+        log_p = torch.log_softmax(masked_logits(logits, mask, logits.device), -1)
+        return masked_entropy(log_p, mask) + masked_kl(logits, reference, mask).mean()
+
+    results = []
+    for loss in (textbook, ours):
+        logits.grad = None
+        value = loss()
+        value.backward()
+        results.append((value.detach(), logits.grad.clone()))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])

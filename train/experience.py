@@ -59,7 +59,7 @@ class Experience:
         def act(observation: Observations, mask: np.ndarray) -> np.ndarray:
             logits, value = policy(observation)
             check_finite(where, logits=logits, values=value)
-            # As policy.get_action_and_value samples (the same draws), less the unused entropy.
+            # Drawn as policy.get_action_and_value draws, from the normalized masked logits.
             distribution = Categorical(logits=masked_logits(logits, mask, policy.device))
             action = sample_actions(distribution.logits, self.generator)
             log_probs[t], values[t] = distribution.log_prob(action).cpu().numpy(), value.cpu().numpy()

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from actformer_gym.agents.actformer import masked_logits
+from actformer_gym.agents.actformer import allowed_probabilities, masked_logits
 
 
 def gae(
@@ -62,14 +62,14 @@ def a2c_policy_loss(ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tens
 def masked_entropy(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean entropy of the distributions whose log-probabilities (B, A) are given, over the allowed
     actions (a disallowed action has probability 0 and adds nothing)."""
-    return -(log_probs.exp() * log_probs).where(mask, 0.0).sum(-1).mean()
+    return -(allowed_probabilities(log_probs, mask) * log_probs).where(mask, 0.0).sum(-1).mean()
 
 
 def masked_kl(logits: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """KL(softmax(logits) || softmax(reference)) over the allowed actions, per sample."""
     log_p = torch.log_softmax(masked_logits(logits, mask, logits.device), -1)
     log_q = torch.log_softmax(masked_logits(reference, mask, logits.device), -1)
-    return (log_p.exp() * (log_p - log_q)).where(mask, 0.0).sum(-1)
+    return (allowed_probabilities(log_p, mask) * (log_p - log_q)).where(mask, 0.0).sum(-1)
 
 
 def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:

@@ -373,11 +373,8 @@ class ActformerPolicy(nn.Module):
         log_probs = torch.log_softmax(masked_logits(logits, mask, self.device), -1)
         if action is None:
             action = sample_actions(log_probs)
-        if mask is None:
-            entropy = -(log_probs.exp() * log_probs).sum(-1)
-        else:
-            entropy = -(allowed_probabilities(log_probs, mask) * log_probs).where(mask, 0.0).sum(-1)
-        return action, log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1), entropy, value
+        log_prob = log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)
+        return action, log_prob, entropies(log_probs, mask), value
 
     @torch.no_grad()
     def act(self, observation: Mapping[str, Any], action_mask: Any = None, greedy: bool = True) -> Any:
@@ -413,8 +410,17 @@ def allowed_probabilities(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.
     """``log_probs.exp()`` where ``mask`` allows the action, 1 where it does not (callers zero
     those terms): a disallowed action's log-probability is near the dtype's minimum, and ``exp`` of
     such a value takes ATen's scalar path on the CPU, about ten times slower than the rest. The
-    allowed entries, and every gradient through them, are bit for bit those of ``exp``."""
+    allowed entries, and the gradients through them, are those of ``exp`` (bit for bit on this
+    project's machines, AVX2 and AVX-512)."""
     return log_probs.masked_fill(~mask, 0.0).exp()
+
+
+def entropies(log_probs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The entropy of each distribution whose log-probabilities (B, A) are given, over the actions
+    ``mask`` allows (a disallowed action has probability 0 and adds nothing; None: all)."""
+    if mask is None:
+        return -(log_probs.exp() * log_probs).sum(-1)
+    return -(allowed_probabilities(log_probs, mask) * log_probs).where(mask, 0.0).sum(-1)
 
 
 def mask_tensor(action_mask: Any, device: torch.device) -> torch.Tensor:

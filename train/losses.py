@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from actformer_gym.agents.actformer import allowed_probabilities, masked_logits
+from actformer_gym.agents.actformer import allowed_probabilities, entropies, masked_logits
 
 
 def gae(
@@ -62,7 +62,7 @@ def a2c_policy_loss(ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tens
 def masked_entropy(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean entropy of the distributions whose log-probabilities (B, A) are given, over the allowed
     actions (a disallowed action has probability 0 and adds nothing)."""
-    return -(allowed_probabilities(log_probs, mask) * log_probs).where(mask, 0.0).sum(-1).mean()
+    return entropies(log_probs, mask).mean()
 
 
 def masked_kl(logits: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

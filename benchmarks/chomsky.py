@@ -229,7 +229,16 @@ CHOMSKY_TASKS = (
         "a 250 x 250-bit one 626,751), so the test lengths stop at L = 100 and the score averages "
         "over 41..100",
     ),
-    ChomskyTask("Compute Sqrt", "CS", note="not written yet: digit-by-digit square root on the tape"),
+    ChomskyTask(
+        "Compute Sqrt",
+        "CS",
+        "ComputeSqrt",
+        max_test_length=100,
+        note="the number and its root least significant bit first (the paper writes them most "
+        "significant first; the score, position by position over the root's ceil(L / 2) bits, is "
+        "the same); the program grows with the square of L (about 32,000 steps at L = 100), so the "
+        "test lengths stop at L = 100 and the score averages over 41..100",
+    ),
     ChomskyTask("Bucket Sort", "CS", "Sort", base=5, trained_in_base=True),
 )
 TASK_NAMES = tuple(entry.task for entry in CHOMSKY_TASKS if entry.task is not None)

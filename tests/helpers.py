@@ -156,6 +156,35 @@ def program_length(task: str, problem: Any, base: int) -> int:
 # -- running the expert ------------------------------------------------------------------------
 
 
+def run_expert_batch(
+    env_id: str, problems: list[Any], **make_kwargs: Any
+) -> list[tuple[int, float, dict[str, Any]]]:
+    """The expert on every problem at once, one per env of the native vector env (posed with
+    ``options={"problems": ...}``): (steps, return, last info) of each problem's episode, as
+    ``run_expert`` gives them one at a time (the vector env steps as single envs do:
+    ``test_vector_env``), at a fraction of the cost for long programs."""
+    envs = gym.make_vec(
+        env_id, num_envs=len(problems), vectorization_mode="vector_entry_point", **make_kwargs
+    )
+    envs.reset(options={"problems": list(problems)})
+    steps = np.zeros(len(problems), dtype=np.int64)
+    totals = np.zeros(len(problems), dtype=np.float64)
+    ended_infos: list[dict[str, Any]] = [{} for _ in problems]
+    done = np.zeros(len(problems), dtype=bool)
+    while not done.all():
+        _, rewards, terminated, truncated, info = envs.step(envs.unwrapped.expert_action())
+        live = ~done
+        steps += live
+        totals += np.where(live, np.asarray(rewards, dtype=np.float64), 0.0)
+        assert not info["invalid_action"][live].any(), "the expert issued an invalid action"
+        ended = (terminated | truncated) & live
+        for i in np.flatnonzero(ended):
+            ended_infos[i] = {key: info[key][i] for key in ("is_success", "output", "target")}
+        done |= ended
+    envs.close()
+    return [(int(s), float(t), i) for s, t, i in zip(steps, totals, ended_infos, strict=True)]
+
+
 def run_expert(env: gym.Env, **reset_kwargs: Any) -> tuple[int, float, dict[str, Any], dict[str, np.ndarray]]:
     """Reset, then follow ``expert_action()`` to the end: (steps, return, last info, reset obs)."""
     first, _ = env.reset(**reset_kwargs)

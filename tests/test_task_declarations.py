@@ -163,7 +163,7 @@ def test_token_tasks_are_the_declared_formats_with_tokens() -> None:
     assert SUPPORTED_TASKS == (
         "Addition", "Multiplication", "Copy", "Reverse", "DuplicatedInput", "Sort", "Parity", "EvenPairs",
         "CycleNavigation", "StackManipulation", "DuplicateString", "OddsFirst", "MissingDuplicate",
-        "ModularArithmetic", "ModularArithmeticBrackets",
+        "ModularArithmetic", "ModularArithmeticBrackets", "ComputeSqrt",
     )  # fmt: skip
     # Subtraction's and Compare's operators have no token; Python literals have no text form;
     # SolveEquation's 11 symbols are more than the vocabulary's 10 digits.

@@ -10,6 +10,7 @@ from actformer_envs.symbols import NUM_TASK_IDS
 from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Problems, Task
 from actformer_envs.tasks.compare import Compare
+from actformer_envs.tasks.compute_sqrt import ComputeSqrt
 from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.cycle_navigation import CycleNavigation
 from actformer_envs.tasks.duplicate_string import DuplicateString
@@ -50,6 +51,7 @@ __all__ = [
     "TASK_IDS",
     "Addition",
     "Compare",
+    "ComputeSqrt",
     "Copy",
     "CycleNavigation",
     "DuplicateString",

@@ -16,6 +16,7 @@ from actformer_envs.symbols import NUM_TASK_IDS
 from actformer_envs.tasks.addition import Addition
 from actformer_envs.tasks.base import Task
 from actformer_envs.tasks.compare import Compare
+from actformer_envs.tasks.compute_sqrt import ComputeSqrt
 from actformer_envs.tasks.copy import Copy
 from actformer_envs.tasks.cycle_navigation import CycleNavigation
 from actformer_envs.tasks.duplicate_string import DuplicateString
@@ -63,6 +64,7 @@ SINGLE_TASKS: dict[str, type[Task]] = {
         ModularArithmetic,
         ModularArithmeticBrackets,
         SolveEquation,
+        ComputeSqrt,
     )
 }
 #: The id of each single task: its position in :data:`SINGLE_TASKS`.

@@ -1,6 +1,6 @@
 """The tasks of the Chomsky-hierarchy benchmark (Delétang et al., 2023) that the suite adds:
 EvenPairs, CycleNavigation, StackManipulation, DuplicateString, OddsFirst, MissingDuplicate,
-ModularArithmetic, ModularArithmeticBrackets and SolveEquation."""
+ModularArithmetic, ModularArithmeticBrackets, SolveEquation and ComputeSqrt."""
 
 from __future__ import annotations
 
@@ -483,3 +483,62 @@ class SolveEquationOracle(SequenceOracle):
             return self._equation(marked, x)
 
         return st.tuples(expressions, st.integers(0, 1000), st.integers(0, 4)).map(with_unknown)
+
+
+class ComputeSqrtOracle(SequenceOracle):
+    """Bits of ``x``, least significant first; the answer ``floor(sqrt(x))`` in ceil(n / 2) bits."""
+
+    task = "ComputeSqrt"
+    bases = (2,)
+    longest = 100  # (the program grows with the square of n: about 44,000 steps at 100 bits)
+    property_length = 24
+
+    @staticmethod
+    def _bits(x: int, count: int) -> list[int]:
+        return [(x >> i) & 1 for i in range(count)]
+
+    def _root(self, problem: list[int]) -> int:
+        return math.isqrt(sum(bit << i for i, bit in enumerate(problem)))
+
+    def answer(self, problem: Any, base: int) -> Any:
+        return self._bits(self._root(list(problem)), (len(problem) + 1) // 2)
+
+    def program_length(self, problem: Any, base: int) -> int:
+        """INC R2 and 3 steps per column pair of the opening walk; per pair from the top: 7 to bring
+        it down, the compare pass (7 at its first column, 5 at each other) and the walk back (2 per
+        column, 1 more per column but the first), WRITE R3->P1, and, where the root's bit is 1,
+        INC R3 and the subtract pass (8, then 6 per column) and its walk back; CLR R3, CLR C between
+        pairs, HALT after the last."""
+        n, half = len(problem), (len(problem) + 1) // 2
+        root = self._root(list(problem))
+        steps = 1 + 3 * half
+        for k in range(half):
+            width = n - 2 * (half - 1 - k)
+            walk_back = 2 * width + width - 1
+            steps += 7 + (7 + 5 * (width - 1)) + walk_back + 1
+            if (root >> (half - 1 - k)) & 1:
+                steps += 1 + (8 + 6 * (width - 1)) + walk_back
+            steps += 2 if k < half - 1 else 1
+        return steps
+
+    def edge_cases(self, base: int) -> list[Any]:
+        n = self.longest
+        return [
+            [0],
+            [1],
+            [0, 1],
+            [1, 1],
+            [0] * n,
+            [1] * n,
+            [1] * (n - 1),
+            self._bits((2 ** (n // 2) - 1) ** 2, n),  # the largest square of n bits
+            self._bits((2 ** (n // 2) - 1) ** 2 - 1, n),  # the largest remainder below it
+            self._bits(2 ** (n - 1), n),
+            self._bits(4 ** (n // 2 - 1) - 1, n - 1),
+        ]
+
+    def largest(self, base: int, max_length: int) -> Any:
+        return [1] * max_length
+
+    def problems(self, base: int) -> st.SearchStrategy:
+        return symbol_lists(2, self.property_length)

@@ -18,7 +18,7 @@ class CompareOracle(NumberPairOracle):
 
     def answer(self, problem: Any, base: int) -> Any:
         a, b = problem
-        return (a > b) - (a < b)
+        return int(a > b) - int(a < b)
 
     def program_length(self, problem: Any, base: int) -> int:
         n = self.problem_length(problem, base)

@@ -119,7 +119,7 @@ class ComputeSqrt(SequenceTask):
     )
     text_format = SymbolString()
     # (quadratic programs: about 300 steps at 8 bits; what the expert reads repeats from there)
-    recipe = Recipe(8, (8, 80, 100), 50, history_length=0)
+    recipe = Recipe(8, (8, 40, 80), 50, history_length=0)
     default_base = 2
     base_range = (2, 2)
     default_lengths = (1, 8)

@@ -234,10 +234,11 @@ CHOMSKY_TASKS = (
         "CS",
         "ComputeSqrt",
         max_test_length=100,
-        note="the number and its root least significant bit first (the paper writes them most "
-        "significant first; the score, position by position over the root's ceil(L / 2) bits, is "
-        "the same); the program grows with the square of L (about 32,000 steps at L = 100), so the "
-        "test lengths stop at L = 100 and the score averages over 41..100",
+        note="the number and its root least significant bit first, as the paper's Appendix A.3 "
+        "defines them (its published code writes both most significant first: the score, position by "
+        "position over the root's ceil(L / 2) bits, is the same); the program grows with the square of "
+        "L (about 32,000 steps at L = 100), so the test lengths stop at L = 100 and the score averages "
+        "over 41..100",
     ),
     ChomskyTask("Bucket Sort", "CS", "Sort", base=5, trained_in_base=True),
 )

@@ -42,9 +42,9 @@ class ComputeSqrt(SequenceTask):
     ## Description
     The *Compute Sqrt* task of Delétang et al. (2023), "Neural Networks and the Chomsky Hierarchy"
     (context-sensitive). ``IN`` holds a number ``x`` of n bits, least significant first as every
-    number here (the paper writes it most significant first), leading zeros allowed; write
-    ``floor(sqrt(x))`` on ``OUT`` in exactly ``ceil(n / 2)`` bits, least significant first
-    (zero-padded, as the paper's fixed-length answer).
+    number here and as the paper defines the task (its published code writes it most significant
+    first), leading zeros allowed; write ``floor(sqrt(x))`` on ``OUT`` in exactly ``ceil(n / 2)``
+    bits, least significant first (zero-padded, as the paper's fixed-length answer).
 
     The expert takes the digit-by-digit method: the bits of ``x`` are brought down in pairs from
     the top, and each pair decides one bit of the root ``y``, from the top. With ``r`` the remainder

@@ -157,20 +157,19 @@ def program_length(task: str, problem: Any, base: int) -> int:
 
 
 def run_expert_batch(
-    env_id: str, problems: list[Any], **make_kwargs: Any
-) -> list[tuple[int, float, dict[str, Any]]]:
-    """The expert on every problem at once, one per env of the native vector env (posed with
-    ``options={"problems": ...}``): (steps, return, last info) of each problem's episode, as
-    ``run_expert`` gives them one at a time (the vector env steps as single envs do:
-    ``test_vector_env``), at a fraction of the cost for long programs."""
-    envs = gym.make_vec(
-        env_id, num_envs=len(problems), vectorization_mode="vector_entry_point", **make_kwargs
-    )
-    envs.reset(options={"problems": list(problems)})
-    steps = np.zeros(len(problems), dtype=np.int64)
-    totals = np.zeros(len(problems), dtype=np.float64)
-    ended_infos: list[dict[str, Any]] = [{} for _ in problems]
-    done = np.zeros(len(problems), dtype=bool)
+    env_id: str, num_envs: int, reset_kwargs: dict[str, Any], **make_kwargs: Any
+) -> list[tuple[int, float, dict[str, Any], dict[str, np.ndarray]]]:
+    """The expert in each of ``num_envs`` envs of the native vector env, reset with ``reset_kwargs``
+    (``options={"problems": ...}`` poses one problem per env; ``seed=s`` gives env i the problem of
+    a single env's ``seed=s + i``), to the end of each one's first episode: (steps, return, last
+    info, reset obs) per env, as ``run_expert`` gives them one at a time (the vector env steps as
+    single envs do: ``test_vector_env``), at a fraction of the cost for long programs."""
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **make_kwargs)
+    first, _ = envs.reset(**reset_kwargs)
+    steps = np.zeros(num_envs, dtype=np.int64)
+    totals = np.zeros(num_envs, dtype=np.float64)
+    ended_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+    done = np.zeros(num_envs, dtype=bool)
     while not done.all():
         _, rewards, terminated, truncated, info = envs.step(envs.unwrapped.expert_action())
         live = ~done
@@ -182,7 +181,8 @@ def run_expert_batch(
             ended_infos[i] = {key: info[key][i] for key in ("is_success", "output", "target")}
         done |= ended
     envs.close()
-    return [(int(s), float(t), i) for s, t, i in zip(steps, totals, ended_infos, strict=True)]
+    firsts = [{key: value[i] for key, value in first.items()} for i in range(num_envs)]
+    return [(int(s), float(t), i, f) for s, t, i, f in zip(steps, totals, ended_infos, firsts, strict=True)]
 
 
 def run_expert(env: gym.Env, **reset_kwargs: Any) -> tuple[int, float, dict[str, Any], dict[str, np.ndarray]]:

@@ -57,13 +57,13 @@ def _check_solved(env_id: str, env: gym.Env, **reset_kwargs) -> tuple:
 
 @pytest.mark.parametrize("length", [1, 2, 3, 7, 30, 100])
 def test_expert_solves_random_problems(env_id: str, length: int) -> None:
+    """Four random problems of ``length``: the single env's seeds 0..3, as the vector env's envs."""
     task = task_name(env_id)
-    env = _env(env_id, min(100, oracle(task).longest))
     length = min(length, oracle(task).longest)
-    base = env.unwrapped.task.base
-    for seed in range(4):
-        problem, _ = _check_solved(env_id, env, seed=seed, options={"length": length})
-        assert problem_length(task, problem, base) == length
+    reset = {"seed": 0, "options": {"length": length}}
+    problems = _check_solved_in_batch(env_id, 4, reset, max_length=min(100, oracle(task).longest))
+    base = gym.make(env_id).unwrapped.task.base
+    assert all(problem_length(task, problem, base) == length for problem in problems)
 
 
 def test_expert_solves_default_problems(env_id: str) -> None:
@@ -94,18 +94,34 @@ def test_expert_at_the_longest_length_many_seeds(env_id: str) -> None:
 
 
 def test_expert_solves_edge_cases(env_id: str) -> None:
-    """Every edge case of every base, solved as ``_check_solved`` holds one problem, all of a base at
-    once in the native vector env (long programs: Multiplication's 100 x 100, ComputeSqrt's 100 bits)."""
-    name = task_name(env_id)
-    task = oracle(name)
+    """Every edge case of every base, all of a base at once in the native vector env."""
+    task = oracle(task_name(env_id))
     for base in task.bases:
         problems = task.edge_cases(base)
-        results = run_expert_batch(env_id, problems, max_length=task.longest, base=base)
-        for problem, (steps, total, info) in zip(problems, results, strict=True):
-            assert info["is_success"], (problem, info)
-            assert info["output"] == info["target"] == expected_answer(name, problem, base), problem
-            assert steps == program_length(name, problem, base), problem
-            assert total == pytest.approx(EXPERT_SHAPED_RETURN, abs=1e-9), problem
+        reset = {"options": {"problems": problems}}
+        _check_solved_in_batch(env_id, len(problems), reset, problems, max_length=task.longest, base=base)
+
+
+def _check_solved_in_batch(
+    env_id: str, num_envs: int, reset_kwargs: dict, posed: list | None = None, **make_kwargs
+) -> list:
+    """``_check_solved`` for every env of a native vector env (``run_expert_batch``): long programs
+    (Multiplication's 100 x 100, ComputeSqrt's 100 bits) run many at a time. The problems are
+    ``posed``, else read off the reset observations (``obs_mode="full"``); returns them."""
+    task = task_name(env_id)
+    base = make_kwargs.get("base") or gym.make(env_id).unwrapped.task.base
+    full = {"obs_mode": "full"} if posed is None else {}
+    problems = []
+    for i, (steps, total, info, first) in enumerate(
+        run_expert_batch(env_id, num_envs, reset_kwargs, **full, **make_kwargs)
+    ):
+        problem = problem_from_full_obs(task, first, base) if posed is None else posed[i]
+        assert info["is_success"], (problem, info)
+        assert info["output"] == info["target"] == expected_answer(task, problem, base), problem
+        assert steps == program_length(task, problem, base), problem
+        assert total == pytest.approx(EXPERT_SHAPED_RETURN, abs=1e-9), problem
+        problems.append(problem)
+    return problems
 
 
 # -- property tests ----------------------------------------------------------------------------

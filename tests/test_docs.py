@@ -147,6 +147,7 @@ def test_chomsky_transformer_sentence_is_the_committed_results() -> None:
         ("CycleNavigation", "Cycle"),
         ("StackManipulation", "Stack"),
         ("MissingDuplicate", "Missing"),
+        ("ComputeSqrt", "Compute"),
     ]:
         values = [100 * row["in_range_exact_match"] for row in transformer if row["task"] == task]
         assert f"{min(values):.0f}\N{EN DASH}{max(values):.0f} % on {name} " in text

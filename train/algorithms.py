@@ -69,7 +69,7 @@ class Algorithm(ABC):
     ) -> dict[str, float]:
         """Train ``policy`` on ``batch`` (``Experience.collect``); the mean losses
         (``LOSS_KEYS``; ``losses/kl_to_warm_start`` is to ``reference``, penalized with
-        ``kl_coef`` > 0, else measured on the whole batch after). ``where`` names the stage in a
+        ``kl_coef`` > 0, else measured on the last minibatch after). ``where`` names the stage in a
         ``TrainingDiverged``: the loss and gradient norm are checked before each optimizer step,
         the parameters after the last."""
         device = policy.device
@@ -116,10 +116,12 @@ class Algorithm(ABC):
                 break
         check_parameters(where, policy)
         if not sums["losses/kl_to_warm_start"]:
+            # Measured after the update on its last minibatch, a random sample of the batch: the
+            # whole batch's two forwards would cost about a tenth of an iteration, for a diagnostic.
             with torch.no_grad():
-                logits, _ = policy(obs)
-                warm_logits, _ = reference(obs)
-                kl = masked_kl(logits, warm_logits, tensors["masks"]).mean().item()
+                logits, _ = policy(mb_obs)
+                warm_logits, _ = reference(mb_obs)
+                kl = masked_kl(logits, warm_logits, mask).mean().item()
             sums["losses/kl_to_warm_start"].append(kl)
         policy.eval()
         return {key: float(np.mean(values)) for key, values in sums.items()}

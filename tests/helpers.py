@@ -178,7 +178,8 @@ def run_expert_batch(
         assert not info["invalid_action"][live].any(), "the expert issued an invalid action"
         ended = (terminated | truncated) & live
         for i in np.flatnonzero(ended):
-            ended_infos[i] = {key: info[key][i] for key in ("is_success", "output", "target")}
+            ended_infos[i] = {key: info[key][i] for key in ("output", "target")}
+            ended_infos[i]["is_success"] = bool(info["is_success"][i])
         done |= ended
     envs.close()
     firsts = [{key: value[i] for key, value in first.items()} for i in range(num_envs)]

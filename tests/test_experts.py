@@ -45,14 +45,22 @@ def _check_solved(env_id: str, env: gym.Env, **reset_kwargs) -> tuple:
     base = env.unwrapped.task.base
     steps, total, info, first = run_expert(env, **reset_kwargs)
     problem = problem_from_full_obs(task, first, base)
+    _hold_to_oracle(task, problem, base, steps, total, info, env.unwrapped.config.reward_mode)
+    return problem, info
+
+
+def _hold_to_oracle(
+    task: str, problem, base: int, steps: int, total: float, info: dict, reward_mode: str = "shaped"
+) -> None:
+    """One expert episode on ``problem``: solved, the oracle's answer, its documented number of
+    steps, and the expert's return in ``reward_mode``."""
     assert info["is_success"] is True, (problem, info)
     assert info["output"] == info["target"] == expected_answer(task, problem, base), problem
     assert steps == program_length(task, problem, base), problem
-    if env.unwrapped.config.reward_mode == "sparse":
+    if reward_mode == "sparse":
         assert total == 1.0
     else:
-        assert total == pytest.approx(EXPERT_SHAPED_RETURN, abs=1e-9)
-    return problem, info
+        assert total == pytest.approx(EXPERT_SHAPED_RETURN, abs=1e-9), problem
 
 
 @pytest.mark.parametrize("length", [1, 2, 3, 7, 30, 100])
@@ -116,10 +124,7 @@ def _check_solved_in_batch(
         run_expert_batch(env_id, num_envs, reset_kwargs, **full, **make_kwargs)
     ):
         problem = problem_from_full_obs(task, first, base) if posed is None else posed[i]
-        assert info["is_success"], (problem, info)
-        assert info["output"] == info["target"] == expected_answer(task, problem, base), problem
-        assert steps == program_length(task, problem, base), problem
-        assert total == pytest.approx(EXPERT_SHAPED_RETURN, abs=1e-9), problem
+        _hold_to_oracle(task, problem, base, steps, total, info)
         problems.append(problem)
     return problems
 

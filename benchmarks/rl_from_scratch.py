@@ -1,15 +1,21 @@
 """RL from scratch: the project's PPO and A2C, and sb3-contrib's MaskablePPO, on the classic
 algorithmic tasks with no expert anywhere in the loop; then the learned policies at 10x and 100x.
 
-No imitation, no expert labels, no expert-derived view or reward (``RECIPE``): the policy sees the
+No imitation, no expert labels, no expert-derived view or reward (``BASE``): the policy sees the
 whole local observation (``projected=False``: the expert's declared reads would be expert knowledge),
 the reward is the env's ``dense`` mode (the progress of every correct digit written is kept, a wrong
 overwrite takes it back, a step and an invalid action cost a little, halting on the exact answer
-earns 1) and the action mask is ``valid`` (the task's instructions less those that would fault now:
-one machine predicate for every task). Problems are of every length up to the training length from
-the start, and there is no entropy bonus: with the length curriculum (lengths up to 1, then 2, ...)
-and a bonus of 0.05, PPO solved Copy on 1 of 3 seeds in 2M env-steps; without either, on 3 of 3 in
-400k (the first run: ``benchmarks/results/rl_from_scratch_curriculum/``, at commit 6227fe8).
+earns 1), the action mask is ``valid`` (the task's instructions less those that would fault now:
+one machine predicate for every task), no weight decay. Each task has a recipe (``RECIPES``): its
+training length, its curriculum and its entropy bonus. ``UNIFORM``: every length up to 5 from
+the start, no entropy bonus (with the length curriculum and a bonus of 0.05 instead, PPO solved
+Copy on 1 of 3 seeds in 2M env-steps; without either, on 3 of 3:
+``benchmarks/results/rl_from_scratch_curriculum/``, at commit 6227fe8). ``ANNEALED``: a curriculum
+to length 10 (from 1, lengthened once 80 % of a window of episodes at the current length succeed)
+and an entropy bonus annealed linearly from 0.1 to 0 over the first 3M env-steps: explore widely
+while the lengths grow, then settle. On Reverse, ``UNIFORM`` learned length 1 alone, and a constant
+bonus a program quadratic in the length, which runs out of steps beyond the training lengths (the
+rows of ``UNIFORM`` on Reverse: ``benchmarks/results/rl_from_scratch_length5/``).
 
 Each run trains for at most ``--steps`` env-steps and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches
@@ -40,7 +46,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +80,6 @@ from benchmarks.common import (
 )
 
 TASKS = ("Copy", "Reverse", "DuplicatedInput", "RepeatCopy", "Parity", "Addition")
-#: The training length of every task (symbols, or digits of each operand).
-TRAIN_LENGTH = 5
 MULTIPLIERS = (1, 10, 100)
 #: Greedy exact match at the training length at which a run counts as solved, and stops.
 TARGET = 0.99
@@ -85,19 +89,41 @@ LEARNERS = {"PPO": "ppo", "A2C": "a2c", "MaskablePPO": "sb3"}
 SB3_TASKS = ("Copy", "Reverse")
 #: The env's modes for every learner: what the agents see, get and may do.
 ENV_MODES = {"reward_mode": "dense", "mask_mode": "valid"}
-#: The training config of the project's learners besides the task, seed, budget and algorithm.
-RECIPE: dict[str, Any] = {
-    "imitation": False,
-    "projected": False,
-    **ENV_MODES,
-    "start_length": TRAIN_LENGTH,  # (no curriculum)
-    "ent_coef": 0.0,
-    "weight_decay": 0.0,
-}
+#: The training config of the project's learners besides the task, seed, budget, algorithm and recipe.
+BASE: dict[str, Any] = {"imitation": False, "projected": False, **ENV_MODES, "weight_decay": 0.0}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a task is learned from scratch: its training length (symbols, or digits of each operand:
+    the curriculum's last length) and the trainer's settings on top of ``BASE``."""
+
+    name: str
+    train_length: int
+    settings: dict[str, Any]
+
+
+UNIFORM = Recipe("uniform", 5, {"start_length": 5, "ent_coef": 0.0})
+ANNEALED = Recipe(
+    "annealed",
+    10,
+    {
+        "start_length": 1,
+        "curriculum_threshold": 0.8,
+        "ent_coef": 0.1,
+        "ent_coef_final": 0.0,
+        "ent_anneal_steps": 3_000_000,
+    },
+)
+#: Each task's recipe.
+RECIPES = {task: ANNEALED if task == "Reverse" else UNIFORM for task in TASKS}
 #: MaskablePPO's settings besides sb3-contrib's defaults: 64 envs, as the project's trainer.
 SB3_ENVS = 64
 SB3_KWARGS = {"n_steps": 64, "batch_size": 1024, "n_epochs": 4}
-DEFAULTS = {"steps": 10_000_000, "check_every": 262_144, "check_episodes": 200, "eval_episodes": 1000}
+DEFAULTS = {"steps": 4_000_000, "check_every": 262_144, "check_episodes": 200, "eval_episodes": 1000}
+#: Problems of the final evaluation at lengths above ``LONG`` at most (a failing policy runs each to
+#: its step limit, twice the expert's program: at 1,000 symbols, tens of thousands of steps).
+LONGEST_EPISODES, LONG = 100, 500
 #: --quick: a few iterations with small rollouts; for tests only.
 QUICK = {"steps": 2048, "check_every": 1024, "check_episodes": 8, "eval_episodes": 8}
 QUICK_ENVS = 16
@@ -127,19 +153,26 @@ def runs(tasks: Sequence[str], learners: Sequence[str], seeds: Sequence[int]) ->
     ]
 
 
+def train_length(task: str) -> int:
+    """The training length of ``task``'s recipe."""
+    return RECIPES[task].train_length
+
+
 def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
     """The project's training config of ``run`` (PPO or A2C)."""
     extra = {"num_envs": QUICK_ENVS} if args.quick else {}
+    length = train_length(run.task)
     return TrainConfig.from_flat(
         LEARNERS[run.learner],
         task=run.task,
         seed=run.seed,
         device="cpu",
         total_steps=args.steps,
-        max_length=TRAIN_LENGTH,
-        eval_lengths=(TRAIN_LENGTH,),
+        max_length=length,
+        eval_lengths=(length,),
         eval_episodes=args.check_episodes,
-        **RECIPE,
+        **BASE,
+        **RECIPES[run.task].settings,
         **extra,
     )
 
@@ -147,6 +180,7 @@ def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
 def score(agent: Agent, task: str, length: int, episodes: int, seed: int) -> float:
     """Greedy exact match of ``agent`` on ``episodes`` problems of ``length`` (the evaluation's
     problems of seed ``seed``, the same for every learner)."""
+    episodes = min(episodes, LONGEST_EPISODES) if length > LONG else episodes
     return exact_match(
         agent, env_id(task), length, episodes, seed=seed_for(seed, "evaluation"), num_envs=64, **ENV_MODES
     )
@@ -169,7 +203,7 @@ class Checks:
     def measure(self, agent: Agent, steps: int, full_length: bool) -> bool:
         """Record a check at ``steps``; whether the run is solved (and stops)."""
         self.next = (steps // self.every + 1) * self.every
-        exact = score(agent, self.run.task, TRAIN_LENGTH, self.episodes, self.run.seed)
+        exact = score(agent, self.run.task, train_length(self.run.task), self.episodes, self.run.seed)
         self.steps.append(steps)
         self.exact_match.append(exact)
         if exact >= TARGET and full_length:
@@ -179,7 +213,7 @@ class Checks:
 
 def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     """Train ``run`` until solved or out of budget; its row: curve, checks, final exact match."""
-    started = time.perf_counter()
+    started, length = time.perf_counter(), train_length(run.task)
     if run.learner == "MaskablePPO":
         agent, steps, checks, extra = train_maskable(run, args)
     else:
@@ -188,14 +222,14 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "task": run.task,
         "learner": run.learner,
         "seed": run.seed,
-        "train_length": TRAIN_LENGTH,
+        "recipe": RECIPES[run.task].name,
+        "train_length": length,
         "budget": args.steps,
         "steps": steps,
         "steps_to_target": checks.reached,
         "checks": {"steps": checks.steps, "exact_match": checks.exact_match},
         "exact_match": {
-            str(m): score(agent, run.task, m * TRAIN_LENGTH, args.eval_episodes, run.seed)
-            for m in MULTIPLIERS
+            str(m): score(agent, run.task, m * length, args.eval_episodes, run.seed) for m in MULTIPLIERS
         },
         **extra,
         "wall_seconds": time.perf_counter() - started,
@@ -203,7 +237,7 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def train_own(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Checks, dict[str, Any]]:
-    """The project's trainer (PPO or A2C) on ``RECIPE``, checked every ``check_every`` env-steps."""
+    """The project's trainer (PPO or A2C) on the task's recipe, checked every ``check_every`` env-steps."""
     trainer = Trainer(make_config(run, args))
     checks = Checks(run, args)
     curve: dict[str, list[Any]] = {key: [] for key in ("steps", "success_rate", "length")}
@@ -215,7 +249,7 @@ def train_own(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Checks, d
         curve["success_rate"].append(round(rate, 4) if math.isfinite(rate) else None)
         curve["length"].append(trainer.curriculum.length)
         if checks.due(steps) or trainer.done():
-            at_length = trainer.curriculum.length == TRAIN_LENGTH
+            at_length = trainer.curriculum.length == train_length(run.task)
             if checks.measure(trainer.policy.eval(), steps, at_length):
                 break
     extra = {"curriculum_length": trainer.curriculum.length, "curve": curve}
@@ -233,7 +267,10 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
     num_envs = QUICK_ENVS if args.quick else SB3_ENVS
     kwargs = {**SB3_KWARGS, "batch_size": min(SB3_KWARGS["batch_size"], num_envs * SB3_KWARGS["n_steps"])}
     envs = make_vec_env(
-        env_id(run.task), n_envs=num_envs, seed=run.seed, env_kwargs={"max_length": TRAIN_LENGTH, **ENV_MODES}
+        env_id(run.task),
+        n_envs=num_envs,
+        seed=run.seed,
+        env_kwargs={"max_length": train_length(run.task), **ENV_MODES},
     )
     model = MaskablePPO("MultiInputPolicy", envs, seed=run.seed, device="cpu", verbose=0, **kwargs)
     agent, checks = SB3Agent(model, masked=True), Checks(run, args)
@@ -257,12 +294,13 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f} %"
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], budget: int) -> str:
-    """Per (task, learner): seeds solved; then one line per run."""
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Per (task, learner): its recipe and seeds solved; then one line per run."""
     target = f"{TARGET:.0%}"
     lines = [
-        f"| task | learner | seeds ≥ {target} at 1x | at 10x | at 100x | env-steps to {target} (per seed) |",
-        "|---|---|---:|---:|---:|---|",
+        f"| task | learner | recipe | length | seeds ≥ {target} at 1x | at 10x | at 100x | "
+        f"env-steps to {target} (per seed) |",
+        "|---|---|---|---:|---:|---:|---:|---|",
     ]
     groups = list(dict.fromkeys((r["task"], r["learner"]) for r in rows))
     for task, learner in groups:
@@ -271,30 +309,38 @@ def markdown_table(rows: Sequence[dict[str, Any]], budget: int) -> str:
         reached = ", ".join(
             "-" if r["steps_to_target"] is None else f"{r['steps_to_target']:,}" for r in group
         )
-        n = len(group)
+        n, first = len(group), group[0]
         lines.append(
-            f"| {task} | {learner} | {count[0]} of {n} | {count[1]} of {n} | {count[2]} of {n} | {reached} |"
+            f"| {task} | {learner} | {first['recipe']} | {first['train_length']} | {count[0]} of {n} | "
+            f"{count[1]} of {n} | {count[2]} of {n} | {reached} |"
         )
     lines += [
         "",
-        "| task | learner | seed | env-steps | steps to target | exact 1x | 10x | 100x |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| task | learner | seed | budget | env-steps | steps to target | exact 1x | 10x | 100x |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         reached = "-" if r["steps_to_target"] is None else f"{r['steps_to_target']:,}"
         exact = " | ".join(percent(r["exact_match"][str(m)]) for m in MULTIPLIERS)
-        lines.append(f"| {r['task']} | {r['learner']} | {r['seed']} | {r['steps']:,} | {reached} | {exact} |")
+        lines.append(
+            f"| {r['task']} | {r['learner']} | {r['seed']} | {r['budget']:,} | {r['steps']:,} | {reached} | "
+            f"{exact} |"
+        )
     lines += [
         "",
-        f"Training length {TRAIN_LENGTH}; budget {budget:,} env-steps per run, stopped once greedy exact "
-        f"match at the training length reached {target} (checked on problems of exactly that length, "
-        "with the curriculum there). Exact match: greedy actions, problems of exactly 1x, 10x, 100x the "
-        "training length. No expert in the loop: full local observation, `dense` reward, `valid` masks.",
+        f"Each run stops once greedy exact match at its training length reaches {target} (checked on "
+        "problems of exactly that length, with the curriculum there) or at its budget. Recipes: "
+        f"`{UNIFORM.name}`, problems of every length up to {UNIFORM.train_length} from the start, no "
+        f"entropy bonus; `{ANNEALED.name}`, a curriculum from 1 to {ANNEALED.train_length} (lengthened at "
+        "80 % success) and an entropy bonus annealed from 0.1 to 0 over 3M env-steps; MaskablePPO (its "
+        "defaults) on lengths 1 to the training length throughout. Exact match: greedy actions, problems of "
+        f"exactly 1x, 10x, 100x the training length ({LONGEST_EPISODES} problems at lengths above {LONG}). "
+        "No expert in the loop: full local observation, `dense` reward, `valid` masks.",
     ]
     return "\n".join(lines)
 
 
-def draw_chart(rows: Sequence[dict[str, Any]], path: Path, budget: int, smoke: bool = False) -> None:
+def draw_chart(rows: Sequence[dict[str, Any]], path: Path, smoke: bool = False) -> None:
     """Greedy exact match at the training length against env-steps, one panel per task, a color per
     learner and a marker per seed; each (learner, seed) is offset a little, so equal curves (at 0
     or at 1) stay apart."""
@@ -325,12 +371,12 @@ def draw_chart(rows: Sequence[dict[str, Any]], path: Path, budget: int, smoke: b
                 color=colors[r["learner"]],
                 label=f"{r['learner']} seed {r['seed']}",
             )
-        axis.set_title(task)
+        axis.set_title(f"{task} (length {next(r['train_length'] for r in rows if r['task'] == task)})")
         axis.set_xlabel("env-steps (millions)")
         axis.set_ylim(-0.05, 1.05)
         axis.grid(True, alpha=0.3)
     for axis in axes[:, 0]:
-        axis.set_ylabel(f"greedy exact match, length {TRAIN_LENGTH}")
+        axis.set_ylabel("greedy exact match, training length")
     for axis in list(axes.flat)[len(tasks) :]:
         axis.set_visible(False)
     handles: dict[str, Any] = {}
@@ -341,6 +387,7 @@ def draw_chart(rows: Sequence[dict[str, Any]], path: Path, budget: int, smoke: b
     figure.legend(
         handles.values(), handles.keys(), loc="lower center", ncol=per_line, frameon=False, fontsize=8
     )
+    budget = max(r["budget"] for r in rows)
     title = (
         f"RL from scratch, no expert: {len(seeds)} seed(s) per learner, at most {budget:,} env-steps a run"
     )
@@ -425,6 +472,7 @@ def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]
             raise ValueError(f"{path} was run with other checks or evaluations than {paths[0]}")
         settings = settings or dict(document["settings"])
         for row in document["results"]:
+            row.setdefault("recipe", UNIFORM.name)  # (runs from before recipes were named: all this one)
             rows[(row["task"], row["learner"], row["seed"])] = row
     order = list(LEARNERS)
     ordered = sorted(
@@ -435,7 +483,7 @@ def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]
 
 
 #: What the files merged into one result must agree on.
-MERGED_SETTINGS = ("train_length", "multipliers", "target", "check_every", "check_episodes", "eval_episodes")
+MERGED_SETTINGS = ("multipliers", "target", "check_every", "check_episodes", "eval_episodes")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -453,15 +501,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info()
     revision = source_revision()
     settings = {
-        "train_length": TRAIN_LENGTH,
         "multipliers": list(MULTIPLIERS),
+        "longest_episodes": [LONGEST_EPISODES, LONG],
         "target": TARGET,
         "budget": args.steps,
         "check_every": args.check_every,
         "check_episodes": args.check_episodes,
         "eval_episodes": args.eval_episodes,
         "env_modes": ENV_MODES,
-        "recipe": RECIPE,
+        "base": BASE,
+        "recipes": {task: asdict(RECIPES[task]) for task in args.tasks},
         "sb3": {"policy": "MultiInputPolicy", "n_envs": SB3_ENVS, **SB3_KWARGS, "tasks": list(SB3_TASKS)},
         "quick": args.quick,
     }
@@ -496,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             results.append(result)
     notes = runs_note(results)
-    table = markdown_table(results, settings["budget"]) + "".join(f"\n\n{note}" for note in notes)
+    table = markdown_table(results) + "".join(f"\n\n{note}" for note in notes)
     context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
     document = {
         "benchmark": "rl_from_scratch",
@@ -510,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total_seconds": time.perf_counter() - started,
     }
     folder = output_dir(args, "rl_from_scratch")
-    draw_chart(results, folder / "rl_from_scratch.png", settings["budget"], smoke=args.quick)
+    draw_chart(results, folder / "rl_from_scratch.png", smoke=args.quick)
     write_results(
         folder,
         "rl_from_scratch.json",

@@ -614,6 +614,7 @@ def fake_rl_run(run: Any, args: argparse.Namespace) -> dict[str, Any]:
         "task": run.task,
         "learner": run.learner,
         "seed": run.seed,
+        "recipe": "uniform",
         "train_length": 5,
         "budget": args.steps,
         "steps": args.steps,

@@ -72,6 +72,9 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
         (lambda: TrainConfig(algo=PPO(gamma=1.5)), "gamma"),
         (lambda: TrainConfig(algo=PPO(learning_rate=0.0)), "learning_rate"),
         (lambda: TrainConfig(algo=PPO(ent_coef=-1.0)), "ent_coef"),
+        (lambda: TrainConfig(algo=PPO(ent_coef_final=-0.1)), "ent_coef_final"),
+        (lambda: TrainConfig(algo=PPO(ent_coef_final=0.0, ent_anneal_steps=0)), "ent_anneal_steps"),
+        (lambda: TrainConfig(algo=A2C(ent_anneal_steps=100)), "ent_anneal_steps"),  # no ent_coef_final
         (lambda: TrainConfig(algo=PPO(target_kl=0.0)), "target_kl"),
         (lambda: TrainConfig(algo=PPO(clip_coef=-0.1)), "clip_coef"),
         (lambda: TrainConfig(algo=A2C(kl_coef=math.nan)), "kl_coef"),
@@ -356,6 +359,25 @@ def test_a2c_runs_with_finite_losses() -> None:
         metrics = trainer.iterate()
         assert all(math.isfinite(metrics[key]) for key in METRIC_KEYS if key.startswith("losses/"))
     assert trainer.global_step == 3 * 32 * 16
+
+
+def test_the_entropy_bonus_anneals_linearly_then_holds() -> None:
+    settings = PPO(ent_coef=0.1, ent_coef_final=0.02, ent_anneal_steps=1000)
+    assert [settings.entropy_coefficient(steps, 10**6) for steps in (0, 500, 1000, 5000)] == pytest.approx(
+        [0.1, 0.06, 0.02, 0.02]
+    )
+    over_the_budget = PPO(ent_coef=0.1, ent_coef_final=0.0)  # ent_anneal_steps None: total_steps
+    assert over_the_budget.entropy_coefficient(250, 1000) == pytest.approx(0.075)
+    assert PPO(ent_coef=0.03).entropy_coefficient(999, 1000) == 0.03  # no anneal: constant
+
+
+def test_the_trainer_uses_the_annealed_entropy_bonus_of_each_iteration() -> None:
+    annealed = PPO(num_steps=8, ent_coef=0.2, ent_coef_final=0.0)
+    config = copy_config(annealed, imitation=False, total_steps=1024)
+    trainer = Trainer(config)
+    used = [trainer.iterate()["charts/ent_coef"] for _ in range(4)]  # 256 env-steps an iteration
+    assert used == pytest.approx([0.2, 0.15, 0.1, 0.05])
+    assert trainer.algorithm.ent_coef == pytest.approx(0.05)
 
 
 def test_kl_penalty_applies_only_after_a_warm_start() -> None:

@@ -234,6 +234,11 @@ class AlgoSettings:
     """GAE lambda, in [0, 1]."""
     ent_coef: float = 0.01
     """Entropy bonus coefficient, >= 0."""
+    ent_coef_final: float | None = None
+    """Anneal the entropy bonus linearly from ent_coef to this over ent_anneal_steps env-steps of RL,
+    then hold it (explore widely first, then settle); None = ent_coef throughout."""
+    ent_anneal_steps: int | None = None
+    """Env-steps of RL the entropy anneal takes (None = total_steps); needs ent_coef_final."""
     vf_coef: float = 0.5
     """Value loss coefficient, >= 0."""
     max_grad_norm: float = 0.5
@@ -251,6 +256,20 @@ class AlgoSettings:
             check_number(name, getattr(self, name), low=0.0)
         for name in ("gamma", "gae_lambda"):
             check_number(name, getattr(self, name), low=0.0, high=1.0)
+        if self.ent_coef_final is not None:
+            check_number("ent_coef_final", self.ent_coef_final, low=0.0)
+        if self.ent_anneal_steps is not None:
+            check_int("ent_anneal_steps", self.ent_anneal_steps, low=1)
+            if self.ent_coef_final is None:
+                raise ValueError("ent_anneal_steps must be None unless ent_coef_final is set")
+
+    def entropy_coefficient(self, env_steps: int, total_steps: int) -> float:
+        """The entropy bonus after ``env_steps`` env-steps of RL out of ``total_steps``."""
+        if self.ent_coef_final is None:
+            return self.ent_coef
+        span = self.ent_anneal_steps or total_steps
+        done = min(env_steps / span, 1.0) if span > 0 else 1.0
+        return self.ent_coef + done * (self.ent_coef_final - self.ent_coef)
 
 
 @dataclass(frozen=True)

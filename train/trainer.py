@@ -40,6 +40,7 @@ METRIC_KEYS = (
     "charts/episodic_return",
     "charts/SPS",
     "charts/curriculum_length",
+    "charts/ent_coef",
     *LOSS_KEYS,
 )
 
@@ -214,6 +215,8 @@ class Trainer:
             self.warm_start()
         start = time.perf_counter()
         number = self.iteration + 1
+        algo = self.config.algo
+        self.algorithm.ent_coef = algo.entropy_coefficient(self.global_step, self.config.run.total_steps)
         check_parameters(f"start of iteration {number}", self.policy)
         batch, (successes, returns) = self._rollout(f"rollout of iteration {number}")
         losses = self._update(batch, f"update of iteration {number}")
@@ -224,6 +227,7 @@ class Trainer:
             "charts/episodic_return": float(np.mean(returns)) if returns else math.nan,
             "charts/SPS": self.config.batch_size / elapsed,
             "charts/curriculum_length": float(self.curriculum.length),
+            "charts/ent_coef": self.algorithm.ent_coef,
             **losses,
         }
 

@@ -217,6 +217,20 @@ def test_rl_from_scratch_prose_ranges_are_the_committed_ones() -> None:
         assert f"({shown}" in text, (learner, shown)
 
 
+def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
+    """The README's seeds solved (at 99 % greedy exact match at the training length) per task and learner."""
+    document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+    def solved(task: str, learner: str) -> str:
+        rows = [r for r in document["results"] if (r["task"], r["learner"]) == (task, learner)]
+        return f"{sum(r['exact_match']['1'] >= 0.99 for r in rows)} of {len(rows)} seeds"
+
+    assert {solved("Copy", learner) for learner in ("PPO", "A2C", "MaskablePPO")} == {"3 of 3 seeds"}
+    assert f"DuplicatedInput (our PPO) on {solved('DuplicatedInput', 'PPO')}" in readme
+    assert f"Reverse on {solved('Reverse', 'PPO')} (our PPO" in readme
+
+
 def test_weak_warm_start_table_is_the_committed_one() -> None:
     document = json.loads((RESULTS / "weak_warm_start.json").read_text(encoding="utf-8"))
     assert block("rl_from_scratch.md", "weak-warm-start") == document["markdown"].split("\n\n")[0].strip()

@@ -14,7 +14,7 @@ from actformer_gym.agents.baselines import RandomAgent
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.trainer import Trainer
-from benchmarks.rl_from_scratch import ENV_MODES, RECIPE
+from benchmarks.rl_from_scratch import BASE, ENV_MODES, RECIPES
 
 STEPS = 401_408  # 98 iterations of 64 envs x 64 steps
 SEEDS = (0, 1, 2)
@@ -22,8 +22,16 @@ SEEDS = (0, 1, 2)
 
 def greedy_after_training(seed: int) -> tuple[float, float]:
     """Greedy exact match on one-symbol copies before and after ``STEPS`` env-steps of PPO."""
+    recipe = RECIPES["Copy"]
     config = TrainConfig.from_flat(
-        "ppo", task="Copy", seed=seed, device="cpu", total_steps=STEPS, max_length=5, **RECIPE
+        "ppo",
+        task="Copy",
+        seed=seed,
+        device="cpu",
+        total_steps=STEPS,
+        max_length=recipe.train_length,
+        **BASE,
+        **recipe.settings,
     )
     trainer = Trainer(config)
     assert not config.imitation.enabled and not trainer.policy.projected

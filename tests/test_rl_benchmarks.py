@@ -8,10 +8,13 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from test_benchmarks import check_smoke, run_with_default_output
+
+from benchmarks import rl_from_scratch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown", "smoke"}
@@ -52,9 +55,11 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
     document = load(folder / "rl_from_scratch.json", result, also=("rl_from_scratch.png",))
     assert document["benchmark"] == "rl_from_scratch"
     settings = document["settings"]
-    assert settings["quick"] and settings["train_length"] == 5 and settings["multipliers"] == [1, 10, 100]
+    assert settings["quick"] and settings["multipliers"] == [1, 10, 100]
     assert settings["env_modes"] == {"reward_mode": "dense", "mask_mode": "valid"}
-    assert settings["recipe"]["imitation"] is False and settings["recipe"]["projected"] is False
+    assert settings["base"]["imitation"] is False and settings["base"]["projected"] is False
+    recipes = rl_from_scratch.RECIPES
+    assert settings["recipes"] == {task: asdict(recipes[task]) for task in ("Copy", "Parity")}
     runs = [(r["task"], r["learner"], r["seed"]) for r in document["results"]]
     assert runs == [
         *[("Copy", learner, seed) for learner in ("PPO", "A2C", "MaskablePPO") for seed in (3, 4)],
@@ -68,14 +73,16 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
         assert set(r["exact_match"]) == {"1", "10", "100"}
         assert r["steps_to_target"] is None or r["steps_to_target"] == r["steps"]
         assert r["run"]["command"] == document["command"]
+        recipe = recipes[r["task"]]
+        assert r["recipe"] == recipe.name and r["train_length"] == recipe.train_length
         if r["learner"] != "MaskablePPO":
-            assert 1 <= r["curriculum_length"] <= 5 and r["curve"]["steps"][-1] == r["steps"]
+            shortest = rl_from_scratch.min_length(r["task"])
+            assert shortest <= r["curriculum_length"] <= recipe.train_length
+            assert r["curve"]["steps"][-1] == r["steps"]
     assert document["markdown"].count("| Copy | PPO |") == 1 + 2  # the seeds line, then each run
 
 
 def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
-    from benchmarks import rl_from_scratch
-
     def document(seed: int, budget: int) -> dict:
         row = {
             "task": "Copy", "learner": "PPO", "seed": seed, "train_length": 5, "budget": budget,
@@ -92,8 +99,8 @@ def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
         paths[-1].write_text(json.dumps(document(seed, 100 * (seed + 1))), encoding="utf-8")
     rows, settings = rl_from_scratch.merged(paths)
     assert [row["seed"] for row in rows] == [0, 1] and settings["budget"] == 200
-    table = rl_from_scratch.markdown_table(rows, settings["budget"])
-    assert "| Copy | PPO | 2 of 2 | 2 of 2 | 0 of 2 | 100, 200 |" in table
+    table = rl_from_scratch.markdown_table(rows)
+    assert "| Copy | PPO | uniform | 5 | 2 of 2 | 2 of 2 | 0 of 2 | 100, 200 |" in table
     other = document(2, 300)
     other["settings"]["check_every"] = 2
     paths.append(tmp_path / "other.json")

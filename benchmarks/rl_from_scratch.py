@@ -104,6 +104,11 @@ class Recipe:
     train_length: int
     settings: dict[str, Any]
 
+    @property
+    def min_length(self) -> int:
+        """The shortest problems it poses."""
+        return int(self.settings.get("min_length", 1))
+
 
 UNIFORM = Recipe("uniform", 5, {"start_length": 5, "ent_coef": 0.0})
 ANNEALED = Recipe(
@@ -167,11 +172,6 @@ def runs(tasks: Sequence[str], learners: Sequence[str], seeds: Sequence[int]) ->
 def train_length(task: str) -> int:
     """The training length of ``task``'s recipe."""
     return RECIPES[task].train_length
-
-
-def min_length(task: str) -> int:
-    """The shortest problems of ``task``'s recipe."""
-    return RECIPES[task].settings.get("min_length", 1)
 
 
 def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
@@ -280,13 +280,13 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
 
     from benchmarks.generalization import SB3Agent
 
-    num_envs = QUICK_ENVS if args.quick else SB3_ENVS
+    num_envs, recipe = QUICK_ENVS if args.quick else SB3_ENVS, RECIPES[run.task]
     kwargs = {**SB3_KWARGS, "batch_size": min(SB3_KWARGS["batch_size"], num_envs * SB3_KWARGS["n_steps"])}
     envs = make_vec_env(
         env_id(run.task),
         n_envs=num_envs,
         seed=run.seed,
-        env_kwargs={"min_length": min_length(run.task), "max_length": train_length(run.task), **ENV_MODES},
+        env_kwargs={"min_length": recipe.min_length, "max_length": recipe.train_length, **ENV_MODES},
     )
     model = MaskablePPO("MultiInputPolicy", envs, seed=run.seed, device="cpu", verbose=0, **kwargs)
     agent, checks = SB3Agent(model, masked=True), Checks(run, args)

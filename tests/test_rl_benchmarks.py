@@ -76,8 +76,7 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
         recipe = recipes[r["task"]]
         assert r["recipe"] == recipe.name and r["train_length"] == recipe.train_length
         if r["learner"] != "MaskablePPO":
-            shortest = rl_from_scratch.min_length(r["task"])
-            assert shortest <= r["curriculum_length"] <= recipe.train_length
+            assert recipe.min_length <= r["curriculum_length"] <= recipe.train_length
             assert r["curve"]["steps"][-1] == r["steps"]
     assert document["markdown"].count("| Copy | PPO |") == 1 + 2  # the seeds line, then each run
 

@@ -15,9 +15,13 @@ from 1 to length 10 (lengthened once 80 % of a window of episodes at the current
 and an entropy bonus annealed linearly from 0.1 to 0 over the first 3M env-steps: explore widely
 while the lengths grow, then settle. ``ANNEALED_FROM_2``: the same without problems of length 1,
 whose answer is one write: halting after the first write, learned there, is a trap every longer
-problem falls into. ``UNIFORM`` learned Reverse at length 1 alone, and a constant bonus found a
-program quadratic in the length, which runs out of steps beyond the training lengths (``UNIFORM``'s
-rows on the tasks that now have another recipe: ``benchmarks/results/rl_from_scratch_length5/``).
+problem falls into. ``ANNEALED_MARKOV``: ``ANNEALED`` with no history of past actions in the
+observation (``history_length=0``), so the policy acts on the working memory alone: with the history,
+``ANNEALED`` settled on a program quadratic in the length on 2 of 3 Reverse seeds (its rows:
+``benchmarks/results/rl_from_scratch_annealed/``). ``UNIFORM`` learned Reverse at length 1 alone,
+and a constant bonus found the quadratic program too (``UNIFORM``'s rows on the tasks that now have
+another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings
+(``Recipe.env_kwargs``) hold for every env of its task: training, checks, evaluation, MaskablePPO.
 
 Each run trains for at most ``--steps`` env-steps and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches
@@ -91,6 +95,8 @@ LEARNERS = {"PPO": "ppo", "A2C": "a2c", "MaskablePPO": "sb3"}
 SB3_TASKS = ("Copy", "Reverse")
 #: The env's modes for every learner: what the agents see, get and may do.
 ENV_MODES = {"reward_mode": "dense", "mask_mode": "valid"}
+#: The env keyword arguments a recipe may set (``Recipe.env_kwargs``).
+ENV_SETTINGS = ("history_length",)
 #: The training config of the project's learners besides the task, seed, budget, algorithm and recipe.
 BASE: dict[str, Any] = {"imitation": False, "projected": False, **ENV_MODES, "weight_decay": 0.0}
 
@@ -109,6 +115,12 @@ class Recipe:
         """The shortest problems it poses."""
         return int(self.settings.get("min_length", 1))
 
+    @property
+    def env_kwargs(self) -> dict[str, Any]:
+        """What it sets of the env besides ``ENV_MODES`` (its history length, if it sets one): every
+        env of its task, training or evaluating, any learner, is made with these."""
+        return {key: self.settings[key] for key in ENV_SETTINGS if key in self.settings}
+
 
 UNIFORM = Recipe("uniform", 5, {"start_length": 5, "ent_coef": 0.0})
 ANNEALED = Recipe(
@@ -124,10 +136,12 @@ ANNEALED = Recipe(
 )
 #: ``ANNEALED`` without problems of length 1.
 ANNEALED_FROM_2 = Recipe("annealed-2", 10, {**ANNEALED.settings, "min_length": 2, "start_length": 2})
+#: ``ANNEALED`` with a Markov policy: no history of past actions in the observation.
+ANNEALED_MARKOV = Recipe("annealed-markov", 10, {**ANNEALED.settings, "history_length": 0})
 #: Each task's recipe, chosen on seed 0: the one that went furthest there.
 RECIPES = {
     "Copy": UNIFORM,
-    "Reverse": ANNEALED,
+    "Reverse": ANNEALED_MARKOV,
     "DuplicatedInput": ANNEALED_FROM_2,
     "RepeatCopy": UNIFORM,
     "Parity": ANNEALED_FROM_2,
@@ -198,7 +212,14 @@ def score(agent: Agent, task: str, length: int, episodes: int, seed: int) -> flo
     problems of seed ``seed``, the same for every learner)."""
     episodes = min(episodes, LONGEST_EPISODES) if length > LONG else episodes
     return exact_match(
-        agent, env_id(task), length, episodes, seed=seed_for(seed, "evaluation"), num_envs=64, **ENV_MODES
+        agent,
+        env_id(task),
+        length,
+        episodes,
+        seed=seed_for(seed, "evaluation"),
+        num_envs=64,
+        **ENV_MODES,
+        **RECIPES[task].env_kwargs,
     )
 
 
@@ -286,7 +307,12 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
         env_id(run.task),
         n_envs=num_envs,
         seed=run.seed,
-        env_kwargs={"min_length": recipe.min_length, "max_length": recipe.train_length, **ENV_MODES},
+        env_kwargs={
+            "min_length": recipe.min_length,
+            "max_length": recipe.train_length,
+            **ENV_MODES,
+            **recipe.env_kwargs,
+        },
     )
     model = MaskablePPO("MultiInputPolicy", envs, seed=run.seed, device="cpu", verbose=0, **kwargs)
     agent, checks = SB3Agent(model, masked=True), Checks(run, args)
@@ -480,7 +506,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The rows of several results files (a later file's row replaces an earlier one of the same
     task, learner and seed), each with the run that measured it; and the first file's settings,
-    with the largest budget. ``ValueError`` if the files' checks or evaluations differ."""
+    with the largest budget and each task's recipe from the last file that ran it. ``ValueError``
+    if the files' checks or evaluations differ."""
     rows: dict[tuple[str, str, int], dict[str, Any]] = {}
     settings: dict[str, Any] = {}
     for path in paths:
@@ -489,6 +516,7 @@ def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]
         if settings and own != {key: settings[key] for key in MERGED_SETTINGS}:
             raise ValueError(f"{path} was run with other checks or evaluations than {paths[0]}")
         settings = settings or dict(document["settings"])
+        settings["recipes"] = {**settings["recipes"], **document["settings"]["recipes"]}
         for row in document["results"]:
             row.setdefault("recipe", UNIFORM.name)  # (runs from before recipes were named: all this one)
             rows[(row["task"], row["learner"], row["seed"])] = row

@@ -81,6 +81,19 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
     assert document["markdown"].count("| Copy | PPO |") == 1 + 2  # the seeds line, then each run
 
 
+def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reverse's recipe has no history: its trainer, its checks and its evaluation all say so."""
+    recipe = rl_from_scratch.RECIPES["Reverse"]
+    assert recipe.env_kwargs == {"history_length": 0} and rl_from_scratch.RECIPES["Copy"].env_kwargs == {}
+    args = rl_from_scratch.parse_args(["--tasks", "Reverse", "--quick"])
+    config = rl_from_scratch.make_config(rl_from_scratch.Run("Reverse", "PPO", 0), args)
+    assert config.env.history_length == 0
+    seen: dict = {}
+    monkeypatch.setattr(rl_from_scratch, "exact_match", lambda *a, **kwargs: seen.update(kwargs) or 0.0)
+    rl_from_scratch.score(None, "Reverse", 10, 5, 0)  # type: ignore[arg-type]
+    assert seen["history_length"] == 0 and seen["reward_mode"] == "dense"
+
+
 def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
     def document(seed: int, budget: int) -> dict:
         row = {
@@ -90,7 +103,8 @@ def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
             "run": {"date": f"2026-01-0{seed + 1}", "command": f"run {seed}", "revision": {"commit": "a"}},
         }  # fmt: skip
         settings = {key: 1 for key in rl_from_scratch.MERGED_SETTINGS}
-        return {"settings": {**settings, "budget": budget}, "results": [row]}
+        recipes = {"Copy": {"name": f"recipe {seed}"}, f"Task{seed}": {"name": "other"}}
+        return {"settings": {**settings, "budget": budget, "recipes": recipes}, "results": [row]}
 
     paths = []
     for seed in (1, 0):
@@ -98,6 +112,9 @@ def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
         paths[-1].write_text(json.dumps(document(seed, 100 * (seed + 1))), encoding="utf-8")
     rows, settings = rl_from_scratch.merged(paths)
     assert [row["seed"] for row in rows] == [0, 1] and settings["budget"] == 200
+    # each task's recipe as the last file that ran it has it
+    expected = {"Copy": {"name": "recipe 0"}, "Task1": {"name": "other"}, "Task0": {"name": "other"}}
+    assert settings["recipes"] == expected
     table = rl_from_scratch.markdown_table(rows)
     assert "| Copy | PPO | uniform | 5 | 2 of 2 | 2 of 2 | 0 of 2 | 100, 200 |" in table
     other = document(2, 300)

@@ -235,11 +235,15 @@ class HistoryAttention(nn.Module):
         self._rotations: dict[tuple[int, int, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def rotations(self, length: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """(cos, sin) of ``rotary_angles(length, width)`` on ``device``, computed once per shape."""
+        """(cos, sin) of ``rotary_angles(length, width)`` on ``device``, computed once per shape.
+
+        Made outside inference mode even when the first call runs in it: a tensor made there
+        cannot be saved for backward, and these are reused by every later training pass."""
         key = (length, width, device)
         if key not in self._rotations:
-            angles = rotary_angles(length, width).to(device)
-            self._rotations[key] = angles.cos(), angles.sin()
+            with torch.inference_mode(False):
+                angles = rotary_angles(length, width).to(device)
+                self._rotations[key] = angles.cos(), angles.sin()
         return self._rotations[key]
 
     def forward(self, state: torch.Tensor, history: torch.Tensor) -> torch.Tensor:  # -> (B, d)

@@ -64,6 +64,19 @@ def test_history_is_read() -> None:
     assert not torch.allclose(policy(obs)[0], policy(changed)[0])
 
 
+def test_trains_after_a_first_forward_in_inference_mode() -> None:
+    """Evaluating a fresh policy under ``torch.inference_mode()`` leaves nothing behind that a later
+    training pass cannot save for backward (the history's rotations are made once and kept)."""
+    envs, obs, _ = _batch(num_envs=4)
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    with torch.inference_mode():
+        evaluated = policy(obs)[0]
+    logits, value = policy(obs)
+    (logits.sum() + value.sum()).backward()
+    assert torch.equal(logits.detach(), evaluated)
+    assert all(p.grad is not None for p in policy.network.history.parameters())
+
+
 def test_task_id_is_embedded_when_observed() -> None:
     envs, obs, _ = _batch(num_envs=8)
     space = gym.spaces.Dict({**envs.single_observation_space.spaces, "task": gym.spaces.Discrete(3)})

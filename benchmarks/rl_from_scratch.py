@@ -375,8 +375,9 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         f"`{UNIFORM.name}`, problems of every length up to {UNIFORM.train_length} from the start, no "
         f"entropy bonus; `{ANNEALED.name}`, a curriculum from 1 to {ANNEALED.train_length} (lengthened at "
         "80 % success) and an entropy bonus annealed from 0.1 to 0 over 3M env-steps; "
-        f"`{ANNEALED_FROM_2.name}`, the same from length 2 (no problems of length 1); MaskablePPO (its "
-        "defaults) on the recipe's lengths throughout. Exact match: "
+        f"`{ANNEALED_FROM_2.name}`, the same from length 2 (no problems of length 1); "
+        f"`{ANNEALED_MARKOV.name}`, `{ANNEALED.name}` with no action history in the observation; "
+        "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). No expert in the loop: full local "
         "observation, `dense` reward, `valid` masks.",
@@ -516,7 +517,8 @@ def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]
         if settings and own != {key: settings[key] for key in MERGED_SETTINGS}:
             raise ValueError(f"{path} was run with other checks or evaluations than {paths[0]}")
         settings = settings or dict(document["settings"])
-        settings["recipes"] = {**settings["recipes"], **document["settings"]["recipes"]}
+        # (files from before recipes were per task have none)
+        settings["recipes"] = {**settings.get("recipes", {}), **document["settings"].get("recipes", {})}
         for row in document["results"]:
             row.setdefault("recipe", UNIFORM.name)  # (runs from before recipes were named: all this one)
             rows[(row["task"], row["learner"], row["seed"])] = row

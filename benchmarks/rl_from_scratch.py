@@ -59,9 +59,9 @@ from typing import Any
 import torch
 
 from actformer_envs.tasks.registry import env_id
-from actformer_gym.agents.baselines import Agent
+from actformer_gym.agents.baselines import Agent, ExpertAgent
 from actformer_gym.train.config import TrainConfig
-from actformer_gym.train.evaluate import exact_match
+from actformer_gym.train.evaluate import count_episodes, make_eval_env
 from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
@@ -151,6 +151,8 @@ RECIPES = {
 SB3_ENVS = 64
 SB3_KWARGS = {"n_steps": 64, "batch_size": 1024, "n_epochs": 4}
 DEFAULTS = {"steps": 4_000_000, "check_every": 262_144, "check_episodes": 200, "eval_episodes": 1000}
+#: Envs of an evaluation (fewer when it poses fewer problems).
+EVAL_ENVS = 64
 #: Problems of the final evaluation at lengths above ``LONG`` at most (a failing policy runs each to
 #: its step limit, twice the expert's program: at 1,000 symbols, tens of thousands of steps).
 LONGEST_EPISODES, LONG = 100, 500
@@ -207,20 +209,32 @@ def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def score(agent: Agent, task: str, length: int, episodes: int, seed: int) -> float:
+def measure(
+    agent: Agent, task: str, length: int, episodes: int, seed: int, expert: bool = False
+) -> dict[str, float]:
     """Greedy exact match of ``agent`` on ``episodes`` problems of ``length`` (the evaluation's
-    problems of seed ``seed``, the same for every learner)."""
+    problems of seed ``seed``, the same for every learner; ``LONGEST_EPISODES`` at most above
+    ``LONG``), and the mean steps of its episodes; with ``expert``, the expert's mean steps on the
+    same problems too (its program's length: the two compare where the agent solves them all)."""
     episodes = min(episodes, LONGEST_EPISODES) if length > LONG else episodes
-    return exact_match(
-        agent,
-        env_id(task),
-        length,
-        episodes,
-        seed=seed_for(seed, "evaluation"),
-        num_envs=64,
-        **ENV_MODES,
-        **RECIPES[task].env_kwargs,
+    env = make_eval_env(
+        env_id(task), length, min(EVAL_ENVS, episodes), **ENV_MODES, **RECIPES[task].env_kwargs
     )
+    problems = (length, episodes, seed_for(seed, "evaluation"))
+    try:
+        own = count_episodes(agent, env, *problems)
+        result = {"exact_match": own.solved / episodes, "mean_steps": own.steps / episodes}
+        if expert:
+            reference = count_episodes(ExpertAgent(env.unwrapped.task), env, *problems)
+            result["expert_steps"] = reference.steps / episodes
+    finally:
+        env.close()
+    return result
+
+
+def score(agent: Agent, task: str, length: int, episodes: int, seed: int) -> float:
+    """Greedy exact match of ``agent`` (``measure``)."""
+    return measure(agent, task, length, episodes, seed)["exact_match"]
 
 
 class Checks:
@@ -265,11 +279,23 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "steps": steps,
         "steps_to_target": checks.reached,
         "checks": {"steps": checks.steps, "exact_match": checks.exact_match},
-        "exact_match": {
-            str(m): score(agent, run.task, m * length, args.eval_episodes, run.seed) for m in MULTIPLIERS
-        },
+        **final_evaluation(agent, run, args.eval_episodes),
         **extra,
         "wall_seconds": time.perf_counter() - started,
+    }
+
+
+def final_evaluation(agent: Agent, run: Run, episodes: int) -> dict[str, dict[str, float]]:
+    """Exact match, the mean steps of the agent's episodes and the expert's on the same problems, at
+    each multiplier of the training length: ``{"exact_match": {"1": ...}, "mean_steps": ...,
+    "expert_steps": ...}``."""
+    length = train_length(run.task)
+    measured = {
+        str(m): measure(agent, run.task, m * length, episodes, run.seed, expert=True) for m in MULTIPLIERS
+    }
+    return {
+        key: {m: values[key] for m, values in measured.items()}
+        for key in ("exact_match", "mean_steps", "expert_steps")
     }
 
 
@@ -336,6 +362,14 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f} %"
 
 
+def program_ratio(row: dict[str, Any], multiplier: str) -> str:
+    """The agent's mean steps per problem over the expert's on the same problems at ``multiplier``,
+    where it solved every one (where it did not, or a row from before steps were measured: -)."""
+    if row["exact_match"][multiplier] < 1.0 or "expert_steps" not in row:
+        return "-"
+    return f"{row['mean_steps'][multiplier] / row['expert_steps'][multiplier]:.3f}"
+
+
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     """Per (task, learner): its recipe and seeds solved; then one line per run."""
     target = f"{TARGET:.0%}"
@@ -358,15 +392,17 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         )
     lines += [
         "",
-        "| task | learner | seed | budget | env-steps | steps to target | exact 1x | 10x | 100x |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| task | learner | seed | budget | env-steps | steps to target | exact 1x | 10x | 100x | "
+        "program ÷ expert's at 100x |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    longest = str(MULTIPLIERS[-1])
     for r in rows:
         reached = "-" if r["steps_to_target"] is None else f"{r['steps_to_target']:,}"
         exact = " | ".join(percent(r["exact_match"][str(m)]) for m in MULTIPLIERS)
         lines.append(
             f"| {r['task']} | {r['learner']} | {r['seed']} | {r['budget']:,} | {r['steps']:,} | {reached} | "
-            f"{exact} |"
+            f"{exact} | {program_ratio(r, longest)} |"
         )
     lines += [
         "",
@@ -379,7 +415,9 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         f"`{ANNEALED_MARKOV.name}`, `{ANNEALED.name}` with no action history in the observation; "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
-        f"({LONGEST_EPISODES} problems at lengths above {LONG}). No expert in the loop: full local "
+        f"({LONGEST_EPISODES} problems at lengths above {LONG}). Program ÷ expert's: the policy's mean "
+        "steps per problem over the expert's on the same problems, where the policy solves every one "
+        "(below 1: a shorter program than the expert's). No expert in the loop: full local "
         "observation, `dense` reward, `valid` masks.",
     ]
     return "\n".join(lines)

@@ -8,8 +8,10 @@ import pytest
 from helpers import actformer_specs
 
 from actformer_envs import NUM_ACTIONS
+from actformer_envs.instructions import instruction_index
 from actformer_gym.agents import Agent, ExpertAgent, RandomAgent
 from actformer_gym.train import exact_match, format_table, generalization_table
+from actformer_gym.train.evaluate import Counted, count_episodes, make_eval_env
 
 ENV_IDS = [spec.id for spec in actformer_specs()]
 ADDITION = "Actformer/Addition-v0"
@@ -105,6 +107,28 @@ def test_random_agent_rejects_empty_mask_row() -> None:
 
 def test_random_agent_fails_addition() -> None:
     assert exact_match(RandomAgent(0), ADDITION, 5, episodes=64, num_envs=32) < 0.5
+
+
+def test_counted_episodes_and_their_steps() -> None:
+    """Copy's expert writes each of n symbols in three steps (READ, WRITE, MOVE) and halts: 3n + 1
+    steps per problem; an agent that halts at once takes one step per problem and solves none."""
+    env = make_eval_env("Actformer/Copy-v0", 7, 4)
+    try:
+        expert = count_episodes(expert_for(env), env, 7, episodes=10, seed=5)
+        assert expert == Counted(solved=10, steps=10 * (3 * 7 + 1))
+        halt = instruction_index("HALT")
+        quitter = count_episodes(ConstantAgent(halt), env, 7, episodes=10, seed=5)
+        assert quitter == Counted(solved=0, steps=10)
+    finally:
+        env.close()
+
+
+class ConstantAgent:
+    def __init__(self, action: int) -> None:
+        self.action = action
+
+    def act(self, observation: dict, action_mask: np.ndarray | None = None) -> np.ndarray:
+        return np.full(len(observation["last_action"]), self.action, dtype=np.int64)
 
 
 def test_generalization_table_and_markdown() -> None:

@@ -70,7 +70,11 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
         checks = r["checks"]
         assert checks["steps"] == sorted(checks["steps"]) and checks["steps"][-1] == r["steps"]
         assert all(0.0 <= v <= 1.0 for v in checks["exact_match"])
-        assert set(r["exact_match"]) == {"1", "10", "100"}
+        assert set(r["exact_match"]) == set(r["mean_steps"]) == set(r["expert_steps"]) == {"1", "10", "100"}
+        # Copy's expert program: 3n + 1 steps for n symbols; Parity's: 5n + 2 (n: the problem's length)
+        per_symbol, extra = {"Copy": (3, 1), "Parity": (5, 2)}[r["task"]]
+        for m, steps in r["expert_steps"].items():
+            assert steps == per_symbol * int(m) * r["train_length"] + extra
         assert r["steps_to_target"] is None or r["steps_to_target"] == r["steps"]
         assert r["run"]["command"] == document["command"]
         recipe = recipes[r["task"]]
@@ -89,8 +93,14 @@ def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pyte
     config = rl_from_scratch.make_config(rl_from_scratch.Run("Reverse", "PPO", 0), args)
     assert config.env.history_length == 0
     seen: dict = {}
-    monkeypatch.setattr(rl_from_scratch, "exact_match", lambda *a, **kwargs: seen.update(kwargs) or 0.0)
-    rl_from_scratch.score(None, "Reverse", 10, 5, 0)  # type: ignore[arg-type]
+
+    def make_eval_env(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise StopIteration  # (nothing to run: the env's settings are what is checked)
+
+    monkeypatch.setattr(rl_from_scratch, "make_eval_env", make_eval_env)
+    with pytest.raises(StopIteration):
+        rl_from_scratch.score(None, "Reverse", 10, 5, 0)  # type: ignore[arg-type]
     assert seen["history_length"] == 0 and seen["reward_mode"] == "dense"
 
 

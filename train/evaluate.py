@@ -7,6 +7,7 @@ generalization table repeats it over lengths (train short, test long).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -41,6 +42,16 @@ def make_eval_env(env_id: str, length: int, num_envs: int, **env_kwargs: Any) ->
     )
 
 
+@dataclass(frozen=True)
+class Counted:
+    """What an agent did in the counted episodes of a run (``count_episodes``)."""
+
+    solved: int
+    """Episodes ended with an exactly correct answer."""
+    steps: int
+    """Decisions taken in them all, solved or not: the programs' total length."""
+
+
 def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes: int, seed: int) -> int:
     """Run ``agent`` in ``env`` (from ``make_eval_env``) until exactly ``episodes`` episodes have
     been counted; the number it solved.
@@ -52,6 +63,12 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
     observation and the action masks. An ``ActformerPolicy`` acts greedily (its default), through
     ``CachedGreedy``: its network runs once per distinct view it meets, not once per step.
     """
+    return count_episodes(agent, env, length, episodes, seed).solved
+
+
+def count_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes: int, seed: int) -> Counted:
+    """``run_episodes``, with the steps its counted episodes took: the same problems for every agent
+    given the same ``env`` and ``seed``, so two agents' steps compare their programs."""
     check_int("length", length, low=1, numpy_ints=True)
     check_int("episodes", episodes, low=1, numpy_ints=True)
     # ``env`` poses only problems of ``length`` (``make_eval_env``), on reset and on autoreset alike;
@@ -59,10 +76,11 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
     # (as of writing) an autoreset after such a reset poses an ungenerated problem (ProblemQueue).
     if (env.unwrapped.config.min_length, env.unwrapped.config.max_length) != (length, length):
         raise ValueError(f"env must pose problems of exactly length={length}; build it with make_eval_env")
-    solved = 0
+    solved = steps = 0
 
     def count(step: Step) -> None:
-        nonlocal solved
+        nonlocal solved, steps
+        steps += int(np.count_nonzero(step.decision & step.counted))
         if step.ended.any():
             infos, nothing = step.infos, np.zeros(env.num_envs, dtype=bool)
             success = infos.get("is_success", nothing).astype(bool) & infos.get("_is_success", nothing)
@@ -71,7 +89,7 @@ def run_episodes(agent: Agent, env: gym.vector.VectorEnv, length: int, episodes:
     if isinstance(agent, ActformerPolicy):
         agent = CachedGreedy(agent)
     Rollout(env, seed=seed, episodes=episodes).run(agent.act, count)
-    return solved
+    return Counted(solved, steps)
 
 
 def exact_match(

@@ -362,12 +362,12 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f} %"
 
 
-def program_ratio(row: dict[str, Any], multiplier: str) -> str:
-    """The agent's mean steps per problem over the expert's on the same problems at ``multiplier``,
+def program_difference(row: dict[str, Any], multiplier: str) -> str:
+    """The agent's mean steps per problem less the expert's on the same problems at ``multiplier``,
     where it solved every one (where it did not, or a row from before steps were measured: -)."""
     if row["exact_match"][multiplier] < 1.0 or "expert_steps" not in row:
         return "-"
-    return f"{row['mean_steps'][multiplier] / row['expert_steps'][multiplier]:.3f}"
+    return f"{row['mean_steps'][multiplier] - row['expert_steps'][multiplier]:+.1f}"
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -393,7 +393,7 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     lines += [
         "",
         "| task | learner | seed | budget | env-steps | steps to target | exact 1x | 10x | 100x | "
-        "program ÷ expert's at 100x |",
+        "steps beyond the expert's at 100x |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     longest = str(MULTIPLIERS[-1])
@@ -402,7 +402,7 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         exact = " | ".join(percent(r["exact_match"][str(m)]) for m in MULTIPLIERS)
         lines.append(
             f"| {r['task']} | {r['learner']} | {r['seed']} | {r['budget']:,} | {r['steps']:,} | {reached} | "
-            f"{exact} | {program_ratio(r, longest)} |"
+            f"{exact} | {program_difference(r, longest)} |"
         )
     lines += [
         "",
@@ -415,9 +415,9 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         f"`{ANNEALED_MARKOV.name}`, `{ANNEALED.name}` with no action history in the observation; "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
-        f"({LONGEST_EPISODES} problems at lengths above {LONG}). Program ÷ expert's: the policy's mean "
-        "steps per problem over the expert's on the same problems, where the policy solves every one "
-        "(below 1: a shorter program than the expert's). No expert in the loop: full local "
+        f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "
+        "policy's mean steps per problem less the expert's on the same problems, where the policy "
+        "solves every one (below 0: a shorter program than the expert's). No expert in the loop: full local "
         "observation, `dense` reward, `valid` masks.",
     ]
     return "\n".join(lines)

@@ -21,19 +21,18 @@ observation (``history_length=0``), so the policy acts on the working memory alo
 ``benchmarks/results/rl_from_scratch_annealed/``). ``ANNEALED_FROM_2_MARKOV``: ``ANNEALED_FROM_2``
 with no history (annealing its bonus over 6M env-steps of an 8M budget did not help RepeatCopy:
 seed 0 at 98.9 % at length 10, seeds 1 and 2 stalled at lengths 3 and 2). ``UNIFORM`` learned
-Reverse at length 1 alone,
-and a constant bonus found the quadratic program too (``UNIFORM``'s rows on the tasks that now have
-another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings
-(``Recipe.env_kwargs``) hold for every env of its task: training, checks, evaluation, MaskablePPO.
+Reverse at length 1 alone, and a constant bonus found the quadratic program too (``UNIFORM``'s rows
+on the tasks that now have another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A
+recipe's env settings (``Recipe.env_kwargs``) hold for every env of its task: training, checks,
+evaluation, MaskablePPO.
 
 Each run trains for at most ``--steps`` env-steps and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches
 ``TARGET`` with the curriculum at the training length, and those env-steps are its steps to the
 target. The final policy is evaluated greedily at 1x, 10x and 100x the training length
 (``--eval-episodes`` problems each), its mean steps per problem beside the expert's on the same
-problems. MaskablePPO (``MultiInputPolicy``, sb3-contrib's defaults but
-the rollout size) runs on ``SB3_TASKS`` with the same env modes, lengths, budget, checks and
-stopping rule.
+problems. MaskablePPO (``MultiInputPolicy``, sb3-contrib's defaults but the rollout size) runs on
+``SB3_TASKS`` with the same env modes, lengths, budget, checks and stopping rule.
 Torch runs on one thread.
 
 Results: a Markdown table (every run, then k of n seeds per task and learner) on stdout and in

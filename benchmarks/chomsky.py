@@ -15,9 +15,13 @@ Per task, training range and seed:
   trained on input/output pairs of the paper's range (tasks in their default base only), for
   ``--transformer-steps`` optimizer steps of 64 problems (the paper trained for 1,000,000 steps of
   128, its Appendix A.4: this checks our baseline against its Transformer row; it does not
-  reproduce that budget).
+  reproduce that budget);
+- ``actformer-rl`` (opt-in): an Actformer trained by PPO from scratch with no expert anywhere, as
+  ``benchmarks.rl_from_scratch`` trains it (its task's recipe: its curriculum to its training
+  length, its budget and stopping rule, the ``dense`` reward and ``valid`` masks), on the tasks it
+  has a recipe for.
 
-Both answer greedily at every test length (41, 50, 60, ..., 500 by default, ``--test-lengths``; the
+Each answers greedily at every test length (41, 50, 60, ..., 500 by default, ``--test-lengths``; the
 paper averages over every length 41..500), on ``--problems`` fresh problems each. Two scores per
 seed:
 
@@ -68,6 +72,7 @@ from actformer_gym.agents.cached import CachedGreedy
 from actformer_gym.train.evaluate import make_eval_env
 from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trainer import Trainer
+from benchmarks import rl_from_scratch as scratch
 from benchmarks.certification import OBSERVATION, config_of
 from benchmarks.common import (
     QUICK_HELP,
@@ -96,11 +101,14 @@ PAPER_TRAIN_LENGTH = 40
 PAPER_TEST_LENGTHS = (41, 500)
 #: Exact match counts as generalizing where it is at least this at every test length.
 EXACT = 0.999
-AGENTS = ("actformer", "transformer")
+#: The Actformer trained by RL from scratch, as ``benchmarks.rl_from_scratch`` trains it.
+RL_AGENT = "actformer-rl"
+AGENTS = ("actformer", "transformer", RL_AGENT)
 #: What each agent learns from (the table's supervision column).
 SUPERVISION = {
     "actformer": "expert traces (every action of the expert's program)",
     "transformer": "input/output pairs",
+    RL_AGENT: "output reward (the env's dense reward; no expert)",
 }
 DEFAULTS = {"seeds": 3, "problems": 100, "test_lengths": None, "transformer_steps": 2_000}
 QUICK = {"seeds": 1, "problems": 4, "test_lengths": [41, 60], "transformer_steps": 20}
@@ -295,12 +303,20 @@ def score_answers(answers: Sequence[tuple[Any, Any]], terminated: bool) -> dict[
 
 
 def actformer_answers(
-    agent: CachedGreedy, entry: ChomskyTask, length: int, problems: int, seed: int
+    agent: CachedGreedy,
+    entry: ChomskyTask,
+    length: int,
+    problems: int,
+    seed: int,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> list[tuple[Any, Any]]:
-    """(output, target) of ``problems`` episodes of exactly ``length`` in the native vector env."""
+    """(output, target) of ``problems`` episodes of exactly ``length`` in the native vector env (made
+    with ``OBSERVATION``, or with ``env_kwargs`` where given: the observation and masks the agent
+    was trained with)."""
     base = {"base": entry.base} if entry.base is not None else {}
     assert entry.task is not None
-    env = make_eval_env(env_id(entry.task), length, min(problems, 64), **OBSERVATION, **base)
+    kwargs = {**(OBSERVATION if env_kwargs is None else env_kwargs), **base}
+    env = make_eval_env(env_id(entry.task), length, min(problems, 64), **kwargs)
     answers: list[tuple[Any, Any]] = []
 
     def collect(step: Step) -> None:
@@ -352,6 +368,32 @@ def run_actformer(task: str, train_length: int, seed: int, args: argparse.Namesp
     }
 
 
+def run_actformer_rl(task: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Train an Actformer from scratch by PPO on ``task``'s recipe of ``benchmarks.rl_from_scratch``
+    (its lengths, budget and stopping rule; no expert anywhere) and score it at every test length,
+    in the env settings it was trained with."""
+    entry, recipe = chomsky_task(task), scratch.RECIPES[task]
+    assert train_length == recipe.train_length
+    budget = scratch.QUICK if args.quick else scratch.DEFAULTS
+    options = argparse.Namespace(
+        quick=args.quick, **{key: budget[key] for key in ("steps", "check_every", "check_episodes")}
+    )
+    policy, steps, checks, _ = scratch.train_own(scratch.Run(task, "PPO", seed), options)
+    greedy = CachedGreedy(policy)
+    env_kwargs = {**scratch.ENV_MODES, **recipe.env_kwargs}
+    evaluation_seed = seed_for(seed, "evaluation")
+    scores = []
+    for paper_length in test_lengths_of(entry, args.test_lengths):
+        length = entry.our_length(paper_length)
+        answers = actformer_answers(
+            greedy, entry, length, args.problems, evaluation_seed + paper_length, env_kwargs
+        )
+        scores.append(
+            {"paper_length": paper_length, "length": length, **score_answers(answers, entry.terminated)}
+        )
+    return {"recipe": recipe.name, "rl_steps": steps, "steps_to_target": checks.reached, "scores": scores}
+
+
 def run_transformer(task: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """Train the token Transformer on lengths 1..``train_length`` for ``--transformer-steps``
     optimizer steps and score it at every test length."""
@@ -389,7 +431,7 @@ def run_transformer(task: str, train_length: int, seed: int, args: argparse.Name
 def run_seed(task: str, agent: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """One row: ``agent`` trained on ``task``'s lengths 1..``train_length`` with ``seed``, scored."""
     began = time.perf_counter()
-    run = run_actformer if agent == "actformer" else run_transformer
+    run = {"actformer": run_actformer, "transformer": run_transformer, RL_AGENT: run_actformer_rl}[agent]
     result = run(task, train_length, seed, args)
     scores = result["scores"]
     return {
@@ -408,9 +450,12 @@ def run_seed(task: str, agent: str, train_length: int, seed: int, args: argparse
 def train_lengths_of(task: str, agent: str) -> list[int]:
     """The training ranges 1..L run: the paper's (inputs of up to 40 symbols: L = 40 in our units),
     and for the Actformer also the task's own. The token Transformer writes text in the tasks'
-    default bases only: none for a task trained in another."""
+    default bases only: none for a task trained in another. RL from scratch trains on its recipe's
+    curriculum, on the tasks ``benchmarks.rl_from_scratch`` has one for (none for the others)."""
     entry = chomsky_task(task)
     paper = entry.our_length(PAPER_TRAIN_LENGTH)
+    if agent == RL_AGENT:
+        return [scratch.RECIPES[task].train_length] if task in scratch.RECIPES else []
     if agent != "actformer":
         return [] if entry.trained_in_base else [paper]
     recipe = SINGLE_TASKS[task].recipe
@@ -650,7 +695,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = merged_rows(args.merge)
     for task in [] if args.merge else args.tasks:
         for agent in args.agents:
-            for train_length in [QUICK_TRAIN_LENGTH] if args.quick else train_lengths_of(task, agent):
+            quick = args.quick and agent != RL_AGENT  # (its training lengths are its recipe's)
+            for train_length in [QUICK_TRAIN_LENGTH] if quick else train_lengths_of(task, agent):
                 for seed in range(args.seeds):
                     row = run_seed(task, agent, train_length, seed, args)
                     row["run"] = {

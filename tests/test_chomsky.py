@@ -105,6 +105,31 @@ def test_quick_run_writes_the_table_and_the_chart(tmp_path: Path) -> None:
         assert f"| {entry.paper} |" in table
 
 
+def test_quick_rl_from_scratch_rows(tmp_path: Path) -> None:
+    """The expert-free Actformer trains on its RL recipe's lengths, where it has a recipe, and is
+    scored in the env settings it trained with."""
+    assert chomsky.train_lengths_of("Reverse", chomsky.RL_AGENT) == [10]
+    assert chomsky.train_lengths_of("EvenPairs", chomsky.RL_AGENT) == []
+    argv = [
+        "--quick",
+        "--tasks",
+        "EvenPairs",
+        "Reverse",
+        "--agents",
+        chomsky.RL_AGENT,
+        "--out",
+        str(tmp_path),
+    ]
+    assert chomsky.main(argv) == 0
+    rows = json.loads((tmp_path / "chomsky.json").read_text(encoding="utf-8"))["rows"]
+    assert [(row["task"], row["agent"], row["train_length"]) for row in rows] == [
+        ("Reverse", "actformer-rl", 10)
+    ]
+    assert rows[0]["recipe"] == "annealed-markov" and rows[0]["rl_steps"] >= 2048
+    assert [s["paper_length"] for s in rows[0]["scores"]] == [41, 60]
+    assert "| actformer-rl (output reward) | 1..10 |" in (tmp_path / "chomsky.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     "argv", [["--tasks", "Copy"], ["--seeds", "0"], ["--test-lengths", "40"], ["--agents", "ppo"]]
 )

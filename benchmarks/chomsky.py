@@ -351,21 +351,34 @@ def run_actformer(task: str, train_length: int, seed: int, args: argparse.Namesp
     began = time.perf_counter()
     warm = trainer.warm_start()
     fit_seconds = time.perf_counter() - began
-    greedy = CachedGreedy(trainer.policy.eval())
-    evaluation_seed = seed_for(seed, "evaluation")
-    scores = []
-    for paper_length in test_lengths_of(entry, args.test_lengths):
-        length = entry.our_length(paper_length)
-        answers = actformer_answers(greedy, entry, length, args.problems, evaluation_seed + paper_length)
-        scores.append(
-            {"paper_length": paper_length, "length": length, **score_answers(answers, entry.terminated)}
-        )
     return {
         "fit_steps": int(warm["imitation/fit_steps"]),
         "fit_reached": bool(warm["imitation/fit_reached"]),
         "fit_seconds": round(fit_seconds, 2),
-        "scores": scores,
+        "scores": actformer_scores(CachedGreedy(trainer.policy.eval()), entry, seed, args),
     }
+
+
+def actformer_scores(
+    greedy: CachedGreedy,
+    entry: ChomskyTask,
+    seed: int,
+    args: argparse.Namespace,
+    env_kwargs: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The scores of a trained Actformer at every test length (``actformer_answers``, ``env_kwargs``
+    as there), on the evaluation problems of ``seed``."""
+    evaluation_seed = seed_for(seed, "evaluation")
+    scores = []
+    for paper_length in test_lengths_of(entry, args.test_lengths):
+        length = entry.our_length(paper_length)
+        answers = actformer_answers(
+            greedy, entry, length, args.problems, evaluation_seed + paper_length, env_kwargs
+        )
+        scores.append(
+            {"paper_length": paper_length, "length": length, **score_answers(answers, entry.terminated)}
+        )
+    return scores
 
 
 def run_actformer_rl(task: str, train_length: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -379,18 +392,7 @@ def run_actformer_rl(task: str, train_length: int, seed: int, args: argparse.Nam
         quick=args.quick, **{key: budget[key] for key in ("steps", "check_every", "check_episodes")}
     )
     policy, steps, checks, _ = scratch.train_own(scratch.Run(task, "PPO", seed), options)
-    greedy = CachedGreedy(policy)
-    env_kwargs = {**scratch.ENV_MODES, **recipe.env_kwargs}
-    evaluation_seed = seed_for(seed, "evaluation")
-    scores = []
-    for paper_length in test_lengths_of(entry, args.test_lengths):
-        length = entry.our_length(paper_length)
-        answers = actformer_answers(
-            greedy, entry, length, args.problems, evaluation_seed + paper_length, env_kwargs
-        )
-        scores.append(
-            {"paper_length": paper_length, "length": length, **score_answers(answers, entry.terminated)}
-        )
+    scores = actformer_scores(CachedGreedy(policy), entry, seed, args, scratch.env_settings(task))
     return {"recipe": recipe.name, "rl_steps": steps, "steps_to_target": checks.reached, "scores": scores}
 
 

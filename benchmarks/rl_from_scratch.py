@@ -214,6 +214,12 @@ def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
     )
 
 
+def env_settings(task: str) -> dict[str, Any]:
+    """The env keyword arguments every env of ``task`` is made with here: ``ENV_MODES`` and its
+    recipe's own (``Recipe.env_kwargs``)."""
+    return {**ENV_MODES, **RECIPES[task].env_kwargs}
+
+
 def measure(
     agent: Agent, task: str, length: int, episodes: int, seed: int, expert: bool = False
 ) -> dict[str, float]:
@@ -222,9 +228,7 @@ def measure(
     ``LONG``), and the mean steps of its episodes; with ``expert``, the expert's mean steps on the
     same problems too (its program's length: the two compare where the agent solves them all)."""
     episodes = min(episodes, LONGEST_EPISODES) if length > LONG else episodes
-    env = make_eval_env(
-        env_id(task), length, min(EVAL_ENVS, episodes), **ENV_MODES, **RECIPES[task].env_kwargs
-    )
+    env = make_eval_env(env_id(task), length, min(EVAL_ENVS, episodes), **env_settings(task))
     problems = (length, episodes, seed_for(seed, "evaluation"))
     try:
         own = count_episodes(agent, env, *problems)
@@ -341,8 +345,7 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
         env_kwargs={
             "min_length": recipe.min_length,
             "max_length": recipe.train_length,
-            **ENV_MODES,
-            **recipe.env_kwargs,
+            **env_settings(run.task),
         },
     )
     model = MaskablePPO("MultiInputPolicy", envs, seed=run.seed, device="cpu", verbose=0, **kwargs)

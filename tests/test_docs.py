@@ -87,6 +87,7 @@ def test_env_table_is_current() -> None:
         ("generalization-full", "generalization_full"),
         ("token-variants", "generalization_token_variants"),
         ("token-long", "generalization_token_long"),
+        ("token-abacus", "generalization_token_abacus"),
     ],
 )
 def test_generalization_tables_are_the_committed_ones(marker: str, folder: str) -> None:
@@ -104,6 +105,7 @@ def test_generalization_tables_are_the_committed_ones(marker: str, folder: str) 
         ("token-training", "generalization_full"),
         ("token-variants-training", "generalization_token_variants"),
         ("token-long-training", "generalization_token_long"),
+        ("token-abacus-training", "generalization_token_abacus"),
     ],
 )
 def test_token_transformer_training_tables_are_the_committed_ones(marker: str, folder: str) -> None:

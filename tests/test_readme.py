@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 EN_DASH = "\u2013"
+TIMES = "\u00d7"
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
 
@@ -119,6 +120,22 @@ def test_readme_long_abacus_sentence_is_the_committed_run() -> None:
     assert f"(99 % in range on {reached} of {len(stats)} seeds)" in text
     assert f"scores {min(at[2]):.2f}{EN_DASH}{max(at[2]):.2f} at 40 digits and 0 at 100" in text
     assert max(at[5]) == 0.0 and document["settings"]["train_lengths"] == {"Addition": 20}
+
+
+def test_readme_abacus_grid_sentence_is_the_committed_run() -> None:
+    """Abacus positions in the grid: every seed at the target, nothing from 5x on but Parity's one
+    bit, at most 0.03 at 2x but on Sort, and Sort's per-seed range at 2x, as the README states."""
+    results = README.parent / "benchmarks" / "results" / "generalization_token_abacus" / "generalization.json"
+    document = json.loads(results.read_text(encoding="utf-8"))
+    assert all(cell["train"]["stats"]["reached_target"] == 1.0 for cell in document["cells"])
+    rows = [r for r in document["rows"] if r["task"] != "Parity" and r["multiplier"] >= 2]
+    assert {r["task"] for r in rows} == {"Addition", "Copy", "Reverse", "Sort"}
+    assert max(r["accuracy"] for r in rows if r["multiplier"] >= 5) == 0.0
+    assert max(r["accuracy"] for r in rows if r["task"] != "Sort") <= 0.03
+    sort = [r["accuracy"] for r in rows if r["task"] == "Sort" and r["multiplier"] == 2]
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"(99 % in range on every seed), it scores 0 from 5{TIMES} on every task but Parity" in text
+    assert f"at most 0.03 at 2{TIMES} but on Sort ({min(sort):.2f}{EN_DASH}{max(sort):.2f})" in text
 
 
 def test_readme_chomsky_counts_are_the_committed_ones() -> None:

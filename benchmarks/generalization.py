@@ -926,6 +926,23 @@ def grid_training(tasks: Sequence[str], settings: Settings) -> dict[str, Any]:
     }
 
 
+def runs_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs behind a results document: those it records if it is itself a merge (so merging it
+    again keeps the commands that measured its rows), else the document's own run (no ``measured``
+    or ``seeds``: everything in it)."""
+    if document.get("runs"):
+        return list(document["runs"])
+    return [
+        {
+            "command": document["command"],
+            "date": document["date"],
+            "revision": document.get("revision"),
+            "kernel_env": document["machine"].get("kernel_env"),
+            "partial": document.get("partial"),
+        }
+    ]
+
+
 def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[str] = ()) -> dict[str, Any]:
     """One results document from several runs' ``generalization.json`` (e.g. runs made in parallel,
     or a re-run of some agents over a committed grid): a later file's rows and cells of a (task,
@@ -977,19 +994,22 @@ def merge_documents(paths: Sequence[Path], argv: Sequence[str], drop: Sequence[s
         merged_cells += [cell for cell in group if cell not in merged_cells]
     runs = []
     for index, document in enumerate(documents):
-        measured = sorted({f"{task}/{agent}" for (task, agent, _), i in source.items() if i == index})
-        if measured:
-            runs.append(
-                {
-                    "command": document["command"],
-                    "date": document["date"],
-                    "revision": document.get("revision"),
-                    "kernel_env": document["machine"].get("kernel_env"),
-                    "partial": document.get("partial"),
-                    "measured": measured,
-                    "seeds": sorted({seed for (*_, seed), i in source.items() if i == index}),
-                }
-            )
+        kept = {key for key, i in source.items() if i == index}
+        for run in runs_of(document):
+            keys = {
+                (task, agent, seed)
+                for task, agent, seed in kept
+                if f"{task}/{agent}" in run.get("measured", (f"{task}/{agent}",))
+                and seed in run.get("seeds", (seed,))
+            }
+            if keys:
+                runs.append(
+                    {
+                        **run,
+                        "measured": sorted({f"{task}/{agent}" for task, agent, _ in keys}),
+                        "seeds": sorted({seed for *_, seed in keys}),
+                    }
+                )
     all_rows = [row for group in rows.values() for row in group]
     all_rows.sort(key=lambda r: (tasks.index(r["task"]), agent_rank(r["agent"]), r["seed"], r["multiplier"]))
     aggregated = aggregate(all_rows)

@@ -378,6 +378,23 @@ def test_merge_replaces_a_task_and_agent_whole_and_drops_what_is_asked(tmp_path:
     assert exit_info.value.code == 2
 
 
+def test_merging_a_merge_keeps_the_runs_that_measured_its_rows(tmp_path: Path) -> None:
+    """A merged document merged again names the runs behind its rows, not the merge that gathered
+    them, each with what it still measures."""
+    tiny_grid(tmp_path / "a", "--tasks", "Copy", "--agents", "expert")
+    tiny_grid(tmp_path / "b", "--tasks", "Parity", "--agents", "expert")
+    tiny_grid(tmp_path / "c", "--tasks", "Parity", "--agents", "expert")
+    first = [str(tmp_path / name / "generalization.json") for name in ("a", "b")]
+    assert generalization.main(["--merge", *first, "--out", str(tmp_path / "m")]) == 0
+    again = [str(tmp_path / "m" / "generalization.json"), str(tmp_path / "c" / "generalization.json")]
+    assert generalization.main(["--merge", *again, "--out", str(tmp_path / "n")]) == 0
+    merged = json.loads((tmp_path / "n" / "generalization.json").read_text(encoding="utf-8"))
+    commands = [run["command"] for run in merged["runs"]]
+    assert [run["measured"] for run in merged["runs"]] == [["Copy/expert"], ["Parity/expert"]]
+    assert commands[0].endswith(f"--out {tmp_path / 'a'} --no-chart") and "--merge" not in commands[0]
+    assert commands[1].endswith(f"--out {tmp_path / 'c'} --no-chart")
+
+
 def test_workers_and_ray_are_one_or_the_other(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         generalization.parse_args(["--workers", "2", "--ray"])

@@ -464,6 +464,14 @@ def train_lengths_of(task: str, agent: str) -> list[int]:
     return sorted({recipe.train_length if recipe is not None else paper, paper})
 
 
+def not_run_because(task: str, agent: str) -> str:
+    """Why ``agent`` has no training range on ``task`` (``train_lengths_of`` is empty): said on
+    stderr, so a requested task and agent is never left out silently."""
+    if agent == RL_AGENT:
+        return "benchmarks.rl_from_scratch has no recipe for it"
+    return "the token Transformer writes text in the tasks' default bases only"
+
+
 # -- the table and the chart ---------------------------------------------------------------------
 
 
@@ -698,7 +706,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for task in [] if args.merge else args.tasks:
         for agent in args.agents:
             quick = args.quick and agent != RL_AGENT  # (its training lengths are its recipe's)
-            for train_length in [QUICK_TRAIN_LENGTH] if quick else train_lengths_of(task, agent):
+            lengths = [QUICK_TRAIN_LENGTH] if quick else train_lengths_of(task, agent)
+            if not lengths:
+                print(f"{task} {agent}: not run ({not_run_because(task, agent)})", file=sys.stderr)
+            for train_length in lengths:
                 for seed in range(args.seeds):
                     row = run_seed(task, agent, train_length, seed, args)
                     row["run"] = {

@@ -105,7 +105,7 @@ def test_quick_run_writes_the_table_and_the_chart(tmp_path: Path) -> None:
         assert f"| {entry.paper} |" in table
 
 
-def test_quick_rl_from_scratch_rows(tmp_path: Path) -> None:
+def test_quick_rl_from_scratch_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The expert-free Actformer trains on its RL recipe's lengths, where it has a recipe, and is
     scored in the env settings it trained with."""
     assert chomsky.train_lengths_of("Reverse", chomsky.RL_AGENT) == [10]
@@ -125,6 +125,8 @@ def test_quick_rl_from_scratch_rows(tmp_path: Path) -> None:
     assert [(row["task"], row["agent"], row["train_length"]) for row in rows] == [
         ("Reverse", "actformer-rl", 10)
     ]
+    not_run = "EvenPairs actformer-rl: not run (benchmarks.rl_from_scratch has no recipe for it)"
+    assert not_run in capsys.readouterr().err
     assert rows[0]["recipe"] == "annealed-markov" and rows[0]["rl_steps"] >= 2048
     assert [s["paper_length"] for s in rows[0]["scores"]] == [41, 60]
     assert "| actformer-rl (output reward) | 1..10 |" in (tmp_path / "chomsky.md").read_text(encoding="utf-8")

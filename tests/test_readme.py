@@ -99,21 +99,16 @@ def test_readme_token_baseline_sentence_is_the_committed_grid() -> None:
     stated, in the committed full grid."""
     results = README.parent / "benchmarks" / "results" / "generalization_full" / "generalization.json"
     named = {"Addition", "Copy", "Reverse", "Sort", "Parity"}
-    cells = [
-        c
-        for c in json.loads(results.read_text(encoding="utf-8"))["cells"]
-        if c["agents"] == ["transformer"] and c["task"] in named
+    transformer = [
+        c for c in json.loads(results.read_text(encoding="utf-8"))["cells"] if c["agents"] == ["transformer"]
     ]
+    cells = [c for c in transformer if c["task"] in named]
     stats = [cell["train"]["stats"] for cell in cells]
     assert len(cells) == 15 and all(s["reached_target"] == 1.0 for s in stats)
     assert {c["task"] for c in cells} == named
     text = " ".join(README.read_text(encoding="utf-8").split())
     assert f"Parity within {max(s['steps'] for s in stats):,} optimizer steps" in text
-    multiplication = [
-        c["train"]["stats"]
-        for c in json.loads(results.read_text(encoding="utf-8"))["cells"]
-        if c["agents"] == ["transformer"] and c["task"] == "Multiplication"
-    ]
+    multiplication = [c["train"]["stats"] for c in transformer if c["task"] == "Multiplication"]
     assert len(multiplication) == 3 and max(s["accuracy"] for s in multiplication) < 0.5
     assert {s["steps"] for s in multiplication} == {20_000}
     assert "stays below 50 % in range after 20,000 optimizer steps" in text

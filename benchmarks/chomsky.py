@@ -32,6 +32,10 @@ seed:
   learning rates, and the table shows ours the same way (the maximum over our seeds) and per seed;
 - ours: greedy exact match per length, and how many seeds are exact (>= 0.999) at every length.
 
+Beside ours, ``published_markdown`` sets the paper's own scores (``PUBLISHED_SCORES``: only those
+read from a copy, ``PUBLISHED_SOURCE`` says which) and whether the expert-trace Actformer's lowest
+run beats, matches or loses to each.
+
 The paper's lengths are its input's lengths; a task whose length counts other units here is
 evaluated at the problem length that makes the same input (``ChomskyTask.our_length``: Missing
 Duplicate halves it, Modular Arithmetic counts its numbers, Solve Equation the symbols before
@@ -251,6 +255,27 @@ CHOMSKY_TASKS = (
     ChomskyTask("Bucket Sort", "CS", "Sort", base=5, trained_in_base=True),
 )
 TASK_NAMES = tuple(entry.task for entry in CHOMSKY_TASKS if entry.task is not None)
+
+#: The paper's models, in the order of its Table 2.
+PUBLISHED_MODELS = ("RNN", "Stack-RNN", "Tape-RNN", "Transformer", "LSTM")
+#: Where ``PUBLISHED_SCORES`` are read from.
+PUBLISHED_SOURCE = (
+    "Delétang et al. (ICLR 2023), Table 2, for the six tasks that Table 5 of Xu et al., "
+    '"DeltaFormer: Unlock the State Space of Transformer" (2025), quotes from it; the Transformer\'s '
+    "score on Cycle Navigation from the paper's Appendix B.3.2"
+)
+#: The paper's published scores (its metric in %, the maximum over its seeds and learning rates) per
+#: task, in ``PUBLISHED_MODELS`` order, for the tasks whose scores we could read from a copy (None:
+#: a model's score on that task not read). The other tasks' scores are left out, not guessed.
+PUBLISHED_SCORES: dict[str, tuple[float | None, ...]] = {
+    "Modular Arithmetic (Simple)": (100.0, 100.0, 100.0, 24.2, 100.0),
+    "Parity Check": (100.0, 100.0, 100.0, 52.0, 100.0),
+    "Cycle Navigation": (None, None, None, 61.9, None),
+    "Stack Manipulation": (56.0, 100.0, 100.0, 57.5, 59.1),
+    "Reverse String": (62.0, 100.0, 100.0, 62.3, 60.9),
+    "Duplicate String": (50.3, 52.8, 100.0, 52.8, 57.6),
+    "Odds First": (51.0, 51.9, 100.0, 52.8, 55.6),
+}
 
 
 def chomsky_task(task: str) -> ChomskyTask:
@@ -523,6 +548,83 @@ def markdown(rows: Sequence[dict[str, Any]], context: str) -> str:
     )
 
 
+def verdict(ours: float, theirs: float) -> str:
+    """How a score of ours (in %, to 0.1 as the paper prints its scores) compares with a published one."""
+    ours = round(ours, 1)
+    return "beats" if ours > theirs else "matches" if ours == theirs else "loses to"
+
+
+def lowest_scores(rows: Sequence[dict[str, Any]], agent: str) -> dict[str, float]:
+    """Per paper task, ``agent``'s lowest score (in %) over its seeds and training ranges."""
+    lowest: dict[str, float] = {}
+    for entry in CHOMSKY_TASKS:
+        scores = [100 * row["score"] for row in rows if row["task"] == entry.task and row["agent"] == agent]
+        if scores:
+            lowest[entry.paper] = min(scores)
+    return lowest
+
+
+def published_comparison(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    """Per published model: the tasks on which the expert-trace Actformer's lowest score beats,
+    matches or loses to its published score."""
+    ours = lowest_scores(rows, "actformer")
+    comparison: dict[str, dict[str, list[str]]] = {
+        model: {"beats": [], "matches": [], "loses to": []} for model in PUBLISHED_MODELS
+    }
+    for task, scores in PUBLISHED_SCORES.items():
+        for model, theirs in zip(PUBLISHED_MODELS, scores, strict=True):
+            if theirs is not None and task in ours:
+                comparison[model][verdict(ours[task], theirs)].append(task)
+    return comparison
+
+
+def published_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The paper's published scores beside ours, on the tasks whose published scores we could read."""
+    actformer = lowest_scores(rows, "actformer")
+    expert_free = lowest_scores(rows, RL_AGENT)
+    transformer = {
+        entry.paper: max(
+            100 * row["score"] for row in rows if row["task"] == entry.task and row["agent"] == "transformer"
+        )
+        for entry in CHOMSKY_TASKS
+        if any(row["task"] == entry.task and row["agent"] == "transformer" for row in rows)
+    }
+    lines = [
+        "| Level | Task (paper) | "
+        + " | ".join(PUBLISHED_MODELS)
+        + " | Actformer, expert traces (lowest run) "
+        "| Actformer, no expert (lowest seed) | Our token Transformer, pairs (max over seeds) "
+        "| The Actformer (expert traces) against each |",
+        "|---|---|" + "---|" * len(PUBLISHED_MODELS) + "---|---|---|---|",
+    ]
+
+    def cell(scores: dict[str, float], task: str) -> str:
+        return f"{scores[task]:.1f}" if task in scores else "-"
+
+    for entry in CHOMSKY_TASKS:
+        if entry.paper not in PUBLISHED_SCORES or entry.paper not in actformer:
+            continue
+        scores = PUBLISHED_SCORES[entry.paper]
+        by_verdict: dict[str, list[str]] = {}
+        for model, theirs in zip(PUBLISHED_MODELS, scores, strict=True):
+            if theirs is not None:
+                by_verdict.setdefault(verdict(actformer[entry.paper], theirs), []).append(model)
+        against = "; ".join(f"{word} {', '.join(models)}" for word, models in by_verdict.items())
+        published = " | ".join("-" if theirs is None else f"{theirs:.1f}" for theirs in scores)
+        lines.append(
+            f"| {entry.level} | {entry.paper} | {published} | {cell(actformer, entry.paper)} "
+            f"| {cell(expert_free, entry.paper)} | {cell(transformer, entry.paper)} | {against} |"
+        )
+    return "\n".join(
+        [
+            f"Published: {PUBLISHED_SOURCE}. The paper's five models learn from input/output pairs, as our "
+            "token Transformer does; -: not read, or not run.",
+            "",
+            *lines,
+        ]
+    )
+
+
 def draw_chart(rows: Sequence[dict[str, Any]], path: Path) -> None:
     """Token accuracy and exact match against the paper's test length, one panel per task."""
     import matplotlib
@@ -700,6 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rows": rows,
             "total_seconds": round(time.perf_counter() - started, 1),
             "markdown": markdown(rows, context),
+            "published_markdown": published_markdown(rows),
         }
 
     rows = merged_rows(args.merge)

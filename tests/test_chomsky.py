@@ -103,6 +103,38 @@ def test_quick_run_writes_the_table_and_the_chart(tmp_path: Path) -> None:
     table = (tmp_path / "chomsky.md").read_text(encoding="utf-8")
     for entry in chomsky.CHOMSKY_TASKS:
         assert f"| {entry.paper} |" in table
+    assert document["published_markdown"] == chomsky.published_markdown(rows)
+    assert "| R | Even Pairs |" not in document["published_markdown"]  # (no published score read)
+    assert "| DCF | Reverse String |" in document["published_markdown"]
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "expected"),
+    [(100.0, 100.0, "matches"), (99.96, 100.0, "matches"), (99.9, 100.0, "loses to"), (62.4, 62.3, "beats")],
+)
+def test_verdict_compares_at_the_papers_precision(ours: float, theirs: float, expected: str) -> None:
+    assert chomsky.verdict(ours, theirs) == expected
+
+
+def test_published_comparison_counts_each_published_score_once() -> None:
+    rows = [
+        {"task": "Parity", "agent": "actformer", "score": 1.0, "seed": 0},
+        {"task": "Parity", "agent": "actformer", "score": 0.5, "seed": 1},  # the lowest run counts
+        {"task": "Reverse", "agent": "actformer", "score": 1.0, "seed": 0},
+    ]
+    comparison = chomsky.published_comparison(rows)
+    assert comparison["Transformer"] == {
+        "beats": ["Reverse String"],
+        "matches": [],
+        "loses to": ["Parity Check"],
+    }
+    assert comparison["Tape-RNN"] == {
+        "beats": [],
+        "matches": ["Reverse String"],
+        "loses to": ["Parity Check"],
+    }
+    assert all(len(scores) == len(chomsky.PUBLISHED_MODELS) for scores in chomsky.PUBLISHED_SCORES.values())
+    assert set(chomsky.PUBLISHED_SCORES) <= {entry.paper for entry in chomsky.CHOMSKY_TASKS}
 
 
 def test_quick_rl_from_scratch_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

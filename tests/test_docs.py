@@ -139,6 +139,13 @@ def test_chomsky_table_is_the_committed_one() -> None:
     assert (RESULTS / "chomsky.png").is_file() and not document["smoke"]
 
 
+def test_chomsky_published_table_is_the_committed_rows_beside_the_paper() -> None:
+    from benchmarks.chomsky import published_markdown
+
+    rows = json.loads((RESULTS / "chomsky.json").read_text(encoding="utf-8"))["rows"]
+    assert block("chomsky.md", "chomsky-published") == published_markdown(rows)
+
+
 def test_chomsky_transformer_sentence_is_the_committed_results() -> None:
     """The token Transformer's budget and in-range exact match, as the page states them."""
     rows = json.loads((RESULTS / "chomsky.json").read_text(encoding="utf-8"))["rows"]

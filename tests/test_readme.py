@@ -144,32 +144,51 @@ def test_readme_abacus_grid_sentence_is_the_committed_run() -> None:
     assert f"at most 0.03 at 2{TIMES} but on Sort ({min(sort):.2f}{EN_DASH}{max(sort):.2f})" in text
 
 
+#: Numbers as the README spells them.
+NUMBERS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+)
+
+
 def test_readme_chomsky_counts_are_the_committed_ones() -> None:
     results = README.parent / "benchmarks" / "results" / "chomsky.json"
     rows = [r for r in json.loads(results.read_text(encoding="utf-8"))["rows"] if r["agent"] == "actformer"]
     exact = sum(row["exact_everywhere"] for row in rows)
     tasks = {row["task"] for row in rows}
     text = " ".join(README.read_text(encoding="utf-8").split())
-    numbers = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-    ]
-    covered = "all fifteen tasks" if len(tasks) == 15 else f"{numbers[len(tasks)]} of the fifteen tasks"
+    covered = "all fifteen tasks" if len(tasks) == 15 else f"{NUMBERS[len(tasks)]} of the fifteen tasks"
     assert f"On {covered}" in text
     assert f"exact at every test length on {exact} of {len(rows)} runs" in text
     assert "the paper's score, at most 100, is 100 on each" in text
     assert all(row["score"] == 1.0 for row in rows)
+
+
+def test_readme_states_the_comparison_with_the_published_scores() -> None:
+    from benchmarks.chomsky import PUBLISHED_SCORES, published_comparison
+
+    results = README.parent / "benchmarks" / "results" / "chomsky.json"
+    comparison = published_comparison(json.loads(results.read_text(encoding="utf-8"))["rows"])
+    beats = {model: len(verdicts["beats"]) for model, verdicts in comparison.items()}
+    assert not any(verdicts["loses to"] for verdicts in comparison.values())
+    assert beats["RNN"] == beats["LSTM"] and beats["Tape-RNN"] == 0
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert (
+        f"Against the published scores we could read ({NUMBERS[len(PUBLISHED_SCORES)]} tasks), it beats the "
+        f"paper's Transformer on {beats['Transformer']}, its RNN and LSTM on {beats['RNN']}, its "
+        f"Stack-RNN on {beats['Stack-RNN']}, matches every other one and loses to none"
+    ) in text

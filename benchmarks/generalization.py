@@ -8,6 +8,11 @@ multiplier, on fresh problems of exactly that length, greedily. Agents:
 - ``actformer``: the Actformer, imitation (behaviour cloning + DAgger) then PPO, with its task's
   plan's settings; ``actformer-imitation``: the same run's policy after the warm start
   alone (``Trainer.warm_policy``). When both are asked for, one training serves both.
+- ``actformer-certified``: the Actformer on its task's certified recipe, as
+  ``benchmarks.certification`` trains it: a projected policy fit on the expert's observations at
+  lengths 1..the recipe's certified length (``--train-length`` where given) until it agrees with
+  the expert on all of them, no expert pairs, no RL; then certified (the verdict is kept in the
+  cell's info) and evaluated with its greedy actions cached per view (``CachedGreedy``).
 - ``ppo``, ``maskable-ppo``: SB3 PPO / sb3-contrib MaskablePPO with ``MultiInputPolicy``, from scratch,
   on 8 copies of the single env (SB3's ``make_vec_env``) for the same RL env-steps as the Actformer's
   PPO, then evaluated through ``predict(deterministic=True)`` (MaskablePPO with the action masks).
@@ -81,9 +86,12 @@ import torch
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.tasks.registry import env_id
 from actformer_gym.agents.baselines import Agent, ExpertAgent, Observation, RandomAgent
+from actformer_gym.agents.cached import CachedGreedy
+from actformer_gym.train.certify import certify
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.trainer import Trainer
+from benchmarks import certification
 from benchmarks.common import (
     DEFAULT_TOTAL_STEPS,
     PLANS,
@@ -145,6 +153,7 @@ AGENTS: dict[str, AgentSpec] = {
     for spec in (
         AgentSpec("actformer", "Actformer (imitation + PPO)", "actformer", True),
         AgentSpec("actformer-imitation", "Actformer (imitation only)", "actformer", True),
+        AgentSpec("actformer-certified", "Actformer (certified recipe)", "actformer-certified", True),
         AgentSpec("ppo", "SB3 PPO (from scratch)", "ppo", True),
         AgentSpec("maskable-ppo", "MaskablePPO (from scratch)", "maskable-ppo", True),
         *(
@@ -330,6 +339,24 @@ def train_actformer(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], 
     return {name: scorer(policies[name]) for name in cell.agents}, info
 
 
+def train_certified(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], dict[str, Any]]:
+    """The task's certified recipe (``benchmarks.certification.config_of``): fit on the expert's
+    observations at lengths 1..its certified length (``settings.train_length`` where set), then
+    certified; scored with its greedy actions cached per view."""
+    (name,) = cell.agents
+    length = settings.train_length or certification.train_length(cell.task)
+    trainer = Trainer(certification.config_of(cell.task, length, cell.seed))
+    warm = trainer.warm_start()
+    policy = trainer.policy.eval()
+    certificate = certify(policy, cell.task, range(1, length + 1), dict(certification.OBSERVATION))
+    greedy = CachedGreedy(policy)
+
+    def score(length: int, episodes: int, seed: int) -> int:
+        return solved_by(greedy, cell.task, length, episodes, seed, **certification.OBSERVATION)
+
+    return {name: score}, {"train_length": length, "warm_start": warm, "certificate": certificate.summary()}
+
+
 class SB3Agent:
     """An SB3 model as an ``Agent``: greedy ``predict`` on the batched observation of the native
     vector env (SB3 takes a dict of arrays with a leading env axis as a batch), masked if asked."""
@@ -407,6 +434,7 @@ def reference_agents(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer],
 
 TRAINERS: dict[str, Callable[[Cell, Settings], tuple[dict[str, Scorer], dict[str, Any]]]] = {
     "actformer": train_actformer,
+    "actformer-certified": train_certified,
     "ppo": train_sb3,
     "maskable-ppo": train_sb3,
     **dict.fromkeys(TRANSFORMER_POSITIONS, train_transformer),
@@ -698,6 +726,7 @@ def markdown_table(document: dict[str, Any]) -> str:
         f"seed, task, agent and length, {settings['seeds']} seed(s) pooled; 95 % Wilson interval on the "
         "pooled problems. Per-seed accuracies and timings are in the JSON file.",
     ]
+    lines += certified_note(document)
     reasons = sorted({r["skipped"] for r in rows if r["skipped"]})
     lines += [f"Skipped: {reason}." for reason in reasons]
     for failure in document["failed"]:
@@ -722,6 +751,32 @@ def markdown_table(document: dict[str, Any]) -> str:
             f"commit {commit[:12]}{stopped})"
         )
     return "\n".join(lines)
+
+
+def certified_note(document: dict[str, Any]) -> list[str]:
+    """What the certified recipe's cells trained on, where a task's differs from the table's
+    training length, and how many of them were certified (none: no such cell)."""
+    cells = [
+        cell
+        for cell in document.get("cells", [])
+        if cell.get("agents") == ["actformer-certified"] and cell.get("status") == "ok"
+    ]
+    if not cells:
+        return []
+    lengths = document["settings"]["train_lengths"]
+    longer = sorted(
+        {
+            f"{cell['task']} 1..{cell['train']['train_length']}"
+            for cell in cells
+            if cell["train"]["train_length"] != lengths[cell["task"]]
+        }
+    )
+    certified = sum(cell["train"]["certificate"]["verdict"] == "certified" for cell in cells)
+    trained = f" ({', '.join(longer)}: its recipe's lengths)" if longer else ""
+    return [
+        f"{AGENTS['actformer-certified'].label}: fit on the expert's observations at the training "
+        f"lengths{trained}, no RL; certified on {certified} of {len(cells)} runs."
+    ]
 
 
 def by_agent(pairs: Sequence[str], tasks: Sequence[str]) -> str:

@@ -323,6 +323,28 @@ def test_learned_agents_train_and_evaluate_on_tiny_budgets() -> None:
     assert result["train"]["env_steps"] >= 64
 
 
+def test_the_certified_recipe_is_certified_and_exact_beyond_its_training_length() -> None:
+    """Copy's recipe certifies in seconds: the cell keeps the verdict, and a certified policy runs
+    the expert's procedure at 10x (an outcome of our code, not of luck: certified means exact)."""
+    result = run_cell(Cell("Copy", ("actformer-certified",), 0), Settings(multipliers=(1, 10), episodes=8))
+    assert result["status"] == "ok", result.get("error")
+    assert result["train"]["certificate"]["verdict"] == "certified"
+    assert result["train"]["train_length"] == 5
+    assert [(r["multiplier"], r["solved"]) for r in result["rows"]] == [(1, 8), (10, 8)]
+    document = {
+        "cells": [
+            {**result, "task": "Sort", "train": {**result["train"], "train_length": 6}},
+            {**result, "train": {**result["train"], "certificate": {"verdict": "not certified"}}},
+        ],
+        "settings": {"train_lengths": {"Copy": 5, "Sort": 5}},
+    }
+    assert generalization.certified_note(document) == [
+        "Actformer (certified recipe): fit on the expert's observations at the training lengths (Sort 1..6: "
+        "its recipe's lengths), no RL; certified on 1 of 2 runs."
+    ]
+    assert generalization.certified_note({"cells": [], "settings": {}}) == []
+
+
 def test_redraw_draws_a_committed_results_chart_again(tmp_path: Path) -> None:
     import shutil
 

@@ -827,8 +827,8 @@ def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> Non
         lines, columns, figsize=(4.2 * columns, 3.4 * lines), squeeze=False, sharey=True
     )
     agents = sorted({r["agent"] for r in document["aggregated"]}, key=lambda name: (agent_rank(name), name))
-    outside = [name for name in agents if name not in AGENTS]
-    colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate([*AGENTS, *outside])}
+    palette = plt.get_cmap("tab10" if len(agents) <= 10 else "tab20")  # (a colour per agent drawn)
+    colors = {name: palette(i) for i, name in enumerate(agents)}
     for axis, task in zip(axes.flat, tasks, strict=False):
         for index, agent in enumerate(agents):
             # Agents side by side around each multiplier and a little apart in height, so equal

@@ -149,18 +149,29 @@ def test_readme_long_abacus_sentence_is_the_committed_run() -> None:
 
 
 def test_readme_abacus_grid_sentence_is_the_committed_run() -> None:
-    """Abacus positions in the grid: every seed at the target, nothing from 5x on but Parity's one
-    bit, at most 0.03 at 2x but on Sort, and Sort's per-seed range at 2x, as the README states."""
+    """Abacus positions in the grid: every seed at the target but Multiplication's (below 50 % in
+    range after the whole budget), nothing from 5x on but Parity's one bit, at most 0.03 at 2x but
+    on Sort, and Sort's per-seed range at 2x, as the README states."""
     results = README.parent / "benchmarks" / "results" / "generalization_token_abacus" / "generalization.json"
     document = json.loads(results.read_text(encoding="utf-8"))
-    assert all(cell["train"]["stats"]["reached_target"] == 1.0 for cell in document["cells"])
-    rows = [r for r in document["rows"] if r["task"] != "Parity" and r["multiplier"] >= 2]
-    assert {r["task"] for r in rows} == {"Addition", "Copy", "Reverse", "Sort"}
+    stats = {(cell["task"], cell["seed"]): cell["train"]["stats"] for cell in document["cells"]}
+    assert all(s["reached_target"] == 1.0 for (task, _), s in stats.items() if task != "Multiplication")
+    multiplication = [s for (task, _), s in stats.items() if task == "Multiplication"]
+    assert len(multiplication) == 3 and all(
+        s["accuracy"] < 0.5 and s["steps"] == 20_000 for s in multiplication
+    )
+    rows = [
+        r for r in document["rows"] if r["task"] != "Parity" and r["multiplier"] >= 2 and r["skipped"] is None
+    ]
+    assert {r["task"] for r in rows} == {"Addition", "Multiplication", "Copy", "Reverse", "Sort"}
     assert max(r["accuracy"] for r in rows if r["multiplier"] >= 5) == 0.0
     assert max(r["accuracy"] for r in rows if r["task"] != "Sort") <= 0.03
     sort = [r["accuracy"] for r in rows if r["task"] == "Sort" and r["multiplier"] == 2]
     text = " ".join(README.read_text(encoding="utf-8").split())
-    assert f"(99 % in range on every seed), it scores 0 from 5{TIMES} on every task but Parity" in text
+    assert (
+        "(99 % in range on every seed but Multiplication's, where it too stays below 50 %), it scores 0 "
+        f"from 5{TIMES} on every task but Parity"
+    ) in text
     assert f"at most 0.03 at 2{TIMES} but on Sort ({min(sort):.2f}{EN_DASH}{max(sort):.2f})" in text
 
 

@@ -554,22 +554,26 @@ def verdict(ours: float, theirs: float) -> str:
     return "beats" if ours > theirs else "matches" if ours == theirs else "loses to"
 
 
-def lowest_scores(rows: Sequence[dict[str, Any]], agent: str) -> dict[str, float]:
-    """Per paper task, ``agent``'s lowest score (in %) over its seeds and training ranges."""
-    lowest: dict[str, float] = {}
+def scores_by_task(rows: Sequence[dict[str, Any]], agent: str, pick: Any = min) -> dict[str, float]:
+    """Per paper task, ``agent``'s score (in %) over its seeds and training ranges, ``pick``ed
+    (``min``: its lowest run; ``max``: the paper's way)."""
+    picked: dict[str, float] = {}
     for entry in CHOMSKY_TASKS:
         scores = [100 * row["score"] for row in rows if row["task"] == entry.task and row["agent"] == agent]
         if scores:
-            lowest[entry.paper] = min(scores)
-    return lowest
+            picked[entry.paper] = pick(scores)
+    return picked
+
+
+VERDICTS = ("beats", "matches", "loses to")
 
 
 def published_comparison(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
     """Per published model: the tasks on which the expert-trace Actformer's lowest score beats,
     matches or loses to its published score."""
-    ours = lowest_scores(rows, "actformer")
+    ours = scores_by_task(rows, "actformer")
     comparison: dict[str, dict[str, list[str]]] = {
-        model: {"beats": [], "matches": [], "loses to": []} for model in PUBLISHED_MODELS
+        model: {word: [] for word in VERDICTS} for model in PUBLISHED_MODELS
     }
     for task, scores in PUBLISHED_SCORES.items():
         for model, theirs in zip(PUBLISHED_MODELS, scores, strict=True):
@@ -580,15 +584,9 @@ def published_comparison(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, 
 
 def published_markdown(rows: Sequence[dict[str, Any]]) -> str:
     """The paper's published scores beside ours, on the tasks whose published scores we could read."""
-    actformer = lowest_scores(rows, "actformer")
-    expert_free = lowest_scores(rows, RL_AGENT)
-    transformer = {
-        entry.paper: max(
-            100 * row["score"] for row in rows if row["task"] == entry.task and row["agent"] == "transformer"
-        )
-        for entry in CHOMSKY_TASKS
-        if any(row["task"] == entry.task and row["agent"] == "transformer" for row in rows)
-    }
+    actformer, expert_free = scores_by_task(rows, "actformer"), scores_by_task(rows, RL_AGENT)
+    transformer = scores_by_task(rows, "transformer", pick=max)
+    comparison = published_comparison(rows)
     lines = [
         "| Level | Task (paper) | "
         + " | ".join(PUBLISHED_MODELS)
@@ -604,13 +602,14 @@ def published_markdown(rows: Sequence[dict[str, Any]]) -> str:
     for entry in CHOMSKY_TASKS:
         if entry.paper not in PUBLISHED_SCORES or entry.paper not in actformer:
             continue
-        scores = PUBLISHED_SCORES[entry.paper]
-        by_verdict: dict[str, list[str]] = {}
-        for model, theirs in zip(PUBLISHED_MODELS, scores, strict=True):
-            if theirs is not None:
-                by_verdict.setdefault(verdict(actformer[entry.paper], theirs), []).append(model)
-        against = "; ".join(f"{word} {', '.join(models)}" for word, models in by_verdict.items())
-        published = " | ".join("-" if theirs is None else f"{theirs:.1f}" for theirs in scores)
+        against = "; ".join(
+            f"{word} {', '.join(models)}"
+            for word in VERDICTS
+            if (models := [model for model in PUBLISHED_MODELS if entry.paper in comparison[model][word]])
+        )
+        published = " | ".join(
+            "-" if theirs is None else f"{theirs:.1f}" for theirs in PUBLISHED_SCORES[entry.paper]
+        )
         lines.append(
             f"| {entry.level} | {entry.paper} | {published} | {cell(actformer, entry.paper)} "
             f"| {cell(expert_free, entry.paper)} | {cell(transformer, entry.paper)} | {against} |"

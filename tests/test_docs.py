@@ -156,6 +156,8 @@ def test_chomsky_transformer_sentence_is_the_committed_results() -> None:
         ("CycleNavigation", "Cycle"),
         ("StackManipulation", "Stack"),
         ("MissingDuplicate", "Missing"),
+        ("Parity", "Parity"),
+        ("ModularArithmetic", "Modular"),
         ("ComputeSqrt", "Compute"),
     ]:
         values = [100 * row["in_range_exact_match"] for row in transformer if row["task"] == task]

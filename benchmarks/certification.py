@@ -34,6 +34,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,9 @@ import torch
 from actformer_envs.tasks import SINGLE_TASKS, TASKS, MultiTask
 from actformer_envs.tasks.registry import env_id
 from actformer_envs.verification import affordable_length
+from actformer_gym.agents.actformer import ActformerPolicy
 from actformer_gym.agents.cached import CachedGreedy
-from actformer_gym.train.certify import certify, jsonable
+from actformer_gym.train.certify import Certificate, certify, jsonable
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.seeds import seed_for
@@ -150,9 +152,20 @@ def config_of(task: str, length: int, seed: int, base: int | None = None) -> Tra
     )
 
 
-def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Fit, certify and evaluate one seed of ``task``: one row."""
-    length = train_length(task)
+@dataclass(frozen=True)
+class Fitted:
+    """A policy fit on ``task``'s recipe at lengths 1..L, and its certificate."""
+
+    policy: ActformerPolicy  # in eval mode
+    warm: dict[str, float]  # the warm start's metrics (``Trainer.warm_start``)
+    certificate: Certificate
+    fit_seconds: float
+    certify_seconds: float
+
+
+def fit_and_certify(task: str, length: int, seed: int) -> Fitted:
+    """Fit ``task``'s recipe on lengths 1..``length`` with ``seed`` (``config_of``), then certify the policy:
+    what this benchmark and the generalization grid's certified agent both run."""
     trainer = Trainer(config_of(task, length, seed))
     began = time.perf_counter()
     warm = trainer.warm_start()
@@ -160,7 +173,15 @@ def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     policy = trainer.policy.eval()
     began = time.perf_counter()
     certificate = certify(policy, task, range(1, length + 1), dict(OBSERVATION))
-    certify_seconds = time.perf_counter() - began
+    return Fitted(policy, warm, certificate, fit_seconds, time.perf_counter() - began)
+
+
+def run_seed(task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Fit, certify and evaluate one seed of ``task``: one row."""
+    length = train_length(task)
+    fitted = fit_and_certify(task, length, seed)
+    policy, warm, certificate = fitted.policy, fitted.warm, fitted.certificate
+    fit_seconds, certify_seconds = fitted.fit_seconds, fitted.certify_seconds
     evaluation_seed = seed_for(seed, "evaluation")
     greedy = CachedGreedy(policy)  # (long episodes revisit a few hundred views: one forward per view)
     scores: dict[str, dict[str, Any]] = {}

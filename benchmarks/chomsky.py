@@ -60,7 +60,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -256,6 +256,8 @@ CHOMSKY_TASKS = (
 )
 TASK_NAMES = tuple(entry.task for entry in CHOMSKY_TASKS if entry.task is not None)
 
+#: How a score of ours compares with a published one (``verdict``), in the order the table says them.
+VERDICTS = ("beats", "matches", "loses to")
 #: The paper's models, in the order of its Table 2.
 PUBLISHED_MODELS = ("RNN", "Stack-RNN", "Tape-RNN", "Transformer", "LSTM")
 #: Where ``PUBLISHED_SCORES`` are read from.
@@ -554,7 +556,9 @@ def verdict(ours: float, theirs: float) -> str:
     return "beats" if ours > theirs else "matches" if ours == theirs else "loses to"
 
 
-def scores_by_task(rows: Sequence[dict[str, Any]], agent: str, pick: Any = min) -> dict[str, float]:
+def scores_by_task(
+    rows: Sequence[dict[str, Any]], agent: str, pick: Callable[[list[float]], float] = min
+) -> dict[str, float]:
     """Per paper task, ``agent``'s score (in %) over its seeds and training ranges, ``pick``ed
     (``min``: its lowest run; ``max``: the paper's way)."""
     picked: dict[str, float] = {}
@@ -563,9 +567,6 @@ def scores_by_task(rows: Sequence[dict[str, Any]], agent: str, pick: Any = min) 
         if scores:
             picked[entry.paper] = pick(scores)
     return picked
-
-
-VERDICTS = ("beats", "matches", "loses to")
 
 
 def published_comparison(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:

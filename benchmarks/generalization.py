@@ -87,7 +87,6 @@ import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.tasks.registry import env_id
 from actformer_gym.agents.baselines import Agent, ExpertAgent, Observation, RandomAgent
 from actformer_gym.agents.cached import CachedGreedy
-from actformer_gym.train.certify import certify
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.trainer import Trainer
@@ -345,16 +344,14 @@ def train_certified(cell: Cell, settings: Settings) -> tuple[dict[str, Scorer], 
     certified; scored with its greedy actions cached per view."""
     (name,) = cell.agents
     length = settings.train_length or certification.train_length(cell.task)
-    trainer = Trainer(certification.config_of(cell.task, length, cell.seed))
-    warm = trainer.warm_start()
-    policy = trainer.policy.eval()
-    certificate = certify(policy, cell.task, range(1, length + 1), dict(certification.OBSERVATION))
-    greedy = CachedGreedy(policy)
+    fitted = certification.fit_and_certify(cell.task, length, cell.seed)
+    greedy = CachedGreedy(fitted.policy)
 
     def score(length: int, episodes: int, seed: int) -> int:
         return solved_by(greedy, cell.task, length, episodes, seed, **certification.OBSERVATION)
 
-    return {name: score}, {"train_length": length, "warm_start": warm, "certificate": certificate.summary()}
+    info = {"train_length": length, "warm_start": fitted.warm, "certificate": fitted.certificate.summary()}
+    return {name: score}, info
 
 
 class SB3Agent:

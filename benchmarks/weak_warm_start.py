@@ -9,13 +9,14 @@ weak start); every arm (``ARMS``) then starts from that same clone (checked para
 parameter) and runs ``--steps`` env-steps of the project's PPO on ``RECIPE``: the ``dense``
 reward, no entropy bonus and no weight decay. (With the trainer's defaults instead, the ``shaped``
 reward, an entropy bonus of 0.01 and weight decay 0.3, PPO without the anchor took a projected
-Sort clone from 47% to 4% in 500k env-steps, seed 0.) The arms differ only in ``kl_coef``, the
-penalty on KL(policy || clone): 1.0, the trainer's default, or 0. Greedy exact match at the
-training length is checked every ``--check-every`` env-steps (``--check-episodes`` problems; the
-curves of the chart); the final policy, and the clone before it, are measured on
-``--eval-episodes`` problems of exactly 1x and 10x the training length (the same problems for
-both). The training length is the task's recipe's (``Task.recipe``).
-Torch runs on one thread.
+Sort clone from 47% to 4% in 500k env-steps, seed 0.) The arms differ only in the penalty on
+KL(policy || clone): held at 1.0 (``kl_coef``, the trainer's default), 0, or decayed linearly from
+1.0 to 0 over the first half of the budget (``kl_anneal_steps``: a scheduled anchor). Greedy
+exact match at the training length is checked every ``--check-every`` env-steps
+(``--check-episodes`` problems; the curves of the chart); the final policy, and the clone before
+it, are measured on ``--eval-episodes`` problems of exactly 1x and 10x the training length (the
+same problems for both). The training length is the task's recipe's (``Task.recipe``). Torch runs
+on one thread.
 
 Results: a Markdown table (per task, view and arm: seeds whose exact match RL raised, at 1x and
 10x; then every run, before -> after) on stdout and in ``weak_warm_start.md``; every run with its checks in
@@ -25,6 +26,7 @@ committed ``benchmarks/results/``).
 
     python -m benchmarks.weak_warm_start                       # Multiplication and Sort, 3 seeds
     python -m benchmarks.weak_warm_start --tasks Sort --seeds 1
+    python -m benchmarks.weak_warm_start --arms "scheduled anchor"  # some arms (each from its clone)
     python -m benchmarks.weak_warm_start --update-results      # refresh benchmarks/results/
     python -m benchmarks.weak_warm_start --merge A/weak_warm_start.json B/weak_warm_start.json
     python -m benchmarks.weak_warm_start --tasks Sort --quick  # smoke test: tiny budget
@@ -74,11 +76,16 @@ TASK_PLANS: dict[str, Plan] = {plan.task: plan for plan in PLANS if plan.task in
 MULTIPLIERS = (1, 10)
 #: Expert pairs of the weak clone (the recipes' full imitation takes 60,000 and DAgger).
 WARM_PAIRS = 3000
-#: The arms: ``kl_coef`` of each, the weight of KL(policy || clone) in the RL loss.
-ARMS = {"KL anchor": 1.0, "no anchor": 0.0}
+#: The arms: the weight of KL(policy || clone) in the RL loss (``kl_coef``), and the share of the
+#: budget over which it decays linearly to 0 (``kl_anneal_steps``; None: held throughout).
+ARMS: dict[str, dict[str, float | None]] = {
+    "KL anchor": {"kl_coef": 1.0, "anneal_share": None},
+    "no anchor": {"kl_coef": 0.0, "anneal_share": None},
+    "scheduled anchor": {"kl_coef": 1.0, "anneal_share": 0.5},
+}
 #: The policy's views (``projected``): the whole local observation, or what the task's expert reads.
 VIEWS = {"full": False, "projected": True}
-#: The training config of every run besides the task, seed, budget, view and ``kl_coef``.
+#: The training config of every run besides the task, seed, budget, view and KL penalty.
 RECIPE: dict[str, Any] = {
     "imitation_pairs": WARM_PAIRS,
     "dagger_rounds": 0,
@@ -93,7 +100,16 @@ QUICK_ENVS = 16
 QUICK_PAIRS = 256
 
 
-def make_config(task: str, seed: int, view: str, kl_coef: float, args: argparse.Namespace) -> TrainConfig:
+def kl_settings(arm: str, budget: int) -> dict[str, Any]:
+    """``kl_coef`` and ``kl_anneal_steps`` of ``arm`` for a budget of ``budget`` env-steps."""
+    share = ARMS[arm]["anneal_share"]
+    return {
+        "kl_coef": ARMS[arm]["kl_coef"],
+        "kl_anneal_steps": None if share is None else int(share * budget),
+    }
+
+
+def make_config(task: str, seed: int, view: str, arm: str, args: argparse.Namespace) -> TrainConfig:
     """The training config of one arm of ``(task, seed, view)``."""
     plan = TASK_PLANS[task]
     quick = {"num_envs": QUICK_ENVS, "imitation_pairs": QUICK_PAIRS} if args.quick else {}
@@ -107,7 +123,7 @@ def make_config(task: str, seed: int, view: str, kl_coef: float, args: argparse.
         start_length=plan.train_length,  # (no curriculum: every length up to it from the start)
         history_length=dict(plan.settings).get("history_length", EnvSettings().history_length),
         projected=VIEWS[view],
-        kl_coef=kl_coef,
+        **kl_settings(arm, args.steps),
         eval_lengths=(plan.train_length,),
         eval_episodes=args.check_episodes,
         **{**RECIPE, **quick},
@@ -128,9 +144,9 @@ def same_parameters(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> b
 def run_clone(task: str, seed: int, view: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every arm of ``(task, seed, view)`` from one clone: a row per arm, with the clone's exact match."""
     rows, clone, before = [], None, None
-    for arm, kl_coef in ARMS.items():
+    for arm in args.arms:
         started = time.perf_counter()
-        trainer = Trainer(make_config(task, seed, view, kl_coef, args))
+        trainer = Trainer(make_config(task, seed, view, arm, args))
         warm = trainer.warm_start()
         if clone is None:
             clone = {key: value.clone() for key, value in trainer.policy.state_dict().items()}
@@ -152,7 +168,7 @@ def run_clone(task: str, seed: int, view: str, args: argparse.Namespace) -> list
                 "task": task,
                 "view": view,
                 "arm": arm,
-                "kl_coef": kl_coef,
+                **kl_settings(arm, args.steps),
                 "seed": seed,
                 "train_length": TASK_PLANS[task].train_length,
                 "budget": args.steps,
@@ -174,11 +190,17 @@ def percent(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
+def penalty(row: dict[str, Any]) -> str:
+    """A row's KL penalty in words: its weight, and its decay if scheduled."""
+    anneal = row.get("kl_anneal_steps")  # (absent from rows made before the scheduled arm)
+    return f"{row['kl_coef']:g}" if anneal is None else f"{row['kl_coef']:g} to 0 over {anneal:,}"
+
+
 def markdown_table(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int) -> str:
     """Per (task, view, arm): the seeds RL raised (and lowered) at 1x and 10x; then one line per
     run, the clone's exact match beside the final policy's."""
     lines = [
-        "| task | view | arm | kl_coef | seeds raised at 1x | at 10x | seeds lowered at 1x | at 10x |",
+        "| task | view | arm | KL penalty | seeds raised at 1x | at 10x | seeds lowered at 1x | at 10x |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for key in dict.fromkeys((r["task"], r["view"], r["arm"]) for r in rows):
@@ -188,7 +210,7 @@ def markdown_table(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int)
             for m in MULTIPLIERS:
                 count = sum(compare(float(r["after"][str(m)]), float(r["before"][str(m)])) for r in group)
                 cells.append(f"{count} of {n}")
-        lines.append(f"| {' | '.join(key)} | {group[0]['kl_coef']:g} | {' | '.join(cells)} |")
+        lines.append(f"| {' | '.join(key)} | {penalty(group[0])} | {' | '.join(cells)} |")
     lines += [
         "",
         "| task | view | arm | seed | length | clone 1x | after RL | clone 10x | after RL |",
@@ -206,7 +228,9 @@ def markdown_table(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int)
         f"Clone: behaviour cloning on {warm_pairs:,} expert pairs, no DAgger, seeing the whole local "
         "observation (`full`) or what the task's expert reads (`projected`); then "
         f"{budget:,} env-steps of PPO per arm from that same clone (`dense` reward, no entropy bonus, no "
-        "weight decay); the arms differ only in the KL penalty to the clone. Exact match: greedy "
+        "weight decay); the arms differ only in the KL penalty to the clone: held at 1 (the trainer's "
+        "default), 0, or decayed linearly from 1 to 0 over the first half of the budget (scheduled "
+        "anchor). Exact match: greedy "
         "actions, problems of exactly 1x and 10x the training length (the task's recipe's), the same "
         "problems for the clone and after RL.",
     ]
@@ -279,6 +303,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_tasks_flag(parser, TASKS)
     parser.add_argument("--seeds", type=positive(int), default=3, help="seeds per task (default 3)")
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0)")
+    parser.add_argument(
+        "--arms",
+        nargs="+",
+        choices=list(ARMS),
+        default=list(ARMS),
+        metavar="ARM",
+        help=f"the arms to run, each from the same clone: {', '.join(map(repr, ARMS))} (default all)",
+    )
     for flag, what in (
         ("steps", "RL env-steps per arm"),
         ("check_every", "env-steps between greedy checks at the training length"),
@@ -306,15 +338,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.first_seed < 0:
         parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
     args.tasks = expand_all(args.tasks, list(TASKS))
+    args.arms = [arm for arm in ARMS if arm in args.arms]  # (in the table's order, once each)
     fill_unset(args, QUICK if args.quick else DEFAULTS)
     return args
 
 
-#: What the files merged into one result must agree on.
+#: What the files merged into one result must agree on (and ``arms``: on every arm two files ran).
 MERGED_SETTINGS = (
     "multipliers",
     "warm_pairs",
-    "arms",
     "views",
     "budget",
     "check_every",
@@ -333,19 +365,36 @@ def order(row: dict[str, Any]) -> tuple[int, int, int, int]:
     )
 
 
+def arms_run(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The arms a results file ran, by name (a file made before the scheduled arm recorded each
+    arm's ``kl_coef`` alone: held throughout)."""
+    return {
+        name: arm if isinstance(arm, dict) else {"kl_coef": arm, "anneal_share": None}
+        for name, arm in settings["arms"].items()
+    }
+
+
 def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The rows of several results files (a later file's row replaces an earlier one of the same
-    task, arm and seed) and their settings; ``ValueError`` if the files' settings differ."""
+    task, arm and seed) and their settings, with every arm any of them ran; ``ValueError`` if the
+    files' settings differ, or two files ran an arm of the same name differently."""
     rows: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     settings: dict[str, Any] = {}
+    arms: dict[str, dict[str, Any]] = {}
     for path in paths:
         document = json.loads(path.read_text(encoding="utf-8"))
         own = {key: document["settings"][key] for key in MERGED_SETTINGS}
         if settings and own != {key: settings[key] for key in MERGED_SETTINGS}:
             raise ValueError(f"{path} was run with other settings than {paths[0]}")
+        own_arms = arms_run(document["settings"])
+        clashing = sorted(name for name in own_arms.keys() & arms.keys() if own_arms[name] != arms[name])
+        if clashing:
+            raise ValueError(f"{path} ran the arm(s) {clashing} otherwise than an earlier file")
+        arms.update(own_arms)
         settings = settings or dict(document["settings"])
         for row in document["results"]:
             rows[(row["task"], row["view"], row["arm"], row["seed"])] = row
+    settings["arms"] = {name: arms[name] for name in ARMS if name in arms}
     ordered = sorted(rows.values(), key=order)
     return ordered, settings
 
@@ -367,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {
         "multipliers": list(MULTIPLIERS),
         "warm_pairs": QUICK_PAIRS if args.quick else WARM_PAIRS,
-        "arms": ARMS,
+        "arms": {arm: ARMS[arm] for arm in args.arms},
         "views": VIEWS,
         "budget": args.steps,
         "check_every": args.check_every,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_benchmarks import check_smoke, run_with_default_output
 
-from benchmarks import rl_from_scratch
+from benchmarks import rl_from_scratch, weak_warm_start
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown", "smoke"}
@@ -137,24 +137,30 @@ def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
 
 def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
     result, folder = run_with_default_output(
-        "weak_warm_start", ("--quick", "--tasks", "Sort", "--seeds", "2"), tmp_path
+        "weak_warm_start", ("--quick", "--tasks", "Sort", "--seeds", "1", "--first-seed", "1"), tmp_path
     )
     document = load(folder / "weak_warm_start.json", result, also=("weak_warm_start.png",))
     assert document["benchmark"] == "weak_warm_start"
     settings = document["settings"]
     assert settings["quick"] and settings["multipliers"] == [1, 10] and settings["warm_pairs"] == 256
     assert settings["recipe"]["dagger_rounds"] == 0 and "projected" not in settings["recipe"]
-    assert settings["arms"] == {"KL anchor": 1.0, "no anchor": 0.0}
+    assert settings["arms"] == weak_warm_start.ARMS
     assert settings["views"] == {"full": False, "projected": True}
     rows = document["results"]
     assert [(r["task"], r["seed"], r["view"], r["arm"]) for r in rows] == [
         ("Sort", seed, view, arm)
-        for seed in (0, 1)
+        for seed in (1,)
         for view in ("full", "projected")
-        for arm in ("KL anchor", "no anchor")
+        for arm in ("KL anchor", "no anchor", "scheduled anchor")
     ]
-    for anchored, free in zip(rows[::2], rows[1::2], strict=True):
-        assert anchored["before"] == free["before"]  # one clone, measured once, for both arms
+    for arms in zip(rows[::3], rows[1::3], rows[2::3], strict=True):
+        assert len({json.dumps(arm["before"]) for arm in arms}) == 1  # one clone, measured once, for all
+    budget = settings["budget"]
+    assert [(r["kl_coef"], r["kl_anneal_steps"]) for r in rows[:3]] == [
+        (1.0, None),
+        (0.0, None),
+        (1.0, budget // 2),
+    ]
     for r in rows:
         assert r["train_length"] == 5 and r["steps"] >= r["budget"] == settings["budget"]
         checks = r["checks"]
@@ -162,12 +168,10 @@ def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
         assert checks["steps"] == sorted(checks["steps"]) and checks["steps"][-1] == r["steps"]
         assert set(r["before"]) == set(r["after"]) == {"1", "10"}
         assert all(0.0 <= v <= 1.0 for v in [*r["before"].values(), *r["after"].values()])
-    assert document["markdown"].count("| Sort | full | KL anchor |") == 1 + 2  # the seeds line, then each run
+    assert document["markdown"].count("| Sort | full | KL anchor |") == 1 + 1  # the seeds line, then the run
 
 
 def test_weak_warm_start_table_counts_seeds_raised_and_lowered(tmp_path: Path) -> None:
-    from benchmarks import weak_warm_start
-
     def row(seed: int, before: float, after: float) -> dict:
         return {
             "task": "Sort", "view": "full", "arm": "no anchor", "kl_coef": 0.0, "seed": seed,
@@ -183,15 +187,33 @@ def test_weak_warm_start_table_counts_seeds_raised_and_lowered(tmp_path: Path) -
     assert "| Sort | full | no anchor | 1 | 5 | 50.0 % | 20.0 % | 0.0 % | 0.0 % |" in table
     paths = []
     for name, part in (("a", rows[:2]), ("b", rows[1:])):
-        settings = {key: 1 for key in weak_warm_start.MERGED_SETTINGS}
+        settings = {key: 1 for key in weak_warm_start.MERGED_SETTINGS} | {"arms": {"no anchor": 0.0}}
         paths.append(tmp_path / f"{name}.json")
         paths[-1].write_text(json.dumps({"settings": settings, "results": part}), encoding="utf-8")
-    merged, _ = weak_warm_start.merged(paths)
+    merged, merged_settings = weak_warm_start.merged(paths)
     assert [r["seed"] for r in merged] == [0, 1, 2]
+    assert merged_settings["arms"] == {
+        "no anchor": {"kl_coef": 0.0, "anneal_share": None}
+    }  # (a file's older form)
     other = {"settings": {**settings, "budget": 2}, "results": rows}
     paths.append(tmp_path / "other.json")
     paths[-1].write_text(json.dumps(other), encoding="utf-8")
     with pytest.raises(ValueError, match="other settings"):
+        weak_warm_start.merged(paths)
+    scheduled = [{**r, "arm": "scheduled anchor", "kl_coef": 1.0, "kl_anneal_steps": 5} for r in rows]
+    arms = {"scheduled anchor": weak_warm_start.ARMS["scheduled anchor"]}
+    paths[-1].write_text(
+        json.dumps({"settings": {**settings, "arms": arms}, "results": scheduled}), encoding="utf-8"
+    )
+    merged, merged_settings = weak_warm_start.merged(paths)
+    assert [r["arm"] for r in merged] == ["no anchor", "scheduled anchor"] * 3
+    assert list(merged_settings["arms"]) == ["no anchor", "scheduled anchor"]
+    assert "| Sort | full | scheduled anchor | 1 to 0 over 5 | 1 of 3 |" in weak_warm_start.markdown_table(
+        merged, 10, 3000
+    )
+    clash = {"settings": {**settings, "arms": {"no anchor": 0.5}}, "results": rows}
+    paths[-1].write_text(json.dumps(clash), encoding="utf-8")
+    with pytest.raises(ValueError, match="ran the arm"):
         weak_warm_start.merged(paths)
 
 

@@ -75,6 +75,8 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
         (lambda: TrainConfig(algo=PPO(ent_coef_final=-0.1)), "ent_coef_final"),
         (lambda: TrainConfig(algo=PPO(ent_coef_final=0.0, ent_anneal_steps=0)), "ent_anneal_steps"),
         (lambda: TrainConfig(algo=A2C(ent_anneal_steps=100)), "ent_anneal_steps"),  # no ent_coef_final
+        (lambda: TrainConfig(algo=PPO(kl_anneal_steps=0)), "kl_anneal_steps"),
+        (lambda: TrainConfig(algo=A2C(kl_anneal_steps=2.5)), "kl_anneal_steps"),  # type: ignore[arg-type]
         (lambda: TrainConfig(algo=PPO(target_kl=0.0)), "target_kl"),
         (lambda: TrainConfig(algo=PPO(clip_coef=-0.1)), "clip_coef"),
         (lambda: TrainConfig(algo=A2C(kl_coef=math.nan)), "kl_coef"),
@@ -378,6 +380,26 @@ def test_the_trainer_uses_the_annealed_entropy_bonus_of_each_iteration() -> None
     used = [trainer.iterate()["charts/ent_coef"] for _ in range(4)]  # 256 env-steps an iteration
     assert used == pytest.approx([0.2, 0.15, 0.1, 0.05])
     assert trainer.algorithm.ent_coef == pytest.approx(0.05)
+
+
+def test_the_kl_penalty_decays_linearly_to_zero_then_holds() -> None:
+    scheduled = PPO(kl_coef=2.0, kl_anneal_steps=1000)
+    assert [scheduled.kl_coefficient(steps) for steps in (0, 250, 1000, 5000)] == pytest.approx(
+        [2.0, 1.5, 0.0, 0.0]
+    )
+    assert PPO(kl_coef=0.5).kl_coefficient(10**9) == 0.5  # no schedule: constant
+
+
+def test_the_trainer_uses_the_scheduled_kl_penalty_of_each_iteration() -> None:
+    config = copy_config(
+        imitation_pairs=500, imitation_epochs=1, dagger_rounds=0, num_steps=8, kl_anneal_steps=1024
+    )
+    trainer = Trainer(config)
+    used = [trainer.iterate()["charts/kl_coef"] for _ in range(5)]  # 256 env-steps an iteration
+    assert used == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    assert trainer.algorithm.kl_coef == 0.0
+    without_warm_start = Trainer(copy_config(imitation=False, num_steps=8, kl_anneal_steps=1024))
+    assert without_warm_start.iterate()["charts/kl_coef"] == 0.0  # nothing to anchor to
 
 
 def test_kl_penalty_applies_only_after_a_warm_start() -> None:

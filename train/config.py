@@ -247,6 +247,10 @@ class AlgoSettings:
     """Penalty on KL(policy || warm-start policy), the imitated policy frozen when RL starts, so RL
     does not forget it (without it PPO wrecked a perfect Multiplication clone within 65k steps);
     0 = off. Applies only after a warm start (``imitation``)."""
+    kl_anneal_steps: int | None = None
+    """Decay the KL penalty linearly from kl_coef to 0 over this many env-steps of RL (a scheduled
+    anchor: it holds the policy near the warm start while RL's first updates are noisy, then lets
+    RL move it); None = kl_coef throughout."""
 
     def __post_init__(self) -> None:
         check_int("num_steps", self.num_steps, low=1)
@@ -262,6 +266,8 @@ class AlgoSettings:
             check_int("ent_anneal_steps", self.ent_anneal_steps, low=1)
             if self.ent_coef_final is None:
                 raise ValueError("ent_anneal_steps must be None unless ent_coef_final is set")
+        if self.kl_anneal_steps is not None:
+            check_int("kl_anneal_steps", self.kl_anneal_steps, low=1)
 
     def entropy_coefficient(self, env_steps: int, total_steps: int) -> float:
         """The entropy bonus after ``env_steps`` env-steps of RL out of ``total_steps``."""
@@ -270,6 +276,12 @@ class AlgoSettings:
         span = self.ent_anneal_steps or total_steps
         done = min(env_steps / span, 1.0) if span > 0 else 1.0
         return self.ent_coef + done * (self.ent_coef_final - self.ent_coef)
+
+    def kl_coefficient(self, env_steps: int) -> float:
+        """The KL penalty's weight after ``env_steps`` env-steps of RL."""
+        if self.kl_anneal_steps is None:
+            return self.kl_coef
+        return self.kl_coef * max(0.0, 1.0 - env_steps / self.kl_anneal_steps)
 
 
 @dataclass(frozen=True)

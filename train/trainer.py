@@ -41,6 +41,7 @@ METRIC_KEYS = (
     "charts/SPS",
     "charts/curriculum_length",
     "charts/ent_coef",
+    "charts/kl_coef",
     *LOSS_KEYS,
 )
 
@@ -217,6 +218,8 @@ class Trainer:
         number = self.iteration + 1
         algo = self.config.algo
         self.algorithm.ent_coef = algo.entropy_coefficient(self.global_step, self.config.run.total_steps)
+        if self.config.imitation.enabled:  # (without a warm start there is no anchor)
+            self.algorithm.kl_coef = algo.kl_coefficient(self.global_step)
         check_parameters(f"start of iteration {number}", self.policy)
         batch, (successes, returns) = self._rollout(f"rollout of iteration {number}")
         losses = self._update(batch, f"update of iteration {number}")
@@ -228,6 +231,7 @@ class Trainer:
             "charts/SPS": self.config.batch_size / elapsed,
             "charts/curriculum_length": float(self.curriculum.length),
             "charts/ent_coef": self.algorithm.ent_coef,
+            "charts/kl_coef": self.algorithm.kl_coef,
             **losses,
         }
 

@@ -750,14 +750,19 @@ def markdown_table(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def certified_note(document: dict[str, Any]) -> list[str]:
-    """What the certified recipe's cells trained on, where a task's differs from the table's
-    training length, and how many of them were certified (none: no such cell)."""
-    cells = [
+def certified_cells(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells of a results document that trained the certified recipe's agent."""
+    return [
         cell
         for cell in document.get("cells", [])
         if cell.get("agents") == ["actformer-certified"] and cell.get("status") == "ok"
     ]
+
+
+def certified_note(document: dict[str, Any]) -> list[str]:
+    """What the certified recipe's cells trained on, where a task's differs from the table's
+    training length, and how many of them were certified (none: no such cell)."""
+    cells = certified_cells(document)
     if not cells:
         return []
     lengths = document["settings"]["train_lengths"]
@@ -794,6 +799,15 @@ def markdown_from_file(path: Path) -> str:
     banner if it was a smoke test."""
     document = json.loads(Path(path).read_text(encoding="utf-8"))
     return smoke_markdown(markdown_table(document), document.get("smoke", False))
+
+
+def panel_title(document: dict[str, Any], task: str) -> str:
+    """A chart panel's title: the task and its training length, and the certified recipe's where
+    that trained on longer problems."""
+    length = document["settings"]["train_lengths"][task]
+    lengths = {cell["train"]["train_length"] for cell in certified_cells(document) if cell["task"] == task}
+    longer = "".join(f"; certified recipe ≤ {n}" for n in sorted(lengths - {length}))
+    return f"{task} (trained on ≤ {length}{longer})"
 
 
 def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> None:
@@ -868,7 +882,7 @@ def draw_chart(document: dict[str, Any], path: Path, smoke: bool = False) -> Non
         axis.set_xticks(multipliers, [f"{m}x" for m in multipliers])
         axis.minorticks_off()
         axis.set_ylim(-0.05, 1.05)
-        axis.set_title(f"{task} (trained on ≤ {document['settings']['train_lengths'][task]})")
+        axis.set_title(panel_title(document, task))
         axis.set_xlabel("length / training length")
         axis.grid(True, which="both", alpha=0.3)
     for axis in axes[:, 0]:

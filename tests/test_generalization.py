@@ -343,6 +343,8 @@ def test_the_certified_recipe_is_certified_and_exact_beyond_its_training_length(
         "its recipe's lengths), no RL; certified on 1 of 2 runs."
     ]
     assert generalization.certified_note({"cells": [], "settings": {}}) == []
+    assert generalization.panel_title(document, "Sort") == "Sort (trained on ≤ 5; certified recipe ≤ 6)"
+    assert generalization.panel_title(document, "Copy") == "Copy (trained on ≤ 5)"
 
 
 def test_redraw_draws_a_committed_results_chart_again(tmp_path: Path) -> None:

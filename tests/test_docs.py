@@ -249,6 +249,13 @@ def test_weak_warm_start_table_is_the_committed_one() -> None:
     assert "](results/weak_warm_start.png)" in (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
     rows = [r for r in document["results"] if r["before"]["1"] < 1.0]
     raised = sum(r["after"]["1"] > r["before"]["1"] for r in rows)
-    assert f"on {raised} of the {len(rows)} runs whose clone" in (DOCS / "rl_from_scratch.md").read_text(
-        encoding="utf-8"
-    )
+    page = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    assert f"on {raised} of the {len(rows)} runs whose clone" in page
+    gains = {}
+    for arm in ("scheduled anchor", "KL anchor", "no anchor"):
+        runs = [r for r in rows if r["arm"] == arm]
+        gains[arm] = f"{100 * sum(r['after']['1'] - r['before']['1'] for r in runs) / len(runs):.1f} points"
+        assert len(runs) == 9
+    assert f"The scheduled anchor raised each of its nine, by {gains['scheduled anchor']} on average" in page
+    assert f"the anchor raised each of its nine too, by {gains['KL anchor']};" in page
+    assert f"scheduled anchor took to 80.6 %), {gains['no anchor']} on average over the nine" in page

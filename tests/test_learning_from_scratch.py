@@ -5,7 +5,7 @@ A random policy solves almost no one-symbol copy (it must READ, WRITE and HALT, 
 among ten valid instructions). After 400k env-steps the greedy policy solves every one of them on
 each of these three seeds, under AVX2 and AVX-512 kernels alike (at 200k, only one or two of four
 had). The bar, two of three, leaves a seed of margin for other CPUs' float bits, and fails when
-learning breaks.
+learning breaks. (The third seed trains only when one of the first two did not learn.)
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ def greedy_after_training(seed: int) -> tuple[float, float]:
 
 def test_ppo_from_scratch_learns_to_copy() -> None:
     random = exact_match(RandomAgent(0), "Actformer/Copy-v0", 1, 200, **ENV_MODES)
-    results = {seed: greedy_after_training(seed) for seed in SEEDS}
+    results: dict[int, tuple[float, float]] = {}
+    for seed in SEEDS:
+        if sum(after >= 0.8 for _, after in results.values()) == 2:
+            break  # (two of three have learned: the bar is met whatever the third does)
+        results[seed] = greedy_after_training(seed)
     assert random < 0.1 and all(before < 0.1 for before, _ in results.values()), results
     learned = [seed for seed, (_, after) in results.items() if after >= 0.8]
     assert len(learned) >= 2, f"greedy exact match at length 1 (before, after) per seed: {results}"

@@ -105,7 +105,7 @@ def kl_settings(arm: str, budget: int) -> dict[str, Any]:
     share = ARMS[arm]["anneal_share"]
     return {
         "kl_coef": ARMS[arm]["kl_coef"],
-        "kl_anneal_steps": None if share is None else int(share * budget),
+        "kl_anneal_steps": None if share is None else max(1, round(share * budget)),
     }
 
 

@@ -171,6 +171,13 @@ def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
     assert document["markdown"].count("| Sort | full | KL anchor |") == 1 + 1  # the seeds line, then the run
 
 
+def test_weak_warm_start_arms_penalties() -> None:
+    assert weak_warm_start.kl_settings("KL anchor", 10**6) == {"kl_coef": 1.0, "kl_anneal_steps": None}
+    assert weak_warm_start.kl_settings("no anchor", 10**6) == {"kl_coef": 0.0, "kl_anneal_steps": None}
+    assert weak_warm_start.kl_settings("scheduled anchor", 2_000_000)["kl_anneal_steps"] == 1_000_000
+    assert weak_warm_start.kl_settings("scheduled anchor", 1)["kl_anneal_steps"] == 1  # (at least one step)
+
+
 def test_weak_warm_start_table_counts_seeds_raised_and_lowered(tmp_path: Path) -> None:
     def row(seed: int, before: float, after: float) -> dict:
         return {

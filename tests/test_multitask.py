@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from helpers import run_expert
 
+from actformer_envs.symbols import BLANK, EDGE
 from actformer_envs.tasks import SINGLE_TASKS, MultiTask, task_id
 
 MULTI = "Actformer/MultiTask-v0"
@@ -85,3 +86,44 @@ def test_posed_problem_names_its_member(name: str, problem, answer) -> None:
 def test_bad_tasks_rejected(tasks) -> None:
     with pytest.raises(ValueError, match="tasks"):
         gym.make(MULTI, tasks=tasks)
+
+
+def _random_rows(rng: np.random.Generator, n: int, width: int, base: int) -> np.ndarray:
+    """Output rows as episodes leave them: digits of ``base``, BLANKs and an EDGE border, mostly in
+    written prefixes (so that most decode to an answer), some with gaps."""
+    rows = rng.integers(base, size=(n, width)).astype(np.int8)
+    written = rng.integers(width + 1, size=n)
+    rows[np.arange(width) >= written[:, None]] = BLANK
+    gaps = rng.random((n, width)) < 0.05
+    rows[gaps] = BLANK
+    rows[:, -1] = EDGE
+    return rows
+
+
+def test_tasks_that_declare_the_same_decoding_decode_alike() -> None:
+    """A MultiTask decodes the rows of members of equal ``decoding`` with one of them: each member's
+    ``decode_batch`` must give what that one gives, on rows of every kind."""
+    rng = np.random.default_rng(0)
+    tasks = [cls(cls.default_base) for cls in SINGLE_TASKS.values()]
+    groups: dict = {}
+    for task in tasks:
+        groups.setdefault(task.decoding, []).append(task)
+    shared = [group for group in groups.values() if len(group) > 1]
+    assert shared, "no two tasks share a decoding: a MultiTask decodes each member alone"
+    for first, *others in shared:
+        rows = _random_rows(rng, 500, 12, first.base)
+        expected = list(first.decode_batch(rows))
+        for task in others:
+            assert list(task.decode_batch(rows)) == expected, (first.name, task.name)
+
+
+def test_multitask_decodes_each_answer_as_its_member_does() -> None:
+    env = _vec(4).unwrapped
+    mixture, rng = env.mixture, np.random.default_rng(1)
+    member = rng.integers(len(mixture.members), size=300)
+    rows = _random_rows(rng, 600, 16, 2)  # (base 2: digits of every member's base)
+    answers = mixture.decode(rows, member)
+    for i, index in enumerate(np.tile(member, 2).tolist()):
+        (alone,) = mixture.members[index].decode_batch(rows[i : i + 1])
+        assert answers[i] == alone, i
+    assert len({m.decoding for m in mixture.members}) < len(mixture.members)  # some decode together

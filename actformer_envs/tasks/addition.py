@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -117,6 +118,10 @@ class Addition(TwoNumbers):
 
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base)
+
+    @property
+    def decoding(self) -> Hashable:
+        return decode_numbers, self.base, False
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """Carries that ripple the furthest: through every column into a new one, out of every

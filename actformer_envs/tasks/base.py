@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, overload
 
@@ -230,6 +230,13 @@ class Task(ABC):
     def decode_batch(self, rows: np.ndarray) -> Sequence[Any] | np.ndarray:
         """The answers output rows (n, width) hold (``None`` where one is not well formed): a list,
         or an object array."""
+
+    @property
+    def decoding(self) -> Hashable:
+        """What :meth:`decode_batch` does, as a key: tasks whose ``decode_batch`` gives the same
+        answers for the same rows declare equal keys (a test holds them to it), and a MultiTask
+        decodes the rows of all of them in one call. The default is the task itself: decoded alone."""
+        return self
 
     def expert(self, observation: Mapping[str, np.ndarray]) -> np.ndarray:
         """The correct next action for a batch of observations: :meth:`decide` on the expert's

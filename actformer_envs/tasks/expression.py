@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -314,6 +315,10 @@ class Expression(Task):
 
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
+
+    @property
+    def decoding(self) -> Hashable:
+        return decode_numbers, self.base, True
 
     # -- the expert ------------------------------------------------------------------------------
 

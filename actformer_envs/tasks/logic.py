@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -15,13 +16,13 @@ from actformer_envs.tasks.base import (
     Enumeration,
     Problems,
     Task,
-    answer_lengths,
     distinct,
     index_digits,
     is_sequence,
     pad_rows,
 )
 from actformer_envs.tasks.recipe import Recipe
+from actformer_envs.tasks.sequence import decode_single_symbols
 from actformer_envs.tasks.text import PythonLiteral
 
 #: The gates by id: (name, truth table [x][y], program, result register). x = b_i (read into R1),
@@ -230,8 +231,11 @@ class Logic(Task):
         return Problems(scratchpad, target, program.astype(np.int64))
 
     def decode_batch(self, rows: np.ndarray) -> list[int | None]:
-        written = (answer_lengths(rows) == 1).tolist()
-        return [bit if ok else None for bit, ok in zip(rows[:, 0].tolist(), written, strict=True)]
+        return decode_single_symbols(rows)
+
+    @property
+    def decoding(self) -> Hashable:
+        return decode_single_symbols
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """Each gate throughout, from both unequal starting bits, and every gate in turn."""

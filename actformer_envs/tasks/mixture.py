@@ -43,6 +43,11 @@ class Mixture:
         self.masks = np.array([member.action_mask for member in members])
         self.masks.flags.writeable = False
         self._index = {member.name: i for i, member in enumerate(members)}
+        # Members that decode alike (equal ``decoding``) are decoded together: the decoder of each
+        # member, and one member to decode each decoder's rows.
+        decodings = list(dict.fromkeys(member.decoding for member in members))
+        self._decoder_of = np.array([decodings.index(member.decoding) for member in members], dtype=np.intp)
+        self._decoders = tuple(members[self._decoder_of.tolist().index(d)] for d in range(len(decodings)))
 
     @classmethod
     def of(cls, task: Task) -> Mixture:
@@ -88,7 +93,7 @@ class Mixture:
         member = random.integers(len(self.members))[:, 0]
         parts = [
             (rows, task.generate(random.take(rows), lengths[rows], width))
-            for task, rows in self._groups(member)
+            for task, rows in _groups(self.members, member)
         ]
         return self._combine(parts, len(member), width), member
 
@@ -114,11 +119,11 @@ class Mixture:
         ``rows`` (k * n, width): k blocks of rows of the same n problems (say their outputs, then
         their targets), ``member`` (n,) the member of each problem.
         """
-        if len(self.members) == 1:
-            return as_objects(self.members[0].decode_batch(rows))
-        member = np.tile(member, len(rows) // max(len(member), 1))
+        if len(self._decoders) == 1:
+            return as_objects(self._decoders[0].decode_batch(rows))
+        decoder = np.tile(self._decoder_of.take(member), len(rows) // max(len(member), 1))
         answers = np.empty(len(rows), dtype=object)
-        for task, where in self._groups(member):
+        for task, where in _groups(self._decoders, decoder):
             answers[where] = as_objects(task.decode_batch(rows[where]))
         return answers
 
@@ -134,18 +139,6 @@ class Mixture:
         return actions
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _groups(self, member: np.ndarray) -> list[tuple[Task, np.ndarray]]:
-        """(member task, the problems of that member, in order) for each member present in
-        ``member``: one stable sort of the problems by member, cut where the member changes."""
-        order = member.argsort(kind="stable")
-        ends = np.cumsum(np.bincount(member, minlength=len(self.members))).tolist()
-        groups, start = [], 0
-        for task, end in zip(self.members, ends, strict=True):
-            if end > start:
-                groups.append((task, order[start:end]))
-            start = end
-        return groups
 
     def _combine(self, parts: list[tuple[np.ndarray, Problems]], n: int, width: int) -> Problems:
         """Members' problems, in their rows of the batch, on a scratchpad of every member's rows."""
@@ -171,6 +164,19 @@ class Mixture:
                 f"{list(self._index)}, got {shown(problem)}"
             )
         return self._index[problem[0]], problem[1]
+
+
+def _groups(tasks: tuple[Task, ...], which: np.ndarray) -> list[tuple[Task, np.ndarray]]:
+    """(task, the items it has, in order) for each task present in ``which`` (an index into ``tasks``
+    per item): one stable sort of the items by task, cut where the task changes."""
+    order = which.argsort(kind="stable")
+    ends = np.cumsum(np.bincount(which, minlength=len(tasks))).tolist()
+    groups, start = [], 0
+    for task, end in zip(tasks, ends, strict=True):
+        if end > start:
+            groups.append((task, order[start:end]))
+        start = end
+    return groups
 
 
 def _zeros(n: int) -> np.ndarray:

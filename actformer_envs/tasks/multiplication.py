@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -148,6 +149,10 @@ class Multiplication(TwoNumbers):
 
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
+
+    @property
+    def decoding(self) -> Hashable:
+        return decode_numbers, self.base, True
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """The largest carries (``99..9 * 99..9``), partial products of zeros (``10..0 * 10..0``),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -15,14 +16,13 @@ from actformer_envs.tasks.base import (
     Enumeration,
     Problems,
     Task,
-    answer_lengths,
     check_sequence,
     fill_from,
     index_digits,
     pad_rows,
 )
 from actformer_envs.tasks.recipe import Recipe
-from actformer_envs.tasks.sequence import symbol_families
+from actformer_envs.tasks.sequence import decode_symbol_lists, symbol_families
 from actformer_envs.tasks.text import PythonLiteral
 
 _READ = instruction_index("READ P0->R0")
@@ -175,8 +175,11 @@ class RepeatCopy(Task):
         return Problems(pad_rows(scratchpad, extent), pad_rows(target, extent), program.astype(np.int64))
 
     def decode_batch(self, rows: np.ndarray) -> list[list[int] | None]:
-        lengths = answer_lengths(rows).tolist()
-        return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
+        return decode_symbol_lists(rows)
+
+    @property
+    def decoding(self) -> Hashable:
+        return decode_symbol_lists
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """The symbol families (``symbol_families``), copied once and the most times allowed."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,6 +40,18 @@ def symbol_families(base: int, length: int) -> list[list[int]]:
             sorted(ramp, reverse=True),
         ]
     )
+
+
+def decode_symbol_lists(rows: np.ndarray) -> list[list[int] | None]:
+    """Each output row's written symbols (a list of ints), None where they have a gap."""
+    lengths = answer_lengths(rows).tolist()
+    return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
+
+
+def decode_single_symbols(rows: np.ndarray) -> list[int | None]:
+    """Each output row's one symbol (an int), None unless exactly its first cell is written."""
+    lengths = answer_lengths(rows).tolist()
+    return [row[0] if n == 1 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
 
 
 class SequenceTask(Task):
@@ -143,7 +155,8 @@ class SequenceTask(Task):
     def decode_batch(self, rows: np.ndarray) -> list[Any]:
         """Each output row's written symbols (a list of ints), None where they have a gap; for a task
         whose answer is one symbol, that symbol (an int), None unless exactly one is written."""
-        lengths = answer_lengths(rows).tolist()
-        if self.answer_is_one_symbol:
-            return [row[0] if n == 1 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
-        return [row[:n] if n >= 0 else None for row, n in zip(rows.tolist(), lengths, strict=True)]
+        return (decode_single_symbols if self.answer_is_one_symbol else decode_symbol_lists)(rows)
+
+    @property
+    def decoding(self) -> Hashable:
+        return decode_single_symbols if self.answer_is_one_symbol else decode_symbol_lists

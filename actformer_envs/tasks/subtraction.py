@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,10 @@ class Subtraction(TwoNumbers):
 
     def decode_batch(self, rows: np.ndarray) -> np.ndarray:
         return decode_numbers(rows, self.base, leading_zeros=True)
+
+    @property
+    def decoding(self) -> Hashable:
+        return decode_numbers, self.base, True
 
     def adversarial_problems(self, length: int) -> list[Any]:
         """Borrows that ripple the furthest: ``10..0 - 1`` (through every column), ``10..0 -

@@ -223,3 +223,14 @@ def test_readme_states_the_comparison_with_the_published_scores() -> None:
         f"paper's Transformer on {beats['Transformer']}, its RNN and LSTM on {beats['RNN']}, its "
         f"Stack-RNN on {beats['Stack-RNN']}, matches every other one and loses to none"
     ) in text
+
+
+def test_readme_env_speed_status_is_the_committed_throughput_run() -> None:
+    results = README.parent / "benchmarks" / "results" / "throughput.json"
+    ratios = json.loads(results.read_text(encoding="utf-8"))["ratios"]
+    vector = {env: r["native-4096/CartPole-native-4096"] for env, r in ratios.items() if env != "CartPole-v1"}
+    multitask = vector.pop("Actformer/MultiTask-v0")
+    low, high = min(vector.values()), max(vector.values())
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"runs at {low:.1f}{EN_DASH}{high:.1f}{TIMES} Gymnasium's CartPoleVectorEnv" in text
+    assert f"and MultiTask at {multitask:.2f}{TIMES}" in text

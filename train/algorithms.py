@@ -46,10 +46,17 @@ class Algorithm(ABC):
 
     def __init__(self, settings: AlgoSettings, warm_started: bool, generator: torch.Generator) -> None:
         self.generator = generator  # the minibatches' order
+        self.settings, self.warm_started = settings, warm_started
         self.vf_coef, self.ent_coef = settings.vf_coef, settings.ent_coef
         self.max_grad_norm = settings.max_grad_norm
         # The KL penalty toward the imitated policy: without a warm start there is none to anchor to.
         self.kl_coef = settings.kl_coef if warm_started else 0.0
+
+    def follow_schedules(self, env_steps: int, total_steps: int) -> None:
+        """Set the entropy bonus and the KL penalty (none without a warm start) that their schedules
+        give after ``env_steps`` env-steps of RL out of ``total_steps``."""
+        self.ent_coef = self.settings.entropy_coefficient(env_steps, total_steps)
+        self.kl_coef = self.settings.kl_coefficient(env_steps) if self.warm_started else 0.0
 
     @abstractmethod
     def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:

@@ -216,10 +216,7 @@ class Trainer:
             self.warm_start()
         start = time.perf_counter()
         number = self.iteration + 1
-        algo = self.config.algo
-        self.algorithm.ent_coef = algo.entropy_coefficient(self.global_step, self.config.run.total_steps)
-        if self.config.imitation.enabled:  # (without a warm start there is no anchor)
-            self.algorithm.kl_coef = algo.kl_coefficient(self.global_step)
+        self.algorithm.follow_schedules(self.global_step, self.config.run.total_steps)
         check_parameters(f"start of iteration {number}", self.policy)
         batch, (successes, returns) = self._rollout(f"rollout of iteration {number}")
         losses = self._update(batch, f"update of iteration {number}")

@@ -43,11 +43,12 @@ class Mixture:
         self.masks = np.array([member.action_mask for member in members])
         self.masks.flags.writeable = False
         self._index = {member.name: i for i, member in enumerate(members)}
-        # Members that decode alike (equal ``decoding``) are decoded together: the decoder of each
-        # member, and one member to decode each decoder's rows.
+        # Members that decode alike (equal ``decoding``) are decoded together, by the first of them:
+        # the decoder of each member, and those decoders.
+        first = {member.decoding: member for member in reversed(members)}  # (the first wins)
         decodings = list(dict.fromkeys(member.decoding for member in members))
         self._decoder_of = np.array([decodings.index(member.decoding) for member in members], dtype=np.intp)
-        self._decoders = tuple(members[self._decoder_of.tolist().index(d)] for d in range(len(decodings)))
+        self._decoders = tuple(first[decoding] for decoding in decodings)
 
     @classmethod
     def of(cls, task: Task) -> Mixture:

@@ -30,6 +30,13 @@ committed ``benchmarks/results/``).
     python -m benchmarks.weak_warm_start --update-results      # refresh benchmarks/results/
     python -m benchmarks.weak_warm_start --merge A/weak_warm_start.json B/weak_warm_start.json
     python -m benchmarks.weak_warm_start --tasks Sort --quick  # smoke test: tiny budget
+
+Variants (each its own result, as none merges with another's settings): ``--train-length N``
+clones and trains on lengths 1..N instead of the recipe's (and measures at N and 10N),
+``--warm-pairs N`` clones on N expert pairs, ``--views`` runs some views:
+
+    python -m benchmarks.weak_warm_start --tasks Sort --train-length 6 --views projected
+    python -m benchmarks.weak_warm_start --tasks Multiplication --warm-pairs 1000 --views projected
 """
 
 from __future__ import annotations
@@ -109,30 +116,34 @@ def kl_settings(arm: str, budget: int) -> dict[str, Any]:
     }
 
 
+def train_length(task: str, args: argparse.Namespace) -> int:
+    """The longest problem the clone and RL train on: ``--train-length``, else the recipe's."""
+    return args.train_length or TASK_PLANS[task].train_length
+
+
 def make_config(task: str, seed: int, view: str, arm: str, args: argparse.Namespace) -> TrainConfig:
     """The training config of one arm of ``(task, seed, view)``."""
-    plan = TASK_PLANS[task]
-    quick = {"num_envs": QUICK_ENVS, "imitation_pairs": QUICK_PAIRS} if args.quick else {}
+    plan, length = TASK_PLANS[task], train_length(task, args)
+    quick = {"num_envs": QUICK_ENVS} if args.quick else {}
     return TrainConfig.from_flat(
         "ppo",
         task=task,
         seed=seed,
         device="cpu",
         total_steps=args.steps,
-        max_length=plan.train_length,
-        start_length=plan.train_length,  # (no curriculum: every length up to it from the start)
+        max_length=length,
+        start_length=length,  # (no curriculum: every length up to it from the start)
         history_length=dict(plan.settings).get("history_length", EnvSettings().history_length),
         projected=VIEWS[view],
         **kl_settings(arm, args.steps),
-        eval_lengths=(plan.train_length,),
+        eval_lengths=(length,),
         eval_episodes=args.check_episodes,
-        **{**RECIPE, **quick},
+        **{**RECIPE, "imitation_pairs": args.warm_pairs, **quick},
     )
 
 
-def exact(trainer: Trainer, task: str, episodes: int) -> dict[str, float]:
-    """Greedy exact match of the trainer's policy at 1x and 10x the training length, by multiplier."""
-    length = TASK_PLANS[task].train_length
+def exact(trainer: Trainer, length: int, episodes: int) -> dict[str, float]:
+    """Greedy exact match of the trainer's policy at 1x and 10x ``length``, by multiplier."""
     scores = trainer.evaluate(tuple(m * length for m in MULTIPLIERS), episodes)
     return {str(m): scores[m * length] for m in MULTIPLIERS}
 
@@ -144,13 +155,14 @@ def same_parameters(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> b
 def run_clone(task: str, seed: int, view: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every arm of ``(task, seed, view)`` from one clone: a row per arm, with the clone's exact match."""
     rows, clone, before = [], None, None
+    length = train_length(task, args)
     for arm in args.arms:
         started = time.perf_counter()
         trainer = Trainer(make_config(task, seed, view, arm, args))
         warm = trainer.warm_start()
         if clone is None:
             clone = {key: value.clone() for key, value in trainer.policy.state_dict().items()}
-            before = exact(trainer, task, args.eval_episodes)
+            before = exact(trainer, length, args.eval_episodes)
         elif not same_parameters(clone, trainer.policy.state_dict()):
             raise RuntimeError(
                 f"{task} seed {seed} ({view} view): the arms' clones differ (imitation is not deterministic)"
@@ -162,7 +174,7 @@ def run_clone(task: str, seed: int, view: str, args: argparse.Namespace) -> list
             if trainer.global_step >= next_check or trainer.done():
                 next_check = (trainer.global_step // args.check_every + 1) * args.check_every
                 checks["steps"].append(trainer.global_step)
-                checks["exact_match"].append(trainer.evaluate()[TASK_PLANS[task].train_length])
+                checks["exact_match"].append(trainer.evaluate()[length])
         rows.append(
             {
                 "task": task,
@@ -170,12 +182,12 @@ def run_clone(task: str, seed: int, view: str, args: argparse.Namespace) -> list
                 "arm": arm,
                 **kl_settings(arm, args.steps),
                 "seed": seed,
-                "train_length": TASK_PLANS[task].train_length,
+                "train_length": length,
                 "budget": args.steps,
                 "steps": trainer.global_step,
                 "imitation_bc_loss": warm.get("imitation/bc_loss"),
                 "before": before,
-                "after": exact(trainer, task, args.eval_episodes),
+                "after": exact(trainer, length, args.eval_episodes),
                 "checks": checks,
                 "wall_seconds": time.perf_counter() - started,
             }
@@ -231,7 +243,7 @@ def markdown_table(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int)
         "weight decay); the arms differ only in the KL penalty to the clone: held at 1 (the trainer's "
         "default), 0, or decayed linearly from 1 to 0 over the first half of the budget (scheduled "
         "anchor). Exact match: greedy "
-        "actions, problems of exactly 1x and 10x the training length (the task's recipe's), the same "
+        "actions, problems of exactly 1x and 10x the training length (the row's length), the same "
         "problems for the clone and after RL.",
     ]
     return "\n".join(lines)
@@ -311,6 +323,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="ARM",
         help=f"the arms to run, each from the same clone: {', '.join(map(repr, ARMS))} (default all)",
     )
+    parser.add_argument(
+        "--views",
+        nargs="+",
+        choices=list(VIEWS),
+        default=list(VIEWS),
+        metavar="VIEW",
+        help=f"the policy's views to run: {', '.join(VIEWS)} (default both)",
+    )
+    parser.add_argument(
+        "--train-length",
+        type=positive(int),
+        default=None,
+        help="clone and train on lengths 1..N, measure at N and 10N (default: each task's recipe's)",
+    )
+    parser.add_argument(
+        "--warm-pairs",
+        type=positive(int),
+        default=None,
+        help=f"expert pairs of the clone (default {WARM_PAIRS:,}; --quick: {QUICK_PAIRS})",
+    )
     for flag, what in (
         ("steps", "RL env-steps per arm"),
         ("check_every", "env-steps between greedy checks at the training length"),
@@ -337,9 +369,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_output_flags(parser, args)
     if args.first_seed < 0:
         parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
+    if args.update_results and (args.train_length or args.warm_pairs):
+        parser.error("--update-results takes the recipes' lengths and pairs: write a variant with --out DIR")
     args.tasks = expand_all(args.tasks, list(TASKS))
     args.arms = [arm for arm in ARMS if arm in args.arms]  # (in the table's order, once each)
+    args.views = [view for view in VIEWS if view in args.views]
     fill_unset(args, QUICK if args.quick else DEFAULTS)
+    if args.warm_pairs is None:
+        args.warm_pairs = QUICK_PAIRS if args.quick else WARM_PAIRS
     return args
 
 
@@ -352,6 +389,7 @@ MERGED_SETTINGS = (
     "check_every",
     "eval_episodes",
     "recipe",
+    "train_length",
 )
 
 
@@ -383,8 +421,12 @@ def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     arms: dict[str, dict[str, Any]] = {}
     for path in paths:
         document = json.loads(path.read_text(encoding="utf-8"))
-        own = {key: document["settings"][key] for key in MERGED_SETTINGS}
-        if settings and own != {key: settings[key] for key in MERGED_SETTINGS}:
+        # (files made before --train-length trained at the recipes' lengths: None)
+        own = {
+            key: document["settings"].get(key) if key == "train_length" else document["settings"][key]
+            for key in MERGED_SETTINGS
+        }
+        if settings and own != {key: settings.get(key) for key in MERGED_SETTINGS}:
             raise ValueError(f"{path} was run with other settings than {paths[0]}")
         own_arms = arms_run(document["settings"])
         clashing = sorted(name for name in own_arms.keys() & arms.keys() if own_arms[name] != arms[name])
@@ -415,14 +457,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     revision = source_revision()
     settings = {
         "multipliers": list(MULTIPLIERS),
-        "warm_pairs": QUICK_PAIRS if args.quick else WARM_PAIRS,
+        "warm_pairs": args.warm_pairs,
+        "train_length": args.train_length,
         "arms": {arm: ARMS[arm] for arm in args.arms},
         "views": VIEWS,
         "budget": args.steps,
         "check_every": args.check_every,
         "check_episodes": args.check_episodes,
         "eval_episodes": args.eval_episodes,
-        "recipe": RECIPE,
+        "recipe": {**RECIPE, "imitation_pairs": args.warm_pairs},
         "quick": args.quick,
     }
     if args.merge:
@@ -443,7 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "kernel_env": machine["kernel_env"],
         }
         for task in args.tasks:
-            for seed, view in itertools.product(range(args.first_seed, args.first_seed + args.seeds), VIEWS):
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            for seed, view in itertools.product(seeds, args.views):
                 for row in run_clone(task, seed, view, args):
                     row["run"] = run_record
                     change = ", ".join(

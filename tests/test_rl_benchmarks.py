@@ -171,6 +171,22 @@ def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
     assert document["markdown"].count("| Sort | full | KL anchor |") == 1 + 1  # the seeds line, then the run
 
 
+def test_weak_warm_start_variant_trains_and_measures_at_its_length(tmp_path: Path) -> None:
+    flags = ("--quick", "--tasks", "Sort", "--seeds", "1", "--train-length", "2", "--warm-pairs", "64")
+    result, folder = run_with_default_output(
+        "weak_warm_start", (*flags, "--views", "projected", "--arms", "no anchor"), tmp_path
+    )
+    document = load(folder / "weak_warm_start.json", result, also=("weak_warm_start.png",))
+    settings = document["settings"]
+    assert (
+        settings["train_length"] == 2
+        and settings["warm_pairs"] == settings["recipe"]["imitation_pairs"] == 64
+    )
+    [row] = document["results"]
+    assert (row["view"], row["arm"], row["train_length"]) == ("projected", "no anchor", 2)
+    assert "| Sort | projected | no anchor | 0 | 2 |" in document["markdown"]
+
+
 def test_weak_warm_start_arms_penalties() -> None:
     assert weak_warm_start.kl_settings("KL anchor", 10**6) == {"kl_coef": 1.0, "kl_anneal_steps": None}
     assert weak_warm_start.kl_settings("no anchor", 10**6) == {"kl_coef": 0.0, "kl_anneal_steps": None}
@@ -270,6 +286,10 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("weak_warm_start", ("--tasks", "Copy")),
         ("weak_warm_start", ("--steps", "0")),
         ("weak_warm_start", ("--first-seed", "-1")),
+        ("weak_warm_start", ("--train-length", "0")),
+        ("weak_warm_start", ("--views", "both")),
+        ("weak_warm_start", ("--update-results", "--train-length", "6")),
+        ("weak_warm_start", ("--update-results", "--warm-pairs", "1000")),
         ("training_throughput", ("--num-envs", "0")),
         ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
         ("history_ablation", ("--seeds", "0,1")),

@@ -33,10 +33,14 @@ committed ``benchmarks/results/``).
 
 Variants (each its own result, as none merges with another's settings): ``--train-length N``
 clones and trains on lengths 1..N instead of the recipe's (and measures at N and 10N),
-``--warm-pairs N`` clones on N expert pairs, ``--views`` runs some views:
+``--warm-pairs N`` clones on N expert pairs, ``--views`` runs some views, ``--rl-length N`` keeps
+the clone (lengths up to the training length) and runs RL on problems of lengths 1..N, the imitation
+data stopping at the training length (``imitation_max_length``), still measured at 1x and 10x the
+training length:
 
     python -m benchmarks.weak_warm_start --tasks Sort --train-length 6 --views projected
     python -m benchmarks.weak_warm_start --tasks Multiplication --warm-pairs 1000 --views projected
+    python -m benchmarks.weak_warm_start --tasks Sort --rl-length 10 --views projected
 """
 
 from __future__ import annotations
@@ -121,9 +125,14 @@ def train_length(task: str, args: argparse.Namespace) -> int:
     return args.train_length or TASK_PLANS[task].train_length
 
 
+def rl_length(task: str, args: argparse.Namespace) -> int:
+    """The longest problem RL trains on: ``--rl-length``, else the training length."""
+    return args.rl_length or train_length(task, args)
+
+
 def make_config(task: str, seed: int, view: str, arm: str, args: argparse.Namespace) -> TrainConfig:
     """The training config of one arm of ``(task, seed, view)``."""
-    plan, length = TASK_PLANS[task], train_length(task, args)
+    plan, length, longest = TASK_PLANS[task], train_length(task, args), rl_length(task, args)
     quick = {"num_envs": QUICK_ENVS} if args.quick else {}
     return TrainConfig.from_flat(
         "ppo",
@@ -131,8 +140,9 @@ def make_config(task: str, seed: int, view: str, arm: str, args: argparse.Namesp
         seed=seed,
         device="cpu",
         total_steps=args.steps,
-        max_length=length,
-        start_length=length,  # (no curriculum: every length up to it from the start)
+        max_length=longest,
+        start_length=longest,  # (no curriculum: every length up to it from the start)
+        imitation_max_length=length,  # (the clone's problems: up to the training length)
         history_length=dict(plan.settings).get("history_length", EnvSettings().history_length),
         projected=VIEWS[view],
         **kl_settings(arm, args.steps),
@@ -183,6 +193,7 @@ def run_clone(task: str, seed: int, view: str, args: argparse.Namespace) -> list
                 **kl_settings(arm, args.steps),
                 "seed": seed,
                 "train_length": length,
+                "rl_length": rl_length(task, args),
                 "budget": args.steps,
                 "steps": trainer.global_step,
                 "imitation_bc_loss": warm.get("imitation/bc_loss"),
@@ -208,7 +219,9 @@ def penalty(row: dict[str, Any]) -> str:
     return f"{row['kl_coef']:g}" if anneal is None else f"{row['kl_coef']:g} to 0 over {anneal:,}"
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int) -> str:
+def markdown_table(
+    rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int, rl_longest: int | None = None
+) -> str:
     """Per (task, view, arm): the seeds RL raised (and lowered) at 1x and 10x; then one line per
     run, the clone's exact match beside the final policy's."""
     lines = [
@@ -240,13 +253,23 @@ def markdown_table(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int)
         f"Clone: behaviour cloning on {warm_pairs:,} expert pairs, no DAgger, seeing the whole local "
         "observation (`full`) or what the task's expert reads (`projected`); then "
         f"{budget:,} env-steps of PPO per arm from that same clone (`dense` reward, no entropy bonus, no "
-        "weight decay); the arms differ only in the KL penalty to the clone: held at 1 (the trainer's "
+        f"weight decay{rl_problems(rl_longest)}); the arms differ only in the KL penalty to the clone: "
+        "held at 1 (the trainer's "
         "default), 0, or decayed linearly from 1 to 0 over the first half of the budget (scheduled "
         "anchor). Exact match: greedy "
         "actions, problems of exactly 1x and 10x the training length (the row's length), the same "
         "problems for the clone and after RL.",
     ]
     return "\n".join(lines)
+
+
+def rl_problems(rl_longest: int | None) -> str:
+    """The footnote's words for RL's problems where they are longer than the clone's."""
+    return (
+        ""
+        if rl_longest is None
+        else f"; RL on problems of lengths 1..{rl_longest}, the clone's up to the row's length"
+    )
 
 
 def draw_chart(
@@ -281,8 +304,10 @@ def draw_chart(
                 color=colors[r["arm"]],
                 label=f"{r['arm']} seed {r['seed']}",
             )
-        length = panel[0]["train_length"] if panel else "?"
-        axis.set_title(f"{task}, {view} view (length {length})")
+        length = f"length {panel[0]['train_length']}" if panel else "?"
+        if panel and panel[0].get("rl_length", panel[0]["train_length"]) != panel[0]["train_length"]:
+            length += f", RL to {panel[0]['rl_length']}"
+        axis.set_title(f"{task}, {view} view ({length})")
         axis.set_ylim(-0.05, 1.05)
         axis.grid(True, alpha=0.3)
     for axis in axes[-1, :]:
@@ -338,6 +363,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="clone and train on lengths 1..N, measure at N and 10N (default: each task's recipe's)",
     )
     parser.add_argument(
+        "--rl-length",
+        type=positive(int),
+        default=None,
+        help="RL on problems of lengths 1..N, the clone's unchanged (default: the training length)",
+    )
+    parser.add_argument(
         "--warm-pairs",
         type=positive(int),
         default=None,
@@ -369,7 +400,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_output_flags(parser, args)
     if args.first_seed < 0:
         parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
-    if args.update_results and (args.train_length or args.warm_pairs):
+    if args.update_results and (args.train_length or args.warm_pairs or args.rl_length):
         parser.error("--update-results takes the recipes' lengths and pairs: write a variant with --out DIR")
     args.tasks = expand_all(args.tasks, list(TASKS))
     args.arms = [arm for arm in ARMS if arm in args.arms]  # (in the table's order, once each)
@@ -377,6 +408,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     fill_unset(args, QUICK if args.quick else DEFAULTS)
     if args.warm_pairs is None:
         args.warm_pairs = QUICK_PAIRS if args.quick else WARM_PAIRS
+    for task in [] if args.merge else args.tasks:
+        if rl_length(task, args) < train_length(task, args):
+            parser.error(f"--rl-length must be >= {task}'s training length {train_length(task, args)}")
+        try:  # (the env's own limits, said in one line)
+            make_config(task, args.first_seed, args.views[0], args.arms[0], args)
+        except ValueError as error:
+            parser.error(str(error))
     return args
 
 
@@ -390,7 +428,10 @@ MERGED_SETTINGS = (
     "eval_episodes",
     "recipe",
     "train_length",
+    "rl_length",
 )
+#: Settings that files made before their flags lack (read as None: the recipes' lengths).
+OPTIONAL_SETTINGS = ("train_length", "rl_length")
 
 
 def order(row: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -421,9 +462,8 @@ def merged(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     arms: dict[str, dict[str, Any]] = {}
     for path in paths:
         document = json.loads(path.read_text(encoding="utf-8"))
-        # (files made before --train-length trained at the recipes' lengths: None)
         own = {
-            key: document["settings"].get(key) if key == "train_length" else document["settings"][key]
+            key: document["settings"].get(key) if key in OPTIONAL_SETTINGS else document["settings"][key]
             for key in MERGED_SETTINGS
         }
         if settings and own != {key: settings.get(key) for key in MERGED_SETTINGS}:
@@ -459,6 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "multipliers": list(MULTIPLIERS),
         "warm_pairs": args.warm_pairs,
         "train_length": args.train_length,
+        "rl_length": args.rl_length,
         "arms": {arm: ARMS[arm] for arm in args.arms},
         "views": VIEWS,
         "budget": args.steps,
@@ -502,9 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                     results.append(row)
     notes = runs_note(results)
-    table = markdown_table(results, settings["budget"], settings["warm_pairs"]) + "".join(
-        f"\n\n{note}" for note in notes
-    )
+    table = markdown_table(
+        results, settings["budget"], settings["warm_pairs"], settings.get("rl_length")
+    ) + "".join(f"\n\n{note}" for note in notes)
     context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
     document = {
         "benchmark": "weak_warm_start",

@@ -172,19 +172,22 @@ def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
 
 
 def test_weak_warm_start_variant_trains_and_measures_at_its_length(tmp_path: Path) -> None:
-    flags = ("--quick", "--tasks", "Sort", "--seeds", "1", "--train-length", "2", "--warm-pairs", "64")
-    result, folder = run_with_default_output(
-        "weak_warm_start", (*flags, "--views", "projected", "--arms", "no anchor"), tmp_path
-    )
+    flags = ("--quick", "--tasks", "Sort", "--seeds", "1", "--train-length", "2", "--rl-length", "4")
+    flags += ("--warm-pairs", "64", "--views", "projected", "--arms", "no anchor")
+    result, folder = run_with_default_output("weak_warm_start", flags, tmp_path)
     document = load(folder / "weak_warm_start.json", result, also=("weak_warm_start.png",))
     settings = document["settings"]
-    assert (
-        settings["train_length"] == 2
-        and settings["warm_pairs"] == settings["recipe"]["imitation_pairs"] == 64
-    )
+    assert (settings["train_length"], settings["rl_length"], settings["warm_pairs"]) == (2, 4, 64)
+    assert settings["recipe"]["imitation_pairs"] == 64
     [row] = document["results"]
-    assert (row["view"], row["arm"], row["train_length"]) == ("projected", "no anchor", 2)
+    assert (row["view"], row["arm"], row["train_length"], row["rl_length"]) == (
+        "projected",
+        "no anchor",
+        2,
+        4,
+    )
     assert "| Sort | projected | no anchor | 0 | 2 |" in document["markdown"]
+    assert "RL on problems of lengths 1..4, the clone's up to the row's length" in document["markdown"]
 
 
 def test_weak_warm_start_arms_penalties() -> None:
@@ -288,6 +291,7 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("weak_warm_start", ("--first-seed", "-1")),
         ("weak_warm_start", ("--train-length", "0")),
         ("weak_warm_start", ("--views", "both")),
+        ("weak_warm_start", ("--tasks", "Sort", "--rl-length", "4")),  # below Sort's training length (5)
         ("weak_warm_start", ("--update-results", "--train-length", "6")),
         ("weak_warm_start", ("--update-results", "--warm-pairs", "1000")),
         ("training_throughput", ("--num-envs", "0")),

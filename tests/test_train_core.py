@@ -100,6 +100,19 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
             lambda: TrainConfig(env=EnvSettings(min_length=3), curriculum=CurriculumSettings(start_length=2)),
             "start_length",
         ),
+        (lambda: TrainConfig(imitation=ImitationSettings(max_length=0)), "imitation_max_length"),
+        (
+            lambda: TrainConfig(env=EnvSettings(task="Copy"), imitation=ImitationSettings(max_length=11)),
+            "imitation_max_length",  # above the task's default max_length (10)
+        ),
+        (
+            lambda: TrainConfig(
+                env=EnvSettings(min_length=3),
+                curriculum=CurriculumSettings(start_length=3),
+                imitation=ImitationSettings(max_length=2),
+            ),
+            "imitation_max_length",
+        ),
         (lambda: TrainConfig(algo=PPO(num_minibatches=3)), "num_minibatches"),
         (lambda: TrainConfig(env=EnvSettings(num_envs=5), algo=PPO(num_steps=3)), "num_minibatches"),
         (lambda: TrainConfig(env=EnvSettings(task="Addition", base=1)), "base"),
@@ -400,6 +413,20 @@ def test_the_trainer_uses_the_scheduled_kl_penalty_of_each_iteration() -> None:
     assert trainer.algorithm.kl_coef == 0.0
     without_warm_start = Trainer(copy_config(imitation=False, num_steps=8, kl_anneal_steps=1024))
     assert without_warm_start.iterate()["charts/kl_coef"] == 0.0  # nothing to anchor to
+
+
+def test_imitation_max_length_clones_on_short_problems_for_rl_on_longer_ones() -> None:
+    """The clone of a run whose RL goes to length 8 but whose expert data stops at 3 is the clone of a
+    run on lengths up to 3, parameter for parameter (DAgger included); RL then poses the longer ones."""
+    imitation = {"imitation_pairs": 300, "imitation_epochs": 1, "dagger_rounds": 1, "dagger_steps": 100}
+    short = Trainer(copy_config(max_length=3, start_length=3, **imitation))
+    long = Trainer(copy_config(max_length=8, start_length=8, imitation_max_length=3, **imitation))
+    unlike = Trainer(copy_config(max_length=8, start_length=8, **imitation))
+    for trainer in (short, long, unlike):
+        trainer.warm_start()
+    clones = [torch.nn.utils.parameters_to_vector(t.policy.parameters()) for t in (short, long, unlike)]
+    assert torch.equal(clones[0], clones[1]) and not torch.equal(clones[0], clones[2])
+    assert long.curriculum.length == 8
 
 
 def test_kl_penalty_applies_only_after_a_warm_start() -> None:

@@ -142,6 +142,9 @@ class ImitationSettings:
     pairs: Annotated[int, flag("imitation-pairs")] = 20_000
     """Expert (observation, action) pairs for behaviour cloning (0 = none, and no DAgger: only the
     fit on the verification set, which fit_set must then turn on)."""
+    max_length: Annotated[int | None, flag("imitation-max-length")] = None
+    """Longest problem of the expert data that behaviour cloning and DAgger see (None = the env's
+    max_length): imitate on short problems, then RL on problems up to max_length."""
     epochs: Annotated[int, flag("imitation-epochs")] = 20
     """Behaviour-cloning epochs (and retraining epochs of each DAgger round)."""
     lr: Annotated[float, flag("imitation-lr")] = 3e-3
@@ -177,6 +180,8 @@ class ImitationSettings:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{shown} must be a bool, got {getattr(self, name)!r}")
         check_int("imitation_pairs", self.pairs, low=0)
+        if self.max_length is not None:
+            check_int("imitation_max_length", self.max_length, low=1)
         if self.enabled and self.pairs == 0 and not self.fit_set:
             raise ValueError(
                 "imitation_pairs must be >= 1 unless fit_set is on (0 pairs: nothing to imitate)"
@@ -393,6 +398,12 @@ class TrainConfig:
         check_int("start_length", start, low=env.min_length, detail=f"min_length={env.min_length}")
         if start > env.length_cap:
             raise ValueError(f"start_length must be <= max_length={env.length_cap}, got {start}")
+        longest = self.imitation.max_length
+        if longest is not None and not env.min_length <= longest <= env.length_cap:
+            raise ValueError(
+                f"imitation_max_length must be in [min_length={env.min_length}, "
+                f"max_length={env.length_cap}], got {longest}"
+            )
         if isinstance(self.algo, PPO) and self.batch_size % self.algo.num_minibatches:
             raise ValueError(
                 f"num_minibatches must divide num_envs * num_steps = {self.batch_size}, "

@@ -145,12 +145,14 @@ class Trainer:
         """Behaviour cloning on ``pairs`` expert pairs, then ``dagger_rounds`` of DAgger."""
         c, metrics = self.config, {}
         env, imitation, seed = c.env, c.imitation, c.run.seed
+        problems = env.kwargs()  # (the expert's problems: up to imitation.max_length where set)
+        problems["max_length"] = imitation.max_length or problems["max_length"]
         data = collect_expert_data(
             env.env_id,
             steps=imitation.pairs,
             num_envs=env.num_envs,
             seed=seed_for(seed, "expert_data"),
-            **env.kwargs(),
+            **problems,
         )
         bc = {
             "epochs": imitation.epochs,
@@ -163,7 +165,7 @@ class Trainer:
         losses = behaviour_cloning(self.policy, data, seed=seed_for(seed, "run"), **bc)
         metrics["imitation/bc_loss"] = losses[-1]
         if imitation.dagger_rounds:
-            dagger_env = ActformerVectorEnv(env.num_envs, env.task, **env.kwargs())
+            dagger_env = ActformerVectorEnv(env.num_envs, env.task, **problems)
             _, rounds = dagger(
                 self.policy, dagger_env, data, imitation.dagger_rounds, imitation.dagger_steps,
                 imitation.dagger_beta, seed_for(seed, "dagger"), self.rng, imitation.dagger_labels, **bc,

@@ -335,6 +335,21 @@ def draw_chart(
 # -- command line ----------------------------------------------------------------------------------
 
 
+#: Why a variant may not replace the main committed results.
+VARIANT_OVER_MAIN = (
+    "--update-results alone replaces the main results: write a variant (--train-length, --rl-length, "
+    "--warm-pairs) with --out DIR"
+)
+
+
+def is_variant(settings: dict[str, Any]) -> bool:
+    """Whether a run's settings are a variant's: other lengths or expert pairs than the recipes'."""
+    return (
+        bool(settings.get("train_length") or settings.get("rl_length"))
+        or settings["warm_pairs"] != WARM_PAIRS
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_tasks_flag(parser, TASKS)
@@ -400,8 +415,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_output_flags(parser, args)
     if args.first_seed < 0:
         parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
-    if args.update_results and (args.train_length or args.warm_pairs or args.rl_length):
-        parser.error("--update-results takes the recipes' lengths and pairs: write a variant with --out DIR")
+    if args.update_results and args.out is None and (args.train_length or args.warm_pairs or args.rl_length):
+        parser.error(VARIANT_OVER_MAIN)
     args.tasks = expand_all(args.tasks, list(TASKS))
     args.arms = [arm for arm in ARMS if arm in args.arms]  # (in the table's order, once each)
     args.views = [view for view in VIEWS if view in args.views]
@@ -517,6 +532,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except (KeyError, TypeError) as error:
             print(f"--merge: not a weak_warm_start results file (missing {error})", file=sys.stderr)
+            return 2
+        if args.update_results and args.out is None and is_variant(settings):
+            print(f"--merge: {VARIANT_OVER_MAIN}", file=sys.stderr)
             return 2
     else:
         results = []

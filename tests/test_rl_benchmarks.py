@@ -190,6 +190,21 @@ def test_weak_warm_start_variant_trains_and_measures_at_its_length(tmp_path: Pat
     assert "RL on problems of lengths 1..4, the clone's up to the row's length" in document["markdown"]
 
 
+def test_weak_warm_start_merge_keeps_a_variant_off_the_main_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import benchmarks.common
+
+    monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")  # (were it written)
+    settings = {key: None for key in weak_warm_start.MERGED_SETTINGS} | {"arms": {}, "warm_pairs": 3000}
+    path = tmp_path / "variant.json"
+    path.write_text(json.dumps({"settings": {**settings, "rl_length": 10}, "results": []}), encoding="utf-8")
+    assert weak_warm_start.main(["--merge", str(path), "--update-results"]) == 2
+    assert "write a variant" in capsys.readouterr().err and not (tmp_path / "results").exists()
+    assert weak_warm_start.is_variant({**settings, "warm_pairs": 1000})
+    assert not weak_warm_start.is_variant(settings)
+
+
 def test_weak_warm_start_arms_penalties() -> None:
     assert weak_warm_start.kl_settings("KL anchor", 10**6) == {"kl_coef": 1.0, "kl_anneal_steps": None}
     assert weak_warm_start.kl_settings("no anchor", 10**6) == {"kl_coef": 0.0, "kl_anneal_steps": None}
@@ -294,6 +309,7 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("weak_warm_start", ("--tasks", "Sort", "--rl-length", "4")),  # below Sort's training length (5)
         ("weak_warm_start", ("--update-results", "--train-length", "6")),
         ("weak_warm_start", ("--update-results", "--warm-pairs", "1000")),
+        ("weak_warm_start", ("--update-results", "--rl-length", "10")),
         ("training_throughput", ("--num-envs", "0")),
         ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
         ("history_ablation", ("--seeds", "0,1")),

@@ -288,7 +288,10 @@ def draw_chart(
     seeds = sorted({r["seed"] for r in rows})
     curves = list(dict.fromkeys((r["arm"], r["seed"]) for r in rows))
     figure, axes = plt.subplots(
-        len(tasks), len(views), figsize=(4.6 * len(views) + 1, 3.4 * len(tasks) + 1.2), squeeze=False
+        len(tasks),
+        len(views),
+        figsize=(max(4.6 * len(views) + 1, 7.5), 3.4 * len(tasks) + 1.2),  # (room for the title)
+        squeeze=False,
     )
     colors = {name: plt.get_cmap("tab10")(i) for i, name in enumerate(ARMS)}
     for (task, view), axis in zip(itertools.product(tasks, views), axes.flat, strict=True):

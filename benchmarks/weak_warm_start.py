@@ -7,9 +7,7 @@ The question is whether RL improves an imperfect imitation instead of holding st
 clones ``WARM_PAIRS`` expert pairs once (no DAgger, no fit on the verification set: a deliberately
 weak start); every arm (``ARMS``) then starts from that same clone (checked parameter for
 parameter) and runs ``--steps`` env-steps of the project's PPO on ``RECIPE``: the ``dense``
-reward, no entropy bonus and no weight decay. (With the trainer's defaults instead, the ``shaped``
-reward, an entropy bonus of 0.01 and weight decay 0.3, PPO without the anchor took a projected
-Sort clone from 47% to 4% in 500k env-steps, seed 0.) The arms differ only in the penalty on
+reward, no entropy bonus and no weight decay. The arms differ only in the penalty on
 KL(policy || clone): held at 1.0 (``kl_coef``, the trainer's default), 0, or decayed linearly from
 1.0 to 0 over the first half of the budget (``kl_anneal_steps``: a scheduled anchor). Greedy
 exact match at the training length is checked every ``--check-every`` env-steps

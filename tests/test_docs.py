@@ -243,6 +243,56 @@ def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     assert f"RepeatCopy on {solved('RepeatCopy', 'PPO').removesuffix(' seeds')};" in readme
 
 
+#: The weak-warm-start variants on the RL page, each a folder of its committed results.
+WEAK_WARM_START_VARIANTS = ("length_6", "pairs_1000", "steps_6m", "pairs_6000", "rl_length_10")
+
+
+@pytest.mark.parametrize("name", WEAK_WARM_START_VARIANTS)
+def test_weak_warm_start_variant_tables_are_the_committed_ones(name: str) -> None:
+    """Each variant's table of runs on the RL page is its committed one, and the page names the
+    variant's folder (its results, with the commands that made them)."""
+    folder = RESULTS / "weak_warm_start_variants" / name
+    document = json.loads((folder / "weak_warm_start.json").read_text(encoding="utf-8"))
+    assert block("rl_from_scratch.md", f"wws-{name}") == document["markdown"].split("\n\n")[1].strip()
+    page = (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
+    assert f"(`{name}`: `--tasks" in page and "`benchmarks/results/weak_warm_start_variants/`" in page
+
+
+def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
+    """The figures the RL page states of the variants, from their committed rows."""
+
+    def rows(name: str) -> list[dict]:
+        path = RESULTS / "weak_warm_start_variants" / name / "weak_warm_start.json"
+        return json.loads(path.read_text(encoding="utf-8"))["results"]
+
+    def pct(value: float) -> str:
+        return f"{100 * value:.1f} %"
+
+    page = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    certified = rows("length_6")
+    free = {r["seed"]: r for r in certified if r["arm"] == "no anchor"}
+    assert f"rose from {pct(free[0]['before']['1'])} to {pct(free[0]['after']['1'])} at 6 symbols" in page
+    assert f"yet it solves {pct(free[0]['after']['10'])} at 60" in page
+    assert all(r["after"]["10"] == 0 for r in certified if r is not free[0])
+    assert all(r["before"]["1"] == r["after"]["1"] == 0 for r in rows("pairs_1000"))
+    strong = {r["seed"]: r for r in rows("pairs_6000")}
+    assert (
+        f"from {pct(strong[1]['before']['10'])} to {pct(strong[1]['after']['10'])}, but took seed 0" in page
+    )
+    assert f"from {pct(strong[0]['before']['10'])} to {pct(strong[0]['after']['10'])} there" in page
+    budget = rows("steps_6m")
+    rises = [f"from {pct(r['before']['1'])} to {pct(max(r['checks']['exact_match']))}" for r in budget]
+    assert f"seed 1 rose {rises[0]} at 3 digits at its best check and seed 2 {rises[1]};" in page
+    assert f"({pct(budget[0]['after']['1'])} and {pct(budget[1]['after']['1'])} at the end)" in page
+    assert [r["seed"] for r in budget] == [1, 2] and all(r["after"]["10"] == 0 for r in budget)
+    longer = rows("rl_length_10")
+    best = [pct(max(r["checks"]["exact_match"])) for r in longer]
+    assert f"to {best[0]}, {best[1]} and {best[2]} at its best check" in page
+    final = [pct(r["after"]["1"]) for r in longer]
+    assert f"(to {final[0]}, {final[1]} and {final[2]} at the end)" in page
+    assert all(r["after"]["10"] == 0 for r in longer)
+
+
 def test_weak_warm_start_table_is_the_committed_one() -> None:
     document = json.loads((RESULTS / "weak_warm_start.json").read_text(encoding="utf-8"))
     assert block("rl_from_scratch.md", "weak-warm-start") == document["markdown"].split("\n\n")[0].strip()

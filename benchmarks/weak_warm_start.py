@@ -416,14 +416,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_output_flags(parser, args)
     if args.first_seed < 0:
         parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
-    if args.update_results and args.out is None and (args.train_length or args.warm_pairs or args.rl_length):
-        parser.error(VARIANT_OVER_MAIN)
     args.tasks = expand_all(args.tasks, list(TASKS))
     args.arms = [arm for arm in ARMS if arm in args.arms]  # (in the table's order, once each)
     args.views = [view for view in VIEWS if view in args.views]
     fill_unset(args, QUICK if args.quick else DEFAULTS)
     if args.warm_pairs is None:
         args.warm_pairs = QUICK_PAIRS if args.quick else WARM_PAIRS
+    if args.update_results and args.out is None and is_variant(vars(args)):
+        parser.error(VARIANT_OVER_MAIN)
     for task in [] if args.merge else args.tasks:
         if rl_length(task, args) < train_length(task, args):
             parser.error(f"--rl-length must be >= {task}'s training length {train_length(task, args)}")

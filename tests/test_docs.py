@@ -288,6 +288,11 @@ def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
     longer = rows("rl_length_10")
     best = [pct(max(r["checks"]["exact_match"])) for r in longer]
     assert f"to {best[0]}, {best[1]} and {best[2]} at its best check" in page
+    when = [
+        r["checks"]["steps"][r["checks"]["exact_match"].index(max(r["checks"]["exact_match"]))]
+        for r in longer
+    ]
+    assert f"(between {min(when) / 1e6:.1f}M and {max(when) / 1e6:.1f}M env-steps;" in page
     final = [pct(r["after"]["1"]) for r in longer]
     assert f"(to {final[0]}, {final[1]} and {final[2]} at the end)" in page
     assert all(r["after"]["10"] == 0 for r in longer)

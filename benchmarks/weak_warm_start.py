@@ -372,36 +372,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="VIEW",
         help=f"the policy's views to run: {', '.join(VIEWS)} (default both)",
     )
-    parser.add_argument(
-        "--train-length",
-        type=positive(int),
-        default=None,
-        help="clone and train on lengths 1..N, measure at N and 10N (default: each task's recipe's)",
-    )
-    parser.add_argument(
-        "--rl-length",
-        type=positive(int),
-        default=None,
-        help="RL on problems of lengths 1..N, the clone's unchanged (default: the training length)",
-    )
-    parser.add_argument(
-        "--warm-pairs",
-        type=positive(int),
-        default=None,
-        help=f"expert pairs of the clone (default {WARM_PAIRS:,}; --quick: {QUICK_PAIRS})",
-    )
     for flag, what in (
-        ("steps", "RL env-steps per arm"),
-        ("check_every", "env-steps between greedy checks at the training length"),
-        ("check_episodes", "problems per check"),
-        ("eval_episodes", "problems per length of the before/after evaluation"),
-    ):
-        parser.add_argument(
-            f"--{flag.replace('_', '-')}",
-            type=positive(int),
-            default=None,
-            help=f"{what} (default {DEFAULTS[flag]:,})",
-        )
+        (
+            "train_length",
+            "clone and train on lengths 1..N, measure at N and 10N (default: each task's recipe's)",
+        ),
+        ("rl_length", "RL on problems of lengths 1..N, the clone's unchanged (default: the training length)"),
+        ("warm_pairs", f"expert pairs of the clone (default {WARM_PAIRS:,}; --quick: {QUICK_PAIRS})"),
+        ("steps", f"RL env-steps per arm (default {DEFAULTS['steps']:,})"),
+        (
+            "check_every",
+            f"env-steps between greedy checks at the training length (default {DEFAULTS['check_every']:,})",
+        ),
+        ("check_episodes", f"problems per check (default {DEFAULTS['check_episodes']:,})"),
+        (
+            "eval_episodes",
+            f"problems per length of the before/after evaluation (default {DEFAULTS['eval_episodes']:,})",
+        ),
+    ):  # (None: unset, filled in after parsing)
+        parser.add_argument(f"--{flag.replace('_', '-')}", type=positive(int), default=None, help=what)
     parser.add_argument(
         "--merge",
         type=Path,

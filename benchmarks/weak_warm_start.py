@@ -246,19 +246,40 @@ def markdown_table(
         lines.append(
             f"| {r['task']} | {r['view']} | {r['arm']} | {r['seed']} | {r['train_length']} | {cells} |"
         )
-    lines += [
-        "",
-        f"Clone: behaviour cloning on {warm_pairs:,} expert pairs, no DAgger, seeing the whole local "
-        "observation (`full`) or what the task's expert reads (`projected`); then "
-        f"{budget:,} env-steps of PPO per arm from that same clone (`dense` reward, no entropy bonus, no "
-        f"weight decay{rl_problems(rl_longest)}); the arms differ only in the KL penalty to the clone: "
-        "held at 1 (the trainer's "
-        "default), 0, or decayed linearly from 1 to 0 over the first half of the budget (scheduled "
-        "anchor). Exact match: greedy "
-        "actions, problems of exactly 1x and 10x the training length (the row's length), the same "
-        "problems for the clone and after RL.",
-    ]
+    lines += ["", footnote(rows, budget, warm_pairs, rl_longest)]
     return "\n".join(lines)
+
+
+#: The footnote's words for each view, and for each arm's KL penalty (``ARMS``).
+VIEW_WORDS = {
+    "full": "the whole local observation (`full`)",
+    "projected": "what the task's expert reads (`projected`)",
+}
+ARM_WORDS = {
+    "KL anchor": "held at 1 (KL anchor, the trainer's default)",
+    "no anchor": "held at 0 (no anchor)",
+    "scheduled anchor": "decayed linearly from 1 to 0 over the first half of the budget (scheduled anchor)",
+}
+
+
+def footnote(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int, rl_longest: int | None) -> str:
+    """What the table's runs did: the clone, the views and arms that ``rows`` hold, and RL's budget."""
+    views = " or ".join(VIEW_WORDS[view] for view in VIEWS if any(r["view"] == view for r in rows))
+    penalties = [ARM_WORDS[arm] for arm in ARMS if any(r["arm"] == arm for r in rows)]
+    recipe = f"`dense` reward, no entropy bonus, no weight decay{rl_problems(rl_longest)}"
+    if len(penalties) > 1:
+        listed = f"{', '.join(penalties[:-1])}, or {penalties[-1]}"
+        ppo = (
+            f"PPO per arm from that same clone ({recipe}); the arms differ only in the KL penalty to "
+            f"the clone: {listed}"
+        )
+    else:
+        ppo = f"PPO from the clone ({recipe}) with the KL penalty to it {''.join(penalties)}"
+    return (
+        f"Clone: behaviour cloning on {warm_pairs:,} expert pairs, no DAgger, seeing {views}; then "
+        f"{budget:,} env-steps of {ppo}. Exact match: greedy actions, problems of exactly 1x and 10x "
+        "the training length (the row's length), the same problems for the clone and after RL."
+    )
 
 
 def rl_problems(rl_longest: int | None) -> str:

@@ -212,6 +212,34 @@ def test_weak_warm_start_arms_penalties() -> None:
     assert weak_warm_start.kl_settings("scheduled anchor", 1)["kl_anneal_steps"] == 1  # (at least one step)
 
 
+def test_weak_warm_start_footnote_names_only_the_views_and_arms_run() -> None:
+    def row(view: str, arm: str) -> dict:
+        return {"view": view, "arm": arm}
+
+    one = weak_warm_start.footnote([row("full", "no anchor")], 10, 3000, None)
+    assert "seeing the whole local observation (`full`); then 10 env-steps of PPO from the clone" in one
+    assert "with the KL penalty to it held at 0 (no anchor)." in one
+    assert "projected" not in one and "scheduled" not in one and "per arm" not in one
+    rows = [row("projected", "scheduled anchor"), row("full", "KL anchor"), row("full", "scheduled anchor")]
+    two = weak_warm_start.footnote(rows, 10, 3000, 8)
+    assert "`full`) or what the task's expert reads (`projected`)" in two
+    assert "lengths 1..8" in two and "(no anchor)" not in two
+    assert "the clone: held at 1 (KL anchor, the trainer's default), or decayed linearly" in two
+
+
+def test_committed_weak_warm_start_footnotes_are_the_generators() -> None:
+    """Every committed weak-warm-start result says what its own runs did (views, arms, budget)."""
+    results = REPO_ROOT / "benchmarks" / "results"
+    paths = [results / "weak_warm_start.json", *sorted(results.glob("weak_warm_start_variants/*/*.json"))]
+    for path in paths:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        settings = document["settings"]
+        expected = weak_warm_start.footnote(
+            document["results"], settings["budget"], settings["warm_pairs"], settings.get("rl_length")
+        )
+        assert expected in document["markdown"].split("\n\n"), path
+
+
 def test_weak_warm_start_table_counts_seeds_raised_and_lowered(tmp_path: Path) -> None:
     def row(seed: int, before: float, after: float) -> dict:
         return {

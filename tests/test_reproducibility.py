@@ -3,8 +3,13 @@
 One small cell of ``benchmarks/results/certification.json`` (Copy, seed 0) is run again in a fresh
 interpreter with the kernel pins the results record (``ATEN_CPU_CAPABILITY``, ``MKL_CBWR``, one
 thread), and every number it reports is compared exactly: the verification set, the fit's optimizer
-steps and minimum margin (a float, to the last bit), the closure probes, the verdict and the exact
-match at every length.
+steps and minimum margin (a float, to the last bit, on the CPU model that made the result), the
+closure probes, the verdict and the exact match at every length.
+
+The pins do not fix every bit on every CPU: PyTorch's float32 GELU runs oneDNN's kernel, which picks
+its instruction set itself (``ATEN_CPU_CAPABILITY`` does not reach it), and MKL's conditional
+reproducibility holds within a vendor's processors. On another CPU model the margin may differ in
+its last bits (seen on an Intel Xeon with AVX-512: 2e-7 relative); there it is compared to 1e-5.
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ from typing import Any
 
 import pytest
 
+from benchmarks.common import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "certification.json"
 TASK, SEED = "Copy", 0
 #: The numbers of a row that must reproduce exactly (times are not among them).
 COMPARED = ("train_length", "set_size", "exhaustive", "agreement", "min_margin", "verdict", "fit_steps")
+#: The float among them, and its tolerance on a CPU model other than the one that made the result.
+MARGIN, OTHER_CPU_TOLERANCE = "min_margin", 1e-5
 
 
 def has_avx2() -> bool:
@@ -59,8 +68,12 @@ def test_a_committed_certification_cell_reproduces(tmp_path: Path) -> None:
     (again,) = [
         r for r in json.loads((tmp_path / "certification.json").read_text())["rows"] if r["seed"] == SEED
     ]
+    same_cpu = cpu_model() == document["machine"]["cpu_model"]
     for key in COMPARED:
-        assert again[key] == row[key], key
+        if key == MARGIN and not same_cpu:
+            assert again[key] == pytest.approx(row[key], rel=OTHER_CPU_TOLERANCE), key
+        else:
+            assert again[key] == row[key], key
     assert [(p["label"], p["length"], p["strays"], p["problems"]) for p in again["closure"]] == [
         (p["label"], p["length"], p["strays"], p["problems"]) for p in row["closure"]
     ]

@@ -9,7 +9,8 @@ weak start); every arm (``ARMS``) then starts from that same clone (checked para
 parameter) and runs ``--steps`` env-steps of the project's PPO on ``RECIPE``: the ``dense``
 reward, no entropy bonus and no weight decay. The arms differ only in the penalty on
 KL(policy || clone): held at 1.0 (``kl_coef``, the trainer's default), 0, or decayed linearly from
-1.0 to 0 over the first half of the budget (``kl_anneal_steps``: a scheduled anchor). Greedy
+1.0 to 0 over the first half of the budget (``kl_anneal_steps``: a scheduled anchor); a variant's
+arm, ``slow anchor``, decays it over the whole budget (``DEFAULT_ARMS`` are the first three). Greedy
 exact match at the training length is checked every ``--check-every`` env-steps
 (``--check-episodes`` problems; the curves of the chart); the final policy, and the clone before
 it, are measured on ``--eval-episodes`` problems of exactly 1x and 10x the training length (the
@@ -34,11 +35,12 @@ clones and trains on lengths 1..N instead of the recipe's (and measures at N and
 ``--warm-pairs N`` clones on N expert pairs, ``--views`` runs some views, ``--rl-length N`` keeps
 the clone (lengths up to the training length) and runs RL on problems of lengths 1..N, the imitation
 data stopping at the training length (``imitation_max_length``), still measured at 1x and 10x the
-training length:
+training length, ``--arms "slow anchor"`` runs that arm:
 
     python -m benchmarks.weak_warm_start --tasks Sort --train-length 6 --views projected
     python -m benchmarks.weak_warm_start --tasks Multiplication --warm-pairs 1000 --views projected
     python -m benchmarks.weak_warm_start --tasks Sort --rl-length 10 --views projected
+    python -m benchmarks.weak_warm_start --tasks Sort --train-length 6 --arms "slow anchor"
 """
 
 from __future__ import annotations
@@ -91,7 +93,11 @@ ARMS: dict[str, dict[str, float | None]] = {
     "KL anchor": {"kl_coef": 1.0, "anneal_share": None},
     "no anchor": {"kl_coef": 0.0, "anneal_share": None},
     "scheduled anchor": {"kl_coef": 1.0, "anneal_share": 0.5},
+    "slow anchor": {"kl_coef": 1.0, "anneal_share": 1.0},
 }
+#: The arms a run makes unless ``--arms`` says otherwise (the main results' arms); any other makes
+#: a variant.
+DEFAULT_ARMS = ("KL anchor", "no anchor", "scheduled anchor")
 #: The policy's views (``projected``): the whole local observation, or what the task's expert reads.
 VIEWS = {"full": False, "projected": True}
 #: The training config of every run besides the task, seed, budget, view and KL penalty.
@@ -259,6 +265,7 @@ ARM_WORDS = {
     "KL anchor": "held at 1 (KL anchor, the trainer's default)",
     "no anchor": "held at 0 (no anchor)",
     "scheduled anchor": "decayed linearly from 1 to 0 over the first half of the budget (scheduled anchor)",
+    "slow anchor": "decayed linearly from 1 to 0 over the whole budget (slow anchor)",
 }
 
 
@@ -360,15 +367,17 @@ def draw_chart(
 #: Why a variant may not replace the main committed results.
 VARIANT_OVER_MAIN = (
     "--update-results alone replaces the main results: write a variant (--train-length, --rl-length, "
-    "--warm-pairs) with --out DIR"
+    "--warm-pairs, an arm beyond the default ones) with --out DIR"
 )
 
 
 def is_variant(settings: dict[str, Any]) -> bool:
-    """Whether a run's settings are a variant's: other lengths or expert pairs than the recipes'."""
+    """Whether a run's settings are a variant's: other lengths or expert pairs than the recipes', or
+    an arm the main results do not have (``arms``: names, or a dict by name)."""
     return (
         bool(settings.get("train_length") or settings.get("rl_length"))
         or settings["warm_pairs"] != WARM_PAIRS
+        or any(arm not in DEFAULT_ARMS for arm in settings.get("arms", ()))
     )
 
 
@@ -381,9 +390,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--arms",
         nargs="+",
         choices=list(ARMS),
-        default=list(ARMS),
+        default=list(DEFAULT_ARMS),
         metavar="ARM",
-        help=f"the arms to run, each from the same clone: {', '.join(map(repr, ARMS))} (default all)",
+        help=f"the arms to run, each from the same clone: {', '.join(map(repr, ARMS))} (default all but "
+        f"{', '.join(repr(arm) for arm in ARMS if arm not in DEFAULT_ARMS)})",
     )
     parser.add_argument(
         "--views",

@@ -144,7 +144,7 @@ def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
     settings = document["settings"]
     assert settings["quick"] and settings["multipliers"] == [1, 10] and settings["warm_pairs"] == 256
     assert settings["recipe"]["dagger_rounds"] == 0 and "projected" not in settings["recipe"]
-    assert settings["arms"] == weak_warm_start.ARMS
+    assert settings["arms"] == {arm: weak_warm_start.ARMS[arm] for arm in weak_warm_start.DEFAULT_ARMS}
     assert settings["views"] == {"full": False, "projected": True}
     rows = document["results"]
     assert [(r["task"], r["seed"], r["view"], r["arm"]) for r in rows] == [
@@ -203,6 +203,10 @@ def test_weak_warm_start_merge_keeps_a_variant_off_the_main_results(
     assert "write a variant" in capsys.readouterr().err and not (tmp_path / "results").exists()
     assert weak_warm_start.is_variant({**settings, "warm_pairs": 1000})
     assert not weak_warm_start.is_variant(settings)
+    assert weak_warm_start.is_variant(
+        {**settings, "arms": {"slow anchor": weak_warm_start.ARMS["slow anchor"]}}
+    )
+    assert not weak_warm_start.is_variant({**settings, "arms": list(weak_warm_start.DEFAULT_ARMS)})
 
 
 def test_weak_warm_start_arms_penalties() -> None:
@@ -210,6 +214,7 @@ def test_weak_warm_start_arms_penalties() -> None:
     assert weak_warm_start.kl_settings("no anchor", 10**6) == {"kl_coef": 0.0, "kl_anneal_steps": None}
     assert weak_warm_start.kl_settings("scheduled anchor", 2_000_000)["kl_anneal_steps"] == 1_000_000
     assert weak_warm_start.kl_settings("scheduled anchor", 1)["kl_anneal_steps"] == 1  # (at least one step)
+    assert weak_warm_start.kl_settings("slow anchor", 2_000_000)["kl_anneal_steps"] == 2_000_000
 
 
 def test_weak_warm_start_footnote_names_only_the_views_and_arms_run() -> None:
@@ -338,6 +343,7 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("weak_warm_start", ("--update-results", "--train-length", "6")),
         ("weak_warm_start", ("--update-results", "--warm-pairs", "1000")),
         ("weak_warm_start", ("--update-results", "--rl-length", "10")),
+        ("weak_warm_start", ("--update-results", "--arms", "slow anchor")),
         ("training_throughput", ("--num-envs", "0")),
         ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
         ("history_ablation", ("--seeds", "0,1")),

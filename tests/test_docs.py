@@ -244,7 +244,14 @@ def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
 
 
 #: The weak-warm-start variants on the RL page, each a folder of its committed results.
-WEAK_WARM_START_VARIANTS = ("length_6", "pairs_1000", "steps_6m", "pairs_6000", "rl_length_10")
+WEAK_WARM_START_VARIANTS = (
+    "length_6",
+    "pairs_1000",
+    "steps_6m",
+    "pairs_6000",
+    "rl_length_10",
+    "length_6_pairs_5000",
+)
 
 
 @pytest.mark.parametrize("name", WEAK_WARM_START_VARIANTS)
@@ -296,6 +303,27 @@ def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
     final = [pct(r["after"]["1"]) for r in longer]
     assert f"(to {final[0]}, {final[1]} and {final[2]} at the end)" in page
     assert all(r["after"]["10"] == 0 for r in longer)
+    closer = {(r["arm"], r["seed"]): r for r in rows("length_6_pairs_5000")}
+    clones = [closer["scheduled anchor", seed]["before"] for seed in range(3)]
+    low, high = min(c["1"] for c in clones), max(c["1"] for c in clones)
+    dash = "\N{EN DASH}"
+    assert f"projected clones solve {100 * low:.1f}{dash}{pct(high)} at 6 symbols" in page
+    far = [c["10"] for c in clones]
+    assert f"and {100 * min(far):.1f}{dash}{pct(max(far))} at 60" in page
+    fixed = [closer["scheduled anchor", seed] for seed in (0, 2)]
+    for r, words in zip(fixed, ("seed 0 from", "seed 2 from"), strict=True):
+        assert (
+            f"{words} {pct(r['before']['1'])} to {pct(r['after']['1'])}"
+            f"{' at 6 symbols' if r['seed'] == 0 else ''} and from {pct(r['before']['10'])} to "
+            f"{pct(r['after']['10'])}"
+        ) in page
+    lost = closer["scheduled anchor", 1]
+    assert max(lost["checks"]["exact_match"]) == 1.0
+    assert f"({pct(lost['after']['1'])} at the end, {pct(lost['after']['10'])} at 60)" in page
+    free = [closer["no anchor", seed] for seed in range(3)]
+    assert all(r["after"]["1"] > r["before"]["1"] for r in free)
+    assert [r["after"]["10"] > r["before"]["10"] for r in free] == [True, False, False]
+    assert f"at 60 seed 0 alone, to {pct(free[0]['after']['10'])} (seed 2 fell from" in page
 
 
 def test_weak_warm_start_table_is_the_committed_one() -> None:

@@ -94,6 +94,21 @@ def test_readme_weak_warm_start_count_is_the_committed_one() -> None:
     assert f"training length on {raised} of {len(rows)} runs" in text
 
 
+def test_readme_closer_sort_clone_claim_is_the_committed_variant() -> None:
+    """The slow anchor raised every seed's closer Sort clone at its training length and at 10x."""
+    folder = README.parent / "benchmarks" / "results" / "weak_warm_start_variants" / "length_6_pairs_5000"
+    document = json.loads((folder / "weak_warm_start.json").read_text(encoding="utf-8"))
+    settings = document["settings"]
+    slow = [r for r in document["results"] if r["arm"] == "slow anchor"]
+    assert sorted(r["seed"] for r in slow) == [0, 1, 2] and {r["task"] for r in slow} == {"Sort"}
+    assert all(r["after"][m] > r["before"][m] for r in slow for m in ("1", "10"))
+    assert settings["arms"]["slow anchor"]["anneal_share"] == 1.0
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    length = settings["train_length"]
+    claim = f"from Sort clones of {settings['warm_pairs']:,} pairs at {length} symbols, with the KL anchor"
+    assert claim in text and f"on every seed at {length} and {10 * length} symbols." in text
+
+
 def test_readme_token_baseline_sentence_is_the_committed_grid() -> None:
     """The token Transformer reached its target on every seed of the tasks named, within the steps
     stated, in the committed full grid."""

@@ -282,11 +282,20 @@ def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
     assert f"yet it solves {pct(free[0]['after']['10'])} at 60" in page
     assert all(r["after"]["10"] == 0 for r in certified if r is not free[0])
     assert all(r["before"]["1"] == r["after"]["1"] == 0 for r in rows("pairs_1000"))
-    strong = {r["seed"]: r for r in rows("pairs_6000")}
+    strong = {r["seed"]: r for r in rows("pairs_6000") if r["arm"] == "scheduled anchor"}
     assert (
         f"from {pct(strong[1]['before']['10'])} to {pct(strong[1]['after']['10'])}, but took seed 0" in page
     )
     assert f"from {pct(strong[0]['before']['10'])} to {pct(strong[0]['after']['10'])} there" in page
+    slow = {r["seed"]: r for r in rows("pairs_6000") if r["arm"] == "slow anchor"}
+    assert [all(slow[s]["after"][m] > slow[s]["before"][m] for m in ("1", "10")) for s in range(3)] == [
+        False,
+        True,
+        True,
+    ]
+    assert f"(at 30 digits to {pct(slow[1]['after']['10'])} and {pct(slow[2]['after']['10'])})" in page
+    assert f"lowered seed 0 less (to {pct(slow[0]['after']['10'])} at 30)" in page
+    assert strong[0]["after"]["10"] < slow[0]["after"]["10"] < slow[0]["before"]["10"]
     budget = rows("steps_6m")
     rises = [f"from {pct(r['before']['1'])} to {pct(max(r['checks']['exact_match']))}" for r in budget]
     assert f"seed 1 rose {rises[0]} at 3 digits at its best check and seed 2 {rises[1]};" in page

@@ -215,6 +215,7 @@ def test_weak_warm_start_arms_penalties() -> None:
     assert weak_warm_start.kl_settings("scheduled anchor", 2_000_000)["kl_anneal_steps"] == 1_000_000
     assert weak_warm_start.kl_settings("scheduled anchor", 1)["kl_anneal_steps"] == 1  # (at least one step)
     assert weak_warm_start.kl_settings("slow anchor", 2_000_000)["kl_anneal_steps"] == 2_000_000
+    assert weak_warm_start.ARM_WORDS.keys() == weak_warm_start.ARMS.keys()  # (the footnote words every arm)
 
 
 def test_weak_warm_start_footnote_names_only_the_views_and_arms_run() -> None:

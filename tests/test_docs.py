@@ -251,6 +251,8 @@ WEAK_WARM_START_VARIANTS = (
     "pairs_6000",
     "rl_length_10",
     "length_6_pairs_5000",
+    "slow_anchor",
+    "pairs_4500",
 )
 
 
@@ -339,6 +341,60 @@ def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
     assert all(r["after"]["1"] > r["before"]["1"] for r in free)
     assert [r["after"]["10"] > r["before"]["10"] for r in free] == [True, False, False]
     assert f"at 60 seed 0 alone, to {pct(free[0]['after']['10'])} (seed 2 fell from" in page
+
+
+def test_multiplication_slow_anchor_prose_is_the_committed_runs() -> None:
+    """The figures the RL page states of the slow anchor on full-view Multiplication clones of
+    3,000, 4,500 and 6,000 pairs, from their committed rows."""
+
+    def seeds(name: str, arm: str = "slow anchor") -> list[dict]:
+        path = RESULTS / "weak_warm_start_variants" / name / "weak_warm_start.json"
+        rows = {
+            r["seed"]: r for r in json.loads(path.read_text(encoding="utf-8"))["results"] if r["arm"] == arm
+        }
+        return [rows[seed] for seed in range(3)]
+
+    def pct(value: float) -> str:
+        return f"{100 * value:.1f} %"
+
+    def listed(values: list[float]) -> str:
+        return f"{pct(values[0])}, {pct(values[1])} and {pct(values[2])}"
+
+    page = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    main = seeds("slow_anchor")
+    before, after = [r["before"]["1"] for r in main], [r["after"]["1"] for r in main]
+    assert all(b < a for b, a in zip(before, after, strict=True))
+    assert f"(from {listed(before)} to {listed(after)})" in page
+    zero, one, two = main
+    assert (
+        f"(from {pct(zero['before']['10'])} to {pct(zero['after']['10'])}, "
+        f"from {pct(one['before']['10'])} to {pct(one['after']['10'])})" in page
+    )
+    assert two["before"]["10"] == two["after"]["10"] == 0
+    middle = seeds("pairs_4500")
+    path = RESULTS / "weak_warm_start_variants" / "pairs_4500" / "weak_warm_start.json"
+    episodes = json.loads(path.read_text(encoding="utf-8"))["settings"]["eval_episodes"]
+    assert all(r["after"][m] > r["before"][m] for r in middle for m in ("1", "10"))
+    dash = "\N{EN DASH}"
+    near, far = [r["before"]["1"] for r in middle], [r["before"]["10"] for r in middle]
+    assert f"clones solve {100 * min(near):.1f}{dash}{pct(max(near))} at 3 digits" in page
+    assert f"and {100 * min(far):.1f}{dash}{pct(max(far))} at 30" in page
+    assert f"(from {pct(middle[0]['before']['10'])} to {pct(middle[0]['after']['10'])})" in page
+    problems = [round(episodes * r[when]["10"]) for when in ("before", "after") for r in middle[1:]]
+    assert (
+        "seeds 1 and 2 went from {} and {} problems of {} to {} and {}".format(
+            *problems[:2], episodes, *problems[2:]
+        )
+        in page
+    )
+    assert f"({pct(middle[1]['after']['10'])} and {pct(middle[2]['after']['10'])})" in page
+    solved_some = [main[0], middle[0]]
+    assert all(r["before"]["10"] > 0.1 for r in solved_some)
+    rises = sorted(r["after"]["10"] for r in solved_some)
+    assert f"to {100 * rises[0]:.1f}{dash}{pct(rises[1])})" in page
+    strong = seeds("pairs_6000") + seeds("pairs_6000", "scheduled anchor")
+    others = [r for r in main + middle + strong if r["before"]["10"] <= 0.006]
+    assert f"it reached at most {pct(max(r['after']['10'] for r in others))} (seed 1" in page
 
 
 def test_weak_warm_start_table_is_the_committed_one() -> None:

@@ -253,6 +253,7 @@ WEAK_WARM_START_VARIANTS = (
     "length_6_pairs_5000",
     "slow_anchor",
     "pairs_4500",
+    "rl_length_6",
 )
 
 
@@ -371,6 +372,12 @@ def test_multiplication_slow_anchor_prose_is_the_committed_runs() -> None:
         f"from {pct(one['before']['10'])} to {pct(one['after']['10'])})" in page
     )
     assert two["before"]["10"] == two["after"]["10"] == 0
+    path = RESULTS / "weak_warm_start_variants" / "rl_length_6" / "weak_warm_start.json"
+    longer = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert [r["seed"] for r in longer] == [1, 2] and {r["arm"] for r in longer} == {"slow anchor"}
+    assert all(r["rl_length"] == 6 and r["after"]["1"] > r["before"]["1"] for r in longer)
+    assert f"(to {pct(longer[0]['after']['1'])} and {pct(longer[1]['after']['1'])})" in page
+    assert all(r["before"]["10"] == r["after"]["10"] == 0 for r in longer)
     middle = seeds("pairs_4500")
     path = RESULTS / "weak_warm_start_variants" / "pairs_4500" / "weak_warm_start.json"
     episodes = json.loads(path.read_text(encoding="utf-8"))["settings"]["eval_episodes"]

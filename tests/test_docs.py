@@ -255,14 +255,41 @@ WEAK_WARM_START_VARIANTS = (
     "pairs_4500",
     "rl_length_6",
 )
+EN_DASH = "\N{EN DASH}"
+
+
+def variant(name: str) -> dict:
+    """A weak-warm-start variant's committed results document."""
+    path = RESULTS / "weak_warm_start_variants" / name / "weak_warm_start.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def by_seed(name: str, arm: str) -> list[dict]:
+    """A variant's rows of one arm, seeds 0, 1 and 2 in order."""
+    rows = {r["seed"]: r for r in variant(name)["results"] if r["arm"] == arm}
+    return [rows[seed] for seed in range(3)]
+
+
+def pct(value: float) -> str:
+    """A share as the results' tables write it (``98.8 %``)."""
+    return f"{100 * value:.1f} %"
+
+
+def listed(values: list[float]) -> str:
+    """Three shares as the prose lists them (``1.0 %, 2.0 % and 3.0 %``)."""
+    return f"{pct(values[0])}, {pct(values[1])} and {pct(values[2])}"
+
+
+def rl_page() -> str:
+    """The RL page, its whitespace collapsed (so a figure may break across lines)."""
+    return " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
 
 
 @pytest.mark.parametrize("name", WEAK_WARM_START_VARIANTS)
 def test_weak_warm_start_variant_tables_are_the_committed_ones(name: str) -> None:
     """Each variant's table of runs on the RL page is its committed one, and the page names the
     variant's folder (its results, with the commands that made them)."""
-    folder = RESULTS / "weak_warm_start_variants" / name
-    document = json.loads((folder / "weak_warm_start.json").read_text(encoding="utf-8"))
+    document = variant(name)
     assert block("rl_from_scratch.md", f"wws-{name}") == document["markdown"].split("\n\n")[1].strip()
     page = (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
     assert f"(`{name}`: `--tasks" in page and "`benchmarks/results/weak_warm_start_variants/`" in page
@@ -272,13 +299,9 @@ def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
     """The figures the RL page states of the variants, from their committed rows."""
 
     def rows(name: str) -> list[dict]:
-        path = RESULTS / "weak_warm_start_variants" / name / "weak_warm_start.json"
-        return json.loads(path.read_text(encoding="utf-8"))["results"]
+        return variant(name)["results"]
 
-    def pct(value: float) -> str:
-        return f"{100 * value:.1f} %"
-
-    page = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    page = rl_page()
     certified = rows("length_6")
     free = {r["seed"]: r for r in certified if r["arm"] == "no anchor"}
     assert f"rose from {pct(free[0]['before']['1'])} to {pct(free[0]['after']['1'])} at 6 symbols" in page
@@ -318,16 +341,11 @@ def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
     closer = {(r["arm"], r["seed"]): r for r in rows("length_6_pairs_5000")}
     clones = [closer["scheduled anchor", seed]["before"] for seed in range(3)]
     low, high = min(c["1"] for c in clones), max(c["1"] for c in clones)
-    dash = "\N{EN DASH}"
-    assert f"projected clones solve {100 * low:.1f}{dash}{pct(high)} at 6 symbols" in page
+    assert f"projected clones solve {100 * low:.1f}{EN_DASH}{pct(high)} at 6 symbols" in page
     far = [c["10"] for c in clones]
-    assert f"and {100 * min(far):.1f}{dash}{pct(max(far))} at 60" in page
+    assert f"and {100 * min(far):.1f}{EN_DASH}{pct(max(far))} at 60" in page
     slow = [closer["slow anchor", seed] for seed in range(3)]
     assert all(r["after"][m] > r["before"][m] for r in slow for m in ("1", "10"))
-
-    def listed(values: list[float]) -> str:
-        return f"{pct(values[0])}, {pct(values[1])} and {pct(values[2])}"
-
     assert f"to {listed([r['after']['1'] for r in slow])} at 6 symbols, and at 60 from" in page
     assert (
         f"from {listed([r['before']['10'] for r in slow])} to {listed([r['after']['10'] for r in slow])}."
@@ -347,22 +365,8 @@ def test_weak_warm_start_variant_prose_is_the_committed_runs() -> None:
 def test_multiplication_slow_anchor_prose_is_the_committed_runs() -> None:
     """The figures the RL page states of the slow anchor on full-view Multiplication clones of
     3,000, 4,500 and 6,000 pairs, from their committed rows."""
-
-    def seeds(name: str, arm: str = "slow anchor") -> list[dict]:
-        path = RESULTS / "weak_warm_start_variants" / name / "weak_warm_start.json"
-        rows = {
-            r["seed"]: r for r in json.loads(path.read_text(encoding="utf-8"))["results"] if r["arm"] == arm
-        }
-        return [rows[seed] for seed in range(3)]
-
-    def pct(value: float) -> str:
-        return f"{100 * value:.1f} %"
-
-    def listed(values: list[float]) -> str:
-        return f"{pct(values[0])}, {pct(values[1])} and {pct(values[2])}"
-
-    page = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
-    main = seeds("slow_anchor")
+    page = rl_page()
+    main = by_seed("slow_anchor", "slow anchor")
     before, after = [r["before"]["1"] for r in main], [r["after"]["1"] for r in main]
     assert all(b < a for b, a in zip(before, after, strict=True))
     assert f"(from {listed(before)} to {listed(after)})" in page
@@ -372,20 +376,17 @@ def test_multiplication_slow_anchor_prose_is_the_committed_runs() -> None:
         f"from {pct(one['before']['10'])} to {pct(one['after']['10'])})" in page
     )
     assert two["before"]["10"] == two["after"]["10"] == 0
-    path = RESULTS / "weak_warm_start_variants" / "rl_length_6" / "weak_warm_start.json"
-    longer = json.loads(path.read_text(encoding="utf-8"))["results"]
+    longer = variant("rl_length_6")["results"]
     assert [r["seed"] for r in longer] == [1, 2] and {r["arm"] for r in longer} == {"slow anchor"}
     assert all(r["rl_length"] == 6 and r["after"]["1"] > r["before"]["1"] for r in longer)
     assert f"(to {pct(longer[0]['after']['1'])} and {pct(longer[1]['after']['1'])})" in page
     assert all(r["before"]["10"] == r["after"]["10"] == 0 for r in longer)
-    middle = seeds("pairs_4500")
-    path = RESULTS / "weak_warm_start_variants" / "pairs_4500" / "weak_warm_start.json"
-    episodes = json.loads(path.read_text(encoding="utf-8"))["settings"]["eval_episodes"]
+    middle = by_seed("pairs_4500", "slow anchor")
+    episodes = variant("pairs_4500")["settings"]["eval_episodes"]
     assert all(r["after"][m] > r["before"][m] for r in middle for m in ("1", "10"))
-    dash = "\N{EN DASH}"
     near, far = [r["before"]["1"] for r in middle], [r["before"]["10"] for r in middle]
-    assert f"clones solve {100 * min(near):.1f}{dash}{pct(max(near))} at 3 digits" in page
-    assert f"and {100 * min(far):.1f}{dash}{pct(max(far))} at 30" in page
+    assert f"clones solve {100 * min(near):.1f}{EN_DASH}{pct(max(near))} at 3 digits" in page
+    assert f"and {100 * min(far):.1f}{EN_DASH}{pct(max(far))} at 30" in page
     assert f"(from {pct(middle[0]['before']['10'])} to {pct(middle[0]['after']['10'])})" in page
     problems = [round(episodes * r[when]["10"]) for when in ("before", "after") for r in middle[1:]]
     assert (
@@ -398,8 +399,8 @@ def test_multiplication_slow_anchor_prose_is_the_committed_runs() -> None:
     solved_some = [main[0], middle[0]]
     assert all(r["before"]["10"] > 0.1 for r in solved_some)
     rises = sorted(r["after"]["10"] for r in solved_some)
-    assert f"to {100 * rises[0]:.1f}{dash}{pct(rises[1])})" in page
-    strong = seeds("pairs_6000") + seeds("pairs_6000", "scheduled anchor")
+    assert f"to {100 * rises[0]:.1f}{EN_DASH}{pct(rises[1])})" in page
+    strong = by_seed("pairs_6000", "slow anchor") + by_seed("pairs_6000", "scheduled anchor")
     others = [r for r in main + middle + strong if r["before"]["10"] <= 0.006]
     assert f"it reached at most {pct(max(r['after']['10'] for r in others))} (seed 1" in page
 

@@ -254,6 +254,7 @@ WEAK_WARM_START_VARIANTS = (
     "slow_anchor",
     "pairs_4500",
     "rl_length_6",
+    "pairs_1650",
 )
 EN_DASH = "\N{EN DASH}"
 
@@ -403,6 +404,28 @@ def test_multiplication_slow_anchor_prose_is_the_committed_runs() -> None:
     strong = by_seed("pairs_6000", "slow anchor") + by_seed("pairs_6000", "scheduled anchor")
     others = [r for r in main + middle + strong if r["before"]["10"] <= 0.006]
     assert f"it reached at most {pct(max(r['after']['10'] for r in others))} (seed 1" in page
+
+
+def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
+    """The figures the RL page states of the 1,650-pair projected Multiplication clones."""
+    page = rl_page()
+    free, slow = by_seed("pairs_1650", "no anchor"), by_seed("pairs_1650", "slow anchor")
+    assert all(r["before"][m] == 0 for r in free + slow for m in ("1", "10"))
+    assert all(max(r["checks"]["exact_match"]) == 0 for r in free)
+    assert [r["after"]["10"] for r in slow[:2]] == [1.0, 1.0] == [r["after"]["1"] for r in slow[:2]]
+    assert "seeds 0 and 1 went from 0.0 % to 100.0 % at 3 and at 30 digits" in page
+    jumps = []
+    for r in slow[:2]:
+        steps, scores = r["checks"]["steps"], r["checks"]["exact_match"]
+        first = next(i for i, score in enumerate(scores) if score == 1.0)
+        jumps.append((steps[first - 1], steps[first]))
+    assert len(set(jumps)) == 1
+    assert f"between {jumps[0][0] / 1e6:.2f}M and {jumps[0][1] / 1e6:.2f}M env-steps" in page
+    last = slow[2]
+    best = max(last["checks"]["exact_match"])
+    reached = last["checks"]["steps"][last["checks"]["exact_match"].index(best)]
+    assert f"seed 2 reached {pct(best)} at 3 digits at {reached / 1e6:.2f}M" in page
+    assert f"({pct(last['after']['1'])}; {pct(last['after']['10'])} at 30)" in page
 
 
 def test_weak_warm_start_table_is_the_committed_one() -> None:

@@ -255,6 +255,7 @@ WEAK_WARM_START_VARIANTS = (
     "pairs_4500",
     "rl_length_6",
     "pairs_1650",
+    "pairs_1650_steps_3m",
 )
 EN_DASH = "\N{EN DASH}"
 
@@ -426,6 +427,31 @@ def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
     reached = last["checks"]["steps"][last["checks"]["exact_match"].index(best)]
     assert f"seed 2 reached {pct(best)} at 3 digits at {reached / 1e6:.2f}M" in page
     assert f"({pct(last['after']['1'])}; {pct(last['after']['10'])} at 30)" in page
+    scheduled = by_seed("pairs_1650", "scheduled anchor")
+    assert [r["after"]["10"] for r in scheduled] == [1.0, 1.0, 0.0] == [r["after"]["1"] for r in scheduled]
+    assert max(scheduled[2]["checks"]["exact_match"]) == 0
+    for r in scheduled[:2]:
+        steps, scores = r["checks"]["steps"], r["checks"]["exact_match"]
+        first = next(i for i, score in enumerate(scores) if score == 1.0)
+        assert min(scores[first:]) == 1.0 and steps[first] < r["kl_anneal_steps"] < steps[-1]
+        assert f"between {steps[first - 1] / 1e6:.2f}M and {steps[first] / 1e6:.2f}M env-steps, and" in page
+    longer = by_seed("pairs_1650_steps_3m", "slow anchor")
+    assert all(r["budget"] == 3_000_000 and r["before"]["1"] == 0 for r in longer)
+    assert [r["after"]["10"] for r in longer] == [1.0, 1.0, 0.0] and longer[2]["after"] == last["after"]
+    assert all(max(r["checks"]["exact_match"]) == 0 for r in by_seed("pairs_1650_steps_3m", "no anchor"))
+    spans, weights = [], []
+    for r in slow[:2] + longer[:2] + scheduled[:2]:
+        steps, scores = r["checks"]["steps"], r["checks"]["exact_match"]
+        first = next(i for i, score in enumerate(scores) if score == 1.0)
+        spans.append(f"between {steps[first - 1] / 1e6:.2f}M and {steps[first] / 1e6:.2f}M")
+        span = r["kl_anneal_steps"]
+        weights += [1 - steps[first - 1] / span, 1 - steps[first] / span]
+    assert f"({spans[2]}, and {spans[3]})" in page
+    assert f"while it fell from {max(weights):.2f} to {min(weights):.2f}" in page
+    steps, scores = longer[2]["checks"]["steps"], longer[2]["checks"]["exact_match"]
+    reached = steps[scores.index(max(scores))]
+    assert f"reached {pct(max(scores))} only as the anchor was all but gone (at {reached / 1e6:.2f}M," in page
+    assert f"weight {1 - reached / 3_000_000:.2f})" in page
 
 
 def test_weak_warm_start_table_is_the_committed_one() -> None:

@@ -94,19 +94,36 @@ def test_readme_weak_warm_start_count_is_the_committed_one() -> None:
     assert f"training length on {raised} of {len(rows)} runs" in text
 
 
-def test_readme_closer_sort_clone_claim_is_the_committed_variant() -> None:
-    """The slow anchor raised every seed's closer Sort clone at its training length and at 10x."""
-    folder = README.parent / "benchmarks" / "results" / "weak_warm_start_variants" / "length_6_pairs_5000"
+def slow_anchor_variant(name: str, task: str) -> tuple[dict, list[dict], str]:
+    """A weak-warm-start variant's settings and slow-anchor rows (seeds 0, 1, 2 of ``task``), and the
+    README's text with its whitespace collapsed."""
+    folder = README.parent / "benchmarks" / "results" / "weak_warm_start_variants" / name
     document = json.loads((folder / "weak_warm_start.json").read_text(encoding="utf-8"))
     settings = document["settings"]
-    slow = [r for r in document["results"] if r["arm"] == "slow anchor"]
-    assert sorted(r["seed"] for r in slow) == [0, 1, 2] and {r["task"] for r in slow} == {"Sort"}
-    assert all(r["after"][m] > r["before"][m] for r in slow for m in ("1", "10"))
+    slow = sorted((r for r in document["results"] if r["arm"] == "slow anchor"), key=lambda r: r["seed"])
+    assert [r["seed"] for r in slow] == [0, 1, 2] and {r["task"] for r in slow} == {task}
     assert settings["arms"]["slow anchor"]["anneal_share"] == 1.0
-    text = " ".join(README.read_text(encoding="utf-8").split())
+    return settings, slow, " ".join(README.read_text(encoding="utf-8").split())
+
+
+def test_readme_closer_sort_clone_claim_is_the_committed_variant() -> None:
+    """The slow anchor raised every seed's closer Sort clone at its training length and at 10x."""
+    settings, slow, text = slow_anchor_variant("length_6_pairs_5000", "Sort")
+    assert all(r["after"][m] > r["before"][m] for r in slow for m in ("1", "10"))
     length = settings["train_length"]
     claim = f"from Sort clones of {settings['warm_pairs']:,} pairs at {length} symbols, with the KL anchor"
-    assert claim in text and f"on every seed at {length} and {10 * length} symbols." in text
+    assert claim in text and f"on every seed at {length} and {10 * length} symbols" in text
+
+
+def test_readme_multiplication_clone_claim_is_the_committed_variant() -> None:
+    """The slow anchor raised the 1,650-pair Multiplication clones at 1x and 10x on the seeds stated."""
+    settings, slow, text = slow_anchor_variant("pairs_1650", "Multiplication")
+    raised = sum(all(r["after"][m] > r["before"][m] for m in ("1", "10")) for r in slow)
+    length = slow[0]["train_length"]
+    pairs = settings["warm_pairs"]
+    assert f"from Multiplication clones of {pairs:,} pairs (they halt after the multiplier's" in text
+    assert f"on {raised} of 3 at {length} and {10 * length} digits." in text
+    assert f"10{TIMES} on every Sort seed but {raised} of 3 Multiplication seeds;" in text
 
 
 def test_readme_token_baseline_sentence_is_the_committed_grid() -> None:

@@ -266,10 +266,11 @@ def variant(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def by_seed(name: str, arm: str) -> list[dict]:
-    """A variant's rows of one arm, seeds 0, 1 and 2 in order."""
+def by_seed(name: str, arm: str, seeds: int = 3) -> list[dict]:
+    """A variant's rows of one arm, seeds 0, 1, ..., ``seeds - 1`` in order (and no other)."""
     rows = {r["seed"]: r for r in variant(name)["results"] if r["arm"] == arm}
-    return [rows[seed] for seed in range(3)]
+    assert sorted(rows) == list(range(seeds)), (name, arm, sorted(rows))
+    return [rows[seed] for seed in range(seeds)]
 
 
 def pct(value: float) -> str:
@@ -407,47 +408,49 @@ def test_multiplication_slow_anchor_prose_is_the_committed_runs() -> None:
     assert f"it reached at most {pct(max(r['after']['10'] for r in others))} (seed 1" in page
 
 
+def first_jump(row: dict) -> int:
+    """The index of a run's first check at 100 % exact match."""
+    return next(i for i, score in enumerate(row["checks"]["exact_match"]) if score == 1.0)
+
+
 def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
-    """The figures the RL page states of the 1,650-pair projected Multiplication clones."""
+    """The figures the RL page states of the 1,650-pair projected Multiplication clones (five seeds)."""
     page = rl_page()
-    free, slow = by_seed("pairs_1650", "no anchor"), by_seed("pairs_1650", "slow anchor")
-    assert all(r["before"][m] == 0 for r in free + slow for m in ("1", "10"))
+    arms = {arm: by_seed("pairs_1650", arm, 5) for arm in ("no anchor", "slow anchor", "scheduled anchor")}
+    free, slow, scheduled = arms.values()
+    assert all(r["before"][m] == 0 for r in free + slow + scheduled for m in ("1", "10"))
     assert all(max(r["checks"]["exact_match"]) == 0 for r in free)
-    assert [r["after"]["10"] for r in slow[:2]] == [1.0, 1.0] == [r["after"]["1"] for r in slow[:2]]
+    repaired = [0, 1, 3, 4]
+    for rows in (slow, scheduled):
+        assert [i for i, r in enumerate(rows) if r["after"]["1"] == r["after"]["10"] == 1.0] == repaired
+    assert "each anchor repaired 4 of 5 seeds at 3 and at 30 digits, no anchor none" in page
     assert "seeds 0 and 1 went from 0.0 % to 100.0 % at 3 and at 30 digits" in page
-    jumps = []
-    for r in slow[:2]:
-        steps, scores = r["checks"]["steps"], r["checks"]["exact_match"]
-        first = next(i for i, score in enumerate(scores) if score == 1.0)
-        jumps.append((steps[first - 1], steps[first]))
-    assert len(set(jumps)) == 1
-    assert f"between {jumps[0][0] / 1e6:.2f}M and {jumps[0][1] / 1e6:.2f}M env-steps" in page
+
+    def span(r: dict) -> str:
+        steps, first = r["checks"]["steps"], first_jump(r)
+        return f"between {steps[first - 1] / 1e6:.2f}M and {steps[first] / 1e6:.2f}M env-steps"
+
+    assert span(slow[0]) == span(slow[1]) and f"{span(slow[0])}; seed 2" in page
     last = slow[2]
     best = max(last["checks"]["exact_match"])
     reached = last["checks"]["steps"][last["checks"]["exact_match"].index(best)]
     assert f"seed 2 reached {pct(best)} at 3 digits at {reached / 1e6:.2f}M" in page
     assert f"({pct(last['after']['1'])}; {pct(last['after']['10'])} at 30)" in page
-    scheduled = by_seed("pairs_1650", "scheduled anchor")
-    assert [r["after"]["10"] for r in scheduled] == [1.0, 1.0, 0.0] == [r["after"]["1"] for r in scheduled]
     assert max(scheduled[2]["checks"]["exact_match"]) == 0
+    assert span(scheduled[0]) == span(scheduled[1]) and f"{span(scheduled[0])}, and they kept it" in page
     for r in scheduled[:2]:
-        steps, scores = r["checks"]["steps"], r["checks"]["exact_match"]
-        first = next(i for i, score in enumerate(scores) if score == 1.0)
-        assert min(scores[first:]) == 1.0 and steps[first] < r["kl_anneal_steps"] < steps[-1]
-        assert f"between {steps[first - 1] / 1e6:.2f}M and {steps[first] / 1e6:.2f}M env-steps, and" in page
+        assert min(r["checks"]["exact_match"][first_jump(r) :]) == 1.0
+        assert r["checks"]["steps"][first_jump(r)] < r["kl_anneal_steps"] < r["checks"]["steps"][-1]
     longer = by_seed("pairs_1650_steps_3m", "slow anchor")
     assert all(r["budget"] == 3_000_000 and r["before"]["1"] == 0 for r in longer)
     assert [r["after"]["10"] for r in longer] == [1.0, 1.0, 0.0] and longer[2]["after"] == last["after"]
     assert all(max(r["checks"]["exact_match"]) == 0 for r in by_seed("pairs_1650_steps_3m", "no anchor"))
-    spans, weights = [], []
-    for r in slow[:2] + longer[:2] + scheduled[:2]:
-        steps, scores = r["checks"]["steps"], r["checks"]["exact_match"]
-        first = next(i for i, score in enumerate(scores) if score == 1.0)
-        spans.append(f"between {steps[first - 1] / 1e6:.2f}M and {steps[first] / 1e6:.2f}M")
-        span = r["kl_anneal_steps"]
-        weights += [1 - steps[first - 1] / span, 1 - steps[first] / span]
-    assert f"({spans[2]}, and {spans[3]})" in page
-    assert f"while it fell from {max(weights):.2f} to {min(weights):.2f}" in page
+    first, second = (span(r).removesuffix(" env-steps") for r in longer[:2])
+    assert f"({first}, and {second})" in page
+    jumps = [slow[i] for i in repaired] + [scheduled[i] for i in repaired] + longer[:2]
+    weights = [1 - r["checks"]["steps"][first_jump(r) - 1] / r["kl_anneal_steps"] for r in jumps]
+    assert len(jumps) == 10 and "each of the ten jumps came after a check" in page
+    assert f"at which the anchor weighed {max(weights):.2f} or less" in page
     steps, scores = longer[2]["checks"]["steps"], longer[2]["checks"]["exact_match"]
     reached = steps[scores.index(max(scores))]
     assert f"reached {pct(max(scores))} only as the anchor was all but gone (at {reached / 1e6:.2f}M," in page

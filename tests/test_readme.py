@@ -95,13 +95,14 @@ def test_readme_weak_warm_start_count_is_the_committed_one() -> None:
 
 
 def slow_anchor_variant(name: str, task: str) -> tuple[dict, list[dict], str]:
-    """A weak-warm-start variant's settings and slow-anchor rows (seeds 0, 1, 2 of ``task``), and the
+    """A weak-warm-start variant's settings and slow-anchor rows (seeds 0, 1, ... of ``task``), and the
     README's text with its whitespace collapsed."""
     folder = README.parent / "benchmarks" / "results" / "weak_warm_start_variants" / name
     document = json.loads((folder / "weak_warm_start.json").read_text(encoding="utf-8"))
     settings = document["settings"]
     slow = sorted((r for r in document["results"] if r["arm"] == "slow anchor"), key=lambda r: r["seed"])
-    assert [r["seed"] for r in slow] == [0, 1, 2] and {r["task"] for r in slow} == {task}
+    assert [r["seed"] for r in slow] == list(range(len(slow))) and len(slow) >= 3
+    assert {r["task"] for r in slow} == {task}
     assert settings["arms"]["slow anchor"]["anneal_share"] == 1.0
     return settings, slow, " ".join(README.read_text(encoding="utf-8").split())
 
@@ -122,8 +123,8 @@ def test_readme_multiplication_clone_claim_is_the_committed_variant() -> None:
     length = slow[0]["train_length"]
     pairs = settings["warm_pairs"]
     assert f"from Multiplication clones of {pairs:,} pairs (they halt after the multiplier's" in text
-    assert f"on {raised} of 3 at {length} and {10 * length} digits." in text
-    assert f"10{TIMES} on every Sort seed but {raised} of 3 Multiplication seeds;" in text
+    assert f"on {raised} of {len(slow)} seeds at {length} and {10 * length} digits." in text
+    assert f"10{TIMES} on every Sort seed but {raised} of {len(slow)} Multiplication seeds;" in text
 
 
 def test_readme_token_baseline_sentence_is_the_committed_grid() -> None:

@@ -21,11 +21,11 @@ observation (``history_length=0``), so the policy acts on the working memory alo
 ``benchmarks/results/rl_from_scratch_annealed/``). ``ANNEALED_FROM_2_MARKOV``: ``ANNEALED_FROM_2``
 with no history. ``ANNEALED_FROM_2_MARKOV_SLOW``: the same with the bonus annealed over 8M env-steps,
 run with ``--steps 10000000`` (over 3M of a 4M budget, seeds 1 and 2 stalled on RepeatCopy at lengths
-2 and 3; over 6M of 8M, at 3 and 2). ``UNIFORM`` learned
-Reverse at length 1 alone, and a constant bonus found the quadratic program too (``UNIFORM``'s rows
-on the tasks that now have another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A
-recipe's env settings (``Recipe.env_kwargs``) hold for every env of its task: training, checks,
-evaluation, MaskablePPO.
+2 and 3: ``benchmarks/results/rl_from_scratch_repeatcopy_4m/``; over 6M of 8M, at 3 and 2).
+``UNIFORM`` learned Reverse at length 1 alone, and a constant bonus found the quadratic program
+too (``UNIFORM``'s rows on the tasks that now have another recipe:
+``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings (``Recipe.env_kwargs``)
+hold for every env of its task: training, checks, evaluation, MaskablePPO.
 
 Each run trains for at most ``--steps`` env-steps and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches

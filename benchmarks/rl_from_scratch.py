@@ -148,7 +148,7 @@ ANNEALED_FROM_2_MARKOV = Recipe("annealed-2-markov", 10, {**ANNEALED_FROM_2.sett
 ANNEALED_FROM_2_MARKOV_SLOW = Recipe(
     "annealed-2-markov-slow", 10, {**ANNEALED_FROM_2_MARKOV.settings, "ent_anneal_steps": 8_000_000}
 )
-#: Each task's recipe, chosen on seed 0: the one that went furthest there.
+#: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's on seeds 0 to 2).
 RECIPES = {
     "Copy": UNIFORM,
     "Reverse": ANNEALED_MARKOV,

@@ -413,6 +413,12 @@ def first_jump(row: dict) -> int:
     return next(i for i, score in enumerate(row["checks"]["exact_match"]) if score == 1.0)
 
 
+def best_check(row: dict) -> tuple[float, int]:
+    """A run's best exact match at a check, and the env-steps of the first check that reached it."""
+    scores = row["checks"]["exact_match"]
+    return max(scores), row["checks"]["steps"][scores.index(max(scores))]
+
+
 def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
     """The figures the RL page states of the 1,650-pair projected Multiplication clones (five seeds)."""
     page = rl_page()
@@ -432,8 +438,7 @@ def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
 
     assert span(slow[0]) == span(slow[1]) and f"{span(slow[0])}; seed 2" in page
     last = slow[2]
-    best = max(last["checks"]["exact_match"])
-    reached = last["checks"]["steps"][last["checks"]["exact_match"].index(best)]
+    best, reached = best_check(last)
     assert f"seed 2 reached {pct(best)} at 3 digits at {reached / 1e6:.2f}M" in page
     assert f"({pct(last['after']['1'])}; {pct(last['after']['10'])} at 30)" in page
     assert max(scheduled[2]["checks"]["exact_match"]) == 0
@@ -451,9 +456,8 @@ def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
     weights = [1 - r["checks"]["steps"][first_jump(r) - 1] / r["kl_anneal_steps"] for r in jumps]
     assert len(jumps) == 10 and "each of the ten jumps came after a check" in page
     assert f"at which the anchor weighed {max(weights):.2f} or less" in page
-    steps, scores = longer[2]["checks"]["steps"], longer[2]["checks"]["exact_match"]
-    reached = steps[scores.index(max(scores))]
-    assert f"reached {pct(max(scores))} only as the anchor was all but gone (at {reached / 1e6:.2f}M," in page
+    best, reached = best_check(longer[2])
+    assert f"reached {pct(best)} only as the anchor was all but gone (at {reached / 1e6:.2f}M," in page
     assert f"weight {1 - reached / 3_000_000:.2f})" in page
 
 

@@ -20,14 +20,15 @@ observation (``history_length=0``), so the policy acts on the working memory alo
 ``ANNEALED`` settled on a program quadratic in the length on 2 of 3 Reverse seeds (its rows:
 ``benchmarks/results/rl_from_scratch_annealed/``). ``ANNEALED_FROM_2_MARKOV``: ``ANNEALED_FROM_2``
 with no history. ``ANNEALED_FROM_2_MARKOV_SLOW``: the same with the bonus annealed over 8M env-steps,
-run with ``--steps 10000000`` (over 3M of a 4M budget, seeds 1 and 2 stalled on RepeatCopy at lengths
+and a budget of 10M (over 3M of a 4M budget, seeds 1 and 2 stalled on RepeatCopy at lengths
 2 and 3: ``benchmarks/results/rl_from_scratch_repeatcopy_4m/``; over 6M of 8M, at 3 and 2).
 ``UNIFORM`` learned Reverse at length 1 alone, and a constant bonus found the quadratic program
 too (``UNIFORM``'s rows on the tasks that now have another recipe:
 ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings (``Recipe.env_kwargs``)
 hold for every env of its task: training, checks, evaluation, MaskablePPO.
 
-Each run trains for at most ``--steps`` env-steps and measures greedy exact match at the training
+Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's 10M;
+``--steps`` sets one for every run) and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches
 ``TARGET`` with the curriculum at the training length, and those env-steps are its steps to the
 target. The final policy is evaluated greedily at 1x, 10x and 100x the training length
@@ -108,11 +109,13 @@ BASE: dict[str, Any] = {"imitation": False, "projected": False, **ENV_MODES, "we
 @dataclass(frozen=True)
 class Recipe:
     """How a task is learned from scratch: its training length (symbols, or digits of each operand:
-    the curriculum's last length) and the trainer's settings on top of ``BASE``."""
+    the curriculum's last length), the trainer's settings on top of ``BASE`` and its budget of
+    env-steps per run (what ``--steps`` sets for every recipe)."""
 
     name: str
     train_length: int
     settings: dict[str, Any]
+    steps: int = 4_000_000
 
     @property
     def min_length(self) -> int:
@@ -146,7 +149,10 @@ ANNEALED_MARKOV = Recipe("annealed-markov", 10, {**ANNEALED.settings, "history_l
 ANNEALED_FROM_2_MARKOV = Recipe("annealed-2-markov", 10, {**ANNEALED_FROM_2.settings, "history_length": 0})
 #: ``ANNEALED_FROM_2_MARKOV`` with the bonus annealed over 8M env-steps (for a 10M budget).
 ANNEALED_FROM_2_MARKOV_SLOW = Recipe(
-    "annealed-2-markov-slow", 10, {**ANNEALED_FROM_2_MARKOV.settings, "ent_anneal_steps": 8_000_000}
+    "annealed-2-markov-slow",
+    10,
+    {**ANNEALED_FROM_2_MARKOV.settings, "ent_anneal_steps": 8_000_000},
+    steps=10_000_000,
 )
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's on seeds 0 to 2).
 RECIPES = {
@@ -160,7 +166,7 @@ RECIPES = {
 #: MaskablePPO's settings besides sb3-contrib's defaults: 64 envs, as the project's trainer.
 SB3_ENVS = 64
 SB3_KWARGS = {"n_steps": 64, "batch_size": 1024, "n_epochs": 4}
-DEFAULTS = {"steps": 4_000_000, "check_every": 262_144, "check_episodes": 200, "eval_episodes": 1000}
+DEFAULTS = {"check_every": 262_144, "check_episodes": 200, "eval_episodes": 1000}
 #: Envs of an evaluation (fewer when it poses fewer problems).
 EVAL_ENVS = 64
 #: Problems of the final evaluation at lengths above ``LONG`` at most (a failing policy runs each to
@@ -200,6 +206,11 @@ def train_length(task: str) -> int:
     return RECIPES[task].train_length
 
 
+def budget(task: str, args: argparse.Namespace) -> int:
+    """The env-steps of a run on ``task``: ``--steps``, or else its recipe's budget."""
+    return int(args.steps or RECIPES[task].steps)
+
+
 def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
     """The project's training config of ``run`` (PPO or A2C)."""
     extra = {"num_envs": QUICK_ENVS} if args.quick else {}
@@ -209,7 +220,7 @@ def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
         task=run.task,
         seed=run.seed,
         device="cpu",
-        total_steps=args.steps,
+        total_steps=budget(run.task, args),
         max_length=length,
         eval_lengths=(length,),
         eval_episodes=args.check_episodes,
@@ -289,7 +300,7 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "seed": run.seed,
         "recipe": RECIPES[run.task].name,
         "train_length": length,
-        "budget": args.steps,
+        "budget": budget(run.task, args),
         "steps": steps,
         "steps_to_target": checks.reached,
         "checks": {"steps": checks.steps, "exact_match": checks.exact_match},
@@ -361,7 +372,7 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
             steps = self.model.num_timesteps
             return not (checks.due(steps) and checks.measure(agent, steps, full_length=True))
 
-    model.learn(args.steps, callback=Check())
+    model.learn(budget(run.task, args), callback=Check())
     envs.close()
     if not checks.steps or checks.steps[-1] != model.num_timesteps:  # (the budget's end)
         checks.measure(agent, model.num_timesteps, full_length=True)
@@ -517,7 +528,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--steps",
         type=positive(int),
         default=None,
-        help=f"env-step budget per run (default {DEFAULTS['steps']:,})",
+        help="env-step budget per run (default: the recipe's, "
+        + ", ".join(f"{task} {recipe.steps:,}" for task, recipe in RECIPES.items())
+        + ")",
     )
     parser.add_argument(
         "--check-every",
@@ -605,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "multipliers": list(MULTIPLIERS),
         "longest_episodes": [LONGEST_EPISODES, LONG],
         "target": TARGET,
-        "budget": args.steps,
+        "budget": max(budget(task, args) for task in args.tasks),
         "check_every": args.check_every,
         "check_episodes": args.check_episodes,
         "eval_episodes": args.eval_episodes,

@@ -12,11 +12,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from test_benchmarks import check_smoke, run_with_default_output
+from test_benchmarks import RESULTS, check_smoke, run_with_default_output
 
 from benchmarks import rl_from_scratch, weak_warm_start
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DOCS = REPO_ROOT / "docs"
 DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown", "smoke"}
 
 
@@ -102,6 +103,31 @@ def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pyte
     with pytest.raises(StopIteration):
         rl_from_scratch.score(None, "Reverse", 10, 5, 0)  # type: ignore[arg-type]
     assert seen["history_length"] == 0 and seen["reward_mode"] == "dense"
+
+
+def test_a_run_without_steps_gets_its_recipes_budget() -> None:
+    """RepeatCopy's recipe runs 10M env-steps and the others 4M unless ``--steps`` says otherwise, so
+    the plain command reproduces the committed runs."""
+    run = rl_from_scratch.Run("RepeatCopy", "PPO", 0)
+    plain = rl_from_scratch.parse_args(["--tasks", "RepeatCopy", "Copy"])
+    assert rl_from_scratch.make_config(run, plain).run.total_steps == 10_000_000
+    assert rl_from_scratch.budget("Copy", plain) == 4_000_000
+    given = rl_from_scratch.parse_args(["--tasks", "RepeatCopy", "--steps", "5000"])
+    assert rl_from_scratch.make_config(run, given).run.total_steps == 5000
+
+
+def test_rl_page_states_each_recipes_budget_and_every_other_one_run() -> None:
+    """The recipe table's budget column starts with the recipe's own budget and names every other
+    budget its committed runs had."""
+    document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))
+    page = (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
+    recipes = {recipe.name: recipe for recipe in rl_from_scratch.RECIPES.values()}
+    for name, recipe in recipes.items():
+        (line,) = [line for line in page.splitlines() if line.startswith(f"| `{name}` |")]
+        cell = line.rstrip(" |").rsplit("|", 1)[1].strip()
+        assert cell.startswith(f"{recipe.steps // 10**6}M"), name
+        budgets = {r["budget"] for r in document["results"] if r["recipe"] == name}
+        assert recipe.steps in budgets and all(f"{b // 10**6}M" in cell for b in budgets), name
 
 
 def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_docs import variant
 
 EN_DASH = "\u2013"
 TIMES = "\u00d7"
@@ -97,8 +98,7 @@ def test_readme_weak_warm_start_count_is_the_committed_one() -> None:
 def slow_anchor_variant(name: str, task: str) -> tuple[dict, list[dict], str]:
     """A weak-warm-start variant's settings and slow-anchor rows (seeds 0, 1, ... of ``task``), and the
     README's text with its whitespace collapsed."""
-    folder = README.parent / "benchmarks" / "results" / "weak_warm_start_variants" / name
-    document = json.loads((folder / "weak_warm_start.json").read_text(encoding="utf-8"))
+    document = variant(name)
     settings = document["settings"]
     slow = sorted((r for r in document["results"] if r["arm"] == "slow anchor"), key=lambda r: r["seed"])
     assert [r["seed"] for r in slow] == list(range(len(slow))) and len(slow) >= 3

@@ -22,7 +22,8 @@ observation (``history_length=0``), so the policy acts on the working memory alo
 with no history. ``ANNEALED_FROM_2_MARKOV_SLOW``: the same with the bonus annealed over 8M env-steps,
 and a budget of 10M (over 3M of a 4M budget, seeds 1 and 2 stalled on RepeatCopy at lengths
 2 and 3: ``benchmarks/results/rl_from_scratch_repeatcopy_4m/``; over 6M of 8M, at 3 and 2).
-``UNIFORM`` learned Reverse at length 1 alone, and a constant bonus found the quadratic program
+``ANNEALED_FROM_3_MARKOV``: ``ANNEALED_FROM_2_MARKOV`` without problems of length 2 either, with a budget
+of 10M. ``UNIFORM`` learned Reverse at length 1 alone, and a constant bonus found the quadratic program
 too (``UNIFORM``'s rows on the tasks that now have another recipe:
 ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings (``Recipe.env_kwargs``)
 hold for every env of its task: training, checks, evaluation, MaskablePPO.
@@ -44,6 +45,7 @@ there; ``--update-results``: the committed ``benchmarks/results/``).
 
     python -m benchmarks.rl_from_scratch                      # every task and learner, 3 seeds
     python -m benchmarks.rl_from_scratch --tasks Copy --learners PPO --seeds 1
+    python -m benchmarks.rl_from_scratch --tasks RepeatCopy --recipe annealed-2-markov  # another recipe
     python -m benchmarks.rl_from_scratch --update-results     # refresh benchmarks/results/
     python -m benchmarks.rl_from_scratch --merge A/rl_from_scratch.json B/rl_from_scratch.json
     python -m benchmarks.rl_from_scratch --tasks Copy --quick  # smoke test: tiny budget
@@ -154,6 +156,26 @@ ANNEALED_FROM_2_MARKOV_SLOW = Recipe(
     {**ANNEALED_FROM_2_MARKOV.settings, "ent_anneal_steps": 8_000_000},
     steps=10_000_000,
 )
+#: ``ANNEALED_FROM_2_MARKOV`` from length 3: no problems of lengths 1 and 2.
+ANNEALED_FROM_3_MARKOV = Recipe(
+    "annealed-3-markov",
+    10,
+    {**ANNEALED_FROM_2_MARKOV.settings, "min_length": 3, "start_length": 3},
+    steps=10_000_000,
+)
+#: Every recipe by name (``--recipe``).
+ALL_RECIPES = {
+    recipe.name: recipe
+    for recipe in (
+        UNIFORM,
+        ANNEALED,
+        ANNEALED_FROM_2,
+        ANNEALED_MARKOV,
+        ANNEALED_FROM_2_MARKOV,
+        ANNEALED_FROM_2_MARKOV_SLOW,
+        ANNEALED_FROM_3_MARKOV,
+    )
+}
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's on seeds 0 to 2).
 RECIPES = {
     "Copy": UNIFORM,
@@ -179,21 +201,28 @@ QUICK_ENVS = 16
 
 @dataclass(frozen=True)
 class Run:
-    """One training run."""
+    """One training run: a task, a learner and a seed, on a recipe (None: the task's, ``RECIPES``)."""
 
     task: str
     learner: str  # a key of LEARNERS
     seed: int
+    recipe: Recipe = None  # type: ignore[assignment]  # (filled in: always a Recipe after __init__)
+
+    def __post_init__(self) -> None:
+        if self.recipe is None:
+            object.__setattr__(self, "recipe", RECIPES[self.task])
 
     @property
     def name(self) -> str:
         return f"{self.task} {self.learner} seed {self.seed}"
 
 
-def runs(tasks: Sequence[str], learners: Sequence[str], seeds: Sequence[int]) -> list[Run]:
-    """Every (task, learner, seed), MaskablePPO only on ``SB3_TASKS``."""
+def runs(
+    tasks: Sequence[str], learners: Sequence[str], seeds: Sequence[int], recipe: Recipe | None = None
+) -> list[Run]:
+    """Every (task, learner, seed), MaskablePPO only on ``SB3_TASKS``; on ``recipe``, or each task's."""
     return [
-        Run(task, learner, seed)
+        Run(task, learner, seed, recipe)
         for task in tasks
         for learner in learners
         if learner != "MaskablePPO" or task in SB3_TASKS
@@ -201,51 +230,45 @@ def runs(tasks: Sequence[str], learners: Sequence[str], seeds: Sequence[int]) ->
     ]
 
 
-def train_length(task: str) -> int:
-    """The training length of ``task``'s recipe."""
-    return RECIPES[task].train_length
-
-
-def budget(task: str, args: argparse.Namespace) -> int:
-    """The env-steps of a run on ``task``: ``--steps``, or else its recipe's budget."""
-    return int(args.steps or RECIPES[task].steps)
+def budget(run: Run, args: argparse.Namespace) -> int:
+    """The env-steps of ``run``: ``--steps``, or else its recipe's budget."""
+    return int(args.steps or run.recipe.steps)
 
 
 def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
     """The project's training config of ``run`` (PPO or A2C)."""
     extra = {"num_envs": QUICK_ENVS} if args.quick else {}
-    length = train_length(run.task)
+    length = run.recipe.train_length
     return TrainConfig.from_flat(
         LEARNERS[run.learner],
         task=run.task,
         seed=run.seed,
         device="cpu",
-        total_steps=budget(run.task, args),
+        total_steps=budget(run, args),
         max_length=length,
         eval_lengths=(length,),
         eval_episodes=args.check_episodes,
         **BASE,
-        **RECIPES[run.task].settings,
+        **run.recipe.settings,
         **extra,
     )
 
 
-def env_settings(task: str) -> dict[str, Any]:
-    """The env keyword arguments every env of ``task`` is made with here: ``ENV_MODES`` and its
-    recipe's own (``Recipe.env_kwargs``)."""
-    return {**ENV_MODES, **RECIPES[task].env_kwargs}
+def env_settings(task: str, recipe: Recipe | None = None) -> dict[str, Any]:
+    """The env keyword arguments every env of ``task`` on ``recipe`` (None: its own) is made with
+    here: ``ENV_MODES`` and the recipe's (``Recipe.env_kwargs``)."""
+    return {**ENV_MODES, **(recipe or RECIPES[task]).env_kwargs}
 
 
-def measure(
-    agent: Agent, task: str, length: int, episodes: int, seed: int, expert: bool = False
-) -> dict[str, float]:
+def measure(agent: Agent, run: Run, length: int, episodes: int, expert: bool = False) -> dict[str, float]:
     """Greedy exact match of ``agent`` on ``episodes`` problems of ``length`` (the evaluation's
-    problems of seed ``seed``, the same for every learner; ``LONGEST_EPISODES`` at most above
+    problems of the run's seed, the same for every learner; ``LONGEST_EPISODES`` at most above
     ``LONG``), and the mean steps of its episodes; with ``expert``, the expert's mean steps on the
     same problems too (its program's length: the two compare where the agent solves them all)."""
     episodes = min(episodes, LONGEST_EPISODES) if length > LONG else episodes
-    env = make_eval_env(env_id(task), length, min(EVAL_ENVS, episodes), **env_settings(task))
-    problems = (length, episodes, seed_for(seed, "evaluation"))
+    settings = env_settings(run.task, run.recipe)
+    env = make_eval_env(env_id(run.task), length, min(EVAL_ENVS, episodes), **settings)
+    problems = (length, episodes, seed_for(run.seed, "evaluation"))
     try:
         own = count_episodes(agent, env, *problems)
         result = {"exact_match": own.solved / episodes, "mean_steps": own.steps / episodes}
@@ -257,9 +280,9 @@ def measure(
     return result
 
 
-def score(agent: Agent, task: str, length: int, episodes: int, seed: int) -> float:
+def score(agent: Agent, run: Run, length: int, episodes: int) -> float:
     """Greedy exact match of ``agent`` (``measure``)."""
-    return measure(agent, task, length, episodes, seed)["exact_match"]
+    return measure(agent, run, length, episodes)["exact_match"]
 
 
 class Checks:
@@ -279,7 +302,7 @@ class Checks:
     def measure(self, agent: Agent, steps: int, full_length: bool) -> bool:
         """Record a check at ``steps``; whether the run is solved (and stops)."""
         self.next = (steps // self.every + 1) * self.every
-        exact = score(agent, self.run.task, train_length(self.run.task), self.episodes, self.run.seed)
+        exact = score(agent, self.run, self.run.recipe.train_length, self.episodes)
         self.steps.append(steps)
         self.exact_match.append(exact)
         if exact >= TARGET and full_length:
@@ -289,7 +312,7 @@ class Checks:
 
 def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     """Train ``run`` until solved or out of budget; its row: curve, checks, final exact match."""
-    started, length = time.perf_counter(), train_length(run.task)
+    started = time.perf_counter()
     if run.learner == "MaskablePPO":
         agent, steps, checks, extra = train_maskable(run, args)
     else:
@@ -298,9 +321,9 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "task": run.task,
         "learner": run.learner,
         "seed": run.seed,
-        "recipe": RECIPES[run.task].name,
-        "train_length": length,
-        "budget": budget(run.task, args),
+        "recipe": run.recipe.name,
+        "train_length": run.recipe.train_length,
+        "budget": budget(run, args),
         "steps": steps,
         "steps_to_target": checks.reached,
         "checks": {"steps": checks.steps, "exact_match": checks.exact_match},
@@ -314,10 +337,8 @@ def final_evaluation(agent: Agent, run: Run, episodes: int) -> dict[str, dict[st
     """Exact match, the mean steps of the agent's episodes and the expert's on the same problems, at
     each multiplier of the training length: ``{"exact_match": {"1": ...}, "mean_steps": ...,
     "expert_steps": ...}``."""
-    length = train_length(run.task)
-    measured = {
-        str(m): measure(agent, run.task, m * length, episodes, run.seed, expert=True) for m in MULTIPLIERS
-    }
+    length = run.recipe.train_length
+    measured = {str(m): measure(agent, run, m * length, episodes, expert=True) for m in MULTIPLIERS}
     return {
         key: {m: values[key] for m, values in measured.items()}
         for key in ("exact_match", "mean_steps", "expert_steps")
@@ -337,7 +358,7 @@ def train_own(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Checks, d
         curve["success_rate"].append(round(rate, 4) if math.isfinite(rate) else None)
         curve["length"].append(trainer.curriculum.length)
         if checks.due(steps) or trainer.done():
-            at_length = trainer.curriculum.length == train_length(run.task)
+            at_length = trainer.curriculum.length == run.recipe.train_length
             if checks.measure(trainer.policy.eval(), steps, at_length):
                 break
     extra = {"curriculum_length": trainer.curriculum.length, "curve": curve}
@@ -352,7 +373,7 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
 
     from benchmarks.generalization import SB3Agent
 
-    num_envs, recipe = QUICK_ENVS if args.quick else SB3_ENVS, RECIPES[run.task]
+    num_envs, recipe = QUICK_ENVS if args.quick else SB3_ENVS, run.recipe
     kwargs = {**SB3_KWARGS, "batch_size": min(SB3_KWARGS["batch_size"], num_envs * SB3_KWARGS["n_steps"])}
     envs = make_vec_env(
         env_id(run.task),
@@ -361,7 +382,7 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
         env_kwargs={
             "min_length": recipe.min_length,
             "max_length": recipe.train_length,
-            **env_settings(run.task),
+            **env_settings(run.task, recipe),
         },
     )
     model = MaskablePPO("MultiInputPolicy", envs, seed=run.seed, device="cpu", verbose=0, **kwargs)
@@ -372,7 +393,7 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
             steps = self.model.num_timesteps
             return not (checks.due(steps) and checks.measure(agent, steps, full_length=True))
 
-    model.learn(budget(run.task, args), callback=Check())
+    model.learn(budget(run, args), callback=Check())
     envs.close()
     if not checks.steps or checks.steps[-1] != model.num_timesteps:  # (the budget's end)
         checks.measure(agent, model.num_timesteps, full_length=True)
@@ -439,6 +460,7 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         f"`{ANNEALED_MARKOV.name}`, `{ANNEALED.name}` with no action history in the observation; "
         f"`{ANNEALED_FROM_2_MARKOV.name}`, `{ANNEALED_FROM_2.name}` with no action history; "
         f"`{ANNEALED_FROM_2_MARKOV_SLOW.name}`, the same with the bonus annealed over 8M env-steps; "
+        f"`{ANNEALED_FROM_3_MARKOV.name}`, `{ANNEALED_FROM_2_MARKOV.name}` from length 3; "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "
@@ -522,13 +544,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"learners, space-separated, from {' '.join(LEARNERS)} (default: all; MaskablePPO runs on "
         f"{' and '.join(SB3_TASKS)} only)",
     )
+    parser.add_argument(
+        "--recipe",
+        choices=list(ALL_RECIPES),
+        default=None,
+        help=f"train every task on this recipe, from {' '.join(ALL_RECIPES)} (default: each task's own)",
+    )
     parser.add_argument("--seeds", type=positive(int), default=3, help="seeds per run (default 3)")
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0)")
     parser.add_argument(
         "--steps",
         type=positive(int),
         default=None,
-        help="env-step budget per run (default: the recipe's, "
+        help="env-step budget per run (default: the recipe's: "
         + ", ".join(f"{task} {recipe.steps:,}" for task, recipe in RECIPES.items())
         + ")",
     )
@@ -612,19 +640,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     announce_smoke(args.quick)
     started = time.perf_counter()
     date, command = run_stamp("rl_from_scratch", argv)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    planned = runs(args.tasks, args.learners, seeds, args.recipe and ALL_RECIPES[args.recipe])
     machine = machine_info()
     revision = source_revision()
     settings = {
         "multipliers": list(MULTIPLIERS),
         "longest_episodes": [LONGEST_EPISODES, LONG],
         "target": TARGET,
-        "budget": max(budget(task, args) for task in args.tasks),
+        "budget": max(budget(run, args) for run in planned),
         "check_every": args.check_every,
         "check_episodes": args.check_episodes,
         "eval_episodes": args.eval_episodes,
         "env_modes": ENV_MODES,
         "base": BASE,
-        "recipes": {task: asdict(RECIPES[task]) for task in args.tasks},
+        "recipes": {run.task: asdict(run.recipe) for run in planned},
         "sb3": {"policy": "MultiInputPolicy", "n_envs": SB3_ENVS, **SB3_KWARGS, "tasks": list(SB3_TASKS)},
         "quick": args.quick,
     }
@@ -639,14 +669,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     else:
         results = []
-        seeds = range(args.first_seed, args.first_seed + args.seeds)
         run_record = {
             "date": date,
             "command": command,
             "revision": revision,
             "kernel_env": machine["kernel_env"],
         }
-        for run in runs(args.tasks, args.learners, seeds):
+        for run in planned:
             result = train(run, args)
             result["run"] = run_record
             exact = ", ".join(f"{m}x {percent(result['exact_match'][str(m)])}" for m in MULTIPLIERS)

@@ -101,7 +101,7 @@ def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pyte
 
     monkeypatch.setattr(rl_from_scratch, "make_eval_env", make_eval_env)
     with pytest.raises(StopIteration):
-        rl_from_scratch.score(None, "Reverse", 10, 5, 0)  # type: ignore[arg-type]
+        rl_from_scratch.score(None, rl_from_scratch.Run("Reverse", "PPO", 0), 10, 5)  # type: ignore[arg-type]
     assert seen["history_length"] == 0 and seen["reward_mode"] == "dense"
 
 
@@ -111,9 +111,22 @@ def test_a_run_without_steps_gets_its_recipes_budget() -> None:
     run = rl_from_scratch.Run("RepeatCopy", "PPO", 0)
     plain = rl_from_scratch.parse_args(["--tasks", "RepeatCopy", "Copy"])
     assert rl_from_scratch.make_config(run, plain).run.total_steps == 10_000_000
-    assert rl_from_scratch.budget("Copy", plain) == 4_000_000
+    assert rl_from_scratch.budget(rl_from_scratch.Run("Copy", "PPO", 0), plain) == 4_000_000
     given = rl_from_scratch.parse_args(["--tasks", "RepeatCopy", "--steps", "5000"])
     assert rl_from_scratch.make_config(run, given).run.total_steps == 5000
+
+
+def test_recipe_flag_trains_every_task_on_that_recipe() -> None:
+    """``--recipe`` replaces each task's recipe: the trainer's settings, the budget and the
+    evaluation's env settings are the named recipe's."""
+    args = rl_from_scratch.parse_args(["--tasks", "RepeatCopy", "--recipe", "annealed-2"])
+    seeds = range(args.seeds)
+    (run, *_) = rl_from_scratch.runs(args.tasks, ["PPO"], seeds, rl_from_scratch.ALL_RECIPES[args.recipe])
+    assert run.recipe is rl_from_scratch.ANNEALED_FROM_2
+    config = rl_from_scratch.make_config(run, args)
+    assert config.env.history_length != 0 and config.run.total_steps == 4_000_000  # (the task's own: 0, 10M)
+    assert rl_from_scratch.env_settings(run.task, run.recipe) == rl_from_scratch.ENV_MODES
+    assert rl_from_scratch.Run("RepeatCopy", "PPO", 0).recipe is rl_from_scratch.RECIPES["RepeatCopy"]
 
 
 def test_rl_page_states_each_recipes_budget_and_every_other_one_run() -> None:
@@ -361,6 +374,7 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("rl_from_scratch", ("--steps", "0")),
         ("rl_from_scratch", ("--learners", "SAC")),
         ("rl_from_scratch", ("--first-seed", "-1")),
+        ("rl_from_scratch", ("--recipe", "annealed-4")),
         ("weak_warm_start", ("--tasks", "Copy")),
         ("weak_warm_start", ("--steps", "0")),
         ("weak_warm_start", ("--first-seed", "-1")),

@@ -299,13 +299,19 @@ class Checks:
     def due(self, steps: int) -> bool:
         return steps >= self.next
 
-    def measure(self, agent: Agent, steps: int, full_length: bool) -> bool:
-        """Record a check at ``steps``; whether the run is solved (and stops)."""
+    def measure(self, agent: Agent, steps: int, length: int) -> bool:
+        """Record a check at ``steps`` with the curriculum at ``length``; whether the run is solved
+        (and stops). Says where it stands on stderr."""
         self.next = (steps // self.every + 1) * self.every
         exact = score(agent, self.run, self.run.recipe.train_length, self.episodes)
         self.steps.append(steps)
         self.exact_match.append(exact)
-        if exact >= TARGET and full_length:
+        print(
+            f"  {self.run.name}: {steps:,} env-steps, length {length}, exact {percent(exact)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if exact >= TARGET and length == self.run.recipe.train_length:
             self.reached = steps
         return self.reached is not None
 
@@ -357,10 +363,9 @@ def train_own(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Checks, d
         rate = metrics["charts/success_rate"]
         curve["success_rate"].append(round(rate, 4) if math.isfinite(rate) else None)
         curve["length"].append(trainer.curriculum.length)
-        if checks.due(steps) or trainer.done():
-            at_length = trainer.curriculum.length == run.recipe.train_length
-            if checks.measure(trainer.policy.eval(), steps, at_length):
-                break
+        checking = checks.due(steps) or trainer.done()
+        if checking and checks.measure(trainer.policy.eval(), steps, trainer.curriculum.length):
+            break
     extra = {"curriculum_length": trainer.curriculum.length, "curve": curve}
     return trainer.policy.eval(), trainer.global_step, checks, extra
 
@@ -391,12 +396,12 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
     class Check(BaseCallback):
         def _on_step(self) -> bool:
             steps = self.model.num_timesteps
-            return not (checks.due(steps) and checks.measure(agent, steps, full_length=True))
+            return not (checks.due(steps) and checks.measure(agent, steps, recipe.train_length))
 
     model.learn(budget(run, args), callback=Check())
     envs.close()
     if not checks.steps or checks.steps[-1] != model.num_timesteps:  # (the budget's end)
-        checks.measure(agent, model.num_timesteps, full_length=True)
+        checks.measure(agent, model.num_timesteps, recipe.train_length)
     return agent, int(model.num_timesteps), checks, {"sb3_settings": {"n_envs": num_envs, **kwargs}}
 
 

@@ -24,10 +24,10 @@ and a budget of 10M (over 3M of a 4M budget, seeds 1 and 2 stalled on RepeatCopy
 2 and 3: ``benchmarks/results/rl_from_scratch_repeatcopy_4m/``; over 6M of 8M, at 3 and 2).
 ``ANNEALED_FROM_3_MARKOV``: ``ANNEALED_FROM_2_MARKOV`` without problems of length 2 either, with a budget
 of 10M (``ANNEALED_FROM_2_MARKOV_SLOW`` left seed 1 at length 2 for 10M env-steps:
-``benchmarks/results/rl_from_scratch_repeatcopy_slow/``). ``UNIFORM`` learned Reverse at length 1 alone, and a constant bonus found the quadratic program
-too (``UNIFORM``'s rows on the tasks that now have another recipe:
-``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings (``Recipe.env_kwargs``)
-hold for every env of its task: training, checks, evaluation, MaskablePPO.
+``benchmarks/results/rl_from_scratch_repeatcopy_slow/``). ``UNIFORM`` learned Reverse at length 1
+alone, and a constant bonus found the quadratic program too (``UNIFORM``'s rows on the tasks that now
+have another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings
+(``Recipe.env_kwargs``) hold for every env of its task: training, checks, evaluation, MaskablePPO.
 
 Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's 10M;
 ``--steps`` sets one for every run) and measures greedy exact match at the training

@@ -224,7 +224,7 @@ def test_rl_from_scratch_prose_ranges_are_the_committed_ones() -> None:
             if (r["task"], r["learner"]) == ("Copy", learner)
         ]
         low, high = (round(value / 1000) for value in (min(steps), max(steps)))
-        shown = f"{low}k" if low == high else f"{low}k\u2013{high}k"
+        shown = f"{low:,}k" if low == high else f"{low:,}k\u2013{high:,}k"
         assert f"({shown}" in text, (learner, shown)
 
 

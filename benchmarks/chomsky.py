@@ -415,8 +415,10 @@ def run_actformer_rl(task: str, train_length: int, seed: int, args: argparse.Nam
     entry, recipe = chomsky_task(task), scratch.RECIPES[task]
     assert train_length == recipe.train_length
     budget = scratch.QUICK if args.quick else scratch.DEFAULTS
-    options = argparse.Namespace(
-        quick=args.quick, **{key: budget[key] for key in ("steps", "check_every", "check_episodes")}
+    options = argparse.Namespace(  # (no steps: the recipe's budget, as the benchmark's plain command)
+        quick=args.quick,
+        steps=budget.get("steps"),
+        **{key: budget[key] for key in ("check_every", "check_episodes", "eval_episodes")},
     )
     policy, steps, checks, _ = scratch.train_own(scratch.Run(task, "PPO", seed), options)
     scores = actformer_scores(CachedGreedy(policy), entry, seed, args, scratch.env_settings(task))

@@ -32,9 +32,10 @@ have another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe'
 Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's 10M;
 ``--steps`` sets one for every run) and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches
-``TARGET`` with the curriculum at the training length, and those env-steps are its steps to the
-target. The final policy is evaluated greedily at 1x, 10x and 100x the training length
-(``--eval-episodes`` problems each), its mean steps per problem beside the expert's on the same
+``TARGET`` with the curriculum at the training length and the final evaluation's problems there
+(``--eval-episodes``) confirm it, and those env-steps are its steps to the target. The final
+policy is evaluated greedily at 1x, 10x and 100x the training length (``--eval-episodes`` problems
+each), its mean steps per problem beside the expert's on the same
 problems. MaskablePPO (``MultiInputPolicy``, sb3-contrib's defaults but the rollout size) runs on
 ``SB3_TASKS`` with the same env modes, lengths, budget, checks and stopping rule.
 Torch runs on one thread.
@@ -288,13 +289,17 @@ def score(agent: Agent, run: Run, length: int, episodes: int) -> float:
 
 class Checks:
     """Greedy exact match at the training length every ``every`` env-steps, and whether it is time
-    to stop (the target reached, with the curriculum at the training length)."""
+    to stop: the target reached with the curriculum at the training length, then confirmed on the
+    final evaluation's problems there (``eval_episodes`` of them: a check's few problems can pass a
+    policy that misses the target on the many)."""
 
     def __init__(self, run: Run, args: argparse.Namespace) -> None:
         self.run, self.every, self.episodes = run, args.check_every, args.check_episodes
+        self.confirm_episodes = args.eval_episodes
         self.next = args.check_every
         self.steps: list[int] = []
         self.exact_match: list[float] = []
+        self.confirmations: dict[str, list[Any]] = {"steps": [], "exact_match": []}
         self.reached: int | None = None
 
     def due(self, steps: int) -> bool:
@@ -313,7 +318,12 @@ class Checks:
             flush=True,
         )
         if exact >= TARGET and length == self.run.recipe.train_length:
-            self.reached = steps
+            confirmed = score(agent, self.run, length, self.confirm_episodes)
+            self.confirmations["steps"].append(steps)
+            self.confirmations["exact_match"].append(confirmed)
+            print(f"  {self.run.name}: confirmed on {percent(confirmed)}", file=sys.stderr, flush=True)
+            if confirmed >= TARGET:
+                self.reached = steps
         return self.reached is not None
 
 
@@ -334,6 +344,7 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "steps": steps,
         "steps_to_target": checks.reached,
         "checks": {"steps": checks.steps, "exact_match": checks.exact_match},
+        "confirmations": checks.confirmations,
         **final_evaluation(agent, run, args.eval_episodes),
         **extra,
         "wall_seconds": time.perf_counter() - started,
@@ -458,7 +469,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     lines += [
         "",
         f"Each run stops once greedy exact match at its training length reaches {target} (checked on "
-        "problems of exactly that length, with the curriculum there) or at its budget. Recipes: "
+        "problems of exactly that length, with the curriculum there, then confirmed on the final "
+        "evaluation's problems there) or at its budget. Recipes: "
         f"`{UNIFORM.name}`, problems of every length up to {UNIFORM.train_length} from the start, no "
         f"entropy bonus; `{ANNEALED.name}`, a curriculum from 1 to {ANNEALED.train_length} (lengthened at "
         "80 % success) and an entropy bonus annealed from 0.1 to 0 over 3M env-steps; "

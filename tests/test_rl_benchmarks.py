@@ -143,6 +143,32 @@ def test_rl_page_states_each_recipes_budget_and_every_other_one_run() -> None:
         assert recipe.steps in budgets and all(f"{b // 10**6}M" in cell for b in budgets), name
 
 
+def test_a_run_stops_only_once_the_final_problems_confirm_its_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check at the target (on few problems) stops a run only if the final evaluation's problems at
+    the training length confirm it; below the training length it is not even confirmed."""
+    args = rl_from_scratch.parse_args(["--check-episodes", "200", "--eval-episodes", "1000"])
+    shares = {200: 1.0, 1000: 0.985}  # (a policy at 98.5 % that passes a check of 200 problems)
+    monkeypatch.setattr(rl_from_scratch, "score", lambda agent, run, length, episodes: shares[episodes])
+    checks = rl_from_scratch.Checks(rl_from_scratch.Run("Copy", "PPO", 0), args)
+    assert not checks.measure(None, 100, 4)  # type: ignore[arg-type]  # (the curriculum below 5)
+    assert not checks.measure(None, 200, 5)  # type: ignore[arg-type]
+    shares[1000] = 0.99
+    assert checks.measure(None, 300, 5) and checks.reached == 300  # type: ignore[arg-type]
+    assert checks.exact_match == [1.0, 1.0, 1.0]
+    assert checks.confirmations == {"steps": [200, 300], "exact_match": [0.985, 0.99]}
+
+
+def test_every_committed_run_that_stopped_holds_the_target_on_the_final_problems() -> None:
+    """A run stops only once the final evaluation's problems at the training length confirm its check,
+    so every committed run with steps to the target scores at least the target there."""
+    archived = sorted(RESULTS.glob("rl_from_scratch*/rl_from_scratch.json"))
+    for path in [*archived, RESULTS / "rl_from_scratch.json"]:
+        for r in json.loads(path.read_text(encoding="utf-8"))["results"]:
+            if r["steps_to_target"] is not None:
+                where = (path.parent.name, r["task"], r["learner"], r["seed"])
+                assert r["exact_match"]["1"] >= rl_from_scratch.TARGET, where
+
+
 def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:
     def document(seed: int, budget: int) -> dict:
         row = {

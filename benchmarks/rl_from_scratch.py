@@ -203,16 +203,12 @@ QUICK_ENVS = 16
 
 @dataclass(frozen=True)
 class Run:
-    """One training run: a task, a learner and a seed, on a recipe (None: the task's, ``RECIPES``)."""
+    """One training run: a task, a learner and a seed, on a recipe (the task's own: ``RECIPES``)."""
 
     task: str
     learner: str  # a key of LEARNERS
     seed: int
-    recipe: Recipe = None  # type: ignore[assignment]  # (filled in: always a Recipe after __init__)
-
-    def __post_init__(self) -> None:
-        if self.recipe is None:
-            object.__setattr__(self, "recipe", RECIPES[self.task])
+    recipe: Recipe
 
     @property
     def name(self) -> str:
@@ -224,7 +220,7 @@ def runs(
 ) -> list[Run]:
     """Every (task, learner, seed), MaskablePPO only on ``SB3_TASKS``; on ``recipe``, or each task's."""
     return [
-        Run(task, learner, seed, recipe)
+        Run(task, learner, seed, recipe or RECIPES[task])
         for task in tasks
         for learner in learners
         if learner != "MaskablePPO" or task in SB3_TASKS

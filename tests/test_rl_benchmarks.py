@@ -21,6 +21,11 @@ DOCS = REPO_ROOT / "docs"
 DOCUMENT_KEYS = {"benchmark", "date", "command", "settings", "machine", "results", "markdown", "smoke"}
 
 
+def own_run(task: str) -> rl_from_scratch.Run:
+    """Seed 0 of our PPO on ``task``'s own recipe."""
+    return rl_from_scratch.Run(task, "PPO", 0, rl_from_scratch.RECIPES[task])
+
+
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``benchmarks.<name>`` from the repo root, as a user would (``python -m benchmarks.<name>``)."""
     return subprocess.run(
@@ -91,7 +96,7 @@ def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pyte
     recipe = rl_from_scratch.RECIPES["Reverse"]
     assert recipe.env_kwargs == {"history_length": 0} and rl_from_scratch.RECIPES["Copy"].env_kwargs == {}
     args = rl_from_scratch.parse_args(["--tasks", "Reverse", "--quick"])
-    config = rl_from_scratch.make_config(rl_from_scratch.Run("Reverse", "PPO", 0), args)
+    config = rl_from_scratch.make_config(own_run("Reverse"), args)
     assert config.env.history_length == 0
     seen: dict = {}
 
@@ -101,17 +106,17 @@ def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pyte
 
     monkeypatch.setattr(rl_from_scratch, "make_eval_env", make_eval_env)
     with pytest.raises(StopIteration):
-        rl_from_scratch.score(None, rl_from_scratch.Run("Reverse", "PPO", 0), 10, 5)  # type: ignore[arg-type]
+        rl_from_scratch.score(None, own_run("Reverse"), 10, 5)  # type: ignore[arg-type]
     assert seen["history_length"] == 0 and seen["reward_mode"] == "dense"
 
 
 def test_a_run_without_steps_gets_its_recipes_budget() -> None:
     """RepeatCopy's recipe runs 10M env-steps and the others 4M unless ``--steps`` says otherwise, so
     the plain command reproduces the committed runs."""
-    run = rl_from_scratch.Run("RepeatCopy", "PPO", 0)
+    run = own_run("RepeatCopy")
     plain = rl_from_scratch.parse_args(["--tasks", "RepeatCopy", "Copy"])
     assert rl_from_scratch.make_config(run, plain).run.total_steps == 10_000_000
-    assert rl_from_scratch.budget(rl_from_scratch.Run("Copy", "PPO", 0), plain) == 4_000_000
+    assert rl_from_scratch.budget(own_run("Copy"), plain) == 4_000_000
     given = rl_from_scratch.parse_args(["--tasks", "RepeatCopy", "--steps", "5000"])
     assert rl_from_scratch.make_config(run, given).run.total_steps == 5000
 
@@ -126,7 +131,6 @@ def test_recipe_flag_trains_every_task_on_that_recipe() -> None:
     config = rl_from_scratch.make_config(run, args)
     assert config.env.history_length != 0 and config.run.total_steps == 4_000_000  # (the task's own: 0, 10M)
     assert rl_from_scratch.env_settings(run.task, run.recipe) == rl_from_scratch.ENV_MODES
-    assert rl_from_scratch.Run("RepeatCopy", "PPO", 0).recipe is rl_from_scratch.RECIPES["RepeatCopy"]
 
 
 def test_rl_page_states_each_recipes_budget_and_every_other_one_run() -> None:
@@ -149,7 +153,7 @@ def test_a_run_stops_only_once_the_final_problems_confirm_its_check(monkeypatch:
     args = rl_from_scratch.parse_args(["--check-episodes", "200", "--eval-episodes", "1000"])
     shares = {200: 1.0, 1000: 0.985}  # (a policy at 98.5 % that passes a check of 200 problems)
     monkeypatch.setattr(rl_from_scratch, "score", lambda agent, run, length, episodes: shares[episodes])
-    checks = rl_from_scratch.Checks(rl_from_scratch.Run("Copy", "PPO", 0), args)
+    checks = rl_from_scratch.Checks(own_run("Copy"), args)
     assert not checks.measure(None, 100, 4)  # type: ignore[arg-type]  # (the curriculum below 5)
     assert not checks.measure(None, 200, 5)  # type: ignore[arg-type]
     shares[1000] = 0.99

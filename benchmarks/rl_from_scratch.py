@@ -317,7 +317,8 @@ class Checks:
             confirmed = score(agent, self.run, length, self.confirm_episodes)
             self.confirmations["steps"].append(steps)
             self.confirmations["exact_match"].append(confirmed)
-            print(f"  {self.run.name}: confirmed on {percent(confirmed)}", file=sys.stderr, flush=True)
+            shown = f"  {self.run.name}: {percent(confirmed)} on the final {self.confirm_episodes:,} problems"
+            print(shown, file=sys.stderr, flush=True)
             if confirmed >= TARGET:
                 self.reached = steps
         return self.reached is not None

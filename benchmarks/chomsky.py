@@ -421,7 +421,7 @@ def run_actformer_rl(task: str, train_length: int, seed: int, args: argparse.Nam
         **{key: budget[key] for key in ("check_every", "check_episodes", "eval_episodes")},
     )
     policy, steps, checks, _ = scratch.train_own(scratch.Run(task, "PPO", seed, recipe), options)
-    scores = actformer_scores(CachedGreedy(policy), entry, seed, args, scratch.env_settings(task))
+    scores = actformer_scores(CachedGreedy(policy), entry, seed, args, scratch.env_settings(recipe))
     return {"recipe": recipe.name, "rl_steps": steps, "steps_to_target": checks.reached, "scores": scores}
 
 

@@ -252,10 +252,10 @@ def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def env_settings(task: str, recipe: Recipe | None = None) -> dict[str, Any]:
-    """The env keyword arguments every env of ``task`` on ``recipe`` (None: its own) is made with
-    here: ``ENV_MODES`` and the recipe's (``Recipe.env_kwargs``)."""
-    return {**ENV_MODES, **(recipe or RECIPES[task]).env_kwargs}
+def env_settings(recipe: Recipe) -> dict[str, Any]:
+    """The env keyword arguments every env of a task on ``recipe`` is made with here: ``ENV_MODES``
+    and the recipe's (``Recipe.env_kwargs``)."""
+    return {**ENV_MODES, **recipe.env_kwargs}
 
 
 def measure(agent: Agent, run: Run, length: int, episodes: int, expert: bool = False) -> dict[str, float]:
@@ -264,8 +264,7 @@ def measure(agent: Agent, run: Run, length: int, episodes: int, expert: bool = F
     ``LONG``), and the mean steps of its episodes; with ``expert``, the expert's mean steps on the
     same problems too (its program's length: the two compare where the agent solves them all)."""
     episodes = min(episodes, LONGEST_EPISODES) if length > LONG else episodes
-    settings = env_settings(run.task, run.recipe)
-    env = make_eval_env(env_id(run.task), length, min(EVAL_ENVS, episodes), **settings)
+    env = make_eval_env(env_id(run.task), length, min(EVAL_ENVS, episodes), **env_settings(run.recipe))
     problems = (length, episodes, seed_for(run.seed, "evaluation"))
     try:
         own = count_episodes(agent, env, *problems)
@@ -396,7 +395,7 @@ def train_maskable(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Chec
         env_kwargs={
             "min_length": recipe.min_length,
             "max_length": recipe.train_length,
-            **env_settings(run.task, recipe),
+            **env_settings(recipe),
         },
     )
     model = MaskablePPO("MultiInputPolicy", envs, seed=run.seed, device="cpu", verbose=0, **kwargs)

@@ -130,7 +130,7 @@ def test_recipe_flag_trains_every_task_on_that_recipe() -> None:
     assert run.recipe is rl_from_scratch.ANNEALED_FROM_2
     config = rl_from_scratch.make_config(run, args)
     assert config.env.history_length != 0 and config.run.total_steps == 4_000_000  # (the task's own: 0, 10M)
-    assert rl_from_scratch.env_settings(run.task, run.recipe) == rl_from_scratch.ENV_MODES
+    assert rl_from_scratch.env_settings(run.recipe) == rl_from_scratch.ENV_MODES
 
 
 def test_rl_page_states_each_recipes_budget_and_every_other_one_run() -> None:

@@ -414,9 +414,11 @@ def allowed_probabilities(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.
     """``log_probs.exp()`` where ``mask`` allows the action, 1 where it does not (callers zero
     those terms): a disallowed action's log-probability is near the dtype's minimum, and ``exp`` of
     such a value takes ATen's scalar path on the CPU, about ten times slower than the rest. The
-    allowed entries, and the gradients through them, are those of ``exp`` (bit for bit on this
-    project's machines, AVX2 and AVX-512)."""
-    return log_probs.masked_fill(~mask, 0.0).exp()
+    disallowed entries are multiplied by 0 first (``log_probs`` must be finite, as
+    ``masked_logits`` makes them): a product with a float mask is vectorized on the CPU where
+    ``masked_fill`` and ``where`` with a bool mask are not. Values and gradients are those of
+    ``log_probs.masked_fill(~mask, 0).exp()``, up to the sign of zeros."""
+    return (log_probs * as_weights(mask, log_probs.dtype)).exp()
 
 
 def entropies(log_probs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -424,19 +426,35 @@ def entropies(log_probs: torch.Tensor, mask: torch.Tensor | None = None) -> torc
     ``mask`` allows (a disallowed action has probability 0 and adds nothing; None: all)."""
     if mask is None:
         return -(log_probs.exp() * log_probs).sum(-1)
-    return -(allowed_probabilities(log_probs, mask) * log_probs).where(mask, 0.0).sum(-1)
+    return -(allowed_probabilities(log_probs, mask) * log_probs * as_weights(mask, log_probs.dtype)).sum(-1)
 
 
 def mask_tensor(action_mask: Any, device: torch.device) -> torch.Tensor:
-    """An action mask (True = allowed; NumPy or torch) as a bool tensor on ``device``."""
+    """An action mask (True = allowed; NumPy or torch) as a contiguous bool tensor on ``device``
+    (the vector env's masks are a transposed view; elementwise ops with it are several times
+    slower on the CPU than with a contiguous copy)."""
     if not torch.is_tensor(action_mask):
         # The vector env's masks are a read-only view, which torch will not wrap without a copy.
-        action_mask = torch.from_numpy(np.array(action_mask, dtype=bool))
-    return action_mask.to(device=device, dtype=torch.bool)
+        action_mask = torch.from_numpy(np.array(action_mask, dtype=bool, order="C"))
+    return action_mask.to(device=device, dtype=torch.bool).contiguous()
+
+
+def as_weights(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A bool mask as 1.0 (True) and 0.0 (False) of ``dtype``, converted from its bytes: the same
+    values as ``mask.to(dtype)``, several times faster on the CPU."""
+    return mask.view(torch.uint8).to(dtype)
 
 
 def masked_logits(logits: torch.Tensor, action_mask: Any, device: torch.device) -> torch.Tensor:
-    """``logits`` with disallowed actions (mask False) at the dtype's minimum: probability 0."""
+    """``logits`` with disallowed actions (mask False) at the dtype's minimum: probability 0.
+
+    Computed as ``logits + minimum * disallowed``, clamped to the minimum (so that masking twice
+    changes nothing): the minimum absorbs any logit below 1e31 in magnitude, so the values are
+    ``masked_fill``'s bit for bit, at a fraction of its cost on the CPU (vectorized ops). The
+    gradient reaches a disallowed action's logit unmasked; every loss here gives it 0 there (its
+    probability is exactly 0, and a disallowed action is never a target)."""
     if action_mask is None:
         return logits
-    return logits.masked_fill(~mask_tensor(action_mask, device), torch.finfo(logits.dtype).min)
+    minimum = torch.finfo(logits.dtype).min
+    disallowed = as_weights(~mask_tensor(action_mask, device), logits.dtype)
+    return logits.add(disallowed, alpha=minimum).clamp_(min=minimum)

@@ -9,7 +9,7 @@ import torch
 from torch.distributions import Categorical
 
 from actformer_envs import NUM_ACTIONS
-from actformer_gym.agents.actformer import ActformerPolicy, masked_logits, resolve_device
+from actformer_gym.agents.actformer import ActformerPolicy, entropies, masked_logits, resolve_device
 from actformer_gym.train.losses import masked_entropy, masked_kl
 
 
@@ -191,3 +191,63 @@ def test_masked_entropy_and_kl_are_the_textbook_formulas() -> None:
         value.backward()
         results.append((value.detach(), logits.grad.clone()))
     torch.testing.assert_close(results[1], results[0])
+
+
+def _masked_batch(rows: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits of several scales (tiny to large), a reference, and a sparse mask, as a policy meets
+    them."""
+    generator = torch.Generator().manual_seed(seed)
+    scale = torch.tensor([0.01, 1.0, 30.0, 300.0]).repeat_interleave(rows // 4)[:, None]
+    logits = scale * torch.randn(rows, NUM_ACTIONS, generator=generator)
+    reference = scale * torch.randn(rows, NUM_ACTIONS, generator=generator)
+    mask = torch.rand(rows, NUM_ACTIONS, generator=generator) < 0.15
+    mask[::3, 0] = True  # (some rows allow one action alone)
+    mask[~mask.any(1), 1] = True
+    return logits, reference, mask
+
+
+def test_masked_logits_are_masked_fills_bit_for_bit() -> None:
+    """``masked_logits`` (a vectorized add) gives ``masked_fill``'s values exactly, for tensors and
+    NumPy masks alike, contiguous or not (the vector env's are a transposed view); masking twice
+    changes nothing (no overflow to -inf)."""
+    logits, _, mask = _masked_batch()
+    minimum = torch.finfo(logits.dtype).min
+    expected = logits.masked_fill(~mask, minimum)
+    transposed = mask.T.contiguous().T
+    assert not transposed.is_contiguous()
+    for given in (mask, mask.numpy(), transposed, transposed.numpy()):
+        masked = masked_logits(logits, given, logits.device)
+        assert torch.equal(masked, expected) and masked.is_contiguous()
+    assert torch.equal(masked_logits(masked, mask, logits.device), expected)
+    assert masked_logits(logits, None, logits.device) is logits
+
+
+def test_masked_losses_are_the_where_formulas_bit_for_bit() -> None:
+    """The policy's entropy and the trainer's masked entropy and KL, built from float masks, give
+    the values and the gradients of the same formulas built from ``masked_fill`` and ``where`` (the
+    bool-mask ops, several times slower on the CPU), exactly; and the rollout's normalized logits
+    are ``Categorical``'s."""
+    logits, reference, mask = _masked_batch()
+    minimum = torch.finfo(logits.dtype).min
+
+    def with_where(leaf: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log_softmax(leaf.masked_fill(~mask, minimum), -1)
+        entropy = -(log_p.masked_fill(~mask, 0.0).exp() * log_p).where(mask, 0.0).sum(-1)
+        log_p = torch.log_softmax(leaf.masked_fill(~mask, minimum), -1)  # (as masked_kl, its own)
+        log_q = torch.log_softmax(reference.masked_fill(~mask, minimum), -1)
+        kl = (log_p.masked_fill(~mask, 0.0).exp() * (log_p - log_q)).where(mask, 0.0).sum(-1)
+        return torch.stack([entropy, kl])
+
+    def ours(leaf: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log_softmax(masked_logits(leaf, mask, leaf.device), -1)
+        return torch.stack([entropies(log_p, mask), masked_kl(leaf, reference, mask)])
+
+    results = []
+    for formula in (with_where, ours):
+        leaf = logits.clone().requires_grad_()
+        values = formula(leaf)
+        (values * torch.tensor([[0.3], [-0.7]])).sum().backward()
+        results.append((values.detach(), leaf.grad))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    masked = masked_logits(logits, mask, logits.device)
+    assert torch.equal(masked - masked.logsumexp(-1, keepdim=True), Categorical(logits=masked).logits)

@@ -110,7 +110,7 @@ class Algorithm(ABC):
                     sums["losses/kl_to_warm_start"].append(kl_warm.item())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
+                norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm, foreach=True)
                 check_finite(where, loss=loss, gradient_norm=norm)
                 optimizer_step(where, optimizer)
                 with torch.no_grad():

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.distributions import Categorical
 
 from actformer_envs.rollout import Observations, Rollout, Step
 from actformer_gym.agents.actformer import ActformerPolicy, masked_logits, sample_actions
@@ -45,7 +44,7 @@ class Experience:
         ``masks``, ``actions``, ``log_probs``, ``values``, ``advantages``, ``returns``), and the
         outcomes of the episodes that ended. ``where`` names the stage in a ``TrainingDiverged`` for
         non-finite logits or values (checked every step, before sampling: NaN logits would
-        otherwise fail inside ``Categorical``)."""
+        otherwise fail inside ``torch.multinomial``)."""
         rollout = self.rollout
         n = rollout.env.num_envs
         observations = {key: np.empty((steps, *v.shape), v.dtype) for key, v in rollout.observation.items()}
@@ -59,10 +58,14 @@ class Experience:
         def act(observation: Observations, mask: np.ndarray) -> np.ndarray:
             logits, value = policy(observation)
             check_finite(where, logits=logits, values=value)
-            # Drawn as policy.get_action_and_value draws, from the normalized masked logits.
-            distribution = Categorical(logits=masked_logits(logits, mask, policy.device))
-            action = sample_actions(distribution.logits, self.generator)
-            log_probs[t], values[t] = distribution.log_prob(action).cpu().numpy(), value.cpu().numpy()
+            # Drawn as policy.get_action_and_value draws, from the normalized masked logits, which
+            # are ``Categorical(logits=...).logits``, bit for bit, without its argument checks
+            # (``check_finite`` has checked the logits).
+            masked = masked_logits(logits, mask, policy.device)
+            normalized = masked - masked.logsumexp(dim=-1, keepdim=True)
+            action = sample_actions(normalized, self.generator)
+            log_probs[t] = normalized.gather(-1, action.unsqueeze(-1)).squeeze(-1).cpu().numpy()
+            values[t] = value.cpu().numpy()
             return action.cpu().numpy()
 
         def record(step: Step) -> None:

@@ -172,7 +172,7 @@ def behaviour_cloning(
         if not bool(allowed.all()):
             raise ValueError("action_mask must allow every action in data")
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, foreach=True)
     policy.train()
     losses = []
     bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, dynamic_ncols=True)

@@ -87,6 +87,7 @@ class Trainer:
             lr=config.algo.learning_rate,
             weight_decay=config.algo.weight_decay,
             eps=1e-5,
+            foreach=True,
         )
         self.algorithm = make_algorithm(config, self.generator)
         self.warm_policy = self._frozen_copy()

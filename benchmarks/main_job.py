@@ -106,6 +106,12 @@ def baseline_version(revision: str, folder: Path) -> Version:
     return Version("baseline", commit, arguments, launcher(module), pythonpath)
 
 
+def remove_worktree(worktree: Path) -> None:
+    """Remove a worktree that ``baseline_version`` (or another benchmark) added, if it is there."""
+    command = ["git", "worktree", "remove", "--force", str(worktree)]
+    subprocess.run(command, cwd=REPO_ROOT, capture_output=True)
+
+
 def importable(worktree: Path, shim: Path) -> tuple[str, str]:
     """(the CLI's module, the ``PYTHONPATH`` that imports it from ``worktree``). Where ``train/`` and
     ``agents/`` install as ``actformer_gym.train`` and ``.agents`` (``setup.cfg``'s ``package_dir``),
@@ -232,11 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"main_job: {error}", file=sys.stderr)
             return 1
         finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(Path(folder) / "worktree")],
-                cwd=REPO_ROOT,
-                capture_output=True,
-            )
+            remove_worktree(Path(folder) / "worktree")
     rows = [
         {
             "label": version.label,

@@ -48,6 +48,7 @@ SCRIPTS = (
     "certification",
     "main_job",
     "action_masks",
+    "network_speed",
 )
 
 
@@ -673,6 +674,11 @@ def fake_main_job(version: Any, total_steps: int | None) -> dict[str, Any]:
     return {"seconds": 3.0 if version.label == "baseline" else 1.0, "exact_match": {"3": 1.0, "1000": 1.0}}
 
 
+def fake_versions(baseline: str, folder: Path) -> list[tuple[str, str, str]]:
+    """This checkout as both versions of ``network_speed`` (no worktree: the timing is not under test)."""
+    return [("baseline", "0" * 40, str(REPO_ROOT)), ("current", "1" * 40, str(REPO_ROOT))]
+
+
 #: Per script: arguments of a small run that is not a smoke test, and what to stub (the training and
 #: measuring of those that take more than a few seconds: only the writing is under test).
 SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
@@ -693,6 +699,7 @@ SMALL_RUNS: dict[str, tuple[tuple[str, ...], dict[str, Callable[..., Any]]]] = {
     "certification": (("--tasks", "Copy", "--seeds", "1", "--problems", "8"), {}),
     "main_job": (("--repeats", "2"), {"baseline_version": fake_baseline, "run_once": fake_main_job}),
     "action_masks": (("--tasks", "Copy", "--steps", "5", "--num-envs", "2"), {}),
+    "network_speed": (("--rounds", "1", "--calls", "1"), {"versions": fake_versions}),
 }
 
 

@@ -1,0 +1,318 @@
+"""Cost of the Actformer network, this checkout against an earlier commit, in one run.
+
+Both versions run the same weights (a freshly initialized ``ActformerPolicy`` of this checkout, as
+its ``state_dict``) on the same observations (mid-episode Addition states of up to 3 digits, as
+training meets them, with their action masks and the expert's actions), each in its own worker
+process (``benchmarks/network_worker.py``, one torch thread, the kernel pins of this process): the
+earlier version from a git worktree of ``--baseline`` (default: the commit the performance work
+started from), this checkout from its own folder. Timed: a forward pass without autograd of 64 and
+of 4,096 observations (a rollout step, a large evaluation batch), and a training pass of 1,024
+(``network_worker.train_pass``: masked log-probabilities, entropies and values, then backward: a
+PPO minibatch's share). In each of ``--repeats`` rounds every pass runs ``--calls`` timed calls in
+each version, the versions alternating which goes first; a round's figure is its median call, and
+the median over rounds is reported with the ratio baseline / current. The two versions' logits,
+values and gradients on the same batch are compared first: the report says how far apart they are.
+Results go to a Markdown table on stdout and to ``network_speed.json`` and ``.md`` in a fresh
+``benchmarks/runs/network_speed-<UTC time>/`` (``--out DIR``: there; ``--update-results``: the
+committed ``benchmarks/results/``).
+
+    python -m benchmarks.network_speed                   # 7 rounds of 20 calls, baseline 11ce4f6
+    python -m benchmarks.network_speed --baseline HEAD~5 # another earlier version
+    python -m benchmarks.network_speed --quick           # smoke test: 1 round of 3 calls
+    python -m benchmarks.network_speed --update-results  # refresh benchmarks/results/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from actformer_gym.agents.actformer import ActformerPolicy
+from actformer_gym.agents.baselines import ExpertAgent
+from actformer_gym.train.evaluate import make_eval_env
+from benchmarks.common import (
+    QUICK_HELP,
+    REPO_ROOT,
+    add_output_flags,
+    announce_smoke,
+    check_output_flags,
+    machine_info,
+    output_dir,
+    positive,
+    run_stamp,
+    source_revision,
+    torch_context_line,
+    with_pins_and_commit,
+    write_results,
+)
+from benchmarks.main_job import DEFAULT_BASELINE, git, importable, remove_worktree
+
+ENV_ID = "Actformer/Addition-v0"
+#: The training length of the observations (the README's main job trains on up to 3 digits).
+MAX_LENGTH = 3
+#: Expert steps after reset before the observations are taken (mid-episode ones, not all alike).
+EXPERT_STEPS = 5
+#: The timed passes: (kind, batch) in the order of the table.
+PASSES = (("forward", 64), ("forward", 4096), ("train", 1024))
+DEFAULT_ROUNDS, DEFAULT_CALLS = 7, 20
+QUICK_ROUNDS, QUICK_CALLS = 1, 3
+#: Outputs and gradients of the two versions on the same batch agree within this, relative to
+#: the largest magnitude of each (float32 rounding of a different order of operations).
+TOLERANCE = 1e-4
+WORKER = Path(__file__).with_name("network_worker.py")
+RESULTS_NAME = "network_speed.json"
+
+
+@dataclass
+class Worker:
+    """A running ``network_worker.py`` of one version."""
+
+    label: str
+    commit: str
+    process: subprocess.Popen[str]
+
+    def ask(self, command: str) -> Any:
+        """Send one command, return its JSON answer; ``RuntimeError`` if the worker died."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(command + "\n")
+        stdin.flush()
+        line = stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.label} worker ({self.commit[:12]}) exited: {self.stderr()}")
+        return json.loads(line)
+
+    def stderr(self) -> str:
+        """The last line the (stopped) worker wrote to stderr: its error."""
+        self.process.kill()
+        error: IO[str] | None = self.process.stderr
+        lines = (error.read() if error is not None else "").strip().splitlines()
+        return lines[-1] if lines else "no message"
+
+    def close(self) -> None:
+        """Ask the worker to quit, and wait for it (killing it if it hangs)."""
+        if self.process.poll() is None and self.process.stdin is not None:
+            try:
+                self.process.stdin.write("quit\n")
+                self.process.stdin.close()
+                self.process.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+
+
+def prepare_inputs(folder: Path, seed: int) -> tuple[Path, Path]:
+    """(observations, masks and actions; the weights), written to ``folder`` as ``.npz``."""
+    size = max(batch for _, batch in PASSES)
+    envs = make_eval_env(ENV_ID, MAX_LENGTH, size)
+    observation, _ = envs.reset(seed=seed)
+    expert = ExpertAgent(envs.unwrapped.task)
+    for _ in range(EXPERT_STEPS):
+        observation, *_ = envs.step(expert.act(observation))
+    masks = np.ascontiguousarray(envs.unwrapped.action_masks())  # (as the trainer's minibatches hold them)
+    actions = expert.act(observation)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        policy = ActformerPolicy(envs.single_observation_space, device="cpu")
+    envs.close()
+    inputs, weights = folder / "inputs.npz", folder / "weights.npz"
+    np.savez(
+        inputs,
+        masks=masks,
+        actions=actions,
+        **{f"obs/{key}": np.asarray(v) for key, v in observation.items()},
+    )
+    np.savez(weights, **{name: value.numpy() for name, value in policy.state_dict().items()})
+    return inputs, weights
+
+
+def versions(baseline: str, folder: Path) -> list[tuple[str, str, str]]:
+    """(label, commit, ``PYTHONPATH``) of the baseline, from a worktree of it in ``folder/worktree``,
+    and of this checkout. ``RuntimeError`` if git cannot make the worktree."""
+    commit = git("rev-parse", "--verify", f"{baseline}^{{commit}}")
+    git("worktree", "add", "--detach", str(folder / "worktree"), commit)
+    _, path = importable(folder / "worktree", folder / "imports")
+    return [("baseline", commit, path), ("current", source_revision()["commit"] or "unknown", str(REPO_ROOT))]
+
+
+def start_worker(label: str, commit: str, pythonpath: str, inputs: Path, weights: Path) -> Worker:
+    """A worker of the version importable from ``pythonpath``."""
+    environment = {**os.environ, "PYTHONPATH": pythonpath}
+    process = subprocess.Popen(
+        [sys.executable, str(WORKER), str(inputs), str(weights)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=inputs.parent,
+    )
+    return Worker(label, commit, process)
+
+
+def compare_outputs(workers: Sequence[Worker], folder: Path) -> dict[str, float]:
+    """The largest difference between the versions' logits, values and gradients on the training
+    pass's batch, each relative to the largest magnitude of the baseline's."""
+    batch = dict(PASSES)["train"]
+    saved = [np.load(worker.ask(f"outputs {batch} {folder / (worker.label + '.npz')}")) for worker in workers]
+    baseline, current = saved
+    if sorted(baseline.files) != sorted(current.files):
+        raise RuntimeError("the versions' parameters differ in name: their outputs cannot be compared")
+    differences: dict[str, float] = {}
+    for group in ("logits", "values", "grad/"):
+        names = [name for name in baseline.files if name == group or name.startswith(group)]
+        scale = max(float(np.abs(baseline[name]).max()) for name in names) or 1.0
+        difference = max(float(np.abs(baseline[name] - current[name]).max()) for name in names)
+        differences[group.rstrip("/").replace("grad", "gradients")] = difference / scale
+    return differences
+
+
+def measure(workers: Sequence[Worker], rounds: int, calls: int) -> list[dict[str, Any]]:
+    """Per pass: each version's median call per round, the median over rounds, and the ratio."""
+    figures: dict[tuple[str, int, str], list[float]] = {}
+    for round_index in range(rounds):
+        for kind, batch in PASSES:
+            # Alternating which goes first: neither always meets a cold (or a warm) cache.
+            for worker in workers if round_index % 2 == 0 else workers[::-1]:
+                seconds = worker.ask(f"time {kind} {batch} {calls}")
+                figures.setdefault((kind, batch, worker.label), []).append(statistics.median(seconds))
+        print(f"round {round_index + 1} of {rounds} done", file=sys.stderr, flush=True)
+    rows = []
+    for kind, batch in PASSES:
+        medians = {w.label: statistics.median(figures[(kind, batch, w.label)]) * 1e3 for w in workers}
+        rows.append(
+            {
+                "pass": kind,
+                "batch": batch,
+                "median_ms": medians,
+                "rounds_ms": {w.label: [s * 1e3 for s in figures[(kind, batch, w.label)]] for w in workers},
+                "speedup": medians["baseline"] / medians["current"],
+            }
+        )
+    return rows
+
+
+def markdown(document: dict[str, Any], context: str) -> str:
+    """The results table, the agreement line and the context line."""
+    lines = [
+        "| pass | batch | baseline (ms) | current (ms) | baseline / current |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in document["results"]:
+        ms = row["median_ms"]
+        lines.append(
+            f"| {row['pass']} | {row['batch']:,} | {ms['baseline']:.2f} | {ms['current']:.2f} | "
+            f"{row['speedup']:.2f}x |"
+        )
+    baseline, current = document["versions"]
+    agreement = ", ".join(f"{name} {value:.1e}" for name, value in document["differences"].items())
+    verdict = "within" if document["outputs_agree"] else "NOT within"
+    lines += [
+        "",
+        f"Baseline: commit {baseline['commit'][:12]}; current: commit {current['commit'][:12]}. "
+        f"Largest difference between the versions on the same weights and batch, relative to the "
+        f"largest magnitude: {agreement} ({verdict} {TOLERANCE:g}).",
+        "",
+        context,
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Forward and training-pass cost of the Actformer network, this checkout against an "
+        "earlier commit, in one run.",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_BASELINE,
+        help=f"the earlier version: a commit, tag or branch (default {DEFAULT_BASELINE}, where the "
+        "performance work started)",
+    )
+    parser.add_argument(
+        "--rounds", type=positive(int), default=None, help=f"timed rounds (default {DEFAULT_ROUNDS})"
+    )
+    parser.add_argument(
+        "--calls", type=positive(int), default=None, help=f"timed calls per round (default {DEFAULT_CALLS})"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the weights and observations (default 0)"
+    )
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    add_output_flags(parser, "network_speed")
+    args = parser.parse_args(argv)
+    check_output_flags(parser, args)
+    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
+    args.calls = args.calls or (QUICK_CALLS if args.quick else DEFAULT_CALLS)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    announce_smoke(args.quick)
+    date, command = run_stamp("network_speed", argv)
+    with tempfile.TemporaryDirectory(prefix="network_speed-") as name:
+        folder = Path(name)
+        workers: list[Worker] = []
+        try:
+            inputs, weights = prepare_inputs(folder, args.seed)
+            for label, commit, path in versions(args.baseline, folder):
+                workers.append(start_worker(label, commit, path, inputs, weights))
+                imported = workers[-1].ask("where")["policy"]
+                if label == "baseline" and not imported.startswith(path):  # (not this checkout's)
+                    raise RuntimeError(f"the baseline worker imported its policy from {imported}, not {path}")
+            differences = compare_outputs(workers, folder)
+            results = measure(workers, args.rounds, args.calls)
+        except RuntimeError as error:
+            print(f"network_speed: {error}", file=sys.stderr)
+            return 1
+        finally:
+            for worker in workers:
+                worker.close()
+            remove_worktree(folder / "worktree")
+    machine = machine_info()
+    machine["torch_threads"] = 1  # (the workers', not this process's)
+    document: dict[str, Any] = {
+        "benchmark": "network_speed",
+        "date": date,
+        "command": command,
+        "revision": source_revision(),
+        "settings": {
+            "baseline": args.baseline,
+            "env_id": ENV_ID,
+            "max_length": MAX_LENGTH,
+            "expert_steps_before_timing": EXPERT_STEPS,
+            "passes": [list(each) for each in PASSES],
+            "rounds": args.rounds,
+            "calls": args.calls,
+            "seed": args.seed,
+            "tolerance": TOLERANCE,
+        },
+        "machine": machine,
+        "versions": [{"label": w.label, "commit": w.commit} for w in workers],
+        "differences": differences,
+        "outputs_agree": all(value <= TOLERANCE for value in differences.values()),
+        "results": results,
+    }
+    context = with_pins_and_commit(torch_context_line(machine, command, date), machine, document["revision"])
+    document["markdown"] = markdown(document, context)
+    write_results(
+        output_dir(args, "network_speed"), RESULTS_NAME, document, smoke=args.quick, markdown_file=True
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

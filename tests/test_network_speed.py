@@ -1,0 +1,48 @@
+"""The network-cost benchmark: two versions' workers on the same weights and batch, compared and timed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import network_speed
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_two_workers_of_one_version_agree_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With this checkout as both versions (no worktree), the outputs and gradients agree bit for bit
+    and every pass is timed in both."""
+
+    def both_current(baseline: str, folder: Path) -> list[tuple[str, str, str]]:
+        return [("baseline", "0" * 40, str(REPO_ROOT)), ("current", "1" * 40, str(REPO_ROOT))]
+
+    monkeypatch.setattr(network_speed, "versions", both_current)
+    assert network_speed.main(["--rounds", "2", "--calls", "1", "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "network_speed.json").read_text(encoding="utf-8"))
+    assert document["differences"] == {"logits": 0.0, "values": 0.0, "gradients": 0.0}
+    assert document["outputs_agree"] is True
+    assert [(row["pass"], row["batch"]) for row in document["results"]] == list(network_speed.PASSES)
+    for row in document["results"]:
+        assert all(len(rounds) == 2 for rounds in row["rounds_ms"].values()) and row["speedup"] > 0
+    assert "| train | 1,024 |" in document["markdown"]
+
+
+def test_a_worker_that_cannot_start_is_reported(tmp_path: Path) -> None:
+    worker = network_speed.start_worker(
+        "baseline", "0" * 40, str(REPO_ROOT), tmp_path / "missing.npz", tmp_path / "missing.npz"
+    )
+    with pytest.raises(RuntimeError, match=r"the baseline worker \(000000000000\) exited: .*missing\.npz"):
+        worker.ask("where")
+
+
+@pytest.mark.slow
+def test_quick_run_against_the_default_baseline(tmp_path: Path) -> None:
+    """The baseline from a worktree of its commit (the earlier import layout): its outputs agree with
+    this checkout's within the tolerance."""
+    assert network_speed.main(["--quick", "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "network_speed.json").read_text(encoding="utf-8"))
+    assert document["versions"][0]["commit"].startswith(network_speed.DEFAULT_BASELINE)
+    assert document["outputs_agree"] is True

@@ -199,6 +199,17 @@ def test_training_prose_figures_are_the_committed_ones() -> None:
     )
     assert f"({speed['sb3-actformer']:,.0f}) and {ratios['trainer/sb3-multiinput']:.2f}{TIMES} SB3's" in text
     assert f"`MultiInputPolicy` ({speed['sb3-multiinput']:,.0f})" in text
+    assert f"passes of an iteration alone: {speed['network-alone']:,.0f} env-steps/s" in text
+    network = json.loads((RESULTS / "network_speed.json").read_text(encoding="utf-8"))
+    rows = {(row["pass"], row["batch"]): row for row in network["results"]}
+    training = rows[("train", 1024)]
+    assert (
+        f"**{training['median_ms']['current']:.2f} ms** against {training['median_ms']['baseline']:.2f} ms, "
+        f"**{training['speedup']:.2f}{TIMES}** cheaper" in text
+    )
+    assert f"{rows[('forward', 64)]['speedup']:.2f}{TIMES} cheaper at 64 observations" in text
+    assert f"{rows[('forward', 4096)]['speedup']:.2f}{TIMES} at 4,096" in text
+    assert network["outputs_agree"] and network["settings"]["baseline"] in text
 
 
 @pytest.mark.parametrize(

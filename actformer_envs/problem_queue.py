@@ -26,7 +26,12 @@ QUEUE_BYTES = 32 * 2**20
 #: queued fewer at a time, down to one, so that queues and refills take memory in proportion to a
 #: problem's size (generating a large problem costs more than the calls a deeper queue saves).
 ENV_QUEUE_BYTES = 2**20
-MAX_DEPTH = 16
+#: Problems one environment queues: ``DEPTH``, or more (up to ``MAX_DEPTH``) where fewer than
+#: ``QUEUED_PROBLEMS // DEPTH`` envs share the queue, so that a refill (a generator call per member
+#: task: a dozen for a MultiTask) is paid once per hundreds of a single env's episodes; a large
+#: vector env already shares each refill among its envs, and deeper queues would only take memory.
+DEPTH, MAX_DEPTH = 16, 256
+QUEUED_PROBLEMS = 16 * 1024
 
 
 class ProblemQueue:
@@ -36,7 +41,8 @@ class ProblemQueue:
         self.mixture, self.width, self.lengths = mixture, width, lengths
         rows = mixture.rows
         room = min(QUEUE_BYTES // batch, ENV_QUEUE_BYTES)  # per env
-        self.depth = int(np.clip(room // posed_dtype(rows, width).itemsize, 1, MAX_DEPTH))
+        wanted = max(DEPTH, QUEUED_PROBLEMS // batch)
+        self.depth = int(np.clip(min(room // posed_dtype(rows, width).itemsize, wanted), 1, MAX_DEPTH))
         self._depth = constant(self.depth, np.int64)  # (a ufunc operand: see ``machine.constant``)
         self.seeds = np.zeros(batch, dtype=np.uint64)
         self.next_episode = np.zeros(batch, dtype=np.int64)  # index of the problem to pose next

@@ -87,9 +87,12 @@ class Worker:
         """Send one command, return its JSON answer; ``RuntimeError`` if the worker died."""
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(command + "\n")
-        stdin.flush()
-        line = stdout.readline()
+        try:
+            stdin.write(command + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        except BrokenPipeError:  # (it exited before reading the command)
+            line = ""
         if not line:
             raise RuntimeError(f"the {self.label} worker ({self.commit[:12]}) exited: {self.stderr()}")
         return json.loads(line)

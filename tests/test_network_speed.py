@@ -34,6 +34,7 @@ def test_a_worker_that_cannot_start_is_reported(tmp_path: Path) -> None:
     worker = network_speed.start_worker(
         "baseline", "0" * 40, str(REPO_ROOT), tmp_path / "missing.npz", tmp_path / "missing.npz"
     )
+    worker.process.wait(timeout=120)  # (gone before the command: the pipe is broken, not just empty)
     with pytest.raises(RuntimeError, match=r"the baseline worker \(000000000000\) exited: .*missing\.npz"):
         worker.ask("where")
 

@@ -22,14 +22,15 @@ from actformer_envs.tasks.mixture import Mixture
 
 #: Memory the queues of one env object may take; deeper queues amortize generation better.
 QUEUE_BYTES = 32 * 2**20
-#: Memory one environment's queue may take: problems too large to queue 16 of (wide rows) are
-#: queued fewer at a time, down to one, so that queues and refills take memory in proportion to a
-#: problem's size (generating a large problem costs more than the calls a deeper queue saves).
+#: Memory one environment's queue may take: problems too large to queue ``DEPTH`` of (wide rows)
+#: are queued fewer at a time, down to one, so that queues and refills take memory in proportion to
+#: a problem's size (generating a large problem costs more than the calls a deeper queue saves).
 ENV_QUEUE_BYTES = 2**20
-#: Problems one environment queues: ``DEPTH``, or more (up to ``MAX_DEPTH``) where fewer than
-#: ``QUEUED_PROBLEMS // DEPTH`` envs share the queue, so that a refill (a generator call per member
-#: task: a dozen for a MultiTask) is paid once per hundreds of a single env's episodes; a large
-#: vector env already shares each refill among its envs, and deeper queues would only take memory.
+#: Problems one environment queues: ``DEPTH`` at first; where fewer than ``QUEUED_PROBLEMS // DEPTH``
+#: envs share the queue, each refill doubles that, up to ``MAX_DEPTH``, so that a long-lived single
+#: env pays a refill (a generator call per member task: a dozen for a MultiTask) once per hundreds of
+#: episodes, while a short-lived one (an evaluation's) generates no more than it poses. A large
+#: vector env already shares each refill among its envs: it keeps ``DEPTH``.
 DEPTH, MAX_DEPTH = 16, 256
 QUEUED_PROBLEMS = 16 * 1024
 
@@ -41,14 +42,12 @@ class ProblemQueue:
         self.mixture, self.width, self.lengths = mixture, width, lengths
         rows = mixture.rows
         room = min(QUEUE_BYTES // batch, ENV_QUEUE_BYTES)  # per env
-        wanted = max(DEPTH, QUEUED_PROBLEMS // batch)
-        self.depth = int(np.clip(min(room // posed_dtype(rows, width).itemsize, wanted), 1, MAX_DEPTH))
-        self._depth = constant(self.depth, np.int64)  # (a ufunc operand: see ``machine.constant``)
+        fits = room // posed_dtype(rows, width).itemsize
+        self.max_depth = int(np.clip(min(fits, max(DEPTH, QUEUED_PROBLEMS // batch)), 1, MAX_DEPTH))
         self.seeds = np.zeros(batch, dtype=np.uint64)
         self.next_episode = np.zeros(batch, dtype=np.int64)  # index of the problem to pose next
         self.generated = np.zeros(batch, dtype=np.int64)  # episodes [next, generated) are queued
-        # Queued problem ``j`` of env ``i`` lives in slot ``i * depth + j % depth``.
-        self.queued = empty_posed(batch * self.depth, rows, width)
+        self._make_queues(min(DEPTH, self.max_depth))
 
     def seed(self, envs: np.ndarray, seeds: np.ndarray) -> None:
         """Start the problem sequence of ``envs`` afresh from ``seeds``."""
@@ -98,8 +97,20 @@ class ProblemQueue:
         self.generated[envs] = np.maximum(self.generated[envs], self.next_episode[envs])
         return pose(self.mixture.members, *self.mixture.generate(random, lengths, self.width))
 
+    def _make_queues(self, depth: int) -> None:
+        """Empty queues of ``depth`` problems per env; a problem generated before is generated again
+        when it is due (the same problem: it depends only on its env's seed and its index)."""
+        self.depth = depth
+        self._depth = constant(depth, np.int64)  # (a ufunc operand: see ``machine.constant``)
+        # Queued problem ``j`` of env ``i`` lives in slot ``i * depth + j % depth``.
+        self.queued = empty_posed(len(self.seeds) * depth, self.mixture.rows, self.width)
+        self.generated = self.next_episode.copy()
+
     def _refill(self) -> None:
-        """Fill every queue up to its depth, in one batch."""
+        """Fill every queue up to its depth, in one batch; once problems have been posed, double the
+        depth first, up to ``max_depth``."""
+        if self.depth < self.max_depth and self.next_episode.any():
+            self._make_queues(min(2 * self.depth, self.max_depth))
         counts = self.next_episode + self.depth - self.generated
         total = int(counts.sum())
         envs = np.repeat(np.arange(len(counts)), counts)

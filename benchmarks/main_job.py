@@ -107,9 +107,10 @@ def baseline_version(revision: str, folder: Path) -> Version:
 
 
 def remove_worktree(worktree: Path) -> None:
-    """Remove a worktree that ``baseline_version`` (or another benchmark) added, if it is there."""
-    command = ["git", "worktree", "remove", "--force", str(worktree)]
-    subprocess.run(command, cwd=REPO_ROOT, capture_output=True)
+    """Remove a worktree that ``baseline_version`` (or another benchmark) added, if it is there, and
+    forget any whose folder is gone."""
+    for command in (["worktree", "remove", "--force", str(worktree)], ["worktree", "prune"]):
+        subprocess.run(["git", *command], cwd=REPO_ROOT, capture_output=True)
 
 
 def importable(worktree: Path, shim: Path) -> tuple[str, str]:

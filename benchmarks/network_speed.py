@@ -34,11 +34,12 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import torch
 
+from actformer_gym.agents import actformer as policy_module
 from actformer_gym.agents.actformer import ActformerPolicy
 from actformer_gym.agents.baselines import ExpertAgent
 from actformer_gym.train.evaluate import make_eval_env
@@ -77,11 +78,12 @@ RESULTS_NAME = "network_speed.json"
 
 @dataclass
 class Worker:
-    """A running ``network_worker.py`` of one version."""
+    """A running ``network_worker.py`` of one version (its stderr goes to the file ``errors``)."""
 
     label: str
     commit: str
     process: subprocess.Popen[str]
+    errors: Path
 
     def ask(self, command: str) -> Any:
         """Send one command, return its JSON answer; ``RuntimeError`` if the worker died."""
@@ -95,24 +97,32 @@ class Worker:
             line = ""
         if not line:
             raise RuntimeError(f"the {self.label} worker ({self.commit[:12]}) exited: {self.stderr()}")
-        return json.loads(line)
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError:
+            raise RuntimeError(f"the {self.label} worker answered {line.strip()!r}, not JSON") from None
 
     def stderr(self) -> str:
         """The last line the (stopped) worker wrote to stderr: its error."""
         self.process.kill()
-        error: IO[str] | None = self.process.stderr
-        lines = (error.read() if error is not None else "").strip().splitlines()
+        self.process.wait()
+        lines = self.errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         return lines[-1] if lines else "no message"
 
     def close(self) -> None:
-        """Ask the worker to quit, and wait for it (killing it if it hangs)."""
-        if self.process.poll() is None and self.process.stdin is not None:
-            try:
-                self.process.stdin.write("quit\n")
-                self.process.stdin.close()
+        """Ask the worker to quit and wait for it (killing it if it hangs); close its pipes."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        try:
+            if self.process.poll() is None and stdin is not None:
+                stdin.write("quit\n")
+                stdin.close()
                 self.process.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        for pipe in (stdin, stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
 
 
 def prepare_inputs(folder: Path, seed: int) -> tuple[Path, Path]:
@@ -140,28 +150,49 @@ def prepare_inputs(folder: Path, seed: int) -> tuple[Path, Path]:
     return inputs, weights
 
 
-def versions(baseline: str, folder: Path) -> list[tuple[str, str, str]]:
-    """(label, commit, ``PYTHONPATH``) of the baseline, from a worktree of it in ``folder/worktree``,
-    and of this checkout. ``RuntimeError`` if git cannot make the worktree."""
+@dataclass(frozen=True)
+class Version:
+    """A version of the code to time: its label, commit, ``PYTHONPATH``, the module of its policy
+    (``policy_module``) and the file that module must be imported from."""
+
+    label: str
+    commit: str
+    pythonpath: str
+    module: str
+    expected_file: str
+
+
+def versions(baseline: str, folder: Path) -> list[Version]:
+    """The baseline, from a worktree of it in ``folder/worktree``, and this checkout (as the
+    running process imports it). ``RuntimeError`` if git cannot make the worktree."""
     commit = git("rev-parse", "--verify", f"{baseline}^{{commit}}")
-    git("worktree", "add", "--detach", str(folder / "worktree"), commit)
-    _, path = importable(folder / "worktree", folder / "imports")
-    return [("baseline", commit, path), ("current", source_revision()["commit"] or "unknown", str(REPO_ROOT))]
+    worktree = folder / "worktree"
+    git("worktree", "add", "--detach", str(worktree), commit)
+    cli, path = importable(worktree, folder / "imports")
+    package = cli.removesuffix("train.cli")  # ("" or "actformer_gym.": the layout of that commit)
+    expected = Path(path) / package.replace(".", "/") / "agents" / "actformer.py"
+    current = source_revision()["commit"] or "unknown"
+    return [
+        Version("baseline", commit, path, f"{package}agents.actformer", str(expected)),
+        Version("current", current, str(REPO_ROOT), policy_module.__name__, str(policy_module.__file__)),
+    ]
 
 
-def start_worker(label: str, commit: str, pythonpath: str, inputs: Path, weights: Path) -> Worker:
-    """A worker of the version importable from ``pythonpath``."""
-    environment = {**os.environ, "PYTHONPATH": pythonpath}
-    process = subprocess.Popen(
-        [sys.executable, str(WORKER), str(inputs), str(weights)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        cwd=inputs.parent,
-    )
-    return Worker(label, commit, process)
+def start_worker(version: Version, inputs: Path, weights: Path) -> Worker:
+    """A worker of ``version``."""
+    environment = {**os.environ, "PYTHONPATH": version.pythonpath}
+    errors = inputs.parent / f"{version.label}.stderr"
+    with errors.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, str(WORKER), str(inputs), str(weights), version.module],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=environment,
+            cwd=inputs.parent,
+        )
+    return Worker(version.label, version.commit, process, errors)
 
 
 def compare_outputs(workers: Sequence[Worker], folder: Path) -> dict[str, float]:
@@ -271,14 +302,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers: list[Worker] = []
         try:
             inputs, weights = prepare_inputs(folder, args.seed)
-            for label, commit, path in versions(args.baseline, folder):
-                workers.append(start_worker(label, commit, path, inputs, weights))
+            for version in versions(args.baseline, folder):
+                workers.append(start_worker(version, inputs, weights))
                 imported = workers[-1].ask("where")["policy"]
-                if label == "baseline" and not imported.startswith(path):  # (not this checkout's)
-                    raise RuntimeError(f"the baseline worker imported its policy from {imported}, not {path}")
+                if Path(imported) != Path(version.expected_file):
+                    raise RuntimeError(
+                        f"the {version.label} worker imported its policy from {imported}, "
+                        f"not {version.expected_file}"
+                    )
             differences = compare_outputs(workers, folder)
             results = measure(workers, args.rounds, args.calls)
-        except RuntimeError as error:
+        except (RuntimeError, OSError) as error:
             print(f"network_speed: {error}", file=sys.stderr)
             return 1
         finally:

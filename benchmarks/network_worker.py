@@ -5,11 +5,13 @@ Run as a script by the benchmark, once per version, with that version's packages
 policy interface every version has: ``ActformerPolicy(observation_space, device="cpu")``, its
 ``forward`` and ``get_action_and_value(obs, action, action_mask)``.
 
-    python benchmarks/network_worker.py INPUTS.npz WEIGHTS.npz
+    python benchmarks/network_worker.py INPUTS.npz WEIGHTS.npz POLICY_MODULE
 
 ``INPUTS.npz`` holds the observations (``obs/<key>``), action masks and actions; ``WEIGHTS.npz`` the
-policy's parameters by ``state_dict`` name. Commands arrive on stdin, one per line; each answer is
-one line of JSON on stdout:
+policy's parameters by ``state_dict`` name; ``POLICY_MODULE`` is the module of ``ActformerPolicy`` in
+the version's layout (``actformer_gym.agents.actformer``; before commit 8602e54,
+``agents.actformer``). Commands arrive on stdin, one per line; each answer is one line of JSON on
+stdout:
 
 - ``where``: the files the policy and the env package were imported from;
 - ``outputs BATCH PATH``: the logits and values of the first ``BATCH`` observations, and the
@@ -21,6 +23,7 @@ one line of JSON on stdout:
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -33,15 +36,12 @@ import torch
 
 import actformer_envs
 
-try:  # (the layout since commit 8602e54; before it, ``agents`` was a top-level package)
-    from actformer_gym.agents import actformer as policy_module
-except ImportError:
-    from agents import actformer as policy_module  # type: ignore[no-redef]
-
 ENV_ID = "Actformer/Addition-v0"
 
 
-def load(inputs_path: str, weights_path: str) -> tuple[Any, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def load(
+    inputs_path: str, weights_path: str, policy_module: Any
+) -> tuple[Any, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """(the policy with the given weights, observations, masks, actions)."""
     inputs = np.load(inputs_path)
     observations = {key[4:]: inputs[key] for key in inputs.files if key.startswith("obs/")}
@@ -53,14 +53,17 @@ def load(inputs_path: str, weights_path: str) -> tuple[Any, dict[str, np.ndarray
 
 def train_pass(policy: Any, obs: dict[str, torch.Tensor], actions: torch.Tensor, masks: torch.Tensor) -> None:
     """The network's share of a PPO minibatch: the masked log-probabilities of the taken actions,
-    the entropies and the values, and the backward pass of a loss of all three."""
+    the entropies and the values, and the backward pass of a loss of all three, into fresh
+    gradients (as the trainer's ``zero_grad(set_to_none=True)`` leaves them)."""
+    policy.zero_grad(set_to_none=True)
     _, log_prob, entropy, value = policy.get_action_and_value(obs, actions, masks)
     (log_prob.mean() + entropy.mean() + value.square().mean()).backward()
 
 
 def main() -> int:
     torch.set_num_threads(1)
-    policy, observations, masks, actions = load(sys.argv[1], sys.argv[2])
+    policy_module = importlib.import_module(sys.argv[3])
+    policy, observations, masks, actions = load(sys.argv[1], sys.argv[2], policy_module)
 
     def batch(size: int) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
         obs = policy.as_tensors({key: value[:size] for key, value in observations.items()})
@@ -91,7 +94,6 @@ def main() -> int:
             obs, taken, allowed = batch(size)
             with torch.no_grad():
                 logits, values = policy(obs)
-            policy.zero_grad(set_to_none=True)
             train_pass(policy, obs, taken, allowed)
             gradients = {
                 f"grad/{name}": parameter.grad.numpy()

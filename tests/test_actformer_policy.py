@@ -220,6 +220,13 @@ def test_masked_logits_are_masked_fills_bit_for_bit() -> None:
         assert torch.equal(masked, expected) and masked.is_contiguous()
     assert torch.equal(masked_logits(masked, mask, logits.device), expected)
     assert masked_logits(logits, None, logits.device) is logits
+    for dtype in (torch.float64, torch.float16):  # (float16's minimum absorbs little: masked_fill)
+        low = logits.to(dtype)
+        assert torch.equal(
+            masked_logits(low, mask, low.device), low.masked_fill(~mask, torch.finfo(dtype).min)
+        )
+    with pytest.raises(TypeError, match="bool"):
+        entropies(torch.log_softmax(logits, -1), mask.to(torch.uint8))
 
 
 def test_masked_losses_are_the_where_formulas_bit_for_bit() -> None:
@@ -230,23 +237,27 @@ def test_masked_losses_are_the_where_formulas_bit_for_bit() -> None:
     logits, reference, mask = _masked_batch()
     minimum = torch.finfo(logits.dtype).min
 
+    taken = torch.multinomial(mask.float(), 1, generator=torch.Generator().manual_seed(1))
+
     def with_where(leaf: torch.Tensor) -> torch.Tensor:
         log_p = torch.log_softmax(leaf.masked_fill(~mask, minimum), -1)
+        chosen = log_p.gather(-1, taken).squeeze(-1)  # (the policy loss's log-probabilities)
         entropy = -(log_p.masked_fill(~mask, 0.0).exp() * log_p).where(mask, 0.0).sum(-1)
         log_p = torch.log_softmax(leaf.masked_fill(~mask, minimum), -1)  # (as masked_kl, its own)
         log_q = torch.log_softmax(reference.masked_fill(~mask, minimum), -1)
         kl = (log_p.masked_fill(~mask, 0.0).exp() * (log_p - log_q)).where(mask, 0.0).sum(-1)
-        return torch.stack([entropy, kl])
+        return torch.stack([chosen, entropy, kl])
 
     def ours(leaf: torch.Tensor) -> torch.Tensor:
         log_p = torch.log_softmax(masked_logits(leaf, mask, leaf.device), -1)
-        return torch.stack([entropies(log_p, mask), masked_kl(leaf, reference, mask)])
+        chosen = log_p.gather(-1, taken).squeeze(-1)
+        return torch.stack([chosen, entropies(log_p, mask), masked_kl(leaf, reference, mask)])
 
     results = []
     for formula in (with_where, ours):
         leaf = logits.clone().requires_grad_()
         values = formula(leaf)
-        (values * torch.tensor([[0.3], [-0.7]])).sum().backward()
+        (values * torch.tensor([[1.3], [0.3], [-0.7]])).sum().backward()
         results.append((values.detach(), leaf.grad))
     assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
     masked = masked_logits(logits, mask, logits.device)

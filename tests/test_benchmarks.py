@@ -674,9 +674,15 @@ def fake_main_job(version: Any, total_steps: int | None) -> dict[str, Any]:
     return {"seconds": 3.0 if version.label == "baseline" else 1.0, "exact_match": {"3": 1.0, "1000": 1.0}}
 
 
-def fake_versions(baseline: str, folder: Path) -> list[tuple[str, str, str]]:
+def fake_versions(baseline: str, folder: Path) -> list[Any]:
     """This checkout as both versions of ``network_speed`` (no worktree: the timing is not under test)."""
-    return [("baseline", "0" * 40, str(REPO_ROOT)), ("current", "1" * 40, str(REPO_ROOT))]
+    from benchmarks import network_speed
+
+    module = network_speed.policy_module
+    return [
+        network_speed.Version(label, digit * 40, str(REPO_ROOT), module.__name__, str(module.__file__))
+        for label, digit in (("baseline", "0"), ("current", "1"))
+    ]
 
 
 #: Per script: arguments of a small run that is not a smoke test, and what to stub (the training and

@@ -12,14 +12,19 @@ from benchmarks import network_speed
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def this_checkout_twice(baseline: str, folder: Path) -> list[network_speed.Version]:
+    module = network_speed.policy_module
+    return [
+        network_speed.Version(label, digit * 40, str(REPO_ROOT), module.__name__, str(module.__file__))
+        for label, digit in (("baseline", "0"), ("current", "1"))
+    ]
+
+
 def test_two_workers_of_one_version_agree_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With this checkout as both versions (no worktree), the outputs and gradients agree bit for bit
     and every pass is timed in both."""
 
-    def both_current(baseline: str, folder: Path) -> list[tuple[str, str, str]]:
-        return [("baseline", "0" * 40, str(REPO_ROOT)), ("current", "1" * 40, str(REPO_ROOT))]
-
-    monkeypatch.setattr(network_speed, "versions", both_current)
+    monkeypatch.setattr(network_speed, "versions", this_checkout_twice)
     assert network_speed.main(["--rounds", "2", "--calls", "1", "--out", str(tmp_path)]) == 0
     document = json.loads((tmp_path / "network_speed.json").read_text(encoding="utf-8"))
     assert document["differences"] == {"logits": 0.0, "values": 0.0, "gradients": 0.0}
@@ -31,9 +36,8 @@ def test_two_workers_of_one_version_agree_exactly(tmp_path: Path, monkeypatch: p
 
 
 def test_a_worker_that_cannot_start_is_reported(tmp_path: Path) -> None:
-    worker = network_speed.start_worker(
-        "baseline", "0" * 40, str(REPO_ROOT), tmp_path / "missing.npz", tmp_path / "missing.npz"
-    )
+    version = this_checkout_twice("", tmp_path)[0]
+    worker = network_speed.start_worker(version, tmp_path / "missing.npz", tmp_path / "missing.npz")
     worker.process.wait(timeout=120)  # (gone before the command: the pipe is broken, not just empty)
     with pytest.raises(RuntimeError, match=r"the baseline worker \(000000000000\) exited: .*missing\.npz"):
         worker.ask("where")
@@ -47,3 +51,25 @@ def test_quick_run_against_the_default_baseline(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "network_speed.json").read_text(encoding="utf-8"))
     assert document["versions"][0]["commit"].startswith(network_speed.DEFAULT_BASELINE)
     assert document["outputs_agree"] is True
+
+
+class FakeWorker:
+    """A worker that answers every ``time`` command with fixed call times (seconds)."""
+
+    def __init__(self, label: str, seconds: float) -> None:
+        self.label, self.seconds = label, seconds
+
+    def ask(self, command: str) -> list[float]:
+        assert command.startswith("time ")
+        calls = int(command.split()[3])
+        return [self.seconds] * calls
+
+
+def test_ratios_are_baseline_over_current() -> None:
+    """A baseline three times slower per call reads as 3.00x for every pass; the medians are in ms."""
+    workers = [FakeWorker("baseline", 0.003), FakeWorker("current", 0.001)]
+    rows = network_speed.measure(workers, rounds=3, calls=4)  # type: ignore[arg-type]
+    assert [(row["pass"], row["batch"]) for row in rows] == list(network_speed.PASSES)
+    for row in rows:
+        assert row["median_ms"] == pytest.approx({"baseline": 3.0, "current": 1.0})
+        assert row["speedup"] == pytest.approx(3.0) and len(row["rounds_ms"]["current"]) == 3

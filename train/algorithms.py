@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from actformer_gym.agents.actformer import ActformerPolicy, masked_logits
+from actformer_gym.agents.actformer import ActformerPolicy, foreach_kernels, masked_logits
 from actformer_gym.train.config import PPO, AlgoSettings, TrainConfig
 from actformer_gym.train.divergence import check_finite, check_parameters, optimizer_step
 from actformer_gym.train.losses import (
@@ -110,7 +110,9 @@ class Algorithm(ABC):
                     sums["losses/kl_to_warm_start"].append(kl_warm.item())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm, foreach=True)
+                norm = torch.nn.utils.clip_grad_norm_(
+                    policy.parameters(), self.max_grad_norm, foreach=foreach_kernels(device)
+                )
                 check_finite(where, loss=loss, gradient_norm=norm)
                 optimizer_step(where, optimizer)
                 with torch.no_grad():

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 import actformer_envs  # noqa: F401  (registers the envs)
 from actformer_envs.checks import check_int, check_number
 from actformer_envs.rollout import Observations, Rollout, Step
-from actformer_gym.agents.actformer import masked_logits
+from actformer_gym.agents.actformer import foreach_kernels, masked_logits
 from actformer_gym.train.divergence import check_finite, check_parameters, optimizer_step
 
 
@@ -172,7 +172,9 @@ def behaviour_cloning(
         if not bool(allowed.all()):
             raise ValueError("action_mask must allow every action in data")
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, foreach=True)
+    optimizer = torch.optim.AdamW(
+        parameters, lr=lr, weight_decay=weight_decay, foreach=foreach_kernels(device)
+    )
     policy.train()
     losses = []
     bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, dynamic_ncols=True)

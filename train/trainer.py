@@ -21,7 +21,7 @@ from actformer_envs import ActformerVectorEnv
 from actformer_envs.env import task_class
 from actformer_envs.rollout import Rollout
 from actformer_envs.verification import ObservationSet
-from actformer_gym.agents.actformer import ActformerPolicy
+from actformer_gym.agents.actformer import ActformerPolicy, foreach_kernels
 from actformer_gym.train.algorithms import LOSS_KEYS, make_algorithm
 from actformer_gym.train.certify import greedy_agreement, set_parts, whole_set
 from actformer_gym.train.config import TrainConfig
@@ -87,7 +87,7 @@ class Trainer:
             lr=config.algo.learning_rate,
             weight_decay=config.algo.weight_decay,
             eps=1e-5,
-            foreach=True,
+            foreach=foreach_kernels(self.device),
         )
         self.algorithm = make_algorithm(config, self.generator)
         self.warm_policy = self._frozen_copy()

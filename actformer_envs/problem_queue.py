@@ -46,7 +46,6 @@ class ProblemQueue:
         self.max_depth = int(np.clip(min(fits, max(DEPTH, QUEUED_PROBLEMS // batch)), 1, MAX_DEPTH))
         self.seeds = np.zeros(batch, dtype=np.uint64)
         self.next_episode = np.zeros(batch, dtype=np.int64)  # index of the problem to pose next
-        self.generated = np.zeros(batch, dtype=np.int64)  # episodes [next, generated) are queued
         self._make_queues(min(DEPTH, self.max_depth))
 
     def seed(self, envs: np.ndarray, seeds: np.ndarray) -> None:
@@ -104,7 +103,7 @@ class ProblemQueue:
         self._depth = constant(depth, np.int64)  # (a ufunc operand: see ``machine.constant``)
         # Queued problem ``j`` of env ``i`` lives in slot ``i * depth + j % depth``.
         self.queued = empty_posed(len(self.seeds) * depth, self.mixture.rows, self.width)
-        self.generated = self.next_episode.copy()
+        self.generated = self.next_episode.copy()  # episodes [next, generated) are queued: none
 
     def _refill(self) -> None:
         """Fill every queue up to its depth, in one batch; once problems have been posed, double the

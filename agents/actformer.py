@@ -417,15 +417,17 @@ def sample_actions(logits: torch.Tensor, generator: torch.Generator | None = Non
     return torch.multinomial(rows, 1, generator=generator).reshape(probs.shape[:-1])
 
 
-def allowed_probabilities(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``log_probs.exp()`` where ``mask`` allows the action, 1 where it does not (callers zero
-    those terms): a disallowed action's log-probability is near the dtype's minimum, and ``exp`` of
-    such a value takes ATen's scalar path on the CPU, about ten times slower than the rest. The
-    disallowed entries are multiplied by 0 first (``log_probs`` must be finite, as
-    ``masked_logits`` makes them): a product with a float mask is vectorized on the CPU where
-    ``masked_fill`` and ``where`` with a bool mask are not. Values and gradients are those of
-    ``log_probs.masked_fill(~mask, 0).exp()``, up to the sign of zeros."""
-    return (log_probs * as_weights(mask, log_probs.dtype)).exp()
+def allowed_expectation(log_probs: torch.Tensor, mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Sum over the allowed actions of ``p(a) * values(a)`` per row, ``p`` the distribution whose
+    log-probabilities (B, A) are given (finite, as ``masked_logits`` makes them): the masked
+    entropy's and KL's form. A disallowed action's log-probability is near the dtype's minimum,
+    and ``exp`` of such a value takes ATen's scalar path on the CPU, about ten times slower than the
+    rest; so the disallowed log-probabilities are multiplied by 0 before ``exp``, and their terms by
+    0 after (products with a float mask, vectorized on the CPU where ``masked_fill`` and ``where``
+    with a bool mask are not). Values and gradients are those of the ``masked_fill``/``where``
+    formula, up to the sign of zeros."""
+    weights = as_weights(mask, log_probs.dtype)
+    return ((log_probs * weights).exp() * values * weights).sum(-1)
 
 
 def entropies(log_probs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -433,7 +435,7 @@ def entropies(log_probs: torch.Tensor, mask: torch.Tensor | None = None) -> torc
     ``mask`` allows (a disallowed action has probability 0 and adds nothing; None: all)."""
     if mask is None:
         return -(log_probs.exp() * log_probs).sum(-1)
-    return -(allowed_probabilities(log_probs, mask) * log_probs * as_weights(mask, log_probs.dtype)).sum(-1)
+    return -allowed_expectation(log_probs, mask, log_probs)
 
 
 def mask_tensor(action_mask: Any, device: torch.device) -> torch.Tensor:

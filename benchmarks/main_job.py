@@ -98,12 +98,20 @@ def git(*command: str) -> str:
 
 def baseline_version(revision: str, folder: Path) -> Version:
     """The main job at ``revision``, from a worktree of it in ``folder/worktree``."""
+    commit, worktree, module, pythonpath = add_worktree(revision, folder)
+    arguments = main_job_arguments((worktree / "README.md").read_text(encoding="utf-8"))
+    return Version("baseline", commit, arguments, launcher(module), pythonpath)
+
+
+def add_worktree(revision: str, folder: Path) -> tuple[str, Path, str, str]:
+    """(commit, worktree, the CLI's module, ``PYTHONPATH``) of ``revision`` checked out in
+    ``folder/worktree`` and importable from there (``importable``); ``RuntimeError`` if git fails.
+    ``remove_worktree`` removes it."""
     commit = git("rev-parse", "--verify", f"{revision}^{{commit}}")
     worktree = folder / "worktree"
     git("worktree", "add", "--detach", str(worktree), commit)
     module, pythonpath = importable(worktree, folder / "imports")
-    arguments = main_job_arguments((worktree / "README.md").read_text(encoding="utf-8"))
-    return Version("baseline", commit, arguments, launcher(module), pythonpath)
+    return commit, worktree, module, pythonpath
 
 
 def remove_worktree(worktree: Path) -> None:

@@ -48,6 +48,7 @@ from benchmarks.common import (
     REPO_ROOT,
     add_output_flags,
     announce_smoke,
+    at_least,
     check_output_flags,
     machine_info,
     output_dir,
@@ -58,7 +59,7 @@ from benchmarks.common import (
     with_pins_and_commit,
     write_results,
 )
-from benchmarks.main_job import DEFAULT_BASELINE, git, importable, remove_worktree
+from benchmarks.main_job import DEFAULT_BASELINE, add_worktree, remove_worktree
 
 ENV_ID = "Actformer/Addition-v0"
 #: The training length of the observations (the README's main job trains on up to 3 digits).
@@ -165,10 +166,7 @@ class Version:
 def versions(baseline: str, folder: Path) -> list[Version]:
     """The baseline, from a worktree of it in ``folder/worktree``, and this checkout (as the
     running process imports it). ``RuntimeError`` if git cannot make the worktree."""
-    commit = git("rev-parse", "--verify", f"{baseline}^{{commit}}")
-    worktree = folder / "worktree"
-    git("worktree", "add", "--detach", str(worktree), commit)
-    cli, path = importable(worktree, folder / "imports")
+    commit, _, cli, path = add_worktree(baseline, folder)
     package = cli.removesuffix("train.cli")  # ("" or "actformer_gym.": the layout of that commit)
     expected = Path(path) / package.replace(".", "/") / "agents" / "actformer.py"
     current = source_revision()["commit"] or "unknown"
@@ -264,10 +262,7 @@ def markdown(document: dict[str, Any], context: str) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Forward and training-pass cost of the Actformer network, this checkout against an "
-        "earlier commit, in one run.",
-    )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--baseline",
         default=DEFAULT_BASELINE,
@@ -281,7 +276,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--calls", type=positive(int), default=None, help=f"timed calls per round (default {DEFAULT_CALLS})"
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the weights and observations (default 0)"
+        "--seed", type=at_least(int, 0), default=0, help="seed of the weights and observations (default 0)"
     )
     parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
     add_output_flags(parser, "network_speed")

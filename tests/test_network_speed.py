@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,11 @@ def test_ratios_are_baseline_over_current() -> None:
     for row in rows:
         assert row["median_ms"] == pytest.approx({"baseline": 3.0, "current": 1.0})
         assert row["speedup"] == pytest.approx(3.0) and len(row["rounds_ms"]["current"]) == 3
+
+
+@pytest.mark.parametrize("flags", [["--seed", "-1"], ["--rounds", "0"], ["--calls", "x"]])
+def test_bad_arguments_are_one_line_errors(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        network_speed.parse_args(flags)
+    last = capsys.readouterr().err.splitlines()[-1]  # (after argparse's usage, as every benchmark's)
+    assert exit_info.value.code == 2 and re.fullmatch(rf".+: error: argument {flags[0]}: .+", last)

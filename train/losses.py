@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from actformer_gym.agents.actformer import allowed_probabilities, as_weights, entropies, masked_logits
+from actformer_gym.agents.actformer import allowed_expectation, entropies, masked_logits
 
 
 def gae(
@@ -69,7 +69,7 @@ def masked_kl(logits: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor)
     """KL(softmax(logits) || softmax(reference)) over the allowed actions, per sample."""
     log_p = torch.log_softmax(masked_logits(logits, mask, logits.device), -1)
     log_q = torch.log_softmax(masked_logits(reference, mask, logits.device), -1)
-    return (allowed_probabilities(log_p, mask) * (log_p - log_q) * as_weights(mask, log_p.dtype)).sum(-1)
+    return allowed_expectation(log_p, mask, log_p - log_q)
 
 
 def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:

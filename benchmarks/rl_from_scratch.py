@@ -296,6 +296,9 @@ class Checks:
         self.exact_match: list[float] = []
         self.confirmations: dict[str, list[Any]] = {"steps": [], "exact_match": []}
         self.reached: int | None = None
+        #: ``measure`` of the policy at ``reached`` on the final evaluation's problems at the training
+        #: length (with the expert's steps): the final evaluation's 1x, not run twice.
+        self.confirmed: dict[str, float] | None = None
 
     def due(self, steps: int) -> bool:
         return steps >= self.next
@@ -313,13 +316,14 @@ class Checks:
             flush=True,
         )
         if exact >= TARGET and length == self.run.recipe.train_length:
-            confirmed = score(agent, self.run, length, self.confirm_episodes)
+            confirmation = measure(agent, self.run, length, self.confirm_episodes, expert=True)
+            confirmed = confirmation["exact_match"]
             self.confirmations["steps"].append(steps)
             self.confirmations["exact_match"].append(confirmed)
             shown = f"  {self.run.name}: {percent(confirmed)} on the final {self.confirm_episodes:,} problems"
             print(shown, file=sys.stderr, flush=True)
             if confirmed >= TARGET:
-                self.reached = steps
+                self.reached, self.confirmed = steps, confirmation
         return self.reached is not None
 
 
@@ -341,18 +345,24 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "steps_to_target": checks.reached,
         "checks": {"steps": checks.steps, "exact_match": checks.exact_match},
         "confirmations": checks.confirmations,
-        **final_evaluation(agent, run, args.eval_episodes),
+        **final_evaluation(agent, run, args.eval_episodes, checks.confirmed),
         **extra,
         "wall_seconds": time.perf_counter() - started,
     }
 
 
-def final_evaluation(agent: Agent, run: Run, episodes: int) -> dict[str, dict[str, float]]:
+def final_evaluation(
+    agent: Agent, run: Run, episodes: int, at_1x: dict[str, float] | None = None
+) -> dict[str, dict[str, float]]:
     """Exact match, the mean steps of the agent's episodes and the expert's on the same problems, at
     each multiplier of the training length: ``{"exact_match": {"1": ...}, "mean_steps": ...,
-    "expert_steps": ...}``."""
+    "expert_steps": ...}``; ``at_1x``: the final policy's already measured at 1x (its confirmation)."""
     length = run.recipe.train_length
-    measured = {str(m): measure(agent, run, m * length, episodes, expert=True) for m in MULTIPLIERS}
+    known = {} if at_1x is None else {"1": at_1x}
+    measured = {
+        m: known[m] if m in known else measure(agent, run, int(m) * length, episodes, expert=True)
+        for m in map(str, MULTIPLIERS)
+    }
     return {
         key: {m: values[key] for m, values in measured.items()}
         for key in ("exact_match", "mean_steps", "expert_steps")

@@ -152,14 +152,43 @@ def test_a_run_stops_only_once_the_final_problems_confirm_its_check(monkeypatch:
     the training length confirm it; below the training length it is not even confirmed."""
     args = rl_from_scratch.parse_args(["--check-episodes", "200", "--eval-episodes", "1000"])
     shares = {200: 1.0, 1000: 0.985}  # (a policy at 98.5 % that passes a check of 200 problems)
-    monkeypatch.setattr(rl_from_scratch, "score", lambda agent, run, length, episodes: shares[episodes])
+
+    def measure(
+        agent: None, run: rl_from_scratch.Run, length: int, episodes: int, expert: bool = False
+    ) -> dict:
+        return {"exact_match": shares[episodes], "mean_steps": 7.0, "expert_steps": 7.0}
+
+    monkeypatch.setattr(rl_from_scratch, "measure", measure)
     checks = rl_from_scratch.Checks(own_run("Copy"), args)
     assert not checks.measure(None, 100, 4)  # type: ignore[arg-type]  # (the curriculum below 5)
-    assert not checks.measure(None, 200, 5)  # type: ignore[arg-type]
+    assert not checks.measure(None, 200, 5) and checks.confirmed is None  # type: ignore[arg-type]
     shares[1000] = 0.99
     assert checks.measure(None, 300, 5) and checks.reached == 300  # type: ignore[arg-type]
     assert checks.exact_match == [1.0, 1.0, 1.0]
     assert checks.confirmations == {"steps": [200, 300], "exact_match": [0.985, 0.99]}
+    assert checks.confirmed == {"exact_match": 0.99, "mean_steps": 7.0, "expert_steps": 7.0}
+
+
+def test_the_final_evaluation_reuses_the_confirmation_at_1x(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that stopped on a confirmation was measured at 1x on the final problems already: the final
+    evaluation takes that measurement and runs only the longer lengths."""
+    lengths: list[int] = []
+
+    def measure(
+        agent: None, run: rl_from_scratch.Run, length: int, episodes: int, expert: bool = False
+    ) -> dict:
+        lengths.append(length)
+        return {"exact_match": 0.5, "mean_steps": float(length), "expert_steps": float(length)}
+
+    monkeypatch.setattr(rl_from_scratch, "measure", measure)
+    run, confirmed = own_run("Copy"), {"exact_match": 1.0, "mean_steps": 6.0, "expert_steps": 7.0}
+    final = rl_from_scratch.final_evaluation(None, run, 1000, confirmed)  # type: ignore[arg-type]
+    assert lengths == [10 * 5, 100 * 5]
+    assert final["exact_match"] == {"1": 1.0, "10": 0.5, "100": 0.5}
+    assert final["expert_steps"]["1"] == 7.0 and final["mean_steps"]["10"] == 50.0
+    lengths.clear()
+    rl_from_scratch.final_evaluation(None, run, 1000)  # type: ignore[arg-type]
+    assert lengths == [5, 50, 500]
 
 
 def test_every_committed_run_that_stopped_holds_the_target_on_the_final_problems() -> None:

@@ -24,13 +24,17 @@ and a budget of 10M (over 3M of a 4M budget, seeds 1 and 2 stalled on RepeatCopy
 2 and 3: ``benchmarks/results/rl_from_scratch_repeatcopy_4m/``; over 6M of 8M, at 3 and 2).
 ``ANNEALED_FROM_3_MARKOV``: ``ANNEALED_FROM_2_MARKOV`` without problems of length 2 either, with a budget
 of 10M (``ANNEALED_FROM_2_MARKOV_SLOW`` left seed 1 at length 2 for 10M env-steps:
-``benchmarks/results/rl_from_scratch_repeatcopy_slow/``). ``UNIFORM`` learned Reverse at length 1
+``benchmarks/results/rl_from_scratch_repeatcopy_slow/``). ``UNIFORM_RAW``: ``UNIFORM`` on raw advantages
+(``norm_adv=False``; PPO normalizes each minibatch's by default) with an entropy bonus annealed from 0.01
+to 0 over 6M env-steps, and a budget of 8M: on Addition, normalized advantages turn the time penalty that
+halting at once saves into as strong a pull as any, and every other recipe halted or copied an operand.
+``UNIFORM`` learned Reverse at length 1
 alone, and a constant bonus found the quadratic program too (``UNIFORM``'s rows on the tasks that now
 have another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings
 (``Recipe.env_kwargs``) hold for every env of its task: training, checks, evaluation, MaskablePPO.
 
-Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's 10M;
-``--steps`` sets one for every run) and measures greedy exact match at the training
+Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's 10M,
+Addition's 8M; ``--steps`` sets one for every run) and measures greedy exact match at the training
 length every ``--check-every`` env-steps (``--check-episodes`` problems); it stops once that reaches
 ``TARGET`` with the curriculum at the training length and the final evaluation's problems there
 (``--eval-episodes``) confirm it, and those env-steps are its steps to the target. The final
@@ -165,6 +169,21 @@ ANNEALED_FROM_3_MARKOV = Recipe(
     {**ANNEALED_FROM_2_MARKOV.settings, "min_length": 3, "start_length": 3},
     steps=10_000_000,
 )
+#: ``UNIFORM`` on raw advantages (``norm_adv=False``) with a small entropy bonus annealed to 0 over 6M
+#: env-steps of an 8M budget: normalized, the few steps' time penalty that halting at once saves
+#: pulls as hard as a correct sum would, and the policy halts; raw, the bonus keeps it exploring.
+UNIFORM_RAW = Recipe(
+    "uniform-raw",
+    5,
+    {
+        **UNIFORM.settings,
+        "ent_coef": 0.01,
+        "ent_coef_final": 0.0,
+        "ent_anneal_steps": 6_000_000,
+        "norm_adv": False,
+    },
+    steps=8_000_000,
+)
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -176,6 +195,7 @@ ALL_RECIPES = {
         ANNEALED_FROM_2_MARKOV,
         ANNEALED_FROM_2_MARKOV_SLOW,
         ANNEALED_FROM_3_MARKOV,
+        UNIFORM_RAW,
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's on seeds 0 to 2).
@@ -185,7 +205,7 @@ RECIPES = {
     "DuplicatedInput": ANNEALED_FROM_2,
     "RepeatCopy": ANNEALED_FROM_3_MARKOV,
     "Parity": ANNEALED_FROM_2,
-    "Addition": UNIFORM,
+    "Addition": UNIFORM_RAW,
 }
 #: MaskablePPO's settings besides sb3-contrib's defaults: 64 envs, as the project's trainer.
 SB3_ENVS = 64
@@ -485,6 +505,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         f"`{ANNEALED_FROM_2_MARKOV.name}`, `{ANNEALED_FROM_2.name}` with no action history; "
         f"`{ANNEALED_FROM_2_MARKOV_SLOW.name}`, the same with the bonus annealed over 8M env-steps; "
         f"`{ANNEALED_FROM_3_MARKOV.name}`, `{ANNEALED_FROM_2_MARKOV.name}` from length 3; "
+        f"`{UNIFORM_RAW.name}`, `{UNIFORM.name}` on raw (not normalized) advantages with an entropy bonus "
+        "annealed from 0.01 to 0 over 6M env-steps; "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "

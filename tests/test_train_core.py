@@ -32,7 +32,7 @@ from actformer_gym.train.config import (
 from actformer_gym.train.curriculum import Curriculum
 from actformer_gym.train.dagger import collect_on_policy
 from actformer_gym.train.divergence import TrainingDiverged, check_finite, stage
-from actformer_gym.train.losses import gae
+from actformer_gym.train.losses import gae, normalized
 from actformer_gym.train.trainer import METRIC_KEYS, Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
@@ -78,6 +78,7 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
         (lambda: TrainConfig(algo=PPO(kl_anneal_steps=0)), "kl_anneal_steps"),
         (lambda: TrainConfig(algo=A2C(kl_anneal_steps=2.5)), "kl_anneal_steps"),  # type: ignore[arg-type]
         (lambda: TrainConfig(algo=PPO(target_kl=0.0)), "target_kl"),
+        (lambda: TrainConfig(algo=PPO(norm_adv="no")), "norm_adv"),  # type: ignore[arg-type]
         (lambda: TrainConfig(algo=PPO(clip_coef=-0.1)), "clip_coef"),
         (lambda: TrainConfig(algo=A2C(kl_coef=math.nan)), "kl_coef"),
         (lambda: TrainConfig(imitation=ImitationSettings(dagger_beta=1.5)), "dagger_beta"),
@@ -263,6 +264,42 @@ def test_set_length_range_changes_the_lengths_of_later_problems() -> None:
 
 
 # -- GAE ---------------------------------------------------------------------------------------
+
+
+def test_normalized_advantages_have_mean_0_and_std_1() -> None:
+    advantages = torch.tensor([0.01, -0.02, 0.03, 0.005], dtype=torch.float64)
+    scaled = normalized(advantages)
+    assert abs(scaled.mean().item()) < 1e-12 and abs(scaled.std().item() - 1) < 1e-6
+    assert torch.allclose(normalized(100 * advantages), scaled)
+    one = torch.tensor([0.5])
+    assert torch.equal(normalized(one), one)  # (a minibatch of one has no spread to scale by)
+
+
+@pytest.mark.parametrize("algo", [PPO(num_steps=8, num_minibatches=2), A2C(num_steps=8)])
+def test_norm_adv_decides_whether_the_policy_loss_sees_normalized_advantages(algo: AlgoSettings) -> None:
+    """The update normalizes each minibatch's advantages if and only if ``norm_adv`` (PPO's default
+    True, A2C's False): the policy loss receives them scaled, or as GAE gave them."""
+    assert PPO().norm_adv and not A2C().norm_adv
+    for norm_adv in (True, False):
+        config = TrainConfig(
+            env=EnvSettings(task="Copy", num_envs=4),
+            imitation=ImitationSettings(enabled=False),
+            algo=replace(algo, norm_adv=norm_adv),
+            run=RunSettings(certify=False),
+        )
+        trainer, seen = Trainer(config), []
+        original = trainer.algorithm.policy_loss
+
+        def spy(
+            ratio: torch.Tensor, advantages: torch.Tensor, original: Any = original, seen: list = seen
+        ) -> torch.Tensor:
+            seen.append(advantages.detach().clone())
+            return original(ratio, advantages)
+
+        trainer.algorithm.policy_loss = spy  # type: ignore[method-assign]
+        trainer.iterate()
+        stds = [abs(advantages.std().item() - 1) < 1e-4 for advantages in seen]
+        assert all(stds) if norm_adv else not any(stds), (type(algo).__name__, norm_adv)
 
 
 def test_gae_matches_a_hand_computation_across_episode_ends() -> None:

@@ -23,6 +23,7 @@ from actformer_gym.train.losses import (
     approx_kl,
     masked_entropy,
     masked_kl,
+    normalized,
     ppo_policy_loss,
     value_loss,
 )
@@ -39,7 +40,8 @@ LOSS_KEYS = (
 
 class Algorithm(ABC):
     """An on-policy actor-critic update: ``epochs`` passes over a rollout's batch in
-    ``minibatches``; subclasses say the policy loss and when to stop early."""
+    ``minibatches``, each minibatch's advantages normalized if ``norm_adv``; subclasses say the
+    policy loss and when to stop early."""
 
     epochs = 1
     minibatches = 1
@@ -99,7 +101,10 @@ class Algorithm(ABC):
                 entropy = masked_entropy(log_prob_all, mask)
                 log_ratio = log_prob - tensors["log_probs"][index]
                 ratio = log_ratio.exp()
-                policy_loss = self.policy_loss(ratio, tensors["advantages"][index])
+                advantages = tensors["advantages"][index]
+                if self.settings.norm_adv:
+                    advantages = normalized(advantages)
+                policy_loss = self.policy_loss(ratio, advantages)
                 critic_loss = value_loss(value, tensors["returns"][index])
                 loss = policy_loss + self.vf_coef * critic_loss - self.ent_coef * entropy
                 if self.kl_coef > 0:
@@ -137,8 +142,8 @@ class Algorithm(ABC):
 
 
 class PPOUpdate(Algorithm):
-    """Proximal policy optimization: the clipped surrogate on minibatch-normalized advantages,
-    ``update_epochs`` passes of ``num_minibatches``, stopped early past ``target_kl``."""
+    """Proximal policy optimization: the clipped surrogate, ``update_epochs`` passes of
+    ``num_minibatches``, stopped early past ``target_kl``."""
 
     def __init__(self, settings: PPO, warm_started: bool, generator: torch.Generator) -> None:
         super().__init__(settings, warm_started, generator)
@@ -153,7 +158,7 @@ class PPOUpdate(Algorithm):
 
 
 class A2CUpdate(Algorithm):
-    """Advantage actor-critic: one step on the whole batch, raw advantages, no clipping."""
+    """Advantage actor-critic: one step on the whole batch, no clipping."""
 
     def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
         return a2c_policy_loss(ratio, advantages)

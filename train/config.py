@@ -256,6 +256,10 @@ class AlgoSettings:
     """Decay the KL penalty linearly from kl_coef to 0 over this many env-steps of RL (a scheduled
     anchor: it holds the policy near the warm start while RL's first updates are noisy, then lets
     RL move it); None = kl_coef throughout."""
+    norm_adv: bool = True
+    """Normalize the advantages of each minibatch to mean 0, std 1 (PPO's default, as in CleanRL and
+    SB3); False: raw advantages, so rewards and the entropy bonus keep their scales (normalized, a
+    return difference as small as a few steps' time penalty pulls as hard as solving the task)."""
 
     def __post_init__(self) -> None:
         check_int("num_steps", self.num_steps, low=1)
@@ -273,6 +277,8 @@ class AlgoSettings:
                 raise ValueError("ent_anneal_steps must be None unless ent_coef_final is set")
         if self.kl_anneal_steps is not None:
             check_int("kl_anneal_steps", self.kl_anneal_steps, low=1)
+        if not isinstance(self.norm_adv, bool):
+            raise ValueError(f"norm_adv must be a bool, got {self.norm_adv!r}")
 
     def entropy_coefficient(self, env_steps: int, total_steps: int) -> float:
         """The entropy bonus after ``env_steps`` env-steps of RL out of ``total_steps``."""
@@ -321,6 +327,8 @@ class A2C(AlgoSettings):
     """AdamW learning rate of the RL updates."""
     num_steps: int = 16
     """Rollout length: steps of every environment per update."""
+    norm_adv: bool = False
+    """Normalize the advantages of the batch to mean 0, std 1; A2C's default (as SB3's): raw."""
 
 
 #: Each algorithm's settings class by name (``actformer train NAME`` and checkpoints' ``algo``).

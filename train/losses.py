@@ -45,10 +45,15 @@ def gae(
     return advantages
 
 
-def ppo_policy_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_coef: float) -> torch.Tensor:
-    """PPO's clipped surrogate (to minimize), on advantages normalized over the minibatch (of > 1)."""
+def normalized(advantages: torch.Tensor) -> torch.Tensor:
+    """A minibatch's advantages at mean 0 and std 1 (a minibatch of one as it is)."""
     if len(advantages) > 1:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    return advantages
+
+
+def ppo_policy_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_coef: float) -> torch.Tensor:
+    """PPO's clipped surrogate (to minimize) on the given advantages."""
     clipped = ratio.clamp(1 - clip_coef, 1 + clip_coef)
     return torch.max(-advantages * ratio, -advantages * clipped).mean()
 

@@ -169,6 +169,29 @@ def test_a_run_stops_only_once_the_final_problems_confirm_its_check(monkeypatch:
     assert checks.confirmed == {"exact_match": 0.99, "mean_steps": 7.0, "expert_steps": 7.0}
 
 
+def test_a_recipe_that_trains_its_whole_budget_records_when_it_was_solved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With ``stops=False`` a confirmed check is recorded as the steps to the target (the first one
+    only, confirmed once) but does not stop the run."""
+    args = rl_from_scratch.parse_args(["--check-episodes", "200", "--eval-episodes", "1000"])
+    confirmed: list[int] = []
+
+    def measure(
+        agent: None, run: rl_from_scratch.Run, length: int, episodes: int, expert: bool = False
+    ) -> dict:
+        confirmed.append(episodes)
+        return {"exact_match": 1.0, "mean_steps": 7.0, "expert_steps": 7.0}
+
+    monkeypatch.setattr(rl_from_scratch, "measure", measure)
+    recipe = rl_from_scratch.RECIPES["Addition"]
+    assert not recipe.stops
+    checks = rl_from_scratch.Checks(rl_from_scratch.Run("Addition", "PPO", 0, recipe), args)
+    assert not checks.measure(None, 100, 5) and checks.reached == 100  # type: ignore[arg-type]
+    assert not checks.measure(None, 200, 5) and checks.reached == 100  # type: ignore[arg-type]
+    assert confirmed == [200, 1000, 200] and checks.confirmations["steps"] == [100]
+
+
 def test_the_final_evaluation_reuses_the_confirmation_at_1x(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run that stopped on a confirmation was measured at 1x on the final problems already: the final
     evaluation takes that measurement and runs only the longer lengths."""
@@ -197,7 +220,8 @@ def test_every_committed_run_that_stopped_holds_the_target_on_the_final_problems
     archived = sorted(RESULTS.glob("rl_from_scratch*/rl_from_scratch.json"))
     for path in [*archived, RESULTS / "rl_from_scratch.json"]:
         for r in json.loads(path.read_text(encoding="utf-8"))["results"]:
-            if r["steps_to_target"] is not None:
+            recipe = rl_from_scratch.ALL_RECIPES[r.get("recipe", "uniform")]
+            if r["steps_to_target"] is not None and recipe.stops:
                 where = (path.parent.name, r["task"], r["learner"], r["seed"])
                 assert r["exact_match"]["1"] >= rl_from_scratch.TARGET, where
 

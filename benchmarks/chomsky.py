@@ -482,11 +482,13 @@ def train_lengths_of(task: str, agent: str) -> list[int]:
     """The training ranges 1..L run: the paper's (inputs of up to 40 symbols: L = 40 in our units),
     and for the Actformer also the task's own. The token Transformer writes text in the tasks'
     default bases only: none for a task trained in another. RL from scratch trains on its recipe's
-    curriculum, on the tasks ``benchmarks.rl_from_scratch`` has one for (none for the others)."""
+    curriculum, on the tasks ``benchmarks.rl_from_scratch`` has one for, in their default bases (its
+    recipes train there: none for the others)."""
     entry = chomsky_task(task)
     paper = entry.our_length(PAPER_TRAIN_LENGTH)
     if agent == RL_AGENT:
-        return [scratch.RECIPES[task].train_length] if task in scratch.RECIPES else []
+        has_recipe = task in scratch.RECIPES and not entry.trained_in_base
+        return [scratch.RECIPES[task].train_length] if has_recipe else []
     if agent != "actformer":
         return [] if entry.trained_in_base else [paper]
     recipe = SINGLE_TASKS[task].recipe
@@ -496,6 +498,8 @@ def train_lengths_of(task: str, agent: str) -> list[int]:
 def not_run_because(task: str, agent: str) -> str:
     """Why ``agent`` has no training range on ``task`` (``train_lengths_of`` is empty): said on
     stderr, so a requested task and agent is never left out silently."""
+    if agent == RL_AGENT and chomsky_task(task).trained_in_base and task in scratch.RECIPES:
+        return "benchmarks.rl_from_scratch's recipe trains in the task's default base, not the paper's"
     if agent == RL_AGENT:
         return "benchmarks.rl_from_scratch has no recipe for it"
     return "the token Transformer writes text in the tasks' default bases only"

@@ -142,6 +142,9 @@ def test_quick_rl_from_scratch_rows(tmp_path: Path, capsys: pytest.CaptureFixtur
     scored in the env settings it trained with."""
     assert chomsky.train_lengths_of("Reverse", chomsky.RL_AGENT) == [10]
     assert chomsky.train_lengths_of("EvenPairs", chomsky.RL_AGENT) == []
+    # Binary Addition is Addition in base 2; Addition's recipe trains in base 10.
+    assert chomsky.train_lengths_of("Addition", chomsky.RL_AGENT) == []
+    assert "default base" in chomsky.not_run_because("Addition", chomsky.RL_AGENT)
     argv = [
         "--quick",
         "--tasks",

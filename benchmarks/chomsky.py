@@ -19,7 +19,7 @@ Per task, training range and seed:
 - ``actformer-rl`` (opt-in): an Actformer trained by PPO from scratch with no expert anywhere, as
   ``benchmarks.rl_from_scratch`` trains it (its task's recipe: its curriculum to its training
   length, its budget and stopping rule, the ``dense`` reward and ``valid`` masks), on the tasks it
-  has a recipe for.
+  has a recipe for, in their default bases (its recipes train there).
 
 Each answers greedily at every test length (41, 50, 60, ..., 500 by default, ``--test-lengths``; the
 paper averages over every length 41..500), on ``--problems`` fresh problems each. Two scores per

@@ -258,6 +258,11 @@ def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     assert addition == solved("Addition", "A2C")
     assert f"Addition on {addition} (our PPO and A2C each)" in readme
     added = [r for r in document["results"] if r["task"] == "Addition" and r["exact_match"]["100"] == 1.0]
+    assert all(r["exact_match"][m] == 1.0 for r in added for m in ("1", "10"))
+    solved_rows = [
+        r for r in document["results"] if r["task"] == "Addition" and r["exact_match"]["1"] >= 0.99
+    ]
+    assert len(added) == len(solved_rows)
     shorter = [round(100 * (1 - r["mean_steps"]["100"] / r["expert_steps"]["100"])) for r in added]
     assert f"exact at 500 digits in programs {min(shorter)}\u2013{max(shorter)} % shorter" in readme
 

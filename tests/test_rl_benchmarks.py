@@ -190,6 +190,7 @@ def test_a_recipe_that_trains_its_whole_budget_records_when_it_was_solved(
     assert not checks.measure(None, 100, 5) and checks.reached == 100  # type: ignore[arg-type]
     assert not checks.measure(None, 200, 5) and checks.reached == 100  # type: ignore[arg-type]
     assert confirmed == [200, 1000, 200] and checks.confirmations["steps"] == [100]
+    assert checks.confirmed is None  # (the final policy is not the one confirmed: 1x is measured again)
 
 
 def test_the_final_evaluation_reuses_the_confirmation_at_1x(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,9 +222,13 @@ def test_every_committed_run_that_stopped_holds_the_target_on_the_final_problems
     for path in [*archived, RESULTS / "rl_from_scratch.json"]:
         for r in json.loads(path.read_text(encoding="utf-8"))["results"]:
             recipe = rl_from_scratch.ALL_RECIPES[r.get("recipe", "uniform")]
+            where = (path.parent.name, r["task"], r["learner"], r["seed"])
             if r["steps_to_target"] is not None and recipe.stops:
-                where = (path.parent.name, r["task"], r["learner"], r["seed"])
                 assert r["exact_match"]["1"] >= rl_from_scratch.TARGET, where
+            elif r["steps_to_target"] is not None:  # (trained on: its first confirmation is the one)
+                confirmations = r["confirmations"]
+                assert confirmations["steps"] == [r["steps_to_target"]], where
+                assert confirmations["exact_match"][0] >= rl_from_scratch.TARGET, where
 
 
 def test_rl_from_scratch_merges_split_runs(tmp_path: Path) -> None:

@@ -271,6 +271,7 @@ def test_normalized_advantages_have_mean_0_and_std_1() -> None:
     scaled = normalized(advantages)
     assert abs(scaled.mean().item()) < 1e-12 and abs(scaled.std().item() - 1) < 1e-6
     assert torch.allclose(normalized(100 * advantages), scaled)
+    assert torch.equal(scaled, (advantages - advantages.mean()) / (advantages.std() + 1e-8))  # (as ever)
     one = torch.tensor([0.5])
     assert torch.equal(normalized(one), one)  # (a minibatch of one has no spread to scale by)
 

@@ -47,6 +47,12 @@ def check_number(
         raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
 
 
+def check_bool(name: str, value: object) -> None:
+    """``value`` must be a bool (not 0, 1 or a string)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be a bool, got {value!r}")
+
+
 def check_choice(name: str, value: object, choices: Sequence[str]) -> None:
     """``value`` must be one of ``choices``."""
     if value not in choices:

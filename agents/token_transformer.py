@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from actformer_envs.checks import check_int, check_number
+from actformer_envs.checks import check_bool, check_int, check_number
 from actformer_envs.streams import BatchRandom
 from actformer_gym.agents.actformer import resolve_device
 from actformer_gym.agents.text_tasks import (
@@ -128,8 +128,7 @@ class TokenTransformerConfig:
                 f"d_model must be a multiple of heads with an even head width (rotary), "
                 f"got d_model={self.d_model}, heads={self.heads}"
             )
-        if not isinstance(self.reverse_digits, bool):
-            raise ValueError(f"reverse_digits must be a bool, got {self.reverse_digits!r}")
+        check_bool("reverse_digits", self.reverse_digits)
         check_number("learning_rate", self.learning_rate, low=0, strict=True)
         check_number("weight_decay", self.weight_decay, low=0)
         check_number("target_accuracy", self.target_accuracy, low=0)

@@ -392,11 +392,10 @@ def final_evaluation(
     each multiplier of the training length: ``{"exact_match": {"1": ...}, "mean_steps": ...,
     "expert_steps": ...}``; ``at_1x``: the final policy's already measured at 1x (its confirmation)."""
     length = run.recipe.train_length
-    known = {} if at_1x is None else {"1": at_1x}
-    measured = {
-        m: known[m] if m in known else measure(agent, run, int(m) * length, episodes, expert=True)
-        for m in map(str, MULTIPLIERS)
-    }
+    measured = {} if at_1x is None else {"1": at_1x}
+    for m in MULTIPLIERS:
+        if str(m) not in measured:
+            measured[str(m)] = measure(agent, run, m * length, episodes, expert=True)
     return {
         key: {m: values[key] for m, values in measured.items()}
         for key in ("exact_match", "mean_steps", "expert_steps")

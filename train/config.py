@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, get_type_hints
 
 import tyro
 
-from actformer_envs.checks import check_int, check_number
+from actformer_envs.checks import check_bool, check_int, check_number
 from actformer_envs.config import EnvConfig
 from actformer_envs.tasks import TASKS, MultiTask
 from actformer_envs.tasks.registry import env_id
@@ -125,8 +125,7 @@ class PolicySettings:
     its certificate is then over a set that stops growing with length."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.projected, bool):
-            raise ValueError(f"projected must be a bool, got {self.projected!r}")
+        check_bool("projected", self.projected)
         check_int("d_model", self.d_model, low=1)
         check_int("hidden", self.hidden, low=1)
         if self.d_model % 2:
@@ -176,9 +175,8 @@ class ImitationSettings:
     """Every problem of a training length joins the verification set where there are at most this many."""
 
     def __post_init__(self) -> None:
-        for name, shown in (("enabled", "imitation"), ("fit_set", "fit_set")):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{shown} must be a bool, got {getattr(self, name)!r}")
+        check_bool("imitation", self.enabled)
+        check_bool("fit_set", self.fit_set)
         check_int("imitation_pairs", self.pairs, low=0)
         if self.max_length is not None:
             check_int("imitation_max_length", self.max_length, low=1)
@@ -277,8 +275,7 @@ class AlgoSettings:
                 raise ValueError("ent_anneal_steps must be None unless ent_coef_final is set")
         if self.kl_anneal_steps is not None:
             check_int("kl_anneal_steps", self.kl_anneal_steps, low=1)
-        if not isinstance(self.norm_adv, bool):
-            raise ValueError(f"norm_adv must be a bool, got {self.norm_adv!r}")
+        check_bool("norm_adv", self.norm_adv)
 
     def entropy_coefficient(self, env_steps: int, total_steps: int) -> float:
         """The entropy bonus after ``env_steps`` env-steps of RL out of ``total_steps``."""
@@ -363,8 +360,7 @@ class RunSettings:
             check_int("eval_lengths", length, low=1)
         object.__setattr__(self, "eval_lengths", tuple(self.eval_lengths))
         check_int("eval_episodes", self.eval_episodes, low=1)
-        if not isinstance(self.certify, bool):
-            raise ValueError(f"certify must be a bool, got {self.certify!r}")
+        check_bool("certify", self.certify)
 
     #: The fields ``--resume`` may change: they do not alter the trajectory of training.
     resumable: ClassVar[tuple[str, ...]] = (

@@ -28,6 +28,7 @@ from actformer_envs.observation import (
     AT_START,
     BOUNDARY_STATES,
     NUM_VALUES,
+    UNDER,
     VALUE_FIELDS,
     WINDOW_SIZE,
     ObservationView,
@@ -39,6 +40,8 @@ from actformer_envs.symbols import EDGE, NUM_SYMBOLS
 VALUE_CLIP = 64
 #: Columns each side of a pointer that ``obs_mode="full"`` adds as memory tokens.
 FULL_RADIUS = 2
+#: Per cell of ``symbols``: 1 under a pointer, 0 beside one (a policy with ``neighbours=False``).
+_UNDER_CELLS = (np.arange(NUM_POINTERS * WINDOW_SIZE) % WINDOW_SIZE == UNDER).astype(np.int64)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -315,6 +318,9 @@ class ActformerPolicy(nn.Module):
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
         reads: the task's declared view (``env.unwrapped.mixture.read_masks()``): the policy then
             sees only what the expert reads (``InputProjection``); None: the whole observation.
+        neighbours: False: the cells beside each pointer (its window's left and right) read as 0,
+            so the policy sees only the cells under its pointers and cannot take in a short
+            problem in one look (a task-independent narrowing, not the expert's view).
     """
 
     def __init__(
@@ -325,6 +331,7 @@ class ActformerPolicy(nn.Module):
         hidden: int = 64,
         device: str | torch.device = "auto",
         reads: ReadMasks | None = None,
+        neighbours: bool = True,
     ) -> None:
         super().__init__()
         if not isinstance(observation_space, gym.spaces.Dict) or "symbols" not in observation_space.spaces:
@@ -340,6 +347,10 @@ class ActformerPolicy(nn.Module):
         self.actor = orthogonal_(nn.Linear(hidden, NUM_ACTIONS), 0.01)
         self.critic = orthogonal_(nn.Linear(hidden, 1), 1.0)
         self.projection = InputProjection(reads) if reads is not None else None
+        if not isinstance(neighbours, bool):
+            raise TypeError(f"neighbours must be a bool, got {neighbours!r}")
+        # 1 for each pointer's UNDER cell, 0 beside it: a buffer, so a saved policy carries its view.
+        self.register_buffer("under_cells", None if neighbours else torch.as_tensor(_UNDER_CELLS))
         self.device = resolve_device(device)
         self.to(self.device)
 
@@ -348,17 +359,29 @@ class ActformerPolicy(nn.Module):
         tensors = self.as_tensors(obs)
         if self.projection is not None:
             tensors = self.projection(tensors)
+        if self.under_cells is not None:
+            symbols = tensors["symbols"]
+            tensors = {**tensors, "symbols": symbols * self.under_cells.to(symbols.dtype)}
         hidden = self.trunk(self.network(tensors))
         return self.actor(hidden), self.critic(hidden).squeeze(-1)
 
     @torch.no_grad()
     def view(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """What the network sees of a batch of observations, as NumPy arrays: the observation, or its
-        projection where the policy is projected. The policy's output is a function of this alone."""
+        projection where the policy is projected, without the cells beside the pointers where it
+        sees no ``neighbours``. The policy's output is a function of this alone."""
         arrays = {key: np.asarray(value) for key, value in observation.items()}
-        if self.projection is None:
-            return arrays
-        return project(arrays, self.projection.numpy_masks())
+        if self.projection is not None:
+            arrays = project(arrays, self.projection.numpy_masks())
+        if self.under_cells is not None:
+            symbols = arrays["symbols"]
+            arrays["symbols"] = symbols * _UNDER_CELLS.astype(symbols.dtype)
+        return arrays
+
+    @property
+    def neighbours(self) -> bool:
+        """Whether the policy sees the cells beside each pointer (``neighbours``)."""
+        return self.under_cells is None
 
     @property
     def projected(self) -> bool:

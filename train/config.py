@@ -123,9 +123,13 @@ class PolicySettings:
     projected: Annotated[bool, flag("projected")] = False
     """The policy sees only what the task's expert reads (its declared view, actformer_envs.reads):
     its certificate is then over a set that stops growing with length."""
+    neighbours: Annotated[bool, flag("neighbours")] = True
+    """The policy sees the cells beside each pointer; --no-neighbours: only the cells under them,
+    so no short problem can be taken in at one look (a task-independent narrowing of its view)."""
 
     def __post_init__(self) -> None:
         check_bool("projected", self.projected)
+        check_bool("neighbours", self.neighbours)
         check_int("d_model", self.d_model, low=1)
         check_int("hidden", self.hidden, low=1)
         if self.d_model % 2:

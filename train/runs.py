@@ -158,6 +158,7 @@ def load_policy(payload: Mapping[str, Any], config: TrainConfig, device: str = "
             hidden=config.policy.hidden,
             device=device,
             reads=reads,
+            neighbours=config.policy.neighbours,
         )
     except (RuntimeError, ValueError) as error:
         raise UsageError(" ".join(str(error).split())) from None

@@ -78,6 +78,7 @@ class Trainer:
                 hidden=config.policy.hidden,
                 device=config.run.device,
                 reads=reads,
+                neighbours=config.policy.neighbours,
             )
         self.device = self.policy.device
         #: RL's draws: the rollouts' actions and the minibatches' order.

@@ -64,6 +64,33 @@ def test_history_is_read() -> None:
     assert not torch.allclose(policy(obs)[0], policy(changed)[0])
 
 
+@pytest.mark.parametrize("projected", [False, True])
+def test_without_neighbours_the_policy_is_blind_beside_its_pointers(projected: bool) -> None:
+    """``neighbours=False``: the cells left and right of every pointer change nothing, the cells
+    under them do; ``view`` shows the former as 0; the policy's view travels in its state dict."""
+    envs, obs, _ = _batch()
+    reads = envs.unwrapped.mixture.read_masks() if projected else None
+    torch.manual_seed(0)
+    policy = ActformerPolicy(envs.single_observation_space, device="cpu", reads=reads, neighbours=False)
+    assert not policy.neighbours and ActformerPolicy(envs.single_observation_space, device="cpu").neighbours
+    rng = np.random.default_rng(0)
+    symbols = obs["symbols"]
+    beside = np.arange(symbols.shape[1]) % 3 != 1  # (LEFT, UNDER, RIGHT) per pointer
+    scrambled = symbols.copy()
+    scrambled[:, beside] = rng.integers(0, 38, size=(len(symbols), int(beside.sum())))
+    assert (scrambled != symbols).any()
+    logits = policy(obs)[0]
+    assert torch.equal(logits, policy({**obs, "symbols": scrambled})[0])
+    under = symbols.copy()
+    under[:, ~beside] = rng.integers(0, 38, size=(len(symbols), int((~beside).sum())))
+    assert not torch.equal(logits, policy({**obs, "symbols": under})[0])
+    seen = policy.view(obs)["symbols"]
+    assert (seen[:, beside] == 0).all() and seen.dtype == symbols.dtype
+    assert "under_cells" in policy.state_dict()
+    with pytest.raises(TypeError, match="neighbours must be a bool"):
+        ActformerPolicy(envs.single_observation_space, device="cpu", neighbours=0)  # type: ignore[arg-type]
+
+
 def test_trains_after_a_first_forward_in_inference_mode() -> None:
     """Evaluating a fresh policy under ``torch.inference_mode()`` leaves nothing behind that a later
     training pass cannot save for backward (the history's rotations are made once and kept)."""

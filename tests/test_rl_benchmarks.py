@@ -91,6 +91,17 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
     assert document["markdown"].count("| Copy | PPO |") == 1 + 2  # the seeds line, then each run
 
 
+def test_parity_is_learned_by_a_policy_blind_beside_its_pointers() -> None:
+    """Parity's recipe trains a policy that sees only the cells under its pointers; every other
+    task's sees the whole local observation."""
+    for task in rl_from_scratch.TASKS:
+        args = rl_from_scratch.parse_args(["--tasks", task, "--quick"])
+        config = rl_from_scratch.make_config(own_run(task), args)
+        assert config.policy.neighbours is (task != "Parity") and not config.policy.projected
+    parity = rl_from_scratch.make_config(own_run("Parity"), rl_from_scratch.parse_args(["--quick"]))
+    assert not rl_from_scratch.Trainer(parity).policy.neighbours
+
+
 def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reverse's recipe has no history: its trainer, its checks and its evaluation all say so."""
     recipe = rl_from_scratch.RECIPES["Reverse"]

@@ -26,7 +26,7 @@ from actformer_gym.train import cli, runs
 from actformer_gym.train.checkpoint import FORMAT_VERSION, env_signature, load_checkpoint, save_checkpoint
 from actformer_gym.train.cli import main, parse_train
 from actformer_gym.train.config import A2C, PPO, AlgoSettings, EnvSettings, RunSettings, TrainConfig
-from actformer_gym.train.runs import UsageError
+from actformer_gym.train.runs import UsageError, load_policy
 from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trace import parse_problem, trace
 from actformer_gym.train.trainer import Trainer
@@ -266,6 +266,20 @@ def test_eval_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert [(r["length"], r["episodes"]) for r in saved["rows"]] == [(1, 5), (3, 5)]
     assert saved["partial"] is False and saved["lengths"] == [1, 3]
     assert main([*argv[:3], "--lengths", "3", "x"]) == 2
+
+
+def test_a_policy_without_neighbours_is_saved_and_loaded_as_trained(tmp_path: Path) -> None:
+    """``--no-neighbours`` reaches the policy, its checkpoint records it, and eval rebuilds the
+    same policy from it (a mismatch would fail to load the state dict)."""
+    runs = tmp_path / "runs"
+    assert main(["train", *TINY, "--no-neighbours", "--total-steps", "128", "--runs-dir", str(runs)]) == 0
+    directory = run_dir(runs)
+    payload = load_checkpoint(directory / "checkpoint.pt")
+    config = TrainConfig.from_dict(payload["config"])
+    assert config.policy.neighbours is False
+    policy = load_policy(payload, config, device="cpu")
+    assert not policy.neighbours
+    assert main(["eval", "--checkpoint", str(directory), "--lengths", "2", "--episodes", "4"]) == 0
 
 
 def test_trace_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

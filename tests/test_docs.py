@@ -239,6 +239,23 @@ def test_rl_from_scratch_prose_ranges_are_the_committed_ones() -> None:
         assert f"({shown}" in text, (learner, shown)
 
 
+def test_the_parity_under_runs_are_the_ones_described() -> None:
+    """The page's account of PPO on ``under-raw`` (Parity, pinned kernels): every seed's curriculum
+    length at the end of its budget and its range of exact match at 10 bits."""
+    path = RESULTS / "rl_from_scratch_parity_under" / "rl_from_scratch.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in rows] == [
+        ("Parity", "PPO", "under-raw", seed) for seed in range(3)
+    ]
+    assert all(r["steps_to_target"] is None and r["steps"] >= 10_000_000 for r in rows)
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    lengths = [r["curriculum_length"] for r in rows]
+    low, high = (round(100 * f(r["exact_match"]["1"] for r in rows)) for f in (min, max))
+    shown = f"curriculum lengths {lengths[0]}, {lengths[1]} and {lengths[2]}"
+    shown += f" and {low}{EN_DASH}{high} % exact at 10 bits"
+    assert shown in text, shown
+
+
 def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     """The README's seeds solved (at 99 % greedy exact match at the training length) per task and learner."""
     document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))

@@ -91,15 +91,18 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
     assert document["markdown"].count("| Copy | PPO |") == 1 + 2  # the seeds line, then each run
 
 
-def test_parity_is_learned_by_a_policy_blind_beside_its_pointers() -> None:
-    """Parity's recipe trains a policy that sees only the cells under its pointers; every other
-    task's sees the whole local observation."""
+def test_only_the_under_recipe_trains_a_policy_blind_beside_its_pointers() -> None:
+    """Every task's own recipe trains a policy that sees the whole local observation;
+    ``--recipe under-raw`` one that sees only the cells under its pointers (and has no history)."""
     for task in rl_from_scratch.TASKS:
-        args = rl_from_scratch.parse_args(["--tasks", task, "--quick"])
-        config = rl_from_scratch.make_config(own_run(task), args)
-        assert config.policy.neighbours is (task != "Parity") and not config.policy.projected
-    parity = rl_from_scratch.make_config(own_run("Parity"), rl_from_scratch.parse_args(["--quick"]))
-    assert not rl_from_scratch.Trainer(parity).policy.neighbours
+        config = rl_from_scratch.make_config(own_run(task), rl_from_scratch.parse_args(["--quick"]))
+        assert config.policy.neighbours and not config.policy.projected
+    under = rl_from_scratch.ALL_RECIPES["under-raw"]
+    config = rl_from_scratch.make_config(
+        rl_from_scratch.Run("Parity", "PPO", 0, under), rl_from_scratch.parse_args(["--quick"])
+    )
+    assert not config.policy.neighbours and config.env.history_length == 0 and not config.algo.norm_adv
+    assert not rl_from_scratch.Trainer(config).policy.neighbours
 
 
 def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pytest.MonkeyPatch) -> None:

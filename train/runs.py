@@ -40,7 +40,7 @@ from actformer_gym.train.divergence import TrainingDiverged
 from actformer_gym.train.evaluate import TABLE_HEADER, format_row, format_table, generalization_table
 from actformer_gym.train.run_dir import RunDirBusy, lock_run_dir, rewind_tensorboard, tensorboard_offsets
 from actformer_gym.train.seeds import seed_for
-from actformer_gym.train.trainer import Trainer
+from actformer_gym.train.trainer import Trainer, build_policy
 
 #: Files written in a run directory besides the checkpoint.
 CONFIG_NAME, EVAL_NAME = "config.yaml", "eval.json"
@@ -151,15 +151,7 @@ def load_policy(payload: Mapping[str, Any], config: TrainConfig, device: str = "
     env = gym.make(config.env.env_id, max_length=config.env.length_cap, **config.env.observation_kwargs())
     try:
         check_env_signature(payload, config.env.env_id, env.observation_space)
-        reads = env.unwrapped.mixture.read_masks() if config.policy.projected else None  # type: ignore[attr-defined]
-        policy = ActformerPolicy(
-            env.observation_space,
-            d_model=config.policy.d_model,
-            hidden=config.policy.hidden,
-            device=device,
-            reads=reads,
-            neighbours=config.policy.neighbours,
-        )
+        policy = build_policy(config, env.observation_space, env.unwrapped.mixture, device)  # type: ignore[attr-defined]
     except (RuntimeError, ValueError) as error:
         raise UsageError(" ".join(str(error).split())) from None
     finally:

@@ -14,12 +14,14 @@ import math
 import time
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from actformer_envs import ActformerVectorEnv
 from actformer_envs.env import task_class
 from actformer_envs.rollout import Rollout
+from actformer_envs.tasks.mixture import Mixture
 from actformer_envs.verification import ObservationSet
 from actformer_gym.agents.actformer import ActformerPolicy, foreach_kernels
 from actformer_gym.train.algorithms import LOSS_KEYS, make_algorithm
@@ -46,6 +48,25 @@ METRIC_KEYS = (
 )
 
 
+def build_policy(
+    config: TrainConfig, observation_space: gym.Space, mixture: Mixture, device: str
+) -> ActformerPolicy:
+    """The policy of ``config``'s settings for ``observation_space``, seeing what ``mixture``'s experts
+    declare they read where the config is ``projected``; ``ValueError`` if they declare nothing.
+    Training and loading a checkpoint both build it here, so a setting cannot reach one and not the other."""
+    reads = mixture.read_masks() if config.policy.projected else None
+    if config.policy.projected and reads is None:
+        raise ValueError(f"projected needs the expert's declared reads: {config.env.task} declares none")
+    return ActformerPolicy(
+        observation_space,
+        d_model=config.policy.d_model,
+        hidden=config.policy.hidden,
+        device=device,
+        reads=reads,
+        neighbours=config.policy.neighbours,
+    )
+
+
 class Trainer:
     """One training run of ``config`` (its ``algo``: PPO or A2C).
 
@@ -67,18 +88,10 @@ class Trainer:
             config.curriculum.step,
         )
         self.env.set_length_range(config.env.min_length, self.curriculum.length)
-        reads = self.env.mixture.read_masks() if config.policy.projected else None
-        if config.policy.projected and reads is None:
-            raise ValueError(f"projected needs the expert's declared reads: {config.env.task} declares none")
         with torch.random.fork_rng(devices=[]):  # initialized from the seed, torch's own generator untouched
             torch.manual_seed(seed)
-            self.policy = ActformerPolicy(
-                self.env.single_observation_space,
-                d_model=config.policy.d_model,
-                hidden=config.policy.hidden,
-                device=config.run.device,
-                reads=reads,
-                neighbours=config.policy.neighbours,
+            self.policy = build_policy(
+                config, self.env.single_observation_space, self.env.mixture, config.run.device
             )
         self.device = self.policy.device
         #: RL's draws: the rollouts' actions and the minibatches' order.

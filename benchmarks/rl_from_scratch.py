@@ -203,7 +203,7 @@ UNIFORM_RAW = Recipe(
 #: program between that lookup and the running parity answers right more often than a guess; under the
 #: pointers alone, a problem of 2 bits already needs a register that carries what was read. Not Parity's
 #: recipe: a probe of seed 0 (unpinned kernels, the bonus annealed over 6M of 8M) learned the running
-#: parity; with kernels pinned PPO did on none of 3 seeds
+#: parity; with kernels pinned PPO did on none of 5 seeds
 #: (``benchmarks/results/rl_from_scratch_parity_under/``).
 UNDER_RAW = Recipe(
     "under-raw",

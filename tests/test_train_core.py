@@ -33,7 +33,7 @@ from actformer_gym.train.curriculum import Curriculum
 from actformer_gym.train.dagger import collect_on_policy
 from actformer_gym.train.divergence import TrainingDiverged, check_finite, stage
 from actformer_gym.train.losses import gae, normalized
-from actformer_gym.train.trainer import METRIC_KEYS, Trainer
+from actformer_gym.train.trainer import METRIC_KEYS, Trainer, build_policy
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
@@ -361,6 +361,33 @@ def test_dagger_on_the_experts_trajectory_labels_only_states_the_expert_reaches(
         np.testing.assert_array_equal(env.task.expert(observations), actions)
     with pytest.raises(ValueError, match="labels must be one of"):
         collect_on_policy(policy, env, 10, labels="some")
+
+
+# -- the policy --------------------------------------------------------------------------------
+
+
+class _Undeclared:
+    """A mixture whose experts declare no reads (a user's task without ``reads``)."""
+
+    def read_masks(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("projected", [False, True])
+def test_build_policy_follows_the_config(projected: bool) -> None:
+    """The policy of a config has its settings: width, view (projected, neighbours)."""
+    config = copy_config(projected=projected, neighbours=False, d_model=8, hidden=32)
+    env = ActformerVectorEnv(2, "Copy", max_length=5)
+    policy = build_policy(config, env.single_observation_space, env.mixture, "cpu")
+    assert (policy.projected, policy.neighbours, policy.trunk[0].out_features) == (projected, False, 32)
+    assert policy.network.state.query.shape == (8,)
+
+
+def test_build_policy_refuses_a_projected_view_of_undeclared_reads() -> None:
+    config = copy_config(projected=True)
+    space = ActformerVectorEnv(2, "Copy", max_length=5).single_observation_space
+    with pytest.raises(ValueError, match="projected needs the expert's declared reads: Copy declares none"):
+        build_policy(config, space, _Undeclared(), "cpu")  # type: ignore[arg-type]
 
 
 # -- training ----------------------------------------------------------------------------------

@@ -222,6 +222,14 @@ UNDER_RAW = Recipe(
     },
     steps=10_000_000,
 )
+#: ``UNDER_RAW`` with count-based exploration (``count_bonus``): every decision's reward gains
+#: beta / sqrt(N), N the times the run has taken that action on that view (what the policy sees). On the
+#: plateau where ``UNDER_RAW`` stops (the first 1 written, then lookups), the bonus pays for the rare
+#: pairs that lead off it. Beta 0.01 (``under-count-0.01``) and 0.03 (``under-count-0.03``).
+UNDER_COUNT = {
+    beta: Recipe(f"under-count-{beta}", 10, {**UNDER_RAW.settings, "count_bonus": beta}, steps=10_000_000)
+    for beta in (0.01, 0.03)
+}
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -235,6 +243,7 @@ ALL_RECIPES = {
         ANNEALED_FROM_3_MARKOV,
         UNIFORM_RAW,
         UNDER_RAW,
+        *UNDER_COUNT.values(),
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's on seeds 0 to 2).

@@ -409,11 +409,13 @@ def final_state(directory: Path) -> dict[str, Any]:
     return {**payload["trainer"], "policy": payload["policy"]}
 
 
+@pytest.mark.parametrize("exploration", [[], ["--count-bonus", "0.01"]], ids=["plain", "count_bonus"])
 def test_resume_after_interruption_matches_an_uninterrupted_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, exploration: list[str]
 ) -> None:
-    # The curriculum lengthens every 8 episodes (threshold 0), so its length is part of what resumes.
-    argv = ["train", *TINY, "--total-steps", "384", "--checkpoint-every", "2"]
+    # The curriculum lengthens every 8 episodes (threshold 0), so its length is part of what resumes;
+    # with a count bonus, so are its counts.
+    argv = ["train", *TINY, *exploration, "--total-steps", "384", "--checkpoint-every", "2"]
     argv += ["--curriculum-threshold", "0", "--curriculum-window", "8", "--max-length", "6"]
     assert main([*argv, "--runs-dir", str(tmp_path / "whole")]) == 0
     whole = final_state(run_dir(tmp_path / "whole"))
@@ -438,6 +440,9 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     resumed = final_state(directory)
     assert resumed["global_step"] == whole["global_step"] == 384
     assert resumed["curriculum"] == whole["curriculum"] and whole["curriculum"]["length"] > 1
+    if exploration:
+        for key in ("keys", "counts"):
+            assert np.array_equal(resumed["count_bonus"][key], whole["count_bonus"][key]), key
     for key, value in whole["policy"].items():
         assert torch.equal(resumed["policy"][key], value), key
     # The interrupted run logged its 3rd iteration past the checkpoint; the resumed run logs it

@@ -241,6 +241,10 @@ class AlgoSettings:
     """GAE lambda, in [0, 1]."""
     ent_coef: float = 0.01
     """Entropy bonus coefficient, >= 0."""
+    count_bonus: float = 0.0
+    """Count-based exploration: add count_bonus / sqrt(N) to every decision's reward in RL, N the times
+    this run has taken that action on that view (what the policy sees; ``train/exploration.py``), so
+    pairs seldom tried pay more; >= 0, 0 = off. The episodes' returns and successes stay the env's."""
     ent_coef_final: float | None = None
     """Anneal the entropy bonus linearly from ent_coef to this over ent_anneal_steps env-steps of RL,
     then hold it (explore widely first, then settle); None = ent_coef throughout."""
@@ -267,7 +271,7 @@ class AlgoSettings:
         check_int("num_steps", self.num_steps, low=1)
         for name in ("learning_rate", "max_grad_norm"):
             check_number(name, getattr(self, name), low=0.0, strict=True)
-        for name in ("weight_decay", "ent_coef", "vf_coef", "kl_coef"):
+        for name in ("weight_decay", "ent_coef", "count_bonus", "vf_coef", "kl_coef"):
             check_number(name, getattr(self, name), low=0.0)
         for name in ("gamma", "gae_lambda"):
             check_number(name, getattr(self, name), low=0.0, high=1.0)

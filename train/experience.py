@@ -15,6 +15,7 @@ from actformer_envs.rollout import Observations, Rollout, Step
 from actformer_gym.agents.actformer import ActformerPolicy, masked_logits, sample_actions
 from actformer_gym.train.curriculum import Curriculum
 from actformer_gym.train.divergence import check_finite
+from actformer_gym.train.exploration import CountBonus
 from actformer_gym.train.losses import gae
 
 #: The outcomes of the episodes that ended during a rollout: (solved, return) of each.
@@ -23,14 +24,22 @@ Episodes = tuple[list[bool], list[float]]
 
 class Experience:
     """Collects RL batches from ``rollout`` (the training env, reset once) under ``curriculum``:
-    when an episode posed at the current length ends, its outcome is recorded, and a lengthened
-    curriculum re-ranges the env's later problems to ``[min_length, curriculum.length]``."""
+        when an episode posed at the current length ends, its outcome is recorded, and a lengthened
+        curriculum re-ranges the env's later problems to ``[min_length, curriculum.length]``. A ``bonus``
+    adds its exploration bonus to the rewards RL learns from."""
 
     def __init__(
-        self, rollout: Rollout, curriculum: Curriculum, min_length: int, generator: torch.Generator
+        self,
+        rollout: Rollout,
+        curriculum: Curriculum,
+        min_length: int,
+        generator: torch.Generator,
+        bonus: CountBonus | None = None,
     ) -> None:
         self.rollout, self.curriculum, self.min_length = rollout, curriculum, min_length
         self.generator = generator  # the policy's action draws
+        self.bonus = bonus
+        self.mean_bonus = 0.0  # the last batch's mean bonus per decision
         n = rollout.env.num_envs
         self.episode_return = np.zeros(n)
         self.episode_level = np.full(n, curriculum.length)  # curriculum length its episode was posed at
@@ -52,6 +61,7 @@ class Experience:
         actions = np.empty((steps, n), dtype=np.int64)
         log_probs, values, rewards = (np.empty((steps, n), dtype=np.float32) for _ in range(3))
         terminated, truncated, decision = (np.empty((steps, n), dtype=bool) for _ in range(3))
+        bonuses = np.zeros((steps, n))
         episodes: Episodes = ([], [])
         t = 0
 
@@ -74,6 +84,9 @@ class Experience:
                 observations[key][t] = value
             masks[t], decision[t], actions[t] = step.mask, step.decision, step.actions
             rewards[t], terminated[t], truncated[t] = step.reward, step.terminated, step.truncated
+            if self.bonus is not None:
+                bonuses[t] = self.bonus(policy.view(step.observation), step.actions, step.decision)
+                rewards[t] = step.reward + bonuses[t]
             # An env that reset on this step posed its next problem under the current range.
             self.episode_level[~step.decision] = self.curriculum.length
             self._end_episodes(step, episodes)
@@ -87,6 +100,7 @@ class Experience:
         advantages = gae(
             rewards, values, last_values.cpu().numpy(), terminated, truncated, decision, gamma, lam
         )
+        self.mean_bonus = float(bonuses[decision].mean()) if decision.any() else 0.0
         keep = decision.reshape(-1)
         batch = {
             "obs": {

@@ -32,6 +32,7 @@ from actformer_gym.train.dagger import dagger
 from actformer_gym.train.divergence import check_parameters
 from actformer_gym.train.evaluate import exact_match
 from actformer_gym.train.experience import Episodes, Experience
+from actformer_gym.train.exploration import CountBonus
 from actformer_gym.train.imitation import behaviour_cloning, collect_expert_data
 from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.set_fit import fit_to_set
@@ -44,6 +45,7 @@ METRIC_KEYS = (
     "charts/curriculum_length",
     "charts/ent_coef",
     "charts/kl_coef",
+    "charts/count_bonus",
     *LOSS_KEYS,
 )
 
@@ -111,7 +113,10 @@ class Trainer:
         self._verification_set: ObservationSet | None = None
         self.iteration = 0
         self.rollout = Rollout(self.env, seed=seed)
-        self.experience = Experience(self.rollout, self.curriculum, config.env.min_length, self.generator)
+        bonus = CountBonus(config.algo.count_bonus) if config.algo.count_bonus else None
+        self.experience = Experience(
+            self.rollout, self.curriculum, config.env.min_length, self.generator, bonus
+        )
 
     @property
     def global_step(self) -> int:
@@ -246,6 +251,7 @@ class Trainer:
             "charts/curriculum_length": float(self.curriculum.length),
             "charts/ent_coef": self.algorithm.ent_coef,
             "charts/kl_coef": self.algorithm.kl_coef,
+            "charts/count_bonus": self.experience.mean_bonus,
             **losses,
         }
 
@@ -304,6 +310,8 @@ class Trainer:
             "episode_return": self.experience.episode_return,
             "episode_level": self.experience.episode_level,
         }
+        if self.experience.bonus is not None:
+            state["count_bonus"] = self.experience.bonus.state_dict()
         return copy.deepcopy(state)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -324,3 +332,5 @@ class Trainer:
         self.rollout.resetting = state["resetting"]
         self.experience.episode_return = state["episode_return"]
         self.experience.episode_level = state["episode_level"]
+        if self.experience.bonus is not None:
+            self.experience.bonus.load_state_dict(state["count_bonus"])

@@ -565,6 +565,9 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         f"on raw advantages, a curriculum from 2 to {UNDER_RAW.train_length} (problems of length 1 kept; "
         "lengthened at 90 % success over 2,048 episodes) and a bonus annealed from 0.05 to 0 over 8M "
         "env-steps of 10M; "
+        + " and ".join(f"`{recipe.name}`" for recipe in UNDER_COUNT.values())
+        + f", `{UNDER_RAW.name}` with a count-based exploration bonus of beta / sqrt(N) on every decision's "
+        "reward (N: the times the run took that action on that view; beta 0.01, 0.03); "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "

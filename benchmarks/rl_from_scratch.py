@@ -31,15 +31,18 @@ normalized advantages turn the time penalty that halting at once saves into as s
 and every other recipe halted or copied an operand. ``UNDER_RAW`` (no task's own: ``--recipe under-raw``):
 a Markov policy that sees only the cells under its pointers (``neighbours=False``) on raw advantages, a
 curriculum from length 2 at 90 % over 2,048 episodes and a bonus annealed from 0.05 over 8M of 10M
-env-steps; a Parity variant (``benchmarks/results/rl_from_scratch_parity_under/``).
-``UNIFORM`` learned Reverse at length 1
+env-steps; a Parity variant (``benchmarks/results/rl_from_scratch_parity_under/``). ``UNDER_COUNT``
+(Parity's: ``--recipe under-count-0.03``): ``UNDER_RAW`` with a count-based exploration bonus,
+beta / sqrt(N) on every decision's reward, N the times the run has taken that action on that view
+(``count_bonus``); the earlier Parity rows, on ``annealed-2``:
+``benchmarks/results/rl_from_scratch_parity_annealed/``. ``UNIFORM`` learned Reverse at length 1
 alone, and a constant bonus found the quadratic program too (``UNIFORM``'s rows on the tasks that now
 have another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings
 (``Recipe.env_kwargs``) hold for every env of its task: training, checks, evaluation, MaskablePPO.
 
-Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's 10M,
-Addition's 8M; ``--steps`` sets one for every run) and measures greedy exact match at the training
-length every ``--check-every`` env-steps (``--check-episodes`` problems); once that reaches
+Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's and
+Parity's 10M, Addition's 8M; ``--steps`` sets one for every run) and measures greedy exact match at the
+training length every ``--check-every`` env-steps (``--check-episodes`` problems); once that reaches
 ``TARGET`` with the curriculum at the training length and the final evaluation's problems there
 (``--eval-episodes``) confirm it, those env-steps are its steps to the target, and it stops (unless
 its recipe trains its whole budget: ``Recipe.stops``). The final policy is evaluated greedily at 1x,
@@ -225,10 +228,10 @@ UNDER_RAW = Recipe(
 #: ``UNDER_RAW`` with count-based exploration (``count_bonus``): every decision's reward gains
 #: beta / sqrt(N), N the times the run has taken that action on that view (what the policy sees). On the
 #: plateau where ``UNDER_RAW`` stops (the first 1 written, then lookups), the bonus pays for the rare
-#: pairs that lead off it. Beta 0.01 (``under-count-0.01``) and 0.03 (``under-count-0.03``).
+#: pairs that lead off it. Beta 0.01, 0.03 (Parity's) and 0.05: ``under-count-0.01`` and so on.
 UNDER_COUNT = {
     beta: Recipe(f"under-count-{beta}", 10, {**UNDER_RAW.settings, "count_bonus": beta}, steps=10_000_000)
-    for beta in (0.01, 0.03)
+    for beta in (0.01, 0.03, 0.05)
 }
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
@@ -252,7 +255,7 @@ RECIPES = {
     "Reverse": ANNEALED_MARKOV,
     "DuplicatedInput": ANNEALED_FROM_2,
     "RepeatCopy": ANNEALED_FROM_3_MARKOV,
-    "Parity": ANNEALED_FROM_2,
+    "Parity": UNDER_COUNT[0.03],
     "Addition": UNIFORM_RAW,
 }
 #: MaskablePPO's settings besides sb3-contrib's defaults: 64 envs, as the project's trainer.
@@ -567,7 +570,7 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         "env-steps of 10M; "
         + " and ".join(f"`{recipe.name}`" for recipe in UNDER_COUNT.values())
         + f", `{UNDER_RAW.name}` with a count-based exploration bonus of beta / sqrt(N) on every decision's "
-        "reward (N: the times the run took that action on that view; beta 0.01, 0.03); "
+        "reward (N: the times the run took that action on that view; beta as named); "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "

@@ -228,10 +228,10 @@ UNDER_RAW = Recipe(
 #: ``UNDER_RAW`` with count-based exploration (``count_bonus``): every decision's reward gains
 #: beta / sqrt(N), N the times the run has taken that action on that view (what the policy sees). On the
 #: plateau where ``UNDER_RAW`` stops (the first 1 written, then lookups), the bonus pays for the rare
-#: pairs that lead off it. Beta 0.01, 0.03 (Parity's) and 0.05: ``under-count-0.01`` and so on.
+#: pairs that lead off it. Beta 0.01 to 0.05 (``under-count-0.01`` and so on; Parity's: 0.03).
 UNDER_COUNT = {
     beta: Recipe(f"under-count-{beta}", 10, {**UNDER_RAW.settings, "count_bonus": beta}, steps=10_000_000)
-    for beta in (0.01, 0.03, 0.05)
+    for beta in (0.01, 0.02, 0.03, 0.04, 0.05)
 }
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {

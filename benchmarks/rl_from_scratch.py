@@ -249,7 +249,8 @@ ALL_RECIPES = {
         *UNDER_COUNT.values(),
     )
 }
-#: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's on seeds 0 to 2).
+#: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
+#: seeds 0 to 2).
 RECIPES = {
     "Copy": UNIFORM,
     "Reverse": ANNEALED_MARKOV,
@@ -514,23 +515,23 @@ def program_difference(row: dict[str, Any], multiplier: str) -> str:
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Per (task, learner): its recipe and seeds solved; then one line per run."""
+    """Per (task, learner, recipe): its seeds solved; then one line per run."""
     target = f"{TARGET:.0%}"
     lines = [
         f"| task | learner | recipe | length | seeds ≥ {target} at 1x | at 10x | at 100x | "
         f"env-steps to {target} (per seed) |",
         "|---|---|---|---:|---:|---:|---:|---|",
     ]
-    groups = list(dict.fromkeys((r["task"], r["learner"]) for r in rows))
-    for task, learner in groups:
-        group = [r for r in rows if (r["task"], r["learner"]) == (task, learner)]
+    groups = list(dict.fromkeys((r["task"], r["learner"], r["recipe"]) for r in rows))
+    for task, learner, recipe in groups:
+        group = [r for r in rows if (r["task"], r["learner"], r["recipe"]) == (task, learner, recipe)]
         count = [sum(r["exact_match"][str(m)] >= TARGET for r in group) for m in MULTIPLIERS]
         reached = ", ".join(
             "-" if r["steps_to_target"] is None else f"{r['steps_to_target']:,}" for r in group
         )
         n, first = len(group), group[0]
         lines.append(
-            f"| {task} | {learner} | {first['recipe']} | {first['train_length']} | {count[0]} of {n} | "
+            f"| {task} | {learner} | {recipe} | {first['train_length']} | {count[0]} of {n} | "
             f"{count[1]} of {n} | {count[2]} of {n} | {reached} |"
         )
     lines += [

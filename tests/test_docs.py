@@ -256,6 +256,23 @@ def test_the_parity_under_runs_are_the_ones_described() -> None:
     assert shown in text, shown
 
 
+def test_the_parity_count_runs_are_the_ones_described() -> None:
+    """The page's account of the count bonus's other values that ran their course: beta 0.01 on seed 1
+    (its curriculum length and exact match at 10 bits), 0.02 on seed 2 (its env-steps to 99 %)."""
+    path = RESULTS / "rl_from_scratch_parity_count" / "rl_from_scratch.json"
+    low, high = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (low, high)] == [
+        ("Parity", "PPO", "under-count-0.01", 1),
+        ("Parity", "PPO", "under-count-0.02", 2),
+    ]
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    assert low["steps_to_target"] is None
+    exact = round(100 * low["exact_match"]["1"])
+    assert f"0.01 left seed 1 at length {low['curriculum_length']} ({exact} % at 10 bits)" in text
+    assert all(value == 1.0 for value in high["exact_match"].values())
+    assert f"0.02 took seed 2 (at {round(high['steps_to_target'] / 1000):,}k env-steps" in text
+
+
 def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     """The README's seeds solved (at 99 % greedy exact match at the training length) per task and learner."""
     document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))
@@ -282,6 +299,15 @@ def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     assert len(added) == len(solved_rows)
     shorter = [round(100 * (1 - r["mean_steps"]["100"] / r["expert_steps"]["100"])) for r in added]
     assert f"exact at 500 digits in programs {min(shorter)}\u2013{max(shorter)} % shorter" in readme
+    parity = [r for r in document["results"] if (r["task"], r["learner"]) == ("Parity", "PPO")]
+    solved_parity = [r for r in parity if r["exact_match"]["1"] >= 0.99]
+    assert all(r["exact_match"]["100"] == 1.0 for r in solved_parity)
+    shorter = [round(100 * (1 - r["mean_steps"]["100"] / r["expert_steps"]["100"])) for r in solved_parity]
+    counted = f"{len(solved_parity)} of {len(parity)}"
+    assert (
+        f"Parity on {counted} (our PPO), exact at 1,000 bits, {min(shorter)}\u2013{max(shorter)} % shorter"
+        in readme
+    )
 
 
 #: The weak-warm-start variants on the RL page, each a folder of its committed results.

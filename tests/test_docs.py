@@ -257,15 +257,21 @@ def test_the_parity_under_runs_are_the_ones_described() -> None:
 
 
 def test_the_parity_count_runs_are_the_ones_described() -> None:
-    """The page's account of the count bonus's other values that ran their course: beta 0.01 on seed 1
-    (its curriculum length and exact match at 10 bits), 0.02 on seed 2 (its env-steps to 99 %)."""
+    """The page's account of the count bonus's other values that ran their course, beta 0.01 on seed 1
+    (its curriculum length and exact match at 10 bits) and 0.02 on seed 2 (its env-steps to 99 %), and
+    of Parity's recipe on held-out seeds 3 and 4 (their env-steps to 99 %)."""
     path = RESULTS / "rl_from_scratch_parity_count" / "rl_from_scratch.json"
-    low, high = json.loads(path.read_text(encoding="utf-8"))["results"]
-    assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (low, high)] == [
+    low, high, *held_out = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (low, high, *held_out)] == [
         ("Parity", "PPO", "under-count-0.01", 1),
         ("Parity", "PPO", "under-count-0.02", 2),
+        ("Parity", "PPO", "under-count-0.03", 3),
+        ("Parity", "PPO", "under-count-0.03", 4),
     ]
+    assert all(value == 1.0 for r in held_out for value in r["exact_match"].values())
+    steps = " and ".join(f"{round(r['steps_to_target'] / 1000):,}k" for r in held_out)
     text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    assert f"held-out seeds 3 and 4 (at {steps} env-steps" in text
     assert low["steps_to_target"] is None
     exact = round(100 * low["exact_match"]["1"])
     assert f"0.01 left seed 1 at length {low['curriculum_length']} ({exact} % at 10 bits)" in text

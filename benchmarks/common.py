@@ -69,6 +69,24 @@ def cpu_model() -> str | None:
     return platform.processor() or None
 
 
+#: The instruction-set extensions that pick numeric kernels (oneDNN, MKL, NumPy choose by them):
+#: two CPUs with one model name (a virtual machine's "AMD EPYC") may differ here, and so may floats.
+SIMD_FLAGS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16")
+
+
+def cpu_simd() -> list[str] | None:
+    """Which of ``SIMD_FLAGS`` the CPU has (from /proc/cpuinfo's flags; None where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [flag for flag in SIMD_FLAGS if flag in flags]
+    except OSError:
+        pass
+    return None
+
+
 def machine_info(with_torch: bool = True) -> dict[str, Any]:
     """Platform, library versions and CPU, for reading the numbers in context; with ``with_torch``
     also PyTorch's version, its thread count and the GPU (``cuda``: its name, or None)."""
@@ -80,6 +98,7 @@ def machine_info(with_torch: bool = True) -> dict[str, Any]:
         "actformer_envs": actformer_envs.__version__,
         "cpu_count": os.cpu_count(),
         "cpu_model": cpu_model(),
+        "cpu_simd": cpu_simd(),
         # The pinned kernel paths (None: not pinned), without which float results may differ by CPU.
         "kernel_env": {name: os.environ.get(name) for name in KERNEL_ENV},
     }

@@ -91,17 +91,22 @@ def test_rl_from_scratch_quick_writes_results(tmp_path: Path) -> None:
     assert document["markdown"].count("| Copy | PPO |") == 1 + 2  # the seeds line, then each run
 
 
-def test_only_the_under_recipe_trains_a_policy_blind_beside_its_pointers() -> None:
-    """Every task's own recipe trains a policy that sees the whole local observation;
-    ``--recipe under-raw`` one that sees only the cells under its pointers (and has no history)."""
+def test_only_the_under_recipes_train_a_policy_blind_beside_its_pointers() -> None:
+    """Every task's own recipe but Parity's trains a policy that sees the whole local observation, with
+    no count bonus; ``under-raw`` and the ``under-count`` recipes (Parity's among them) one that sees only
+    the cells under its pointers and has no history, the latter with their bonus."""
+    args = rl_from_scratch.parse_args(["--quick"])
     for task in rl_from_scratch.TASKS:
-        config = rl_from_scratch.make_config(own_run(task), rl_from_scratch.parse_args(["--quick"]))
-        assert config.policy.neighbours and not config.policy.projected
-    under = rl_from_scratch.ALL_RECIPES["under-raw"]
-    config = rl_from_scratch.make_config(
-        rl_from_scratch.Run("Parity", "PPO", 0, under), rl_from_scratch.parse_args(["--quick"])
-    )
-    assert not config.policy.neighbours and config.env.history_length == 0 and not config.algo.norm_adv
+        config = rl_from_scratch.make_config(own_run(task), args)
+        assert not config.policy.projected
+        if task != "Parity":
+            assert config.policy.neighbours and config.algo.count_bonus == 0.0, task
+    assert rl_from_scratch.RECIPES["Parity"] is rl_from_scratch.UNDER_COUNT[0.03]
+    for name, bonus in [("under-raw", 0.0), *((f"under-count-{b}", b) for b in rl_from_scratch.UNDER_COUNT)]:
+        recipe = rl_from_scratch.ALL_RECIPES[name]
+        config = rl_from_scratch.make_config(rl_from_scratch.Run("Parity", "PPO", 0, recipe), args)
+        assert not config.policy.neighbours and config.env.history_length == 0 and not config.algo.norm_adv
+        assert config.algo.count_bonus == bonus, name
     assert not rl_from_scratch.Trainer(config).policy.neighbours
 
 

@@ -57,16 +57,21 @@ QUICK_HELP = "smoke test: tiny budgets, numbers that are not results; never with
 # -- run bookkeeping -------------------------------------------------------------------------------
 
 
-def cpu_model() -> str | None:
-    """The CPU's model name from /proc/cpuinfo (Linux), else ``platform.processor()`` or None."""
+def _cpuinfo(field: str) -> str | None:
+    """The first value of ``field`` in /proc/cpuinfo (Linux), else None."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
+                if line.startswith(field):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or None
+    return None
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo (Linux), else ``platform.processor()`` or None."""
+    return _cpuinfo("model name") or platform.processor() or None
 
 
 #: The instruction-set extensions that pick numeric kernels (oneDNN, MKL, NumPy choose by them):
@@ -76,15 +81,8 @@ SIMD_FLAGS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512bw", "avx512vl",
 
 def cpu_simd() -> list[str] | None:
     """Which of ``SIMD_FLAGS`` the CPU has (from /proc/cpuinfo's flags; None where there is none)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return [flag for flag in SIMD_FLAGS if flag in flags]
-    except OSError:
-        pass
-    return None
+    flags = _cpuinfo("flags")
+    return None if flags is None else [flag for flag in SIMD_FLAGS if flag in flags.split()]
 
 
 def machine_info(with_torch: bool = True) -> dict[str, Any]:

@@ -24,8 +24,8 @@ Episodes = tuple[list[bool], list[float]]
 
 class Experience:
     """Collects RL batches from ``rollout`` (the training env, reset once) under ``curriculum``:
-        when an episode posed at the current length ends, its outcome is recorded, and a lengthened
-        curriculum re-ranges the env's later problems to ``[min_length, curriculum.length]``. A ``bonus``
+    when an episode posed at the current length ends, its outcome is recorded, and a lengthened
+    curriculum re-ranges the env's later problems to ``[min_length, curriculum.length]``. A ``bonus``
     adds its exploration bonus to the rewards RL learns from."""
 
     def __init__(

@@ -233,6 +233,18 @@ UNDER_COUNT = {
     beta: Recipe(f"under-count-{beta}", 10, {**UNDER_RAW.settings, "count_bonus": beta}, steps=10_000_000)
     for beta in (0.01, 0.02, 0.03, 0.04, 0.05)
 }
+#: ``UNIFORM_RAW`` with a count-based bonus (``uniform-raw-count-0.003`` and so on): Addition's seeds that
+#: settle on copying an operand take ADD on too few views to learn what it pays.
+UNIFORM_RAW_COUNT = {
+    beta: Recipe(
+        f"uniform-raw-count-{beta}",
+        UNIFORM_RAW.train_length,
+        {**UNIFORM_RAW.settings, "count_bonus": beta},
+        steps=UNIFORM_RAW.steps,
+        stops=False,
+    )
+    for beta in (0.003, 0.01)
+}
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -247,6 +259,7 @@ ALL_RECIPES = {
         UNIFORM_RAW,
         UNDER_RAW,
         *UNDER_COUNT.values(),
+        *UNIFORM_RAW_COUNT.values(),
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
@@ -572,6 +585,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         + " and ".join(f"`{recipe.name}`" for recipe in UNDER_COUNT.values())
         + f", `{UNDER_RAW.name}` with a count-based exploration bonus of beta / sqrt(N) on every decision's "
         "reward (N: the times the run took that action on that view; beta as named); "
+        + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_COUNT.values())
+        + f", `{UNIFORM_RAW.name}` with that bonus; "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "

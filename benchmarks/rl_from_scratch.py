@@ -245,6 +245,17 @@ UNIFORM_RAW_COUNT = {
     )
     for beta in (0.003, 0.01)
 }
+#: ``UNIFORM_RAW_COUNT`` with a Markov policy (no action history), so that the views it counts recur.
+UNIFORM_RAW_MARKOV_COUNT = {
+    beta: Recipe(
+        f"uniform-raw-markov-count-{beta}",
+        UNIFORM_RAW.train_length,
+        {**UNIFORM_RAW.settings, "history_length": 0, "count_bonus": beta},
+        steps=UNIFORM_RAW.steps,
+        stops=False,
+    )
+    for beta in (0.01, 0.03)
+}
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -260,6 +271,7 @@ ALL_RECIPES = {
         UNDER_RAW,
         *UNDER_COUNT.values(),
         *UNIFORM_RAW_COUNT.values(),
+        *UNIFORM_RAW_MARKOV_COUNT.values(),
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
@@ -587,6 +599,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         "reward (N: the times the run took that action on that view; beta as named); "
         + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_COUNT.values())
         + f", `{UNIFORM_RAW.name}` with that bonus; "
+        + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_MARKOV_COUNT.values())
+        + ", the same with no action history; "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "

@@ -256,6 +256,14 @@ UNIFORM_RAW_MARKOV_COUNT = {
     )
     for beta in (0.01, 0.03)
 }
+#: ``UNIFORM_RAW`` on a curriculum from length 1 (lengthened at 80 % success), all trained.
+CURRICULUM_RAW = Recipe(
+    "curriculum-raw",
+    UNIFORM_RAW.train_length,
+    {**UNIFORM_RAW.settings, "start_length": 1, "curriculum_threshold": 0.8},
+    steps=UNIFORM_RAW.steps,
+    stops=False,
+)
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -272,6 +280,7 @@ ALL_RECIPES = {
         *UNDER_COUNT.values(),
         *UNIFORM_RAW_COUNT.values(),
         *UNIFORM_RAW_MARKOV_COUNT.values(),
+        CURRICULUM_RAW,
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
@@ -601,6 +610,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         + f", `{UNIFORM_RAW.name}` with that bonus; "
         + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_MARKOV_COUNT.values())
         + ", the same with no action history; "
+        f"`{CURRICULUM_RAW.name}`, `{UNIFORM_RAW.name}` on a curriculum from length 1 (lengthened at 80 % "
+        "success); "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "

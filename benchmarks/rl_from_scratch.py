@@ -81,8 +81,10 @@ import torch
 
 from actformer_envs.tasks.registry import env_id
 from actformer_gym.agents.baselines import Agent, ExpertAgent
+from actformer_gym.train.checkpoint import save_checkpoint
 from actformer_gym.train.config import TrainConfig
 from actformer_gym.train.evaluate import count_episodes, make_eval_env
+from actformer_gym.train.runs import checkpoint_payload
 from actformer_gym.train.seeds import seed_for
 from actformer_gym.train.trainer import Trainer
 from benchmarks.common import (
@@ -495,6 +497,9 @@ def train_own(run: Run, args: argparse.Namespace) -> tuple[Agent, int, Checks, d
         if checking and checks.measure(trainer.policy.eval(), steps, trainer.curriculum.length):
             break
     extra = {"curriculum_length": trainer.curriculum.length, "curve": curve}
+    if args.checkpoints is not None:
+        name = f"{run.task}-{run.learner}-seed{run.seed}.pt"
+        save_checkpoint(args.checkpoints / name, checkpoint_payload(trainer, {"recipe": run.recipe.name}))
     return trainer.policy.eval(), trainer.global_step, checks, extra
 
 
@@ -736,6 +741,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="FILE",
         help="train nothing: write the rows of these rl_from_scratch.json files (split runs) as one result",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also save each PPO and A2C run's final policy there, as TASK-LEARNER-seedN.pt (a checkpoint "
+        "that actformer trace and evaluate read)",
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_HELP} (tiny budget, 16 envs)")
     add_output_flags(parser, "rl_from_scratch")

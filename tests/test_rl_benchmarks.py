@@ -12,8 +12,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+import torch
 from test_benchmarks import RESULTS, check_smoke, run_with_default_output
 
+from actformer_gym.train.checkpoint import load_checkpoint
+from actformer_gym.train.runs import load_policy, saved_config
 from benchmarks import rl_from_scratch, weak_warm_start
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -150,6 +153,29 @@ def test_recipe_flag_trains_every_task_on_that_recipe() -> None:
     config = rl_from_scratch.make_config(run, args)
     assert config.env.history_length != 0 and config.run.total_steps == 4_000_000  # (the task's own: 0, 10M)
     assert rl_from_scratch.env_settings(run.recipe) == rl_from_scratch.ENV_MODES
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_checkpoints_hold_the_policy_the_run_scored(tmp_path: Path) -> None:
+    """``--checkpoints DIR`` saves each own run's final policy; loaded back (as ``actformer trace``
+    and ``evaluate`` load it), it acts as the run's final policy, on the same problems."""
+    args = rl_from_scratch.parse_args(["--quick", "--checkpoints", str(tmp_path)])
+    run = own_run("Parity")
+    trained, *_ = rl_from_scratch.train_own(run, args)
+    (path,) = tmp_path.iterdir()
+    assert path.name == "Parity-PPO-seed0.pt"
+    payload = load_checkpoint(path)
+    assert payload["run"] == {"recipe": run.recipe.name}
+    config = saved_config(payload)
+    assert config == rl_from_scratch.make_config(run, args)
+    policy = load_policy(payload, config, device="cpu")
+    length = run.recipe.train_length
+    measured = [
+        rl_from_scratch.measure(agent, run, length, args.eval_episodes) for agent in (policy, trained)
+    ]
+    assert measured[0] == measured[1]
+    state, saved = trained.state_dict(), policy.state_dict()
+    assert state.keys() == saved.keys() and all(torch.equal(state[key], saved[key]) for key in state)
 
 
 def test_rl_page_states_each_recipes_budget_and_every_other_one_run() -> None:

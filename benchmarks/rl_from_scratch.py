@@ -235,6 +235,18 @@ UNDER_COUNT = {
     beta: Recipe(f"under-count-{beta}", 10, {**UNDER_RAW.settings, "count_bonus": beta}, steps=10_000_000)
     for beta in (0.01, 0.02, 0.03, 0.04, 0.05)
 }
+#: ``UNDER_COUNT`` with the counts reading registers, memory and flags by magnitude (sign and bit
+#: length: ``count_values="magnitude"``): counted exactly, a register that ADD keeps growing is a new
+#: view at every step, a bonus a policy can earn without end instead of answering.
+UNDER_COUNT_MAGNITUDE = {
+    beta: Recipe(
+        f"under-count-magnitude-{beta}",
+        10,
+        {**UNDER_RAW.settings, "count_bonus": beta, "count_values": "magnitude"},
+        steps=10_000_000,
+    )
+    for beta in (0.03, 0.05)
+}
 #: ``UNIFORM_RAW`` with a count-based bonus (``uniform-raw-count-0.003`` and so on): Addition's seeds that
 #: settle on copying an operand take ADD on too few views to learn what it pays.
 UNIFORM_RAW_COUNT = {
@@ -280,6 +292,7 @@ ALL_RECIPES = {
         UNIFORM_RAW,
         UNDER_RAW,
         *UNDER_COUNT.values(),
+        *UNDER_COUNT_MAGNITUDE.values(),
         *UNIFORM_RAW_COUNT.values(),
         *UNIFORM_RAW_MARKOV_COUNT.values(),
         CURRICULUM_RAW,
@@ -611,6 +624,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         + " and ".join(f"`{recipe.name}`" for recipe in UNDER_COUNT.values())
         + f", `{UNDER_RAW.name}` with a count-based exploration bonus of beta / sqrt(N) on every decision's "
         "reward (N: the times the run took that action on that view; beta as named); "
+        + " and ".join(f"`{recipe.name}`" for recipe in UNDER_COUNT_MAGNITUDE.values())
+        + ", the same with the counts reading registers, memory and flags by sign and bit length; "
         + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_COUNT.values())
         + f", `{UNIFORM_RAW.name}` with that bonus; "
         + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_MARKOV_COUNT.values())

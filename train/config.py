@@ -16,11 +16,12 @@ from typing import Annotated, Any, ClassVar, get_type_hints
 
 import tyro
 
-from actformer_envs.checks import check_bool, check_int, check_number
+from actformer_envs.checks import check_bool, check_choice, check_int, check_number
 from actformer_envs.config import EnvConfig
 from actformer_envs.tasks import TASKS, MultiTask
 from actformer_envs.tasks.registry import env_id
 from actformer_envs.verification import SET_CAP, SET_SAMPLES
+from actformer_gym.train.exploration import COUNT_VALUES
 
 #: What DAgger labels (``dagger_labels``): every visited state, or only those on the expert's
 #: trajectory (``train.dagger``).
@@ -245,6 +246,10 @@ class AlgoSettings:
     """Count-based exploration: add count_bonus / sqrt(N) to every decision's reward in RL, N the times
     this run has taken that action on that view (what the policy sees; ``train/exploration.py``), so
     pairs seldom tried pay more; >= 0, 0 = off. The episodes' returns and successes stay the env's."""
+    count_values: str = "exact"
+    """How the count bonus tells views apart by their registers, memory and flags: "exact" (each value
+    its own), or "magnitude" (by sign and bit length: 0, 1, 2-3, 4-7, ...), so that a register counting
+    up does not make a new view, and a bonus to earn, at every step."""
     ent_coef_final: float | None = None
     """Anneal the entropy bonus linearly from ent_coef to this over ent_anneal_steps env-steps of RL,
     then hold it (explore widely first, then settle); None = ent_coef throughout."""
@@ -284,6 +289,7 @@ class AlgoSettings:
         if self.kl_anneal_steps is not None:
             check_int("kl_anneal_steps", self.kl_anneal_steps, low=1)
         check_bool("norm_adv", self.norm_adv)
+        check_choice("count_values", self.count_values, COUNT_VALUES)
 
     def entropy_coefficient(self, env_steps: int, total_steps: int) -> float:
         """The entropy bonus after ``env_steps`` env-steps of RL out of ``total_steps``."""

@@ -113,7 +113,8 @@ class Trainer:
         self._verification_set: ObservationSet | None = None
         self.iteration = 0
         self.rollout = Rollout(self.env, seed=seed)
-        bonus = CountBonus(config.algo.count_bonus) if config.algo.count_bonus else None
+        algo = config.algo
+        bonus = CountBonus(algo.count_bonus, algo.count_values) if algo.count_bonus else None
         self.experience = Experience(
             self.rollout, self.curriculum, config.env.min_length, self.generator, bonus
         )

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actformer_envs import ActformerVectorEnv
+from actformer_envs.instructions import VALUE_LIMIT
 from actformer_gym.agents import ActformerPolicy
 from actformer_gym.train.config import TrainConfig
-from actformer_gym.train.exploration import CountBonus
+from actformer_gym.train.exploration import COUNT_VALUES, CountBonus, magnitude
 from actformer_gym.train.trainer import Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
@@ -98,7 +99,57 @@ def test_the_key_is_what_the_policy_sees() -> None:
         assert len(bonus) == pairs, neighbours
 
 
-def config(count_bonus: float) -> TrainConfig:
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-VALUE_LIMIT, VALUE_LIMIT), min_size=1, max_size=50))
+def test_magnitude_is_the_sign_times_the_bit_length(values: list[int]) -> None:
+    expected = [int(math.copysign(abs(value).bit_length(), value)) for value in values]
+    assert magnitude(np.asarray(values, dtype=np.int32)).tolist() == expected
+
+
+def test_by_magnitude_a_value_is_counted_by_its_sign_and_bit_length() -> None:
+    """Values of one bit length are one view, of two lengths or signs two; the other fields (here the
+    last action) stay exact; exact counting tells every value apart."""
+    rows = [4, 5, 7, 8, -4, 0, 1]  # bit lengths 3, 3, 3, 4, -3, 0, 1
+    decide, actions = np.ones(len(rows), dtype=bool), np.zeros(len(rows), dtype=int)
+    by_magnitude, exact = CountBonus(BETA, values="magnitude"), CountBonus(BETA)
+    view = views(rows)
+    view["last_action"] = np.zeros(len(rows), dtype=np.int32)
+    by_magnitude(view, actions, decide)
+    exact(view, actions, decide)
+    assert len(by_magnitude) == 5 and len(exact) == len(rows)
+    other_action = {**view, "last_action": np.ones(len(rows), dtype=np.int32)}
+    by_magnitude(other_action, actions, decide)
+    assert len(by_magnitude) == 10
+
+
+def test_by_magnitude_a_growing_register_runs_out_of_new_views() -> None:
+    """A register doubling at every step (what repeated ADDs do) is at a new value at each step:
+    counted exactly, a run of it from a new start finds a new view, and earns the full bonus, at
+    every step; by magnitude there is one view per bit length, soon all found and each paying less."""
+    decide, action = np.ones(1, dtype=bool), np.zeros(1, dtype=int)
+    last_run, found = {}, {}
+    for values in COUNT_VALUES:
+        bonus = CountBonus(BETA, values=values)
+        for start in range(101, 200, 2):  # odd starts: no run passes through another's values
+            paid = []
+            value = start
+            while value <= VALUE_LIMIT:
+                view = {"registers": np.array([[value, 0]]), "last_action": np.zeros(1, dtype=np.int32)}
+                paid.append(float(bonus(view, action, decide)[0]))
+                value *= 2
+        last_run[values], found[values] = paid, len(bonus)
+    assert last_run["exact"] == [BETA] * len(last_run["exact"])
+    assert max(last_run["magnitude"]) < BETA / 5
+    assert found["magnitude"] <= VALUE_LIMIT.bit_length() < found["exact"]
+
+
+@pytest.mark.parametrize("values", ["log", "", None])
+def test_count_values_must_be_exact_or_magnitude(values: object) -> None:
+    with pytest.raises(ValueError, match="values must be one of"):
+        CountBonus(BETA, values=values)  # type: ignore[arg-type]
+
+
+def config(count_bonus: float, **settings: object) -> TrainConfig:
     return TrainConfig.from_flat(
         task="Copy",
         device="cpu",
@@ -108,6 +159,7 @@ def config(count_bonus: float) -> TrainConfig:
         max_length=3,
         imitation=False,
         count_bonus=count_bonus,
+        **settings,
     )
 
 
@@ -116,6 +168,8 @@ def test_the_trainer_adds_the_bonus_to_the_rewards_it_learns_from_only() -> None
     returns, while the episodes' outcomes (the env's reward and success) are those of the same
     rollout without it (the first rollout's actions do not depend on the rewards)."""
     assert TrainConfig().algo.count_bonus == 0.0 and Trainer(config(0.0)).experience.bonus is None
+    assert TrainConfig().algo.count_values == "exact"
+    assert Trainer(config(0.05, count_values="magnitude")).experience.bonus.values == "magnitude"  # type: ignore[union-attr]
     batches = {}
     for beta in (0.0, 0.05):
         trainer = Trainer(config(beta))

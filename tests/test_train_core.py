@@ -74,6 +74,7 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
         (lambda: TrainConfig(algo=PPO(ent_coef=-1.0)), "ent_coef"),
         (lambda: TrainConfig(algo=PPO(ent_coef_final=-0.1)), "ent_coef_final"),
         (lambda: TrainConfig(algo=A2C(count_bonus=-0.01)), "count_bonus"),
+        (lambda: TrainConfig(algo=PPO(count_values="log")), "count_values"),
         (lambda: TrainConfig(algo=PPO(ent_coef_final=0.0, ent_anneal_steps=0)), "ent_anneal_steps"),
         (lambda: TrainConfig(algo=A2C(ent_anneal_steps=100)), "ent_anneal_steps"),  # no ent_coef_final
         (lambda: TrainConfig(algo=PPO(kl_anneal_steps=0)), "kl_anneal_steps"),

@@ -259,6 +259,14 @@ UNIFORM_RAW_COUNT = {
     )
     for beta in (0.003, 0.01)
 }
+#: ``UNIFORM_RAW_COUNT`` counting the value file by magnitude (as ``UNDER_COUNT_MAGNITUDE``).
+UNIFORM_RAW_COUNT_MAGNITUDE = Recipe(
+    "uniform-raw-count-magnitude-0.01",
+    UNIFORM_RAW.train_length,
+    {**UNIFORM_RAW.settings, "count_bonus": 0.01, "count_values": "magnitude"},
+    steps=UNIFORM_RAW.steps,
+    stops=False,
+)
 #: ``UNIFORM_RAW_COUNT`` with a Markov policy (no action history), so that the views it counts recur.
 UNIFORM_RAW_MARKOV_COUNT = {
     beta: Recipe(
@@ -294,6 +302,7 @@ ALL_RECIPES = {
         *UNDER_COUNT.values(),
         *UNDER_COUNT_MAGNITUDE.values(),
         *UNIFORM_RAW_COUNT.values(),
+        UNIFORM_RAW_COUNT_MAGNITUDE,
         *UNIFORM_RAW_MARKOV_COUNT.values(),
         CURRICULUM_RAW,
     )
@@ -627,7 +636,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         + " and ".join(f"`{recipe.name}`" for recipe in UNDER_COUNT_MAGNITUDE.values())
         + ", the same with the counts reading registers, memory and flags by sign and bit length; "
         + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_COUNT.values())
-        + f", `{UNIFORM_RAW.name}` with that bonus; "
+        + f", `{UNIFORM_RAW.name}` with that bonus; `{UNIFORM_RAW_COUNT_MAGNITUDE.name}`, the same counting "
+        "by magnitude; "
         + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_MARKOV_COUNT.values())
         + ", the same with no action history; "
         f"`{CURRICULUM_RAW.name}`, `{UNIFORM_RAW.name}` on a curriculum from length 1 (lengthened at 80 % "

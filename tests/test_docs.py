@@ -279,6 +279,38 @@ def test_the_parity_count_runs_are_the_ones_described() -> None:
     assert f"0.02 took seed 2 (at {round(high['steps_to_target'] / 1000):,}k env-steps" in text
 
 
+def test_the_farmed_parity_run_is_the_one_described() -> None:
+    """The page's account of beta 0.04 on Parity's seed 2: when its curriculum went from length 5 to
+    10, a greedy policy at the step limit (twice the expert's program) at every length, and its
+    sampled success over the last million env-steps."""
+    path = RESULTS / "rl_from_scratch_parity_farmed" / "rl_from_scratch.json"
+    (row,) = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert (row["task"], row["learner"], row["recipe"], row["seed"]) == (
+        "Parity",
+        "PPO",
+        "under-count-0.04",
+        2,
+    )
+    assert row["steps_to_target"] is None and row["steps"] >= 10_000_000
+    assert all(row["mean_steps"][m] == 2 * row["expert_steps"][m] for m in ("1", "10", "100"))
+    curve = row["curve"]
+    reached = [
+        next(s for s, n in zip(curve["steps"], curve["length"], strict=True) if n == length)
+        for length in (5, 10)
+    ]
+    late = [
+        rate
+        for s, rate in zip(curve["steps"], curve["success_rate"], strict=True)
+        if s > row["steps"] - 1_000_000
+    ]
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    first, last = (f"{round(s / 1000):,}k" for s in reached)
+    assert f"went from length 5 to 10 between {first} and {last} env-steps" in text
+    limit = f"({row['mean_steps']['1']:.0f} steps at 10 bits, {row['mean_steps']['100']:,.0f} at 1,000)"
+    assert limit in text
+    assert f"succeed {round(100 * sum(late) / len(late))} % of the time" in text
+
+
 def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     """The README's seeds solved (at 99 % greedy exact match at the training length) per task and learner."""
     document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))

@@ -311,6 +311,38 @@ def test_the_farmed_parity_run_is_the_one_described() -> None:
     assert f"succeed {round(100 * sum(late) / len(late))} % of the time" in text
 
 
+def test_the_parity_magnitude_runs_are_the_ones_described() -> None:
+    """The page's account of beta 0.05 counted by magnitude on Parity's seeds 0 to 2: the env-steps to
+    99 % of the two it took, their steps per 1,000-bit problem, and where seed 0 stayed."""
+    path = RESULTS / "rl_from_scratch_parity_magnitude" / "rl_from_scratch.json"
+    stalled, *solved = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (stalled, *solved)] == [
+        ("Parity", "PPO", "under-count-magnitude-0.05", seed) for seed in range(3)
+    ]
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    assert all(value == 1.0 for r in solved for value in r["exact_match"].values())
+    one, two = (f"{round(r['steps_to_target'] / 1000):,}k" for r in solved)
+    assert f"which no exact β but 0.02 had taken, at {two} env-steps, and seed 1 at {one}" in text
+    programs = " and ".join(f"{r['mean_steps']['100']:,.1f}" for r in reversed(solved))
+    assert f"in {programs} steps per 1,000-bit problem (the expert: 5,002)" in text
+    steps, lengths = stalled["curve"]["steps"], stalled["curve"]["length"]
+    reached = next(s for s, n in zip(steps, lengths, strict=True) if n == stalled["curriculum_length"])
+    assert stalled["steps_to_target"] is None and stalled["steps"] >= 10_000_000
+    exact = round(100 * stalled["exact_match"]["1"])
+    shown = f"Seed 0 reached length {stalled['curriculum_length']} at {round(reached / 1000):,}k env-steps"
+    assert shown in text and f"({exact} % at 10 bits" in text
+
+
+def test_the_addition_count_run_is_the_one_described() -> None:
+    path = RESULTS / "rl_from_scratch_addition_count" / "rl_from_scratch.json"
+    (row,) = json.loads(path.read_text(encoding="utf-8"))["results"]
+    run = (row["task"], row["learner"], row["recipe"], row["seed"])
+    assert run == ("Addition", "PPO", "uniform-raw-markov-count-0.01", 2)
+    assert row["steps"] >= 8_000_000 and set(row["exact_match"].values()) == {0.0}
+    steps, rates = row["curve"]["steps"], row["curve"]["success_rate"]
+    assert {rate for s, rate in zip(steps, rates, strict=True) if s > row["steps"] - 1_000_000} == {0.0}
+
+
 def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     """The README's seeds solved (at 99 % greedy exact match at the training length) per task and learner."""
     document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))

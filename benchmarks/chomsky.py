@@ -419,6 +419,7 @@ def run_actformer_rl(task: str, train_length: int, seed: int, args: argparse.Nam
         quick=args.quick,
         steps=budget.get("steps"),
         **{key: budget[key] for key in ("check_every", "check_episodes", "eval_episodes")},
+        checkpoints=None,
     )
     policy, steps, checks, _ = scratch.train_own(scratch.Run(task, "PPO", seed, recipe), options)
     scores = actformer_scores(CachedGreedy(policy), entry, seed, args, scratch.env_settings(recipe))

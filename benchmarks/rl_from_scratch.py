@@ -247,45 +247,30 @@ UNDER_COUNT_MAGNITUDE = {
     )
     for beta in (0.03, 0.05)
 }
+
+
+def uniform_raw_variant(name: str, **settings: Any) -> Recipe:
+    """``UNIFORM_RAW`` (its length, budget, all trained) with ``settings`` on top: an Addition probe."""
+    merged = {**UNIFORM_RAW.settings, **settings}
+    return Recipe(name, UNIFORM_RAW.train_length, merged, steps=UNIFORM_RAW.steps, stops=False)
+
+
 #: ``UNIFORM_RAW`` with a count-based bonus (``uniform-raw-count-0.003`` and so on): Addition's seeds that
 #: settle on copying an operand take ADD on too few views to learn what it pays.
 UNIFORM_RAW_COUNT = {
-    beta: Recipe(
-        f"uniform-raw-count-{beta}",
-        UNIFORM_RAW.train_length,
-        {**UNIFORM_RAW.settings, "count_bonus": beta},
-        steps=UNIFORM_RAW.steps,
-        stops=False,
-    )
-    for beta in (0.003, 0.01)
+    beta: uniform_raw_variant(f"uniform-raw-count-{beta}", count_bonus=beta) for beta in (0.003, 0.01)
 }
 #: ``UNIFORM_RAW_COUNT`` counting the value file by magnitude (as ``UNDER_COUNT_MAGNITUDE``).
-UNIFORM_RAW_COUNT_MAGNITUDE = Recipe(
-    "uniform-raw-count-magnitude-0.01",
-    UNIFORM_RAW.train_length,
-    {**UNIFORM_RAW.settings, "count_bonus": 0.01, "count_values": "magnitude"},
-    steps=UNIFORM_RAW.steps,
-    stops=False,
+UNIFORM_RAW_COUNT_MAGNITUDE = uniform_raw_variant(
+    "uniform-raw-count-magnitude-0.01", count_bonus=0.01, count_values="magnitude"
 )
 #: ``UNIFORM_RAW_COUNT`` with a Markov policy (no action history), so that the views it counts recur.
 UNIFORM_RAW_MARKOV_COUNT = {
-    beta: Recipe(
-        f"uniform-raw-markov-count-{beta}",
-        UNIFORM_RAW.train_length,
-        {**UNIFORM_RAW.settings, "history_length": 0, "count_bonus": beta},
-        steps=UNIFORM_RAW.steps,
-        stops=False,
-    )
+    beta: uniform_raw_variant(f"uniform-raw-markov-count-{beta}", history_length=0, count_bonus=beta)
     for beta in (0.01, 0.03)
 }
 #: ``UNIFORM_RAW`` on a curriculum from length 1 (lengthened at 80 % success), all trained.
-CURRICULUM_RAW = Recipe(
-    "curriculum-raw",
-    UNIFORM_RAW.train_length,
-    {**UNIFORM_RAW.settings, "start_length": 1, "curriculum_threshold": 0.8},
-    steps=UNIFORM_RAW.steps,
-    stops=False,
-)
+CURRICULUM_RAW = uniform_raw_variant("curriculum-raw", start_length=1, curriculum_threshold=0.8)
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe

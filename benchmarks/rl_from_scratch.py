@@ -245,7 +245,7 @@ UNDER_COUNT_MAGNITUDE = {
         {**UNDER_RAW.settings, "count_bonus": beta, "count_values": "magnitude"},
         steps=10_000_000,
     )
-    for beta in (0.03, 0.05)
+    for beta in (0.03, 0.04, 0.05)
 }
 
 

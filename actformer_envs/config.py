@@ -9,7 +9,7 @@ from actformer_envs.checks import check_choice, check_int
 from actformer_envs.posing import MAX_POSED_BYTES, posed_bytes
 from actformer_envs.tasks import MultiTask, Task
 
-REWARD_MODES = ("shaped", "sparse", "dense")
+REWARD_MODES = ("shaped", "sparse", "dense", "signed")
 OBS_MODES = ("local", "full")
 #: ``allowed``: the task's instructions (fixed per task); ``valid``: of those, the ones that would not
 #: fault in the current state (the machine's own fault rule: a WRITE of a value that is not a digit).

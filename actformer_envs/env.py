@@ -89,7 +89,9 @@ class ActformerEnv(gym.Env):
     cannot be farmed), minus 0.1 spread over the expert's program length per step, minus 0.05 per
     invalid instruction. ``"dense"``: as ``"shaped"``, but the potential is kept at the end, so an
     episode earns the net fraction of target digits it got right (rewriting a cell back and forth
-    still earns nothing), in the spirit of the classic Gym algorithmic envs.
+    still earns nothing), in the spirit of the classic Gym algorithmic envs. ``"signed"``: as
+    ``"dense"``, and each output cell holding a symbol other than its target (a wrong digit, or a
+    digit beyond the answer) costs what a right digit earns, as the classic envs punish a wrong write.
 
     ## Starting State
     A random problem of a length uniform in ``[min_length, max_length]``;

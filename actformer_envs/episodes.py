@@ -50,7 +50,9 @@ class Episodes:
         self.width = self.mixture.width(config.max_length)
         members = self.mixture.members
         layouts = tuple(Layout(m.pointer_rows, m.output_row, m.base, m.action_mask) for m in members)
-        self.machine = Machine(batch, self.mixture.rows, self.width, layouts)
+        # "signed" pays for the fraction of target digits right less the fraction of output cells wrong.
+        self.signed = config.reward_mode == "signed"
+        self.machine = Machine(batch, self.mixture.rows, self.width, layouts, count_misses=self.signed)
         # The action mask of each member: (members, actions), read-only; with one member, every env's.
         self.masks = self.mixture.masks
         self._shared_masks = np.broadcast_to(self.masks[0], (batch, NUM_ACTIONS))
@@ -75,9 +77,10 @@ class Episodes:
         self._spare_history = self._history.copy()
         self._fresh_history = row_items(np.full((1, self._history.shape[1]), NO_ACTION, np.int16))
         self._make_views()
-        # Progress terms (the change in the fraction of target digits written correctly) are paid
-        # in both modes; "shaped" takes the potential back in an episode's last state, "dense" not.
-        self.progress = config.reward_mode in ("shaped", "dense")
+        # Progress terms (the change in the fraction of target digits written correctly; "signed":
+        # less the fraction of output cells written wrong) are paid in every mode but "sparse";
+        # "shaped" takes the potential back in an episode's last state, the others not.
+        self.progress = config.reward_mode in ("shaped", "dense", "signed")
         self.returns_potential = config.reward_mode == "shaped"
         self.valid_masks = config.mask_mode == "valid"
 
@@ -251,6 +254,8 @@ class Episodes:
         self.step_cost[envs] = episode["step_cost"]
         self.inverse_target_digits[envs] = episode["inverse_target_digits"]
         self.start_potential[envs] = self.potential[envs] = episode["start_potential"]
+        if self.signed:  # (the posed output row's misses, of in-place tasks, count from the start)
+            self.potential[envs] -= self.machine.misses[envs] * self.inverse_target_digits[envs]
         self._history_rows[envs] = self._fresh_history
 
     # -- step ----------------------------------------------------------------------------------
@@ -275,7 +280,10 @@ class Episodes:
         else:
             success = halted  # (no env halted: all False)
         if self.progress:
-            potential = self.machine.correct * self.inverse_target_digits
+            machine = self.machine
+            potential = (machine.correct - machine.misses if self.signed else machine.correct) * (
+                self.inverse_target_digits
+            )
             if self.returns_potential:
                 # An episode's last state, halted or truncated, gets back the starting potential: the
                 # shaping of every episode sums to 0, so it moves credit earlier but never pays for
@@ -307,7 +315,9 @@ class Episodes:
         success = halt and self.machine.wrong.item() == 0
         reward = 0.0
         if self.progress:
-            potential = self.machine.correct.item() * self.inverse_target_digits.item()
+            machine = self.machine
+            hits = machine.correct.item() - machine.misses.item() if self.signed else machine.correct.item()
+            potential = hits * self.inverse_target_digits.item()
             if self.returns_potential and (halt or truncated):
                 potential = self.start_potential.item()
             reward = potential - self.potential.item()

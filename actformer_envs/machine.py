@@ -67,10 +67,14 @@ class Machine:
     own :class:`Layout`; ``layout`` says which one each environment's problem is posed in.
     """
 
-    def __init__(self, batch: int, rows: int, width: int, layouts: tuple[Layout, ...]) -> None:
+    def __init__(
+        self, batch: int, rows: int, width: int, layouts: tuple[Layout, ...], count_misses: bool = False
+    ) -> None:
         """``layouts``: the layout of each member task; :meth:`load` says which one each
-        environment uses."""
+        environment uses. ``count_misses``: keep ``misses`` current (the ``"signed"`` reward's
+        penalty; off, it stays 0 and writes cost nothing more)."""
         self.batch, self.rows, self.width = batch, rows, width
+        self.count_misses = count_misses
         self._num_layouts = len(layouts)
         # What each action runs in each layout, (layouts * actions,): a family (see ``FAMILIES``).
         # A WRITE or SWAP through a pointer the layout leaves unused could only fault (unused
@@ -90,6 +94,9 @@ class Machine:
         self.boundaries = np.zeros((batch, NUM_POINTERS * 2), dtype=np.int8)  # at start, at end
         self.wrong = np.zeros(batch, dtype=np.int32)  # output cells that differ from the target
         self.correct = np.zeros(batch, dtype=np.int32)  # target digits written correctly
+        # Output cells holding a symbol other than their target (a wrong digit, or a digit where the
+        # answer has none); a BLANK is not a miss. Kept only with ``count_misses``.
+        self.misses = np.zeros(batch, dtype=np.int32)
         self.layout = np.zeros(batch, dtype=np.intp)  # which layout each environment uses
         # What follows from each layout: where its row of ``_family_of`` starts, its output row
         # and its pointers' cursors at column 0 (of env 0), (layouts, pointers).
@@ -168,6 +175,8 @@ class Machine:
             raise ValueError(f"machine state 'layout' must hold layout indices in [0, {layouts})")
         load_array_state(self, state, self._STATE, "machine")
         self._follow_layouts(np.arange(self.batch), self.layout.copy())
+        if self.count_misses:  # (derived from the cells, so a state saved without counting fits)
+            self._recount_misses(np.arange(self.batch))
         stale = state.get("stale")
         if not isinstance(stale, np.ndarray) or stale.ndim != 1 or stale.dtype.kind not in "iu":
             raise ValueError("machine state 'stale' must be a 1-D int array")
@@ -197,7 +206,16 @@ class Machine:
         self._rows["values"][envs] = self._zero_values
         self.wrong[envs] = wrong
         self.correct[envs] = correct
+        if self.count_misses:
+            self._recount_misses(envs)
         self._stale.append(envs)
+
+    def _recount_misses(self, envs: np.ndarray) -> None:
+        """``misses`` of ``envs`` counted afresh from their cells (off the output row every target
+        is EDGE, which no cell holds: only the output row's cells can count)."""
+        cells, target = self.scratchpad[envs], self.target[envs]
+        missed = (cells != target) & (cells != _BLANK) & (target != _EDGE)
+        self.misses[envs] = np.count_nonzero(missed.reshape(len(envs), -1), axis=1)
 
     def _follow_layouts(self, envs: np.ndarray, layout: np.ndarray) -> None:
         """Set the layout of ``envs`` and what follows from it: their row of the family table, their
@@ -395,6 +413,10 @@ class Machine:
         more_wrong = np.subtract(symbols != target, old != target, dtype=np.int32)
         self.wrong[envs] += more_wrong
         self.correct[envs] -= more_wrong * (target < _BLANK)
+        if self.count_misses:  # a miss: wrong, and not BLANK, on the output row (target not EDGE)
+            missed = (symbols != target) & (symbols != _BLANK)
+            was_missed = (old != target) & (old != _BLANK)
+            self.misses[envs] += np.subtract(missed, was_missed, dtype=np.int32) * (target != _EDGE)
 
 
 _FIRST = np.zeros(1, dtype=np.intp)

@@ -118,8 +118,9 @@ LEARNERS = {"PPO": "ppo", "A2C": "a2c", "MaskablePPO": "sb3"}
 SB3_TASKS = ("Copy", "Reverse")
 #: The env's modes for every learner: what the agents see, get and may do.
 ENV_MODES = {"reward_mode": "dense", "mask_mode": "valid"}
-#: The env keyword arguments a recipe may set (``Recipe.env_kwargs``).
-ENV_SETTINGS = ("history_length",)
+#: The env keyword arguments a recipe may set (``Recipe.env_kwargs``; its ``reward_mode`` replaces
+#: ``ENV_MODES``').
+ENV_SETTINGS = ("history_length", "reward_mode")
 #: The training config of the project's learners besides the task, seed, budget, algorithm and recipe.
 BASE: dict[str, Any] = {"imitation": False, "projected": False, **ENV_MODES, "weight_decay": 0.0}
 
@@ -145,8 +146,8 @@ class Recipe:
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
-        """What it sets of the env besides ``ENV_MODES`` (its history length, if it sets one): every
-        env of its task, training or evaluating, any learner, is made with these."""
+        """What it sets of the env on top of ``ENV_MODES`` (its history length or reward mode, if it
+        sets them): every env of its task, training or evaluating, any learner, is made with these."""
         return {key: self.settings[key] for key in ENV_SETTINGS if key in self.settings}
 
 
@@ -271,6 +272,9 @@ UNIFORM_RAW_MARKOV_COUNT = {
 }
 #: ``UNIFORM_RAW`` on a curriculum from length 1 (lengthened at 80 % success), all trained.
 CURRICULUM_RAW = uniform_raw_variant("curriculum-raw", start_length=1, curriculum_threshold=0.8)
+#: ``UNIFORM_RAW`` on the ``"signed"`` reward: a wrong output cell costs what a right digit earns, so
+#: writing one digit (a register still 0) into every answer cell no longer pays where it is right.
+UNIFORM_RAW_SIGNED = uniform_raw_variant("uniform-raw-signed", reward_mode="signed")
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -290,6 +294,7 @@ ALL_RECIPES = {
         UNIFORM_RAW_COUNT_MAGNITUDE,
         *UNIFORM_RAW_MARKOV_COUNT.values(),
         CURRICULUM_RAW,
+        UNIFORM_RAW_SIGNED,
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
@@ -361,8 +366,7 @@ def make_config(run: Run, args: argparse.Namespace) -> TrainConfig:
         max_length=length,
         eval_lengths=(length,),
         eval_episodes=args.check_episodes,
-        **BASE,
-        **run.recipe.settings,
+        **{**BASE, **run.recipe.settings},
         **extra,
     )
 

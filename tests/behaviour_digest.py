@@ -28,9 +28,11 @@ SETTINGS = (
     ("single", "shaped", "allowed"),
     ("single", "dense", "valid"),
     ("single", "sparse", "allowed"),
+    ("single", "signed", "valid"),
     ("vector", "shaped", "allowed"),
     ("vector", "dense", "valid"),
     ("vector", "sparse", "allowed"),
+    ("vector", "signed", "valid"),
 )
 NUM_ENVS, STEPS, SEED = 8, 400, 7
 

@@ -31,7 +31,7 @@ from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_suppo
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from actformer_envs import NUM_ACTIONS, instruction_index, instruction_name
+from actformer_envs import INSTRUCTIONS, NUM_ACTIONS, Op, instruction_index, instruction_name
 from actformer_envs.config import MAX_HISTORY
 
 VARIANTS = [
@@ -44,6 +44,7 @@ VARIANTS = [
     {"render_mode": "rgb_array"},
     {"reward_mode": "dense"},
     {"mask_mode": "valid"},
+    {"reward_mode": "signed", "mask_mode": "valid"},
 ]
 VARIANT_IDS = [
     "default",
@@ -55,6 +56,7 @@ VARIANT_IDS = [
     "rgb_array",
     "dense",
     "valid-mask",
+    "signed-valid",
 ]
 
 
@@ -155,8 +157,13 @@ def _episode_ends(records: list) -> int:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"obs_mode": "local"}, {"obs_mode": "full"}, {"reward_mode": "dense", "mask_mode": "valid"}],
-    ids=["local", "full", "dense-valid"],
+    [
+        {"obs_mode": "local"},
+        {"obs_mode": "full"},
+        {"reward_mode": "dense", "mask_mode": "valid"},
+        {"reward_mode": "signed", "mask_mode": "valid"},
+    ],
+    ids=["local", "full", "dense-valid", "signed-valid"],
 )
 def test_same_seed_same_episodes(env_id: str, kwargs: dict) -> None:
     first = _rollout(gym.make(env_id, **kwargs), 7, 400, seed=123)
@@ -649,6 +656,77 @@ def test_valid_masks_need_a_reset() -> None:
         with pytest.raises(gym.error.ResetNeeded):
             env.action_masks()
     assert gym.make("Actformer/Copy-v0").unwrapped.action_masks().any()  # (the allowed set: defined)
+
+
+#: What the scratchpad shows of an empty cell (the alphabet's BLANK: the 36 digits of base 36 come
+#: before it; EDGE, 37, pads a row beyond the problem's width).
+BLANK_CELL = 36
+
+
+def _misses(row: np.ndarray, target_row: np.ndarray) -> int:
+    """Output cells holding a symbol that is not their target's, blanks aside (the oracle of
+    ``"signed"``'s penalty)."""
+    return int(np.count_nonzero((row != target_row) & (row != BLANK_CELL)))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_signed_reward_charges_each_wrong_cell_what_a_right_digit_earns(env_id: str, seed: int) -> None:
+    """In lockstep with ``"dense"``, ``"signed"`` pays the same reward less the change in the
+    number of output cells holding a wrong symbol, each worth one target digit: a wrong write
+    costs what a right one earns, and writing it back or blanking it refunds exactly that. The
+    target row is the expert's output in a twin env posed the same problem (an oracle that reads
+    nothing of the reward's own bookkeeping)."""
+    modes = {"obs_mode": "full", "mask_mode": "valid"}
+    signed = gym.make(env_id, reward_mode="signed", **modes)
+    dense = gym.make(env_id, reward_mode="dense", **modes)
+    twin = gym.make(env_id, **modes)
+    rng = np.random.default_rng(seed)
+    changes = 0
+    for episode in range(12):
+        problem_seed = 1000 * seed + episode
+        obs, info = signed.reset(seed=problem_seed)
+        dense.reset(seed=problem_seed)
+        twin_obs, _ = twin.reset(seed=problem_seed)
+        assert_obs_equal(obs, twin_obs, "the twin poses the same problem")
+        output_row = signed.unwrapped.current_task.output_row
+        ended, twin_info = False, {}
+        while not ended:  # the expert's answer is the target row (where it answers right)
+            twin_obs, _, terminated, truncated, twin_info = twin.step(twin.unwrapped.expert_action())
+            ended = terminated or truncated
+        assert twin_info["is_success"], "the expert answers every problem"
+        target_row = twin_obs["scratchpad"][output_row]
+        digits = max(np.count_nonzero(target_row < BLANK_CELL), 1)  # (an empty answer: as one digit)
+        before = first = _misses(obs["scratchpad"][output_row], target_row)
+        gap = 0.0
+        for _ in range(400):
+            action = _miswrite(rng, info["action_mask"], signed.unwrapped.expert_action())
+            obs, signed_reward, terminated, truncated, info = signed.step(action)
+            _, dense_reward, *_ = dense.step(action)
+            after = _misses(obs["scratchpad"][output_row], target_row)
+            assert dense_reward - signed_reward == pytest.approx((after - before) / digits, abs=1e-9)
+            changes += after != before
+            gap += dense_reward - signed_reward
+            before = after
+            if terminated or truncated:
+                break
+        assert gap == pytest.approx((before - first) / digits, abs=1e-9)  # a potential: no farming
+    assert changes >= 3, "the swapped writes (or the expert's swaps) changed which cells are wrong"
+
+
+def _miswrite(rng: np.random.Generator, mask: np.ndarray, expert: int) -> int:
+    """The expert's action, but half its WRITEs swapped for a WRITE of another register through the
+    same pointer (a digit that may be wrong), and some random actions (``action_mix``)."""
+    expert_ins = INSTRUCTIONS[expert]
+    if expert_ins.op == Op.WRITE and rng.random() < 0.5:
+        same_pointer = (Op.WRITE, expert_ins.a)
+        others = [
+            action
+            for action in np.flatnonzero(mask).tolist()
+            if (INSTRUCTIONS[action].op, INSTRUCTIONS[action].a) == same_pointer and action != expert
+        ]
+        if others:
+            return int(rng.choice(others))
+    return action_mix(rng, mask, expert, 0.7, 0.1)
 
 
 @pytest.mark.parametrize("seed", range(3))

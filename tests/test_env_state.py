@@ -28,9 +28,13 @@ def state_digest(state: object) -> object:
     return state
 
 
-@pytest.mark.parametrize("obs_mode", ["local", "full"])
-def test_restored_env_continues_step_for_step(env_id: str, obs_mode: str) -> None:
-    vec = make_vec(env_id, 6, obs_mode=obs_mode)
+@pytest.mark.parametrize(
+    "modes",
+    [{"obs_mode": "local"}, {"obs_mode": "full"}, {"reward_mode": "signed"}],
+    ids=["local", "full", "signed"],  # ("signed": the count of wrong cells is rebuilt from the cells)
+)
+def test_restored_env_continues_step_for_step(env_id: str, modes: dict) -> None:
+    vec = make_vec(env_id, 6, **modes)
     vec.reset(seed=11)
     rng = np.random.default_rng(0)
     for _ in range(40):
@@ -39,7 +43,7 @@ def test_restored_env_continues_step_for_step(env_id: str, obs_mode: str) -> Non
     for _ in range(3):
         vec.step(mixed_actions(vec, rng))
     state = vec.state_dict()
-    twin = make_vec(env_id, 6, obs_mode=obs_mode)  # fresh, never reset: its own problems differ
+    twin = make_vec(env_id, 6, **modes)  # fresh, never reset: its own problems differ
     twin.load_state_dict(state)
     assert state_digest(twin.state_dict()) == state_digest(state)
     for step in range(150):
@@ -47,7 +51,7 @@ def test_restored_env_continues_step_for_step(env_id: str, obs_mode: str) -> Non
         assert np.array_equal(vec.expert_action(), twin.expert_action()), step
         assert values_equal(vec.step(actions), twin.step(actions)), step
     # The state is a snapshot: stepping the original did not change it.
-    second = make_vec(env_id, 6, obs_mode=obs_mode)
+    second = make_vec(env_id, 6, **modes)
     second.load_state_dict(state)
     assert state_digest(second.state_dict()) == state_digest(state)
 

@@ -132,6 +132,28 @@ def test_a_recipes_env_settings_hold_for_every_env_of_its_task(monkeypatch: pyte
     assert seen["history_length"] == 0 and seen["reward_mode"] == "dense"
 
 
+def test_a_recipes_reward_mode_replaces_the_benchmarks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``uniform-raw-signed`` trains and evaluates on the ``"signed"`` reward, every other setting
+    ``uniform-raw``'s."""
+    recipe = rl_from_scratch.ALL_RECIPES["uniform-raw-signed"]
+    plain = rl_from_scratch.ALL_RECIPES["uniform-raw"]
+    assert recipe.env_kwargs == {"reward_mode": "signed"}
+    assert {k: v for k, v in recipe.settings.items() if k != "reward_mode"} == plain.settings
+    args = rl_from_scratch.parse_args(["--tasks", "Addition", "--recipe", "uniform-raw-signed", "--quick"])
+    run = rl_from_scratch.Run("Addition", "PPO", 0, recipe)
+    assert rl_from_scratch.make_config(run, args).env.reward_mode == "signed"
+    seen: dict = {}
+
+    def make_eval_env(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise StopIteration
+
+    monkeypatch.setattr(rl_from_scratch, "make_eval_env", make_eval_env)
+    with pytest.raises(StopIteration):
+        rl_from_scratch.score(None, run, 3, 5)  # type: ignore[arg-type]
+    assert seen["reward_mode"] == "signed" and seen["mask_mode"] == "valid"
+
+
 def test_a_run_without_steps_gets_its_recipes_budget() -> None:
     """RepeatCopy's recipe runs 10M env-steps and the others 4M unless ``--steps`` says otherwise, so
     the plain command reproduces the committed runs."""

@@ -37,8 +37,14 @@ def _row(obs: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize(
     ("num_envs", "modes"),
-    [(1, {}), (3, {}), (8, {}), (3, {"reward_mode": "dense", "mask_mode": "valid"})],
-    ids=["1", "3", "8", "3-dense-valid"],
+    [
+        (1, {}),
+        (3, {}),
+        (8, {}),
+        (3, {"reward_mode": "dense", "mask_mode": "valid"}),
+        (3, {"reward_mode": "signed", "mask_mode": "valid"}),
+    ],
+    ids=["1", "3", "8", "3-dense-valid", "3-signed-valid"],
 )
 def test_vector_matches_single_envs_step_for_step(env_id: str, num_envs: int, modes: dict) -> None:
     seed, steps = 17 * num_envs, 400

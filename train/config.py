@@ -51,7 +51,8 @@ class EnvSettings:
     base: int | None = None
     """The symbols' base (None = the task's default; e.g. 2 for Addition on bits)."""
     reward_mode: str = "shaped"
-    """Env reward: shaped (progress rewards summing to 0), dense (progress kept), sparse (success only)."""
+    """Env reward: shaped (progress rewards summing to 0), dense (progress kept), signed (dense, and
+    each wrong output cell costs a digit), sparse (success only)."""
     obs_mode: str = "local"
     """Env observation: local (pointer windows) or full (adds the scratchpad)."""
     history_length: int = 8

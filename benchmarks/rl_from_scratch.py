@@ -630,13 +630,15 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         + " and ".join(f"`{recipe.name}`" for recipe in UNIFORM_RAW_MARKOV_COUNT.values())
         + ", the same with no action history; "
         f"`{CURRICULUM_RAW.name}`, `{UNIFORM_RAW.name}` on a curriculum from length 1 (lengthened at 80 % "
-        "success); "
+        f"success); `{UNIFORM_RAW_SIGNED.name}`, `{UNIFORM_RAW.name}` on the `signed` reward (a wrong output "
+        "cell costs what a right digit earns); "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "
         "policy's mean steps per problem less the expert's on the same problems, where the policy "
         "solves every one (below 0: a shorter program than the expert's). No expert in the loop: full local "
-        f"observation (`{UNDER_RAW.name}`: under the pointers), `dense` reward, `valid` masks.",
+        f"observation (`{UNDER_RAW.name}`: under the pointers), `dense` reward (`{UNIFORM_RAW_SIGNED.name}`: "
+        "`signed`), `valid` masks.",
     ]
     return "\n".join(lines)
 

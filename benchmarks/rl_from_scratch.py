@@ -70,6 +70,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -772,6 +773,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_output_flags(parser, args)
     if args.first_seed < 0:
         parser.error(f"--first-seed must be >= 0, got {args.first_seed}")
+    if args.checkpoints is not None:  # (refused now, not after the first run's hours of training)
+        try:
+            args.checkpoints.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            parser.error(f"--checkpoints {args.checkpoints}: cannot make that folder ({error.strerror})")
+        if not os.access(args.checkpoints, os.W_OK):
+            parser.error(f"--checkpoints {args.checkpoints}: that folder is not writable")
     args.tasks = expand_all(args.tasks, list(TASKS))
     args.learners = list(dict.fromkeys(args.learners))
     fill_unset(args, QUICK if args.quick else DEFAULTS)

@@ -553,6 +553,20 @@ def test_rl_benchmarks_reject_bad_flags(script: str, args: tuple[str, ...]) -> N
     assert "error:" in result.stderr.splitlines()[-1]
 
 
+def test_a_checkpoint_folder_that_cannot_be_made_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        rl_from_scratch.parse_args(["--checkpoints", str(blocker / "checkpoints")])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error: --checkpoints" in last and "cannot make that folder" in last
+    made = tmp_path / "new" / "checkpoints"
+    assert rl_from_scratch.parse_args(["--checkpoints", str(made)]).checkpoints == made and made.is_dir()
+
+
 def test_list_flags_are_space_separated() -> None:
     from benchmarks import history_ablation, rl_from_scratch
 

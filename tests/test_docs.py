@@ -356,6 +356,22 @@ def test_the_parity_magnitude_beta_004_runs_are_the_ones_described() -> None:
     assert shown in text
 
 
+def test_the_addition_signed_runs_are_the_ones_described() -> None:
+    """The page's account of ``uniform-raw-signed``: three seeds to their full budget, each greedy
+    policy halting at once (0 %, one step per problem), and the best sampled success of any check."""
+    path = RESULTS / "rl_from_scratch_addition_signed" / "rl_from_scratch.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in rows] == [
+        ("Addition", "PPO", "uniform-raw-signed", seed) for seed in range(3)
+    ]
+    assert all(r["steps"] >= 8_000_000 and set(r["exact_match"].values()) == {0.0} for r in rows)
+    assert all(set(r["mean_steps"].values()) == {1.0} for r in rows)
+    best = max(rate for r in rows for rate in r["curve"]["success_rate"] if rate is not None)
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    assert "every seed's greedy policy halts at its first step, at every length (0 % exact, 1.0 step" in text
+    assert f"at most {100 * best:.1f} % of any seed's sampled episodes succeeded" in text
+
+
 def test_the_addition_count_run_is_the_one_described() -> None:
     path = RESULTS / "rl_from_scratch_addition_count" / "rl_from_scratch.json"
     (row,) = json.loads(path.read_text(encoding="utf-8"))["results"]

@@ -119,8 +119,8 @@ LEARNERS = {"PPO": "ppo", "A2C": "a2c", "MaskablePPO": "sb3"}
 SB3_TASKS = ("Copy", "Reverse")
 #: The env's modes for every learner: what the agents see, get and may do.
 ENV_MODES = {"reward_mode": "dense", "mask_mode": "valid"}
-#: The env keyword arguments a recipe may set (``Recipe.env_kwargs``; its ``reward_mode`` replaces
-#: ``ENV_MODES``').
+#: The env keyword arguments a recipe may set (``Recipe.env_kwargs``; a ``reward_mode`` replaces the
+#: one in ``ENV_MODES``).
 ENV_SETTINGS = ("history_length", "reward_mode")
 #: The training config of the project's learners besides the task, seed, budget, algorithm and recipe.
 BASE: dict[str, Any] = {"imitation": False, "projected": False, **ENV_MODES, "weight_decay": 0.0}

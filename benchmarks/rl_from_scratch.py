@@ -276,6 +276,26 @@ CURRICULUM_RAW = uniform_raw_variant("curriculum-raw", start_length=1, curriculu
 #: ``UNIFORM_RAW`` on the ``"signed"`` reward: a wrong output cell costs what a right digit earns, so
 #: writing one digit (a register still 0) into every answer cell no longer pays where it is right.
 UNIFORM_RAW_SIGNED = uniform_raw_variant("uniform-raw-signed", reward_mode="signed")
+
+
+def by_success(settings: dict[str, Any]) -> dict[str, Any]:
+    """A recipe's settings with its entropy bonus scaled by its failures instead of annealed over
+    env-steps (``ent_schedule="success"``: the bonus times the failure rate at the curriculum's
+    current length)."""
+    annealing = ("ent_coef_final", "ent_anneal_steps")
+    return {**{k: v for k, v in settings.items() if k not in annealing}, "ent_schedule": "success"}
+
+
+#: ``UNIFORM_RAW`` with its bonus of 0.01 scaled by the failure rate at 5 digits instead of annealed:
+#: a seed that has not found the sum keeps exploring as it did at the start.
+UNIFORM_RAW_SUCCESS = Recipe(
+    "uniform-raw-success", 5, by_success(UNIFORM_RAW.settings), steps=UNIFORM_RAW.steps, stops=False
+)
+#: ``UNDER_COUNT[0.03]`` (Parity's) with its bonus of 0.05 scaled by the failure rate at the current
+#: length: back to 0.05 at each new length, and held while a length stalls.
+UNDER_COUNT_SUCCESS = Recipe(
+    "under-count-success-0.03", 10, by_success(UNDER_COUNT[0.03].settings), steps=10_000_000
+)
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -296,6 +316,8 @@ ALL_RECIPES = {
         *UNIFORM_RAW_MARKOV_COUNT.values(),
         CURRICULUM_RAW,
         UNIFORM_RAW_SIGNED,
+        UNIFORM_RAW_SUCCESS,
+        UNDER_COUNT_SUCCESS,
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on

@@ -77,6 +77,8 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
         (lambda: TrainConfig(algo=PPO(count_values="log")), "count_values"),
         (lambda: TrainConfig(algo=PPO(ent_coef_final=0.0, ent_anneal_steps=0)), "ent_anneal_steps"),
         (lambda: TrainConfig(algo=A2C(ent_anneal_steps=100)), "ent_anneal_steps"),  # no ent_coef_final
+        (lambda: TrainConfig(algo=PPO(ent_schedule="episodes")), "ent_schedule"),
+        (lambda: TrainConfig(algo=PPO(ent_schedule="success", ent_coef_final=0.0)), "ent_coef_final"),
         (lambda: TrainConfig(algo=PPO(kl_anneal_steps=0)), "kl_anneal_steps"),
         (lambda: TrainConfig(algo=A2C(kl_anneal_steps=2.5)), "kl_anneal_steps"),  # type: ignore[arg-type]
         (lambda: TrainConfig(algo=PPO(target_kl=0.0)), "target_kl"),
@@ -451,6 +453,28 @@ def test_the_entropy_bonus_anneals_linearly_then_holds() -> None:
     over_the_budget = PPO(ent_coef=0.1, ent_coef_final=0.0)  # ent_anneal_steps None: total_steps
     assert over_the_budget.entropy_coefficient(250, 1000) == pytest.approx(0.075)
     assert PPO(ent_coef=0.03).entropy_coefficient(999, 1000) == 0.03  # no anneal: constant
+
+
+def test_the_entropy_bonus_by_success_scales_with_the_failure_rate() -> None:
+    settings = PPO(ent_coef=0.08, ent_schedule="success")
+    rates = (math.nan, 0.0, 0.25, 0.9, 1.0)
+    assert [settings.entropy_coefficient(10**9, 1000, rate) for rate in rates] == pytest.approx(
+        [0.08, 0.08, 0.06, 0.008, 0.0]
+    )
+    by_steps = PPO(ent_coef=0.1, ent_coef_final=0.0)  # the steps schedule does not read the rate
+    assert by_steps.entropy_coefficient(250, 1000, 1.0) == by_steps.entropy_coefficient(250, 1000)
+
+
+def test_the_trainer_scales_the_entropy_bonus_by_the_curriculum_s_failures() -> None:
+    by_success = PPO(num_steps=8, ent_coef=0.2, ent_schedule="success")
+    trainer = Trainer(copy_config(by_success, total_steps=4096))  # warm-started: it succeeds often
+    used = []
+    for _ in range(8):
+        rate = trainer.curriculum.success_rate  # of the episodes recorded before this iteration
+        expected = 0.2 * (1.0 - (0.0 if math.isnan(rate) else rate))
+        used.append(trainer.iterate()["charts/ent_coef"])
+        assert used[-1] == pytest.approx(expected)
+    assert min(used) < 0.1  # successes lowered it
 
 
 def test_the_trainer_uses_the_annealed_entropy_bonus_of_each_iteration() -> None:

@@ -54,10 +54,11 @@ class Algorithm(ABC):
         # The KL penalty toward the imitated policy: without a warm start there is none to anchor to.
         self.kl_coef = settings.kl_coef if warm_started else 0.0
 
-    def follow_schedules(self, env_steps: int, total_steps: int) -> None:
+    def follow_schedules(self, env_steps: int, total_steps: int, success_rate: float = math.nan) -> None:
         """Set the entropy bonus and the KL penalty (none without a warm start) that their schedules
-        give after ``env_steps`` env-steps of RL out of ``total_steps``."""
-        self.ent_coef = self.settings.entropy_coefficient(env_steps, total_steps)
+        give after ``env_steps`` env-steps of RL out of ``total_steps``, ``success_rate`` that of the
+        episodes recorded at the curriculum's current length (NaN: none yet)."""
+        self.ent_coef = self.settings.entropy_coefficient(env_steps, total_steps, success_rate)
         self.kl_coef = self.settings.kl_coefficient(env_steps) if self.warm_started else 0.0
 
     @abstractmethod

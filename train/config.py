@@ -11,6 +11,7 @@ the flag and what it allows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Annotated, Any, ClassVar, get_type_hints
 
@@ -26,6 +27,8 @@ from actformer_gym.train.exploration import COUNT_VALUES
 #: What DAgger labels (``dagger_labels``): every visited state, or only those on the expert's
 #: trajectory (``train.dagger``).
 DAGGER_LABELS = ("all", "expert-trajectory")
+#: What moves the entropy bonus (``AlgoSettings.ent_schedule``).
+ENT_SCHEDULES = ("steps", "success")
 #: The largest seed: 32 bits, as NumPy's legacy seeding and most RL code take.
 MAX_SEED = 2**32 - 1
 
@@ -256,6 +259,11 @@ class AlgoSettings:
     then hold it (explore widely first, then settle); None = ent_coef throughout."""
     ent_anneal_steps: int | None = None
     """Env-steps of RL the entropy anneal takes (None = total_steps); needs ent_coef_final."""
+    ent_schedule: str = "steps"
+    """What moves the entropy bonus: "steps" (ent_coef, or its anneal to ent_coef_final over
+    env-steps), or "success": ent_coef times the failure rate of the episodes recorded at the
+    curriculum's current length (1 before any, and again at each new length), so the policy keeps
+    exploring while it fails and settles as it succeeds, however many env-steps that takes."""
     vf_coef: float = 0.5
     """Value loss coefficient, >= 0."""
     max_grad_norm: float = 0.5
@@ -287,13 +295,20 @@ class AlgoSettings:
             check_int("ent_anneal_steps", self.ent_anneal_steps, low=1)
             if self.ent_coef_final is None:
                 raise ValueError("ent_anneal_steps must be None unless ent_coef_final is set")
+        check_choice("ent_schedule", self.ent_schedule, ENT_SCHEDULES)
+        if self.ent_schedule == "success" and self.ent_coef_final is not None:
+            raise ValueError('ent_coef_final must be None with ent_schedule="success" (it sets the bonus)')
         if self.kl_anneal_steps is not None:
             check_int("kl_anneal_steps", self.kl_anneal_steps, low=1)
         check_bool("norm_adv", self.norm_adv)
         check_choice("count_values", self.count_values, COUNT_VALUES)
 
-    def entropy_coefficient(self, env_steps: int, total_steps: int) -> float:
-        """The entropy bonus after ``env_steps`` env-steps of RL out of ``total_steps``."""
+    def entropy_coefficient(self, env_steps: int, total_steps: int, success_rate: float = math.nan) -> float:
+        """The entropy bonus after ``env_steps`` env-steps of RL out of ``total_steps``, where
+        ``success_rate`` is that of the episodes recorded at the curriculum's current length (NaN:
+        none yet), which only ``ent_schedule="success"`` reads."""
+        if self.ent_schedule == "success":
+            return self.ent_coef * (1.0 - (0.0 if math.isnan(success_rate) else success_rate))
         if self.ent_coef_final is None:
             return self.ent_coef
         span = self.ent_anneal_steps or total_steps

@@ -239,7 +239,9 @@ class Trainer:
             self.warm_start()
         start = time.perf_counter()
         number = self.iteration + 1
-        self.algorithm.follow_schedules(self.global_step, self.config.run.total_steps)
+        self.algorithm.follow_schedules(
+            self.global_step, self.config.run.total_steps, self.curriculum.success_rate
+        )
         check_parameters(f"start of iteration {number}", self.policy)
         batch, (successes, returns) = self._rollout(f"rollout of iteration {number}")
         losses = self._update(batch, f"update of iteration {number}")

@@ -296,6 +296,9 @@ UNIFORM_RAW_SUCCESS = Recipe(
 UNDER_COUNT_SUCCESS = Recipe(
     "under-count-success-0.03", 10, by_success(UNDER_COUNT[0.03].settings), steps=10_000_000
 )
+#: ``UNIFORM_RAW`` with self-imitation (weight 1): seed 2's sampled policy solves a few problems at every
+#: length while its greedy one writes zeros; replayed, those solved episodes teach what they did.
+UNIFORM_RAW_SELF_IMITATION = uniform_raw_variant("uniform-raw-self-imitation", self_imitation=1.0)
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -318,6 +321,7 @@ ALL_RECIPES = {
         UNIFORM_RAW_SIGNED,
         UNIFORM_RAW_SUCCESS,
         UNDER_COUNT_SUCCESS,
+        UNIFORM_RAW_SELF_IMITATION,
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on

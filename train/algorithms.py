@@ -27,6 +27,7 @@ from actformer_gym.train.losses import (
     ppo_policy_loss,
     value_loss,
 )
+from actformer_gym.train.self_imitation import REPLAY_FIELDS, VALUE_WEIGHT, SuccessReplay
 
 #: Metric keys of ``Algorithm.update``: the mean of each over the update's minibatches.
 LOSS_KEYS = (
@@ -60,6 +61,48 @@ class Algorithm(ABC):
         episodes recorded at the curriculum's current length (NaN: none yet)."""
         self.ent_coef = self.settings.entropy_coefficient(env_steps, total_steps, success_rate)
         self.kl_coef = self.settings.kl_coefficient(env_steps) if self.warm_started else 0.0
+
+    def self_imitate(
+        self,
+        policy: ActformerPolicy,
+        optimizer: torch.optim.Optimizer,
+        replay: SuccessReplay,
+        batch_size: int,
+        where: str,
+    ) -> float:
+        """``minibatches`` steps of self-imitation (``train/self_imitation.py``), each on a minibatch
+        the size of the update's (``batch_size`` / ``minibatches``) drawn from ``replay`` and weighted
+        by ``self_imitation``; the mean loss (0.0, and no step, while the replay holds fewer rows than
+        that and is not full)."""
+        size = math.ceil(batch_size / self.minibatches)
+        if len(replay) < min(size, replay.capacity):
+            return 0.0
+        device, weight = policy.device, self.settings.self_imitation
+        policy.train()
+        losses = []
+        for _ in range(self.minibatches):
+            batch = replay.sample(size, self.generator)
+            obs = policy.as_tensors({key: v for key, v in batch.items() if key not in REPLAY_FIELDS})
+            mask = torch.as_tensor(batch["masks"], device=device)
+            logits, value = policy(obs)
+            log_prob = torch.log_softmax(masked_logits(logits, mask, device), -1)
+            actions = torch.as_tensor(batch["actions"], device=device)
+            log_prob = log_prob.gather(1, actions[:, None]).squeeze(1)
+            advantage = (torch.as_tensor(batch["returns"], device=device) - value).clamp(min=0.0)
+            loss = weight * (
+                -(log_prob * advantage.detach()).mean() + 0.5 * VALUE_WEIGHT * advantage.square().mean()
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(
+                policy.parameters(), self.max_grad_norm, foreach=foreach_kernels(device)
+            )
+            check_finite(where, loss=loss, gradient_norm=norm)
+            optimizer_step(where, optimizer)
+            losses.append(loss.item())
+        check_parameters(where, policy)
+        policy.eval()
+        return float(np.mean(losses))
 
     @abstractmethod
     def policy_loss(self, ratio: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:

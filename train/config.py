@@ -254,6 +254,13 @@ class AlgoSettings:
     """How the count bonus tells views apart by their registers, memory and flags: "exact" (each value
     its own), or "magnitude" (by sign and bit length: 0, 1, 2-3, 4-7, ...), so that a register counting
     up does not make a new view, and a bonus to earn, at every step."""
+    self_imitation: float = 0.0
+    """Self-imitation (``train/self_imitation.py``): after each update, as many steps again on
+    decisions replayed from the run's own solved episodes, each action's log-probability raised by
+    how much its return exceeded the value expected there; this is their loss's weight, >= 0, 0 = off.
+    No expert: the env's ``is_success`` alone picks the episodes."""
+    self_imitation_capacity: int = 65_536
+    """Decisions of solved episodes the self-imitation replay keeps (the newest), >= 1."""
     ent_coef_final: float | None = None
     """Anneal the entropy bonus linearly from ent_coef to this over ent_anneal_steps env-steps of RL,
     then hold it (explore widely first, then settle); None = ent_coef throughout."""
@@ -285,7 +292,8 @@ class AlgoSettings:
         check_int("num_steps", self.num_steps, low=1)
         for name in ("learning_rate", "max_grad_norm"):
             check_number(name, getattr(self, name), low=0.0, strict=True)
-        for name in ("weight_decay", "ent_coef", "count_bonus", "vf_coef", "kl_coef"):
+        check_int("self_imitation_capacity", self.self_imitation_capacity, low=1)
+        for name in ("weight_decay", "ent_coef", "count_bonus", "self_imitation", "vf_coef", "kl_coef"):
             check_number(name, getattr(self, name), low=0.0)
         for name in ("gamma", "gae_lambda"):
             check_number(name, getattr(self, name), low=0.0, high=1.0)

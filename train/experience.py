@@ -17,6 +17,7 @@ from actformer_gym.train.curriculum import Curriculum
 from actformer_gym.train.divergence import check_finite
 from actformer_gym.train.exploration import CountBonus
 from actformer_gym.train.losses import gae
+from actformer_gym.train.self_imitation import SuccessReplay
 
 #: The outcomes of the episodes that ended during a rollout: (solved, return) of each.
 Episodes = tuple[list[bool], list[float]]
@@ -35,10 +36,12 @@ class Experience:
         min_length: int,
         generator: torch.Generator,
         bonus: CountBonus | None = None,
+        replay: SuccessReplay | None = None,
     ) -> None:
         self.rollout, self.curriculum, self.min_length = rollout, curriculum, min_length
         self.generator = generator  # the policy's action draws
         self.bonus = bonus
+        self.replay = replay  # keeps the decisions of solved episodes, if self-imitating
         self.mean_bonus = 0.0  # the last batch's mean bonus per decision
         n = rollout.env.num_envs
         self.episode_return = np.zeros(n)
@@ -62,6 +65,7 @@ class Experience:
         log_probs, values, rewards = (np.empty((steps, n), dtype=np.float32) for _ in range(3))
         terminated, truncated, decision = (np.empty((steps, n), dtype=bool) for _ in range(3))
         bonuses = np.zeros((steps, n))
+        env_rewards, solved = np.empty((steps, n), dtype=np.float32), np.zeros((steps, n), dtype=bool)
         episodes: Episodes = ([], [])
         t = 0
 
@@ -84,6 +88,10 @@ class Experience:
                 observations[key][t] = value
             masks[t], decision[t], actions[t] = step.mask, step.decision, step.actions
             rewards[t], terminated[t], truncated[t] = step.reward, step.terminated, step.truncated
+            if self.replay is not None:
+                env_rewards[t] = step.reward
+                if step.ended.any():
+                    solved[t] = step.ended & step.infos["is_success"].astype(bool)
             if self.bonus is not None:
                 bonuses[t] = self.bonus(policy.view(step.observation), step.actions, step.decision)
                 rewards[t] = step.reward + bonuses[t]
@@ -101,6 +109,9 @@ class Experience:
             rewards, values, last_values.cpu().numpy(), terminated, truncated, decision, gamma, lam
         )
         self.mean_bonus = float(bonuses[decision].mean()) if decision.any() else 0.0
+        if self.replay is not None:
+            rows = {**observations, "masks": masks, "actions": actions, "rewards": env_rewards}
+            self.replay.add(rows, decision, terminated | truncated, solved)
         keep = decision.reshape(-1)
         batch = {
             "obs": {

@@ -35,6 +35,7 @@ from actformer_gym.train.experience import Episodes, Experience
 from actformer_gym.train.exploration import CountBonus
 from actformer_gym.train.imitation import behaviour_cloning, collect_expert_data
 from actformer_gym.train.seeds import seed_for
+from actformer_gym.train.self_imitation import SuccessReplay
 from actformer_gym.train.set_fit import fit_to_set
 
 #: Metric keys of ``Trainer.iterate``.
@@ -47,6 +48,7 @@ METRIC_KEYS = (
     "charts/kl_coef",
     "charts/count_bonus",
     *LOSS_KEYS,
+    "losses/self_imitation",
 )
 
 
@@ -115,8 +117,13 @@ class Trainer:
         self.rollout = Rollout(self.env, seed=seed)
         algo = config.algo
         bonus = CountBonus(algo.count_bonus, algo.count_values) if algo.count_bonus else None
+        replay = (
+            SuccessReplay(algo.self_imitation_capacity, config.env.num_envs, algo.gamma)
+            if algo.self_imitation
+            else None
+        )
         self.experience = Experience(
-            self.rollout, self.curriculum, config.env.min_length, self.generator, bonus
+            self.rollout, self.curriculum, config.env.min_length, self.generator, bonus, replay
         )
 
     @property
@@ -264,8 +271,18 @@ class Trainer:
         return self.experience.collect(self.policy, algo.num_steps, algo.gamma, algo.gae_lambda, where)
 
     def _update(self, batch: dict[str, Any], where: str) -> dict[str, float]:
-        """The algorithm's update of the policy on ``batch``; the mean losses."""
-        return self.algorithm.update(self.policy, self.optimizer, batch, self.warm_policy, where)
+        """The algorithm's update of the policy on ``batch``, then its self-imitation if on; the mean
+        losses."""
+        losses = self.algorithm.update(self.policy, self.optimizer, batch, self.warm_policy, where)
+        replay = self.experience.replay
+        losses["losses/self_imitation"] = (
+            0.0
+            if replay is None
+            else self.algorithm.self_imitate(
+                self.policy, self.optimizer, replay, self.config.batch_size, where
+            )
+        )
+        return losses
 
     # -- evaluation and state ------------------------------------------------------------------
 
@@ -315,6 +332,8 @@ class Trainer:
         }
         if self.experience.bonus is not None:
             state["count_bonus"] = self.experience.bonus.state_dict()
+        if self.experience.replay is not None:
+            state["self_imitation"] = self.experience.replay.state_dict()
         return copy.deepcopy(state)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -337,3 +356,5 @@ class Trainer:
         self.experience.episode_level = state["episode_level"]
         if self.experience.bonus is not None:
             self.experience.bonus.load_state_dict(state["count_bonus"])
+        if self.experience.replay is not None:
+            self.experience.replay.load_state_dict(state["self_imitation"])

@@ -409,7 +409,11 @@ def final_state(directory: Path) -> dict[str, Any]:
     return {**payload["trainer"], "policy": payload["policy"]}
 
 
-@pytest.mark.parametrize("exploration", [[], ["--count-bonus", "0.01"]], ids=["plain", "count_bonus"])
+@pytest.mark.parametrize(
+    "exploration",
+    [[], ["--count-bonus", "0.01"], ["--self-imitation", "1.0"]],
+    ids=["plain", "count_bonus", "self_imitation"],
+)
 def test_resume_after_interruption_matches_an_uninterrupted_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, exploration: list[str]
 ) -> None:
@@ -440,9 +444,16 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     resumed = final_state(directory)
     assert resumed["global_step"] == whole["global_step"] == 384
     assert resumed["curriculum"] == whole["curriculum"] and whole["curriculum"]["length"] > 1
-    if exploration:
+    if "--count-bonus" in exploration:
         for key in ("keys", "counts"):
             assert np.array_equal(resumed["count_bonus"][key], whole["count_bonus"][key]), key
+    if "--self-imitation" in exploration:
+        assert resumed["self_imitation"]["size"] == whole["self_imitation"]["size"]
+        for episode, expected in zip(
+            resumed["self_imitation"]["pending"], whole["self_imitation"]["pending"]
+        ):
+            for key, value in expected.items():
+                assert np.array_equal(episode[key], value), key
     for key, value in whole["policy"].items():
         assert torch.equal(resumed["policy"][key], value), key
     # The interrupted run logged its 3rd iteration past the checkpoint; the resumed run logs it

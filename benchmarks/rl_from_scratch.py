@@ -299,6 +299,14 @@ UNDER_COUNT_SUCCESS = Recipe(
 #: ``UNIFORM_RAW`` with self-imitation (weight 1): seed 2's sampled policy solves a few problems at every
 #: length while its greedy one writes zeros; replayed, those solved episodes teach what they did.
 UNIFORM_RAW_SELF_IMITATION = uniform_raw_variant("uniform-raw-self-imitation", self_imitation=1.0)
+#: ``UNDER_COUNT_MAGNITUDE[0.04]`` with its bonus of 0.05 scaled by the failure rate at the current
+#: length (as ``UNDER_COUNT_SUCCESS``).
+UNDER_COUNT_MAGNITUDE_SUCCESS = Recipe(
+    "under-count-magnitude-success-0.04",
+    10,
+    by_success(UNDER_COUNT_MAGNITUDE[0.04].settings),
+    steps=10_000_000,
+)
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -322,6 +330,7 @@ ALL_RECIPES = {
         UNIFORM_RAW_SUCCESS,
         UNDER_COUNT_SUCCESS,
         UNIFORM_RAW_SELF_IMITATION,
+        UNDER_COUNT_MAGNITUDE_SUCCESS,
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
@@ -661,7 +670,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         "cell costs what a right digit earns); "
         f"`{UNIFORM_RAW_SUCCESS.name}` and `{UNDER_COUNT_SUCCESS.name}`, `{UNIFORM_RAW.name}` and "
         f"`{UNDER_COUNT[0.03].name}` with their bonus (0.01, 0.05) times the failure rate at the "
-        "curriculum's current length instead of annealed; "
+        f"curriculum's current length instead of annealed; `{UNDER_COUNT_MAGNITUDE_SUCCESS.name}`, "
+        f"`{UNDER_COUNT_MAGNITUDE[0.04].name}` with its bonus scaled so; "
         f"`{UNIFORM_RAW_SELF_IMITATION.name}`, `{UNIFORM_RAW.name}` with self-imitation of the run's own "
         "solved episodes (weight 1); "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "

@@ -655,3 +655,24 @@ def test_weak_warm_start_table_is_the_committed_one() -> None:
     assert f"The scheduled anchor raised each of its nine, by {gains['scheduled anchor']} on average" in page
     assert f"the anchor raised each of its nine too, by {gains['KL anchor']};" in page
     assert f"scheduled anchor took to 80.6 %), {gains['no anchor']} on average over the nine" in page
+
+
+def test_the_addition_rerun_on_another_machine_is_the_one_described() -> None:
+    """The page's account of PPO's seed 2 on ``uniform-raw`` run again elsewhere: equal to the
+    committed run up to 1,196,032 env-steps, then 0.0 % instead of 4.7 % exact at 5 digits."""
+    rerun_path = RESULTS / "rl_from_scratch_addition_rerun" / "rl_from_scratch.json"
+    rerun_document = json.loads(rerun_path.read_text(encoding="utf-8"))
+    (rerun,) = rerun_document["results"]
+    table = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))["results"]
+    (committed,) = [r for r in table if (r["task"], r["learner"], r["seed"]) == ("Addition", "PPO", 2)]
+    for row in (rerun, committed):
+        assert (row["recipe"], row["steps_to_target"]) == ("uniform-raw", None)
+    assert committed["run"]["revision"]["commit"].startswith("c74829b")
+    assert "avx512f" not in rerun_document["machine"]["cpu_simd"]
+    pairs = zip(rerun["curve"]["steps"], rerun["curve"]["success_rate"], committed["curve"]["success_rate"])
+    parted = next(steps for steps, mine, theirs in pairs if mine != theirs)
+    previous = rerun["curve"]["steps"][rerun["curve"]["steps"].index(parted) - 1]
+    page = (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
+    assert f"first\n{previous:,} env-steps" in page or f"first {previous:,} env-steps" in page
+    assert (rerun["exact_match"]["1"], committed["exact_match"]["1"]) == (0.0, 0.047)
+    assert f"{rerun['mean_steps']['1']:.1f} steps per problem" in page

@@ -676,3 +676,32 @@ def test_the_addition_rerun_on_another_machine_is_the_one_described() -> None:
     assert f"first\n{previous:,} env-steps" in page or f"first {previous:,} env-steps" in page
     assert (rerun["exact_match"]["1"], committed["exact_match"]["1"]) == (0.0, 0.047)
     assert f"{rerun['mean_steps']['1']:.1f} steps per problem" in page
+
+
+def test_the_parity_success_scaled_runs_are_the_ones_described() -> None:
+    """The page's account of ``under-count-success-0.03``: seed 0 taken (when, how fast its curriculum
+    went from 5 to 10, its program), seed 2 stalled (from when, how well, how long its episodes are)."""
+    path = RESULTS / "rl_from_scratch_parity_success" / "rl_from_scratch.json"
+    solved, stalled = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (solved, stalled)] == [
+        ("Parity", "PPO", "under-count-success-0.03", seed) for seed in (0, 2)
+    ]
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+
+    def reached(row: dict, length: int) -> int:
+        return next(
+            s for s, n in zip(row["curve"]["steps"], row["curve"]["length"], strict=True) if n == length
+        )
+
+    assert set(solved["exact_match"].values()) == {1.0}
+    span = round((reached(solved, 10) - reached(solved, 5)) / 1000)
+    assert f"PPO took seed 0 at {round(solved['steps_to_target'] / 1000):,}k env-steps (its" in text
+    assert f"curriculum from length 5 to 10 in {span:,}k)" in text
+    assert f"in {solved['mean_steps']['100']:,.1f} steps per 1,000-bit problem" in text
+    assert stalled["steps_to_target"] is None and stalled["steps"] >= 10_000_000
+    shown = (
+        f"stayed at length {stalled['curriculum_length']} from {round(reached(stalled, 5) / 1000):,}k "
+        f"env-steps to the end of its 10M ({round(100 * stalled['exact_match']['1'])} % at 10 bits, in "
+        f"{stalled['mean_steps']['1']:.1f} steps per problem"
+    )
+    assert shown in text

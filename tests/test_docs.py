@@ -669,7 +669,8 @@ def test_the_addition_rerun_on_another_machine_is_the_one_described() -> None:
         assert (row["recipe"], row["steps_to_target"]) == ("uniform-raw", None)
     assert committed["run"]["revision"]["commit"].startswith("c74829b")
     assert "avx512f" not in rerun_document["machine"]["cpu_simd"]
-    pairs = zip(rerun["curve"]["steps"], rerun["curve"]["success_rate"], committed["curve"]["success_rate"])
+    curves = (rerun["curve"]["steps"], rerun["curve"]["success_rate"], committed["curve"]["success_rate"])
+    pairs = zip(*curves, strict=True)
     parted = next(steps for steps, mine, theirs in pairs if mine != theirs)
     previous = rerun["curve"]["steps"][rerun["curve"]["steps"].index(parted) - 1]
     page = (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")

@@ -450,7 +450,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     if "--self-imitation" in exploration:
         assert resumed["self_imitation"]["size"] == whole["self_imitation"]["size"]
         for episode, expected in zip(
-            resumed["self_imitation"]["pending"], whole["self_imitation"]["pending"]
+            resumed["self_imitation"]["pending"], whole["self_imitation"]["pending"], strict=True
         ):
             for key, value in expected.items():
                 assert np.array_equal(episode[key], value), key

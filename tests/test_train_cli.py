@@ -439,6 +439,9 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     assert saved["global_step"] == 128 and not (directory / "eval.json").exists()
     monkeypatch.setattr(Trainer, "iterate", iterate)
     capsys.readouterr()
+    # TensorBoard reads a run's event files in name order, and a name carries the second its writer
+    # started: a resumed writer started within the interrupted one's second may sort first.
+    time.sleep(1.01 - time.time() % 1.0)
     assert main(["train", "--resume", str(directory), "--no-progress"]) == 0
     assert "resuming" in capsys.readouterr().err
     resumed = final_state(directory)

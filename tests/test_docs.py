@@ -706,3 +706,23 @@ def test_the_parity_success_scaled_runs_are_the_ones_described() -> None:
         f"{stalled['mean_steps']['1']:.1f} steps per problem"
     )
     assert shown in text
+
+
+def test_the_addition_self_imitation_run_is_the_one_described() -> None:
+    """The page's account of ``uniform-raw-self-imitation`` on PPO's seed 2: when it reached 99 %, how
+    it scores at 1x, 10x and 100x, and how long its program is."""
+    path = RESULTS / "rl_from_scratch_addition_self_imitation" / "rl_from_scratch.json"
+    (row,) = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert (row["task"], row["learner"], row["recipe"], row["seed"]) == (
+        "Addition",
+        "PPO",
+        "uniform-raw-self-imitation",
+        2,
+    )
+    assert row["steps"] >= 8_000_000  # it trained its whole budget
+    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    assert f"reached 99 % at 5 digits at {round(row['steps_to_target'] / 1000):,}k env-steps" in text
+    scores = ", ".join(f"{100 * row['exact_match'][m]:.1f} %" for m in ("1", "10"))
+    assert f"at {scores} and {100 * row['exact_match']['100']:.1f} % exact at 5, 50 and 500 digits" in text
+    assert f"in {row['mean_steps']['100']:,.1f} steps per 500-digit problem" in text
+    assert f"(the expert: {row['expert_steps']['100']:,.1f})" in text

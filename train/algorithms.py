@@ -62,6 +62,19 @@ class Algorithm(ABC):
         self.ent_coef = self.settings.entropy_coefficient(env_steps, total_steps, success_rate)
         self.kl_coef = self.settings.kl_coefficient(env_steps) if self.warm_started else 0.0
 
+    def _step(
+        self, policy: ActformerPolicy, optimizer: torch.optim.Optimizer, loss: torch.Tensor, where: str
+    ) -> None:
+        """One optimizer step on ``loss``: gradients clipped to ``max_grad_norm``, the loss and the
+        gradient norm checked finite first."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(
+            policy.parameters(), self.max_grad_norm, foreach=foreach_kernels(policy.device)
+        )
+        check_finite(where, loss=loss, gradient_norm=norm)
+        optimizer_step(where, optimizer)
+
     def self_imitate(
         self,
         policy: ActformerPolicy,
@@ -92,13 +105,7 @@ class Algorithm(ABC):
             loss = weight * (
                 -(log_prob * advantage.detach()).mean() + 0.5 * VALUE_WEIGHT * advantage.square().mean()
             )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(
-                policy.parameters(), self.max_grad_norm, foreach=foreach_kernels(device)
-            )
-            check_finite(where, loss=loss, gradient_norm=norm)
-            optimizer_step(where, optimizer)
+            self._step(policy, optimizer, loss, where)
             losses.append(loss.item())
         check_parameters(where, policy)
         policy.eval()
@@ -157,13 +164,7 @@ class Algorithm(ABC):
                     kl_warm = masked_kl(logits, warm_logits, mask).mean()
                     loss = loss + self.kl_coef * kl_warm
                     sums["losses/kl_to_warm_start"].append(kl_warm.item())
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                norm = torch.nn.utils.clip_grad_norm_(
-                    policy.parameters(), self.max_grad_norm, foreach=foreach_kernels(device)
-                )
-                check_finite(where, loss=loss, gradient_norm=norm)
-                optimizer_step(where, optimizer)
+                self._step(policy, optimizer, loss, where)
                 with torch.no_grad():
                     kl = approx_kl(ratio, log_ratio).item()
                 sums["losses/policy"].append(policy_loss.item())

@@ -307,6 +307,13 @@ UNDER_COUNT_MAGNITUDE_SUCCESS = Recipe(
     by_success(UNDER_COUNT_MAGNITUDE[0.04].settings),
     steps=10_000_000,
 )
+#: ``UNDER_COUNT[0.03]`` (Parity's) with self-imitation (weight 1), as ``UNIFORM_RAW_SELF_IMITATION``.
+UNDER_COUNT_SELF_IMITATION = Recipe(
+    "under-count-self-imitation-0.03",
+    10,
+    {**UNDER_COUNT[0.03].settings, "self_imitation": 1.0},
+    steps=10_000_000,
+)
 #: Every recipe by name (``--recipe``).
 ALL_RECIPES = {
     recipe.name: recipe
@@ -331,6 +338,7 @@ ALL_RECIPES = {
         UNDER_COUNT_SUCCESS,
         UNIFORM_RAW_SELF_IMITATION,
         UNDER_COUNT_MAGNITUDE_SUCCESS,
+        UNDER_COUNT_SELF_IMITATION,
     )
 }
 #: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
@@ -672,8 +680,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         f"`{UNDER_COUNT[0.03].name}` with their bonus (0.01, 0.05) times the failure rate at the "
         f"curriculum's current length instead of annealed; `{UNDER_COUNT_MAGNITUDE_SUCCESS.name}`, "
         f"`{UNDER_COUNT_MAGNITUDE[0.04].name}` with its bonus scaled so; "
-        f"`{UNIFORM_RAW_SELF_IMITATION.name}`, `{UNIFORM_RAW.name}` with self-imitation of the run's own "
-        "solved episodes (weight 1); "
+        f"`{UNIFORM_RAW_SELF_IMITATION.name}` and `{UNDER_COUNT_SELF_IMITATION.name}`, `{UNIFORM_RAW.name}` "
+        f"and `{UNDER_COUNT[0.03].name}` with self-imitation of the run's own solved episodes (weight 1); "
         "MaskablePPO (its defaults) on the recipe's lengths and observation throughout. Exact match: "
         "greedy actions, problems of exactly 1x, 10x, 100x the training length "
         f"({LONGEST_EPISODES} problems at lengths above {LONG}). Steps beyond the expert's: the "

@@ -28,17 +28,22 @@ of 10M (``ANNEALED_FROM_2_MARKOV_SLOW`` left seed 1 at length 2 for 10M env-step
 (``norm_adv=False``; PPO normalizes each minibatch's by default) with an entropy bonus annealed from 0.01
 to 0 over 6M env-steps, and a budget of 8M that a run trains whole (``Recipe.stops``): on Addition,
 normalized advantages turn the time penalty that halting at once saves into as strong a pull as any,
-and every other recipe halted or copied an operand. ``UNDER_RAW`` (no task's own: ``--recipe under-raw``):
-a Markov policy that sees only the cells under its pointers (``neighbours=False``) on raw advantages, a
-curriculum from length 2 at 90 % over 2,048 episodes and a bonus annealed from 0.05 over 8M of 10M
-env-steps; a Parity variant (``benchmarks/results/rl_from_scratch_parity_under/``). ``UNDER_COUNT``
-(Parity's: ``--recipe under-count-0.03``): ``UNDER_RAW`` with a count-based exploration bonus,
-beta / sqrt(N) on every decision's reward, N the times the run has taken that action on that view
-(``count_bonus``); the earlier Parity rows, on ``annealed-2``:
-``benchmarks/results/rl_from_scratch_parity_annealed/``. ``UNIFORM`` learned Reverse at length 1
-alone, and a constant bonus found the quadratic program too (``UNIFORM``'s rows on the tasks that now
-have another recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings
-(``Recipe.env_kwargs``) hold for every env of its task: training, checks, evaluation, MaskablePPO.
+and every other recipe halted or copied an operand. ``UNIFORM_RAW_SELF_IMITATION`` (Addition's):
+``UNIFORM_RAW`` with self-imitation of the run's own solved episodes (``self_imitation``), which takes the
+seed that ``UNIFORM_RAW`` leaves writing zeros (its rows:
+``benchmarks/results/rl_from_scratch_addition_uniform_raw/``). ``UNDER_RAW`` (no task's own: ``--recipe
+under-raw``): a Markov policy that sees only the cells under its pointers (``neighbours=False``) on raw
+advantages, a curriculum from length 2 at 90 % over 2,048 episodes and a bonus annealed from 0.05 over 8M of
+10M env-steps; a Parity variant (``benchmarks/results/rl_from_scratch_parity_under/``). ``UNDER_COUNT``:
+``UNDER_RAW`` with a count-based exploration bonus, beta / sqrt(N) on every decision's reward, N the times
+the run has taken that action on that view (``count_bonus``; its Parity rows:
+``benchmarks/results/rl_from_scratch_parity_count_0.03/``), and ``UNDER_COUNT_MAGNITUDE_SUCCESS``
+(Parity's): counting registers and flags by magnitude, its bonus scaled by the failure rate at the current
+length instead of annealed; the earlier Parity rows, on ``annealed-2``:
+``benchmarks/results/rl_from_scratch_parity_annealed/``. ``UNIFORM`` learned Reverse at length 1 alone, and
+a constant bonus found the quadratic program too (``UNIFORM``'s rows on the tasks that now have another
+recipe: ``benchmarks/results/rl_from_scratch_length5/``). A recipe's env settings (``Recipe.env_kwargs``)
+hold for every env of its task: training, checks, evaluation, MaskablePPO.
 
 Each run trains for at most its recipe's budget of env-steps (``Recipe.steps``: 4M, RepeatCopy's and
 Parity's 10M, Addition's 8M; ``--steps`` sets one for every run) and measures greedy exact match at the
@@ -232,7 +237,7 @@ UNDER_RAW = Recipe(
 #: ``UNDER_RAW`` with count-based exploration (``count_bonus``): every decision's reward gains
 #: beta / sqrt(N), N the times the run has taken that action on that view (what the policy sees). On the
 #: plateau where ``UNDER_RAW`` stops (the first 1 written, then lookups), the bonus pays for the rare
-#: pairs that lead off it. Beta 0.01 to 0.05 (``under-count-0.01`` and so on; Parity's: 0.03).
+#: pairs that lead off it. Beta 0.01 to 0.05 (``under-count-0.01`` and so on).
 UNDER_COUNT = {
     beta: Recipe(f"under-count-{beta}", 10, {**UNDER_RAW.settings, "count_bonus": beta}, steps=10_000_000)
     for beta in (0.01, 0.02, 0.03, 0.04, 0.05)
@@ -291,23 +296,25 @@ def by_success(settings: dict[str, Any]) -> dict[str, Any]:
 UNIFORM_RAW_SUCCESS = Recipe(
     "uniform-raw-success", 5, by_success(UNIFORM_RAW.settings), steps=UNIFORM_RAW.steps, stops=False
 )
-#: ``UNDER_COUNT[0.03]`` (Parity's) with its bonus of 0.05 scaled by the failure rate at the current
+#: ``UNDER_COUNT[0.03]`` with its bonus of 0.05 scaled by the failure rate at the current
 #: length: back to 0.05 at each new length, and held while a length stalls.
 UNDER_COUNT_SUCCESS = Recipe(
     "under-count-success-0.03", 10, by_success(UNDER_COUNT[0.03].settings), steps=10_000_000
 )
-#: ``UNIFORM_RAW`` with self-imitation (weight 1): seed 2's sampled policy solves a few problems at every
-#: length while its greedy one writes zeros; replayed, those solved episodes teach what they did.
+#: ``UNIFORM_RAW`` with self-imitation (weight 1), Addition's recipe: seed 2's sampled policy solves a
+#: few problems at every length while its greedy one writes zeros; replayed, those solved episodes teach
+#: what they did.
 UNIFORM_RAW_SELF_IMITATION = uniform_raw_variant("uniform-raw-self-imitation", self_imitation=1.0)
 #: ``UNDER_COUNT_MAGNITUDE[0.04]`` with its bonus of 0.05 scaled by the failure rate at the current
-#: length (as ``UNDER_COUNT_SUCCESS``).
+#: length (as ``UNDER_COUNT_SUCCESS``): Parity's recipe. Counted by magnitude, seeds 1 and 2 learn (as on
+#: ``UNDER_COUNT_MAGNITUDE``); with the bonus back at each new length and held while it stalls, seed 0 too.
 UNDER_COUNT_MAGNITUDE_SUCCESS = Recipe(
     "under-count-magnitude-success-0.04",
     10,
     by_success(UNDER_COUNT_MAGNITUDE[0.04].settings),
     steps=10_000_000,
 )
-#: ``UNDER_COUNT[0.03]`` (Parity's) with self-imitation (weight 1), as ``UNIFORM_RAW_SELF_IMITATION``.
+#: ``UNDER_COUNT[0.03]`` with self-imitation (weight 1), as ``UNIFORM_RAW_SELF_IMITATION``.
 UNDER_COUNT_SELF_IMITATION = Recipe(
     "under-count-self-imitation-0.03",
     10,
@@ -341,15 +348,15 @@ ALL_RECIPES = {
         UNDER_COUNT_SELF_IMITATION,
     )
 }
-#: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's and Parity's on
-#: seeds 0 to 2).
+#: Each task's recipe, chosen on seed 0: the one that went furthest there (RepeatCopy's, Parity's and
+#: Addition's on seeds 0 to 2).
 RECIPES = {
     "Copy": UNIFORM,
     "Reverse": ANNEALED_MARKOV,
     "DuplicatedInput": ANNEALED_FROM_2,
     "RepeatCopy": ANNEALED_FROM_3_MARKOV,
-    "Parity": UNDER_COUNT[0.03],
-    "Addition": UNIFORM_RAW,
+    "Parity": UNDER_COUNT_MAGNITUDE_SUCCESS,
+    "Addition": UNIFORM_RAW_SELF_IMITATION,
 }
 #: MaskablePPO's settings besides sb3-contrib's defaults: 64 envs, as the project's trainer.
 SB3_ENVS = 64

@@ -104,7 +104,12 @@ def test_only_the_under_recipes_train_a_policy_blind_beside_its_pointers() -> No
         assert not config.policy.projected
         if task != "Parity":
             assert config.policy.neighbours and config.algo.count_bonus == 0.0, task
-    assert rl_from_scratch.RECIPES["Parity"] is rl_from_scratch.UNDER_COUNT[0.03]
+    recipe = rl_from_scratch.RECIPES["Parity"]
+    assert recipe is rl_from_scratch.UNDER_COUNT_MAGNITUDE_SUCCESS
+    config = rl_from_scratch.make_config(own_run("Parity"), args)
+    assert not config.policy.neighbours and config.env.history_length == 0 and not config.algo.norm_adv
+    assert (config.algo.count_bonus, config.algo.count_values) == (0.04, "magnitude")
+    assert config.algo.ent_schedule == "success"
     for name, bonus in [("under-raw", 0.0), *((f"under-count-{b}", b) for b in rl_from_scratch.UNDER_COUNT)]:
         recipe = rl_from_scratch.ALL_RECIPES[name]
         config = rl_from_scratch.make_config(rl_from_scratch.Run("Parity", "PPO", 0, recipe), args)

@@ -37,7 +37,7 @@ advantages, a curriculum from length 2 at 90 % over 2,048 episodes and a bonus a
 10M env-steps; a Parity variant (``benchmarks/results/rl_from_scratch_parity_under/``). ``UNDER_COUNT``:
 ``UNDER_RAW`` with a count-based exploration bonus, beta / sqrt(N) on every decision's reward, N the times
 the run has taken that action on that view (``count_bonus``; its Parity rows:
-``benchmarks/results/rl_from_scratch_parity_count_0.03/``), and ``UNDER_COUNT_MAGNITUDE_SUCCESS``
+``benchmarks/results/rl_from_scratch_parity_under_count/``), and ``UNDER_COUNT_MAGNITUDE_SUCCESS``
 (Parity's): counting registers and flags by magnitude, its bonus scaled by the failure rate at the current
 length instead of annealed; the earlier Parity rows, on ``annealed-2``:
 ``benchmarks/results/rl_from_scratch_parity_annealed/``. ``UNIFORM`` learned Reverse at length 1 alone, and

@@ -663,7 +663,8 @@ def test_the_addition_rerun_on_another_machine_is_the_one_described() -> None:
     rerun_path = RESULTS / "rl_from_scratch_addition_rerun" / "rl_from_scratch.json"
     rerun_document = json.loads(rerun_path.read_text(encoding="utf-8"))
     (rerun,) = rerun_document["results"]
-    table = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))["results"]
+    archived = RESULTS / "rl_from_scratch_addition_uniform_raw" / "rl_from_scratch.json"
+    table = json.loads(archived.read_text(encoding="utf-8"))["results"]
     (committed,) = [r for r in table if (r["task"], r["learner"], r["seed"]) == ("Addition", "PPO", 2)]
     for row in (rerun, committed):
         assert (row["recipe"], row["steps_to_target"]) == ("uniform-raw", None)

@@ -782,3 +782,16 @@ def test_the_parity_recipe_runs_are_the_ones_described() -> None:
     )
     span, start = thousands(at_10 - reached[0]), thousands(reached[0])
     assert f"went from length 5 to 10 in {span} env-steps (from {start})" in text
+
+
+def test_readme_chomsky_expert_free_sentence_is_the_committed_rows() -> None:
+    """The README's expert-free Actformer on the Chomsky benchmark: exact at every test length on every
+    seed of each task it runs on."""
+    rows = json.loads((RESULTS / "chomsky.json").read_text(encoding="utf-8"))["rows"]
+    rl = [r for r in rows if r["agent"] == "actformer-rl"]
+    assert {r["task"] for r in rl} == {"Reverse", "Parity"}
+    assert sorted(r["seed"] for r in rl) == [0, 0, 1, 1, 2, 2] and all(r["exact_everywhere"] for r in rl)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "exact on Reverse String and Parity Check at every test length on 3 of 3 seeds" in readme
+    page = " ".join((DOCS / "chomsky.md").read_text(encoding="utf-8").split())
+    assert "it checks the parity of 41 to 500 bits exactly on 3 of 3 seeds" in page

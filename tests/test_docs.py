@@ -795,3 +795,14 @@ def test_readme_chomsky_expert_free_sentence_is_the_committed_rows() -> None:
     assert "exact on Reverse String and Parity Check at every test length on 3 of 3 seeds" in readme
     page = " ".join((DOCS / "chomsky.md").read_text(encoding="utf-8").split())
     assert "it checks the parity of 41 to 500 bits exactly on 3 of 3 seeds" in page
+
+
+def test_the_parity_held_out_seeds_are_the_ones_described() -> None:
+    """Parity's recipe on seeds it was not chosen on (3 and 4): when each was learned, exact everywhere."""
+    rows = main_rows("Parity", "PPO", "rl_from_scratch_parity_heldout")
+    assert [(r["seed"], r["recipe"]) for r in rows] == [
+        (seed, "under-count-magnitude-success-0.04") for seed in (3, 4)
+    ]
+    assert all(set(r["exact_match"].values()) == {1.0} for r in rows)
+    steps = [thousands(r["steps_to_target"]) for r in rows]
+    assert f"held-out seeds 3 and 4, learned at {steps[0]} and {steps[1]} env-steps" in rl_page()

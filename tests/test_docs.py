@@ -415,11 +415,10 @@ def test_readme_rl_from_scratch_counts_are_the_committed_ones() -> None:
     assert f"in programs {shorter('Parity')} (Parity) and {shorter('Addition')} (Addition) shorter" in readme
     assert solved("Copy", "A2C") == solved("Parity", "A2C") == solved("Copy", "MaskablePPO") == 3
     assert "our A2C learns Copy and Parity on 3 of 3 too, and sb3-contrib's MaskablePPO Copy" in readme
-    partly = [solved(task, "A2C") for task in ("Reverse", "DuplicatedInput", "RepeatCopy")]
-    assert (
-        f"solves Reverse, DuplicatedInput and RepeatCopy on {min(partly)}{EN_DASH}{max(partly)} of 3"
-        in readme
-    )
+    partly = [solved(task, "A2C") for task in ("Reverse", "DuplicatedInput", "RepeatCopy", "Addition")]
+    assert max(partly) < 3
+    span = f"{min(partly)}{EN_DASH}{max(partly)} of 3"
+    assert f"solves Reverse, DuplicatedInput, RepeatCopy and Addition on {span}" in readme
 
 
 #: The weak-warm-start variants on the RL page, each a folder of its committed results.
@@ -806,3 +805,20 @@ def test_the_parity_held_out_seeds_are_the_ones_described() -> None:
     assert all(set(r["exact_match"].values()) == {1.0} for r in rows)
     steps = [thousands(r["steps_to_target"]) for r in rows]
     assert f"held-out seeds 3 and 4, learned at {steps[0]} and {steps[1]} env-steps" in rl_page()
+
+
+def test_the_addition_a2c_runs_are_the_ones_described() -> None:
+    """The page's account of A2C on Addition's recipe: the seed solved at the end and when, the seed that
+    reached the target and fell back, the seed that learned late."""
+    rows = main_rows("Addition", "A2C")
+    assert {r["recipe"] for r in rows} == {"uniform-raw-self-imitation"}
+    solved = [r for r in rows if r["exact_match"]["1"] >= 0.99]
+    text = rl_page()
+    assert f"ends its 8M solving Addition on {len(solved)} of 3 seeds" in text
+    late, best, fell = rows
+    assert f"seed 1, first at {thousands(best['steps_to_target'])} env-steps" in text
+    assert set(best["exact_match"].values()) == {1.0}
+    scores = listed([fell["exact_match"][m] for m in ("1", "10", "100")])
+    fell_back = f"seed 2 reached 99 % at {thousands(fell['steps_to_target'])} and ended at {scores}"
+    assert fell_back in text
+    assert late["steps_to_target"] is None and f"to {pct(late['exact_match']['1'])} at 8M" in text

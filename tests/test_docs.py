@@ -29,6 +29,24 @@ def block(page: str, marker: str) -> str:
     return text.split(f"<!-- {marker}:start -->")[1].split(f"<!-- {marker}:end -->")[0].strip()
 
 
+def main_rows(task: str, learner: str, folder: str | None = None) -> list[dict]:
+    """A task's rows of one learner, by seed, in the main RL table or an archived one."""
+    path = RESULTS / (folder or "") / "rl_from_scratch.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))["results"]
+    return sorted((r for r in rows if (r["task"], r["learner"]) == (task, learner)), key=lambda r: r["seed"])
+
+
+def thousands(steps: int) -> str:
+    """Env-steps as the RL page writes them (``3,146k``)."""
+    return f"{round(steps / 1000):,}k"
+
+
+def reached(row: dict, length: int) -> int:
+    """The env-steps at which a run's curriculum first stood at ``length``."""
+    curve = row["curve"]
+    return next(s for s, n in zip(curve["steps"], curve["length"], strict=True) if n == length)
+
+
 def test_docs_build_strict(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
@@ -226,7 +244,7 @@ def test_gpu_tables_are_the_committed_ones(marker: str, name: str) -> None:
 
 def test_rl_from_scratch_prose_ranges_are_the_committed_ones() -> None:
     """The sentence on Copy states each learner's range of env-steps to 99 % over its seeds."""
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    text = rl_page()
     document = json.loads((RESULTS / "rl_from_scratch.json").read_text(encoding="utf-8"))
     for learner in ("PPO", "A2C", "MaskablePPO"):
         steps = [
@@ -248,7 +266,7 @@ def test_the_parity_under_runs_are_the_ones_described() -> None:
         ("Parity", "PPO", "under-raw", seed) for seed in range(5)
     ]
     assert all(r["steps_to_target"] is None and r["steps"] >= 10_000_000 for r in rows)
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    text = rl_page()
     lengths = [r["curriculum_length"] for r in rows]
     low, high = (round(100 * f(r["exact_match"]["1"] for r in rows)) for f in (min, max))
     shown = f"curriculum lengths {', '.join(map(str, lengths[:-1]))} and {lengths[-1]}"
@@ -269,14 +287,14 @@ def test_the_parity_count_runs_are_the_ones_described() -> None:
         ("Parity", "PPO", "under-count-0.03", 4),
     ]
     assert all(value == 1.0 for r in held_out for value in r["exact_match"].values())
-    steps = " and ".join(f"{round(r['steps_to_target'] / 1000):,}k" for r in held_out)
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    steps = " and ".join(thousands(r["steps_to_target"]) for r in held_out)
+    text = rl_page()
     assert f"held-out seeds 3 and 4 (at {steps} env-steps" in text
     assert low["steps_to_target"] is None
     exact = round(100 * low["exact_match"]["1"])
     assert f"0.01 left seed 1 at length {low['curriculum_length']} ({exact} % at 10 bits)" in text
     assert all(value == 1.0 for value in high["exact_match"].values())
-    assert f"0.02 took seed 2 (at {round(high['steps_to_target'] / 1000):,}k env-steps" in text
+    assert f"0.02 took seed 2 (at {thousands(high['steps_to_target'])} env-steps" in text
 
 
 def test_the_farmed_parity_run_is_the_one_described() -> None:
@@ -294,17 +312,13 @@ def test_the_farmed_parity_run_is_the_one_described() -> None:
     assert row["steps_to_target"] is None and row["steps"] >= 10_000_000
     assert all(row["mean_steps"][m] == 2 * row["expert_steps"][m] for m in ("1", "10", "100"))
     curve = row["curve"]
-    reached = [
-        next(s for s, n in zip(curve["steps"], curve["length"], strict=True) if n == length)
-        for length in (5, 10)
-    ]
     late = [
         rate
         for s, rate in zip(curve["steps"], curve["success_rate"], strict=True)
         if s > row["steps"] - 1_000_000
     ]
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
-    first, last = (f"{round(s / 1000):,}k" for s in reached)
+    text = rl_page()
+    first, last = (thousands(reached(row, length)) for length in (5, 10))
     assert f"went from length 5 to 10 between {first} and {last} env-steps" in text
     limit = f"({row['mean_steps']['1']:.0f} steps at 10 bits, {row['mean_steps']['100']:,.0f} at 1,000)"
     assert limit in text
@@ -319,17 +333,16 @@ def test_the_parity_magnitude_runs_are_the_ones_described() -> None:
     assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (stalled, *solved)] == [
         ("Parity", "PPO", "under-count-magnitude-0.05", seed) for seed in range(3)
     ]
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    text = rl_page()
     assert all(value == 1.0 for r in solved for value in r["exact_match"].values())
-    one, two = (f"{round(r['steps_to_target'] / 1000):,}k" for r in solved)
+    one, two = (thousands(r["steps_to_target"]) for r in solved)
     assert f"which no exact β but 0.02 had taken, at {two} env-steps, and seed 1 at {one}" in text
     programs = " and ".join(f"{r['mean_steps']['100']:,.1f}" for r in reversed(solved))
     assert f"in {programs} steps per 1,000-bit problem (the expert: 5,002)" in text
-    steps, lengths = stalled["curve"]["steps"], stalled["curve"]["length"]
-    reached = next(s for s, n in zip(steps, lengths, strict=True) if n == stalled["curriculum_length"])
+    stalled_at = reached(stalled, stalled["curriculum_length"])
     assert stalled["steps_to_target"] is None and stalled["steps"] >= 10_000_000
     exact = round(100 * stalled["exact_match"]["1"])
-    shown = f"Seed 0 reached length {stalled['curriculum_length']} at {round(reached / 1000):,}k env-steps"
+    shown = f"Seed 0 reached length {stalled['curriculum_length']} at {thousands(stalled_at)} env-steps"
     assert shown in text and f"({exact} % at 10 bits" in text
 
 
@@ -341,17 +354,16 @@ def test_the_parity_magnitude_beta_004_runs_are_the_ones_described() -> None:
     assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (stalled, one, two)] == [
         ("Parity", "PPO", "under-count-magnitude-0.04", seed) for seed in range(3)
     ]
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    text = rl_page()
     assert all(set(r["exact_match"].values()) == {1.0} for r in (one, two))
-    two_at, one_at = (f"{round(r['steps_to_target'] / 1000):,}k" for r in (two, one))
+    two_at, one_at = (thousands(r["steps_to_target"]) for r in (two, one))
     assert f"took seed 2 as well, at {two_at} env-steps, and seed 1 at {one_at}" in text
     programs = " and ".join(f"{r['mean_steps']['100']:,.1f}" for r in (two, one))
     assert f"in {programs} steps per 1,000-bit problem" in text
-    steps, lengths = stalled["curve"]["steps"], stalled["curve"]["length"]
-    reached = next(s for s, n in zip(steps, lengths, strict=True) if n == stalled["curriculum_length"])
+    stalled_at = reached(stalled, stalled["curriculum_length"])
     assert stalled["steps_to_target"] is None and stalled["steps"] >= 10_000_000
     shown = (
-        f"left seed 0 at length {stalled['curriculum_length']}, reached at {round(reached / 1000):,}k "
+        f"left seed 0 at length {stalled['curriculum_length']}, reached at {thousands(stalled_at)} "
         f"env-steps ({round(100 * stalled['exact_match']['1'])} % at 10 bits, in "
         f"{stalled['mean_steps']['1']:.1f} steps per problem"
     )
@@ -369,7 +381,7 @@ def test_the_addition_signed_runs_are_the_ones_described() -> None:
     assert all(r["steps"] >= 8_000_000 and set(r["exact_match"].values()) == {0.0} for r in rows)
     assert all(set(r["mean_steps"].values()) == {1.0} for r in rows)
     best = max(rate for r in rows for rate in r["curve"]["success_rate"] if rate is not None)
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    text = rl_page()
     assert "every seed's greedy policy halts at its first step, at every length (0 % exact, 1.0 step" in text
     assert f"at most {100 * best:.1f} % of any seed's sampled episodes succeeded" in text
 
@@ -645,7 +657,7 @@ def test_weak_warm_start_table_is_the_committed_one() -> None:
     assert "](results/weak_warm_start.png)" in (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
     rows = [r for r in document["results"] if r["before"]["1"] < 1.0]
     raised = sum(r["after"]["1"] > r["before"]["1"] for r in rows)
-    page = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    page = rl_page()
     assert f"on {raised} of the {len(rows)} runs whose clone" in page
     gains = {}
     for arm in ("scheduled anchor", "KL anchor", "no anchor"):
@@ -688,21 +700,15 @@ def test_the_parity_success_scaled_runs_are_the_ones_described() -> None:
     assert [(r["task"], r["learner"], r["recipe"], r["seed"]) for r in (solved, stalled)] == [
         ("Parity", "PPO", "under-count-success-0.03", seed) for seed in (0, 2)
     ]
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
-
-    def reached(row: dict, length: int) -> int:
-        return next(
-            s for s, n in zip(row["curve"]["steps"], row["curve"]["length"], strict=True) if n == length
-        )
-
+    text = rl_page()
     assert set(solved["exact_match"].values()) == {1.0}
-    span = round((reached(solved, 10) - reached(solved, 5)) / 1000)
-    assert f"PPO took seed 0 at {round(solved['steps_to_target'] / 1000):,}k env-steps (its" in text
-    assert f"curriculum from length 5 to 10 in {span:,}k)" in text
+    span = thousands(reached(solved, 10) - reached(solved, 5))
+    assert f"PPO took seed 0 at {thousands(solved['steps_to_target'])} env-steps (its" in text
+    assert f"curriculum from length 5 to 10 in {span})" in text
     assert f"in {solved['mean_steps']['100']:,.1f} steps per 1,000-bit problem" in text
     assert stalled["steps_to_target"] is None and stalled["steps"] >= 10_000_000
     shown = (
-        f"stayed at length {stalled['curriculum_length']} from {round(reached(stalled, 5) / 1000):,}k "
+        f"stayed at length {stalled['curriculum_length']} from {thousands(reached(stalled, 5))} "
         f"env-steps to the end of its 10M ({round(100 * stalled['exact_match']['1'])} % at 10 bits, in "
         f"{stalled['mean_steps']['1']:.1f} steps per problem"
     )
@@ -718,9 +724,9 @@ def test_the_addition_self_imitation_runs_are_the_ones_described() -> None:
         ("Addition", "PPO", "uniform-raw-self-imitation", seed) for seed in range(3)
     ]
     assert all(r["steps"] >= 8_000_000 for r in rows)  # each trained its whole budget
-    text = " ".join((DOCS / "rl_from_scratch.md").read_text(encoding="utf-8").split())
+    text = rl_page()
     solved = [r for r in rows if r["steps_to_target"] is not None]
-    firsts = ", ".join(f"{round(r['steps_to_target'] / 1000):,}k" for r in solved)
+    firsts = ", ".join(thousands(r["steps_to_target"]) for r in solved)
     assert f"PPO learned Addition on {len(solved)} of 3 seeds, first at {firsts} env-steps" in text
     scores = "; ".join(
         f"seed {r['seed']}: "
@@ -731,18 +737,6 @@ def test_the_addition_self_imitation_runs_are_the_ones_described() -> None:
     assert f"({scores}) exact at 5, 50 and 500 digits" in text
     programs = ", ".join(f"{r['mean_steps']['100']:,.1f}" for r in rows)
     assert f"in {programs} steps per 500-digit problem" in text
-
-
-def main_rows(task: str, learner: str, folder: str | None = None) -> list[dict]:
-    """A task's rows of one learner, by seed, in the main RL table or an archived one."""
-    path = RESULTS / (folder or "") / "rl_from_scratch.json"
-    rows = json.loads(path.read_text(encoding="utf-8"))["results"]
-    return sorted((r for r in rows if (r["task"], r["learner"]) == (task, learner)), key=lambda r: r["seed"])
-
-
-def thousands(steps: int) -> str:
-    """Env-steps as the RL page writes them (``3,146k``)."""
-    return f"{round(steps / 1000):,}k"
 
 
 def test_the_parity_recipe_runs_are_the_ones_described() -> None:
@@ -774,12 +768,8 @@ def test_the_parity_recipe_runs_are_the_ones_described() -> None:
     assert (
         f"PPO learned it on {counts['PPO']} of 3 seeds" in text and f"and A2C on {counts['A2C']} of 3" in text
     )
-    seed_0 = ppo[0]
-    reached = [s for s, n in zip(seed_0["curve"]["steps"], seed_0["curve"]["length"], strict=True) if n >= 5]
-    at_10 = next(
-        s for s, n in zip(seed_0["curve"]["steps"], seed_0["curve"]["length"], strict=True) if n == 10
-    )
-    span, start = thousands(at_10 - reached[0]), thousands(reached[0])
+    at_5, at_10 = (reached(ppo[0], length) for length in (5, 10))
+    span, start = thousands(at_10 - at_5), thousands(at_5)
     assert f"went from length 5 to 10 in {span} env-steps (from {start})" in text
 
 

@@ -87,13 +87,15 @@ TASK_PLANS: dict[str, Plan] = {plan.task: plan for plan in PLANS if plan.task in
 MULTIPLIERS = (1, 10)
 #: Expert pairs of the weak clone (the recipes' full imitation takes 60,000 and DAgger).
 WARM_PAIRS = 3000
-#: The arms: the weight of KL(policy || clone) in the RL loss (``kl_coef``), and the share of the
-#: budget over which it decays linearly to 0 (``kl_anneal_steps``; None: held throughout).
+#: The arms: the weight of KL(policy || clone) in the RL loss (``kl_coef``), the share of the
+#: budget over which it decays linearly (``kl_anneal_steps``; None: held throughout), and the weight
+#: it decays to and then holds (``kl_coef_final``; absent: 0).
 ARMS: dict[str, dict[str, float | None]] = {
     "KL anchor": {"kl_coef": 1.0, "anneal_share": None},
     "no anchor": {"kl_coef": 0.0, "anneal_share": None},
     "scheduled anchor": {"kl_coef": 1.0, "anneal_share": 0.5},
     "slow anchor": {"kl_coef": 1.0, "anneal_share": 1.0},
+    "floored anchor": {"kl_coef": 1.0, "anneal_share": 0.5, "kl_coef_final": 0.2},
 }
 #: The arms a run makes unless ``--arms`` says otherwise (the main results' arms); any other makes
 #: a variant.
@@ -116,11 +118,13 @@ QUICK_PAIRS = 256
 
 
 def kl_settings(arm: str, budget: int) -> dict[str, Any]:
-    """``kl_coef`` and ``kl_anneal_steps`` of ``arm`` for a budget of ``budget`` env-steps."""
+    """``kl_coef``, ``kl_anneal_steps`` and ``kl_coef_final`` of ``arm`` for a budget of ``budget``
+    env-steps."""
     share = ARMS[arm]["anneal_share"]
     return {
         "kl_coef": ARMS[arm]["kl_coef"],
         "kl_anneal_steps": None if share is None else max(1, round(share * budget)),
+        "kl_coef_final": ARMS[arm].get("kl_coef_final", 0.0),
     }
 
 
@@ -220,7 +224,10 @@ def percent(value: float) -> str:
 def penalty(row: dict[str, Any]) -> str:
     """A row's KL penalty in words: its weight, and its decay if scheduled."""
     anneal = row.get("kl_anneal_steps")  # (absent from rows made before the scheduled arm)
-    return f"{row['kl_coef']:g}" if anneal is None else f"{row['kl_coef']:g} to 0 over {anneal:,}"
+    final = row.get("kl_coef_final", 0.0)  # (absent from rows made before the floored arm)
+    if anneal is None:
+        return f"{row['kl_coef']:g}"
+    return f"{row['kl_coef']:g} to {final:g} over {anneal:,}" + (f", then {final:g}" if final else "")
 
 
 def markdown_table(
@@ -266,6 +273,10 @@ ARM_WORDS = {
     "no anchor": "held at 0 (no anchor)",
     "scheduled anchor": "decayed linearly from 1 to 0 over the first half of the budget (scheduled anchor)",
     "slow anchor": "decayed linearly from 1 to 0 over the whole budget (slow anchor)",
+    "floored anchor": (
+        "decayed linearly from 1 to 0.2 over the first half of the budget and held at 0.2 after it "
+        "(floored anchor)"
+    ),
 }
 
 

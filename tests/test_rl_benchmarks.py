@@ -410,11 +410,20 @@ def test_weak_warm_start_merge_keeps_a_variant_off_the_main_results(
 
 
 def test_weak_warm_start_arms_penalties() -> None:
-    assert weak_warm_start.kl_settings("KL anchor", 10**6) == {"kl_coef": 1.0, "kl_anneal_steps": None}
-    assert weak_warm_start.kl_settings("no anchor", 10**6) == {"kl_coef": 0.0, "kl_anneal_steps": None}
+    held = {"kl_anneal_steps": None, "kl_coef_final": 0.0}
+    assert weak_warm_start.kl_settings("KL anchor", 10**6) == {"kl_coef": 1.0, **held}
+    assert weak_warm_start.kl_settings("no anchor", 10**6) == {"kl_coef": 0.0, **held}
     assert weak_warm_start.kl_settings("scheduled anchor", 2_000_000)["kl_anneal_steps"] == 1_000_000
     assert weak_warm_start.kl_settings("scheduled anchor", 1)["kl_anneal_steps"] == 1  # (at least one step)
     assert weak_warm_start.kl_settings("slow anchor", 2_000_000)["kl_anneal_steps"] == 2_000_000
+    assert weak_warm_start.kl_settings("floored anchor", 4_000_000) == {
+        "kl_coef": 1.0,
+        "kl_anneal_steps": 2_000_000,
+        "kl_coef_final": 0.2,
+    }
+    floored = weak_warm_start.kl_settings("floored anchor", 4_000_000)
+    assert weak_warm_start.penalty(floored) == "1 to 0.2 over 2,000,000, then 0.2"
+    assert weak_warm_start.penalty(weak_warm_start.kl_settings("slow anchor", 10)) == "1 to 0 over 10"
     assert weak_warm_start.ARM_WORDS.keys() == weak_warm_start.ARMS.keys()  # (the footnote words every arm)
 
 

@@ -81,6 +81,8 @@ def copy_config(algo: AlgoSettings | None = None, **overrides: Any) -> TrainConf
         (lambda: TrainConfig(algo=PPO(ent_schedule="success", ent_coef_final=0.0)), "ent_coef_final"),
         (lambda: TrainConfig(algo=PPO(kl_anneal_steps=0)), "kl_anneal_steps"),
         (lambda: TrainConfig(algo=A2C(kl_anneal_steps=2.5)), "kl_anneal_steps"),  # type: ignore[arg-type]
+        (lambda: TrainConfig(algo=PPO(kl_anneal_steps=10, kl_coef_final=-0.1)), "kl_coef_final"),
+        (lambda: TrainConfig(algo=PPO(kl_coef_final=0.2)), "kl_coef_final"),  # no kl_anneal_steps
         (lambda: TrainConfig(algo=PPO(target_kl=0.0)), "target_kl"),
         (lambda: TrainConfig(algo=PPO(norm_adv="no")), "norm_adv"),  # type: ignore[arg-type]
         (lambda: TrainConfig(algo=PPO(clip_coef=-0.1)), "clip_coef"),
@@ -492,6 +494,13 @@ def test_the_kl_penalty_decays_linearly_to_zero_then_holds() -> None:
         [2.0, 1.5, 0.0, 0.0]
     )
     assert PPO(kl_coef=0.5).kl_coefficient(10**9) == 0.5  # no schedule: constant
+
+
+def test_a_floored_kl_penalty_decays_to_its_final_weight_then_holds_it() -> None:
+    floored = A2C(kl_coef=1.0, kl_anneal_steps=1000, kl_coef_final=0.2)
+    assert [floored.kl_coefficient(steps) for steps in (0, 500, 1000, 10**9)] == pytest.approx(
+        [1.0, 0.6, 0.2, 0.2]
+    )
 
 
 def test_the_trainer_uses_the_scheduled_kl_penalty_of_each_iteration() -> None:

@@ -280,9 +280,12 @@ class AlgoSettings:
     does not forget it (without it PPO wrecked a perfect Multiplication clone within 65k steps);
     0 = off. Applies only after a warm start (``imitation``)."""
     kl_anneal_steps: int | None = None
-    """Decay the KL penalty linearly from kl_coef to 0 over this many env-steps of RL (a scheduled
-    anchor: it holds the policy near the warm start while RL's first updates are noisy, then lets
-    RL move it); None = kl_coef throughout."""
+    """Decay the KL penalty linearly from kl_coef to kl_coef_final over this many env-steps of RL (a
+    scheduled anchor: it holds the policy near the warm start while RL's first updates are noisy, then
+    lets RL move it); None = kl_coef throughout."""
+    kl_coef_final: float = 0.0
+    """The KL penalty's weight at the end of its decay, held from then on (a floored anchor: RL may
+    change what pays, while the warm start's other decisions stay anchored); needs kl_anneal_steps."""
     norm_adv: bool = True
     """Normalize the advantages of each minibatch to mean 0, std 1 (PPO's default, as in CleanRL and
     SB3); False: raw advantages, so rewards and the entropy bonus keep their scales (normalized, a
@@ -308,6 +311,9 @@ class AlgoSettings:
             raise ValueError('ent_coef_final must be None with ent_schedule="success" (it sets the bonus)')
         if self.kl_anneal_steps is not None:
             check_int("kl_anneal_steps", self.kl_anneal_steps, low=1)
+        check_number("kl_coef_final", self.kl_coef_final, low=0.0)
+        if self.kl_coef_final and self.kl_anneal_steps is None:
+            raise ValueError("kl_coef_final must be 0 unless kl_anneal_steps is set")
         check_bool("norm_adv", self.norm_adv)
         check_choice("count_values", self.count_values, COUNT_VALUES)
 
@@ -327,7 +333,8 @@ class AlgoSettings:
         """The KL penalty's weight after ``env_steps`` env-steps of RL."""
         if self.kl_anneal_steps is None:
             return self.kl_coef
-        return self.kl_coef * max(0.0, 1.0 - env_steps / self.kl_anneal_steps)
+        done = min(env_steps / self.kl_anneal_steps, 1.0)
+        return self.kl_coef + done * (self.kl_coef_final - self.kl_coef)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ weak start); every arm (``ARMS``) then starts from that same clone (checked para
 parameter) and runs ``--steps`` env-steps of the project's PPO on ``RECIPE``: the ``dense``
 reward, no entropy bonus and no weight decay. The arms differ only in the penalty on
 KL(policy || clone): held at 1.0 (``kl_coef``, the trainer's default), 0, or decayed linearly from
-1.0 to 0 over the first half of the budget (``kl_anneal_steps``: a scheduled anchor); a variant's
-arm, ``slow anchor``, decays it over the whole budget (``DEFAULT_ARMS`` are the first three). Greedy
+1.0 to 0 over the first half of the budget (``kl_anneal_steps``: a scheduled anchor); variants'
+arms: ``slow anchor`` decays it over the whole budget, ``floored anchor`` to 0.2 over the first half
+and holds it there (``kl_coef_final``) (``DEFAULT_ARMS`` are the first three). Greedy
 exact match at the training length is checked every ``--check-every`` env-steps
 (``--check-episodes`` problems; the curves of the chart); the final policy, and the clone before
 it, are measured on ``--eval-episodes`` problems of exactly 1x and 10x the training length (the
@@ -35,12 +36,15 @@ clones and trains on lengths 1..N instead of the recipe's (and measures at N and
 ``--warm-pairs N`` clones on N expert pairs, ``--views`` runs some views, ``--rl-length N`` keeps
 the clone (lengths up to the training length) and runs RL on problems of lengths 1..N, the imitation
 data stopping at the training length (``imitation_max_length``), still measured at 1x and 10x the
-training length, ``--arms "slow anchor"`` runs that arm:
+training length, ``--arms "slow anchor"`` runs that arm, ``--count-bonus BETA`` adds the trainer's
+count-based exploration bonus to RL:
 
     python -m benchmarks.weak_warm_start --tasks Sort --train-length 6 --views projected
     python -m benchmarks.weak_warm_start --tasks Multiplication --warm-pairs 1000 --views projected
     python -m benchmarks.weak_warm_start --tasks Sort --rl-length 10 --views projected
     python -m benchmarks.weak_warm_start --tasks Sort --train-length 6 --arms "slow anchor"
+    python -m benchmarks.weak_warm_start --tasks Multiplication --warm-pairs 1650 --views projected \
+        --arms "floored anchor" --steps 4000000 --count-bonus 0.05
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ from benchmarks.common import (
     add_output_flags,
     add_tasks_flag,
     announce_smoke,
+    at_least,
     check_output_flags,
     expand_all,
     fill_unset,
@@ -156,8 +161,14 @@ def make_config(task: str, seed: int, view: str, arm: str, args: argparse.Namesp
         **kl_settings(arm, args.steps),
         eval_lengths=(length,),
         eval_episodes=args.check_episodes,
-        **{**RECIPE, "imitation_pairs": args.warm_pairs, **quick},
+        **{**recipe(args), **quick},
     )
+
+
+def recipe(args: argparse.Namespace) -> dict[str, Any]:
+    """``RECIPE`` with the run's expert pairs, and its count bonus where ``--count-bonus`` sets one."""
+    bonus = {"count_bonus": args.count_bonus} if args.count_bonus else {}
+    return {**RECIPE, "imitation_pairs": args.warm_pairs, **bonus}
 
 
 def exact(trainer: Trainer, length: int, episodes: int) -> dict[str, float]:
@@ -231,7 +242,11 @@ def penalty(row: dict[str, Any]) -> str:
 
 
 def markdown_table(
-    rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int, rl_longest: int | None = None
+    rows: Sequence[dict[str, Any]],
+    budget: int,
+    warm_pairs: int,
+    rl_longest: int | None = None,
+    count_bonus: float = 0.0,
 ) -> str:
     """Per (task, view, arm): the seeds RL raised (and lowered) at 1x and 10x; then one line per
     run, the clone's exact match beside the final policy's."""
@@ -259,7 +274,7 @@ def markdown_table(
         lines.append(
             f"| {r['task']} | {r['view']} | {r['arm']} | {r['seed']} | {r['train_length']} | {cells} |"
         )
-    lines += ["", footnote(rows, budget, warm_pairs, rl_longest)]
+    lines += ["", footnote(rows, budget, warm_pairs, rl_longest, count_bonus)]
     return "\n".join(lines)
 
 
@@ -280,11 +295,18 @@ ARM_WORDS = {
 }
 
 
-def footnote(rows: Sequence[dict[str, Any]], budget: int, warm_pairs: int, rl_longest: int | None) -> str:
+def footnote(
+    rows: Sequence[dict[str, Any]],
+    budget: int,
+    warm_pairs: int,
+    rl_longest: int | None,
+    count_bonus: float = 0.0,
+) -> str:
     """What the table's runs did: the clone, the views and arms that ``rows`` hold, and RL's budget."""
     views = " or ".join(VIEW_WORDS[view] for view in VIEWS if any(r["view"] == view for r in rows))
     penalties = [ARM_WORDS[arm] for arm in ARMS if any(r["arm"] == arm for r in rows)]
-    recipe = f"`dense` reward, no entropy bonus, no weight decay{rl_problems(rl_longest)}"
+    bonus = f", a count bonus of {count_bonus:g} (`--count-bonus`)" if count_bonus else ""
+    recipe = f"`dense` reward, no entropy bonus{bonus}, no weight decay{rl_problems(rl_longest)}"
     if len(penalties) > 1:
         listed = f"{', '.join(penalties[:-1])}, or {penalties[-1]}"
         ppo = (
@@ -378,15 +400,17 @@ def draw_chart(
 #: Why a variant may not replace the main committed results.
 VARIANT_OVER_MAIN = (
     "--update-results alone replaces the main results: write a variant (--train-length, --rl-length, "
-    "--warm-pairs, an arm beyond the default ones) with --out DIR"
+    "--warm-pairs, --count-bonus, an arm beyond the default ones) with --out DIR"
 )
 
 
 def is_variant(settings: dict[str, Any]) -> bool:
-    """Whether a run's settings are a variant's: other lengths or expert pairs than the recipes', or
-    an arm the main results do not have (``arms``: names, or a dict by name)."""
+    """Whether a run's settings are a variant's: other lengths or expert pairs than the recipes', a
+    count bonus (the flag's, or a results file's recipe's), or an arm the main results do not have
+    (``arms``: names, or a dict by name)."""
     return (
         bool(settings.get("train_length") or settings.get("rl_length"))
+        or bool(settings.get("count_bonus") or (settings.get("recipe") or {}).get("count_bonus"))
         or settings["warm_pairs"] != WARM_PAIRS
         or any(arm not in DEFAULT_ARMS for arm in settings.get("arms", ()))
     )
@@ -433,6 +457,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ),
     ):  # (None: unset, filled in after parsing)
         parser.add_argument(f"--{flag.replace('_', '-')}", type=positive(int), default=None, help=what)
+    parser.add_argument(
+        "--count-bonus",
+        type=at_least(float, 0.0),
+        default=0.0,
+        metavar="BETA",
+        help="RL's count-based exploration bonus, BETA / sqrt(N) per decision (the trainer's --count-bonus; "
+        "default 0: off)",
+    )
     parser.add_argument(
         "--merge",
         type=Path,
@@ -553,7 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check_every": args.check_every,
         "check_episodes": args.check_episodes,
         "eval_episodes": args.eval_episodes,
-        "recipe": {**RECIPE, "imitation_pairs": args.warm_pairs},
+        "recipe": recipe(args),
         "quick": args.quick,
     }
     if args.merge:
@@ -594,7 +626,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     results.append(row)
     notes = runs_note(results)
     table = markdown_table(
-        results, settings["budget"], settings["warm_pairs"], settings.get("rl_length")
+        results,
+        settings["budget"],
+        settings["warm_pairs"],
+        settings.get("rl_length"),
+        settings["recipe"].get("count_bonus", 0.0),
     ) + "".join(f"\n\n{note}" for note in notes)
     context = with_pins_and_commit(torch_context_line(machine, command, date), machine, revision)
     document = {

@@ -344,6 +344,7 @@ def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
     settings = document["settings"]
     assert settings["quick"] and settings["multipliers"] == [1, 10] and settings["warm_pairs"] == 256
     assert settings["recipe"]["dagger_rounds"] == 0 and "projected" not in settings["recipe"]
+    assert "count_bonus" not in settings["recipe"]  # (off unless --count-bonus sets it)
     assert settings["arms"] == {arm: weak_warm_start.ARMS[arm] for arm in weak_warm_start.DEFAULT_ARMS}
     assert settings["views"] == {"full": False, "projected": True}
     rows = document["results"]
@@ -373,20 +374,33 @@ def test_weak_warm_start_quick_writes_results(tmp_path: Path) -> None:
 
 def test_weak_warm_start_variant_trains_and_measures_at_its_length(tmp_path: Path) -> None:
     flags = ("--quick", "--tasks", "Sort", "--seeds", "1", "--train-length", "2", "--rl-length", "4")
-    flags += ("--warm-pairs", "64", "--views", "projected", "--arms", "no anchor")
+    flags += (
+        "--warm-pairs",
+        "64",
+        "--views",
+        "projected",
+        "--arms",
+        "floored anchor",
+        "--count-bonus",
+        "0.05",
+    )
     result, folder = run_with_default_output("weak_warm_start", flags, tmp_path)
     document = load(folder / "weak_warm_start.json", result, also=("weak_warm_start.png",))
     settings = document["settings"]
     assert (settings["train_length"], settings["rl_length"], settings["warm_pairs"]) == (2, 4, 64)
-    assert settings["recipe"]["imitation_pairs"] == 64
+    assert settings["recipe"]["imitation_pairs"] == 64 and settings["recipe"]["count_bonus"] == 0.05
     [row] = document["results"]
     assert (row["view"], row["arm"], row["train_length"], row["rl_length"]) == (
         "projected",
-        "no anchor",
+        "floored anchor",
         2,
         4,
     )
-    assert "| Sort | projected | no anchor | 0 | 2 |" in document["markdown"]
+    assert (row["kl_coef"], row["kl_anneal_steps"], row["kl_coef_final"]) == (1.0, row["budget"] // 2, 0.2)
+    assert "| Sort | projected | floored anchor | 0 | 2 |" in document["markdown"]
+    assert (
+        "no entropy bonus, a count bonus of 0.05 (`--count-bonus`), no weight decay" in document["markdown"]
+    )
     assert "RL on problems of lengths 1..4, the clone's up to the row's length" in document["markdown"]
 
 
@@ -407,6 +421,9 @@ def test_weak_warm_start_merge_keeps_a_variant_off_the_main_results(
         {**settings, "arms": {"slow anchor": weak_warm_start.ARMS["slow anchor"]}}
     )
     assert not weak_warm_start.is_variant({**settings, "arms": list(weak_warm_start.DEFAULT_ARMS)})
+    assert weak_warm_start.is_variant({**settings, "count_bonus": 0.05})  # (the flag)
+    assert weak_warm_start.is_variant({**settings, "recipe": {"count_bonus": 0.05}})  # (a file's recipe)
+    assert not weak_warm_start.is_variant({**settings, "count_bonus": 0.0, "recipe": {"ent_coef": 0.0}})
 
 
 def test_weak_warm_start_arms_penalties() -> None:
@@ -450,7 +467,11 @@ def test_committed_weak_warm_start_footnotes_are_the_generators() -> None:
         document = json.loads(path.read_text(encoding="utf-8"))
         settings = document["settings"]
         expected = weak_warm_start.footnote(
-            document["results"], settings["budget"], settings["warm_pairs"], settings.get("rl_length")
+            document["results"],
+            settings["budget"],
+            settings["warm_pairs"],
+            settings.get("rl_length"),
+            settings["recipe"].get("count_bonus", 0.0),
         )
         assert expected in document["markdown"].split("\n\n"), path
 
@@ -555,6 +576,8 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("weak_warm_start", ("--update-results", "--warm-pairs", "1000")),
         ("weak_warm_start", ("--update-results", "--rl-length", "10")),
         ("weak_warm_start", ("--update-results", "--arms", "slow anchor")),
+        ("weak_warm_start", ("--update-results", "--count-bonus", "0.05")),
+        ("weak_warm_start", ("--count-bonus", "-0.1")),
         ("training_throughput", ("--num-envs", "0")),
         ("training_throughput", ("--num-envs", "3", "--num-steps", "3")),
         ("history_ablation", ("--seeds", "0,1")),

@@ -446,6 +446,8 @@ WEAK_WARM_START_VARIANTS = (
     "rl_length_6",
     "pairs_1650",
     "pairs_1650_steps_3m",
+    "pairs_1650_floored_count",
+    "pairs_1650_floored",
 )
 EN_DASH = "\N{EN DASH}"
 
@@ -649,6 +651,34 @@ def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
     best, reached = best_check(longer[2])
     assert f"reached {pct(best)} only as the anchor was all but gone (at {reached / 1e6:.2f}M," in page
     assert f"weight {1 - reached / 3_000_000:.2f})" in page
+
+
+def test_multiplication_floored_anchor_prose_is_the_committed_runs() -> None:
+    """The floored anchor with a count bonus repaired every 1,650-pair Multiplication clone; alone,
+    each of the two left seed 2 where it was."""
+    page = rl_page()
+    both = variant("pairs_1650_floored_count")
+    assert both["settings"]["recipe"]["count_bonus"] == 0.05 and both["settings"]["budget"] == 4_000_000
+    floored = by_seed("pairs_1650_floored_count", "floored anchor", 5)
+    assert all(r["before"][m] == 0 and r["after"][m] == 1.0 for r in floored for m in ("1", "10"))
+    assert "every seed went from 0.0 % to 100.0 % at 3 and at 30 digits" in page
+    firsts = [r["checks"]["steps"][first_jump(r)] for r in floored]
+    assert f"between {min(firsts) / 1e6:.2f}M and {max(firsts) / 1e6:.2f}M env-steps" in page
+    dips = {
+        r["seed"]: [score for score in r["checks"]["exact_match"][first_jump(r) :] if score < 1.0]
+        for r in floored
+    }
+    dipped = [seed for seed, scores in dips.items() if scores]
+    assert f"Seeds {dipped[0]}, {dipped[1]} and {dipped[2]} fell to" in page and len(dipped) == 3
+    lowest = [score for scores in dips.values() for score in scores]
+    assert f"fell to {100 * min(lowest):.1f}{EN_DASH}{pct(max(lowest))} at one or two later" in page
+    assert all(1 <= len(scores) <= 2 for scores in dips.values() if scores)
+    [free] = [r for r in both["results"] if r["arm"] == "no anchor"]
+    assert free["seed"] == 2 and max(free["checks"]["exact_match"]) == 0
+    alone = {r["seed"]: r for r in variant("pairs_1650_floored")["results"]}
+    assert variant("pairs_1650_floored")["settings"]["recipe"].get("count_bonus", 0.0) == 0.0
+    assert alone[2]["after"] == {"1": 0.0, "10": 0.0} and alone[0]["after"] == {"1": 1.0, "10": 1.0}
+    assert f"seed 0 at 100.0 % from {alone[0]['checks']['steps'][first_jump(alone[0])] / 1e6:.2f}M" in page
 
 
 def test_weak_warm_start_table_is_the_committed_one() -> None:

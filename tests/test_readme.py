@@ -117,14 +117,20 @@ def test_readme_closer_sort_clone_claim_is_the_committed_variant() -> None:
 
 
 def test_readme_multiplication_clone_claim_is_the_committed_variant() -> None:
-    """The slow anchor raised the 1,650-pair Multiplication clones at 1x and 10x on the seeds stated."""
+    """The slow anchor raised the 1,650-pair Multiplication clones at 1x and 10x on the seeds stated, and
+    the floored anchor with a count bonus on the seeds stated."""
     settings, slow, text = slow_anchor_variant("pairs_1650", "Multiplication")
     raised = sum(all(r["after"][m] > r["before"][m] for m in ("1", "10")) for r in slow)
     length = slow[0]["train_length"]
     pairs = settings["warm_pairs"]
     assert f"from Multiplication clones of {pairs:,} pairs (they halt after the multiplier's" in text
-    assert f"on {raised} of {len(slow)} seeds at {length} and {10 * length} digits." in text
-    assert f"10{TIMES} on every Sort seed but {raised} of {len(slow)} Multiplication seeds;" in text
+    assert f"on {raised} of {len(slow)} seeds at {length} and {10 * length} digits, on" in text
+    floored = variant("pairs_1650_floored_count")
+    rows = [r for r in floored["results"] if r["arm"] == "floored anchor"]
+    assert [r["seed"] for r in rows] == list(range(5)) and floored["settings"]["recipe"]["count_bonus"] > 0
+    repaired = sum(all(r["after"][m] > r["before"][m] for m in ("1", "10")) for r in rows)
+    budget = f"{floored['settings']['budget'] / 1e6:g}M env-steps"
+    assert f"{repaired} of {len(rows)} with a floored anchor and a count bonus ({budget})." in text
 
 
 def test_readme_token_baseline_sentence_is_the_committed_grid() -> None:

@@ -229,6 +229,13 @@ class CurriculumSettings:
         check_int("curriculum_step", self.step, low=1)
 
 
+def linear_schedule(start: float, final: float, env_steps: int, span: int) -> float:
+    """``start`` at 0 env-steps, ``final`` from ``span`` on, linear in between (``span`` <= 0:
+    ``final`` at once): the entropy bonus's and the KL penalty's anneals."""
+    done = min(env_steps / span, 1.0) if span > 0 else 1.0
+    return start + done * (final - start)
+
+
 @dataclass(frozen=True)
 class AlgoSettings:
     """What PPO and A2C share: rollouts, returns, the loss's weights, the optimizer."""
@@ -326,15 +333,13 @@ class AlgoSettings:
         if self.ent_coef_final is None:
             return self.ent_coef
         span = self.ent_anneal_steps or total_steps
-        done = min(env_steps / span, 1.0) if span > 0 else 1.0
-        return self.ent_coef + done * (self.ent_coef_final - self.ent_coef)
+        return linear_schedule(self.ent_coef, self.ent_coef_final, env_steps, span)
 
     def kl_coefficient(self, env_steps: int) -> float:
         """The KL penalty's weight after ``env_steps`` env-steps of RL."""
         if self.kl_anneal_steps is None:
             return self.kl_coef
-        done = min(env_steps / self.kl_anneal_steps, 1.0)
-        return self.kl_coef + done * (self.kl_coef_final - self.kl_coef)
+        return linear_schedule(self.kl_coef, self.kl_coef_final, env_steps, self.kl_anneal_steps)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,11 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from actformer_envs import FlatObservation
 
 
-def make(algo: str, env_id: str, max_length: int, seed: int) -> PPO | MaskablePPO | RecurrentPPO:
+def make(
+    algo: str, env_id: str, max_length: int, seed: int, n_steps: int = 256
+) -> PPO | MaskablePPO | RecurrentPPO:
     env = gym.make(env_id, max_length=max_length)
-    small = {"n_steps": 256, "batch_size": 64, "seed": seed, "verbose": 0}
+    small = {"n_steps": n_steps, "batch_size": min(64, n_steps), "seed": seed, "verbose": 0}
     if algo == "ppo":
         return PPO("MultiInputPolicy", env, **small)
     if algo == "maskable-ppo":
@@ -39,9 +41,12 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=100_000)
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-steps", type=int, default=256, help="env-steps per rollout (default 256)")
     args = parser.parse_args()
+    if args.n_steps < 2:  # (SB3 normalizes advantages over a minibatch: it needs two samples)
+        parser.error(f"--n-steps must be >= 2, got {args.n_steps}")
 
-    model = make(args.algo, args.env_id, args.max_length, args.seed)
+    model = make(args.algo, args.env_id, args.max_length, args.seed, args.n_steps)
     model.learn(total_timesteps=args.timesteps)
     evaluate = evaluate_masked if isinstance(model, MaskablePPO) else evaluate_policy
     mean_return, std_return = evaluate(

@@ -114,8 +114,9 @@ def _run_example(name: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> None
 
 @pytest.mark.parametrize("algo", ["ppo", "maskable-ppo", "recurrent-ppo"])
 def test_sb3_example(algo: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    _run_example("sb3_ppo.py", monkeypatch, "--algo", algo, "--timesteps", "256", "--eval-episodes", "2")
-    assert f"{algo} on Actformer/Copy-v0: 256 env-steps, greedy return" in capsys.readouterr().out
+    args = ("--algo", algo, "--timesteps", "64", "--n-steps", "64", "--eval-episodes", "2")
+    _run_example("sb3_ppo.py", monkeypatch, *args)
+    assert f"{algo} on Actformer/Copy-v0: 64 env-steps, greedy return" in capsys.readouterr().out
 
 
 def test_masked_ppo_example(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

@@ -6,9 +6,14 @@ among ten valid instructions). After 400k env-steps the greedy policy solves eve
 each of these three seeds, under AVX2 and AVX-512 kernels alike (at 200k, only one or two of four
 had). The bar, two of three, leaves a seed of margin for other CPUs' float bits, and fails when
 learning breaks. (The third seed trains only when one of the first two did not learn.)
+
+Marked slow (over a minute on two cores: ``pytest -m slow`` runs it); in the default run,
+``test_train_core.py::test_ppo_from_scratch_learns_copy`` shows PPO learning from scratch in seconds.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from actformer_gym.agents.baselines import RandomAgent
 from actformer_gym.train.config import TrainConfig
@@ -41,6 +46,7 @@ def greedy_after_training(seed: int) -> tuple[float, float]:
     return before, trainer.evaluate((1,), 200)[1]
 
 
+@pytest.mark.slow
 def test_ppo_from_scratch_learns_to_copy() -> None:
     random = exact_match(RandomAgent(0), "Actformer/Copy-v0", 1, 200, **ENV_MODES)
     results: dict[int, tuple[float, float]] = {}

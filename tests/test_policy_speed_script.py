@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from test_benchmarks import check_smoke, run_with_default_output
 
+from benchmarks import policy_speed
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODULE = "benchmarks.policy_speed"
 MODELS = {("actformer", "local"), ("actformer", "full"), ("transformer-encoder", None)}
@@ -79,7 +81,15 @@ def test_policy_speed_quick_writes_results(tmp_path: Path) -> None:
         ("--bogus",),
     ],
 )
-def test_policy_speed_rejects_bad_flags(args: tuple[str, ...]) -> None:
-    result = run_script(*args)
-    assert result.returncode == 2
+def test_policy_speed_rejects_bad_flags(args: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    """In process (a subprocess per flag costs seconds of imports): exit status 2, one ``error:`` line."""
+    with pytest.raises(SystemExit) as exit_info:
+        policy_speed.parse_args(list(args))
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_a_bad_flag_ends_the_command_in_one_line() -> None:
+    result = run_script("--device", "tpu")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error:" in result.stderr.splitlines()[-1]

@@ -4,6 +4,7 @@ have the promised shape."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import subprocess
@@ -585,10 +586,21 @@ def test_history_ablation_quick_writes_results(tmp_path: Path) -> None:
         ("history_ablation", ("--weight-decays", "0.3,0")),
     ],
 )
-def test_rl_benchmarks_reject_bad_flags(script: str, args: tuple[str, ...]) -> None:
-    result = run_script(script, *args)
-    assert result.returncode == 2
-    assert "error:" in result.stderr.splitlines()[-1]
+def test_rl_benchmarks_reject_bad_flags(
+    script: str, args: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In process (a subprocess per flag costs seconds of imports): the parser exits with status 2 and
+    one ``error:`` line, as the command line does (``test_a_bad_flag_ends_the_command_in_one_line``)."""
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module(f"benchmarks.{script}").parse_args(list(args))
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_a_bad_flag_ends_the_command_in_one_line() -> None:
+    result = run_script("weak_warm_start", "--tasks", "Sort", "--rl-length", "4")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: --rl-length must be >= Sort's training length" in result.stderr.splitlines()[-1]
 
 
 def test_a_checkpoint_folder_that_cannot_be_made_is_refused_before_training(

@@ -306,7 +306,7 @@ def test_copy_memory_is_linear_in_max_length() -> None:
 
 
 #: Tasks whose problems are posed by evaluating their expressions column by column (a few NumPy
-#: calls per column, slow under tracemalloc: two minutes from 20,000 symbols): checked from 2,000
+#: calls per column, slow under tracemalloc: two minutes from 20,000 symbols): checked from 1,000
 #: symbols in the default run, from 20,000 in the slow one.
 COLUMN_EVALUATED = ("ModularArithmeticBrackets", "SolveEquation")
 
@@ -315,7 +315,7 @@ def memory_cases() -> list[Any]:
     cases = []
     for task in sorted(TASKS):
         if task in COLUMN_EVALUATED:
-            cases.append(pytest.param(task, 2 * 10**3, id=f"{task}-2000"))
+            cases.append(pytest.param(task, 10**3, id=f"{task}-1000"))
             cases.append(pytest.param(task, 2 * 10**4, marks=pytest.mark.slow, id=f"{task}-20000"))
         else:
             cases.append(pytest.param(task, 2 * 10**4, id=task))

@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
+import numpy as np
 import pytest
+
+from actformer_envs.reads import project
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -448,6 +452,7 @@ WEAK_WARM_START_VARIANTS = (
     "pairs_1650_steps_3m",
     "pairs_1650_floored_count",
     "pairs_1650_floored",
+    "full_floored_count",
 )
 EN_DASH = "\N{EN DASH}"
 
@@ -651,6 +656,61 @@ def test_multiplication_stopping_clone_prose_is_the_committed_runs() -> None:
     best, reached = best_check(longer[2])
     assert f"reached {pct(best)} only as the anchor was all but gone (at {reached / 1e6:.2f}M," in page
     assert f"weight {1 - reached / 3_000_000:.2f})" in page
+
+
+def test_full_view_floored_count_prose_is_the_committed_runs() -> None:
+    """The floored anchor with a count bonus took every 3,000-pair full-view Multiplication clone to
+    0 %: the figures the RL page states, from the committed rows."""
+    page = rl_page()
+    document = variant("full_floored_count")
+    assert document["settings"]["recipe"]["count_bonus"] == 0.05
+    assert document["settings"]["warm_pairs"] == 3000 and document["settings"]["budget"] == 4_000_000
+    rows = by_seed("full_floored_count", "floored anchor")
+    assert all(r["view"] == "full" and r["after"] == {"1": 0.0, "10": 0.0} for r in rows)
+    main = {
+        r["seed"]: r
+        for r in json.loads((RESULTS / "weak_warm_start.json").read_text(encoding="utf-8"))["results"]
+        if r["task"] == "Multiplication" and r["view"] == "full" and r["arm"] == "no anchor"
+    }
+    assert all(r["before"] == main[r["seed"]]["before"] for r in rows)  # the main results' clones
+    checks = [dict(zip(r["checks"]["steps"], r["checks"]["exact_match"], strict=True)) for r in rows]
+    held = [[v for step, v in c.items() if 0 < step <= 655_360] for c in checks]
+    ranges = [f"{100 * min(h):.1f}{EN_DASH}{pct(max(h))}" for h in held]
+    assert f"Seed 0 held {ranges[0]} at 3 digits at the checks up to 655k" in page
+    assert f"seed 1 held {ranges[1]} up to 655k" in page
+    assert checks[0][786_432] == 0 and checks[1][786_432] == 0.365 and checks[1][917_504] == 0
+    assert f"fell to {pct(checks[1][786_432])} at 786k" in page
+    assert (
+        f"seed 2 fell from {pct(rows[2]['before']['1'])} to {pct(checks[2][131_072])} at the first check"
+        in page
+    )
+    assert all(v == 0 for c in checks for step, v in c.items() if step >= 917_504)
+    assert all(v == 0 for step, v in checks[2].items() if step >= 262_144)
+
+
+def test_the_full_view_is_almost_never_the_same_twice() -> None:
+    """The counts the RL page gives for why a count bonus pays every full-view decision: the distinct
+    full and projected views of 500 expert episodes of 1 to 3 digits (seed 0), recomputed."""
+    envs = gym.make_vec(
+        "Actformer/Multiplication-v0", 500, vectorization_mode="vector_entry_point", max_length=3
+    )
+    masks = envs.unwrapped.mixture.read_masks()
+    obs, _ = envs.reset(seed=0)
+    seen: tuple[set[bytes], set[bytes]] = (set(), set())
+    ended, decisions = np.zeros(500, dtype=bool), 0
+    while not ended.all():
+        for view, keys in zip((obs, project(obs, masks)), seen, strict=True):
+            rows = np.concatenate([np.asarray(view[key]).reshape(500, -1) for key in sorted(view)], axis=1)
+            keys.update(rows[i].astype(np.int32).tobytes() for i in np.flatnonzero(~ended))
+        decisions += int(np.count_nonzero(~ended))
+        obs, _, terminated, truncated, _ = envs.step(envs.unwrapped.expert_action())
+        ended |= terminated | truncated
+    full, projected = (len(keys) for keys in seen)
+    assert (decisions, full, projected) == (29_923, 27_846, 29)
+    assert (
+        f"({decisions:,} decisions;" in rl_page()
+        and f"took {full:,} distinct values and the projected view {projected}." in rl_page()
+    )
 
 
 def test_multiplication_floored_anchor_prose_is_the_committed_runs() -> None:

@@ -729,7 +729,7 @@ def _miswrite(rng: np.random.Generator, mask: np.ndarray, expert: int) -> int:
     return action_mix(rng, mask, expert, 0.7, 0.1)
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(2))
 def test_dense_reward_pays_net_progress_and_cannot_be_farmed(env_id: str, seed: int) -> None:
     """Run in lockstep with ``"shaped"``, ``"dense"`` pays the same reward on every step but an
     episode's last, where it keeps the potential instead of giving it back: an episode's dense

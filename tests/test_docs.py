@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from actformer_envs.reads import project
+from actformer_gym.train.exploration import CountBonus
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -457,6 +458,11 @@ WEAK_WARM_START_VARIANTS = (
 EN_DASH = "\N{EN DASH}"
 
 
+def weak_warm_start_results() -> dict:
+    """The weak-warm-start benchmark's committed main results document."""
+    return json.loads((RESULTS / "weak_warm_start.json").read_text(encoding="utf-8"))
+
+
 def variant(name: str) -> dict:
     """A weak-warm-start variant's committed results document."""
     path = RESULTS / "weak_warm_start_variants" / name / "weak_warm_start.json"
@@ -669,7 +675,7 @@ def test_full_view_floored_count_prose_is_the_committed_runs() -> None:
     assert all(r["view"] == "full" and r["after"] == {"1": 0.0, "10": 0.0} for r in rows)
     main = {
         r["seed"]: r
-        for r in json.loads((RESULTS / "weak_warm_start.json").read_text(encoding="utf-8"))["results"]
+        for r in weak_warm_start_results()["results"]
         if r["task"] == "Multiplication" and r["view"] == "full" and r["arm"] == "no anchor"
     }
     assert all(r["before"] == main[r["seed"]]["before"] for r in rows)  # the main results' clones
@@ -698,10 +704,11 @@ def test_the_full_view_is_almost_never_the_same_twice() -> None:
     obs, _ = envs.reset(seed=0)
     seen: tuple[set[bytes], set[bytes]] = (set(), set())
     ended, decisions = np.zeros(500, dtype=bool), 0
+    counter, one_action = CountBonus(0.05), np.zeros(500, dtype=np.int64)  # (the bonus's own keys)
     while not ended.all():
         for view, keys in zip((obs, project(obs, masks)), seen, strict=True):
-            rows = np.concatenate([np.asarray(view[key]).reshape(500, -1) for key in sorted(view)], axis=1)
-            keys.update(rows[i].astype(np.int32).tobytes() for i in np.flatnonzero(~ended))
+            rows = counter.keys(view, one_action)
+            keys.update(rows[i].tobytes() for i in np.flatnonzero(~ended))
         decisions += int(np.count_nonzero(~ended))
         obs, _, terminated, truncated, _ = envs.step(envs.unwrapped.expert_action())
         ended |= terminated | truncated
@@ -742,7 +749,7 @@ def test_multiplication_floored_anchor_prose_is_the_committed_runs() -> None:
 
 
 def test_weak_warm_start_table_is_the_committed_one() -> None:
-    document = json.loads((RESULTS / "weak_warm_start.json").read_text(encoding="utf-8"))
+    document = weak_warm_start_results()
     assert block("rl_from_scratch.md", "weak-warm-start") == document["markdown"].split("\n\n")[0].strip()
     assert "](results/weak_warm_start.png)" in (DOCS / "rl_from_scratch.md").read_text(encoding="utf-8")
     rows = [r for r in document["results"] if r["before"]["1"] < 1.0]

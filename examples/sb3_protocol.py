@@ -2,6 +2,7 @@
 the way the project's own agents are scored: same problems, lengths, caps and output files.
 
     python examples/sb3_protocol.py --timesteps 20000 --seeds 1
+    python examples/sb3_protocol.py --timesteps 256 --episodes 4 --multipliers 1 2  # a quick look
     python -m benchmarks.protocol --agent examples.sb3_protocol:make_agent --name "MaskablePPO (mine)"
 
 ``make_agent(task, seed)`` trains sb3-contrib's MaskablePPO (``MultiInputPolicy``) on the task's
@@ -24,8 +25,8 @@ from sb3_contrib import MaskablePPO
 from actformer_envs.tasks.registry import env_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the repository's, not installed
-from benchmarks.common import fresh_run_dir
-from benchmarks.generalization import PLANS_BY_TASK, write_outputs
+from benchmarks.common import fresh_run_dir, positive
+from benchmarks.generalization import MULTIPLIERS, PLANS_BY_TASK, write_outputs
 from benchmarks.protocol import score
 
 TIMESTEPS = 20_000
@@ -58,6 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--episodes", type=int, default=100, help="problems per seed and length (default 100)"
     )
     parser.add_argument(
+        "--multipliers",
+        type=positive(int),
+        nargs="+",
+        default=list(MULTIPLIERS),
+        metavar="M",
+        help=f"multipliers of the training length (default {' '.join(map(str, MULTIPLIERS))})",
+    )
+    parser.add_argument(
         "--out", type=Path, default=None, help="output folder (default: benchmarks/runs/protocol-<UTC time>/)"
     )
     args = parser.parse_args(argv)
@@ -67,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tasks=args.tasks,
         seeds=args.seeds,
         episodes=args.episodes,
+        multipliers=args.multipliers,
         training=f"MaskablePPO MultiInputPolicy from scratch, {args.timesteps:,} env-steps",
     )
     folder = args.out or fresh_run_dir("protocol")

@@ -125,7 +125,7 @@ def test_protocol_command_rejects_bad_input_in_one_line(args: tuple[str, ...]) -
 
 
 def test_sb3_protocol_example_runs(tmp_path: Path) -> None:
-    args = ("--timesteps", "256", "--episodes", "4", "--out", str(tmp_path))
+    args = ("--timesteps", "256", "--episodes", "4", "--multipliers", "1", "2", "--out", str(tmp_path))
     result = subprocess.run(
         [sys.executable, "examples/sb3_protocol.py", *args],
         cwd=ROOT,
@@ -137,3 +137,16 @@ def test_sb3_protocol_example_runs(tmp_path: Path) -> None:
     assert "| Copy (≤ 5) | MaskablePPO (example) |" in (tmp_path / "generalization.md").read_text(
         encoding="utf-8"
     )
+    document = json.loads((tmp_path / "generalization.json").read_text(encoding="utf-8"))
+    assert [row["multiplier"] for row in document["aggregated"]] == [1, 2]
+
+
+@pytest.mark.parametrize("flag", ["0", "two", "1,2"])
+def test_sb3_protocol_example_rejects_a_bad_multiplier(flag: str, capsys: pytest.CaptureFixture) -> None:
+    from examples.sb3_protocol import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--multipliers", flag])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error: argument --multipliers" in error

@@ -133,7 +133,7 @@ def test_policy_keeps_extractor_init_and_inits_heads_as_sb3() -> None:
 @pytest.mark.parametrize("case", ["MaskablePPO-MultiInputPolicy", "MaskablePPO-MaskableActformerPolicy"])
 def test_maskable_ppo_never_emits_a_masked_action(env_id: str, case: str) -> None:
     get_action_masks = pytest.importorskip("sb3_contrib.common.maskable.utils").get_action_masks
-    num_envs, steps = 64, 80
+    num_envs, steps = 64, 40
     vec_env = make_vec_env(env_id, n_envs=num_envs, seed=0)
     model = make_model(case, vec_env, n_steps=4, batch_size=64).learn(256)  # one rollout, 4 batches
     obs, sampled, episodes = vec_env.reset(), 0, 0
@@ -145,7 +145,7 @@ def test_maskable_ppo_never_emits_a_masked_action(env_id: str, case: str) -> Non
         sampled += num_envs
         obs, _, dones, _ = vec_env.step(actions)
         episodes += int(dones.sum())
-    assert sampled >= 5000 and episodes > 0
+    assert sampled >= 2500 and episodes > 0
 
 
 def test_actformer_policy_never_samples_a_masked_action(env_id: str) -> None:

@@ -77,7 +77,28 @@ class Agent(nn.Module):
         return action, dist.log_prob(action), dist.entropy(), self.value(obs)
 
 
+def check(args: Args) -> None:
+    """Stop with one line on settings this file cannot run (tyro has checked the types)."""
+    if args.env_id not in gym.registry:
+        raise SystemExit(
+            f"error: --env-id must be a registered env id such as Actformer/Copy-v0, got {args.env_id!r}"
+        )
+    for name in ("max_length", "num_envs", "num_steps", "num_minibatches", "update_epochs"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    rollout = args.num_envs * args.num_steps
+    if args.total_timesteps < rollout:
+        raise SystemExit(
+            f"error: --total-timesteps must be >= one rollout ({rollout}), got {args.total_timesteps}"
+        )
+    if args.num_minibatches > rollout:
+        raise SystemExit(
+            f"error: --num-minibatches must be <= the rollout ({rollout}), got {args.num_minibatches}"
+        )
+
+
 def main(args: Args) -> None:
+    check(args)
     torch.manual_seed(args.seed)
     envs = FlatVectorObservation(
         gym.make_vec(args.env_id, num_envs=args.num_envs, vectorization_mode="vector_entry_point",

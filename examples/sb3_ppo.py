@@ -43,8 +43,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-steps", type=int, default=256, help="env-steps per rollout (default 256)")
     args = parser.parse_args()
-    if args.n_steps < 2:  # (SB3 normalizes advantages over a minibatch: it needs two samples)
-        parser.error(f"--n-steps must be >= 2, got {args.n_steps}")
+    if args.env_id not in gym.registry:
+        parser.error(f"--env-id must be a registered env id such as Actformer/Copy-v0, got {args.env_id!r}")
+    # (--n-steps: SB3 normalizes advantages over a minibatch, which needs two samples)
+    for flag, low in (("max_length", 1), ("timesteps", 1), ("eval_episodes", 1), ("n_steps", 2)):
+        if getattr(args, flag) < low:
+            parser.error(f"--{flag.replace('_', '-')} must be >= {low}, got {getattr(args, flag)}")
 
     model = make(args.algo, args.env_id, args.max_length, args.seed, args.n_steps)
     model.learn(total_timesteps=args.timesteps)

@@ -12,7 +12,9 @@ version these policies fit changes:
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -36,6 +38,9 @@ SEED = 0
 #: Problems per evaluated length in the record.
 EPISODES = 50
 MULTIPLIERS = (1, 10)
+#: The kernel paths the shipped policies are made with (the environment must set them, before torch
+#: is imported: they cannot be set from here).
+PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "OMP_NUM_THREADS": "1"}
 
 
 def make(task: str) -> dict[str, Any]:
@@ -77,6 +82,15 @@ def evaluate(record: dict[str, Any]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.pretrained",
+        description="Retrain, certify and overwrite the shipped policies in train/pretrained/ "
+        f"({', '.join(TASKS)}) and their record; takes no options.",
+    )
+    parser.parse_args(argv)
+    unpinned = [f"{name}={value}" for name, value in PINS.items() if os.environ.get(name) != value]
+    if unpinned:
+        parser.error(f"run with the kernels pinned: set {' '.join(unpinned)} (nothing was written)")
     torch.set_num_threads(1)
     revision, machine = source_revision(), machine_info()  # (before this script rewrites its files)
     records = []

@@ -197,6 +197,9 @@ def test_certification_table_is_the_committed_one() -> None:
 def test_train_suite_table_is_the_committed_one() -> None:
     document = json.loads((RESULTS / "train_suite.json").read_text(encoding="utf-8"))
     assert block("training.md", "train-suite") == document["markdown"].strip()
+    seconds = {row["task"]: row["train_seconds"] for row in document["rows"]}
+    text = " ".join((DOCS / "training.md").read_text(encoding="utf-8").split())
+    assert f"the KL anchor) in {seconds['Multiplication']:.0f} s," in text  # (the prose under the table)
 
 
 #: The multiplication sign the pages write ratios with.
@@ -223,6 +226,11 @@ def test_training_prose_figures_are_the_committed_ones() -> None:
     assert f"({speed['sb3-actformer']:,.0f}) and {ratios['trainer/sb3-multiinput']:.2f}{TIMES} SB3's" in text
     assert f"`MultiInputPolicy` ({speed['sb3-multiinput']:,.0f})" in text
     assert f"passes of an iteration alone: {speed['network-alone']:,.0f} env-steps/s" in text
+    gpu = json.loads((RESULTS / "gpu" / "training_throughput.json").read_text(encoding="utf-8"))
+    gpu_trainer = next(row for row in gpu["results"] if row["learner"] == "trainer")["steps_per_second"]
+    assert (
+        gpu_trainer < speed["trainer"] and f"the trainer is no faster ({gpu_trainer:,.0f} env-steps/s" in text
+    )
     network = json.loads((RESULTS / "network_speed.json").read_text(encoding="utf-8"))
     rows = {(row["pass"], row["batch"]): row for row in network["results"]}
     training = rows[("train", 1024)]

@@ -127,6 +127,31 @@ def test_masked_ppo_example(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
     assert "512 env-steps" in lines[-1]
 
 
+@pytest.mark.parametrize(
+    ("name", "args", "words"),
+    [
+        ("sb3_ppo.py", ("--timesteps", "-5"), "--timesteps must be >= 1"),
+        ("sb3_ppo.py", ("--env-id", "Nope"), "--env-id must be a registered"),
+        ("sb3_ppo.py", ("--max-length", "0"), "--max-length must be >= 1"),
+        ("ppo_masked.py", ("--total-timesteps", "-1"), "--total-timesteps must be >= one rollout"),
+        ("ppo_masked.py", ("--env-id", "Actformer/Nope-v0"), "--env-id must be a registered"),
+        ("ppo_masked.py", ("--num-envs", "0"), "--num-envs must be >= 1"),
+        ("ppo_masked.py", ("--max-length", "0"), "--max-length must be >= 1"),
+    ],
+)
+def test_examples_stop_on_bad_settings_in_one_line(
+    name: str,
+    args: tuple[str, ...],
+    words: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _run_example(name, monkeypatch, *args)
+    message = exit_info.value.code if isinstance(exit_info.value.code, str) else capsys.readouterr().err
+    assert exit_info.value.code != 0 and words in message.strip().splitlines()[-1]
+
+
 def test_examples_document_how_to_run_them() -> None:
     for example in sorted((REPO / "examples").glob("*.py")):
         text = example.read_text()

@@ -61,3 +61,23 @@ def test_the_readme_gif_is_the_scripts() -> None:
             gif.seek(index)
             shown = np.asarray(gif.convert("RGB"), dtype=np.int16)
             assert np.abs(shown - rendered[index]).mean() < 4.0
+
+
+def test_the_regeneration_script_writes_nothing_unpinned_or_asked_for_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m scripts.pretrained`` overwrites the shipped files: without the recorded kernel
+    pins, or with any argument (``--help`` included), it exits before making anything."""
+    from scripts.pretrained import PINS, main
+
+    assert DOCUMENT["kernel_env"] == PINS  # (the pins it asks for are those the record states)
+    monkeypatch.delenv("MKL_CBWR", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "kernels pinned" in error and "MKL_CBWR=AVX2" in error
+    for argv, status in ((["--help"], 0), (["--tasks", "Sort"], 2)):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == status

@@ -296,8 +296,8 @@ def test_trace_cli_on_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture
 class ExpertPolicy:
     """The task's expert behind the policy's ``act``, to check what a trace says."""
 
-    def __init__(self, task: str) -> None:
-        self.task = TASKS[task](TASKS[task].default_base)
+    def __init__(self, task: str, base: int | None = None) -> None:
+        self.task = TASKS[task](base or TASKS[task].default_base)
 
     def act(self, observation: dict[str, np.ndarray], action_mask: Any = None, greedy: bool = True) -> int:
         return int(self.task.expert({k: np.asarray(v)[None] for k, v in observation.items()})[0])
@@ -320,6 +320,14 @@ def test_trace_says_what_each_step_changed() -> None:
     copy = TrainConfig(env=EnvSettings(task="Copy"))
     info = trace(ExpertPolicy("Copy"), copy, parse_problem("Copy", "3" * 25)).info
     assert info["is_success"] and info["output"] == [3] * 25
+
+
+def test_trace_measures_a_problem_in_the_run_s_base() -> None:
+    """A problem's length counts digits of the run's base: 12 + 3 is 4 bits long, beyond a 3-bit
+    run's max_length (2 digits in base 10), and the trace env is sized for it."""
+    config = TrainConfig(env=EnvSettings(task="Addition", base=2, max_length=3))
+    info = trace(ExpertPolicy("Addition", base=2), config, (12, 3)).info
+    assert info["is_success"] and info["output"] == 15
 
 
 @pytest.mark.parametrize(

@@ -187,9 +187,11 @@ def check_list_syntax(argv: Sequence[str], flags: set[str]) -> None:
 
 @dataclass
 class TrainCommand:
-    """Train an Actformer agent: warm start (behaviour cloning + DAgger), then PPO (``ppo``, the
-    default) or A2C (``a2c``) with a length curriculum. Logs to TensorBoard, checkpoints in the run
-    directory, and prints the exact-match table at the end."""
+    """Train an Actformer agent: a warm start by imitation of the task's expert (a task's recipe
+    fits the expert's actions on its verification set; --imitation-pairs N clones N expert pairs,
+    then DAgger), then --total-steps env-steps of PPO (``ppo``, the default) or A2C (``a2c``) with a
+    length curriculum (none unless given). Logs to TensorBoard, checkpoints in the run directory,
+    and prints the exact-match table at the end."""
 
     launch: Annotated[RunOptions, tyro.conf.OmitArgPrefixes]
     config: Annotated[TrainConfig, tyro.conf.OmitArgPrefixes]
@@ -319,6 +321,8 @@ class TraceArgs:
 def trace_main(argv: Sequence[str]) -> int:
     """``actformer trace``: step the policy on the user's problem, printing what each action did."""
     args = parse_args(TraceArgs, argv, prog="actformer trace")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     payload = load(args.checkpoint)
     config = saved_config(payload)
     problem = parse_problem(config.env.task, args.problem)
@@ -359,7 +363,8 @@ class CertifyArgs:
     seed: int = 0
     """Seed of the random problems (a probe of length n uses seed + n)."""
     json: Path | None = None
-    """Where to write the certificate (default: certificate.json beside the checkpoint)."""
+    """Where to write the certificate (default: certificate.json beside the checkpoint; for
+    pretrained:TASK, in the current directory)."""
     device: str = "auto"
     """Torch device of the policy: auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ..."""
     threads: int | None = None
@@ -426,7 +431,7 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "train": Command(
         train_main,
-        "Train an agent: imitation warm start, then PPO (train ppo, the default) or A2C (train a2c)",
+        "Train an agent: imitation of the expert, then --total-steps of PPO (train ppo) or A2C (train a2c)",
     ),
     "eval": Command(eval_main, "Greedy exact match of a saved policy at each problem length"),
     "trace": Command(trace_main, "Step a saved policy through your own problem, one line per action"),

@@ -51,7 +51,7 @@ class Trace:
 def trace(policy: Any, config: TrainConfig, problem: Any, greedy: bool = True) -> Trace:
     """``policy`` (anything with ``ActformerPolicy.act``) solving ``problem`` from start to end."""
     name = config.env.task
-    task = TASKS[name](TASKS[name].default_base)
+    task = TASKS[name](config.env.base or TASKS[name].default_base)  # (lengths count digits of its base)
     try:
         length = task.problem_length(problem)
     except (TypeError, ValueError) as error:

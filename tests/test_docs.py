@@ -194,6 +194,22 @@ def test_certification_table_is_the_committed_one() -> None:
     assert block("certificates.md", "certification") == task_table(document["rows"])
 
 
+def test_the_mask_figures_are_the_committed_ones() -> None:
+    """The agents page's summary of valid masks states the committed measurement, of every task."""
+    from actformer_envs.tasks import TASKS
+
+    rows = json.loads((RESULTS / "action_masks.json").read_text(encoding="utf-8"))["rows"]
+    assert {row["task"] for row in rows} == set(TASKS)
+    valid = [row["mean_valid"] for row in rows]
+    fewer = max(row["mean_allowed"] - row["mean_valid"] for row in rows)
+    unchanged = sum(row["states_where_they_differ"] == 0 for row in rows)
+    text = " ".join((DOCS / "agents.md").read_text(encoding="utf-8").split())
+    assert (
+        f"it leaves {min(valid):.0f} to {max(valid):.0f} actions per state on average, at most "
+        f"{fewer:.1f} fewer than the allowed set (none fewer for {unchanged} of the {len(rows)} tasks)"
+    ) in text
+
+
 def test_train_suite_table_is_the_committed_one() -> None:
     document = json.loads((RESULTS / "train_suite.json").read_text(encoding="utf-8"))
     assert block("training.md", "train-suite") == document["markdown"].strip()

@@ -24,6 +24,8 @@ def task_class(task: str | type[Task] | type[MultiTask]) -> type[Task] | type[Mu
     """The task class named by ``task`` (a name from ``TASKS``, a ``Task`` subclass or MultiTask)."""
     if isinstance(task, type) and issubclass(task, (Task, MultiTask)):
         return task
+    if not isinstance(task, str):
+        raise TypeError(f"task must be a task name (one of {sorted(TASKS)}) or a Task subclass, got {task!r}")
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
     return TASKS[task]

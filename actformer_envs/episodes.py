@@ -160,7 +160,11 @@ class Episodes:
 
         ``"length"``: an int (every env) or one int per env; ``"problem"``: the user's problem, for
         every env; ``"problems"``: a sequence of them, one per env (a vector env's batch at once).
+        ``TypeError`` for options that are not a dict (or None).
         """
+        if options is not None and not isinstance(options, Mapping):
+            shown = f"{type(options).__name__}: {options!r:.60}"
+            raise TypeError(f"options must be a dict (or None), got {shown}")
         if not options:
             return None, None, None
         allowed = ("length", "problem", "problems")

@@ -337,7 +337,7 @@ class ActformerPolicy(nn.Module):
         if not isinstance(observation_space, gym.spaces.Dict) or "symbols" not in observation_space.spaces:
             raise ValueError("observation_space must be an Actformer env's Dict observation space")
         for name, value in (("d_model", d_model), ("heads", heads), ("hidden", hidden)):
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if d_model % heads or d_model % 2:
             raise ValueError(f"d_model must be even and divisible by heads={heads}, got {d_model}")
@@ -346,6 +346,11 @@ class ActformerPolicy(nn.Module):
         self.trunk = nn.Sequential(orthogonal_(nn.Linear(width, hidden)), nn.Tanh())
         self.actor = orthogonal_(nn.Linear(hidden, NUM_ACTIONS), 0.01)
         self.critic = orthogonal_(nn.Linear(hidden, 1), 1.0)
+        if reads is not None and not isinstance(reads, ReadMasks):
+            raise TypeError(
+                "reads must be None or a task's ReadMasks (env.unwrapped.mixture.read_masks()), "
+                f"got {type(reads).__name__}"
+            )
         self.projection = InputProjection(reads) if reads is not None else None
         if not isinstance(neighbours, bool):
             raise TypeError(f"neighbours must be a bool, got {neighbours!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -289,3 +291,20 @@ def test_masked_losses_are_the_where_formulas_bit_for_bit() -> None:
     assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
     masked = masked_logits(logits, mask, logits.device)
     assert torch.equal(masked - masked.logsumexp(-1, keepdim=True), Categorical(logits=masked).logits)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"heads": True}, ValueError, "heads must be an int >= 1, got True"),
+        ({"hidden": True}, ValueError, "hidden must be an int >= 1, got True"),
+        ({"d_model": 0}, ValueError, "d_model must be an int >= 1, got 0"),
+        ({"reads": 5}, TypeError, "reads must be None or a task's ReadMasks"),
+        ({"reads": []}, TypeError, "reads must be None or a task's ReadMasks"),
+    ],
+    ids=["heads-bool", "hidden-bool", "d_model-0", "reads-int", "reads-list"],
+)
+def test_bad_constructor_arguments_name_the_parameter(kwargs: dict, error: type, words: str) -> None:
+    space = gym.make("Actformer/Copy-v0").observation_space
+    with pytest.raises(error, match=re.escape(words)):
+        ActformerPolicy(space, device="cpu", **kwargs)

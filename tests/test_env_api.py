@@ -535,6 +535,15 @@ def test_unknown_kwargs_rejected_in_pythons_words(env_id: str) -> None:
         gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", frameskip=4, x=1)
 
 
+@pytest.mark.parametrize("task", [["Copy"], 3, None], ids=repr)
+def test_a_task_that_is_no_name_nor_class_is_a_type_error(task: object) -> None:
+    from actformer_envs.env import ActformerEnv
+
+    message = r"^task must be a task name \(one of \[.*\]\) or a Task subclass, got "
+    with pytest.raises(TypeError, match=message):
+        ActformerEnv(task=task)  # type: ignore[arg-type]
+
+
 def test_good_kwargs_accepted(env_id: str) -> None:
     env = gym.make(env_id, min_length=3, max_length=3, history_length=0, reward_mode="sparse")
     obs, _ = env.reset(seed=0)
@@ -562,6 +571,14 @@ def test_bad_reset_options(env_id: str, options: dict) -> None:
     env = gym.make(env_id, max_length=10)
     with pytest.raises(ValueError):
         env.reset(seed=0, options=options)
+
+
+@pytest.mark.parametrize("options", [5, 0, [], ("length",), "length"], ids=repr)
+def test_reset_options_that_are_no_dict_are_a_type_error(options: object) -> None:
+    """Not read as a dict (a string's letters as option names, a falsy 0 as no options)."""
+    for env in (gym.make("Actformer/Copy-v0"), make_vec("Actformer/Copy-v0", 2)):
+        with pytest.raises(TypeError, match=r"^options must be a dict \(or None\), got "):
+            env.reset(seed=0, options=options)
 
 
 def test_reset_length_option(env_id: str) -> None:

@@ -347,7 +347,16 @@ def test_parse_problem(task: str, text: str, problem: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "task, text", [("Addition", "1-2"), ("Addition", "a+b"), ("Copy", "12-3"), ("Logic", "((")]
+    "task, text",
+    [
+        ("Addition", "1-2"),
+        ("Addition", "a+b"),
+        ("Copy", "12-3"),
+        ("Logic", "(("),
+        ("RepeatCopy", "{[]: 1}"),  # (a literal Python cannot build: an unhashable key)
+        ("RepeatCopy", "-" * 100_000 + "1"),  # (nested too deep for the parser)
+    ],
+    ids=["1-2", "a+b", "12-3", "((", "unhashable", "deep"],
 )
 def test_parse_problem_errors(task: str, text: str) -> None:
     with pytest.raises(UsageError, match=task):
@@ -488,6 +497,10 @@ def test_resume_refuses_a_changed_config(tmp_path: Path, capsys: pytest.CaptureF
     one_line_error(capsys, "seed", "total_steps")
     assert main(["train", "--resume", str(bare), "ppo", "--num-steps", "16"]) == 2
     assert "instead of" not in one_line_error(capsys, "algo.num_steps", "total_steps")
+    for runs_dir in (["--runs-dir", str(tmp_path / "elsewhere")], [f"--runs-dir={tmp_path / 'elsewhere'}"]):
+        assert main(["train", "--resume", str(bare), *runs_dir, "--total-steps", "99"]) == 2
+        one_line_error(capsys, "--resume", "its own directory", "--runs-dir")
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_resume_refuses_another_algo(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -683,6 +696,7 @@ BAD_INVOCATIONS = [
     ["eval", "--checkpoint", "{run}", "--num-envs", "-2"],
     ["eval", "--checkpoint", "{run}", "--seed", "-1"],
     ["eval", "--checkpoint", "{run}", "--threads", "0"],
+    ["eval", "--checkpoint", "{run}", "--threads", "3000000000"],
     ["eval", "--checkpoint", "{run}", "--json", "{dir}/no/such/dir/eval.json"],
     ["eval", "--checkpoint", "{run}", "--json", "{dir}"],
     ["eval", "--checkpoint", "{run}", "--bogus"],
@@ -692,6 +706,8 @@ BAD_INVOCATIONS = [
     ["trace", "--checkpoint", "{run}"],
     ["trace", "--checkpoint", "{run}", "--problem", "1+2"],
     ["trace", "--checkpoint", "{run}", "--problem", "12", "--bogus"],
+    ["trace", "--checkpoint", "{run}", "--problem", "12", "--sample", "--seed", "-1"],
+    ["trace", "--checkpoint", "{run}", "--problem", "12", "--sample", "--seed", "18446744073709551616"],
     ["train", "--resume", "{junk}"],
     ["train", "--resume", "{dir}/missing"],
     ["train", "--eval-lengths", "0"],

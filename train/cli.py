@@ -39,7 +39,7 @@ from actformer_gym.train.certify import (
     certify,
     format_certificate,
 )
-from actformer_gym.train.config import ALGOS, SECTIONS, EnvSettings, TrainConfig, flag_names
+from actformer_gym.train.config import ALGOS, MAX_SEED, SECTIONS, EnvSettings, TrainConfig, flag_names
 from actformer_gym.train.runs import (
     RunOptions,
     UsageError,
@@ -210,6 +210,8 @@ def parse_train(argv: Sequence[str]) -> tuple[RunOptions, TrainConfig, tuple[Pat
         options = RunOptions()
     else:
         options, _ = parse_args(RunOptions, argv, prog="actformer train", return_unknown_args=True)
+    if options.resume is not None and any(arg.partition("=")[0] == "--runs-dir" for arg in argv):
+        raise UsageError("--resume continues a run in its own directory; do not give --runs-dir too")
     payload = load(options.resume) if options.resume is not None else None
     if payload is not None:
         defaults = saved_config(payload)
@@ -321,8 +323,8 @@ class TraceArgs:
 def trace_main(argv: Sequence[str]) -> int:
     """``actformer trace``: step the policy on the user's problem, printing what each action did."""
     args = parse_args(TraceArgs, argv, prog="actformer trace")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
     payload = load(args.checkpoint)
     config = saved_config(payload)
     problem = parse_problem(config.env.task, args.problem)

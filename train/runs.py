@@ -421,12 +421,16 @@ def evaluation_rows(success: Mapping[int, float], episodes: int) -> list[dict[st
     return [{"length": int(n), "episodes": episodes, "exact_match": float(v)} for n, v in success.items()]
 
 
+#: The most torch threads a command takes (torch's own limit is a C int; no machine has more cores).
+MAX_THREADS = 4096
+
+
 def set_threads(threads: int | None) -> None:
-    """``torch.set_num_threads(threads)`` unless None; ``UsageError`` if it is < 1."""
+    """``torch.set_num_threads(threads)`` unless None; ``UsageError`` outside [1, MAX_THREADS]."""
     if threads is None:
         return
-    if threads < 1:
-        raise UsageError(f"--threads must be >= 1, got {threads}")
+    if not 1 <= threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be in [1, {MAX_THREADS}], got {threads}")
     import torch
 
     torch.set_num_threads(threads)

@@ -131,7 +131,8 @@ class PythonLiteral(TextFormat):
     def parse(self, text: str, task: str) -> Any:
         try:
             return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            # (TypeError: an unhashable key, ``{[]: 1}``; Memory/RecursionError: absurd nesting)
             raise self._error(text, task) from None
 
     def write(self, problem: Any) -> str:

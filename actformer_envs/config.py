@@ -79,16 +79,21 @@ class EnvConfig:
         min_length = default_min if min_length is None else min_length
         max_length = max(default_max, min_length) if max_length is None else max_length
         base = task.default_base if base is None else base
-        check_int("min_length", min_length, low=1)
-        check_int("max_length", max_length, low=min_length, detail=f"min_length={min_length}")
+        # (NumPy integers are taken, as a sweep's values often are, and kept as Python ints: a
+        # config is recorded as JSON.)
+        check_int("min_length", min_length, low=1, numpy_ints=True)
+        check_int(
+            "max_length", max_length, low=min_length, detail=f"min_length={min_length}", numpy_ints=True
+        )
         low, high = task.base_range
-        if low == high:
-            check_int("base", base, low=low, high=high, detail=f"{task.name} works in base {low}")
-        else:
-            check_int("base", base, low=low, high=high)
+        detail = f"{task.name} works in base {low}" if low == high else ""
+        check_int("base", base, low=low, high=high, detail=detail, numpy_ints=True)
         check_choice("reward_mode", reward_mode, REWARD_MODES)
         check_choice("obs_mode", obs_mode, OBS_MODES)
-        check_int("history_length", history_length, low=0, high=MAX_HISTORY)
+        check_int("history_length", history_length, low=0, high=MAX_HISTORY, numpy_ints=True)
+        min_length, max_length, base, history_length = map(
+            int, (min_length, max_length, base, history_length)
+        )
         if render_mode is not None:
             check_choice("render_mode", render_mode, RENDER_MODES)
         check_choice("mask_mode", mask_mode, MASK_MODES)

@@ -341,16 +341,16 @@ class ActformerPolicy(nn.Module):
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if d_model % heads or d_model % 2:
             raise ValueError(f"d_model must be even and divisible by heads={heads}, got {d_model}")
-        self.network = ActformerNetwork(observation_space, d_model, heads)
-        width = self.network.features_dim
-        self.trunk = nn.Sequential(orthogonal_(nn.Linear(width, hidden)), nn.Tanh())
-        self.actor = orthogonal_(nn.Linear(hidden, NUM_ACTIONS), 0.01)
-        self.critic = orthogonal_(nn.Linear(hidden, 1), 1.0)
         if reads is not None and not isinstance(reads, ReadMasks):
             raise TypeError(
                 "reads must be None or a task's ReadMasks (env.unwrapped.mixture.read_masks()), "
                 f"got {type(reads).__name__}"
             )
+        self.network = ActformerNetwork(observation_space, d_model, heads)
+        width = self.network.features_dim
+        self.trunk = nn.Sequential(orthogonal_(nn.Linear(width, hidden)), nn.Tanh())
+        self.actor = orthogonal_(nn.Linear(hidden, NUM_ACTIONS), 0.01)
+        self.critic = orthogonal_(nn.Linear(hidden, 1), 1.0)
         self.projection = InputProjection(reads) if reads is not None else None
         if not isinstance(neighbours, bool):
             raise TypeError(f"neighbours must be a bool, got {neighbours!r}")

@@ -544,6 +544,26 @@ def test_a_task_that_is_no_name_nor_class_is_a_type_error(task: object) -> None:
         ActformerEnv(task=task)  # type: ignore[arg-type]
 
 
+def test_numpy_integers_are_taken_and_kept_as_ints() -> None:
+    """Sizes from a NumPy array (a sweep's) are taken; the config holds Python ints (it is recorded
+    as JSON); a NumPy float or bool is still refused."""
+    sizes = {
+        "min_length": np.int16(2),
+        "max_length": np.int64(5),
+        "base": np.int32(8),
+        "history_length": np.uint8(4),
+    }
+    for env in (gym.make("Actformer/Addition-v0", **sizes), make_vec("Actformer/Addition-v0", 2, **sizes)):
+        config = env.unwrapped.config
+        assert [(type(getattr(config, name)), getattr(config, name)) for name in sizes] == [
+            (int, 2), (int, 5), (int, 8), (int, 4)
+        ]  # fmt: skip
+        assert env.reset(seed=0)[0]["history"].shape[-1] == 4
+    for bad in ({"max_length": np.float64(5)}, {"max_length": np.bool_(True)}):
+        with pytest.raises(ValueError, match="max_length must be an int"):
+            gym.make("Actformer/Addition-v0", **bad)
+
+
 def test_good_kwargs_accepted(env_id: str) -> None:
     env = gym.make(env_id, min_length=3, max_length=3, history_length=0, reward_mode="sparse")
     obs, _ = env.reset(seed=0)

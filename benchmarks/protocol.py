@@ -168,6 +168,19 @@ def load_maker(spec: str) -> AgentMaker:
     return maker
 
 
+def add_multipliers_flag(parser: argparse.ArgumentParser) -> None:
+    """``--multipliers M ...``: the lengths to score, as multipliers of the training length (each
+    >= 1; default ``MULTIPLIERS``), for this command and for scripts that call ``score``."""
+    parser.add_argument(
+        "--multipliers",
+        type=positive(int),
+        nargs="+",
+        default=list(MULTIPLIERS),
+        metavar="M",
+        help=f"multipliers of the training length (default {' '.join(map(str, MULTIPLIERS))})",
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument(
@@ -179,14 +192,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--episodes", type=positive(int), default=100, help="problems per seed and length (default 100)"
     )
-    parser.add_argument(
-        "--multipliers",
-        type=positive(int),
-        nargs="+",
-        default=list(MULTIPLIERS),
-        metavar="M",
-        help=f"multipliers of the training length (default {' '.join(map(str, MULTIPLIERS))})",
-    )
+    add_multipliers_flag(parser)
     parser.add_argument(
         "--unbatched", action="store_true", help="call the agent on one env's observation at a time"
     )

@@ -25,9 +25,9 @@ from sb3_contrib import MaskablePPO
 from actformer_envs.tasks.registry import env_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the repository's, not installed
-from benchmarks.common import fresh_run_dir, positive
-from benchmarks.generalization import MULTIPLIERS, PLANS_BY_TASK, write_outputs
-from benchmarks.protocol import score
+from benchmarks.common import fresh_run_dir
+from benchmarks.generalization import PLANS_BY_TASK, write_outputs
+from benchmarks.protocol import add_multipliers_flag, score
 
 TIMESTEPS = 20_000
 
@@ -58,14 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--episodes", type=int, default=100, help="problems per seed and length (default 100)"
     )
-    parser.add_argument(
-        "--multipliers",
-        type=positive(int),
-        nargs="+",
-        default=list(MULTIPLIERS),
-        metavar="M",
-        help=f"multipliers of the training length (default {' '.join(map(str, MULTIPLIERS))})",
-    )
+    add_multipliers_flag(parser)
     parser.add_argument(
         "--out", type=Path, default=None, help="output folder (default: benchmarks/runs/protocol-<UTC time>/)"
     )
